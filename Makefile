@@ -1,0 +1,64 @@
+# Vigil — build, run and test. Every target installs the Debian packages it needs when missing.
+SHELL := /bin/bash
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+# Build, link and test needs: seccomp, capabilities, SQLite; setpriv (util-linux) switches uid in tests;
+# python3 runs the Python plugin SDK; bubblewrap and firejail are the sandbox peers the hostile suite
+# compares against; nftables is used by the network-containment action.
+APT_PACKAGES := libseccomp-dev libcap-dev libsqlite3-dev pkg-config util-linux python3 bubblewrap firejail nftables iproute2
+BENCH_PACKAGES := libconcurrentqueue-dev g++
+SWIFT_BUILD_FLAGS ?=
+CONFIG ?= Config/vigil.yaml
+
+.PHONY: all deps build run test test-unit test-tsan bench-bus bench-rules bench-plugins scenario clean
+
+all: build
+
+# Installs only what is missing; `apt-get update` only when an install fails on a stale index.
+define apt_install
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null || \
+	  { $(SUDO) apt-get update -q >/dev/null && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null; }; \
+	fi
+endef
+
+deps:
+	$(call apt_install,$(APT_PACKAGES))
+
+build: deps
+	swift build $(SWIFT_BUILD_FLAGS)
+
+# Runs vigild in the foreground on the embedded default configuration (state in ./.vigil).
+run: build
+	.build/debug/vigild --config $(CONFIG)
+
+# Every test: unit, integration (real vigild, sockets, SQLite, sandboxed plugins) and the
+# EventBus stress tests again under ThreadSanitizer.
+test: deps
+	swift build --build-tests $(SWIFT_BUILD_FLAGS)
+	swift test --skip-build $(SWIFT_BUILD_FLAGS)
+	$(MAKE) test-tsan
+
+# The bus stress tests under ThreadSanitizer, in a small package of their own so only the bus is
+# rebuilt with the sanitizer (see Tests/ThreadSanitizer/Package.swift).
+test-tsan:
+	@if [ -f Tests/ThreadSanitizer/Package.swift ]; then \
+	  cd Tests/ThreadSanitizer && swift test --sanitize=thread; \
+	else echo "test-tsan: no ThreadSanitizer package yet"; fi
+
+bench-bus:
+	$(call apt_install,$(BENCH_PACKAGES))
+	bash Benchmarks/bus/run.sh
+
+bench-rules:
+	bash Benchmarks/rules/run.sh
+
+bench-plugins: deps
+	bash Benchmarks/plugins/run.sh
+
+scenario: build
+	bash Tests/Scenarios/run.sh $(NAME)
+
+clean:
+	rm -rf .build .vigil

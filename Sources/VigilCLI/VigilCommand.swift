@@ -1,0 +1,93 @@
+import ArgumentParser
+import Foundation
+import VigilCore
+import VigilDaemon
+
+/// `vigil`: the operator's command line for a running `vigild`.
+public struct VigilCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "vigil",
+        abstract: "Work incidents and inspect a running Vigil daemon.",
+        version: VigilVersion.current,
+        subcommands: [StatusCommand.self, IncidentsCommand.self, ConfigCommand.self])
+
+    public init() {}
+}
+
+/// Where to find the daemon; shared by every command that talks to it.
+struct DaemonLocation: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The daemon's state folder (env VIGIL_STATE_DIR, default ./.vigil).",
+                                            valueName: "dir"))
+    var stateDir: String?
+
+    var resolved: String {
+        stateDir ?? ProcessInfo.processInfo.environment["VIGIL_STATE_DIR"] ?? "./.vigil"
+    }
+
+    /// Sends a request and returns its result, or exits with the daemon's error on stderr.
+    func call(_ command: String, _ args: [String: JSONValue] = [:]) throws -> JSONValue {
+        let client = ControlClient(stateDirectory: resolved)
+        let response: ControlResponse
+        do {
+            response = try client.send(ControlRequest(command: command, args: args))
+        } catch {
+            printError("vigil: \(error)")
+            throw ExitCode(69)
+        }
+        guard response.ok, let result = response.result else {
+            printError("vigil: \(response.error ?? "the daemon refused the request")")
+            throw ExitCode(1)
+        }
+        return result
+    }
+}
+
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "status",
+                                                    abstract: "Show the daemon's health, bus lanes and incident counts.")
+    @OptionGroup var location: DaemonLocation
+    @Flag(help: "Print the documented JSON form.") var json = false
+
+    func run() throws {
+        let status = try location.call("status").decode(StatusView.self)
+        if json { try printJSON(status); return }
+        print("vigild \(status.version) (pid \(status.pid)), up \(status.uptimeSeconds)s since \(status.startedAt)")
+        print("config:    \(status.configFile) (loaded \(status.configLoadedAt))")
+        print("state:     \(status.stateDirectory)")
+        print("database:  \(status.database)")
+        print("ladder:    \(status.severityLadder)")
+        let states = status.incidentsByState.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+        print("incidents: \(status.openIncidents) open" + (states.isEmpty ? "" : " (\(states.joined(separator: ", ")))"))
+        if !status.lanes.isEmpty {
+            var t = TextTable("LANE", "DEPTH", "CAPACITY", "PUBLISHED", "SHED", "STALLS")
+            for l in status.lanes {
+                t.add([l.lane, "\(l.depth)", "\(l.capacity)", "\(l.published)", "\(l.shed)", "\(l.stalls)"])
+            }
+            print("")
+            print(t.render())
+        }
+    }
+}
+
+struct ConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "config", abstract: "Work with configuration files.",
+                                                    subcommands: [Check.self])
+
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Validate a configuration and the files it names; exit 1 with located errors.")
+        @Argument(help: "The configuration file.") var path: String = "Config/vigil.yaml"
+
+        func run() throws {
+            do {
+                let config = try VigilConfigValidation.check(path)
+                print("\(path): ok (\(config.policy.ladder.name) ladder, \(config.policy.incidentTypes.count) incident types, "
+                      + "\(config.ruleFiles.count) rule file(s), \(config.policy.containment.count) containment categories)")
+            } catch {
+                for e in error.errors { printError(e.description) }
+                printError("\(path): \(error.errors.count) error(s)")
+                throw ExitCode(1)
+            }
+        }
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+import VigilCore
+
+/// Loads and validates a Vigil configuration file and the files it names.
+///
+/// Every problem is collected and reported together with its `file:line:column`; a
+/// configuration with any error is refused whole, so a reload never half-applies.
+public enum ConfigLoader {
+    static let topLevelKeys = [
+        "state_dir", "log_level", "control", "severity", "incident_types", "escalation", "roles", "roster",
+        "rules", "containment", "templates", "runbooks", "plugins", "bus", "incidents",
+    ]
+
+    /// Loads the configuration at `path`; throws ``ConfigErrors`` listing every problem.
+    public static func load(path: String) throws(ConfigErrors) -> VigilConfiguration {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigErrors([.unreadableFile(SourceLocation(file: path, line: 1, column: 1), path: path,
+                                                reason: Self.reason(error))])
+        }
+        return try load(text: text, file: path)
+    }
+
+    /// Loads configuration text as if read from `file` (relative paths resolve against its folder).
+    public static func load(text: String, file: String) throws(ConfigErrors) -> VigilConfiguration {
+        let diagnostics = Diagnostics()
+        let config = parse(text: text, file: file, diagnostics: diagnostics)
+        if let config, diagnostics.errors.isEmpty { return config }
+        throw ConfigErrors(diagnostics.errors)
+    }
+
+    static func reason(_ error: any Error) -> String {
+        let ns = error as NSError
+        if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+            return String(cString: strerror(Int32(underlying.code)))
+        }
+        return ns.localizedDescription
+    }
+
+    static func parse(text: String, file: String, diagnostics: Diagnostics) -> VigilConfiguration? {
+        guard let root = YAMLNode.parse(text, file: file, diagnostics: diagnostics),
+              let top = root.fields("configuration", allowed: topLevelKeys) else { return nil }
+        let base = (absolute(file) as NSString).deletingLastPathComponent
+        func path(_ p: String) -> String { p.hasPrefix("/") ? p : (base as NSString).appendingPathComponent(p) }
+
+        guard let severityNode = top.required("severity"),
+              let (ladder, ladders) = SeverityLoader.load(severityNode) else { return nil }
+        let types = top["incident_types"].flatMap { IncidentTypeLoader.load($0, ladder: ladder) } ?? []
+        let escalation = top["escalation"].flatMap { EscalationLoader.load($0, ladder: ladder) }
+            ?? EscalationPaths(chains: [:])
+        let roles = top["roles"].flatMap { RosterLoader.roles($0) } ?? []
+        let roster = top["roster"].flatMap { RosterLoader.roster($0) } ?? Roster()
+
+        var config = VigilConfiguration(sourceFile: file, baseDirectory: base,
+                                        policy: IncidentPolicy(ladder: ladder, ladders: ladders))
+        config.policy.incidentTypes = types
+        config.policy.escalation = escalation
+        config.policy.roles = roles
+        config.policy.roster = roster
+        if let s = top["state_dir"]?.string("state_dir") { config.stateDirectory = s }
+        if let n = top["log_level"], let s = n.string("log_level") {
+            let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+            if levels.contains(s) { config.logLevel = s } else {
+                diagnostics.add(.invalidValue(n.location, key: "log_level", found: s,
+                                              expected: "one of \(levels.joined(separator: ", "))"))
+            }
+        }
+        if let c = top["control"]?.fields("control", allowed: ["allowed_group"]) {
+            config.control.allowedGroup = c["allowed_group"]?.string("allowed_group")
+        }
+        if let r = top["rules"]?.fields("rules", allowed: ["files", "consistently"]) {
+            config.ruleFiles = (r["files"]?.strings("files") ?? []).map(path)
+            if let d = r["consistently"]?.duration("consistently") { config.consistentlyDuration = d }
+        }
+        if let c = top["containment"]?.fields("containment", allowed: ["file"]), let f = c["file"]?.string("file") {
+            config.containmentFile = path(f)
+            config.policy.containment = ContainmentFileLoader.load(path: path(f), from: c.values["file"],
+                                                                  diagnostics: diagnostics)
+        }
+        if let t = top["templates"]?.fields("templates", allowed: ["directory"]),
+           let d = t["directory"]?.string("directory") {
+            config.templatesDirectory = path(d)
+        }
+        if let t = top["runbooks"]?.fields("runbooks", allowed: ["directory"]),
+           let d = t["directory"]?.string("directory") {
+            config.runbooksDirectory = path(d)
+        }
+        if let i = top["incidents"]?.fields("incidents", allowed: ["id_prefix"]),
+           let p = i["id_prefix"]?.string("id_prefix") {
+            config.policy.idPrefix = p
+        }
+        if let p = top["plugins"] { config.plugins = PluginSettingsLoader.load(p, resolve: path) }
+        if let b = top["bus"] { config.bus = BusSettingsLoader.load(b) }
+        for file in config.ruleFiles where !FileManager.default.isReadableFile(atPath: file) {
+            let at = top["rules"]?.location ?? root.location
+            diagnostics.add(.unreadableFile(at, path: file, reason: "no such readable file"))
+        }
+        return config
+    }
+
+    /// `path` made absolute against the current directory.
+    public static func absolute(_ path: String) -> String {
+        if path.hasPrefix("/") { return (path as NSString).standardizingPath }
+        return ((FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(path) as NSString)
+            .standardizingPath
+    }
+}
+
+/// Turns a role or responder as people write it (`On-call Engineer`) into its id (`on_call_engineer`).
+public func roleIdentifier(_ text: String) -> String {
+    var out = ""
+    var pendingSeparator = false
+    for ch in text.lowercased() {
+        if ch.isLetter || ch.isNumber {
+            if pendingSeparator, !out.isEmpty { out.append("_") }
+            pendingSeparator = false
+            out.append(ch)
+        } else {
+            pendingSeparator = true
+        }
+    }
+    return out
+}

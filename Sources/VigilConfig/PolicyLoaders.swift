@@ -1,0 +1,198 @@
+import VigilCore
+
+/// `severity:` — the ladders and which one is active.
+enum SeverityLoader {
+    static func load(_ node: YAMLNode) -> (SeverityLadder, [String: SeverityLadder])? {
+        guard let f = node.fields("severity", allowed: ["active", "ladders"]),
+              let activeNode = f.required("active"), let active = activeNode.string("active"),
+              let laddersNode = f.required("ladders"), let entries = laddersNode.mapping("ladders") else { return nil }
+        var ladders: [String: SeverityLadder] = [:]
+        for entry in entries {
+            guard let items = entry.value.sequence(entry.key) else { continue }
+            var levels: [SeverityLevel] = []
+            for item in items {
+                if let level = self.level(item) {
+                    if levels.contains(where: { $0.code == level.code }) {
+                        item.diagnostics.add(.invalidValue(item.location, key: "code", found: level.code,
+                                                           expected: "a code not used twice on one ladder"))
+                    }
+                    levels.append(level)
+                }
+            }
+            if levels.isEmpty {
+                entry.value.diagnostics.add(.invalidValue(entry.value.location, key: entry.key, found: "an empty list",
+                                                          expected: "at least one severity level"))
+            }
+            ladders[entry.key] = SeverityLadder(name: entry.key, levels: levels)
+        }
+        guard let ladder = ladders[active] else {
+            activeNode.diagnostics.add(.invalidValue(activeNode.location, key: "active", found: active,
+                                                     expected: "one of the ladders defined below (\(ladders.keys.sorted().joined(separator: ", ")))"))
+            return nil
+        }
+        return (ladder, ladders)
+    }
+
+    static func level(_ node: YAMLNode) -> SeverityLevel? {
+        let keys = ["code", "name", "description", "response_time", "team_mobilisation", "impact", "user_scope",
+                    "service_impact", "status_updates"]
+        guard let f = node.fields("severity level", allowed: keys),
+              let code = f.required("code")?.string("code"),
+              let name = f.required("name")?.string("name"),
+              let responseNode = f.required("response_time"), let responseText = responseNode.string("response_time")
+        else { return nil }
+        var response: Duration?
+        if responseText.lowercased() != "scheduled" {
+            // A bad duration is reported but the level is kept, so references to it elsewhere
+            // do not cascade into "unknown severity" errors; the configuration is refused anyway.
+            response = DurationText.parse(responseText)
+            if response == nil {
+                node.diagnostics.add(.invalidDuration(responseNode.location, found: responseText))
+            }
+        }
+        return SeverityLevel(code: code, name: name, description: f["description"]?.string("description") ?? "",
+                             responseTime: response,
+                             teamMobilisation: f["team_mobilisation"]?.string("team_mobilisation"),
+                             impact: f["impact"]?.string("impact"), userScope: f["user_scope"]?.string("user_scope"),
+                             serviceImpact: f["service_impact"]?.string("service_impact"),
+                             statusUpdateInterval: f["status_updates"]?.duration("status_updates"))
+    }
+
+    /// Resolves a severity reference against the active ladder, recording an error when it names none.
+    static func resolve(_ node: YAMLNode, key: String, ladder: SeverityLadder) -> SeverityLevel? {
+        guard let text = node.string(key) else { return nil }
+        guard let level = ladder.level(named: text) else {
+            node.diagnostics.add(.unknownSeverity(node.location, found: text,
+                                                  known: ladder.levels.map { "\($0.code) (\($0.name))" }))
+            return nil
+        }
+        return level
+    }
+}
+
+/// `incident_types:` — seed 000's incident-type table.
+enum IncidentTypeLoader {
+    static let categories = ["security_breach", "system_overload", "data_corruption"]
+
+    static func load(_ node: YAMLNode, ladder: SeverityLadder) -> [IncidentTypeDefinition]? {
+        guard let items = node.sequence("incident_types") else { return nil }
+        return items.compactMap { item in
+            guard let f = item.fields("incident type", allowed: ["name", "severity", "containment", "runbook",
+                                                                 "components", "security", "data_integrity"]),
+                  let name = f.required("name")?.string("name"),
+                  let sevNode = f.required("severity"),
+                  let level = SeverityLoader.resolve(sevNode, key: "severity", ladder: ladder) else { return nil }
+            var containment: String?
+            if let c = f["containment"], let s = c.string("containment") {
+                if categories.contains(s) { containment = s } else {
+                    c.diagnostics.add(.invalidValue(c.location, key: "containment", found: s,
+                                                    expected: "one of \(categories.joined(separator: ", "))"))
+                }
+            }
+            return IncidentTypeDefinition(name: name, severity: level.code, containment: containment,
+                                          runbook: f["runbook"]?.string("runbook"),
+                                          components: f["components"]?.strings("components") ?? [],
+                                          security: f["security"]?.bool("security") ?? false,
+                                          dataIntegrity: f["data_integrity"]?.bool("data_integrity") ?? false)
+        }
+    }
+}
+
+/// `escalation:` — seed 000's escalation-path table and the time each level waits.
+enum EscalationLoader {
+    static func load(_ node: YAMLNode, ladder: SeverityLadder) -> EscalationPaths? {
+        guard let f = node.fields("escalation", allowed: ["paths", "step_interval"]) else { return nil }
+        var chains: [String: [String: [EscalationStep]]] = [:]
+        if let paths = f["paths"]?.mapping("paths") {
+            for responder in paths {
+                guard let bySeverity = responder.value.mapping(responder.key) else { continue }
+                var row: [String: [EscalationStep]] = [:]
+                for cell in bySeverity {
+                    guard let level = SeverityLoader.resolve(cell.keyNode, key: "severity", ladder: ladder) else {
+                        continue
+                    }
+                    row[level.code] = steps(cell.value)
+                }
+                chains[roleIdentifier(responder.key)] = row
+            }
+        }
+        var intervals: [String: Duration] = [:]
+        if let si = f["step_interval"]?.mapping("step_interval") {
+            for e in si {
+                if let level = SeverityLoader.resolve(e.keyNode, key: "severity", ladder: ladder),
+                   let d = e.value.duration("step_interval") {
+                    intervals[level.code] = d
+                }
+            }
+        }
+        return EscalationPaths(chains: chains, stepIntervals: intervals)
+    }
+
+    /// `Team Lead -> Engineering Manager -> CTO` as the seed writes it, or a list of the same.
+    static func steps(_ node: YAMLNode) -> [EscalationStep] {
+        let parts: [String]
+        if let s = node.scalar {
+            parts = s.components(separatedBy: "->").map { $0.trimmingWhitespace() }.filter { !$0.isEmpty }
+        } else {
+            parts = node.strings("chain") ?? []
+        }
+        return parts.map { part in
+            switch roleIdentifier(part) {
+            case "add_to_backlog", "backlog": .backlog
+            case "assign_to_team": .assignToTeam
+            case let id: .role(id)
+            }
+        }
+    }
+}
+
+/// `roles:` and `roster:`.
+enum RosterLoader {
+    static func roles(_ node: YAMLNode) -> [RoleDefinition]? {
+        guard let items = node.sequence("roles") else { return nil }
+        return items.compactMap { item in
+            guard let f = item.fields("role", allowed: ["id", "name", "responsibilities"]),
+                  let name = f.required("name")?.string("name") else { return nil }
+            let id = f["id"]?.string("id") ?? roleIdentifier(name)
+            return RoleDefinition(id: id, name: name,
+                                  responsibilities: f["responsibilities"]?.string("responsibilities") ?? "")
+        }
+    }
+
+    static func roster(_ node: YAMLNode) -> Roster? {
+        guard let f = node.fields("roster", allowed: ["people", "rotations", "overrides"]) else { return nil }
+        var roster = Roster()
+        for item in f["people"]?.sequence("people") ?? [] {
+            guard let p = item.fields("person", allowed: ["id", "name", "contacts", "skills"]),
+                  let id = p.required("id")?.string("id") else { continue }
+            var contacts: [String: String] = [:]
+            for c in p["contacts"]?.mapping("contacts") ?? [] { contacts[c.key] = c.value.string(c.key) }
+            roster.people.append(Person(id: id, name: p["name"]?.string("name") ?? id, contacts: contacts,
+                                        skills: p["skills"]?.strings("skills") ?? []))
+        }
+        let known = Set(roster.people.map(\.id))
+        for item in f["rotations"]?.sequence("rotations") ?? [] {
+            guard let r = item.fields("rotation", allowed: ["id", "role", "components", "members", "start", "period"]),
+                  let id = r.required("id")?.string("id"), let role = r.required("role")?.string("role"),
+                  let membersNode = r.required("members"), let members = membersNode.strings("members"),
+                  let start = r.required("start")?.timestamp("start"),
+                  let period = r.required("period")?.duration("period") else { continue }
+            for m in members where !known.contains(m) {
+                item.diagnostics.add(.invalidValue(membersNode.location, key: "members", found: m,
+                                                   expected: "the id of a person listed under roster.people"))
+            }
+            roster.rotations.append(Rotation(id: id, role: roleIdentifier(role),
+                                             components: r["components"]?.strings("components") ?? [],
+                                             members: members, start: start, period: period))
+        }
+        for item in f["overrides"]?.sequence("overrides") ?? [] {
+            guard let o = item.fields("override", allowed: ["rotation", "person", "from", "until"]),
+                  let rotation = o.required("rotation")?.string("rotation"),
+                  let person = o.required("person")?.string("person"),
+                  let from = o.required("from")?.timestamp("from"),
+                  let until = o.required("until")?.timestamp("until") else { continue }
+            roster.overrides.append(RosterOverride(rotation: rotation, person: person, from: from, until: until))
+        }
+        return roster
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import VigilCore
+
+/// The seed's `containment_rules` file: category → ordered action names.
+public enum ContainmentFileLoader {
+    /// Loads the file at `path`; `from` is the config node that named it (for unreadable-file errors).
+    static func load(path: String, from: YAMLNode?, diagnostics: Diagnostics) -> [String: [String]] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            let at = from?.location ?? SourceLocation(file: path, line: 1, column: 1)
+            diagnostics.add(.unreadableFile(at, path: path, reason: "no such readable file"))
+            return [:]
+        }
+        return parse(text: text, file: path, diagnostics: diagnostics)
+    }
+
+    /// Parses containment rules text; returns category → actions in file order.
+    public static func parse(text: String, file: String, diagnostics: Diagnostics) -> [String: [String]] {
+        guard let root = YAMLNode.parse(text, file: file, diagnostics: diagnostics),
+              let top = root.fields(file, allowed: ["containment_rules"]),
+              let rules = top.required("containment_rules")?.mapping("containment_rules") else { return [:] }
+        var out: [String: [String]] = [:]
+        for category in rules {
+            out[category.key] = category.value.strings(category.key) ?? []
+        }
+        return out
+    }
+}
+
+/// `plugins:` — plugin folders, which to start, and the uid range they run under.
+enum PluginSettingsLoader {
+    static func load(_ node: YAMLNode, resolve: (String) -> String) -> PluginSettings {
+        var s = PluginSettings()
+        guard let f = node.fields("plugins", allowed: ["directories", "enabled", "id_range", "sandbox_profiles",
+                                                       "max_frame_bytes"]) else { return s }
+        s.directories = (f["directories"]?.strings("directories") ?? []).map(resolve)
+        s.enabled = f["enabled"]?.strings("enabled") ?? []
+        if let r = f["id_range"], let text = r.string("id_range") {
+            let parts = text.split(separator: "-").compactMap { UInt32($0.trimmingWhitespace()) }
+            if parts.count == 2, parts[0] >= 1000, parts[0] <= parts[1] {
+                s.idRange = parts[0]...parts[1]
+            } else {
+                r.diagnostics.add(.invalidValue(r.location, key: "id_range", found: text,
+                                                expected: "a range like \"61000-61999\" of non-system ids (≥ 1000)"))
+            }
+        }
+        if let p = f["sandbox_profiles"]?.string("sandbox_profiles") { s.sandboxDirectory = resolve(p) }
+        if let m = f["max_frame_bytes"]?.int("max_frame_bytes", range: 1024...(64 << 20)) { s.maxFrameBytes = m }
+        return s
+    }
+}
+
+/// `bus:` — capacities, watermarks and the self-monitoring interval.
+enum BusSettingsLoader {
+    static func load(_ node: YAMLNode) -> BusSettings {
+        var s = BusSettings()
+        guard let f = node.fields("bus", allowed: ["capacity", "high_watermark", "low_watermark",
+                                                   "self_monitoring_interval"]) else { return s }
+        for e in f["capacity"]?.mapping("capacity") ?? [] {
+            guard Lane(name: e.key) != nil else {
+                e.keyNode.diagnostics.add(.unknownKey(e.keyNode.location, key: e.key,
+                                                      allowed: Lane.allCases.map(\.description)))
+                continue
+            }
+            if let v = e.value.int(e.key, range: 16...(1 << 26)) { s.capacity[e.key] = v }
+        }
+        func fraction(_ key: String) -> Double? {
+            guard let n = f[key], let t = n.string(key) else { return nil }
+            guard let v = Double(t), v > 0, v < 1 else {
+                n.diagnostics.add(.invalidValue(n.location, key: key, found: t, expected: "a fraction between 0 and 1"))
+                return nil
+            }
+            return v
+        }
+        if let h = fraction("high_watermark") { s.highWatermark = h }
+        if let l = fraction("low_watermark") { s.lowWatermark = l }
+        if s.lowWatermark >= s.highWatermark, let n = f["low_watermark"] {
+            n.diagnostics.add(.invalidValue(n.location, key: "low_watermark", found: "\(s.lowWatermark)",
+                                            expected: "below high_watermark (\(s.highWatermark))"))
+        }
+        if let d = f["self_monitoring_interval"]?.duration("self_monitoring_interval") {
+            s.selfMonitoringInterval = d
+        }
+        return s
+    }
+}

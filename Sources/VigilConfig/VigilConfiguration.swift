@@ -1,0 +1,96 @@
+import VigilCore
+
+/// The daemon's whole configuration, loaded from `Config/vigil.yaml` and the files it names.
+public struct VigilConfiguration: Sendable {
+    /// The file this configuration was loaded from (as given).
+    public var sourceFile: String
+    /// The folder relative paths in the file are resolved against.
+    public var baseDirectory: String
+    /// Where state lives when `--state-dir` is not given.
+    public var stateDirectory: String
+    /// `trace`, `debug`, `info`, `notice`, `warning`, `error`, `critical`.
+    public var logLevel: String
+    public var control: ControlSettings
+    public var policy: IncidentPolicy
+    /// Absolute paths of rule files, in order.
+    public var ruleFiles: [String]
+    /// The duration `consistently` stands for in rules.
+    public var consistentlyDuration: Duration
+    /// Absolute path of the containment rules file.
+    public var containmentFile: String?
+    public var templatesDirectory: String?
+    public var runbooksDirectory: String?
+    public var plugins: PluginSettings
+    public var bus: BusSettings
+
+    public init(sourceFile: String, baseDirectory: String, stateDirectory: String = "./.vigil",
+                logLevel: String = "info", control: ControlSettings = .init(), policy: IncidentPolicy,
+                ruleFiles: [String] = [], consistentlyDuration: Duration = .seconds(300),
+                containmentFile: String? = nil, templatesDirectory: String? = nil, runbooksDirectory: String? = nil,
+                plugins: PluginSettings = .init(), bus: BusSettings = .init()) {
+        self.sourceFile = sourceFile
+        self.baseDirectory = baseDirectory
+        self.stateDirectory = stateDirectory
+        self.logLevel = logLevel
+        self.control = control
+        self.policy = policy
+        self.ruleFiles = ruleFiles
+        self.consistentlyDuration = consistentlyDuration
+        self.containmentFile = containmentFile
+        self.templatesDirectory = templatesDirectory
+        self.runbooksDirectory = runbooksDirectory
+        self.plugins = plugins
+        self.bus = bus
+    }
+}
+
+/// Who may use the control socket besides root and the daemon's own user.
+public struct ControlSettings: Sendable, Equatable {
+    /// Members of this group (by name) are allowed; nil allows nobody else.
+    public var allowedGroup: String?
+    public init(allowedGroup: String? = nil) { self.allowedGroup = allowedGroup }
+}
+
+/// Where plugins come from and how they are run.
+public struct PluginSettings: Sendable, Equatable {
+    /// Folders scanned for plugin folders (each holding a `plugin.yaml`), absolute.
+    public var directories: [String]
+    /// Plugin names to start; empty means every plugin found.
+    public var enabled: [String]
+    /// The uid/gid range plugins are given ids from (like systemd's DynamicUser range).
+    public var idRange: ClosedRange<UInt32>
+    /// Absolute folder holding the seccomp profiles.
+    public var sandboxDirectory: String?
+    /// Largest accepted frame in bytes.
+    public var maxFrameBytes: Int
+
+    public init(directories: [String] = [], enabled: [String] = [], idRange: ClosedRange<UInt32> = 61_000...61_999,
+                sandboxDirectory: String? = nil, maxFrameBytes: Int = 1 << 20) {
+        self.directories = directories
+        self.enabled = enabled
+        self.idRange = idRange
+        self.sandboxDirectory = sandboxDirectory
+        self.maxFrameBytes = maxFrameBytes
+    }
+}
+
+/// EventBus sizing (mapped onto the bus's own configuration by the daemon).
+public struct BusSettings: Sendable, Equatable {
+    /// Ring capacity per lane name.
+    public var capacity: [String: Int]
+    /// Fraction of capacity above which producers are told to slow down.
+    public var highWatermark: Double
+    /// Fraction of capacity below which they may resume.
+    public var lowWatermark: Double
+    /// How often the bus publishes its own depth, sheds and stalls.
+    public var selfMonitoringInterval: Duration
+
+    public init(capacity: [String: Int] = ["security": 4096, "incident": 16384, "telemetry": 65536],
+                highWatermark: Double = 0.75, lowWatermark: Double = 0.25,
+                selfMonitoringInterval: Duration = .seconds(5)) {
+        self.capacity = capacity
+        self.highWatermark = highWatermark
+        self.lowWatermark = lowWatermark
+        self.selfMonitoringInterval = selfMonitoringInterval
+    }
+}

@@ -1,0 +1,168 @@
+import Foundation
+import VigilCore
+
+/// One request on the control socket: a line of JSON `{"command": "...", "args": {...}}`.
+///
+/// The control protocol is newline-delimited JSON, one request and one response per line, so
+/// `socat - UNIX-CONNECT:.vigil/control.sock` is enough to talk to a daemon by hand.
+public struct ControlRequest: Codable, Sendable {
+    public var command: String
+    public var args: [String: JSONValue]
+
+    public init(command: String, args: [String: JSONValue] = [:]) {
+        self.command = command
+        self.args = args
+    }
+
+    /// A required text argument, or a ``ControlFailure`` naming it.
+    public func string(_ key: String) throws(ControlFailure) -> String {
+        guard let v = args[key]?.stringValue else { throw ControlFailure("missing text argument \"\(key)\"") }
+        return v
+    }
+
+    public func optionalString(_ key: String) -> String? { args[key]?.stringValue }
+}
+
+/// The answer to one request: `{"ok": true, "result": ...}` or `{"ok": false, "error": "..."}`.
+public struct ControlResponse: Codable, Sendable {
+    public var ok: Bool
+    public var result: JSONValue?
+    public var error: String?
+
+    public static func success(_ result: JSONValue) -> ControlResponse { .init(ok: true, result: result, error: nil) }
+    public static func failure(_ message: String) -> ControlResponse { .init(ok: false, result: nil, error: message) }
+}
+
+/// A request the daemon refuses, with the sentence the operator sees.
+public struct ControlFailure: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// The documented JSON form of an incident (`vigil incidents show --json`); times are RFC 3339.
+public struct IncidentView: Codable, Sendable, Equatable {
+    public struct SLA: Codable, Sendable, Equatable {
+        /// `running`, `met`, `breached`, `none` (scheduled severities have no clock).
+        public var state: String
+        public var deadline: String?
+        /// Seconds left (negative once breached); nil when there is no deadline.
+        public var remainingSeconds: Int?
+    }
+
+    public var id: String
+    public var title: String
+    public var summary: String
+    public var type: String?
+    public var severity: String
+    public var severityName: String?
+    public var state: String
+    public var source: String
+    public var fingerprint: String?
+    public var occurrences: Int
+    public var detectedAt: String
+    public var createdAt: String
+    public var updatedAt: String
+    public var lastSeenAt: String
+    public var acknowledgedAt: String?
+    public var resolvedAt: String?
+    public var closedAt: String?
+    public var sla: SLA
+    public var containmentCategory: String?
+    public var runbook: String?
+    public var escalationLevel: Int
+    public var classification: Classification?
+    public var roles: [String: String]
+    public var labels: [String: String]
+    public var timeline: [TimelineView]?
+
+    public init(_ i: Incident, ladder: SeverityLadder, now: Timestamp, timeline: [TimelineEntry]? = nil) {
+        id = i.id
+        title = i.title
+        summary = i.summary
+        type = i.type
+        severity = i.severity.code
+        severityName = ladder.level(of: i.severity)?.name
+        state = i.state.rawValue
+        source = i.source
+        fingerprint = i.fingerprint
+        occurrences = i.occurrences
+        detectedAt = i.detectedAt.rfc3339
+        createdAt = i.createdAt.rfc3339
+        updatedAt = i.updatedAt.rfc3339
+        lastSeenAt = i.lastSeenAt.rfc3339
+        acknowledgedAt = i.acknowledgedAt?.rfc3339
+        resolvedAt = i.resolvedAt?.rfc3339
+        closedAt = i.closedAt?.rfc3339
+        if let deadline = i.responseDeadline {
+            let remaining = Int((deadline - now).inSeconds.rounded(.down))
+            let state: String
+            if let ack = i.acknowledgedAt { state = ack <= deadline ? "met" : "breached" }
+            else { state = now > deadline ? "breached" : "running" }
+            sla = SLA(state: state, deadline: deadline.rfc3339,
+                      remainingSeconds: i.acknowledgedAt == nil ? remaining : nil)
+        } else {
+            sla = SLA(state: "none", deadline: nil, remainingSeconds: nil)
+        }
+        containmentCategory = i.containmentCategory
+        runbook = i.runbook
+        escalationLevel = i.escalationLevel
+        classification = i.classification
+        roles = i.roles
+        labels = i.labels
+        self.timeline = timeline?.map(TimelineView.init)
+    }
+}
+
+/// The documented JSON form of one timeline entry.
+public struct TimelineView: Codable, Sendable, Equatable {
+    public var sequence: Int
+    public var time: String
+    public var actor: String
+    public var kind: String
+    public var message: String
+    public var data: [String: String]
+
+    public init(_ e: TimelineEntry) {
+        sequence = e.sequence
+        time = e.time.rfc3339
+        actor = e.actor
+        kind = e.kind.rawValue
+        message = e.message
+        data = e.data
+    }
+}
+
+/// The documented JSON form of `vigil status`.
+public struct StatusView: Codable, Sendable, Equatable {
+    public struct LaneView: Codable, Sendable, Equatable {
+        public var lane: String
+        public var depth: Int
+        public var capacity: Int
+        public var published: UInt64
+        public var shed: UInt64
+        public var stalls: UInt64
+        public init(lane: String, depth: Int, capacity: Int, published: UInt64, shed: UInt64, stalls: UInt64) {
+            self.lane = lane
+            self.depth = depth
+            self.capacity = capacity
+            self.published = published
+            self.shed = shed
+            self.stalls = stalls
+        }
+    }
+
+    public var version: String
+    public var pid: Int32
+    public var startedAt: String
+    public var uptimeSeconds: Int
+    public var configFile: String
+    public var configLoadedAt: String
+    public var stateDirectory: String
+    public var database: String
+    public var severityLadder: String
+    public var openIncidents: Int
+    public var incidentsByState: [String: Int]
+    public var lanes: [LaneView]
+    public var plugins: [String: String]
+    public var rules: Int
+}

@@ -1,0 +1,145 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import UnixSignals
+import VigilConfig
+import VigilCore
+import VigilStore
+
+/// How `vigild` was asked to run.
+public struct DaemonOptions: Sendable {
+    public var configPath: String
+    /// Overrides the configuration's `state_dir`.
+    public var stateDirectory: String?
+    /// Extra plugin folders (`--plugin-dir`, repeatable).
+    public var pluginDirectories: [String]
+
+    public init(configPath: String, stateDirectory: String? = nil, pluginDirectories: [String] = []) {
+        self.configPath = configPath
+        self.stateDirectory = stateDirectory
+        self.pluginDirectories = pluginDirectories
+    }
+}
+
+/// Why the daemon could not start; `vigild` maps each to an exit code (sysexits.h).
+public enum DaemonStartError: Error, CustomStringConvertible {
+    case configuration(ConfigErrors)
+    case stateDirectory(path: String, reason: String)
+    case alreadyRunning(path: String)
+    case database(path: String, reason: String)
+    case controlSocket(String)
+
+    public var description: String {
+        switch self {
+        case .configuration(let e): "the configuration is invalid:\n\(e)"
+        case .stateDirectory(let p, let r): "cannot use state folder \(p): \(r)"
+        case .alreadyRunning(let p): "another vigild holds \(p); stop it first or use another --state-dir"
+        case .database(let p, let r): "cannot open database \(p): \(r)"
+        case .controlSocket(let m): m
+        }
+    }
+
+    /// sysexits-style code: 78 config, 73 can't create, 75 temp failure, 74 I/O.
+    public var exitCode: Int32 {
+        switch self {
+        case .configuration: 78
+        case .stateDirectory: 73
+        case .alreadyRunning: 75
+        case .database: 74
+        case .controlSocket: 71
+        }
+    }
+}
+
+/// The composition root: loads configuration, opens the store, and runs every part of the
+/// daemon as a service in one `ServiceGroup` until `SIGTERM`/`SIGINT`.
+public final class Daemon: Sendable {
+    public let options: DaemonOptions
+    public let logger: Logger
+
+    public init(options: DaemonOptions, logger: Logger) {
+        self.options = options
+        self.logger = logger
+    }
+
+    /// Loads the configuration, logging each error on its own line when it is refused.
+    public static func loadConfiguration(_ path: String) throws(DaemonStartError) -> VigilConfiguration {
+        do { return try ConfigLoader.load(path: path) } catch { throw .configuration(error) }
+    }
+
+    /// Runs until a graceful-shutdown signal; returns normally after a clean shutdown.
+    public func run() async throws {
+        let config = try Self.loadConfiguration(options.configPath)
+        let stateDir = ConfigLoader.absolute(options.stateDirectory ?? config.stateDirectory)
+        let lock = try StateDirectory.prepare(stateDir, allowedGroup: config.control.allowedGroup)
+        defer { lock.release() }
+        let dbPath = (stateDir as NSString).appendingPathComponent("vigil.db")
+        let store: Store
+        do { store = try Store(path: dbPath) } catch {
+            throw DaemonStartError.database(path: dbPath, reason: "\(error)")
+        }
+        let clock = SystemClock()
+        let commands = ControlCommands(config: config, store: store, clock: clock, stateDirectory: stateDir,
+                                       logger: logger)
+        let socketPath = (stateDir as NSString).appendingPathComponent("control.sock")
+        let server = ControlSocketServer(path: socketPath,
+                                         policy: ControlAccessPolicy(allowedGroup: config.control.allowedGroup),
+                                         logger: logger) { request, peer in
+            await commands.handle(request, peer: peer)
+        }
+        let open = try await store.openIncidents()
+        logger.notice("vigild starting", metadata: [
+            "version": "\(VigilVersion.current)", "config": "\(config.sourceFile)", "state_dir": "\(stateDir)",
+            "database": "\(dbPath)", "open_incidents": "\(open.count)", "ladder": "\(config.policy.ladder.name)",
+        ])
+        let services: [any Service] = [
+            ControlSocketService(server: server, logger: logger),
+            ConfigReloadService(path: options.configPath, commands: commands, logger: logger),
+        ]
+        var groupConfig = ServiceGroupConfiguration(services: services, logger: logger)
+        groupConfig.gracefulShutdownSignals = [.sigterm, .sigint]
+        let group = ServiceGroup(configuration: groupConfig)
+        try await group.run()
+        logger.notice("vigild stopped cleanly")
+    }
+}
+
+/// Serves the control socket for the life of the daemon.
+struct ControlSocketService: Service {
+    let server: ControlSocketServer
+    let logger: Logger
+
+    func run() async throws {
+        do { try server.start() } catch { throw DaemonStartError.controlSocket("\(error)") }
+        try? await gracefulShutdown()
+        server.stop()
+    }
+}
+
+/// Reloads the configuration on `SIGHUP`; a configuration with errors is refused and logged,
+/// and the one already running stays in force.
+struct ConfigReloadService: Service {
+    let path: String
+    let commands: ControlCommands
+    let logger: Logger
+
+    func run() async throws {
+        let signals = await UnixSignalsSequence(trapping: .sighup)
+        try await cancelWhenGracefulShutdown {
+            for await _ in signals {
+                do {
+                    let new = try ConfigLoader.load(path: path)
+                    await commands.replaceConfiguration(new)
+                    logger.notice("configuration reloaded", metadata: ["config": "\(path)"])
+                } catch let error as ConfigErrors {
+                    for e in error.errors {
+                        logger.error("configuration reload refused; keeping the running configuration",
+                                     metadata: ["error": "\(e)"])
+                    }
+                } catch {
+                    logger.error("configuration reload failed", metadata: ["error": "\(error)"])
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,1 @@
+// Module VigilIncidents: see ARCHITECTURE; filled in by its issue.

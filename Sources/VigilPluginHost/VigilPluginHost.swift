@@ -1,0 +1,1 @@
+// Module VigilPluginHost: see ARCHITECTURE; filled in by its issue.

@@ -1,0 +1,1 @@
+// Module VigilPluginKit: see ARCHITECTURE; filled in by its issue.

@@ -1,0 +1,1 @@
+// Module VigilPluginProtocol: see ARCHITECTURE; filled in by its issue.

@@ -1,0 +1,1 @@
+// Module VigilRules: see ARCHITECTURE; filled in by its issue.

@@ -1,0 +1,1 @@
+// Module VigilSandboxLauncher: see ARCHITECTURE; filled in by its issue.

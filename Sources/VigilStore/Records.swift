@@ -1,0 +1,225 @@
+import Foundation
+import GRDB
+import VigilCore
+
+/// An incident row; `Incident` is the value the rest of Vigil uses.
+struct IncidentRecord: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "incident"
+    var id: String
+    var title: String
+    var summary: String
+    var type: String?
+    var severityCode: String
+    var severityRank: Int
+    var state: String
+    var source: String
+    var fingerprint: String?
+    var occurrences: Int
+    var detectedAt: Int64
+    var createdAt: Int64
+    var updatedAt: Int64
+    var lastSeenAt: Int64
+    var acknowledgedAt: Int64?
+    var resolvedAt: Int64?
+    var closedAt: Int64?
+    var responseDeadline: Int64?
+    var containmentCategory: String?
+    var runbook: String?
+    var escalationLevel: Int
+    var classification: Classification?
+    var roles: [String: String]
+    var labels: [String: String]
+    var extra: [String: String]
+
+    init(_ i: Incident) {
+        id = i.id
+        title = i.title
+        summary = i.summary
+        type = i.type
+        severityCode = i.severity.code
+        severityRank = i.severity.rank
+        state = i.state.rawValue
+        source = i.source
+        fingerprint = i.fingerprint
+        occurrences = i.occurrences
+        detectedAt = i.detectedAt.nanoseconds
+        createdAt = i.createdAt.nanoseconds
+        updatedAt = i.updatedAt.nanoseconds
+        lastSeenAt = i.lastSeenAt.nanoseconds
+        acknowledgedAt = i.acknowledgedAt?.nanoseconds
+        resolvedAt = i.resolvedAt?.nanoseconds
+        closedAt = i.closedAt?.nanoseconds
+        responseDeadline = i.responseDeadline?.nanoseconds
+        containmentCategory = i.containmentCategory
+        runbook = i.runbook
+        escalationLevel = i.escalationLevel
+        classification = i.classification
+        roles = i.roles
+        labels = i.labels
+        extra = [:]
+    }
+
+    func incident() throws -> Incident {
+        guard let st = IncidentState(rawValue: state) else {
+            throw StoreError.corruptRow(table: "incident", id: id, reason: "unknown state \"\(state)\"")
+        }
+        var i = Incident(id: id, title: title, summary: summary, type: type,
+                         severity: Severity(code: severityCode, rank: severityRank), state: st, source: source,
+                         fingerprint: fingerprint, occurrences: occurrences,
+                         detectedAt: Timestamp(nanoseconds: detectedAt),
+                         createdAt: Timestamp(nanoseconds: createdAt),
+                         responseDeadline: responseDeadline.map(Timestamp.init(nanoseconds:)),
+                         containmentCategory: containmentCategory, runbook: runbook, classification: classification,
+                         roles: roles, labels: labels, escalationLevel: escalationLevel)
+        i.updatedAt = Timestamp(nanoseconds: updatedAt)
+        i.lastSeenAt = Timestamp(nanoseconds: lastSeenAt)
+        i.acknowledgedAt = acknowledgedAt.map(Timestamp.init(nanoseconds:))
+        i.resolvedAt = resolvedAt.map(Timestamp.init(nanoseconds:))
+        i.closedAt = closedAt.map(Timestamp.init(nanoseconds:))
+        return i
+    }
+}
+
+struct TimelineRecord: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "timeline"
+    var incidentID: String
+    var sequence: Int
+    var time: Int64
+    var actor: String
+    var kind: String
+    var message: String
+    var data: [String: String]
+
+    init(_ e: TimelineEntry) {
+        incidentID = e.incidentID
+        sequence = e.sequence
+        time = e.time.nanoseconds
+        actor = e.actor
+        kind = e.kind.rawValue
+        message = e.message
+        data = e.data
+    }
+
+    func entry() -> TimelineEntry {
+        TimelineEntry(incidentID: incidentID, sequence: sequence, time: Timestamp(nanoseconds: time), actor: actor,
+                      kind: TimelineKind(rawValue: kind) ?? .system, message: message, data: data)
+    }
+}
+
+/// A plugin's stored identity and administrative state.
+public struct PluginRecord: Codable, FetchableRecord, PersistableRecord, Sendable, Equatable {
+    public static let databaseTableName = "plugin"
+    public var name: String
+    /// The uid (and gid) the plugin always runs as.
+    public var uid: Int64
+    public var enabled: Bool
+    public var state: String
+    public var quarantineReason: String?
+    public var quarantinedAt: Int64?
+    public var restarts: Int
+    public var updatedAt: Int64
+}
+
+/// A notification waiting for (or done with) delivery; pending ones survive restarts.
+public struct NotificationRecord: Codable, FetchableRecord, MutablePersistableRecord, Sendable, Equatable {
+    public static let databaseTableName = "notification"
+    public var id: Int64?
+    public var incidentID: String?
+    public var createdAt: Int64
+    public var channel: String
+    public var recipients: [String]
+    public var subject: String
+    public var body: String
+    /// `pending`, `sent`, `failed`.
+    public var state: String
+    public var attempts: Int
+    public var nextAttemptAt: Int64?
+    public var lastError: String?
+
+    public init(id: Int64? = nil, incidentID: String?, createdAt: Timestamp, channel: String, recipients: [String],
+                subject: String, body: String, state: String = "pending", attempts: Int = 0,
+                nextAttemptAt: Timestamp? = nil, lastError: String? = nil) {
+        self.id = id
+        self.incidentID = incidentID
+        self.createdAt = createdAt.nanoseconds
+        self.channel = channel
+        self.recipients = recipients
+        self.subject = subject
+        self.body = body
+        self.state = state
+        self.attempts = attempts
+        self.nextAttemptAt = nextAttemptAt?.nanoseconds
+        self.lastError = lastError
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+/// A piece of evidence attached to an incident (breach details, logs, command output).
+public struct EvidenceRecord: Codable, FetchableRecord, MutablePersistableRecord, Sendable, Equatable {
+    public static let databaseTableName = "evidence"
+    public var id: Int64?
+    public var incidentID: String
+    public var time: Int64
+    public var source: String
+    public var kind: String
+    public var content: String
+    public var sha256: String?
+
+    public init(incidentID: String, time: Timestamp, source: String, kind: String, content: String,
+                sha256: String? = nil) {
+        self.incidentID = incidentID
+        self.time = time.nanoseconds
+        self.source = source
+        self.kind = kind
+        self.content = content
+        self.sha256 = sha256
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+/// A follow-up or improvement item (seed 000 "Improvement Tracking").
+public struct ActionItemRecord: Codable, FetchableRecord, MutablePersistableRecord, Sendable, Equatable {
+    public static let databaseTableName = "actionItem"
+    public var id: Int64?
+    public var incidentID: String?
+    /// `follow-up`, `post-mortem`, `improvement`.
+    public var kind: String
+    public var title: String
+    public var owner: String?
+    public var dueAt: Int64?
+    /// `open`, `done`.
+    public var state: String
+    public var createdAt: Int64
+
+    public init(incidentID: String?, kind: String, title: String, owner: String? = nil, dueAt: Timestamp? = nil,
+                state: String = "open", createdAt: Timestamp) {
+        self.incidentID = incidentID
+        self.kind = kind
+        self.title = title
+        self.owner = owner
+        self.dueAt = dueAt?.nanoseconds
+        self.state = state
+        self.createdAt = createdAt.nanoseconds
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+/// Store failures, named for the operator.
+public enum StoreError: Error, CustomStringConvertible, Sendable {
+    case corruptRow(table: String, id: String, reason: String)
+    case notFound(what: String, id: String)
+    case idRangeExhausted(range: ClosedRange<UInt32>)
+    case conflict(String)
+
+    public var description: String {
+        switch self {
+        case .corruptRow(let table, let id, let reason): "corrupt row \(id) in \(table): \(reason)"
+        case .notFound(let what, let id): "no \(what) \(id)"
+        case .idRangeExhausted(let r): "every plugin id in \(r.lowerBound)-\(r.upperBound) is taken"
+        case .conflict(let m): m
+        }
+    }
+}

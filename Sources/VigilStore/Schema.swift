@@ -1,0 +1,110 @@
+import GRDB
+
+/// The store's schema as named, append-only migrations. Never edit a registered step:
+/// add a new one (`v3-…`) so every existing database upgrades the same way.
+enum Schema {
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1-incidents") { db in
+            try db.create(table: "incident_counter") { t in
+                t.primaryKey("year", .integer)
+                t.column("last", .integer).notNull()
+            }
+            try db.create(table: "incident") { t in
+                t.primaryKey("id", .text)
+                t.column("title", .text).notNull()
+                t.column("summary", .text).notNull()
+                t.column("type", .text)
+                t.column("severityCode", .text).notNull()
+                t.column("severityRank", .integer).notNull()
+                t.column("state", .text).notNull().indexed()
+                t.column("source", .text).notNull()
+                t.column("fingerprint", .text).indexed()
+                t.column("occurrences", .integer).notNull()
+                t.column("detectedAt", .integer).notNull()
+                t.column("createdAt", .integer).notNull()
+                t.column("updatedAt", .integer).notNull()
+                t.column("lastSeenAt", .integer).notNull()
+                t.column("acknowledgedAt", .integer)
+                t.column("resolvedAt", .integer)
+                t.column("closedAt", .integer)
+                t.column("responseDeadline", .integer)
+                t.column("containmentCategory", .text)
+                t.column("runbook", .text)
+                t.column("escalationLevel", .integer).notNull()
+                t.column("classification", .jsonText)
+                t.column("roles", .jsonText).notNull()
+                t.column("labels", .jsonText).notNull()
+                t.column("extra", .jsonText).notNull().defaults(to: "{}")
+            }
+            try db.create(table: "timeline") { t in
+                t.autoIncrementedPrimaryKey("rowid")
+                t.column("incidentID", .text).notNull().references("incident", onDelete: .cascade)
+                t.column("sequence", .integer).notNull()
+                t.column("time", .integer).notNull()
+                t.column("actor", .text).notNull()
+                t.column("kind", .text).notNull()
+                t.column("message", .text).notNull()
+                t.column("data", .jsonText).notNull()
+                t.uniqueKey(["incidentID", "sequence"])
+            }
+            try db.create(table: "evidence") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("incidentID", .text).notNull().references("incident", onDelete: .cascade).indexed()
+                t.column("time", .integer).notNull()
+                t.column("source", .text).notNull()
+                t.column("kind", .text).notNull()
+                t.column("content", .text).notNull()
+                t.column("sha256", .text)
+            }
+            try db.create(table: "action") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("incidentID", .text).references("incident", onDelete: .setNull).indexed()
+                t.column("name", .text).notNull()
+                t.column("mode", .text).notNull()
+                t.column("state", .text).notNull().indexed()
+                t.column("dryRun", .boolean).notNull()
+                t.column("requestedAt", .integer).notNull()
+                t.column("deadline", .integer)
+                t.column("completedAt", .integer)
+                t.column("params", .jsonText).notNull()
+                t.column("result", .jsonText)
+                t.column("undo", .jsonText)
+            }
+            try db.create(table: "actionItem") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("incidentID", .text).references("incident", onDelete: .setNull).indexed()
+                t.column("kind", .text).notNull()
+                t.column("title", .text).notNull()
+                t.column("owner", .text)
+                t.column("dueAt", .integer)
+                t.column("state", .text).notNull()
+                t.column("createdAt", .integer).notNull()
+            }
+            try db.create(table: "plugin") { t in
+                t.primaryKey("name", .text)
+                t.column("uid", .integer).notNull().unique()
+                t.column("enabled", .boolean).notNull()
+                t.column("state", .text).notNull()
+                t.column("quarantineReason", .text)
+                t.column("quarantinedAt", .integer)
+                t.column("restarts", .integer).notNull()
+                t.column("updatedAt", .integer).notNull()
+            }
+            try db.create(table: "notification") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("incidentID", .text).references("incident", onDelete: .cascade).indexed()
+                t.column("createdAt", .integer).notNull()
+                t.column("channel", .text).notNull()
+                t.column("recipients", .jsonText).notNull()
+                t.column("subject", .text).notNull()
+                t.column("body", .text).notNull()
+                t.column("state", .text).notNull().indexed()
+                t.column("attempts", .integer).notNull()
+                t.column("nextAttemptAt", .integer)
+                t.column("lastError", .text)
+            }
+        }
+        return m
+    }
+}

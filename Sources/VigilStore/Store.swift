@@ -1,0 +1,221 @@
+import Foundation
+import GRDB
+import VigilCore
+
+/// Everything that belongs together in one write: an incident's new value and what happened to it.
+public struct StoreChange: Sendable {
+    public var incident: Incident
+    /// Appended to the incident's timeline; sequence numbers are assigned by the store.
+    public var timeline: [TimelineEntry]
+    public var notifications: [NotificationRecord]
+    public var evidence: [EvidenceRecord]
+    public var actionItems: [ActionItemRecord]
+
+    public init(incident: Incident, timeline: [TimelineEntry] = [], notifications: [NotificationRecord] = [],
+                evidence: [EvidenceRecord] = [], actionItems: [ActionItemRecord] = []) {
+        self.incident = incident
+        self.timeline = timeline
+        self.notifications = notifications
+        self.evidence = evidence
+        self.actionItems = actionItems
+    }
+}
+
+/// Vigil's SQLite database: the source of truth for incidents, timelines, actions, plugins,
+/// action items, evidence and pending notifications.
+///
+/// WAL mode with `synchronous=FULL`: a call that returned has been committed to the WAL and
+/// fsynced, so a `SIGKILL` (or power loss) right after it loses nothing that was acknowledged.
+public final class Store: Sendable {
+    public let path: String
+    let pool: DatabasePool
+
+    /// Opens (creating if needed) the database at `path` and applies pending migrations.
+    public init(path: String) throws {
+        self.path = path
+        var config = Configuration()
+        config.busyMode = .timeout(5)
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+        }
+        pool = try DatabasePool(path: path, configuration: config)
+        try Schema.migrator.migrate(pool)
+    }
+
+    /// Names of the migrations applied to this database, in order.
+    public func appliedMigrations() throws -> [String] {
+        try pool.read { db in try Schema.migrator.appliedMigrations(db) }
+    }
+
+    // MARK: incidents
+
+    /// Opens a new incident: allocates its id (`PREFIX-YYYY-NNNN`, counted per year) and stores the
+    /// incident built by `make` with its first timeline entries, all in one transaction.
+    public func openIncident(year: Int, prefix: String,
+                             make: @escaping @Sendable (String) -> StoreChange) async throws -> (Incident, [TimelineEntry]) {
+        try await pool.write { db in
+            let last = try Int.fetchOne(db, sql: "SELECT last FROM incident_counter WHERE year = ?", arguments: [year]) ?? 0
+            let next = last + 1
+            try db.execute(sql: "INSERT INTO incident_counter(year, last) VALUES (?, ?) "
+                           + "ON CONFLICT(year) DO UPDATE SET last = excluded.last", arguments: [year, next])
+            let number = String(next)
+            let id = "\(prefix)-\(year)-" + String(repeating: "0", count: max(0, 4 - number.count)) + number
+            var change = make(id)
+            change.incident.id = id
+            try IncidentRecord(change.incident).insert(db)
+            let entries = try Self.append(change, in: db)
+            return (change.incident, entries)
+        }
+    }
+
+    /// Stores an existing incident's new value and appends what happened, in one transaction.
+    @discardableResult
+    public func commit(_ change: StoreChange) async throws -> [TimelineEntry] {
+        try await pool.write { db in
+            guard try IncidentRecord.exists(db, key: change.incident.id) else {
+                throw StoreError.notFound(what: "incident", id: change.incident.id)
+            }
+            try IncidentRecord(change.incident).update(db)
+            return try Self.append(change, in: db)
+        }
+    }
+
+    private static func append(_ change: StoreChange, in db: Database) throws -> [TimelineEntry] {
+        let id = change.incident.id
+        var seq = try Int.fetchOne(db, sql: "SELECT MAX(sequence) FROM timeline WHERE incidentID = ?",
+                                   arguments: [id]) ?? 0
+        var stored: [TimelineEntry] = []
+        for var entry in change.timeline {
+            seq += 1
+            entry.incidentID = id
+            entry.sequence = seq
+            try TimelineRecord(entry).insert(db)
+            stored.append(entry)
+        }
+        for var n in change.notifications {
+            n.incidentID = id
+            try n.insert(db)
+        }
+        for var e in change.evidence {
+            e.incidentID = id
+            try e.insert(db)
+        }
+        for var a in change.actionItems {
+            a.incidentID = id
+            try a.insert(db)
+        }
+        return stored
+    }
+
+    public func incident(id: String) async throws -> Incident? {
+        try await pool.read { db in try IncidentRecord.fetchOne(db, key: id)?.incident() }
+    }
+
+    /// Incidents, newest first; restricted to `states` when given.
+    public func incidents(states: Set<IncidentState>? = nil, limit: Int = 1000) async throws -> [Incident] {
+        try await pool.read { db in
+            var request = IncidentRecord.order(Column("createdAt").desc, Column("id").desc).limit(limit)
+            if let states { request = request.filter(states.map(\.rawValue).contains(Column("state"))) }
+            return try request.fetchAll(db).map { try $0.incident() }
+        }
+    }
+
+    /// Every incident still needing people (not resolved, post-mortem or closed).
+    public func openIncidents() async throws -> [Incident] {
+        try await incidents(states: Set(IncidentState.allCases.filter(\.isOpen)), limit: 100_000)
+    }
+
+    public func timeline(incidentID: String) async throws -> [TimelineEntry] {
+        try await pool.read { db in
+            try TimelineRecord.filter(Column("incidentID") == incidentID).order(Column("sequence"))
+                .fetchAll(db).map { $0.entry() }
+        }
+    }
+
+    public func evidence(incidentID: String) async throws -> [EvidenceRecord] {
+        try await pool.read { db in
+            try EvidenceRecord.filter(Column("incidentID") == incidentID).order(Column("id")).fetchAll(db)
+        }
+    }
+
+    public func actionItems(incidentID: String? = nil) async throws -> [ActionItemRecord] {
+        try await pool.read { db in
+            var r = ActionItemRecord.order(Column("id"))
+            if let incidentID { r = r.filter(Column("incidentID") == incidentID) }
+            return try r.fetchAll(db)
+        }
+    }
+
+    // MARK: notifications
+
+    /// Notifications not yet delivered, oldest first.
+    public func pendingNotifications() async throws -> [NotificationRecord] {
+        try await pool.read { db in
+            try NotificationRecord.filter(Column("state") == "pending").order(Column("id")).fetchAll(db)
+        }
+    }
+
+    public func notifications(incidentID: String) async throws -> [NotificationRecord] {
+        try await pool.read { db in
+            try NotificationRecord.filter(Column("incidentID") == incidentID).order(Column("id")).fetchAll(db)
+        }
+    }
+
+    /// Records a delivery attempt's outcome.
+    public func updateNotification(_ n: NotificationRecord) async throws {
+        try await pool.write { db in try n.update(db) }
+    }
+
+    // MARK: plugins
+
+    /// The plugin's stored identity, allocating it the lowest free uid in `range` on first sight,
+    /// so the same plugin keeps the same uid across restarts.
+    public func pluginIdentity(name: String, range: ClosedRange<UInt32>, now: Timestamp) throws -> PluginRecord {
+        try pool.write { db in
+            if let existing = try PluginRecord.fetchOne(db, key: name) { return existing }
+            let used = Set(try Int64.fetchAll(db, sql: "SELECT uid FROM plugin"))
+            guard let uid = range.first(where: { !used.contains(Int64($0)) }) else {
+                throw StoreError.idRangeExhausted(range: range)
+            }
+            let record = PluginRecord(name: name, uid: Int64(uid), enabled: true, state: "stopped",
+                                      quarantineReason: nil, quarantinedAt: nil, restarts: 0,
+                                      updatedAt: now.nanoseconds)
+            try record.insert(db)
+            return record
+        }
+    }
+
+    public func plugins() throws -> [PluginRecord] {
+        try pool.read { db in try PluginRecord.order(Column("name")).fetchAll(db) }
+    }
+
+    public func savePlugin(_ record: PluginRecord) throws {
+        try pool.write { db in try record.save(db) }
+    }
+
+    // MARK: maintenance
+
+    /// Copies the live database to `destination` with SQLite's online backup (consistent while in use).
+    public func backup(to destination: String) throws {
+        let target = try DatabaseQueue(path: destination)
+        try pool.backup(to: target)
+        try target.close()
+    }
+
+    /// `PRAGMA integrity_check`: "ok" when the database is sound.
+    public func integrityCheck() throws -> String {
+        try pool.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "no answer" }
+    }
+
+    /// Row counts per table, for status and backup verification.
+    public func rowCounts() throws -> [String: Int] {
+        try pool.read { db in
+            var out: [String: Int] = [:]
+            for table in ["incident", "timeline", "evidence", "action", "actionItem", "plugin", "notification"] {
+                out[table] = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? 0
+            }
+            return out
+        }
+    }
+}

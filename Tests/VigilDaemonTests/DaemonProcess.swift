@@ -1,0 +1,118 @@
+import Foundation
+import Testing
+import VigilCore
+import VigilDaemon
+
+/// The repository root, found from this file's path.
+let repositoryRoot: String = {
+    var url = URL(fileURLWithPath: #filePath)
+    for _ in 0..<3 { url.deleteLastPathComponent() }
+    return url.path
+}()
+
+/// The folder holding the built `vigild`, `vigil` and `vigil-sandbox` (next to the test bundle).
+let productsDirectory: String = {
+    if let dir = ProcessInfo.processInfo.environment["VIGIL_BIN_DIR"] { return dir }
+    var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+    while url.path != "/" {
+        url.deleteLastPathComponent()
+        if FileManager.default.isExecutableFile(atPath: url.appendingPathComponent("vigild").path) { return url.path }
+    }
+    return repositoryRoot + "/.build/debug"
+}()
+
+let isRoot = getuid() == 0
+
+/// A real `vigild` child process with its own state folder, stopped when the test ends.
+final class DaemonProcess: @unchecked Sendable {
+    let stateDirectory: String
+    let configPath: String
+    let logPath: String
+    private(set) var process: Process
+
+    init(config: String = repositoryRoot + "/Config/vigil.yaml", stateDirectory: String? = nil) throws {
+        self.stateDirectory = stateDirectory ?? FileManager.default.temporaryDirectory
+            .appendingPathComponent("vigild-\(UUID().uuidString.prefix(8))").path
+        self.configPath = config
+        self.logPath = self.stateDirectory + ".log"
+        FileManager.default.createFile(atPath: logPath, contents: nil)
+        process = Process()
+        try start()
+    }
+
+    func start() throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: productsDirectory + "/vigild")
+        p.arguments = ["--config", configPath, "--state-dir", stateDirectory]
+        p.currentDirectoryURL = URL(fileURLWithPath: repositoryRoot)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        log.seekToEndOfFile()
+        p.standardError = log
+        p.standardOutput = log
+        try p.run()
+        process = p
+        try waitUntilServing()
+    }
+
+    /// Polls the control socket until the daemon answers `status` (bounded; not a timing assumption).
+    func waitUntilServing(timeout: Double = 30) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        let client = ControlClient(stateDirectory: stateDirectory)
+        while Date() < deadline {
+            if !process.isRunning { throw ControlFailure("vigild exited early:\n\(log)") }
+            if let r = try? client.send(ControlRequest(command: "status")), r.ok { return }
+            usleep(20_000)
+        }
+        throw ControlFailure("vigild did not start serving within \(timeout)s:\n\(log)")
+    }
+
+    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    /// Waits until the log contains `text` (bounded).
+    func waitForLog(_ text: String, timeout: Double = 15) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if log.contains(text) { return true }
+            usleep(20_000)
+        }
+        return false
+    }
+
+    func signal(_ sig: Int32) { kill(process.processIdentifier, sig) }
+
+    func killHard() {
+        signal(SIGKILL)
+        process.waitUntilExit()
+    }
+
+    func stop() {
+        if process.isRunning {
+            signal(SIGTERM)
+            process.waitUntilExit()
+        }
+    }
+
+    deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+}
+
+/// Runs the real `vigil` CLI; returns exit status, stdout and stderr.
+@discardableResult
+func vigil(_ args: [String], stateDirectory: String, prefix: [String] = []) throws -> (status: Int32, out: String, err: String) {
+    let p = Process()
+    let out = Pipe(), err = Pipe()
+    if prefix.isEmpty {
+        p.executableURL = URL(fileURLWithPath: productsDirectory + "/vigil")
+        p.arguments = args + ["--state-dir", stateDirectory]
+    } else {
+        p.executableURL = URL(fileURLWithPath: prefix[0])
+        p.arguments = Array(prefix.dropFirst()) + [productsDirectory + "/vigil"] + args + ["--state-dir", stateDirectory]
+    }
+    p.standardOutput = out
+    p.standardError = err
+    p.currentDirectoryURL = URL(fileURLWithPath: repositoryRoot)
+    try p.run()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    let e = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+}

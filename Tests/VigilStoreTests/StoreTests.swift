@@ -1,0 +1,89 @@
+import Foundation
+import Testing
+import VigilCore
+import VigilStore
+
+func temporaryDatabase() throws -> String {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-store-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    return dir + "/vigil.db"
+}
+
+let t0 = Timestamp(nanoseconds: 1_790_000_000_000_000_000)
+
+func change(_ id: String, title: String = "disk full", at time: Timestamp = t0) -> StoreChange {
+    let incident = Incident(id: id, title: title, severity: Severity(code: "P2", rank: 1), source: "user-report",
+                            detectedAt: time, responseDeadline: time + .seconds(3600))
+    return StoreChange(incident: incident, timeline: [
+        TimelineEntry(incidentID: id, time: time, actor: "alice", kind: .declared, message: "declared"),
+    ])
+}
+
+@Suite struct StoreTests {
+    @Test func migrationsAreNamedAndWALIsOn() throws {
+        let path = try temporaryDatabase()
+        let store = try Store(path: path)
+        #expect(try store.appliedMigrations() == ["v1-incidents"])
+        #expect(FileManager.default.fileExists(atPath: path + "-wal"))
+    }
+
+    @Test func incidentIDsAreSequentialPerYear() async throws {
+        let store = try Store(path: try temporaryDatabase())
+        let (a, _) = try await store.openIncident(year: 2026, prefix: "INC") { change($0) }
+        let (b, _) = try await store.openIncident(year: 2026, prefix: "INC") { change($0) }
+        let (c, _) = try await store.openIncident(year: 2027, prefix: "INC") { change($0) }
+        #expect([a.id, b.id, c.id] == ["INC-2026-0001", "INC-2026-0002", "INC-2027-0001"])
+    }
+
+    @Test func timelineSequencesContinueAcrossCommitsAndReopen() async throws {
+        let path = try temporaryDatabase()
+        do {
+            let store = try Store(path: path)
+            var (incident, first) = try await store.openIncident(year: 2026, prefix: "INC") { change($0) }
+            #expect(first.map(\.sequence) == [1])
+            incident.state = .mobilised
+            incident.acknowledgedAt = t0 + .seconds(60)
+            let more = try await store.commit(StoreChange(incident: incident, timeline: [
+                TimelineEntry(incidentID: incident.id, time: t0 + .seconds(60), actor: "bob", kind: .acknowledged, message: "ack"),
+                TimelineEntry(incidentID: incident.id, time: t0 + .seconds(61), actor: "bob", kind: .comment, message: "looking"),
+            ], notifications: [NotificationRecord(incidentID: incident.id, createdAt: t0, channel: "webhook",
+                                                  recipients: ["alice"], subject: "s", body: "b")]))
+            #expect(more.map(\.sequence) == [2, 3])
+        }
+        let reopened = try Store(path: path)
+        let stored = try #require(try await reopened.incident(id: "INC-2026-0001"))
+        #expect(stored.state == .mobilised)
+        #expect(stored.acknowledgedAt == t0 + .seconds(60))
+        #expect(stored.responseDeadline == t0 + .seconds(3600))
+        #expect(try await reopened.timeline(incidentID: stored.id).map(\.kind) == [.declared, .acknowledged, .comment])
+        #expect(try await reopened.pendingNotifications().count == 1)
+        #expect(try await reopened.openIncidents().map(\.id) == ["INC-2026-0001"])
+    }
+
+    @Test func commitOfUnknownIncidentChangesNothing() async throws {
+        let store = try Store(path: try temporaryDatabase())
+        await #expect(throws: StoreError.self) { try await store.commit(change("INC-2026-0099")) }
+        #expect(try store.rowCounts()["timeline"] == 0)
+    }
+
+    @Test func pluginIdentityIsStableAndUnique() throws {
+        let path = try temporaryDatabase()
+        let store = try Store(path: path)
+        let a = try store.pluginIdentity(name: "system-metrics", range: 61000...61001, now: t0)
+        let b = try store.pluginIdentity(name: "webhook", range: 61000...61001, now: t0)
+        #expect(a.uid == 61000 && b.uid == 61001)
+        #expect(try Store(path: path).pluginIdentity(name: "system-metrics", range: 61000...61001, now: t0).uid == 61000)
+        #expect(throws: StoreError.self) { try store.pluginIdentity(name: "third", range: 61000...61001, now: t0) }
+    }
+
+    @Test func onlineBackupRestoresIdentically() async throws {
+        let store = try Store(path: try temporaryDatabase())
+        for _ in 0..<5 { _ = try await store.openIncident(year: 2026, prefix: "INC") { change($0) } }
+        let backupPath = try temporaryDatabase()
+        try store.backup(to: backupPath)
+        let restored = try Store(path: backupPath)
+        #expect(try restored.integrityCheck() == "ok")
+        #expect(try restored.rowCounts() == store.rowCounts())
+        #expect(try await restored.incidents().map(\.id) == store.incidents().map(\.id))
+    }
+}
