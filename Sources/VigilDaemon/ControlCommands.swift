@@ -18,6 +18,11 @@ public actor ControlCommands {
     private let logger: Logger
     /// Bus lane statistics, provided by the composition root once the bus exists.
     private var laneStats: @Sendable () -> [StatusView.LaneView] = { [] }
+    /// Where `emit` puts events: publishes `count` copies and returns the outcome to report.
+    public typealias EventSink = @Sendable (IngestEvent, Int) async throws(ControlFailure) -> String
+    private var eventSink: EventSink = { _, _ throws(ControlFailure) in
+        throw ControlFailure("the EventBus is not running")
+    }
 
     public init(config: VigilConfiguration, store: Store, clock: any VigilClock, stateDirectory: String,
                 logger: Logger) {
@@ -40,6 +45,8 @@ public actor ControlCommands {
         laneStats = provider
     }
 
+    public func setEventSink(_ sink: @escaping EventSink) { eventSink = sink }
+
     public var configuration: VigilConfiguration { config }
 
     /// Handles one request from an authenticated peer.
@@ -51,8 +58,9 @@ public actor ControlCommands {
             case "incidents.declare": return .success(try JSONValue.encoding(try await declare(request, actor: actor)))
             case "incidents.list": return .success(try JSONValue.encoding(try await list(request)))
             case "incidents.show": return .success(try JSONValue.encoding(try await show(request)))
+            case "emit": return .success(try await emit(request, actor: actor))
             default:
-                return .failure("unknown command \"\(request.command)\"; known: status, incidents.declare, "
+                return .failure("unknown command \"\(request.command)\"; known: status, emit, incidents.declare, "
                     + "incidents.list, incidents.show")
             }
         } catch let failure as ControlFailure {
@@ -126,6 +134,23 @@ public actor ControlCommands {
         logger.notice("incident declared", metadata: ["id": "\(incident.id)", "severity": "\(severity.code)",
                                                         "actor": "\(actor)"])
         return IncidentView(incident, ladder: policy.ladder, now: now)
+    }
+
+    func emit(_ request: ControlRequest, actor: String) async throws -> JSONValue {
+        guard let raw = request.args["event"] else { throw ControlFailure("missing argument \"event\"") }
+        var event: IngestEvent
+        do { event = try raw.decode(IngestEvent.self) } catch {
+            throw ControlFailure("malformed event: expected kind, name, value, unit, labels, source")
+        }
+        if let problem = event.validationError() { throw ControlFailure(problem) }
+        let count = Int(request.args["count"]?.doubleValue ?? 1)
+        guard (1...1_000_000).contains(count) else { throw ControlFailure("count must be between 1 and 1000000") }
+        event.source = "cli:\(actor)"
+        if event.time == nil { event.time = clock.now() }
+        let lane = event.lane ?? event.defaultLane
+        event.lane = lane
+        let outcome = try await eventSink(event, count)
+        return .object(["lane": .string(lane.description), "outcome": .string(outcome), "count": .number(Double(count))])
     }
 
     func list(_ request: ControlRequest) async throws -> [IncidentView] {
