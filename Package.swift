@@ -57,7 +57,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ], swiftSettings: strict),
         .target(name: "VigilPluginKit", dependencies: ["VigilPluginProtocol"], swiftSettings: strict),
-        .target(name: "VigilSandboxLauncher", dependencies: ["CSeccomp", "CLibcap", "CVigilSys"],
+        .target(name: "VigilSandboxLauncher", dependencies: ["VigilCore", "CSeccomp", "CLibcap", "CVigilSys"],
                 swiftSettings: strict),
         .target(name: "VigilDaemon", dependencies: [
             "VigilCore", "VigilBus", "VigilRules", "VigilIncidents", "VigilConfig", "VigilStore",
@@ -89,7 +89,7 @@ let package = Package(
         .testTarget(name: "VigilStoreTests", dependencies: ["VigilStore", "VigilCore"]),
         .testTarget(name: "VigilPluginHostTests", dependencies: [
             "VigilPluginHost", "VigilPluginProtocol", "VigilCore", "VigilBus", "CSeccomp", "CLibcap",
-        ]),
+        ], exclude: ["Fixtures"]),
         .testTarget(name: "VigilDaemonTests", dependencies: [
             "VigilDaemon", "VigilCore", "VigilConfig", "VigilStore", "CVigilSys",
         ]),

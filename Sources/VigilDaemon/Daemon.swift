@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import UnixSignals
+import VigilBus
 import VigilConfig
 import VigilCore
 import VigilStore
@@ -87,6 +88,13 @@ public final class Daemon: Sendable {
                                          logger: logger) { request, peer in
             await commands.handle(request, peer: peer)
         }
+        let symbols = SymbolTable()
+        let bus = EventBus(configuration: EventBusConfiguration(config.bus))
+        let ingest = BusIngest(bus: bus, symbols: symbols)
+        await commands.setEventSink { event, count throws(ControlFailure) in
+            await ingest.publish(event, count: count, now: clock.now())
+        }
+        await commands.setLaneStatistics { bus.statistics().map(StatusView.LaneView.init) }
         let open = try await store.openIncidents()
         logger.notice("vigild starting", metadata: [
             "version": "\(VigilVersion.current)", "config": "\(config.sourceFile)", "state_dir": "\(stateDir)",
@@ -95,6 +103,8 @@ public final class Daemon: Sendable {
         let services: [any Service] = [
             ControlSocketService(server: server, logger: logger),
             ConfigReloadService(path: options.configPath, commands: commands, logger: logger),
+            BusConsumerService(bus: bus, logger: logger) { _ in },
+            BusSelfMonitorService(bus: bus, symbols: symbols, clock: clock),
         ]
         var groupConfig = ServiceGroupConfiguration(services: services, logger: logger)
         groupConfig.gracefulShutdownSignals = [.sigterm, .sigint]

@@ -1,1 +1,3 @@
-print("vigil-sandbox: not yet implemented")
+import VigilSandboxLauncher
+
+SandboxLauncher.main(arguments: CommandLine.arguments)

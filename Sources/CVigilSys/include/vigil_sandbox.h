@@ -1,0 +1,93 @@
+#ifndef VIGIL_SANDBOX_H
+#define VIGIL_SANDBOX_H
+#include <stdint.h>
+#include <sys/types.h>
+
+/// clone(CLONE_PARENT | SIGCHLD): like fork, but the child's parent is the caller's parent.
+/// Returns the child's pid in the caller, 0 in the child, -1 with errno set.
+pid_t vigil_clone_parent(void);
+
+/// unshare() of the namespaces whose flag is non-zero (glibc hides unshare without _GNU_SOURCE).
+int vigil_unshare_namespaces(int mount, int pid, int ipc, int uts, int net);
+
+/// setresgid(gid, gid, gid).
+int vigil_set_all_gids(gid_t gid);
+/// setresuid(uid, uid, uid).
+int vigil_set_all_uids(uid_t uid);
+
+/// pivot_root(new_root, put_old) (no glibc wrapper).
+int vigil_pivot_root(const char *new_root, const char *put_old);
+
+/// close_range(first, ~0U, 0): closes every descriptor from `first` up.
+int vigil_close_from(int first);
+
+/// prctl(PR_SET_NO_NEW_PRIVS, 1).
+int vigil_set_no_new_privs(void);
+/// prctl(PR_SET_KEEPCAPS, on).
+int vigil_set_keep_caps(int on);
+/// prctl(PR_CAPBSET_DROP, cap).
+int vigil_bounding_drop(int cap);
+/// prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap).
+int vigil_ambient_raise(int cap);
+/// prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL).
+int vigil_ambient_clear_all(void);
+/// prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, cap): 1, 0, or -1.
+int vigil_ambient_is_set(int cap);
+/// The highest capability number the kernel knows (/proc/sys/kernel/cap_last_cap), or -1.
+int vigil_cap_last_cap(void);
+
+/// Sets IFF_UP on the loopback interface of the caller's network namespace.
+int vigil_loopback_up(void);
+
+/// Landlock ABI version of the running kernel, or -1 with errno (ENOSYS/EOPNOTSUPP) when absent.
+int vigil_landlock_abi(void);
+/// Every filesystem access right the given ABI knows.
+uint64_t vigil_landlock_fs_all(int abi);
+/// Read-only rights (read file, read dir) of the ABI.
+uint64_t vigil_landlock_fs_read(void);
+/// Execute right.
+uint64_t vigil_landlock_fs_execute(void);
+/// Write rights (everything but execute, read and refer) of the ABI.
+uint64_t vigil_landlock_fs_write(int abi);
+/// Creates a ruleset handling all fs rights of `abi`, TCP bind/connect when abi >= 4 and
+/// abstract-unix/signal scoping when abi >= 6. Returns the ruleset fd or -1.
+int vigil_landlock_create(int abi);
+/// Allows `access` beneath `path` (opened O_PATH here). Returns 0, or -1 with errno.
+int vigil_landlock_allow_path(int ruleset, const char *path, uint64_t access);
+/// Allows TCP connect to `port`. Returns 0, or -1 with errno.
+int vigil_landlock_allow_connect(int ruleset, uint64_t port);
+/// landlock_restrict_self(ruleset, 0).
+int vigil_landlock_restrict(int ruleset);
+
+/// Sends a one-byte message without descriptors on a socket (MSG_NOSIGNAL).
+int vigil_send_byte(int socket_fd, char byte);
+/// Receives a one-byte message; returns the byte (0..255), or -1 with errno (ECONNRESET on EOF).
+int vigil_recv_byte(int socket_fd);
+
+/// Receives one message of up to `capacity` bytes and at most one SCM_RIGHTS descriptor
+/// (stored in *fd_out, or -1). Returns the byte count (0 on EOF) or -1 with errno.
+long vigil_recv_message(int socket_fd, void *buffer, unsigned long capacity, int *fd_out);
+
+/// waitid(P_PID, pid, WEXITED | (peek ? WNOWAIT : 0) | (nohang ? WNOHANG : 0)).
+/// On success fills code (CLD_EXITED, CLD_KILLED, CLD_DUMPED; 0 if nohang and still running)
+/// and status (exit code or signal). Returns 0 or -1 with errno.
+int vigil_waitid(pid_t pid, int peek, int nohang, int *code, int *status);
+
+/// Resources for vigil_set_rlimit.
+enum vigil_limit { VIGIL_LIMIT_MEMORY = 0, VIGIL_LIMIT_CPU = 1, VIGIL_LIMIT_NOFILE = 2, VIGIL_LIMIT_NPROC = 3, VIGIL_LIMIT_CORE = 4 };
+/// setrlimit(resource, {value, value}).
+int vigil_set_rlimit(int limit, uint64_t value);
+
+/// Mount flags, as plain integers for Swift.
+unsigned long vigil_ms_bind(void);
+unsigned long vigil_ms_rec(void);
+unsigned long vigil_ms_private(void);
+unsigned long vigil_ms_remount(void);
+unsigned long vigil_ms_rdonly(void);
+unsigned long vigil_ms_nosuid(void);
+unsigned long vigil_ms_nodev(void);
+unsigned long vigil_ms_noexec(void);
+
+/// Raw x32 (nr | 0x40000000) and i386 (int 0x80) syscalls, for the hostile tests' own checks.
+long vigil_syscall6(long nr, long a, long b, long c, long d, long e, long f);
+#endif

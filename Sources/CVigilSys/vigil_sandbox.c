@@ -1,0 +1,225 @@
+#define _GNU_SOURCE
+#include "vigil_sandbox.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <stdlib.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <sched.h>
+#include <unistd.h>
+
+pid_t vigil_clone_parent(void) {
+    return (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+}
+
+int vigil_unshare_namespaces(int mount, int pid, int ipc, int uts, int net) {
+    int flags = (mount ? CLONE_NEWNS : 0) | (pid ? CLONE_NEWPID : 0) | (ipc ? CLONE_NEWIPC : 0)
+              | (uts ? CLONE_NEWUTS : 0) | (net ? CLONE_NEWNET : 0);
+    return unshare(flags);
+}
+
+int vigil_set_all_gids(gid_t gid) { return setresgid(gid, gid, gid); }
+int vigil_set_all_uids(uid_t uid) { return setresuid(uid, uid, uid); }
+
+int vigil_pivot_root(const char *new_root, const char *put_old) {
+    return (int)syscall(SYS_pivot_root, new_root, put_old);
+}
+
+int vigil_close_from(int first) {
+#ifdef SYS_close_range
+    if (syscall(SYS_close_range, (unsigned)first, ~0U, 0) == 0) return 0;
+#endif
+    for (int fd = first; fd < 65536; fd++) close(fd);
+    return 0;
+}
+
+int vigil_set_no_new_privs(void) { return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); }
+int vigil_set_keep_caps(int on) { return prctl(PR_SET_KEEPCAPS, on ? 1 : 0, 0, 0, 0); }
+int vigil_bounding_drop(int cap) { return prctl(PR_CAPBSET_DROP, cap, 0, 0, 0); }
+int vigil_ambient_raise(int cap) { return prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0); }
+int vigil_ambient_clear_all(void) { return prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); }
+int vigil_ambient_is_set(int cap) { return prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, cap, 0, 0); }
+
+int vigil_cap_last_cap(void) {
+    int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    char buf[16] = {0};
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0) return -1;
+    return atoi(buf);
+}
+
+int vigil_loopback_up(void) {
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) return -1;
+    struct ifreq req;
+    memset(&req, 0, sizeof(req));
+    strncpy(req.ifr_name, "lo", IFNAMSIZ - 1);
+    int rc = ioctl(s, SIOCGIFFLAGS, &req);
+    if (rc == 0) {
+        req.ifr_flags |= IFF_UP | IFF_RUNNING;
+        rc = ioctl(s, SIOCSIFFLAGS, &req);
+    }
+    int saved = errno;
+    close(s);
+    errno = saved;
+    return rc;
+}
+
+/* Landlock: our own definitions, because the build host's uapi header may predate ABI 4-7. */
+struct vigil_landlock_ruleset_attr { uint64_t handled_access_fs, handled_access_net, scoped; };
+struct vigil_landlock_path_beneath_attr { uint64_t allowed_access; int32_t parent_fd; } __attribute__((packed));
+struct vigil_landlock_net_port_attr { uint64_t allowed_access; uint64_t port; };
+#define VL_RULE_PATH_BENEATH 1
+#define VL_RULE_NET_PORT 2
+#define VL_CREATE_VERSION (1U << 0)
+#define VL_NET_BIND_TCP (1ULL << 0)
+#define VL_NET_CONNECT_TCP (1ULL << 1)
+#define VL_SCOPE_ABSTRACT_UNIX (1ULL << 0)
+#define VL_SCOPE_SIGNAL (1ULL << 1)
+#define VL_FS_EXECUTE (1ULL << 0)
+#define VL_FS_READ_FILE (1ULL << 2)
+#define VL_FS_READ_DIR (1ULL << 3)
+#define VL_FS_REFER (1ULL << 13)
+
+#ifndef SYS_landlock_create_ruleset
+#define SYS_landlock_create_ruleset 444
+#define SYS_landlock_add_rule 445
+#define SYS_landlock_restrict_self 446
+#endif
+
+int vigil_landlock_abi(void) {
+    return (int)syscall(SYS_landlock_create_ruleset, NULL, 0, VL_CREATE_VERSION);
+}
+
+uint64_t vigil_landlock_fs_all(int abi) {
+    if (abi <= 0) return 0;
+    uint64_t all = (1ULL << 13) - 1;        /* ABI 1: execute .. make_sym */
+    if (abi >= 2) all |= VL_FS_REFER;       /* ABI 2: refer */
+    if (abi >= 3) all |= (1ULL << 14);      /* ABI 3: truncate */
+    if (abi >= 5) all |= (1ULL << 15);      /* ABI 5: ioctl_dev */
+    return all;
+}
+
+uint64_t vigil_landlock_fs_read(void) { return VL_FS_READ_FILE | VL_FS_READ_DIR; }
+uint64_t vigil_landlock_fs_execute(void) { return VL_FS_EXECUTE; }
+uint64_t vigil_landlock_fs_write(int abi) {
+    return vigil_landlock_fs_all(abi) & ~(VL_FS_EXECUTE | VL_FS_READ_FILE | VL_FS_READ_DIR | VL_FS_REFER);
+}
+
+int vigil_landlock_create(int abi) {
+    struct vigil_landlock_ruleset_attr attr = {0};
+    attr.handled_access_fs = vigil_landlock_fs_all(abi);
+    size_t size = sizeof(uint64_t);
+    if (abi >= 4) { attr.handled_access_net = VL_NET_BIND_TCP | VL_NET_CONNECT_TCP; size = 2 * sizeof(uint64_t); }
+    if (abi >= 6) { attr.scoped = VL_SCOPE_ABSTRACT_UNIX | VL_SCOPE_SIGNAL; size = sizeof(attr); }
+    return (int)syscall(SYS_landlock_create_ruleset, &attr, size, 0);
+}
+
+int vigil_landlock_allow_path(int ruleset, const char *path, uint64_t access) {
+    int fd = open(path, O_PATH | O_CLOEXEC);
+    if (fd < 0) return -1;
+    struct stat st;
+    if (fstat(fd, &st) == 0 && !S_ISDIR(st.st_mode)) {
+        /* Directory-only rights are refused on files (EINVAL). */
+        access &= VL_FS_EXECUTE | (1ULL << 1) | VL_FS_READ_FILE | (1ULL << 14) | (1ULL << 15);
+    }
+    struct vigil_landlock_path_beneath_attr attr = { .allowed_access = access, .parent_fd = fd };
+    int rc = (int)syscall(SYS_landlock_add_rule, ruleset, VL_RULE_PATH_BENEATH, &attr, 0);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return rc;
+}
+
+int vigil_landlock_allow_connect(int ruleset, uint64_t port) {
+    struct vigil_landlock_net_port_attr attr = { .allowed_access = VL_NET_CONNECT_TCP, .port = port };
+    return (int)syscall(SYS_landlock_add_rule, ruleset, VL_RULE_NET_PORT, &attr, 0);
+}
+
+int vigil_landlock_restrict(int ruleset) {
+    return (int)syscall(SYS_landlock_restrict_self, ruleset, 0);
+}
+
+int vigil_send_byte(int socket_fd, char byte) {
+    ssize_t n;
+    do { n = send(socket_fd, &byte, 1, MSG_NOSIGNAL); } while (n < 0 && errno == EINTR);
+    return n == 1 ? 0 : -1;
+}
+
+int vigil_recv_byte(int socket_fd) {
+    unsigned char byte;
+    ssize_t n;
+    do { n = recv(socket_fd, &byte, 1, 0); } while (n < 0 && errno == EINTR);
+    if (n == 0) { errno = ECONNRESET; return -1; }
+    return n == 1 ? (int)byte : -1;
+}
+
+long vigil_recv_message(int socket_fd, void *buffer, unsigned long capacity, int *fd_out) {
+    struct iovec iov = { .iov_base = buffer, .iov_len = capacity };
+    union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } control;
+    memset(&control, 0, sizeof(control));
+    struct msghdr msg;
+    memset(&msg, 0, sizeof(msg));
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.buf;
+    msg.msg_controllen = sizeof(control.buf);
+    *fd_out = -1;
+    ssize_t n;
+    do { n = recvmsg(socket_fd, &msg, MSG_CMSG_CLOEXEC); } while (n < 0 && errno == EINTR);
+    if (n < 0) return -1;
+    struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+    if (cmsg && cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS) memcpy(fd_out, CMSG_DATA(cmsg), sizeof(int));
+    return (long)n;
+}
+
+int vigil_waitid(pid_t pid, int peek, int nohang, int *code, int *status) {
+    siginfo_t info;
+    memset(&info, 0, sizeof(info));
+    int options = WEXITED | (peek ? WNOWAIT : 0) | (nohang ? WNOHANG : 0);
+    int rc;
+    do { rc = waitid(P_PID, (id_t)pid, &info, options); } while (rc < 0 && errno == EINTR);
+    if (rc != 0) return -1;
+    if (code) *code = info.si_pid == 0 ? 0 : info.si_code;
+    if (status) *status = info.si_status;
+    return 0;
+}
+
+int vigil_set_rlimit(int limit, uint64_t value) {
+    int resource;
+    switch (limit) {
+    case VIGIL_LIMIT_MEMORY: resource = RLIMIT_AS; break;
+    case VIGIL_LIMIT_CPU: resource = RLIMIT_CPU; break;
+    case VIGIL_LIMIT_NOFILE: resource = RLIMIT_NOFILE; break;
+    case VIGIL_LIMIT_NPROC: resource = RLIMIT_NPROC; break;
+    case VIGIL_LIMIT_CORE: resource = RLIMIT_CORE; break;
+    default: errno = EINVAL; return -1;
+    }
+    struct rlimit rl = { .rlim_cur = value, .rlim_max = value };
+    return setrlimit(resource, &rl);
+}
+
+unsigned long vigil_ms_bind(void) { return MS_BIND; }
+unsigned long vigil_ms_rec(void) { return MS_REC; }
+unsigned long vigil_ms_private(void) { return MS_PRIVATE; }
+unsigned long vigil_ms_remount(void) { return MS_REMOUNT; }
+unsigned long vigil_ms_rdonly(void) { return MS_RDONLY; }
+unsigned long vigil_ms_nosuid(void) { return MS_NOSUID; }
+unsigned long vigil_ms_nodev(void) { return MS_NODEV; }
+unsigned long vigil_ms_noexec(void) { return MS_NOEXEC; }
+
+long vigil_syscall6(long nr, long a, long b, long c, long d, long e, long f) {
+    return syscall(nr, a, b, c, d, e, f);
+}

@@ -1,0 +1,198 @@
+import Foundation
+import VigilCore
+import Yams
+
+/// Loads a plugin's `plugin.yaml` into a ``PluginManifest``, reporting every problem with its
+/// `file:line:column` (see `Docs/plugin-authoring.md` for the format).
+public enum PluginManifestFile {
+    static let topKeys = ["name", "kind", "version", "description", "exec", "args", "protocol", "sandbox",
+                          "timeouts", "critical", "config"]
+    static let sandboxKeys = ["profile", "network", "ports", "capabilities", "read_paths", "write_paths",
+                              "limits", "env", "syscalls"]
+    static let limitKeys = ["memory", "cpu", "open_files", "processes"]
+    static let timeoutKeys = ["handshake", "heartbeat", "action_deadline"]
+
+    /// Loads `DIRECTORY/plugin.yaml`; throws ``ConfigErrors`` listing every problem.
+    public static func load(directory: String) throws(ConfigErrors) -> PluginManifest {
+        let dir = directory.hasPrefix("/") ? directory
+            : (FileManager.default.currentDirectoryPath as NSString).appendingPathComponent(directory)
+        let file = (dir as NSString).appendingPathComponent("plugin.yaml")
+        let text: String
+        do {
+            text = try String(contentsOfFile: file, encoding: .utf8)
+        } catch {
+            throw ConfigErrors([.unreadableFile(SourceLocation(file: file, line: 1, column: 1), path: file,
+                                                reason: ConfigLoader.reason(error))])
+        }
+        return try load(text: text, file: file, directory: (dir as NSString).standardizingPath)
+    }
+
+    /// Loads manifest text as if read from `file` in the plugin folder `directory`.
+    public static func load(text: String, file: String, directory: String) throws(ConfigErrors) -> PluginManifest {
+        let diagnostics = Diagnostics()
+        let manifest = parse(text: text, file: file, directory: directory, diagnostics: diagnostics)
+        if let manifest, diagnostics.errors.isEmpty { return manifest }
+        throw ConfigErrors(diagnostics.errors)
+    }
+
+    static func parse(text: String, file: String, directory: String, diagnostics: Diagnostics) -> PluginManifest? {
+        guard let root = YAMLNode.parse(text, file: file, diagnostics: diagnostics),
+              let top = root.fields("plugin", allowed: topKeys) else { return nil }
+        let name = top.required("name").flatMap { n -> String? in
+            guard let s = n.string("name") else { return nil }
+            guard !s.isEmpty, s.count <= 64, s.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else {
+                diagnostics.add(.invalidValue(n.location, key: "name", found: s,
+                                              expected: "1 to 64 letters, digits, '-' or '_'"))
+                return nil
+            }
+            return s
+        }
+        let kind = top.required("kind").flatMap { n in choice(n, "kind", PluginKind.self) }
+        let exec = top.required("exec").flatMap { n -> String? in
+            guard let s = n.string("exec") else { return nil }
+            let path = s.hasPrefix("/") ? s : (directory as NSString).appendingPathComponent(s)
+            let standardized = (path as NSString).standardizingPath
+            guard standardized.hasPrefix(directory + "/") else {
+                diagnostics.add(.invalidValue(n.location, key: "exec", found: s, expected: "a program inside the plugin folder"))
+                return nil
+            }
+            return standardized
+        }
+        let protocolVersion = top.required("protocol").flatMap { $0.int("protocol", range: 1...1) }
+        var manifest = PluginManifest(name: name ?? "", kind: kind ?? .detector, directory: directory,
+                                      executable: exec ?? "", protocolVersion: protocolVersion ?? 1)
+        manifest.version = top["version"]?.string("version") ?? ""
+        manifest.description = top["description"]?.string("description") ?? ""
+        manifest.arguments = top["args"]?.strings("args") ?? []
+        manifest.critical = top["critical"]?.bool("critical") ?? false
+        if let s = top["sandbox"] { manifest.sandbox = sandbox(s) }
+        if let t = top["timeouts"] { manifest.timeouts = timeouts(t) }
+        if let c = top["config"] {
+            let value = json(c)
+            if value.objectValue == nil {
+                diagnostics.add(.wrongType(c.location, key: "config", expected: "a mapping of keys to values"))
+            }
+            manifest.config = value
+        }
+        guard name != nil, kind != nil, exec != nil, protocolVersion != nil else { return nil }
+        return manifest
+    }
+
+    static func choice<T: RawRepresentable & CaseIterable>(_ n: YAMLNode, _ key: String, _: T.Type) -> T? where T.RawValue == String {
+        guard let s = n.string(key) else { return nil }
+        guard let v = T(rawValue: s) else {
+            n.diagnostics.add(.invalidValue(n.location, key: key, found: s,
+                                            expected: "one of " + T.allCases.map(\.rawValue).joined(separator: ", ")))
+            return nil
+        }
+        return v
+    }
+
+    static func sandbox(_ node: YAMLNode) -> PluginSandboxNeeds {
+        var needs = PluginSandboxNeeds()
+        guard let f = node.fields("sandbox", allowed: sandboxKeys) else { return needs }
+        needs.profile = f["profile"]?.string("profile")
+        if let n = f["network"], let v = choice(n, "network", PluginNetwork.self) { needs.network = v }
+        needs.ports = (f["ports"]?.sequence("ports") ?? []).compactMap { $0.int("ports", range: 1...65_535).map(UInt16.init) }
+        needs.capabilities = (f["capabilities"]?.sequence("capabilities") ?? []).compactMap { n -> String? in
+            guard let s = n.string("capabilities") else { return nil }
+            let upper = s.uppercased()
+            let name = upper.hasPrefix("CAP_") ? upper : "CAP_" + upper
+            guard name.dropFirst(4).allSatisfy({ $0.isLetter || $0 == "_" }), name.count > 4 else {
+                n.diagnostics.add(.invalidValue(n.location, key: "capabilities", found: s, expected: "a capability name like CAP_NET_RAW"))
+                return nil
+            }
+            return name
+        }
+        needs.readPaths = absolutePaths(f["read_paths"], "read_paths")
+        needs.writePaths = absolutePaths(f["write_paths"], "write_paths")
+        if let l = f["limits"] { needs.limits = limits(l) }
+        for e in f["env"]?.mapping("env") ?? [] {
+            if let v = e.value.string(e.key) { needs.environment[e.key] = v }
+        }
+        if let s = f["syscalls"], let sf = s.fields("syscalls", allowed: ["allow", "watch"]) {
+            needs.extraAllow = sf["allow"]?.strings("allow") ?? []
+            needs.extraWatch = sf["watch"]?.strings("watch") ?? []
+        }
+        return needs
+    }
+
+    static func absolutePaths(_ node: YAMLNode?, _ key: String) -> [String] {
+        (node?.sequence(key) ?? []).compactMap { n -> String? in
+            guard let s = n.string(key) else { return nil }
+            guard s.hasPrefix("/") else {
+                n.diagnostics.add(.invalidValue(n.location, key: key, found: s, expected: "an absolute path"))
+                return nil
+            }
+            return (s as NSString).standardizingPath
+        }
+    }
+
+    static func limits(_ node: YAMLNode) -> PluginLimits {
+        var limits = PluginLimits()
+        guard let f = node.fields("limits", allowed: limitKeys) else { return limits }
+        if let m = f["memory"] { limits.memoryBytes = bytes(m, "memory") }
+        if let c = f["cpu"] {
+            if let s = c.scalar, let whole = UInt64(s) { limits.cpuSeconds = whole }
+            else if let d = c.duration("cpu") { limits.cpuSeconds = UInt64(max(1, d.components.seconds)) }
+        }
+        if let o = f["open_files"], let v = o.int("open_files", range: 8...1_048_576) { limits.openFiles = UInt64(v) }
+        if let p = f["processes"], let v = p.int("processes", range: 1...65_536) { limits.processes = UInt64(v) }
+        return limits
+    }
+
+    /// A size like `256 MiB`, `1 GiB`, `512M` or a plain number of bytes.
+    static func bytes(_ node: YAMLNode, _ key: String) -> UInt64? {
+        guard let s = node.string(key) else { return nil }
+        let text = s.trimmingCharacters(in: .whitespaces)
+        let digits = text.prefix { $0.isNumber }
+        let unit = text.dropFirst(digits.count).trimmingCharacters(in: .whitespaces).lowercased()
+        let scale: UInt64? = switch unit {
+        case "", "b": 1
+        case "k", "kb", "kib": 1 << 10
+        case "m", "mb", "mib": 1 << 20
+        case "g", "gb", "gib": 1 << 30
+        default: nil
+        }
+        guard let n = UInt64(digits), let scale, n > 0 else {
+            node.diagnostics.add(.invalidValue(node.location, key: key, found: s, expected: "a size like \"256 MiB\" or \"1 GiB\""))
+            return nil
+        }
+        return n * scale
+    }
+
+    static func timeouts(_ node: YAMLNode) -> PluginTimeouts {
+        var t = PluginTimeouts()
+        guard let f = node.fields("timeouts", allowed: timeoutKeys) else { return t }
+        if let d = f["handshake"]?.duration("handshake") { t.handshake = d }
+        if let d = f["heartbeat"]?.duration("heartbeat") { t.heartbeat = d }
+        if let d = f["action_deadline"]?.duration("action_deadline") { t.actionDeadline = d }
+        return t
+    }
+
+    /// A YAML node as JSON: plain scalars are typed (bool, number, null), quoted ones stay strings.
+    static func json(_ node: YAMLNode) -> JSONValue {
+        switch node.node {
+        case .scalar(let scalar):
+            if scalar.style != .plain { return .string(scalar.string) }
+            switch scalar.string {
+            case "true", "True", "TRUE", "yes": return .bool(true)
+            case "false", "False", "FALSE", "no": return .bool(false)
+            case "null", "~", "": return .null
+            default: break
+            }
+            if let n = Double(scalar.string.filter { $0 != "_" }), scalar.string.first.map({ $0.isNumber || $0 == "-" || $0 == "+" || $0 == "." }) == true {
+                return .number(n)
+            }
+            return .string(scalar.string)
+        case .sequence(let seq):
+            return .array(seq.map { json(YAMLNode(node: $0, file: node.file, diagnostics: node.diagnostics)) })
+        case .mapping(let map):
+            var object: [String: JSONValue] = [:]
+            for (k, v) in map { object[k.string ?? ""] = json(YAMLNode(node: v, file: node.file, diagnostics: node.diagnostics)) }
+            return .object(object)
+        case .alias:
+            return .null
+        }
+    }
+}

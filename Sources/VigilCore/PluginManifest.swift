@@ -1,0 +1,130 @@
+/// What a plugin does; decides which messages it receives and its default sandbox profile.
+public enum PluginKind: String, Codable, Sendable, CaseIterable {
+    /// Produces events (metric samples, signals) for the bus.
+    case detector
+    /// Delivers notifications about incidents (`notify` → `result`).
+    case notifier
+    /// Runs containment and recovery actions (`act` → `result`).
+    case action
+}
+
+/// A plugin's `plugin.yaml`, checked and resolved: what to run and what it may do.
+///
+/// Loaded by `PluginManifestFile` (VigilConfig); the plugin host turns ``sandbox`` into the
+/// launcher's `SandboxSpec` and ``timeouts`` into its supervision deadlines.
+public struct PluginManifest: Codable, Sendable, Equatable {
+    public var name: String
+    public var kind: PluginKind
+    /// Free text shown by `vigil plugins show`.
+    public var version: String
+    public var description: String
+    /// The plugin's folder, absolute.
+    public var directory: String
+    /// The program, absolute (`exec` resolved against ``directory``).
+    public var executable: String
+    public var arguments: [String]
+    /// The wire protocol version the plugin speaks (only 1 exists).
+    public var protocolVersion: Int
+    public var sandbox: PluginSandboxNeeds
+    public var timeouts: PluginTimeouts
+    /// A critical plugin's quarantine is itself a higher-severity incident.
+    public var critical: Bool
+    /// Sent to the plugin in the `welcome` frame (the manifest's `config:` mapping).
+    public var config: JSONValue
+
+    public init(name: String, kind: PluginKind, version: String = "", description: String = "", directory: String,
+                executable: String, arguments: [String] = [], protocolVersion: Int = 1,
+                sandbox: PluginSandboxNeeds = PluginSandboxNeeds(), timeouts: PluginTimeouts = PluginTimeouts(),
+                critical: Bool = false, config: JSONValue = .object([:])) {
+        self.name = name
+        self.kind = kind
+        self.version = version
+        self.description = description
+        self.directory = directory
+        self.executable = executable
+        self.arguments = arguments
+        self.protocolVersion = protocolVersion
+        self.sandbox = sandbox
+        self.timeouts = timeouts
+        self.critical = critical
+        self.config = config
+    }
+}
+
+/// The `sandbox:` section: the profile and every need the plugin declares. Anything not
+/// declared is denied.
+public struct PluginSandboxNeeds: Codable, Sendable, Equatable {
+    /// Sandbox profile name (a file `Sandbox/NAME.profile`); defaults to the plugin's kind.
+    public var profile: String?
+    public var network: PluginNetwork
+    /// TCP ports the plugin may connect to (network `loopback` or `outbound`).
+    public var ports: [UInt16]
+    /// Capability names kept as ambient capabilities (`CAP_NET_RAW`).
+    public var capabilities: [String]
+    /// Absolute paths bound read-only into the plugin's view.
+    public var readPaths: [String]
+    /// Absolute paths bound writable into the plugin's view.
+    public var writePaths: [String]
+    public var limits: PluginLimits
+    /// Environment variables the plugin gets besides `PATH`, `HOME` and `TMPDIR`.
+    public var environment: [String: String]
+    /// Per-plugin syscall additions to the profile (`syscalls: {allow: [...], watch: [...]}`).
+    public var extraAllow: [String]
+    public var extraWatch: [String]
+
+    public init(profile: String? = nil, network: PluginNetwork = .none, ports: [UInt16] = [], capabilities: [String] = [],
+                readPaths: [String] = [], writePaths: [String] = [], limits: PluginLimits = PluginLimits(),
+                environment: [String: String] = [:], extraAllow: [String] = [], extraWatch: [String] = []) {
+        self.profile = profile
+        self.network = network
+        self.ports = ports
+        self.capabilities = capabilities
+        self.readPaths = readPaths
+        self.writePaths = writePaths
+        self.limits = limits
+        self.environment = environment
+        self.extraAllow = extraAllow
+        self.extraWatch = extraWatch
+    }
+}
+
+/// The network a plugin declares.
+public enum PluginNetwork: String, Codable, Sendable, CaseIterable {
+    /// Its own network namespace with only loopback: nothing on the host is reachable.
+    case none
+    /// The host's network, TCP connect limited to declared ports (meant for 127.0.0.1 services).
+    case loopback
+    /// The host's network, TCP connect limited to declared ports.
+    case outbound
+}
+
+/// Resource limits (rlimits) for a plugin; nil keeps the daemon's default.
+public struct PluginLimits: Codable, Sendable, Equatable {
+    public var memoryBytes: UInt64?
+    public var cpuSeconds: UInt64?
+    public var openFiles: UInt64?
+    public var processes: UInt64?
+
+    public init(memoryBytes: UInt64? = 512 << 20, cpuSeconds: UInt64? = nil, openFiles: UInt64? = 256, processes: UInt64? = 64) {
+        self.memoryBytes = memoryBytes
+        self.cpuSeconds = cpuSeconds
+        self.openFiles = openFiles
+        self.processes = processes
+    }
+}
+
+/// Deadlines the supervisor enforces on the plugin.
+public struct PluginTimeouts: Codable, Sendable, Equatable {
+    /// From spawn to the plugin's `hello`.
+    public var handshake: Duration
+    /// Interval between the daemon's pings; a ping unanswered for this long again kills the plugin.
+    public var heartbeat: Duration
+    /// Default deadline of a `notify` or `act` request.
+    public var actionDeadline: Duration
+
+    public init(handshake: Duration = .seconds(10), heartbeat: Duration = .seconds(15), actionDeadline: Duration = .seconds(30)) {
+        self.handshake = handshake
+        self.heartbeat = heartbeat
+        self.actionDeadline = actionDeadline
+    }
+}

@@ -1,0 +1,115 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import VigilCore
+import VigilStore
+
+/// Delivers one notification on one channel; implemented by the notifier-plugin bridge.
+public protocol NotificationDelivery: Sendable {
+    /// The channels this delivery can reach (`webhook`, `email`, …).
+    var channels: Set<String> { get }
+    /// Delivers `notification`; throws with a sentence when it could not.
+    func deliver(_ notification: NotificationRecord, incident: Incident?) async throws
+}
+
+/// How the outbox retries: exponential backoff from `initial`, doubling up to `maximum`,
+/// giving up (state `failed`) after `maxAttempts`.
+public struct RetryPolicy: Sendable, Equatable {
+    public var initial: Duration
+    public var maximum: Duration
+    public var maxAttempts: Int
+
+    public init(initial: Duration = .seconds(2), maximum: Duration = .seconds(300), maxAttempts: Int = 12) {
+        self.initial = initial
+        self.maximum = maximum
+        self.maxAttempts = maxAttempts
+    }
+
+    /// The wait after the `attempts`-th failed attempt (1-based).
+    public func delay(afterAttempt attempts: Int) -> Duration {
+        let factor = 1 << min(max(attempts - 1, 0), 20)
+        let nanos = min(initial.nanoseconds.multipliedReportingOverflow(by: Int64(factor)).partialValue,
+                        maximum.nanoseconds)
+        return .nanoseconds(nanos)
+    }
+}
+
+/// The durable outbox of notifications: every notification is stored (state `pending`) in
+/// the same transaction as the incident change that caused it, and this service delivers
+/// pending ones until they are `sent` or `failed`. A daemon killed mid-delivery finds them
+/// still pending at its next start, so nothing is lost (a notification may be delivered twice
+/// in that window; receivers should dedup on the notification id).
+public actor NotificationOutbox {
+    private let store: Store
+    private let clock: any VigilClock
+    private let logger: Logger
+    private let retry: RetryPolicy
+    private var deliveries: [any NotificationDelivery] = []
+
+    public init(store: Store, clock: any VigilClock, logger: Logger, retry: RetryPolicy = RetryPolicy()) {
+        self.store = store
+        self.clock = clock
+        self.logger = logger
+        self.retry = retry
+    }
+
+    public func register(_ delivery: any NotificationDelivery) { deliveries.append(delivery) }
+
+    /// Attempts every pending notification that is due; returns how many were sent.
+    @discardableResult
+    public func deliverDue() async throws -> Int {
+        let now = clock.now()
+        var sent = 0
+        for var n in try await store.pendingNotifications() {
+            if let next = n.nextAttemptAt, next > now.nanoseconds { continue }
+            guard let delivery = deliveries.first(where: { $0.channels.contains(n.channel) }) else {
+                // No notifier for this channel yet (plugins may still be starting): wait, don't fail.
+                n.nextAttemptAt = (now + retry.initial).nanoseconds
+                n.lastError = "no notifier handles channel \"\(n.channel)\""
+                try await store.updateNotification(n)
+                continue
+            }
+            let incident: Incident?
+            if let id = n.incidentID { incident = try await store.incident(id: id) } else { incident = nil }
+            n.attempts += 1
+            do {
+                try await delivery.deliver(n, incident: incident)
+                n.state = "sent"
+                n.lastError = nil
+                n.nextAttemptAt = nil
+                sent += 1
+            } catch {
+                n.lastError = "\(error)"
+                if n.attempts >= retry.maxAttempts {
+                    n.state = "failed"
+                    logger.error("notification failed for good", metadata: [
+                        "id": "\(n.id ?? -1)", "incident": "\(n.incidentID ?? "-")", "error": "\(error)"])
+                } else {
+                    n.nextAttemptAt = (now + retry.delay(afterAttempt: n.attempts)).nanoseconds
+                    logger.warning("notification delivery failed; will retry", metadata: [
+                        "id": "\(n.id ?? -1)", "attempt": "\(n.attempts)", "error": "\(error)"])
+                }
+            }
+            try await store.updateNotification(n)
+        }
+        return sent
+    }
+}
+
+/// Runs the outbox every `interval` until shutdown.
+struct NotificationOutboxService: Service {
+    let outbox: NotificationOutbox
+    let interval: Duration
+    let logger: Logger
+
+    func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do { try await outbox.deliverDue() } catch {
+                    logger.error("notification outbox failed", metadata: ["error": "\(error)"])
+                }
+                try? await Task.sleep(for: interval)
+            }
+        }
+    }
+}

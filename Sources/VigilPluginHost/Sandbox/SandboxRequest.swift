@@ -1,0 +1,107 @@
+import Foundation
+import VigilCore
+
+/// What a plugin's manifest asks of the sandbox, plus the daemon's decisions (uid, paths).
+/// `spec(profile:)` turns it into the `SandboxSpec` handed to `vigil-sandbox`.
+public struct SandboxRequest: Sendable, Equatable {
+    public var plugin: String
+    /// The plugin's folder (absolute).
+    public var pluginDirectory: String
+    /// The program, absolute (the manifest's `exec` resolved against the folder).
+    public var executable: String
+    public var arguments: [String]
+    /// Variables the manifest declares; nothing of the daemon's environment is added.
+    public var declaredEnvironment: [String: String]
+    public var uid: UInt32
+    public var gid: UInt32
+    public var network: SandboxSpec.NetworkMode
+    public var tcpConnectPorts: [UInt16]
+    public var capabilities: [String]
+    public var readPaths: [String]
+    public var writePaths: [String]
+    public var limits: SandboxSpec.ResourceLimits
+    /// Per-plugin syscall additions from the manifest.
+    public var extraAllow: [String]
+    public var extraWatch: [String]
+    /// Whether the daemon watches the notify fd (false: unknown syscalls get EPERM from the kernel).
+    public var useNotify: Bool
+
+    public init(plugin: String, pluginDirectory: String, executable: String, arguments: [String] = [],
+                declaredEnvironment: [String: String] = [:], uid: UInt32, gid: UInt32,
+                network: SandboxSpec.NetworkMode = .none, tcpConnectPorts: [UInt16] = [], capabilities: [String] = [],
+                readPaths: [String] = [], writePaths: [String] = [],
+                limits: SandboxSpec.ResourceLimits = .init(memoryBytes: 512 << 20, cpuSeconds: nil, openFiles: 256, processes: 64),
+                extraAllow: [String] = [], extraWatch: [String] = [], useNotify: Bool = true) {
+        self.plugin = plugin
+        self.pluginDirectory = pluginDirectory
+        self.executable = executable
+        self.arguments = arguments
+        self.declaredEnvironment = declaredEnvironment
+        self.uid = uid
+        self.gid = gid
+        self.network = network
+        self.tcpConnectPorts = tcpConnectPorts
+        self.capabilities = capabilities
+        self.readPaths = readPaths
+        self.writePaths = writePaths
+        self.limits = limits
+        self.extraAllow = extraAllow
+        self.extraWatch = extraWatch
+        self.useNotify = useNotify
+    }
+
+    /// The fixed part of every plugin's environment.
+    public static let basePath = "/usr/local/bin:/usr/bin:/bin"
+
+    /// The complete spec: profile lists, the clean environment and the programs it may execute.
+    public func spec(profile: SandboxProfile) -> SandboxSpec {
+        let resolved = profile.adding(allow: extraAllow, watch: extraWatch)
+        var environment = declaredEnvironment
+        environment["PATH"] = Self.basePath
+        environment["HOME"] = "/tmp"
+        environment["TMPDIR"] = "/tmp"
+        return SandboxSpec(
+            plugin: plugin, executable: executable, arguments: arguments, environment: environment,
+            workingDirectory: pluginDirectory, uid: uid, gid: gid,
+            namespaces: .init(mount: true, pid: true, ipc: true, uts: true, net: network == .none),
+            limits: limits, capabilities: capabilities, network: network, tcpConnectPorts: tcpConnectPorts,
+            seccomp: .init(allow: resolved.allow, watch: resolved.watch, kill: resolved.kill,
+                           errno: resolved.errno, useNotify: useNotify),
+            filesystem: .init(pluginDirectory: pluginDirectory, runtimePaths: resolved.runtimePaths,
+                              readPaths: readPaths, writePaths: writePaths,
+                              executables: ExecutableChain.resolve(executable)),
+            landlock: true)
+    }
+}
+
+/// The programs an `execve` of a plugin really runs: the program, its `#!` interpreter (and, for
+/// `#!/usr/bin/env NAME`, NAME found on the plugin's PATH) and the dynamic loader. Landlock's
+/// execute right is granted to these and nothing else, so `execve("/bin/sh")` fails.
+public enum ExecutableChain {
+    /// Landlock checks the ELF interpreter for execute too (measured: without it every dynamic program fails with 133).
+    static let loaders = ["/lib64/ld-linux-x86-64.so.2", "/lib/ld-linux-aarch64.so.1"]
+
+    public static func resolve(_ executable: String) -> [String] {
+        var chain = [executable]
+        if let interpreter = shebang(of: executable) {
+            chain.append(interpreter.program)
+            if interpreter.program.hasSuffix("/env"), let name = interpreter.argument,
+               let found = SandboxRequest.basePath.split(separator: ":").map({ "\($0)/\(name)" })
+                   .first(where: { FileManager.default.isExecutableFile(atPath: $0) }) {
+                chain.append(found)
+            }
+        }
+        chain += loaders.filter { FileManager.default.fileExists(atPath: $0) }
+        return chain
+    }
+
+    static func shebang(of path: String) -> (program: String, argument: String?)? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        guard let head = try? handle.read(upToCount: 256), head.starts(with: Array("#!".utf8)) else { return nil }
+        let line = String(decoding: head.dropFirst(2).prefix { $0 != UInt8(ascii: "\n") }, as: UTF8.self)
+        let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+        guard let program = words.first else { return nil }
+        return (program, words.count > 1 ? words[1] : nil)
+    }
+}

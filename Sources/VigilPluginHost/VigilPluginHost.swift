@@ -1,1 +1,0 @@
-// Module VigilPluginHost: see ARCHITECTURE; filled in by its issue.

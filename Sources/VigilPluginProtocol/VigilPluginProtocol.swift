@@ -1,1 +1,0 @@
-// Module VigilPluginProtocol: see ARCHITECTURE; filled in by its issue.

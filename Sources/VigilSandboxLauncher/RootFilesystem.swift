@@ -1,0 +1,110 @@
+import CVigilSys
+import Foundation
+import VigilCore
+
+/// Builds the plugin's minimal read-only root in a staging tmpfs and `pivot_root`s into it.
+///
+/// Every path keeps its host name inside the view. After `pivot_root` the old root is detached,
+/// so the daemon's state folder, database, control socket and the other plugins are not there.
+enum RootFilesystem {
+    static func build(_ spec: SandboxSpec, staging root: String) throws(LauncherFailure) {
+        let fs = spec.filesystem
+        guard mount(nil, "/", nil, vigil_ms_rec() | vigil_ms_private(), nil) == 0 else {
+            throw .errno(.privateMounts, "mount --make-rprivate /")
+        }
+        guard mount("vigil-root", root, "tmpfs", vigil_ms_nosuid() | vigil_ms_nodev(), "mode=0755,size=1m") == 0 else {
+            throw .errno(.rootTmpfs, "tmpfs \(root)")
+        }
+        if fs.tmpBytes > 0 {
+            try makeDirectory(root + "/tmp", step: .tmp)
+            guard mount("vigil-tmp", root + "/tmp", "tmpfs", vigil_ms_nosuid() | vigil_ms_nodev(),
+                        "mode=1777,size=\(fs.tmpBytes)") == 0 else { throw .errno(.tmp, "tmpfs /tmp") }
+        }
+        try buildDevices(root: root)
+        if spec.namespaces.pid {
+            try makeDirectory(root + "/proc", step: .proc)
+            guard mount("proc", root + "/proc", "proc", vigil_ms_nosuid() | vigil_ms_nodev() | vigil_ms_noexec(),
+                        "hidepid=2") == 0 else { throw .errno(.proc, "mount proc") }
+        }
+        // Parents before children, so a read path inside the plugin folder is not hidden by it.
+        var binds: [(path: String, writable: Bool)] = []
+        binds += fs.runtimePaths.map { ($0, false) }
+        binds.append((fs.pluginDirectory, false))
+        binds += fs.readPaths.map { ($0, false) }
+        binds += fs.writePaths.map { ($0, true) }
+        for bind in binds.sorted(by: { depth($0.path) < depth($1.path) }) {
+            try bindMount(bind.path, root: root, writable: bind.writable)
+        }
+        guard chdir(root) == 0, vigil_pivot_root(".", ".") == 0 else { throw .errno(.pivotRoot, "pivot_root") }
+        guard umount2(".", Int32(MNT_DETACH)) == 0, chdir("/") == 0 else { throw .errno(.pivotRoot, "detaching the old root") }
+        guard mount(nil, "/", nil, vigil_ms_remount() | vigil_ms_rdonly() | vigil_ms_nosuid() | vigil_ms_nodev(), nil) == 0 else {
+            throw .errno(.pivotRoot, "remounting / read-only")
+        }
+    }
+
+    static func depth(_ path: String) -> Int { path.split(separator: "/").count }
+
+    static func makeDirectory(_ path: String, step: LauncherStep) throws(LauncherFailure) {
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o755])
+        } catch {
+            throw LauncherFailure(step, "mkdir \(path): \(error.localizedDescription)")
+        }
+    }
+
+    /// Binds `path` at the same place under `root`; a symlink (`/bin -> usr/bin`) is recreated instead.
+    static func bindMount(_ path: String, root: String, writable: Bool) throws(LauncherFailure) {
+        var st = stat()
+        guard lstat(path, &st) == 0 else {
+            if Glibc.errno == ENOENT { return }  // A runtime path this distribution does not have.
+            throw .errno(.bindMount, path)
+        }
+        let target = root + path
+        let parent = (target as NSString).deletingLastPathComponent
+        try makeDirectory(parent, step: .bindMount)
+        if st.st_mode & S_IFMT == S_IFLNK {
+            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+            let n = readlink(path, &buffer, buffer.count - 1)
+            guard n > 0 else { throw .errno(.bindMount, "readlink \(path)") }
+            if symlink(buffer, target) != 0, Glibc.errno != EEXIST { throw .errno(.bindMount, "symlink \(target)") }
+            return
+        }
+        if st.st_mode & S_IFMT == S_IFDIR {
+            try makeDirectory(target, step: .bindMount)
+        } else {
+            let fd = open(target, O_CREAT | O_WRONLY | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw .errno(.bindMount, "creating \(target)") }
+            close(fd)
+        }
+        guard mount(path, target, nil, vigil_ms_bind() | vigil_ms_rec(), nil) == 0 else {
+            throw .errno(.bindMount, "bind \(path)")
+        }
+        var flags = vigil_ms_remount() | vigil_ms_bind() | vigil_ms_nosuid() | vigil_ms_nodev()
+        if !writable { flags |= vigil_ms_rdonly() }
+        guard mount(nil, target, nil, flags, nil) == 0 else { throw .errno(.bindMount, "remount \(path)") }
+    }
+
+    /// A tmpfs `/dev` with only null, zero, random and urandom (bound from the host) and the fd links.
+    static func buildDevices(root: String) throws(LauncherFailure) {
+        let dev = root + "/dev"
+        try makeDirectory(dev, step: .devices)
+        guard mount("vigil-dev", dev, "tmpfs", vigil_ms_nosuid() | vigil_ms_noexec(), "mode=0755,size=64k") == 0 else {
+            throw .errno(.devices, "tmpfs /dev")
+        }
+        for name in ["null", "zero", "random", "urandom"] {
+            let target = dev + "/" + name
+            let fd = open(target, O_CREAT | O_WRONLY | O_CLOEXEC, 0o666)
+            guard fd >= 0 else { throw .errno(.devices, "creating \(target)") }
+            close(fd)
+            guard mount("/dev/" + name, target, nil, vigil_ms_bind(), nil) == 0 else { throw .errno(.devices, "bind /dev/\(name)") }
+        }
+        for (name, link) in [("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
+                             ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")] {
+            guard symlink(link, dev + "/" + name) == 0 else { throw .errno(.devices, "symlink /dev/\(name)") }
+        }
+        guard mount(nil, dev, nil, vigil_ms_remount() | vigil_ms_rdonly() | vigil_ms_nosuid() | vigil_ms_noexec(), nil) == 0 else {
+            throw .errno(.devices, "remounting /dev read-only")
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// Module VigilSandboxLauncher: see ARCHITECTURE; filled in by its issue.

@@ -1,0 +1,157 @@
+/* A plugin that really tries to escape. argv[1] names the attempt; the outcome goes to fd 3 as
+ * one line "ATTEMPT blocked errno=N (TEXT)" or "ATTEMPT ESCAPED detail", so the test (and a
+ * human running it under bwrap or firejail) sees exactly what happened. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/bpf.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+static int out = 3;
+
+static void report(const char *attempt, long rc, const char *detail) {
+    char line[512];
+    if (rc < 0) snprintf(line, sizeof line, "%s blocked errno=%d (%s)\n", attempt, errno, strerror(errno));
+    else snprintf(line, sizeof line, "%s ESCAPED %s\n", attempt, detail ? detail : "");
+    if (write(out, line, strlen(line)) < 0) { /* fd 3 absent: fall back to stdout */ fputs(line, stdout); }
+}
+
+int main(int argc, char **argv) {
+    if (fcntl(3, F_GETFD) < 0) out = 1;
+    const char *a = argc > 1 ? argv[1] : "hello";
+    const char *arg = argc > 2 ? argv[2] : "";
+    long rc = -1;
+    if (!strcmp(a, "hello")) {
+        char line[256];
+        snprintf(line, sizeof line, "hello uid=%d gid=%d groups=%d\n", getuid(), getgid(), getgroups(0, NULL));
+        rc = write(out, line, strlen(line));
+        return rc > 0 ? 0 : 1;
+    } else if (!strcmp(a, "tcp-socket")) {
+        rc = socket(AF_INET, SOCK_STREAM, 0);
+        report(a, rc, "got an AF_INET socket");
+    } else if (!strcmp(a, "tcp-connect")) {
+        int s = socket(AF_INET, SOCK_STREAM, 0);
+        if (s < 0) { report(a, -1, NULL); return 0; }
+        struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(atoi(arg)) };
+        inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
+        rc = connect(s, (struct sockaddr *)&sin, sizeof sin);
+        report(a, rc, "connected to the host's loopback");
+    } else if (!strcmp(a, "unix-connect")) {
+        int s = socket(AF_UNIX, SOCK_STREAM, 0);
+        struct sockaddr_un sun = { .sun_family = AF_UNIX };
+        strncpy(sun.sun_path, arg, sizeof sun.sun_path - 1);
+        rc = s < 0 ? -1 : connect(s, (struct sockaddr *)&sun, sizeof sun);
+        report(a, rc, "connected to the daemon's socket");
+    } else if (!strcmp(a, "read")) {
+        char buf[64];
+        int fd = open(arg, O_RDONLY);
+        rc = fd < 0 ? -1 : read(fd, buf, sizeof buf);
+        report(a, rc, "read the file");
+    } else if (!strcmp(a, "write")) {
+        int fd = open(arg, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        rc = fd < 0 ? -1 : write(fd, "pwned\n", 6);
+        report(a, rc, "wrote the file");
+    } else if (!strcmp(a, "kill")) {
+        rc = kill(atoi(arg), SIGTERM);
+        report(a, rc, "signalled the daemon");
+    } else if (!strcmp(a, "ptrace")) {
+        /* PTRACE_SEIZE does not stop the tracee, so a successful attempt cannot freeze its parent. */
+        rc = ptrace(PTRACE_SEIZE, getppid(), 0, 0);
+        if (rc == 0) ptrace(PTRACE_DETACH, getppid(), 0, 0);
+        report(a, rc, "attached to its parent");
+    } else if (!strcmp(a, "mount")) {
+        rc = mount("none", "/tmp", "tmpfs", 0, NULL);
+        report(a, rc, "mounted");
+    } else if (!strcmp(a, "unshare")) {
+        rc = unshare(CLONE_NEWUSER | CLONE_NEWNS);
+        report(a, rc, "unshared");
+    } else if (!strcmp(a, "clone-newns")) {
+        rc = syscall(SYS_clone, CLONE_NEWNS | SIGCHLD, 0, 0, 0, 0);
+        if (rc == 0) _exit(0);
+        report(a, rc, "cloned into a new mount namespace");
+    } else if (!strcmp(a, "setuid0")) {
+        rc = syscall(SYS_setuid, 0);
+        report(a, rc, "became root");
+    } else if (!strcmp(a, "bpf")) {
+        union bpf_attr attr;
+        memset(&attr, 0, sizeof attr);
+        attr.map_type = BPF_MAP_TYPE_ARRAY;
+        attr.key_size = 4;
+        attr.value_size = 4;
+        attr.max_entries = 1;
+        rc = syscall(SYS_bpf, BPF_MAP_CREATE, &attr, sizeof attr);
+        report(a, rc, "created a BPF map");
+    } else if (!strcmp(a, "keyctl")) {
+        rc = syscall(SYS_keyctl, 0 /* KEYCTL_GET_KEYRING_ID */, -3, 0);
+        report(a, rc, "keyctl answered");
+    } else if (!strcmp(a, "process-vm-readv")) {
+        /* Reading our own memory proves the syscall works; with ptrace rights any process's would do. */
+        static char secret[8] = "secret";
+        char buf[8];
+        struct iovec local = { buf, sizeof buf }, remote = { secret, sizeof secret };
+        rc = syscall(SYS_process_vm_readv, getpid(), &local, 1, &remote, 1, 0);
+        report(a, rc, "process_vm_readv read memory");
+    } else if (!strcmp(a, "init-module")) {
+        rc = syscall(SYS_finit_module, 0, "", 0);
+        report(a, rc, "loaded a module");
+    } else if (!strcmp(a, "exec-sh")) {
+        char *args[] = { "/bin/sh", "-c", "echo shell", NULL };
+        rc = execve("/bin/sh", args, NULL);
+        report(a, rc, NULL);
+    } else if (!strcmp(a, "fork-bomb")) {
+        /* Capped at 2000 and cleaned up, so running it outside Vigil does not take the machine down. */
+        static pid_t pids[2001];
+        int children = 0;
+        for (;;) {
+            pid_t p = fork();
+            if (p == 0) { pause(); _exit(0); }
+            if (p < 0) break;
+            pids[children] = p;
+            if (++children > 2000) break;
+        }
+        int saved = errno;
+        for (int i = 0; i < children; i++) kill(pids[i], SIGKILL);
+        while (wait(NULL) > 0) {}
+        errno = saved;
+        char detail[64];
+        snprintf(detail, sizeof detail, "forked %d children", children);
+        report(a, children > 2000 ? 0 : -1, detail);
+        char count[64];
+        snprintf(count, sizeof count, "children=%d\n", children);
+        if (write(out, count, strlen(count)) < 0) {}
+    } else if (!strcmp(a, "memory")) {
+        size_t size = (size_t)atol(arg) << 20;
+        char *p = malloc(size);
+        if (p) memset(p, 1, size);
+        errno = ENOMEM;
+        report(a, p ? 0 : -1, "allocated past the limit");
+    } else if (!strcmp(a, "x32")) {
+        rc = syscall(0x40000000 | SYS_getpid);
+        report(a, rc, "ran an x32 syscall");
+    } else if (!strcmp(a, "watched-ioctl")) {
+        struct termios t;
+        for (int i = 0; i < 3; i++) ioctl(0, TCGETS, &t);
+        rc = 0;
+        if (write(out, "watched-ioctl done\n", 19) < 0) {}
+    } else {
+        fprintf(stderr, "unknown attempt %s\n", a);
+        return 2;
+    }
+    return 0;
+}
