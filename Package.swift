@@ -88,7 +88,8 @@ let package = Package(
         .testTarget(name: "VigilConfigTests", dependencies: ["VigilConfig", "VigilCore"]),
         .testTarget(name: "VigilStoreTests", dependencies: ["VigilStore", "VigilCore"]),
         .testTarget(name: "VigilPluginHostTests", dependencies: [
-            "VigilPluginHost", "VigilPluginProtocol", "VigilCore", "VigilBus", "CSeccomp", "CLibcap",
+            "VigilPluginHost", "VigilPluginProtocol", "VigilCore", "VigilBus", "VigilConfig", "CSeccomp", "CLibcap",
+            .product(name: "Logging", package: "swift-log"),
         ], exclude: ["Fixtures"]),
         .testTarget(name: "VigilDaemonTests", dependencies: [
             "VigilDaemon", "VigilCore", "VigilConfig", "VigilStore", "CVigilSys",

@@ -65,7 +65,7 @@ public enum PluginManifestFile {
         manifest.description = top["description"]?.string("description") ?? ""
         manifest.arguments = top["args"]?.strings("args") ?? []
         manifest.critical = top["critical"]?.bool("critical") ?? false
-        if let s = top["sandbox"] { manifest.sandbox = sandbox(s) }
+        if let s = top["sandbox"] { manifest.sandbox = sandbox(s, directory: directory) }
         if let t = top["timeouts"] { manifest.timeouts = timeouts(t) }
         if let c = top["config"] {
             let value = json(c)
@@ -88,7 +88,7 @@ public enum PluginManifestFile {
         return v
     }
 
-    static func sandbox(_ node: YAMLNode) -> PluginSandboxNeeds {
+    static func sandbox(_ node: YAMLNode, directory: String) -> PluginSandboxNeeds {
         var needs = PluginSandboxNeeds()
         guard let f = node.fields("sandbox", allowed: sandboxKeys) else { return needs }
         needs.profile = f["profile"]?.string("profile")
@@ -104,8 +104,8 @@ public enum PluginManifestFile {
             }
             return name
         }
-        needs.readPaths = absolutePaths(f["read_paths"], "read_paths")
-        needs.writePaths = absolutePaths(f["write_paths"], "write_paths")
+        needs.readPaths = paths(f["read_paths"], "read_paths", directory: directory)
+        needs.writePaths = paths(f["write_paths"], "write_paths", directory: directory)
         if let l = f["limits"] { needs.limits = limits(l) }
         for e in f["env"]?.mapping("env") ?? [] {
             if let v = e.value.string(e.key) { needs.environment[e.key] = v }
@@ -117,14 +117,21 @@ public enum PluginManifestFile {
         return needs
     }
 
-    static func absolutePaths(_ node: YAMLNode?, _ key: String) -> [String] {
+    /// Absolute paths, or paths relative to the plugin folder (`../sdk/python`), standardized.
+    static func paths(_ node: YAMLNode?, _ key: String, directory: String) -> [String] {
         (node?.sequence(key) ?? []).compactMap { n -> String? in
             guard let s = n.string(key) else { return nil }
-            guard s.hasPrefix("/") else {
-                n.diagnostics.add(.invalidValue(n.location, key: key, found: s, expected: "an absolute path"))
+            guard !s.isEmpty else {
+                n.diagnostics.add(.invalidValue(n.location, key: key, found: s, expected: "a path"))
                 return nil
             }
-            return (s as NSString).standardizingPath
+            let path = s.hasPrefix("/") ? s : (directory as NSString).appendingPathComponent(s)
+            let standardized = (path as NSString).standardizingPath
+            guard standardized != "/" else {
+                n.diagnostics.add(.invalidValue(n.location, key: key, found: s, expected: "a path below / (the whole root cannot be bound)"))
+                return nil
+            }
+            return standardized
         }
     }
 

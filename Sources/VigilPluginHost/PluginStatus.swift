@@ -25,6 +25,10 @@ public enum PluginFailureCause: Sendable, Equatable, CustomStringConvertible {
     case deadlineMissed(requestID: String)
     /// A frame that was too large, not JSON, or not allowed at that point.
     case protocolViolation(String)
+    /// Too many failures too close together; the plugin is quarantined.
+    case crashLoop(String)
+    /// Isolated by a containment action or an operator; not a failure of the plugin.
+    case isolated(String)
 
     public var description: String {
         switch self {
@@ -39,6 +43,8 @@ public enum PluginFailureCause: Sendable, Equatable, CustomStringConvertible {
         case .heartbeatMissed: "missed a heartbeat (ping unanswered)"
         case .deadlineMissed(let id): "missed the deadline of request \(id)"
         case .protocolViolation(let what): "protocol violation: \(what)"
+        case .crashLoop(let what): what
+        case .isolated(let why): "isolated: \(why)"
         }
     }
 
@@ -56,6 +62,8 @@ public enum PluginFailureCause: Sendable, Equatable, CustomStringConvertible {
         case .heartbeatMissed: "heartbeat"
         case .deadlineMissed: "deadline"
         case .protocolViolation: "protocol"
+        case .crashLoop: "crash_loop"
+        case .isolated: "isolated"
         }
     }
 

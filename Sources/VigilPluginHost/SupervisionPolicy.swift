@@ -89,6 +89,8 @@ public enum SupervisionInput: Sendable, Equatable {
     case enable(plugin: String)
     case disable(plugin: String)
     case restart(plugin: String)
+    /// Containment: stop it and keep it stopped until an operator enables it.
+    case quarantine(plugin: String, reason: String)
 }
 
 /// What the state machine asks the process layer to do.

@@ -1,0 +1,202 @@
+"""Vigil plugin SDK for Python: wire protocol 1 on fd 3, standard library only.
+
+A detector:
+
+    import vigil_plugin
+
+    def run(vigil):
+        while not vigil.stopping.is_set():
+            vigil.metric("queue_depth", 12, unit="messages", labels={"queue": "mail"})
+            vigil.sleep(5)
+
+    vigil_plugin.Plugin("my-detector", "1.0").run_detector(run)
+
+A notifier or action plugin passes a handler that gets the request (a dict, as the daemon sent
+it) and returns ``(ok, detail)`` or ``(ok, detail, evidence)``; an exception becomes
+``ok: false`` with the exception as detail. See Docs/plugin-authoring.md and
+Docs/plugin-protocol.md.
+"""
+
+import json
+import os
+import socket
+import struct
+import sys
+import threading
+import time as _time
+
+PROTOCOL = 1
+MAX_FRAME = 1 << 20
+
+
+class PluginError(Exception):
+    """The daemon refused the plugin or the connection broke."""
+
+
+class Plugin:
+    def __init__(self, name, version="0", batch_size=1000, flush_interval=0.05, fd=3):
+        self.name = name
+        self.version = version
+        self.batch_size = batch_size
+        self.flush_interval = flush_interval
+        self.config = {}
+        self.stopping = threading.Event()
+        try:
+            self._sock = socket.socket(fileno=fd)
+        except OSError:
+            sys.stderr.write("fd 3 is not a socket: this program is a Vigil plugin and is started by vigild\n")
+            sys.exit(2)
+        self._write_lock = threading.Lock()
+        self._batch_lock = threading.Lock()
+        self._batch = []
+        self._inbuf = b""
+
+    # -- framing ---------------------------------------------------------------------------
+
+    def send(self, message):
+        """Sends one message (a dict with a "type")."""
+        data = json.dumps(message, separators=(",", ":"), allow_nan=False).encode("utf-8")
+        with self._write_lock:
+            self._sock.sendall(struct.pack(">I", len(data)) + data)
+
+    def _read_exactly(self, n):
+        while len(self._inbuf) < n:
+            chunk = self._sock.recv(65536)
+            if not chunk:
+                raise PluginError("the daemon closed the connection")
+            self._inbuf += chunk
+        out, self._inbuf = self._inbuf[:n], self._inbuf[n:]
+        return out
+
+    def receive(self):
+        """The next message from the daemon (blocking)."""
+        (length,) = struct.unpack(">I", self._read_exactly(4))
+        if length == 0 or length > MAX_FRAME:
+            raise PluginError("bad frame length %d from the daemon" % length)
+        return json.loads(self._read_exactly(length).decode("utf-8"))
+
+    def handshake(self):
+        self.send({"type": "hello", "protocol": PROTOCOL, "plugin": self.name, "version": self.version})
+        reply = self.receive()
+        if reply.get("type") == "reject":
+            sys.stderr.write("vigild rejected the handshake: %s\n" % reply.get("reason"))
+            sys.exit(2)
+        if reply.get("type") != "welcome":
+            sys.stderr.write("expected welcome, got %r\n" % reply.get("type"))
+            sys.exit(2)
+        self.config = reply.get("config") or {}
+
+    def log(self, message, level="info"):
+        """A line in the daemon's log, attributed to this plugin."""
+        self.send({"type": "log", "level": level, "message": str(message)})
+
+    def sleep(self, seconds):
+        """Sleeps; returns early (True) when the daemon asks the plugin to stop."""
+        return self.stopping.wait(seconds)
+
+    # -- detectors -------------------------------------------------------------------------
+
+    def metric(self, name, value, unit=None, labels=None, time=None):
+        """A metric sample, batched."""
+        event = {"name": name, "value": value}
+        if unit:
+            event["unit"] = unit
+        if labels:
+            event["labels"] = labels
+        if time is not None:
+            event["time"] = time
+        self._append(event)
+
+    def signal(self, name, labels=None, time=None):
+        """An occurrence without a value, batched."""
+        event = {"name": name}
+        if labels:
+            event["labels"] = labels
+        if time is not None:
+            event["time"] = time
+        self._append(event)
+
+    def _append(self, event):
+        with self._batch_lock:
+            self._batch.append(event)
+            if len(self._batch) >= self.batch_size:
+                self._flush_locked()
+
+    def flush(self):
+        """Sends what is batched now."""
+        with self._batch_lock:
+            self._flush_locked()
+
+    def _flush_locked(self):
+        if self._batch:
+            batch, self._batch = self._batch, []
+            self.send({"type": "events", "events": batch})
+
+    def _flusher(self):
+        while not self.stopping.wait(self.flush_interval):
+            try:
+                self.flush()
+            except OSError:
+                return
+
+    def run_detector(self, body):
+        """Handshake, then ``body(self)`` until it returns or the daemon says shutdown."""
+        self.handshake()
+        threading.Thread(target=self._reader, args=(None,), daemon=True).start()
+        threading.Thread(target=self._flusher, daemon=True).start()
+        try:
+            body(self)
+            self.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        os._exit(0)
+
+    # -- notifiers and actions -------------------------------------------------------------
+
+    def run_notifier(self, handler):
+        """Handshake, then ``handler(request)`` for every ``notify`` until shutdown."""
+        self._serve("notify", handler)
+
+    def run_action(self, handler):
+        """Handshake, then ``handler(request)`` for every ``act`` until shutdown."""
+        self._serve("act", handler)
+
+    def _serve(self, kind, handler):
+        self.handshake()
+        threading.Thread(target=self._reader, args=((kind, handler),), daemon=True).start()
+        self.stopping.wait()
+        os._exit(0)
+
+    def _answer(self, request, handler):
+        try:
+            outcome = handler(request)
+            if isinstance(outcome, bool):
+                outcome = (outcome, "")
+            ok, detail = bool(outcome[0]), str(outcome[1])
+            evidence = outcome[2] if len(outcome) > 2 else {}
+        except Exception as error:  # the daemon gets the failure as a result
+            ok, detail, evidence = False, "%s: %s" % (type(error).__name__, error), {}
+        try:
+            self.send({"type": "result", "id": request.get("id"), "ok": ok, "detail": detail, "evidence": evidence})
+        except OSError:
+            pass
+
+    def _reader(self, serving):
+        try:
+            while True:
+                message = self.receive()
+                kind = message.get("type")
+                if kind == "ping":
+                    self.send({"type": "pong", "seq": message.get("seq", 0)})
+                elif kind == "shutdown":
+                    break
+                elif serving is not None and kind == serving[0]:
+                    threading.Thread(target=self._answer, args=(message, serving[1]), daemon=True).start()
+        except (PluginError, OSError, ValueError):
+            pass
+        self.stopping.set()
+
+
+def now():
+    """Seconds since the epoch, as event times are written."""
+    return _time.time()

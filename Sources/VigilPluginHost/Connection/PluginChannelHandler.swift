@@ -1,0 +1,224 @@
+import NIOCore
+import VigilBus
+import VigilCore
+import VigilPluginProtocol
+
+/// What a plugin connection tells the host, in the order it happened.
+public enum ConnectionReport: Sendable, Equatable {
+    case hello(Hello)
+    case pong(seq: Int64)
+    case result(PluginResult)
+    case log(LogLine)
+    /// `count` events of one frame were put on the bus.
+    case events(count: Int)
+    /// Reading stopped (true) or resumed (false) because a bus lane was above its high watermark.
+    case backpressure(paused: Bool)
+    /// A frame broke the protocol; the connection is closed.
+    case violation(ProtocolError)
+    /// The plugin's end is closed.
+    case closed
+}
+
+/// The daemon's end of one plugin's socket: splits frames, enforces the protocol, puts events on
+/// the bus, and reports everything else to the host.
+///
+/// Backpressure: when a lane the plugin feeds is above its high watermark (or a never-drop lane
+/// refuses events), the handler turns `autoRead` off, so the daemon stops reading the socket; the
+/// kernel's socket buffer fills and the plugin's own `write` blocks. Reading resumes when the
+/// lane has drained to its low watermark. Events a never-drop lane refused are kept and
+/// offered again first: nothing on the security and incident lanes is lost.
+final class PluginChannelHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let kind: PluginKind
+    private let bus: EventBus
+    private let source: Symbol
+    private let clock: any VigilClock
+    private let report: @Sendable (ConnectionReport) -> Void
+    private var decoder: FrameDecoder
+    private var interner: EventInterner
+    private var records: [EventRecord] = []
+    private var lanes: [[Event]] = [[], [], []]
+    /// Events a never-drop lane refused, in order, offered again before anything else.
+    private var held: [(lane: Lane, events: [Event])] = []
+    private var helloSeen = false
+    private var closedForViolation = false
+    private var paused = false
+
+    init(kind: PluginKind, bus: EventBus, symbols: SymbolTable, source: String, clock: any VigilClock,
+         maximumFrameBytes: Int, report: @escaping @Sendable (ConnectionReport) -> Void) {
+        self.kind = kind
+        self.bus = bus
+        self.source = symbols.intern(source)
+        self.clock = clock
+        self.report = report
+        decoder = FrameDecoder(maximumFrameBytes: maximumFrameBytes)
+        interner = EventInterner(symbols: symbols)
+        for i in 0..<3 { lanes[i].reserveCapacity(1024) }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !closedForViolation else { return }
+        let buffer = unwrapInboundIn(data)
+        buffer.withUnsafeReadableBytes { decoder.append($0) }
+        drainFrames(context: context)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        report(.closed)
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
+    // MARK: frames
+
+    private func drainFrames(context: ChannelHandlerContext) {
+        while !paused, !closedForViolation {
+            do {
+                let handled = try decoder.withNextFrame { (payload, number) throws(ProtocolError) -> Bool in
+                    try handleFrame(payload, number: number, context: context)
+                    return true
+                }
+                if handled == nil { return }
+            } catch {
+                closedForViolation = true
+                report(.violation(error))
+                context.close(promise: nil)
+                return
+            }
+        }
+    }
+
+    private func handleFrame(_ payload: UnsafeRawBufferPointer, number: Int,
+                             context: ChannelHandlerContext) throws(ProtocolError) {
+        records.removeAll(keepingCapacity: true)
+        let scanned = try PluginMessage.scan(payload, frame: number, records: &records)
+        if !helloSeen, scanned.type != "hello" {
+            throw .unexpectedMessage(frame: number, type: scanned.type, expected: "hello")
+        }
+        if scanned.type == "events" {
+            guard kind == .detector else {
+                throw .unexpectedMessage(frame: number, type: "events", expected: "result, log, ping or pong (only detectors send events)")
+            }
+            guard scanned.hasEvents else {
+                throw .invalidMessage(frame: number, type: "events", field: "events", problem: "is missing or not an array")
+            }
+            try publish(payload, frame: number, context: context)
+            return
+        }
+        let message = try PluginMessage.from(scanned, frame: number, payload: payload, records: [])
+        switch message {
+        case .hello(let hello):
+            guard !helloSeen else { throw .unexpectedMessage(frame: number, type: "hello", expected: "no second hello") }
+            // The host checks the version and name, and answers `welcome` or `reject`.
+            helloSeen = true
+            report(.hello(hello))
+        case .pong(let seq): report(.pong(seq: seq))
+        case .ping(let seq): write(PluginMessage.pong(seq: seq), context: context)
+        case .result(let result):
+            guard kind != .detector else {
+                throw .unexpectedMessage(frame: number, type: "result", expected: "events, log, ping or pong (detectors get no requests)")
+            }
+            report(.result(result))
+        case .log(let line): report(.log(line))
+        case .welcome, .reject, .notify, .act, .shutdown, .events:
+            throw .unexpectedMessage(frame: number, type: message.typeName, expected: "a message a plugin sends")
+        }
+    }
+
+    private func write(_ message: PluginMessage, context: ChannelHandlerContext) {
+        let frame = message.encodedFrame()
+        var buffer = context.channel.allocator.buffer(capacity: frame.count)
+        buffer.writeBytes(frame)
+        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+    }
+
+    // MARK: events
+
+    private func publish(_ payload: UnsafeRawBufferPointer, frame: Int, context: ChannelHandlerContext) throws(ProtocolError) {
+        let now = clock.now()
+        // A plugin's clock may run ahead; an event is never dated in the future.
+        let latest = now
+        for (index, record) in records.enumerated() {
+            let name: EventInterner.NameEntry
+            let labels: LabelSetID
+            do throws(EventInterner.Refusal) {
+                name = try interner.name(record.name, in: payload)
+                labels = try interner.labels(record.labels, in: payload)
+            } catch {
+                throw .invalidMessage(frame: frame, type: "events", field: "events[\(index)]", problem: error.problem)
+            }
+            let value = record.value ?? 1
+            guard value.isFinite else {
+                throw .invalidMessage(frame: frame, type: "events", field: "events[\(index)].value", problem: "must be finite")
+            }
+            let kind: EventKind = record.value == nil ? .signal : .metric
+            let lane: Lane = name.securityLane ? .security : (kind == .signal ? .incident : .telemetry)
+            let time = record.time.map { min($0, latest) } ?? now
+            lanes[Int(lane.rawValue)].append(Event(kind: kind, lane: lane, name: name.symbol, value: value,
+                                                   unit: interner.unit(record.unit, in: payload), source: source,
+                                                   labels: labels, time: time))
+        }
+        report(.events(count: records.count))
+        var pauseFor: Lane?
+        for lane in Lane.allCases {
+            let i = Int(lane.rawValue)
+            guard !lanes[i].isEmpty else { continue }
+            if !held.isEmpty, lane != .telemetry {
+                held.append((lane, lanes[i]))  // keep order behind what is already waiting
+            } else {
+                let outcome = lanes[i].withUnsafeBufferPointer { bus.offer($0, lane: lane) }
+                if outcome.rejected > 0 {
+                    held.append((lane, Array(lanes[i].suffix(outcome.rejected))))
+                    pauseFor = lane
+                } else if outcome.shouldPause, pauseFor == nil {
+                    pauseFor = lane
+                }
+            }
+            lanes[i].removeAll(keepingCapacity: true)
+        }
+        if let lane = pauseFor ?? held.first?.lane { pause(on: lane, context: context) }
+    }
+
+    private func pause(on lane: Lane, context: ChannelHandlerContext) {
+        if !paused {
+            paused = true
+            context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
+            report(.backpressure(paused: true))
+        }
+        resumeWhenDrained(lane, context: context)
+    }
+
+    /// Registers for the lane's low watermark; the resumption runs on this channel's event loop.
+    private func resumeWhenDrained(_ lane: Lane, context: ChannelHandlerContext) {
+        let loop = context.eventLoop
+        let bound = NIOLoopBound((handler: self, context: context), eventLoop: loop)
+        bus.whenBelowLowWatermark(lane) {
+            loop.execute { bound.value.handler.resume(context: bound.value.context) }
+        }
+    }
+
+    private func resume(context: ChannelHandlerContext) {
+        guard paused, !closedForViolation else { return }
+        while let first = held.first {
+            let outcome = first.events.withUnsafeBufferPointer { bus.offer($0, lane: first.lane) }
+            if outcome.rejected > 0 {
+                held[0].events = Array(first.events.suffix(outcome.rejected))
+                resumeWhenDrained(first.lane, context: context)
+                return
+            }
+            held.removeFirst()
+        }
+        paused = false
+        report(.backpressure(paused: false))
+        drainFrames(context: context)
+        if !paused, !closedForViolation {
+            context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
+            context.read()
+        }
+    }
+}

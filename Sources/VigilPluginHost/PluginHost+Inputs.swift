@@ -1,0 +1,194 @@
+import Foundation
+import Logging
+import NIOCore
+import VigilBus
+import VigilCore
+import VigilPluginProtocol
+
+extension PluginHost {
+    /// Applies one input: a connection report, an exit, a spawn outcome, a breach, a tick.
+    func handle(_ input: Input) async {
+        let now = clock.now()
+        switch input {
+        case .spawned(let name, let generation, .success(let run)):
+            guard supervisor.generation(name) == generation, !exitedEarly.contains(Key(name, generation)) else {
+                exitedEarly.remove(Key(name, generation))
+                run.channel.close(promise: nil)
+                return
+            }
+            runs[name] = (generation, run)
+            execute(supervisor.handle(.spawned(plugin: name, generation: generation, pid: run.pid), now: now))
+            if stopDeadline != nil { send(.shutdown(reason: "vigild is stopping"), on: run.channel) }
+            // Reading starts only now, so every report of this run finds it registered.
+            run.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
+            run.channel.read()
+            logger.info("plugin started", metadata: ["plugin": "\(name)", "pid": "\(run.pid)", "generation": "\(generation)"])
+        case .spawned(let name, let generation, .failure(let error)):
+            logger.error("plugin failed to start", metadata: ["plugin": "\(name)", "error": "\(error)"])
+            execute(supervisor.handle(.spawnFailed(plugin: name, generation: generation, reason: error.description), now: now))
+        case .report(let name, let generation, let report):
+            handle(report, from: name, generation: generation, now: now)
+        case .exited(let name, let generation, let termination):
+            if let current = runs[name], current.generation == generation {
+                runs[name] = nil
+                current.run.channel.close(promise: nil)
+            } else if supervisor.generation(name) == generation {
+                exitedEarly.insert(Key(name, generation))
+            }
+            logger.notice("plugin exited", metadata: ["plugin": "\(name)", "generation": "\(generation)", "how": "\(termination)"])
+            execute(supervisor.handle(.terminated(plugin: name, generation: generation, termination), now: now,
+                                      random: Double.random(in: 0...1)))
+        case .breach(let report):
+            logger.critical("plugin isolation breach", metadata: [
+                "plugin": "\(report.plugin)", "pid": "\(report.pid)", "syscall": "\(report.syscall)",
+                "outcome": "\(report.outcome.rawValue)",
+                "args": "\(report.arguments.map { "0x" + String($0, radix: 16) }.joined(separator: ","))",
+            ])
+            execute(supervisor.handle(.breach(plugin: report.plugin, syscall: report.syscall), now: now))
+        case .republish(let event):
+            await bus.publish(event)
+        case .tick:
+            if let deadline = stopDeadline, now >= deadline {
+                for (_, current) in runs { kill(current.run.pid, SIGKILL) }
+            }
+            execute(supervisor.tick(now: now, random: Double.random(in: 0...1)))
+            judgeSyscallWindows(now: now)
+        }
+    }
+
+    private func handle(_ report: ConnectionReport, from name: String, generation: Int, now: Timestamp) {
+        guard supervisor.generation(name) == generation else { return }
+        switch report {
+        case .hello(let hello):
+            guard let current = runs[name], current.generation == generation else { return }
+            if hello.protocolVersion != WireProtocol.version || hello.plugin != name {
+                let reason = hello.protocolVersion != WireProtocol.version
+                    ? "protocol \(hello.protocolVersion) is not supported; this daemon speaks protocol \(WireProtocol.version)"
+                    : "hello names plugin \"\(hello.plugin)\" but this plugin is \"\(name)\""
+                send(.reject(reason: reason), on: current.run.channel)
+                execute(supervisor.handle(.handshakeRejected(plugin: name, generation: generation, reason: reason), now: now))
+                return
+            }
+            send(.welcome(Welcome(config: supervisor.manifest(name)?.config ?? .object([:]))), on: current.run.channel)
+            execute(supervisor.handle(.handshakeCompleted(plugin: name, generation: generation), now: now))
+            logger.info("plugin ready", metadata: ["plugin": "\(name)", "version": "\(hello.version)"])
+        case .pong(let seq):
+            execute(supervisor.handle(.pong(plugin: name, generation: generation, seq: seq), now: now))
+        case .result(let result):
+            guard let waiter = waiting.removeValue(forKey: result.id), waiter.plugin == name else {
+                logger.warning("plugin answered a request it was not sent", metadata: ["plugin": "\(name)", "id": "\(result.id)"])
+                return
+            }
+            execute(supervisor.handle(.requestCompleted(plugin: name, id: result.id), now: now))
+            waiter.continuation.resume(returning: result)
+        case .log(let line):
+            relayLog(line, from: name, now: now)
+        case .events(let count):
+            supervisor.countEvents(name, count)
+        case .backpressure(let paused):
+            logger.debug("plugin reading \(paused ? "paused" : "resumed") by bus backpressure", metadata: ["plugin": "\(name)"])
+        case .violation(let error):
+            logger.error("plugin protocol violation", metadata: ["plugin": "\(name)", "error": "\(error)"])
+            execute(supervisor.handle(.protocolViolation(plugin: name, generation: generation, description: error.description),
+                                      now: now))
+        case .closed:
+            break
+        }
+    }
+
+    /// Carries out what the supervisor decided.
+    func execute(_ commands: [SupervisionCommand]) {
+        for command in commands {
+            switch command {
+            case .spawn(let name, let generation):
+                launch(name, generation: generation)
+            case .shutdown(let name, let generation):
+                if let current = runs[name], current.generation == generation {
+                    send(.shutdown(reason: "requested by the daemon"), on: current.run.channel)
+                }
+            case .kill(let name, let generation, let cause):
+                if let current = runs[name], current.generation == generation {
+                    logger.warning("killing plugin", metadata: ["plugin": "\(name)", "cause": "\(cause)"])
+                    kill(current.run.pid, SIGKILL)
+                }
+            case .ping(let name, let generation, let seq):
+                if let current = runs[name], current.generation == generation { send(.ping(seq: seq), on: current.run.channel) }
+            case .failRequest(_, let id, let reason):
+                if let waiter = waiting.removeValue(forKey: id) {
+                    waiter.continuation.resume(throwing: PluginHostError.requestFailed(plugin: waiter.plugin, reason: reason))
+                }
+            case .recordFailure(let name, let cause):
+                logger.warning("plugin failure", metadata: ["plugin": "\(name)", "cause": "\(cause)", "category": "\(cause.category)"])
+                records[name]?.restarts = supervisor.status(name, now: clock.now())?.counters.restarts ?? 0
+                persist(name)
+            case .quarantined(let name, let cause, let critical):
+                logger.critical("plugin quarantined", metadata: ["plugin": "\(name)", "cause": "\(cause)", "critical": "\(critical)"])
+                records[name]?.quarantine = cause.description
+                persist(name)
+                publish("plugin_quarantined", kind: .signal, lane: .incident, value: 1, unit: "",
+                        labels: ["plugin": name, "cause": cause.category, "critical": critical ? "true" : "false",
+                                 "reason": cause.description])
+            case .publishFailureRate(let name, let rate):
+                publish("plugin_failure_rate", kind: .metric, lane: .incident, value: rate * 100, unit: "%", labels: ["plugin": name])
+            }
+        }
+    }
+
+    func persist(_ name: String) {
+        guard let record = records[name] else { return }
+        do {
+            try registry.save(name, record, state: supervisor.status(name, now: clock.now())?.state.name ?? "unknown")
+        } catch {
+            logger.error("cannot record plugin state", metadata: ["plugin": "\(name)", "error": "\(error)"])
+        }
+    }
+
+    func publish(_ name: String, kind: EventKind, lane: Lane, value: Double, unit: String, labels: [String: String]) {
+        let event = Event(kind: kind, lane: lane, name: symbols.intern(name), value: value, unit: symbols.intern(unit),
+                          source: symbols.intern("vigild:plugin-host"), labels: symbols.intern(labels: labels), time: clock.now())
+        if bus.offer(event).rejected > 0 { continuation.yield(.republish(event)) }
+    }
+
+    /// Feeds each running plugin's watched-syscall window to its baseline; an unusual window is
+    /// published as `unusual_system_call_patterns` on the security lane.
+    private func judgeSyscallWindows(now: Timestamp) {
+        guard let watcher, now - windowStartedAt >= settings.syscallWindow else { return }
+        windowStartedAt = now
+        for name in supervisor.names where supervisor.isServing(name) {
+            let window = watcher.takeWindow(plugin: name)
+            var baseline = baselines[name] ?? SyscallBaseline()
+            let verdict = baseline.observe(window)
+            baselines[name] = baseline
+            guard case .unusual(let findings) = verdict else { continue }
+            let text = findings.map { "\($0)" }.joined(separator: "; ")
+            logger.warning("unusual system call pattern", metadata: ["plugin": "\(name)", "findings": "\(text)"])
+            publish("unusual_system_call_patterns", kind: .signal, lane: .security, value: 1, unit: "",
+                    labels: ["plugin": name, "finding": text])
+        }
+    }
+
+    /// A plugin's `log` frames go to the daemon's log at most 20 a second (bursts of 100).
+    private func relayLog(_ line: LogLine, from name: String, now: Timestamp) {
+        var budget = logBudget[name] ?? (100, now)
+        budget.tokens = min(100, budget.tokens + (now - budget.at).inSeconds * 20)
+        budget.at = now
+        guard budget.tokens >= 1 else {
+            logBudget[name] = budget
+            return
+        }
+        budget.tokens -= 1
+        logBudget[name] = budget
+        let level = Logger.Level(rawValue: line.level) ?? .info
+        logger.log(level: level, "\(line.message)", metadata: ["plugin": "\(name)"])
+    }
+}
+
+/// A plugin run, by name and generation.
+struct Key: Hashable, Sendable {
+    let name: String
+    let generation: Int
+    init(_ name: String, _ generation: Int) {
+        self.name = name
+        self.generation = generation
+    }
+}

@@ -1,0 +1,311 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import VigilBus
+import VigilCore
+import VigilPluginProtocol
+
+/// Why a request to a plugin, or an operator command about one, failed.
+public enum PluginHostError: Error, Sendable, Equatable, CustomStringConvertible {
+    case unknownPlugin(String, known: [String])
+    case notServing(String, state: String)
+    case wrongKind(String, kind: PluginKind, expected: PluginKind)
+    case requestFailed(plugin: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .unknownPlugin(let name, let known):
+            "no plugin named \"\(name)\"; loaded: " + (known.isEmpty ? "none" : known.joined(separator: ", "))
+        case .notServing(let name, let state): "plugin \(name) is \(state), not running"
+        case .wrongKind(let name, let kind, let expected): "plugin \(name) is a \(kind.rawValue), not a \(expected.rawValue)"
+        case .requestFailed(let plugin, let reason): "request to \(plugin) failed: \(reason)"
+        }
+    }
+}
+
+/// Runs every plugin: starts each under `vigil-sandbox`, connects it, supervises it with
+/// ``PluginSupervisor``, puts its events on the bus, answers its handshake and heartbeats,
+/// carries notify/act requests to it, and turns its breaches and failures into bus events.
+///
+/// Everything that happens to a plugin (frames, exits, breaches, timer ticks) arrives as one
+/// ordered stream of inputs, so a breach reported before the plugin died is always handled
+/// before its exit.
+public actor PluginHost {
+    enum Input: Sendable {
+        case report(String, Int, ConnectionReport)
+        case exited(String, Int, PluginTermination)
+        case spawned(String, Int, Result<PluginRun, PluginLauncher.Failure>)
+        case breach(BreachReport)
+        case republish(Event)
+        case tick
+    }
+
+    struct Waiting {
+        let plugin: String
+        let continuation: CheckedContinuation<PluginResult, any Error>
+    }
+
+    let settings: PluginHostSettings
+    let bus: EventBus
+    let symbols: SymbolTable
+    let clock: any VigilClock
+    let logger: Logger
+    let registry: any PluginRegistry
+    let support: SandboxSupport
+    nonisolated let inputs: AsyncStream<Input>
+    nonisolated let continuation: AsyncStream<Input>.Continuation
+    private let group: MultiThreadedEventLoopGroup
+    private(set) var watcher: BreachWatcher?
+    var supervisor: PluginSupervisor
+    var runs: [String: (generation: Int, run: PluginRun)] = [:]
+    var records: [String: PluginRecordSummary] = [:]
+    var waiting: [String: Waiting] = [:]
+    private var nextRequest = 0
+    private var profiles: [String: SandboxProfile] = [:]
+    var baselines: [String: SyscallBaseline] = [:]
+    var windowStartedAt: Timestamp
+    var logBudget: [String: (tokens: Double, at: Timestamp)] = [:]
+    /// Set by ``beginShutdown()``: plugins still alive then are killed.
+    var stopDeadline: Timestamp?
+    /// Runs whose exit arrived before their spawn was registered.
+    var exitedEarly: Set<Key> = []
+
+    public init(settings: PluginHostSettings, bus: EventBus, symbols: SymbolTable, clock: any VigilClock = SystemClock(),
+                registry: any PluginRegistry, logger: Logger) {
+        self.settings = settings
+        self.bus = bus
+        self.symbols = symbols
+        self.clock = clock
+        self.logger = logger
+        self.registry = registry
+        support = SandboxSupport.detect()
+        supervisor = PluginSupervisor(policy: settings.policy)
+        (inputs, continuation) = AsyncStream.makeStream(of: Input.self)
+        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        windowStartedAt = clock.now()
+        let continuation = self.continuation
+        let publisher = BreachPublisher(bus: bus, symbols: symbols)
+        if settings.useNotify {
+            watcher = try? BreachWatcher(clock: clock, onBreach: { report in
+                // Published from the watcher thread before the plugin gets its EPERM: the
+                // security lane carries the breach even if everything else is busy.
+                if !publisher.publish(report) { continuation.yield(.republish(publisher.event(report))) }
+                continuation.yield(.breach(report))
+            })
+        }
+    }
+
+    /// Adds the plugins and starts those that are enabled (and not quarantined before).
+    /// `enabled` limits which start (nil: every plugin whose record says enabled).
+    public func load(_ manifests: [PluginManifest], enabled: Set<String>? = nil) {
+        if !support.missing.isEmpty {
+            for line in support.missing { logger.warning("sandbox: \(line)") }
+        }
+        logger.info("plugin sandbox", metadata: ["support": "\(support)"])
+        for manifest in manifests {
+            let record: PluginRecordSummary
+            do { record = try registry.record(for: manifest.name) } catch {
+                logger.error("plugin not loaded: no identity", metadata: ["plugin": "\(manifest.name)", "error": "\(error)"])
+                continue
+            }
+            records[manifest.name] = record
+            let on = record.enabled && (enabled?.contains(manifest.name) ?? true)
+            execute(supervisor.add(manifest, enabled: on, quarantine: record.quarantine, now: clock.now()))
+            logger.notice("plugin loaded", metadata: [
+                "plugin": "\(manifest.name)", "kind": "\(manifest.kind.rawValue)", "uid": "\(record.uid)",
+                "state": "\(supervisor.status(manifest.name, now: clock.now())?.state.name ?? "?")",
+            ])
+        }
+    }
+
+    /// Processes inputs and timer ticks until ``beginShutdown()`` has stopped every plugin
+    /// (or the task is cancelled, which begins the shutdown too).
+    public func run() async {
+        let ticker = Task { [continuation, settings] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: settings.tickInterval)
+                continuation.yield(.tick)
+            }
+        }
+        await withTaskCancellationHandler {
+            for await input in inputs {
+                await handle(input)
+                if let deadline = stopDeadline, runs.isEmpty || clock.now() >= deadline + .seconds(2) { break }
+            }
+        } onCancel: {
+            Task { await self.beginShutdown() }
+        }
+        ticker.cancel()
+        for (_, waiter) in waiting {
+            waiter.continuation.resume(throwing: PluginHostError.requestFailed(plugin: waiter.plugin, reason: "vigild is stopping"))
+        }
+        waiting.removeAll()
+        watcher?.stop()
+        try? await group.shutdownGracefully()
+    }
+
+    /// Sends `shutdown` to every live plugin; those still alive after the grace period are killed.
+    public func beginShutdown() {
+        guard stopDeadline == nil else { return }
+        stopDeadline = clock.now() + settings.policy.shutdownGrace
+        // Stopping through the supervisor makes the exits expected, not failures; the
+        // registry keeps each plugin's enablement, so all start again with the daemon.
+        for name in supervisor.names {
+            execute(supervisor.handle(.disable(plugin: name), now: clock.now()))
+            if runs[name] != nil { logger.info("stopping plugin", metadata: ["plugin": "\(name)"]) }
+        }
+        continuation.yield(.tick)
+    }
+
+    // MARK: operator commands
+
+    public func statuses() -> [PluginStatus] {
+        supervisor.names.compactMap { status($0) }
+    }
+
+    public func status(_ name: String) -> PluginStatus? {
+        supervisor.status(name, now: clock.now(), syscalls: watcher?.statistics(plugin: name) ?? [:])
+    }
+
+    public func manifest(_ name: String) -> PluginManifest? { supervisor.manifest(name) }
+
+    /// The uid the plugin runs as.
+    public func uid(_ name: String) -> UInt32? { records[name]?.uid }
+
+    public func enable(_ name: String) throws(PluginHostError) {
+        try known(name)
+        records[name]?.enabled = true
+        records[name]?.quarantine = nil
+        persist(name)
+        execute(supervisor.handle(.enable(plugin: name), now: clock.now()))
+    }
+
+    public func disable(_ name: String) throws(PluginHostError) {
+        try known(name)
+        records[name]?.enabled = false
+        persist(name)
+        execute(supervisor.handle(.disable(plugin: name), now: clock.now()))
+    }
+
+    public func restart(_ name: String) throws(PluginHostError) {
+        try known(name)
+        execute(supervisor.handle(.restart(plugin: name), now: clock.now()))
+    }
+
+    /// Stops a plugin and keeps it stopped until an operator enables it (containment).
+    public func quarantine(_ name: String, reason: String) throws(PluginHostError) {
+        try known(name)
+        execute(supervisor.handle(.quarantine(plugin: name, reason: reason), now: clock.now()))
+    }
+
+    private func known(_ name: String) throws(PluginHostError) {
+        guard supervisor.manifest(name) != nil else { throw .unknownPlugin(name, known: supervisor.names) }
+    }
+
+    // MARK: requests
+
+    /// Asks a notifier to deliver `message` about `incident`; returns the plugin's result.
+    public func notify(_ plugin: String, incident: JSONValue, title: String, body: String,
+                       deadline: Duration? = nil) async throws -> PluginResult {
+        try await request(plugin, kind: .notifier, deadline: deadline) { id, ms in
+            .notify(NotifyRequest(id: id, incident: incident, message: NotificationText(title: title, body: body),
+                                  deadlineMilliseconds: ms))
+        }
+    }
+
+    /// Asks an action plugin to run `action`; returns the plugin's result.
+    public func act(_ plugin: String, action: String, params: [String: JSONValue] = [:], incident: JSONValue = .null,
+                    dryRun: Bool = false, deadline: Duration? = nil) async throws -> PluginResult {
+        try await request(plugin, kind: .action, deadline: deadline) { id, ms in
+            .act(ActRequest(id: id, action: action, params: params, incident: incident, dryRun: dryRun,
+                            deadlineMilliseconds: ms))
+        }
+    }
+
+    private func request(_ plugin: String, kind: PluginKind, deadline: Duration?,
+                         _ make: (String, Int64) -> PluginMessage) async throws -> PluginResult {
+        guard let manifest = supervisor.manifest(plugin) else {
+            throw PluginHostError.unknownPlugin(plugin, known: supervisor.names)
+        }
+        guard manifest.kind == kind else { throw PluginHostError.wrongKind(plugin, kind: manifest.kind, expected: kind) }
+        guard supervisor.isServing(plugin), let current = runs[plugin] else {
+            throw PluginHostError.notServing(plugin, state: status(plugin)?.state.name ?? "unknown")
+        }
+        nextRequest += 1
+        let id = "\(plugin)-\(nextRequest)"
+        let span = deadline ?? manifest.timeouts.actionDeadline
+        let message = make(id, max(1, span.nanoseconds / 1_000_000))
+        return try await withCheckedThrowingContinuation { continuation in
+            waiting[id] = Waiting(plugin: plugin, continuation: continuation)
+            send(message, on: current.run.channel)
+            execute(supervisor.handle(.requestSent(plugin: plugin, generation: current.generation, id: id,
+                                                   deadline: clock.now() + span), now: clock.now()))
+        }
+    }
+
+    nonisolated func send(_ message: PluginMessage, on channel: any Channel) {
+        let frame = message.encodedFrame()
+        var buffer = channel.allocator.buffer(capacity: frame.count)
+        buffer.writeBytes(frame)
+        channel.writeAndFlush(buffer, promise: nil)
+    }
+
+    // MARK: launching
+
+    func launch(_ name: String, generation: Int) {
+        guard let manifest = supervisor.manifest(name) else { return }
+        guard support.privileged else {
+            execute(supervisor.handle(.spawnFailed(plugin: name, generation: generation,
+                                                   reason: "vigild is not running as root, so it cannot sandbox plugins"),
+                                      now: clock.now()))
+            return
+        }
+        let profileName = manifest.sandbox.profile ?? manifest.kind.rawValue
+        let profile: SandboxProfile
+        if let cached = profiles[profileName] {
+            profile = cached
+        } else {
+            do {
+                profile = try SandboxProfile.load(named: profileName, from: URL(fileURLWithPath: settings.profilesDirectory))
+                profiles[profileName] = profile
+            } catch {
+                execute(supervisor.handle(.spawnFailed(plugin: name, generation: generation, reason: "\(error)"), now: clock.now()))
+                return
+            }
+        }
+        guard let uid = records[name]?.uid else { return }
+        let launcher = PluginLauncher(settings: settings, group: group, bus: bus, symbols: symbols, clock: clock,
+                                      logger: logger, watcher: watcher)
+        let continuation = self.continuation
+        Task {
+            do throws(PluginLauncher.Failure) {
+                let run = try await launcher.launch(manifest, uid: uid, profile: profile,
+                                                    report: { continuation.yield(.report(name, generation, $0)) },
+                                                    exited: { continuation.yield(.exited(name, generation, $0)) })
+                continuation.yield(.spawned(name, generation, .success(run)))
+            } catch {
+                continuation.yield(.spawned(name, generation, .failure(error)))
+            }
+        }
+    }
+}
+
+/// Turns a breach report into the `plugin_isolation_breach_detected` event on the security lane.
+struct BreachPublisher: Sendable {
+    let bus: EventBus
+    let symbols: SymbolTable
+
+    func event(_ r: BreachReport) -> Event {
+        let args = r.arguments.map { "0x" + String($0, radix: 16) }.joined(separator: ",")
+        let labels = symbols.intern(labels: ["plugin": r.plugin, "syscall": r.syscall, "pid": "\(r.pid)",
+                                             "outcome": r.outcome.rawValue, "args": args])
+        return Event(kind: .signal, lane: .security, name: symbols.intern("plugin_isolation_breach_detected"), value: 1,
+                     source: symbols.intern("vigild:breach-watcher"), labels: labels, time: r.time)
+    }
+
+    /// False when the security lane refused it (full): the caller must publish it again.
+    func publish(_ r: BreachReport) -> Bool {
+        bus.offer(event(r)).rejected == 0
+    }
+}

@@ -1,0 +1,145 @@
+import CVigilSys
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import VigilBus
+import VigilCore
+
+/// One started run of a plugin: its process and the daemon's ends of its socket and stderr.
+struct PluginRun: Sendable {
+    let pid: Int32
+    let channel: any Channel
+}
+
+/// Starts one run of a plugin under `vigil-sandbox` and connects it: socket pair (fd 3), stderr
+/// pipe, the launcher hand-off, the NIO channel that reads frames, and a thread that waits for
+/// the process to end. The blocking parts run on a thread of their own, never on the caller's.
+struct PluginLauncher: Sendable {
+    let settings: PluginHostSettings
+    let group: any EventLoopGroup
+    let bus: EventBus
+    let symbols: SymbolTable
+    let clock: any VigilClock
+    let logger: Logger
+    let watcher: BreachWatcher?
+
+    enum Failure: Error, CustomStringConvertible {
+        case profile(String)
+        case system(String)
+        case sandbox(SandboxLaunchError)
+
+        var description: String {
+            switch self {
+            case .profile(let s), .system(let s): s
+            case .sandbox(let e): e.description
+            }
+        }
+    }
+
+    /// The sandbox request a manifest and the plugin's uid make.
+    static func request(for manifest: PluginManifest, uid: UInt32, useNotify: Bool) -> SandboxRequest {
+        let needs = manifest.sandbox
+        let network: SandboxSpec.NetworkMode = switch needs.network {
+        case .none: .none
+        case .loopback: .loopback
+        case .outbound: .outbound
+        }
+        return SandboxRequest(
+            plugin: manifest.name, pluginDirectory: manifest.directory, executable: manifest.executable,
+            arguments: manifest.arguments, declaredEnvironment: needs.environment, uid: uid, gid: uid,
+            network: network, tcpConnectPorts: needs.ports, capabilities: needs.capabilities,
+            readPaths: needs.readPaths, writePaths: needs.writePaths,
+            limits: .init(memoryBytes: needs.limits.memoryBytes, cpuSeconds: needs.limits.cpuSeconds,
+                          openFiles: needs.limits.openFiles, processes: needs.limits.processes),
+            extraAllow: needs.extraAllow, extraWatch: needs.extraWatch, useNotify: useNotify)
+    }
+
+    /// Spawns and connects the plugin. `report` receives what its connection says; `exited` is
+    /// called once, from a thread of its own, when the process has ended and been reaped.
+    func launch(_ manifest: PluginManifest, uid: UInt32, profile: SandboxProfile,
+                report: @escaping @Sendable (ConnectionReport) -> Void,
+                exited: @escaping @Sendable (PluginTermination) -> Void) async throws(Failure) -> PluginRun {
+        let spec = Self.request(for: manifest, uid: uid, useNotify: settings.useNotify && watcher != nil).spec(profile: profile)
+        for path in manifest.sandbox.writePaths where !FileManager.default.fileExists(atPath: path) {
+            // Like systemd's StateDirectory=: a declared write path that does not exist yet is
+            // created for the plugin, owned by its uid. Existing paths are left as they are.
+            guard mkdir(path, 0o750) == 0, chown(path, uid, uid) == 0 else {
+                throw .system("cannot create write path \(path): \(String(cString: strerror(errno)))")
+            }
+        }
+        var pair: [Int32] = [-1, -1]
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
+            throw .system("socketpair: \(String(cString: strerror(errno)))")
+        }
+        var errPipe: [Int32] = [-1, -1]
+        guard vigil_pipe_cloexec(&errPipe) == 0 else {
+            close(pair[0]); close(pair[1])
+            throw .system("pipe: \(String(cString: strerror(errno)))")
+        }
+        let spawner = SandboxSpawner(launcherPath: settings.launcherPath, specDirectory: settings.specDirectory)
+        let (daemonEnd, pluginEnd, errRead, errWrite) = (pair[0], pair[1], errPipe[0], errPipe[1])
+        let watcher = self.watcher
+        let spawned: Result<SandboxedProcess, SandboxLaunchError> = await Self.onThread {
+            defer { close(pluginEnd); close(errWrite) }
+            return Result { () throws(SandboxLaunchError) in
+                try spawner.spawn(spec, pluginSocketFD: pluginEnd, stderrFD: errWrite, watcher: watcher)
+            }
+        }
+        let process: SandboxedProcess
+        switch spawned {
+        case .success(let p): process = p
+        case .failure(let error):
+            close(daemonEnd); close(errRead)
+            throw .sandbox(error)
+        }
+        let pid = process.pluginPID
+        let probe = process.probe
+        let waiter = Thread {
+            let exit = PluginExit.wait(pid: pid, probe: probe)
+            switch exit {
+            case .exited(let code)?: exited(.exited(code: code))
+            case .killed(let signal, let syscall)?: exited(.killed(signal: signal, syscall: syscall?.name))
+            case nil: exited(.exited(code: -1))
+            }
+        }
+        waiter.name = "vigil-wait-\(manifest.name)"
+        waiter.start()
+        let (bus, symbols, clock, logger) = (self.bus, self.symbols, self.clock, self.logger)
+        let maxFrame = settings.maximumFrameBytes
+        let kind = manifest.kind
+        let name = manifest.name
+        do {
+            let channel = try await ClientBootstrap(group: group)
+                .channelOption(ChannelOptions.autoRead, value: false)  // the host starts reading once it knows the run
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(
+                            PluginChannelHandler(kind: kind, bus: bus, symbols: symbols, source: "plugin:\(name)",
+                                                 clock: clock, maximumFrameBytes: maxFrame, report: report))
+                    }
+                }
+                .withConnectedSocket(daemonEnd).get()
+            _ = try await NIOPipeBootstrap(group: group)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(StderrRelay(plugin: name, logger: logger, clock: clock))
+                    }
+                }
+                .takingOwnershipOfDescriptor(input: errRead).get()
+            return PluginRun(pid: pid, channel: channel)
+        } catch {
+            kill(pid, SIGKILL)
+            throw .system("connecting to the plugin: \(error)")
+        }
+    }
+
+    /// Runs blocking work on a fresh thread and returns its result.
+    static func onThread<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            let thread = Thread { continuation.resume(returning: work()) }
+            thread.name = "vigil-spawn"
+            thread.start()
+        }
+    }
+}

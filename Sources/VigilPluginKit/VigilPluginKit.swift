@@ -1,1 +1,0 @@
-// Module VigilPluginKit: see ARCHITECTURE; filled in by its issue.

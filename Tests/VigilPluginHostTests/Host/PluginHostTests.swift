@@ -1,0 +1,118 @@
+import Foundation
+import Testing
+import VigilBus
+import VigilCore
+@testable import VigilPluginHost
+
+/// The plugin host with real plugins under the real `vigil-sandbox`, as root (as `vigild` runs).
+@Suite(.serialized, .enabled(if: SandboxHarness.available, "needs root, cc and the vigil-sandbox binary"))
+struct PluginHostTests {
+    @Test func aPythonDetectorsEventsReachTheBusOnTheRightLanes() async throws {
+        let world = try PluginWorld()
+        await world.start([try world.pythonPlugin("py-detector", mode: "detector", config: "{count: 25}")])
+        var seen: [(name: String, value: Double, lane: Lane, labels: [String: String], source: String)] = []
+        let arrived = await world.eventually {
+            seen += world.drained()
+            return seen.contains { $0.name == "test_signal" }
+        }
+        #expect(arrived)
+        let metrics = seen.filter { $0.name == "test_metric" }
+        #expect(metrics.map(\.value) == (0..<25).map(Double.init))
+        #expect(metrics.allSatisfy { $0.lane == .telemetry && $0.labels == ["series": "a"] && $0.source == "plugin:py-detector" })
+        #expect(seen.first { $0.name == "test_signal" }?.lane == .incident)
+        let status = await world.host.status("py-detector")
+        #expect(status?.state == .running)
+        #expect((status?.counters.eventsReceived ?? 0) >= 26)
+        #expect(status?.pid != nil)
+        await world.stop()
+        #expect(await world.host.status("py-detector")?.counters.failures == 0)
+    }
+
+    @Test func aNotifierAnswersNotifyWithItsResult() async throws {
+        let world = try PluginWorld()
+        await world.start([try world.pythonPlugin("echo", mode: "echo-notifier", kind: .notifier)])
+        #expect(await world.eventually { await world.host.status("echo")?.state == .running })
+        let result = try await world.host.notify("echo", incident: .object(["id": .string("INC-2026-0001")]),
+                                                 title: "CPU saturated", body: "cpu_usage 97%")
+        #expect(result.ok)
+        #expect(result.detail == "delivered CPU saturated")
+        #expect(result.evidence["incident"]?["id"] == .string("INC-2026-0001"))
+        await world.stop()
+    }
+
+    @Test func aRequestPastItsDeadlineFailsAndTheNotifierIsRestarted() async throws {
+        let world = try PluginWorld()
+        await world.start([try world.pythonPlugin("slow", mode: "slow-notifier", kind: .notifier, actionDeadline: "1 second")])
+        #expect(await world.eventually { await world.host.status("slow")?.state == .running })
+        await #expect(throws: PluginHostError.self) {
+            _ = try await world.host.notify("slow", incident: .null, title: "t", body: "b")
+        }
+        let recovered = await world.eventually {
+            let s = await world.host.status("slow")
+            return s?.counters.restarts == 1 && s?.state == .running
+        }
+        #expect(recovered)
+        #expect(await world.host.status("slow")?.counters.failuresByCategory["deadline"] == 1)
+        await world.stop()
+    }
+
+    @Test func aCrashingPluginBacksOffThenIsQuarantinedAndTheFailureRateIsPublished() async throws {
+        let world = try PluginWorld()
+        await world.start([try world.pythonPlugin("crasher", mode: "crash")])
+        let quarantined = await world.eventually { await world.host.status("crasher")?.state == .quarantined }
+        #expect(quarantined)
+        let status = await world.host.status("crasher")
+        #expect(status?.counters.failures == 3)
+        #expect(status?.counters.failuresByCategory["exit"] == 3)
+        #expect(status?.lastCause?.category == "crash_loop")
+        let events = world.drained()
+        let rates = events.filter { $0.name == "plugin_failure_rate" && $0.labels["plugin"] == "crasher" }
+        #expect(rates.contains { $0.value > 10 })
+        #expect(rates.allSatisfy { $0.lane == .incident })
+        #expect(events.contains { $0.name == "plugin_quarantined" && $0.labels["plugin"] == "crasher" && $0.labels["cause"] == "crash_loop" })
+        await world.stop()
+    }
+
+    @Test(arguments: [("garbage", "invalid JSON"), ("huge", "exceeds the limit")])
+    func aBadFrameIsAProtocolViolation(mode: String, words: String) async throws {
+        let world = try PluginWorld()
+        await world.start([try world.pythonPlugin(mode, mode: mode)])
+        let violated = await world.eventually { (await world.host.status(mode)?.counters.protocolViolations ?? 0) >= 1 }
+        #expect(violated)
+        let status = await world.host.status(mode)
+        #expect(status?.counters.failuresByCategory["protocol"] ?? 0 >= 1)
+        #expect(status?.lastCause.map { "\($0)".contains("protocol violation") && "\($0)".contains(words) } == true)
+        await world.stop()
+    }
+
+    @Test func aPluginThatNeverAnswersPingIsKilledForAMissedHeartbeat() async throws {
+        let world = try PluginWorld()
+        await world.start([try world.pythonPlugin("silent", mode: "silent", heartbeat: "1 second")])
+        let missed = await world.eventually { (await world.host.status("silent")?.counters.failuresByCategory["heartbeat"] ?? 0) >= 1 }
+        #expect(missed)
+        await world.stop()
+    }
+
+    @Test func aHelloWithTheWrongNameIsRejected() async throws {
+        let world = try PluginWorld()
+        await world.start([try world.pythonPlugin("impostor", mode: "wrong-name")])
+        let rejected = await world.eventually {
+            (await world.host.status("impostor")?.counters.failuresByCategory["handshake_rejected"] ?? 0) >= 1
+        }
+        #expect(rejected)
+        await world.stop()
+    }
+
+    @Test func disableStopsWithoutAFailureAndEnableStartsAgain() async throws {
+        let world = try PluginWorld()
+        await world.start([try world.pythonPlugin("toggle", mode: "detector")])
+        #expect(await world.eventually { await world.host.status("toggle")?.state == .running })
+        try await world.host.disable("toggle")
+        #expect(await world.eventually { await world.host.status("toggle")?.state == .disabled })
+        #expect(await world.host.status("toggle")?.counters.failures == 0)
+        try await world.host.enable("toggle")
+        #expect(await world.eventually { await world.host.status("toggle")?.state == .running })
+        await #expect(throws: PluginHostError.self) { try await world.host.restart("nope") }
+        await world.stop()
+    }
+}

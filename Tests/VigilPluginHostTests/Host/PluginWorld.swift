@@ -1,0 +1,101 @@
+import Foundation
+import Logging
+import VigilBus
+import VigilConfig
+import VigilCore
+@testable import VigilPluginHost
+
+/// A scratch folder of real plugins and a real ``PluginHost`` running them under `vigil-sandbox`.
+final class PluginWorld: @unchecked Sendable {
+    let root: URL
+    let specs: URL
+    let bus: EventBus
+    let symbols = SymbolTable()
+    let host: PluginHost
+    private var running: Task<Void, Never>?
+
+    static let sdk = SandboxHarness.repository.appendingPathComponent("Plugins/sdk/python").path
+    static let behave = SandboxHarness.repository.appendingPathComponent("Tests/VigilPluginHostTests/Fixtures/python/behave.py")
+
+    init(policy: SupervisionPolicy = SupervisionPolicy(initialBackoff: .milliseconds(100), maximumBackoff: .seconds(1),
+                                                       crashLoopFailures: 3, crashLoopWindow: .seconds(60),
+                                                       failureRateInterval: .milliseconds(200), shutdownGrace: .seconds(1)),
+         bus: EventBus = EventBus()) throws {
+        root = URL(fileURLWithPath: "/tmp/vigil-host-\(UInt32.random(in: 0...UInt32.max))")
+        specs = root.appendingPathComponent("specs")
+        try FileManager.default.createDirectory(at: specs, withIntermediateDirectories: true)
+        chmod(root.path, 0o755)
+        chmod(specs.path, 0o700)
+        self.bus = bus
+        let settings = PluginHostSettings(
+            launcherPath: SandboxHarness.launcherPath ?? "/nonexistent", specDirectory: specs.path,
+            profilesDirectory: SandboxHarness.repository.appendingPathComponent("Sandbox").path,
+            policy: policy, tickInterval: .milliseconds(50))
+        var logger = Logger(label: "test.plugin-host")
+        logger.logLevel = .warning
+        host = PluginHost(settings: settings, bus: bus, symbols: symbols, registry: InMemoryPluginRegistry(), logger: logger)
+    }
+
+    deinit { try? FileManager.default.removeItem(at: root) }
+
+    /// Writes a plugin folder running `behave.py MODE NAME` and loads its manifest.
+    func pythonPlugin(_ name: String, mode: String, kind: PluginKind = .detector, heartbeat: String = "15 seconds",
+                      actionDeadline: String = "30 seconds", config: String = "{}", critical: Bool = false) throws -> PluginManifest {
+        let dir = root.appendingPathComponent("plugins/\(name)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let script = dir.appendingPathComponent("behave.py")
+        try FileManager.default.copyItem(at: Self.behave, to: script)
+        chmod(script.path, 0o755)
+        let yaml = """
+            name: \(name)
+            kind: \(kind.rawValue)
+            exec: behave.py
+            args: [\(mode), \(name)]
+            protocol: 1
+            critical: \(critical)
+            sandbox:
+              read_paths: [\(Self.sdk)]
+              env: { VIGIL_SDK: \(Self.sdk) }
+              limits: { memory: 256 MiB, processes: 16, open_files: 64 }
+            timeouts:
+              handshake: 10 seconds
+              heartbeat: \(heartbeat)
+              action_deadline: \(actionDeadline)
+            config: \(config)
+            """
+        try yaml.write(to: dir.appendingPathComponent("plugin.yaml"), atomically: false, encoding: .utf8)
+        return try PluginManifestFile.load(directory: dir.path)
+    }
+
+    /// Loads the plugins into the host and starts its loop.
+    func start(_ manifests: [PluginManifest]) async {
+        await host.load(manifests)
+        let host = self.host
+        running = Task { await host.run() }
+    }
+
+    func stop() async {
+        await host.beginShutdown()
+        await running?.value
+    }
+
+    /// Polls `condition` until it holds or `timeout` passes; the wait is for real processes.
+    func eventually(_ timeout: Duration = .seconds(20), _ condition: () async -> Bool) async -> Bool {
+        let clock = ContinuousClock()
+        let end = clock.now + timeout
+        while clock.now < end {
+            if await condition() { return true }
+            try? await Task.sleep(for: .milliseconds(25))
+        }
+        return await condition()
+    }
+
+    /// Everything on the bus so far, with names resolved.
+    func drained() -> [(name: String, value: Double, lane: Lane, labels: [String: String], source: String)] {
+        var events: [Event] = []
+        _ = bus.drainAll(into: &events, max: 1 << 20)
+        return events.map { e in
+            (symbols.name(e.name), e.value, e.lane, symbols.labels(e.labels), symbols.name(e.source))
+        }
+    }
+}
