@@ -9,7 +9,7 @@ BENCH_PACKAGES := libconcurrentqueue-dev g++
 SWIFT_BUILD_FLAGS ?=
 CONFIG ?= Config/vigil.yaml
 
-.PHONY: all deps build run test test-unit test-tsan bench-bus bench-rules bench-plugins scenario clean
+.PHONY: all deps build install-plugins run test test-unit test-tsan bench-bus bench-rules bench-plugins scenario clean
 
 all: build
 
@@ -28,6 +28,13 @@ deps:
 
 build: deps
 	swift build $(SWIFT_BUILD_FLAGS)
+	$(MAKE) --no-print-directory install-plugins
+
+# Puts the Swift plugins' programs into their plugin folders (exec: bin/NAME in plugin.yaml).
+BIN_DIR = $(shell swift build $(SWIFT_BUILD_FLAGS) --show-bin-path)
+install-plugins:
+	@install -D -m 0755 $(BIN_DIR)/vigil-system-metrics Plugins/system-metrics/bin/system-metrics
+	@install -D -m 0755 $(BIN_DIR)/vigil-config-watch Plugins/examples/swift-detector/bin/config-watch
 
 # Runs vigild in the foreground on the embedded default configuration (state in ./.vigil).
 run: build
@@ -37,6 +44,7 @@ run: build
 # EventBus stress tests again under ThreadSanitizer.
 test: deps
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)
+	$(MAKE) --no-print-directory install-plugins
 	swift test --skip-build $(SWIFT_BUILD_FLAGS)
 	$(MAKE) test-tsan
 

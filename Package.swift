@@ -6,6 +6,14 @@ let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
 
+/// Links a plugin with the Swift runtime and Foundation inside it (static archives of the toolchain),
+/// so the sandbox does not need to expose the toolchain's shared libraries.
+let staticSwiftRuntime: [LinkerSetting] = [
+    .unsafeFlags(["-static-stdlib", "-Xlinker", "--start-group", "-lFoundation", "-lFoundationEssentials",
+                  "-lFoundationInternationalization", "-lCoreFoundation", "-l_FoundationICU", "-l_FoundationCShims",
+                  "-l_FoundationCollections", "-ldispatch", "-lBlocksRuntime", "-Xlinker", "--end-group", "-lstdc++"]),
+]
+
 let package = Package(
     name: "Vigil",
     platforms: [.macOS(.v15)],
@@ -80,6 +88,15 @@ let package = Package(
         .executableTarget(name: "vigil", dependencies: ["VigilCLI"], swiftSettings: strict),
         .executableTarget(name: "vigil-sandbox", dependencies: ["VigilSandboxLauncher"],
                           swiftSettings: strict),
+
+        // Bundled plugins written in Swift. Linked with the Swift runtime inside, so inside their
+        // sandbox they need nothing but the C library. `make build` copies them into their folders.
+        .executableTarget(name: "vigil-system-metrics", dependencies: ["VigilPluginKit"],
+                          path: "Plugins/system-metrics/Sources", swiftSettings: strict,
+                          linkerSettings: staticSwiftRuntime),
+        .executableTarget(name: "vigil-config-watch", dependencies: ["VigilPluginKit"],
+                          path: "Plugins/examples/swift-detector/Sources", swiftSettings: strict,
+                          linkerSettings: staticSwiftRuntime),
 
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore"]),
         .testTarget(name: "VigilBusTests", dependencies: ["VigilBus", "VigilCore"]),

@@ -32,7 +32,7 @@ final class PluginWorld: @unchecked Sendable {
             profilesDirectory: SandboxHarness.repository.appendingPathComponent("Sandbox").path,
             policy: policy, tickInterval: .milliseconds(50))
         var logger = Logger(label: "test.plugin-host")
-        logger.logLevel = .warning
+        logger.logLevel = ProcessInfo.processInfo.environment["VIGIL_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
         host = PluginHost(settings: settings, bus: bus, symbols: symbols, registry: InMemoryPluginRegistry(), logger: logger)
     }
 
@@ -64,6 +64,28 @@ final class PluginWorld: @unchecked Sendable {
             config: \(config)
             """
         try yaml.write(to: dir.appendingPathComponent("plugin.yaml"), atomically: false, encoding: .utf8)
+        return try PluginManifestFile.load(directory: dir.path)
+    }
+
+    /// A built product next to `vigil-sandbox` (the same build folder).
+    static func product(_ name: String) -> String? {
+        guard let launcher = SandboxHarness.launcherPath else { return nil }
+        let path = ((launcher as NSString).deletingLastPathComponent as NSString).appendingPathComponent(name)
+        return FileManager.default.isExecutableFile(atPath: path) ? path : nil
+    }
+
+    /// A plugin folder holding `program` (copied) as `bin/NAME` and the given manifest text.
+    func folder(_ name: String, program: String?, manifest: String, files: [String: String] = [:]) throws -> PluginManifest {
+        let dir = root.appendingPathComponent("plugins/\(name)")
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("bin"), withIntermediateDirectories: true)
+        if let program {
+            try FileManager.default.copyItem(atPath: program, toPath: dir.appendingPathComponent("bin/\(name)").path)
+        }
+        for (file, text) in files {
+            try text.write(to: dir.appendingPathComponent(file), atomically: false, encoding: .utf8)
+            chmod(dir.appendingPathComponent(file).path, 0o755)
+        }
+        try manifest.write(to: dir.appendingPathComponent("plugin.yaml"), atomically: false, encoding: .utf8)
         return try PluginManifestFile.load(directory: dir.path)
     }
 
