@@ -9,7 +9,7 @@ public struct VigilCommand: ParsableCommand {
         commandName: "vigil",
         abstract: "Work incidents and inspect a running Vigil daemon.",
         version: VigilVersion.current,
-        subcommands: [StatusCommand.self, IncidentsCommand.self, EmitCommand.self, ConfigCommand.self])
+        subcommands: [StatusCommand.self, IncidentsCommand.self, PluginsCommand.self, EmitCommand.self, ConfigCommand.self])
 
     public init() {}
 }
@@ -58,6 +58,9 @@ struct StatusCommand: ParsableCommand {
         print("ladder:    \(status.severityLadder)")
         let states = status.incidentsByState.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
         print("incidents: \(status.openIncidents) open" + (states.isEmpty ? "" : " (\(states.joined(separator: ", ")))"))
+        if !status.plugins.isEmpty {
+            print("plugins:   " + status.plugins.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+        }
         if !status.lanes.isEmpty {
             var t = TextTable("LANE", "DEPTH", "CAPACITY", "PUBLISHED", "SHED", "STALLS")
             for l in status.lanes {

@@ -31,7 +31,24 @@ enum PluginSettingsLoader {
     static func load(_ node: YAMLNode, resolve: (String) -> String) -> PluginSettings {
         var s = PluginSettings()
         guard let f = node.fields("plugins", allowed: ["directories", "enabled", "id_range", "sandbox_profiles",
-                                                       "max_frame_bytes"]) else { return s }
+                                                       "max_frame_bytes", "launcher", "supervision"]) else { return s }
+        if let l = f["launcher"]?.string("launcher") { s.launcher = resolve(l) }
+        if let sup = f["supervision"]?.fields("supervision", allowed: [
+            "initial_backoff", "maximum_backoff", "crash_loop_failures", "crash_loop_window", "stable_run",
+            "failure_rate_window", "failure_rate_interval", "shutdown_grace", "syscall_window",
+        ]) {
+            var v = SupervisionSettings()
+            v.initialBackoff = sup["initial_backoff"]?.duration("initial_backoff")
+            v.maximumBackoff = sup["maximum_backoff"]?.duration("maximum_backoff")
+            v.crashLoopFailures = sup["crash_loop_failures"]?.int("crash_loop_failures", range: 1...1000)
+            v.crashLoopWindow = sup["crash_loop_window"]?.duration("crash_loop_window")
+            v.stableRun = sup["stable_run"]?.duration("stable_run")
+            v.failureRateWindow = sup["failure_rate_window"]?.duration("failure_rate_window")
+            v.failureRateInterval = sup["failure_rate_interval"]?.duration("failure_rate_interval")
+            v.shutdownGrace = sup["shutdown_grace"]?.duration("shutdown_grace")
+            v.syscallWindow = sup["syscall_window"]?.duration("syscall_window")
+            s.supervision = v
+        }
         s.directories = (f["directories"]?.strings("directories") ?? []).map(resolve)
         s.enabled = f["enabled"]?.strings("enabled") ?? []
         if let r = f["id_range"], let text = r.string("id_range") {

@@ -63,6 +63,10 @@ public struct PluginSettings: Sendable, Equatable {
     public var sandboxDirectory: String?
     /// Largest accepted frame in bytes.
     public var maxFrameBytes: Int
+    /// `vigil-sandbox`; nil means the one beside `vigild`.
+    public var launcher: String?
+    /// Restart, crash-loop and failure-rate settings (`plugins.supervision`); nil keeps the default.
+    public var supervision: SupervisionSettings
 
     public init(directories: [String] = [], enabled: [String] = [], idRange: ClosedRange<UInt32> = 61_000...61_999,
                 sandboxDirectory: String? = nil, maxFrameBytes: Int = 1 << 20) {
@@ -71,7 +75,24 @@ public struct PluginSettings: Sendable, Equatable {
         self.idRange = idRange
         self.sandboxDirectory = sandboxDirectory
         self.maxFrameBytes = maxFrameBytes
+        self.launcher = nil
+        self.supervision = SupervisionSettings()
     }
+}
+
+/// `plugins.supervision`: how plugins are restarted and judged. Every field is optional.
+public struct SupervisionSettings: Sendable, Equatable {
+    public var initialBackoff: Duration?
+    public var maximumBackoff: Duration?
+    public var crashLoopFailures: Int?
+    public var crashLoopWindow: Duration?
+    public var stableRun: Duration?
+    public var failureRateWindow: Duration?
+    public var failureRateInterval: Duration?
+    public var shutdownGrace: Duration?
+    /// The window of watched-syscall counts judged for `unusual_system_call_patterns`.
+    public var syscallWindow: Duration?
+    public init() {}
 }
 
 /// EventBus sizing (mapped onto the bus's own configuration by the daemon).

@@ -47,6 +47,13 @@ public actor ControlCommands {
 
     public func setEventSink(_ sink: @escaping EventSink) { eventSink = sink }
 
+    /// The plugin host's commands, set by the composition root once the host exists.
+    private var pluginControl: PluginControl?
+    func setPluginControl(_ control: PluginControl) { pluginControl = control }
+    /// Plugin name → state, for `status`.
+    private var pluginStates: @Sendable () async -> [String: String] = { [:] }
+    func setPluginStates(_ provider: @escaping @Sendable () async -> [String: String]) { pluginStates = provider }
+
     public var configuration: VigilConfiguration { config }
 
     /// Handles one request from an authenticated peer.
@@ -59,9 +66,12 @@ public actor ControlCommands {
             case "incidents.list": return .success(try JSONValue.encoding(try await list(request)))
             case "incidents.show": return .success(try JSONValue.encoding(try await show(request)))
             case "emit": return .success(try await emit(request, actor: actor))
+            case let command where command.hasPrefix("plugins."):
+                guard let pluginControl else { throw ControlFailure("the plugin host is not running") }
+                return .success(try await pluginControl.handle(request, actor: actor))
             default:
                 return .failure("unknown command \"\(request.command)\"; known: status, emit, incidents.declare, "
-                    + "incidents.list, incidents.show")
+                    + "incidents.list, incidents.show, plugins.list, plugins.show, plugins.enable, plugins.disable, plugins.restart")
             }
         } catch let failure as ControlFailure {
             return .failure(failure.description)
@@ -81,7 +91,7 @@ public actor ControlCommands {
                           configLoadedAt: configLoadedAt.rfc3339, stateDirectory: stateDirectory,
                           database: store.path, severityLadder: config.policy.ladder.name,
                           openIncidents: all.filter { $0.state.isOpen }.count, incidentsByState: byState,
-                          lanes: laneStats(), plugins: [:], rules: 0)
+                          lanes: laneStats(), plugins: await pluginStates(), rules: 0)
     }
 
     func declare(_ request: ControlRequest, actor: String) async throws -> IncidentView {

@@ -5,6 +5,7 @@ import UnixSignals
 import VigilBus
 import VigilConfig
 import VigilCore
+import VigilPluginHost
 import VigilStore
 
 /// How `vigild` was asked to run.
@@ -95,6 +96,24 @@ public final class Daemon: Sendable {
             await ingest.publish(event, count: count, now: clock.now())
         }
         await commands.setLaneStatistics { bus.statistics().map(StatusView.LaneView.init) }
+        let pluginHost = PluginHost(
+            settings: PluginHostSettings(config, stateDirectory: stateDir), bus: bus, symbols: symbols, clock: clock,
+            registry: StorePluginRegistry(store: store, range: config.plugins.idRange, clock: clock),
+            logger: logger)
+        try Self.prepareSpecDirectory(stateDir)
+        let manifests = PluginCatalog.discover(in: config.plugins.directories + options.pluginDirectories.map(ConfigLoader.absolute),
+                                               logger: logger)
+        await pluginHost.load(manifests, enabled: config.plugins.enabled.isEmpty ? nil : Set(config.plugins.enabled))
+        await commands.setPluginControl(PluginControl(host: pluginHost))
+        await commands.setPluginStates {
+            Dictionary(await pluginHost.statuses().map { ($0.name, $0.state.name) }, uniquingKeysWith: { a, _ in a })
+        }
+        let outbox = NotificationOutbox(store: store, clock: clock, logger: logger)
+        for manifest in manifests where manifest.kind == .notifier {
+            let channels = Set(manifest.config["channels"]?.arrayValue?.compactMap(\.stringValue) ?? [manifest.name])
+            await outbox.register(NotifierPluginDelivery(plugin: manifest.name, channels: channels, host: pluginHost,
+                                                         ladder: { await commands.configuration.policy.ladder }, clock: clock))
+        }
         let open = try await store.openIncidents()
         logger.notice("vigild starting", metadata: [
             "version": "\(VigilVersion.current)", "config": "\(config.sourceFile)", "state_dir": "\(stateDir)",
@@ -105,12 +124,28 @@ public final class Daemon: Sendable {
             ConfigReloadService(path: options.configPath, commands: commands, logger: logger),
             BusConsumerService(bus: bus, logger: logger) { _ in },
             BusSelfMonitorService(bus: bus, symbols: symbols, clock: clock),
+            PluginHostService(host: pluginHost),
+            NotificationOutboxService(outbox: outbox, interval: .milliseconds(250), logger: logger),
         ]
         var groupConfig = ServiceGroupConfiguration(services: services, logger: logger)
         groupConfig.gracefulShutdownSignals = [.sigterm, .sigint]
         let group = ServiceGroup(configuration: groupConfig)
         try await group.run()
         logger.notice("vigild stopped cleanly")
+    }
+}
+
+extension Daemon {
+    /// The launcher's spec files live in a root-only folder of the state folder.
+    static func prepareSpecDirectory(_ stateDir: String) throws(DaemonStartError) {
+        let path = (stateDir as NSString).appendingPathComponent("sandbox")
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw .stateDirectory(path: path, reason: "\(error.localizedDescription)")
+        }
+        chmod(path, 0o700)
     }
 }
 

@@ -62,7 +62,9 @@ public actor NotificationOutbox {
         var sent = 0
         for var n in try await store.pendingNotifications() {
             if let next = n.nextAttemptAt, next > now.nanoseconds { continue }
-            guard let delivery = deliveries.first(where: { $0.channels.contains(n.channel) }) else {
+            // A notifier claiming the channel by name wins; one claiming "*" takes the rest.
+            let claimed = deliveries.first { $0.channels.contains(n.channel) } ?? deliveries.first { $0.channels.contains("*") }
+            guard let delivery = claimed else {
                 // No notifier for this channel yet (plugins may still be starting): wait, don't fail.
                 n.nextAttemptAt = (now + retry.initial).nanoseconds
                 n.lastError = "no notifier handles channel \"\(n.channel)\""

@@ -118,6 +118,18 @@ public struct PluginRecord: Codable, FetchableRecord, PersistableRecord, Sendabl
     public var quarantinedAt: Int64?
     public var restarts: Int
     public var updatedAt: Int64
+
+    public init(name: String, uid: Int64, enabled: Bool, state: String, quarantineReason: String?, quarantinedAt: Int64?,
+                restarts: Int, updatedAt: Int64) {
+        self.name = name
+        self.uid = uid
+        self.enabled = enabled
+        self.state = state
+        self.quarantineReason = quarantineReason
+        self.quarantinedAt = quarantinedAt
+        self.restarts = restarts
+        self.updatedAt = updatedAt
+    }
 }
 
 /// A notification waiting for (or done with) delivery; pending ones survive restarts.

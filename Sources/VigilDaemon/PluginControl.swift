@@ -1,0 +1,108 @@
+import Foundation
+import VigilCore
+import VigilPluginHost
+
+/// The documented JSON form of a plugin (`vigil plugins list|show --json`).
+public struct PluginView: Codable, Sendable, Equatable {
+    public var name: String
+    public var kind: String
+    public var version: String
+    public var description: String
+    public var directory: String
+    public var critical: Bool
+    /// `starting`, `running`, `stopping`, `backing off`, `quarantined`, `disabled`.
+    public var state: String
+    /// Why it is backing off or quarantined, or why its last run ended.
+    public var cause: String?
+    public var causeCategory: String?
+    public var pid: Int32?
+    public var uid: UInt32?
+    public var since: String
+    /// When a plugin backing off starts again.
+    public var restartAt: String?
+    public var starts: Int
+    public var restarts: Int
+    public var exits: Int
+    public var failures: Int
+    public var timeouts: Int
+    public var protocolViolations: Int
+    public var breaches: Int
+    public var eventsReceived: UInt64
+    /// Failures / attempts over the sliding window, 0…1.
+    public var failureRate: Double
+    public var failuresByCause: [String: Int]
+    /// Watched syscalls made so far, by name.
+    public var syscalls: [String: UInt64]
+    public var profile: String
+    public var network: String
+
+    init(_ s: PluginStatus, manifest: PluginManifest?, uid: UInt32?) {
+        name = s.name
+        kind = s.kind.rawValue
+        version = manifest?.version ?? ""
+        description = manifest?.description ?? ""
+        directory = manifest?.directory ?? ""
+        critical = s.critical
+        state = s.state.name
+        cause = s.lastCause?.description
+        causeCategory = s.lastCause?.category
+        pid = s.pid
+        self.uid = uid
+        since = s.since.rfc3339
+        if case .backingOff(let until) = s.state { restartAt = until.rfc3339 }
+        starts = s.counters.starts
+        restarts = s.counters.restarts
+        exits = s.counters.exits
+        failures = s.counters.failures
+        timeouts = s.counters.timeouts
+        protocolViolations = s.counters.protocolViolations
+        breaches = s.counters.breaches
+        eventsReceived = s.counters.eventsReceived
+        failureRate = s.failureRate
+        failuresByCause = s.counters.failuresByCategory
+        syscalls = s.syscalls
+        profile = manifest?.sandbox.profile ?? manifest?.kind.rawValue ?? ""
+        network = manifest?.sandbox.network.rawValue ?? "none"
+    }
+}
+
+/// Answers `plugins.*` control requests against the running plugin host.
+struct PluginControl: Sendable {
+    let host: PluginHost
+
+    func handle(_ request: ControlRequest, actor: String) async throws -> JSONValue {
+        switch request.command {
+        case "plugins.list":
+            var views: [PluginView] = []
+            for status in await host.statuses() {
+                views.append(PluginView(status, manifest: await host.manifest(status.name), uid: await host.uid(status.name)))
+            }
+            return try JSONValue.encoding(views)
+        case "plugins.show":
+            return try JSONValue.encoding(try await view(try request.string("name")))
+        case "plugins.enable", "plugins.disable", "plugins.restart":
+            let name = try request.string("name")
+            do {
+                switch request.command {
+                case "plugins.enable": try await host.enable(name)
+                case "plugins.disable": try await host.disable(name)
+                default: try await host.restart(name)
+                }
+            } catch {
+                throw ControlFailure(error.description)
+            }
+            return try JSONValue.encoding(try await view(name))
+        default:
+            throw ControlFailure("unknown command \"\(request.command)\"; known: plugins.list, plugins.show, "
+                + "plugins.enable, plugins.disable, plugins.restart")
+        }
+    }
+
+    private func view(_ name: String) async throws -> PluginView {
+        guard let status = await host.status(name) else {
+            let known = await host.statuses().map(\.name)
+            throw ControlFailure("no plugin named \"\(name)\"; loaded: " + (known.isEmpty ? "none" : known.joined(separator: ", ")))
+        }
+        return PluginView(status, manifest: await host.manifest(name), uid: await host.uid(name))
+    }
+}

@@ -1,0 +1,140 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import VigilBus
+import VigilConfig
+import VigilCore
+import VigilPluginHost
+import VigilStore
+
+/// Finds plugin folders: each configured folder that holds a `plugin.yaml` is a plugin, and so is
+/// each of its subfolders that holds one. A manifest with errors is logged with its
+/// `file:line:column` and skipped; the others load.
+enum PluginCatalog {
+    static func discover(in directories: [String], logger: Logger) -> [PluginManifest] {
+        var manifests: [PluginManifest] = []
+        var seen: Set<String> = []
+        for directory in directories {
+            var candidates: [String] = []
+            if FileManager.default.fileExists(atPath: (directory as NSString).appendingPathComponent("plugin.yaml")) {
+                candidates = [directory]
+            } else if let entries = try? FileManager.default.contentsOfDirectory(atPath: directory) {
+                candidates = entries.sorted().map { (directory as NSString).appendingPathComponent($0) }
+                    .filter { FileManager.default.fileExists(atPath: ($0 as NSString).appendingPathComponent("plugin.yaml")) }
+            } else {
+                logger.error("plugin folder not readable", metadata: ["folder": "\(directory)"])
+            }
+            for candidate in candidates {
+                do {
+                    let manifest = try PluginManifestFile.load(directory: candidate)
+                    guard seen.insert(manifest.name).inserted else {
+                        logger.error("two plugins are named \(manifest.name); the second is skipped", metadata: ["folder": "\(candidate)"])
+                        continue
+                    }
+                    manifests.append(manifest)
+                } catch {
+                    for e in error.errors { logger.error("plugin manifest refused: \(e)") }
+                }
+            }
+        }
+        return manifests
+    }
+}
+
+/// The plugin registry backed by the store: uids, enablement and quarantines survive restarts.
+final class StorePluginRegistry: PluginRegistry {
+    let store: Store
+    let range: ClosedRange<UInt32>
+    let clock: any VigilClock
+
+    init(store: Store, range: ClosedRange<UInt32>, clock: any VigilClock) {
+        self.store = store
+        self.range = range
+        self.clock = clock
+    }
+
+    func record(for plugin: String) throws -> PluginRecordSummary {
+        let all = try store.plugins()
+        if let r = all.first(where: { $0.name == plugin }), let uid = UInt32(exactly: r.uid), range.contains(uid) {
+            return PluginRecordSummary(uid: uid, enabled: r.enabled, quarantine: r.quarantineReason, restarts: r.restarts)
+        }
+        let recorded = Dictionary(all.compactMap { r in UInt32(exactly: r.uid).map { (r.name, $0) } }, uniquingKeysWith: { a, _ in a })
+        let passwd = (try? String(contentsOfFile: "/etc/passwd", encoding: .utf8)) ?? ""
+        let uid = try PluginUIDAllocator.allocate(plugin: plugin, recorded: recorded,
+                                                  taken: PluginUIDAllocator.accountIDs(passwd: passwd), range: range)
+        let previous = all.first { $0.name == plugin }
+        let summary = PluginRecordSummary(uid: uid, enabled: previous?.enabled ?? true, quarantine: previous?.quarantineReason,
+                                          restarts: previous?.restarts ?? 0)
+        try save(plugin, summary, state: "stopped")
+        return summary
+    }
+
+    func save(_ plugin: String, _ record: PluginRecordSummary, state: String) throws {
+        let now = clock.now().nanoseconds
+        let previous = try store.plugins().first { $0.name == plugin }
+        try store.savePlugin(PluginRecord(
+            name: plugin, uid: Int64(record.uid), enabled: record.enabled, state: state,
+            quarantineReason: record.quarantine,
+            quarantinedAt: record.quarantine == nil ? nil : (previous?.quarantinedAt ?? now),
+            restarts: record.restarts, updatedAt: now))
+    }
+}
+
+/// Runs the plugin host for the life of the daemon; at shutdown it stops every plugin first.
+struct PluginHostService: Service {
+    let host: PluginHost
+
+    func run() async throws {
+        await withGracefulShutdownHandler {
+            await host.run()
+        } onGracefulShutdown: {
+            Task { await host.beginShutdown() }
+        }
+    }
+}
+
+/// Delivers notifications through a notifier plugin (`notify` → `result`).
+struct NotifierPluginDelivery: NotificationDelivery {
+    let plugin: String
+    let channels: Set<String>
+    let host: PluginHost
+    let ladder: @Sendable () async -> SeverityLadder
+    let clock: any VigilClock
+
+    func deliver(_ notification: NotificationRecord, incident: Incident?) async throws {
+        var payload: JSONValue = .null
+        if let incident {
+            payload = try JSONValue.encoding(IncidentView(incident, ladder: await ladder(), now: clock.now()))
+        }
+        if case .object(var members) = payload {
+            members["recipients"] = .array(notification.recipients.map { .string($0) })
+            members["channel"] = .string(notification.channel)
+            members["notification_id"] = .number(Double(notification.id ?? 0))
+            payload = .object(members)
+        }
+        let result = try await host.notify(plugin, incident: payload, title: notification.subject, body: notification.body)
+        guard result.ok else { throw ControlFailure("\(plugin): \(result.detail)") }
+    }
+}
+
+extension PluginHostSettings {
+    /// The plugin host's settings from the configuration.
+    init(_ config: VigilConfiguration, stateDirectory: String) {
+        let p = config.plugins
+        var policy = SupervisionPolicy()
+        let s = p.supervision
+        if let v = s.initialBackoff { policy.initialBackoff = v }
+        if let v = s.maximumBackoff { policy.maximumBackoff = v }
+        if let v = s.crashLoopFailures { policy.crashLoopFailures = v }
+        if let v = s.crashLoopWindow { policy.crashLoopWindow = v }
+        if let v = s.stableRun { policy.stableRun = v }
+        if let v = s.failureRateWindow { policy.failureRateWindow = v }
+        if let v = s.failureRateInterval { policy.failureRateInterval = v }
+        if let v = s.shutdownGrace { policy.shutdownGrace = v }
+        self.init(launcherPath: p.launcher ?? PluginHostSettings.launcherBesideExecutable(),
+                  specDirectory: (stateDirectory as NSString).appendingPathComponent("sandbox"),
+                  profilesDirectory: p.sandboxDirectory ?? (config.baseDirectory as NSString).appendingPathComponent("../Sandbox"),
+                  maximumFrameBytes: p.maxFrameBytes, policy: policy,
+                  syscallWindow: s.syscallWindow ?? .seconds(60))
+    }
+}
