@@ -77,7 +77,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ], swiftSettings: strict),
         .target(name: "VigilCLI", dependencies: [
-            "VigilCore", "VigilConfig", "VigilRules", "VigilDaemon",
+            "VigilCore", "VigilConfig", "VigilRules", "VigilDaemon", "VigilPluginHost",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: strict),
 

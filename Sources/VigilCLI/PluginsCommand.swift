@@ -1,12 +1,14 @@
 import ArgumentParser
 import Foundation
+import VigilConfig
 import VigilCore
 import VigilDaemon
+import VigilPluginHost
 
 struct PluginsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plugins", abstract: "List, inspect, enable, disable and restart plugins.",
-        subcommands: [List.self, Show.self, Enable.self, Disable.self, Restart.self])
+        subcommands: [List.self, Show.self, Enable.self, Disable.self, Restart.self, Check.self])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List every loaded plugin with its state.")
@@ -71,6 +73,52 @@ struct PluginsCommand: ParsableCommand {
         func run() throws {
             let v = try location.call("plugins.restart", ["name": .string(name)]).decode(PluginView.self)
             print("\(v.name): restarting, \(v.state)")
+        }
+    }
+}
+
+extension PluginsCommand {
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Validate plugin folders offline: each plugin.yaml and the sandbox profile it names.",
+            discussion: "A folder holding a plugin.yaml is one plugin; otherwise each subfolder holding one is checked.")
+        @Argument(help: "Plugin folders, or folders of plugin folders.") var folders: [String] = ["Plugins"]
+        @Option(help: "The folder of sandbox profiles.") var profiles: String = "Sandbox"
+
+        func run() throws {
+            var failures = 0
+            var checked = 0
+            for folder in folders {
+                let plugin = (folder as NSString).appendingPathComponent("plugin.yaml")
+                let candidates = FileManager.default.fileExists(atPath: plugin) ? [folder]
+                    : ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).sorted()
+                        .map { (folder as NSString).appendingPathComponent($0) }
+                        .filter { FileManager.default.fileExists(atPath: ($0 as NSString).appendingPathComponent("plugin.yaml")) }
+                for candidate in candidates {
+                    checked += 1
+                    do {
+                        let manifest = try PluginManifestFile.load(directory: candidate)
+                        let profile = manifest.sandbox.profile ?? manifest.kind.rawValue
+                        do {
+                            _ = try SandboxProfile.load(named: profile, from: URL(fileURLWithPath: profiles))
+                        } catch {
+                            printError("\(error)")
+                            failures += 1
+                            continue
+                        }
+                        if !FileManager.default.isExecutableFile(atPath: manifest.executable) {
+                            print("\(candidate): ok, but \(manifest.executable) is not an executable file yet (build it first)")
+                        } else {
+                            print("\(candidate): ok (\(manifest.name), \(manifest.kind.rawValue), profile \(profile), network \(manifest.sandbox.network.rawValue))")
+                        }
+                    } catch {
+                        for e in error.errors { printError(e.description) }
+                        failures += 1
+                    }
+                }
+            }
+            if checked == 0 { printError("no plugin.yaml found in \(folders.joined(separator: ", "))"); throw ExitCode(1) }
+            if failures > 0 { printError("\(failures) of \(checked) plugin(s) refused"); throw ExitCode(1) }
         }
     }
 }
