@@ -86,14 +86,23 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: strict),
         .executableTarget(name: "vigil", dependencies: ["VigilCLI"], swiftSettings: strict),
+        // Static Swift runtime: the launcher is started for every plugin run, and loading the
+        // shared Swift and Foundation libraries cost it ~8 ms of its start (measured).
         .executableTarget(name: "vigil-sandbox", dependencies: ["VigilSandboxLauncher"],
-                          swiftSettings: strict),
+                          swiftSettings: strict, linkerSettings: staticSwiftRuntime),
 
         // Bundled plugins written in Swift. Linked with the Swift runtime inside, so inside their
         // sandbox they need nothing but the C library. `make build` copies them into their folders.
         .executableTarget(name: "vigil-system-metrics", dependencies: ["VigilPluginKit"],
                           path: "Plugins/system-metrics/Sources", swiftSettings: strict,
                           linkerSettings: staticSwiftRuntime),
+        // `make bench-plugins` (Benchmarks/plugins/run.sh).
+        .executableTarget(name: "vigil-bench-plugins", dependencies: [
+            "VigilPluginHost", "VigilPluginProtocol", "VigilBus", "VigilConfig", "VigilCore",
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Benchmarks/plugins/Sources/PluginBenchmark"),
+        .executableTarget(name: "vigil-bench-flood", dependencies: ["VigilPluginKit"],
+                          path: "Benchmarks/plugins/Sources/FloodDetector", linkerSettings: staticSwiftRuntime),
         .executableTarget(name: "vigil-config-watch", dependencies: ["VigilPluginKit"],
                           path: "Plugins/examples/swift-detector/Sources", swiftSettings: strict,
                           linkerSettings: staticSwiftRuntime),
