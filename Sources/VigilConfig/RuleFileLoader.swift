@@ -215,8 +215,8 @@ public enum RuleFileLoader {
         mutating func finish() -> [Rule] {
             for a in annotations {
                 guard let index = rules.firstIndex(where: { $0.id == a.id }) else {
-                    diagnostics.add(.invalidRule(a.keyNode.location, message: "no rule has the id \"\(a.id)\"; "
-                                                 + "rule ids are: \(rules.map(\.id).joined(separator: ", "))"))
+                    let known = rules.isEmpty ? "no rules are loaded" : "rule ids are: " + rules.map(\.id).joined(separator: ", ")
+                    diagnostics.add(.invalidRule(a.keyNode.location, message: "no rule has the id \"\(a.id)\"; \(known)"))
                     continue
                 }
                 apply(a.fields, to: &rules[index])

@@ -40,10 +40,9 @@ struct CompiledMatcher: Sendable {
     }
 }
 
-/// A rule reduced to what the hot path needs: numbers in nanoseconds, interned matchers, the
-/// conversion from each event unit precomputed on first sight.
-struct CompiledRule: Sendable {
-    let rule: Rule
+/// The numbers of a rule the hot path reads, kept apart from its strings and arrays so reading
+/// them never touches a reference count.
+struct RuleParams: Sendable {
     let kind: RuleKind
     let comparator: Comparator
     let threshold: Double
@@ -55,16 +54,8 @@ struct CompiledRule: Sendable {
     /// A window rule whose condition holds on an empty window (`heartbeats < 1 in 5 minutes`): it
     /// is judged only once its group has been watched for a whole window.
     let judgesAbsence: Bool
-    let matchers: [CompiledMatcher]
-    /// Group-by label symbols (for ``GroupBy/labels`` and ``GroupBy/identityLabels``).
-    let groupSymbols: [Symbol]
-    let groupNames: [String]
-    let expressionText: String
-    let unitText: String
 
-    init(_ rule: Rule, set: RuleSet, symbols: SymbolTable) {
-        self.rule = rule
-        let e = rule.expression
+    init(_ e: RuleExpression, set: RuleSet) {
         kind = e.kind
         comparator = e.condition?.comparator ?? .notEqual
         threshold = e.condition?.threshold ?? 0
@@ -77,15 +68,6 @@ struct CompiledRule: Sendable {
         }
         keepFiringFor = max(0, e.condition?.keepFiringFor?.nanoseconds ?? 0)
         judgesAbsence = kind == .sumWindow && comparator.holds(0, threshold)
-        matchers = e.selector.allMatchers.map { CompiledMatcher($0, symbols: symbols) }
-        switch rule.groupBy {
-        case .identityLabels: groupNames = GroupBy.identityLabelNames
-        case .labels(let names): groupNames = names
-        case .series: groupNames = []
-        }
-        groupSymbols = groupNames.map { symbols.intern($0) }
-        expressionText = e.description
-        unitText = unit.map(\.rawValue) ?? ""
     }
 
     /// The factor turning an event value in `eventUnit` into this rule's unit, or nil when the two
@@ -108,5 +90,30 @@ struct CompiledRule: Sendable {
             if dimension == .count { return noun == unit ? 1 : nil }
             return scale / unit.scale
         }
+    }
+}
+
+/// What a rule needs beyond its numbers: interned matchers, group-by labels, the texts signals carry.
+struct CompiledRule: Sendable {
+    let rule: Rule
+    let matchers: [CompiledMatcher]
+    /// Group-by label symbols (for ``GroupBy/labels`` and ``GroupBy/identityLabels``).
+    let groupSymbols: [Symbol]
+    let groupNames: [String]
+    let expressionText: String
+    let unitText: String
+
+    init(_ rule: Rule, symbols: SymbolTable) {
+        self.rule = rule
+        let e = rule.expression
+        matchers = e.selector.allMatchers.map { CompiledMatcher($0, symbols: symbols) }
+        switch rule.groupBy {
+        case .identityLabels: groupNames = GroupBy.identityLabelNames
+        case .labels(let names): groupNames = names
+        case .series: groupNames = []
+        }
+        groupSymbols = groupNames.map { symbols.intern($0) }
+        expressionText = e.description
+        unitText = e.condition?.unit.map(\.rawValue) ?? ""
     }
 }

@@ -15,6 +15,7 @@ public struct RuleEngine: Sendable {
     let symbols: SymbolTable
     let clock: any VigilClock
     let rules: [CompiledRule]
+    let params: [RuleParams]
     let staleAfter: Int64
 
     /// Keep ``RuleTransition``s (pending included) for ``drainTransitions()``; off in the daemon.
@@ -38,6 +39,7 @@ public struct RuleEngine: Sendable {
     var thresholds: [ThresholdState] = []
     var freeThresholds: [Int32] = []
     var windows: [WindowState] = []
+    var windowEntries: [[WindowEntry]] = []
     var freeWindows: [Int32] = []
     var heap = TimerHeap()
 
@@ -52,7 +54,8 @@ public struct RuleEngine: Sendable {
         self.symbols = symbols
         self.clock = clock
         self.staleAfter = max(1, rules.staleAfter.nanoseconds)
-        self.rules = rules.rules.map { CompiledRule($0, set: rules, symbols: symbols) }
+        self.rules = rules.rules.map { CompiledRule($0, symbols: symbols) }
+        self.params = rules.rules.map { RuleParams($0.expression, set: rules) }
         var byName: [Symbol: [Int32]] = [:]
         var order: [Symbol] = []
         for (i, r) in self.rules.enumerated() {
@@ -72,6 +75,12 @@ public struct RuleEngine: Sendable {
 
     /// The number of compiled rules.
     public var ruleCount: Int { rules.count }
+
+    /// What the engine holds now: series seen, alert groups, live states and queued timers.
+    public var footprint: (series: Int, groups: Int, thresholdStates: Int, windowStates: Int, windowEntries: Int, timers: Int) {
+        (seriesInfo.count, groups.count, thresholds.count - freeThresholds.count, windows.count - freeWindows.count,
+         windows.reduce(0) { $0 + $1.live }, heap.count)
+    }
 
     /// The earliest time ``evaluate(now:into:)`` has work to do, or nil when no timer is set.
     public var nextDue: Timestamp? { heap.top.map { Timestamp(nanoseconds: $0.due) } }
@@ -126,7 +135,7 @@ public struct RuleEngine: Sendable {
     @inline(__always)
     mutating func apply(rule r: Int, slot: Int, group: Int32, series: Int32, event e: Event, at t: Int64,
                         into out: inout [RuleSignal]) {
-        let kind = rules[r].kind
+        let kind = params[r].kind
         if kind == .occurrence {
             if e.kind == .signal || (e.value != 0 && !e.value.isNaN) {
                 fireOccurrence(rule: r, group: group, series: series, value: e.value, at: t, into: &out)
@@ -149,13 +158,13 @@ public struct RuleEngine: Sendable {
 
     @inline(__always)
     mutating func factor(rule r: Int, unit: Symbol) -> Double? {
-        if unit == .none { return rules[r].kind == .ratioWindow ? 100 : 1 }
+        if unit == .none { return params[r].kind == .ratioWindow ? 100 : 1 }
         if unit != lastUnit.symbol {
             let known = eventUnits[unit] ?? EventUnit(symbols.name(unit))
             eventUnits[unit] = known
             lastUnit = (unit, known)
         }
-        return rules[r].factor(for: lastUnit.unit)
+        return params[r].factor(for: lastUnit.unit)
     }
 
     // MARK: Timers

@@ -80,7 +80,18 @@ private struct Parser {
         let selector = try self.selector()
         if current.kind == .end { return RuleExpression(selector: selector) }
         let condition = try self.condition()
-        guard current.kind == .end else { throw fail("the end of the rule") }
+        guard current.kind == .end else {
+            // Name only what could still follow, in the order the grammar allows it.
+            var options: [String] = []
+            if !condition.available, condition.timing == .instant, condition.keepFiringFor == nil { options.append("`available`") }
+            if condition.timing == .instant, condition.keepFiringFor == nil {
+                options += ["`for 5 minutes`", "`in 1 minute`", "`consistently`"]
+            }
+            if condition.keepFiringFor == nil { options.append("`keep_firing_for 10 minutes`") }
+            options.append("the end of the rule")
+            throw fail(options.count > 1 ? options.dropLast().joined(separator: ", ") + " or " + options[options.count - 1]
+                                         : options[0])
+        }
         return RuleExpression(selector: selector, condition: condition)
     }
 

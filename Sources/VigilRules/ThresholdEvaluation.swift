@@ -36,14 +36,16 @@ struct ThresholdState: Sendable {
 extension RuleEngine {
     mutating func thresholdSample(rule r: Int, slot: Int, group: Int32, series: Int32, value v: Double, at time: Int64,
                                   into out: inout [RuleSignal]) {
-        let rule = rules[r]
-        let holds = rule.comparator.holds(v, rule.threshold)
+        let holds = params[r].comparator.holds(v, params[r].threshold)
         var i = Int(slots[slot].state)
         var t = time
         if i >= 0 {
             t = max(t, thresholds[i].updated)
-            advanceThreshold(i, to: t, inclusive: false, into: &out)
-            if !thresholds[i].alive { i = -1 }
+            // The heap entry is never later than the state's real next change.
+            if thresholds[i].heapDue < t {
+                advanceThreshold(i, to: t, inclusive: false, into: &out)
+                if !thresholds[i].alive { i = -1 }
+            }
         }
         guard i >= 0 else {
             if holds { startEpisode(rule: r, slot: slot, group: group, series: series, value: v, at: t, into: &out) }
@@ -85,7 +87,7 @@ extension RuleEngine {
             thresholds.append(state)
         }
         slots[slot].state = Int32(i)
-        if rules[r].holdFor == 0 {
+        if params[r].holdFor == 0 {
             fireThreshold(i, at: t, into: &out)
         } else {
             record(.pending, rule: r, subject: .series(series), value: v, firstHeld: t, at: t)
@@ -98,9 +100,9 @@ extension RuleEngine {
         let s = thresholds[i]
         let stale = s.lastSample &+ staleAfter
         switch s.phase {
-        case .pending: return min(s.since &+ rules[Int(s.rule)].holdFor, stale)
+        case .pending: return min(s.since &+ params[Int(s.rule)].holdFor, stale)
         case .firing: return stale
-        case .keepFiring: return s.stoppedAt &+ rules[Int(s.rule)].keepFiringFor
+        case .keepFiring: return s.stoppedAt &+ params[Int(s.rule)].keepFiringFor
         case .free: return .max
         }
     }
@@ -146,7 +148,7 @@ extension RuleEngine {
 
     /// The condition of a firing series stopped holding at `t`: resolve now, or after `keep_firing_for`.
     mutating func stopHolding(_ i: Int, at t: Int64, cause: RuleTransition.Cause, into out: inout [RuleSignal]) {
-        if rules[Int(thresholds[i].rule)].keepFiringFor > 0 {
+        if params[Int(thresholds[i].rule)].keepFiringFor > 0 {
             thresholds[i].phase = .keepFiring
             thresholds[i].stoppedAt = t
         } else {
