@@ -192,8 +192,9 @@ private struct Parser {
         }
         if isWord("in") {
             index += 1
+            let at = current.start
             let d = try duration(after: "in")
-            guard d > .zero else { throw RuleSyntaxError(offset: previous?.start ?? 0, "a window must be longer than 0") }
+            guard d > .zero else { throw RuleSyntaxError(offset: at, "a window must be longer than 0") }
             return .window(d)
         }
         if isWord("consistently") {
