@@ -102,6 +102,7 @@ public enum ConfigLoader {
         // Rules are part of the configuration: a reload with a bad rule is refused whole, like any other error.
         config.rules = RuleFileLoader.load(paths: config.ruleFiles, consistently: config.consistentlyDuration,
                                            staleAfter: config.ruleStaleAfter, policy: config.policy,
+                                           incidentTypeNames: top["incident_types"]?.node.sequence?.compactMap { $0["name"]?.string },
                                            from: top["rules"] ?? root, diagnostics: diagnostics)
         return config
     }

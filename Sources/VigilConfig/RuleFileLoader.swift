@@ -46,9 +46,12 @@ public enum RuleFileLoader {
         throw ConfigErrors(diagnostics.errors)
     }
 
+    /// `incidentTypeNames` are every type the configuration declares, valid or not, so a type refused
+    /// for its own error does not also make every rule naming it an error.
     static func load(paths: [String], consistently: Duration, staleAfter: Duration, policy: IncidentPolicy?,
-                     from: YAMLNode?, diagnostics: Diagnostics) -> RuleSet {
+                     incidentTypeNames: [String]? = nil, from: YAMLNode?, diagnostics: Diagnostics) -> RuleSet {
         var context = Context(policy: policy, diagnostics: diagnostics)
+        context.incidentTypeNames = incidentTypeNames
         for path in paths {
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
                 let at = from?.location ?? SourceLocation(file: path, line: 1, column: 1)
@@ -64,6 +67,7 @@ public enum RuleFileLoader {
     struct Context {
         let policy: IncidentPolicy?
         let diagnostics: Diagnostics
+        var incidentTypeNames: [String]?
         var rules: [Rule] = []
         var idLocations: [String: SourceLocation] = [:]
         var annotations: [(id: String, keyNode: YAMLNode, fields: Fields)] = []
@@ -173,9 +177,10 @@ public enum RuleFileLoader {
         /// Sets the meaning fields (shared by extended rules and annotations) on `rule`.
         func apply(_ f: Fields, to rule: inout Rule) {
             if let n = f["incident_type"], let name = n.string("incident_type") {
-                if let policy, !policy.incidentTypes.isEmpty, policy.incidentType(named: name) == nil {
+                let known = incidentTypeNames ?? policy?.incidentTypes.map(\.name) ?? []
+                if !known.isEmpty, !known.contains(where: { $0.caseInsensitiveCompare(name) == .orderedSame }) {
                     diagnostics.add(.invalidValue(n.location, key: "incident_type", found: name,
-                                                  expected: "one of the incident types (\(policy.incidentTypes.map(\.name).joined(separator: ", ")))"))
+                                                  expected: "one of the incident types (\(known.joined(separator: ", ")))"))
                 } else {
                     rule.incidentType = name
                 }
