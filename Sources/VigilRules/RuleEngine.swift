@@ -28,7 +28,7 @@ public struct RuleEngine: Sendable {
     var bucketRules: [Int32] = []
     var bucketStart: [Int32] = []
 
-    var seriesTable: [SeriesKey: Int32] = [:]
+    var seriesTable = SeriesTable()
     var seriesInfo: [SeriesInfo] = []
     /// Per series, one slot per rule of its bucket (the series' `slotStart` onwards).
     var slots: [Slot] = []

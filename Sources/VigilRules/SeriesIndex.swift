@@ -61,7 +61,7 @@ extension RuleEngine {
             let group = accepted ? groupIndex(rule: r, pairs: pairs, labels: labels, source: source) : -1
             slots.append(Slot(group: group, state: -1))
         }
-        seriesTable[key] = index
+        seriesTable.insert(key, index)
         return index
     }
 
