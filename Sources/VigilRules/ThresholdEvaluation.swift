@@ -28,6 +28,15 @@ struct ThresholdState: Sendable {
     var alive: Bool { phase != .free }
 }
 
+extension Int64 {
+    /// `self + d`, stopping at the largest time instead of wrapping (a rule may say `for 300 years`).
+    @inline(__always)
+    func plus(_ d: Int64) -> Int64 {
+        let (r, o) = addingReportingOverflow(d)
+        return o ? (d > 0 ? .max : .min) : r
+    }
+}
+
 /// Threshold rules (`>`, `<`, … with optional `for`, `consistently`, `keep_firing_for`).
 ///
 /// A series' value at time T is its latest sample at or before T, while T − that sample's time is
@@ -98,11 +107,11 @@ extension RuleEngine {
     /// The next time this state changes without a sample, or `.max`.
     func thresholdDue(_ i: Int) -> Int64 {
         let s = thresholds[i]
-        let stale = s.lastSample &+ staleAfter
+        let stale = s.lastSample.plus(staleAfter)
         switch s.phase {
-        case .pending: return min(s.since &+ params[Int(s.rule)].holdFor, stale)
+        case .pending: return min(s.since.plus(params[Int(s.rule)].holdFor), stale)
         case .firing: return stale
-        case .keepFiring: return s.stoppedAt &+ params[Int(s.rule)].keepFiringFor
+        case .keepFiring: return s.stoppedAt.plus(params[Int(s.rule)].keepFiringFor)
         case .free: return .max
         }
     }
@@ -114,7 +123,7 @@ extension RuleEngine {
             guard due < limit || (inclusive && due == limit) else { break }
             thresholds[i].updated = max(thresholds[i].updated, due)
             let s = thresholds[i]
-            let stale = s.lastSample &+ staleAfter
+            let stale = s.lastSample.plus(staleAfter)
             switch s.phase {
             case .pending:
                 if stale <= due {

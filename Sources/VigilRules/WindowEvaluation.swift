@@ -71,7 +71,7 @@ extension RuleEngine {
         evict(i, upTo: t &- window)
         append(i, WindowEntry(time: t, weight: weight, events: 1))
         windows[i].updated = t
-        if params[r].judgesAbsence, t >= windows[i].firstSeen &+ window { windows[i].judging = true }
+        if params[r].judgesAbsence, t >= windows[i].firstSeen.plus(window) { windows[i].judging = true }
         // Everything else due at t (departures, judging starting, keep_firing_for) is part of this judgement.
         judge(i, at: t, into: &out)
         // With only growing sums, a new event can only move the next change later, so a timer
@@ -182,14 +182,14 @@ extension RuleEngine {
         guard windows[i].alive else { return .max }
         let p = params[Int(windows[i].rule)]
         var due = Int64.max
-        if p.judgesAbsence, !windows[i].judging { due = min(due, windows[i].firstSeen &+ p.window) }
-        if windows[i].phase == .keepFiring { due = min(due, windows[i].stoppedAt &+ p.keepFiringFor) }
+        if p.judgesAbsence, !windows[i].judging { due = min(due, windows[i].firstSeen.plus(p.window)) }
+        if windows[i].phase == .keepFiring { due = min(due, windows[i].stoppedAt.plus(p.keepFiringFor)) }
         let live = windows[i].live
         guard live > 0 else { return due }
         if windows[i].phase == .inactive {
-            due = min(due, windowEntries[i][slot(i, live - 1)].time &+ p.window)
+            due = min(due, windowEntries[i][slot(i, live - 1)].time.plus(p.window))
         }
-        guard monotone(i) else { return min(due, windowEntries[i][windows[i].head].time &+ p.window) }
+        guard monotone(i) else { return min(due, windowEntries[i][windows[i].head].time.plus(p.window)) }
         // Departures only lower the sum: find the first one after which the condition flips.
         let rising = p.comparator == .less || p.comparator == .lessOrEqual
         let firing = windows[i].phase == .firing
@@ -204,7 +204,7 @@ extension RuleEngine {
                 remaining -= windowEntries[i][slot(i, k)].weight
                 k += 1
             }
-            if p.comparator.holds(remaining, p.threshold) != firing { return min(due, t &+ p.window) }
+            if p.comparator.holds(remaining, p.threshold) != firing { return min(due, t.plus(p.window)) }
         }
         return due
     }
@@ -216,7 +216,7 @@ extension RuleEngine {
             let rule = params[Int(windows[i].rule)]
             windows[i].updated = max(windows[i].updated, due)
             evict(i, upTo: due &- rule.window)
-            if rule.judgesAbsence, due >= windows[i].firstSeen &+ rule.window { windows[i].judging = true }
+            if rule.judgesAbsence, due >= windows[i].firstSeen.plus(rule.window) { windows[i].judging = true }
             judge(i, at: due, into: &out)
             if windows[i].phase == .inactive, windows[i].isEmpty { freeWindow(i) }
         }
@@ -255,7 +255,7 @@ extension RuleEngine {
         case .keepFiring:
             if holds {
                 windows[i].phase = .firing
-            } else if t >= windows[i].stoppedAt &+ rule.keepFiringFor {
+            } else if t >= windows[i].stoppedAt.plus(rule.keepFiringFor) {
                 resolveWindow(i, at: t, cause: .keepFiringExpired, into: &out)
             }
         case .free:

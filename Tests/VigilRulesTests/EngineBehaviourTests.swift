@@ -102,6 +102,16 @@ import VigilRules
         #expect(h.engine.nextDue == nil)
     }
 
+    @Test func durationsBeyondTheEndOfTimeNeverWrapAround() throws {
+        var h = Harness(try rules("x > 1 for 13000 weeks", "y > 1 keep_firing_for 13000 weeks"))
+        h.metric("x", 2, at: .zero)
+        h.metric("y", 2, at: .zero)
+        h.metric("y", 0, at: .seconds(1))
+        h.advance(to: .seconds(100_000))
+        #expect(h.timeline("r1") == ["pending@0s", "inactive@300s"]) // went stale long before
+        #expect(h.timeline("r2") == ["firing@0s"])
+    }
+
     @Test func nextDueIsTheNextTimerAndSourceMatchesTheEventsSource() throws {
         var h = Harness(try rules("x{source=\"plugin:a\"} > 5 for 2 minutes"))
         h.metric("x", 9, source: "plugin:b", at: .zero)
