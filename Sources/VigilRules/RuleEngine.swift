@@ -96,6 +96,11 @@ public struct RuleEngine: Sendable {
         for e in events { ingest(e, now: now, into: &signals) }
     }
 
+    /// ``ingest(_:into:)`` for a batch drained into an array (`EventBus.drainAll(into:max:)`).
+    public mutating func ingest(_ events: [Event], into signals: inout [RuleSignal]) {
+        events.withUnsafeBufferPointer { ingest($0, into: &signals) }
+    }
+
     /// ``ingest(_:into:)`` returning the signals.
     public mutating func ingest(_ events: UnsafeBufferPointer<Event>) -> [RuleSignal] {
         var out: [RuleSignal] = []
