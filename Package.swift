@@ -50,7 +50,7 @@ let package = Package(
             .product(name: "Mustache", package: "swift-mustache"),
         ], swiftSettings: strict),
         .target(name: "VigilConfig", dependencies: [
-            "VigilCore",
+            "VigilCore", "VigilRules",
             .product(name: "Yams", package: "Yams"),
         ], swiftSettings: strict),
         .target(name: "VigilStore", dependencies: [

@@ -9,7 +9,8 @@ public struct VigilCommand: ParsableCommand {
         commandName: "vigil",
         abstract: "Work incidents and inspect a running Vigil daemon.",
         version: VigilVersion.current,
-        subcommands: [StatusCommand.self, IncidentsCommand.self, PluginsCommand.self, EmitCommand.self, ConfigCommand.self])
+        subcommands: [StatusCommand.self, IncidentsCommand.self, PluginsCommand.self, RulesCommand.self, EmitCommand.self,
+                      ConfigCommand.self])
 
     public init() {}
 }
@@ -85,7 +86,8 @@ struct ConfigCommand: ParsableCommand {
             do {
                 let config = try VigilConfigValidation.check(path)
                 print("\(path): ok (\(config.policy.ladder.name) ladder, \(config.policy.incidentTypes.count) incident types, "
-                      + "\(config.ruleFiles.count) rule file(s), \(config.policy.containment.count) containment categories)")
+                      + "\(config.rules.rules.count) rule(s) in \(config.ruleFiles.count) file(s), "
+                      + "\(config.policy.containment.count) containment categories)")
             } catch {
                 for e in error.errors { printError(e.description) }
                 printError("\(path): \(error.errors.count) error(s)")

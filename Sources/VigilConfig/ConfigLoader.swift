@@ -70,9 +70,15 @@ public enum ConfigLoader {
         if let c = top["control"]?.fields("control", allowed: ["allowed_group"]) {
             config.control.allowedGroup = c["allowed_group"]?.string("allowed_group")
         }
-        if let r = top["rules"]?.fields("rules", allowed: ["files", "consistently"]) {
+        if let r = top["rules"]?.fields("rules", allowed: ["files", "consistently", "stale_after"]) {
             config.ruleFiles = (r["files"]?.strings("files") ?? []).map(path)
             if let d = r["consistently"]?.duration("consistently") { config.consistentlyDuration = d }
+            if let d = r["stale_after"]?.duration("stale_after") {
+                if d > .zero { config.ruleStaleAfter = d } else {
+                    r["stale_after"]?.diagnostics.add(.invalidValue(r["stale_after"]?.location ?? r.owner.location,
+                                                                   key: "stale_after", found: "\(d)", expected: "longer than 0"))
+                }
+            }
         }
         if let c = top["containment"]?.fields("containment", allowed: ["file"]), let f = c["file"]?.string("file") {
             config.containmentFile = path(f)
@@ -93,10 +99,11 @@ public enum ConfigLoader {
         }
         if let p = top["plugins"] { config.plugins = PluginSettingsLoader.load(p, resolve: path) }
         if let b = top["bus"] { config.bus = BusSettingsLoader.load(b) }
-        for file in config.ruleFiles where !FileManager.default.isReadableFile(atPath: file) {
-            let at = top["rules"]?.location ?? root.location
-            diagnostics.add(.unreadableFile(at, path: file, reason: "no such readable file"))
-        }
+        // Rules are part of the configuration: a reload with a bad rule is refused whole, like any other error.
+        config.rules = RuleFileLoader.load(paths: config.ruleFiles, consistently: config.consistentlyDuration,
+                                           staleAfter: config.ruleStaleAfter, policy: config.policy,
+                                           incidentTypeNames: top["incident_types"]?.node.sequence?.compactMap { $0["name"]?.string },
+                                           from: top["rules"] ?? root, diagnostics: diagnostics)
         return config
     }
 

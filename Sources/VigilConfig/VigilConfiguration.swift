@@ -1,4 +1,5 @@
 import VigilCore
+import VigilRules
 
 /// The daemon's whole configuration, loaded from `Config/vigil.yaml` and the files it names.
 public struct VigilConfiguration: Sendable {
@@ -16,6 +17,10 @@ public struct VigilConfiguration: Sendable {
     public var ruleFiles: [String]
     /// The duration `consistently` stands for in rules.
     public var consistentlyDuration: Duration
+    /// How long a series may go without a sample before rules stop trusting its last value (`rules.stale_after`).
+    public var ruleStaleAfter: Duration
+    /// The detection rules of every file in ``ruleFiles``, checked against ``policy``.
+    public var rules: RuleSet
     /// Absolute path of the containment rules file.
     public var containmentFile: String?
     public var templatesDirectory: String?
@@ -27,7 +32,8 @@ public struct VigilConfiguration: Sendable {
                 logLevel: String = "info", control: ControlSettings = .init(), policy: IncidentPolicy,
                 ruleFiles: [String] = [], consistentlyDuration: Duration = .seconds(300),
                 containmentFile: String? = nil, templatesDirectory: String? = nil, runbooksDirectory: String? = nil,
-                plugins: PluginSettings = .init(), bus: BusSettings = .init()) {
+                plugins: PluginSettings = .init(), bus: BusSettings = .init(), ruleStaleAfter: Duration = .seconds(300),
+                rules: RuleSet = RuleSet()) {
         self.sourceFile = sourceFile
         self.baseDirectory = baseDirectory
         self.stateDirectory = stateDirectory
@@ -36,6 +42,8 @@ public struct VigilConfiguration: Sendable {
         self.policy = policy
         self.ruleFiles = ruleFiles
         self.consistentlyDuration = consistentlyDuration
+        self.ruleStaleAfter = ruleStaleAfter
+        self.rules = rules
         self.containmentFile = containmentFile
         self.templatesDirectory = templatesDirectory
         self.runbooksDirectory = runbooksDirectory

@@ -10,7 +10,7 @@ public struct RuleSignal: Sendable, Equatable, Codable {
     }
 
     public var transition: Transition
-    /// The rule's id (`cpu_usage_high`, or `system_health.1` for a terse seed line).
+    /// The rule's id (`web_cpu_high`, or `system_health.cpu_usage` for a terse seed line; see `RuleIdentifiers`).
     public var ruleID: String
     /// The rule's canonical text (`cpu_usage > 90% for 5 minutes`).
     public var expression: String

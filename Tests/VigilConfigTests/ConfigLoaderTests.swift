@@ -16,7 +16,7 @@ let defaultConfigPath = repositoryRoot + "/Config/vigil.yaml"
 func writeConfig(_ text: String) throws -> String {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-config-\(UUID().uuidString)").path
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    for f in ["detection-rules.yaml", "containment-rules.yaml"] {
+    for f in ["detection-rules.yaml", "operator-rules.yaml", "containment-rules.yaml"] {
         try FileManager.default.copyItem(atPath: repositoryRoot + "/Config/" + f, toPath: dir + "/" + f)
     }
     let path = dir + "/vigil.yaml"
@@ -100,7 +100,9 @@ func position(of needle: String, in text: String) -> (line: Int, column: Int)? {
                                                             "disable_non_critical_plugins", "scale_resources_if_available"])
         #expect(c.policy.containment["data_corruption"] == ["stop_write_operations", "backup_current_state",
                                                             "isolate_affected_storage", "enable_read_only_mode"])
-        #expect(c.ruleFiles.map { ($0 as NSString).lastPathComponent } == ["detection-rules.yaml"])
+        #expect(c.ruleFiles.map { ($0 as NSString).lastPathComponent } == ["detection-rules.yaml", "operator-rules.yaml"])
+        #expect(c.rules.rules.count == 12)
+        #expect(c.rules.rule(id: "system_health.cpu_usage")?.incidentType == "High CPU utilization")
         #expect(c.consistentlyDuration == .seconds(300))
     }
 

@@ -1,1 +1,0 @@
-// Module VigilRules: see ARCHITECTURE; filled in by its issue.
