@@ -96,6 +96,7 @@ public final class Daemon: Sendable {
             await ingest.publish(event, count: count, now: clock.now())
         }
         await commands.setLaneStatistics { bus.statistics().map(StatusView.LaneView.init) }
+        let detection = Detection(rules: config.rules, symbols: symbols, clock: clock, logger: logger)
         let pluginHost = PluginHost(
             settings: PluginHostSettings(config, stateDirectory: stateDir), bus: bus, symbols: symbols, clock: clock,
             registry: StorePluginRegistry(store: store, range: config.plugins.idRange, clock: clock),
@@ -121,8 +122,10 @@ public final class Daemon: Sendable {
         ])
         let services: [any Service] = [
             ControlSocketService(server: server, logger: logger),
-            ConfigReloadService(path: options.configPath, commands: commands, logger: logger),
-            BusConsumerService(bus: bus, logger: logger) { _ in },
+            ConfigReloadService(path: options.configPath, commands: commands, logger: logger,
+                                onReload: { new in await detection.replace(new.rules) }),
+            BusConsumerService(bus: bus, logger: logger) { batch in await detection.ingest(batch) },
+            DetectionTimerService(detection: detection, clock: clock, interval: .milliseconds(250)),
             BusSelfMonitorService(bus: bus, symbols: symbols, clock: clock),
             PluginHostService(host: pluginHost),
             NotificationOutboxService(outbox: outbox, interval: .milliseconds(250), logger: logger),
@@ -167,6 +170,8 @@ struct ConfigReloadService: Service {
     let path: String
     let commands: ControlCommands
     let logger: Logger
+    /// Told about every configuration that was accepted (the rule engine swaps its rules).
+    var onReload: @Sendable (VigilConfiguration) async -> Void = { _ in }
 
     func run() async throws {
         let signals = await UnixSignalsSequence(trapping: .sighup)
@@ -175,6 +180,7 @@ struct ConfigReloadService: Service {
                 do {
                     let new = try ConfigLoader.load(path: path)
                     await commands.replaceConfiguration(new)
+                    await onReload(new)
                     logger.notice("configuration reloaded", metadata: ["config": "\(path)"])
                 } catch let error as ConfigErrors {
                     for e in error.errors {
