@@ -8,7 +8,7 @@ public enum PluginManifestFile {
     static let topKeys = ["name", "kind", "version", "description", "exec", "args", "protocol", "sandbox",
                           "timeouts", "critical", "config"]
     static let sandboxKeys = ["profile", "network", "ports", "capabilities", "read_paths", "write_paths",
-                              "limits", "env", "syscalls"]
+                              "limits", "env", "syscalls", "executables"]
     static let limitKeys = ["memory", "cpu", "open_files", "processes"]
     static let timeoutKeys = ["handshake", "heartbeat", "action_deadline"]
 
@@ -106,6 +106,14 @@ public enum PluginManifestFile {
         }
         needs.readPaths = paths(f["read_paths"], "read_paths", directory: directory)
         needs.writePaths = paths(f["write_paths"], "write_paths", directory: directory)
+        needs.executables = (f["executables"]?.sequence("executables") ?? []).compactMap { n -> String? in
+            guard let s = n.string("executables") else { return nil }
+            guard s.hasPrefix("/") else {
+                n.diagnostics.add(.invalidValue(n.location, key: "executables", found: s, expected: "an absolute path of a program"))
+                return nil
+            }
+            return (s as NSString).standardizingPath
+        }
         if let l = f["limits"] { needs.limits = limits(l) }
         for e in f["env"]?.mapping("env") ?? [] {
             if let v = e.value.string(e.key) { needs.environment[e.key] = v }

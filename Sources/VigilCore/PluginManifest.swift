@@ -68,13 +68,17 @@ public struct PluginSandboxNeeds: Codable, Sendable, Equatable {
     public var limits: PluginLimits
     /// Environment variables the plugin gets besides `PATH`, `HOME` and `TMPDIR`.
     public var environment: [String: String]
+    /// Other programs the plugin may `execve` (absolute paths, e.g. `/usr/sbin/nft`); nothing else
+    /// but its own program can be executed.
+    public var executables: [String]
     /// Per-plugin syscall additions to the profile (`syscalls: {allow: [...], watch: [...]}`).
     public var extraAllow: [String]
     public var extraWatch: [String]
 
     public init(profile: String? = nil, network: PluginNetwork = .none, ports: [UInt16] = [], capabilities: [String] = [],
                 readPaths: [String] = [], writePaths: [String] = [], limits: PluginLimits = PluginLimits(),
-                environment: [String: String] = [:], extraAllow: [String] = [], extraWatch: [String] = []) {
+                environment: [String: String] = [:], executables: [String] = [], extraAllow: [String] = [],
+                extraWatch: [String] = []) {
         self.profile = profile
         self.network = network
         self.ports = ports
@@ -83,6 +87,7 @@ public struct PluginSandboxNeeds: Codable, Sendable, Equatable {
         self.writePaths = writePaths
         self.limits = limits
         self.environment = environment
+        self.executables = executables
         self.extraAllow = extraAllow
         self.extraWatch = extraWatch
     }

@@ -52,7 +52,7 @@ struct PluginLauncher: Sendable {
             readPaths: needs.readPaths, writePaths: needs.writePaths,
             limits: .init(memoryBytes: needs.limits.memoryBytes, cpuSeconds: needs.limits.cpuSeconds,
                           openFiles: needs.limits.openFiles, processes: needs.limits.processes),
-            extraAllow: needs.extraAllow, extraWatch: needs.extraWatch, useNotify: useNotify)
+            executables: needs.executables, extraAllow: needs.extraAllow, extraWatch: needs.extraWatch, useNotify: useNotify)
     }
 
     /// Spawns and connects the plugin. `report` receives what its connection says; `exited` is

@@ -20,6 +20,8 @@ public struct SandboxRequest: Sendable, Equatable {
     public var readPaths: [String]
     public var writePaths: [String]
     public var limits: SandboxSpec.ResourceLimits
+    /// Other programs the plugin may execute (the manifest's `executables`).
+    public var executables: [String]
     /// Per-plugin syscall additions from the manifest.
     public var extraAllow: [String]
     public var extraWatch: [String]
@@ -31,7 +33,7 @@ public struct SandboxRequest: Sendable, Equatable {
                 network: SandboxSpec.NetworkMode = .none, tcpConnectPorts: [UInt16] = [], capabilities: [String] = [],
                 readPaths: [String] = [], writePaths: [String] = [],
                 limits: SandboxSpec.ResourceLimits = .init(memoryBytes: 512 << 20, cpuSeconds: nil, openFiles: 256, processes: 64),
-                extraAllow: [String] = [], extraWatch: [String] = [], useNotify: Bool = true) {
+                executables: [String] = [], extraAllow: [String] = [], extraWatch: [String] = [], useNotify: Bool = true) {
         self.plugin = plugin
         self.pluginDirectory = pluginDirectory
         self.executable = executable
@@ -45,6 +47,7 @@ public struct SandboxRequest: Sendable, Equatable {
         self.readPaths = readPaths
         self.writePaths = writePaths
         self.limits = limits
+        self.executables = executables
         self.extraAllow = extraAllow
         self.extraWatch = extraWatch
         self.useNotify = useNotify
@@ -68,8 +71,11 @@ public struct SandboxRequest: Sendable, Equatable {
             seccomp: .init(allow: resolved.allow, watch: resolved.watch, kill: resolved.kill,
                            errno: resolved.errno, useNotify: useNotify),
             filesystem: .init(pluginDirectory: pluginDirectory, runtimePaths: resolved.runtimePaths,
-                              readPaths: readPaths, writePaths: writePaths,
-                              executables: ExecutableChain.resolve(executable)),
+                              readPaths: readPaths + executables.filter { program in
+                                  !resolved.runtimePaths.contains { program.hasPrefix($0 + "/") }
+                              },
+                              writePaths: writePaths,
+                              executables: Array(Set(([executable] + executables).flatMap(ExecutableChain.resolve))).sorted()),
             landlock: true)
     }
 }
