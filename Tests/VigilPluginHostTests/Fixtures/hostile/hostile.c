@@ -24,24 +24,91 @@
 #include <unistd.h>
 
 static int out = 3;
+/* With VIGIL_PROTOCOL=1 (set by the manifest) it speaks wire protocol 1 as vigild expects: hello,
+ * then each outcome line as a `log` frame, then it answers pings until shutdown. */
+static int protocol = 0;
+
+static void frame(const char *json) {
+    size_t n = strlen(json);
+    unsigned char header[4] = { (unsigned char)(n >> 24), (unsigned char)(n >> 16), (unsigned char)(n >> 8), (unsigned char)n };
+    if (write(3, header, 4) != 4 || write(3, json, n) != (ssize_t)n) _exit(5);
+}
+
+static int read_frame(char *buf, size_t size) {
+    unsigned char h[4];
+    size_t got = 0;
+    while (got < 4) { ssize_t r = read(3, h + got, 4 - got); if (r <= 0) return -1; got += (size_t)r; }
+    size_t n = (size_t)h[0] << 24 | (size_t)h[1] << 16 | (size_t)h[2] << 8 | h[3];
+    if (n >= size) return -1;
+    got = 0;
+    while (got < n) { ssize_t r = read(3, buf + got, n - got); if (r <= 0) return -1; got += (size_t)r; }
+    buf[n] = 0;
+    return (int)n;
+}
+
+static void emit(const char *line) {
+    if (!protocol) {
+        if (write(out, line, strlen(line)) < 0) { /* fd 3 absent: fall back to stdout */ fputs(line, stdout); }
+        return;
+    }
+    char json[700];
+    char text[512];
+    size_t k = 0;
+    for (const char *c = line; *c && *c != '\n' && k < sizeof text - 2; c++) if (*c != '"' && *c != '\\') text[k++] = *c;
+    text[k] = 0;
+    snprintf(json, sizeof json, "{\"type\":\"log\",\"level\":\"warning\",\"message\":\"%s\"}", text);
+    frame(json);
+}
 
 static void report(const char *attempt, long rc, const char *detail) {
     char line[512];
     if (rc < 0) snprintf(line, sizeof line, "%s blocked errno=%d (%s)\n", attempt, errno, strerror(errno));
     else snprintf(line, sizeof line, "%s ESCAPED %s\n", attempt, detail ? detail : "");
-    if (write(out, line, strlen(line)) < 0) { /* fd 3 absent: fall back to stdout */ fputs(line, stdout); }
+    emit(line);
 }
+
+/* Protocol mode, after the attempt: stay alive and answer pings until shutdown or end of file. */
+static int serve(void) {
+    char buf[4096];
+    while (read_frame(buf, sizeof buf) >= 0) {
+        if (strstr(buf, "\"shutdown\"")) return 0;
+        char *seq = strstr(buf, "\"seq\":");
+        if (strstr(buf, "\"ping\"")) {
+            char pong[96];
+            snprintf(pong, sizeof pong, "{\"type\":\"pong\",\"seq\":%ld}", seq ? atol(seq + 6) : 0L);
+            frame(pong);
+        }
+    }
+    return 0;
+}
+
+static int attempt(const char *a, const char *arg);
 
 int main(int argc, char **argv) {
     if (fcntl(3, F_GETFD) < 0) out = 1;
     const char *a = argc > 1 ? argv[1] : "hello";
     const char *arg = argc > 2 ? argv[2] : "";
+    const char *env = getenv("VIGIL_PROTOCOL");
+    protocol = env && !strcmp(env, "1") && out == 3;
+    if (protocol) {
+        char hello[256], welcome[4096];
+        const char *name = getenv("VIGIL_PLUGIN_NAME");
+        snprintf(hello, sizeof hello, "{\"type\":\"hello\",\"protocol\":1,\"plugin\":\"%s\",\"version\":\"hostile\"}",
+                 name ? name : "hostile");
+        frame(hello);
+        if (read_frame(welcome, sizeof welcome) < 0 || !strstr(welcome, "welcome")) return 4;
+    }
+    int code = attempt(a, arg);
+    return protocol ? serve() : code;
+}
+
+static int attempt(const char *a, const char *arg) {
     long rc = -1;
     if (!strcmp(a, "hello")) {
         char line[256];
         snprintf(line, sizeof line, "hello uid=%d gid=%d groups=%d\n", getuid(), getgid(), getgroups(0, NULL));
-        rc = write(out, line, strlen(line));
-        return rc > 0 ? 0 : 1;
+        emit(line);
+        return 0;
     } else if (!strcmp(a, "tcp-socket")) {
         rc = socket(AF_INET, SOCK_STREAM, 0);
         report(a, rc, "got an AF_INET socket");
@@ -134,7 +201,7 @@ int main(int argc, char **argv) {
         report(a, children > 2000 ? 0 : -1, detail);
         char count[64];
         snprintf(count, sizeof count, "children=%d\n", children);
-        if (write(out, count, strlen(count)) < 0) {}
+        emit(count);
     } else if (!strcmp(a, "memory")) {
         size_t size = (size_t)atol(arg) << 20;
         char *p = malloc(size);
@@ -148,7 +215,7 @@ int main(int argc, char **argv) {
         struct termios t;
         for (int i = 0; i < 3; i++) ioctl(0, TCGETS, &t);
         rc = 0;
-        if (write(out, "watched-ioctl done\n", 19) < 0) {}
+        emit("watched-ioctl done\n");
     } else {
         fprintf(stderr, "unknown attempt %s\n", a);
         return 2;
