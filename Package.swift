@@ -91,7 +91,9 @@ let package = Package(
             "VigilPluginHost", "VigilPluginProtocol", "VigilCore", "VigilBus", "CSeccomp", "CLibcap",
         ], exclude: ["Fixtures"]),
         .testTarget(name: "VigilDaemonTests", dependencies: [
-            "VigilDaemon", "VigilCore", "VigilConfig", "VigilStore", "CVigilSys",
+            "VigilDaemon", "VigilCore", "VigilConfig", "VigilStore", "VigilIncidents", "CVigilSys",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
     ]
 )
