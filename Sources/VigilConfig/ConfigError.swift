@@ -20,12 +20,14 @@ public enum ConfigError: LocatedError, Equatable {
     case invalidValue(SourceLocation, key: String, found: String, expected: String)
     /// A file named by the configuration cannot be read.
     case unreadableFile(SourceLocation, path: String, reason: String)
+    /// A communication template (mustache) does not parse.
+    case invalidTemplate(SourceLocation, reason: String)
 
     public var location: SourceLocation {
         switch self {
         case .syntax(let l, _), .invalidDuration(let l, _), .unknownSeverity(let l, _, _),
              .wrongType(let l, _, _), .unknownKey(let l, _, _), .missingKey(let l, _),
-             .invalidValue(let l, _, _, _), .unreadableFile(let l, _, _):
+             .invalidValue(let l, _, _, _), .unreadableFile(let l, _, _), .invalidTemplate(let l, _):
             l
         }
     }
@@ -48,6 +50,8 @@ public enum ConfigError: LocatedError, Equatable {
             "\"\(key)\" must be \(expected), found \"\(found)\""
         case .unreadableFile(_, let path, let reason):
             "cannot read \(path): \(reason)"
+        case .invalidTemplate(_, let reason):
+            "the template does not parse: \(reason)"
         }
     }
 }
