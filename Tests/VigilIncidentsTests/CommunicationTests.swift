@@ -42,6 +42,8 @@ import VigilIncidents
             **Next Update**: 2026-03-02T10:30:00.000Z
 
             **Actions Taken**:
+            - Containment: isolating
+            - Contained: traffic drained
             - Team mobilised: Communications Lead Bob Chen, Incident Commander Dave Okafor, Operations Engineer Dave Okafor, Technical Lead Dave Okafor.
 
             **Customer Impact**: All users affected; complete outage

@@ -18,7 +18,18 @@ extension IncidentWorkflow {
                                       eta: String?) -> [String: Any] {
         let contained = timeline.first { $0.kind == .transition && $0.data["to"] == IncidentState.contained.rawValue }
         let latestETA = eta ?? timeline.last { $0.data["eta"] != nil }?.data["eta"]
-        var actions: [String] = timeline.filter { $0.kind == .action }.map(\.message)
+        // Containment measures and remediation steps: automated actions, and the reasons people gave
+        // when moving the incident through containment, remediation and recovery.
+        let stepNames: [String: String] = [IncidentState.containing.rawValue: "Containment",
+                                           IncidentState.contained.rawValue: "Contained",
+                                           IncidentState.remediating.rawValue: "Remediation",
+                                           IncidentState.recovering.rawValue: "Recovery"]
+        var actions: [String] = timeline.compactMap { e in
+            if e.kind == .action { return e.message }
+            guard e.kind == .transition, let to = e.data["to"], let name = stepNames[to], let reason = e.data["reason"]
+            else { return nil }
+            return "\(name): \(reason)"
+        }
         let team = incident.roles.sorted { $0.key < $1.key }.map { role, id in
             "\(RoleNames.display(role, policy: policy)) \(schedule.person(id)?.name ?? id)"
         }

@@ -43,10 +43,11 @@ extension IncidentWorkflow {
         input.strict = true
         if input.severity != nil, input.severitySource == nil { input.severitySource = "\(actor)'s declaration" }
         let responder = try resolveResponder(responder)
+        let now = clock.now()
         return try prepare(IncidentOpening.OpenRequest(
-            input: input, source: "user-report", detectedAt: clock.now(), fingerprint: fingerprint,
+            input: input, source: "user-report", detectedAt: now, fingerprint: fingerprint,
             labels: labels.merging(["declared_by": actor]) { a, _ in a }, responder: responder, actor: actor,
-            firstKind: .declared, firstMessage: "Incident declared by \(actor): \(input.title)", evidence: nil))
+            firstKind: .declared, firstMessage: "Incident declared by \(actor): \(input.title)", evidence: nil), at: now)
     }
 
     /// Prepares to open an incident for a firing rule signal.
@@ -60,7 +61,7 @@ extension IncidentWorkflow {
             actor: "rule:\(signal.ruleID)", firstKind: .detected,
             firstMessage: "Detected by rule \(signal.ruleID): \(signal.expression) (value \(value), condition held since "
                 + "\(signal.firstHeldAt.rfc3339))",
-            evidence: evidence))
+            evidence: evidence), at: clock.now())
     }
 
     func resolveResponder(_ text: String?) throws(WorkflowError) -> String {
@@ -71,9 +72,8 @@ extension IncidentWorkflow {
         return id
     }
 
-    func prepare(_ request: IncidentOpening.OpenRequest) throws(WorkflowError) -> IncidentOpening {
+    func prepare(_ request: IncidentOpening.OpenRequest, at now: Timestamp) throws(WorkflowError) -> IncidentOpening {
         let outcome = try SeverityClassifier(policy: policy).classify(request.input)
-        let now = clock.now()
         return IncidentOpening(year: Int(now.rfc3339.prefix(4)) ?? 1970, idPrefix: policy.idPrefix, outcome: outcome,
                                workflow: self, request: request, openedAt: now)
     }
