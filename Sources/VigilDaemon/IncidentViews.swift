@@ -106,6 +106,11 @@ public struct IncidentView: Codable, Sendable, Equatable {
     public var notifications: [NotificationView]?
     public var actionItems: [ActionItemView]?
 
+    /// The view with only the ladder known (no roster names, escalation targets from an empty policy).
+    public init(_ i: Incident, ladder: SeverityLadder, now: Timestamp, timeline: [TimelineEntry]? = nil) {
+        self.init(i, policy: IncidentPolicy(ladder: ladder), now: now, timeline: timeline)
+    }
+
     public init(_ i: Incident, policy: IncidentPolicy, now: Timestamp, timeline: [TimelineEntry]? = nil,
                 notifications: [NotificationRecord]? = nil, actionItems: [ActionItemRecord]? = nil) {
         let ladder = policy.ladder
