@@ -9,7 +9,7 @@ BENCH_PACKAGES := libconcurrentqueue-dev g++
 SWIFT_BUILD_FLAGS ?=
 CONFIG ?= Config/vigil.yaml
 
-.PHONY: all deps build install-plugins run test test-unit test-tsan bench-bus bench-rules bench-plugins scenario clean
+.PHONY: all deps build install-plugins run test test-unit test-tsan bench-bus bench-rules bench-plugins bench-incidents scenario clean
 
 all: build
 
@@ -61,6 +61,10 @@ bench-bus:
 
 bench-rules:
 	bash Benchmarks/rules/run.sh
+
+# Signal storms and clock ticks through the incident service over a real SQLite file.
+bench-incidents: deps
+	bash Benchmarks/incidents/run.sh
 
 bench-plugins: deps
 	bash Benchmarks/plugins/run.sh

@@ -118,7 +118,9 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], exclude: ["Fixtures"]),
         .testTarget(name: "VigilDaemonTests", dependencies: [
-            "VigilDaemon", "VigilCore", "VigilConfig", "VigilStore", "CVigilSys",
+            "VigilDaemon", "VigilCore", "VigilConfig", "VigilStore", "VigilIncidents", "CVigilSys",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
     ]
 )

@@ -9,8 +9,8 @@ public struct VigilCommand: ParsableCommand {
         commandName: "vigil",
         abstract: "Work incidents and inspect a running Vigil daemon.",
         version: VigilVersion.current,
-        subcommands: [StatusCommand.self, IncidentsCommand.self, PluginsCommand.self, RulesCommand.self, EmitCommand.self,
-                      ConfigCommand.self])
+        subcommands: [StatusCommand.self, IncidentsCommand.self, OnCallCommand.self, PluginsCommand.self, RulesCommand.self,
+                      EmitCommand.self, ConfigCommand.self])
 
     public init() {}
 }

@@ -22,12 +22,15 @@ public enum ConfigError: LocatedError, Equatable {
     case unreadableFile(SourceLocation, path: String, reason: String)
     /// A detection rule that does not parse or makes no sense; the message says what was expected.
     case invalidRule(SourceLocation, message: String)
+    /// A communication template (mustache) does not parse.
+    case invalidTemplate(SourceLocation, reason: String)
 
     public var location: SourceLocation {
         switch self {
         case .syntax(let l, _), .invalidDuration(let l, _), .unknownSeverity(let l, _, _),
              .wrongType(let l, _, _), .unknownKey(let l, _, _), .missingKey(let l, _),
-             .invalidValue(let l, _, _, _), .unreadableFile(let l, _, _), .invalidRule(let l, _):
+             .invalidValue(let l, _, _, _), .unreadableFile(let l, _, _), .invalidRule(let l, _),
+             .invalidTemplate(let l, _):
             l
         }
     }
@@ -52,6 +55,8 @@ public enum ConfigError: LocatedError, Equatable {
             "cannot read \(path): \(reason)"
         case .invalidRule(_, let message):
             message
+        case .invalidTemplate(_, let reason):
+            "the template does not parse: \(reason)"
         }
     }
 }

@@ -93,9 +93,8 @@ public enum ConfigLoader {
            let d = t["directory"]?.string("directory") {
             config.runbooksDirectory = path(d)
         }
-        if let i = top["incidents"]?.fields("incidents", allowed: ["id_prefix"]),
-           let p = i["id_prefix"]?.string("id_prefix") {
-            config.policy.idPrefix = p
+        if let i = top["incidents"] {
+            IncidentSettingsLoader.load(i, into: &config.policy, escalation: escalation)
         }
         if let p = top["plugins"] { config.plugins = PluginSettingsLoader.load(p, resolve: path) }
         if let b = top["bus"] { config.bus = BusSettingsLoader.load(b) }

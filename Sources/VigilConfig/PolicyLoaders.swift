@@ -191,8 +191,48 @@ enum RosterLoader {
                   let person = o.required("person")?.string("person"),
                   let from = o.required("from")?.timestamp("from"),
                   let until = o.required("until")?.timestamp("until") else { continue }
+            if !known.contains(person), let n = o["person"] {
+                n.diagnostics.add(.invalidValue(n.location, key: "person", found: person,
+                                                expected: "the id of a person listed under roster.people"))
+            }
+            if !roster.rotations.contains(where: { $0.id == rotation }), let n = o["rotation"] {
+                n.diagnostics.add(.invalidValue(n.location, key: "rotation", found: rotation,
+                                                expected: "the id of a rotation listed under roster.rotations"))
+            }
+            if until <= from, let n = o["until"] {
+                n.diagnostics.add(.invalidValue(n.location, key: "until", found: until.rfc3339,
+                                                expected: "a time after \"from\" (\(from.rfc3339))"))
+            }
             roster.overrides.append(RosterOverride(rotation: rotation, person: person, from: from, until: until))
         }
         return roster
+    }
+}
+
+/// `incidents:` — id prefix, initial responder, reopen window and post-mortem policy.
+enum IncidentSettingsLoader {
+    static func load(_ node: YAMLNode, into policy: inout IncidentPolicy, escalation: EscalationPaths) {
+        guard let f = node.fields("incidents", allowed: ["id_prefix", "initial_responder", "reopen_window",
+                                                         "post_mortem"]) else { return }
+        if let p = f["id_prefix"]?.string("id_prefix") { policy.idPrefix = p }
+        if let n = f["initial_responder"], let text = n.string("initial_responder") {
+            let id = roleIdentifier(text)
+            let rows = escalation.chains.keys.sorted()
+            if rows.isEmpty || rows.contains(id) {
+                policy.handling.initialResponder = id
+            } else {
+                n.diagnostics.add(.invalidValue(n.location, key: "initial_responder", found: text,
+                                                expected: "a row of escalation.paths (\(rows.joined(separator: ", ")))"))
+            }
+        }
+        if let d = f["reopen_window"]?.duration("reopen_window") { policy.handling.reopenWindow = d }
+        if let pm = f["post_mortem"]?.fields("post_mortem", allowed: ["severities", "within"]) {
+            if let d = pm["within"]?.duration("within") { policy.handling.postMortemWithin = d }
+            if let list = pm["severities"]?.sequence("severities") {
+                policy.handling.postMortemSeverities = list.compactMap {
+                    SeverityLoader.resolve($0, key: "severities", ladder: policy.ladder)?.code
+                }
+            }
+        }
     }
 }

@@ -12,15 +12,51 @@ public struct Classification: Codable, Sendable, Equatable {
     public var initialTeam: [String]
     /// Written reasoning, one sentence per factor, stored with the incident.
     public var rationale: [String]
+    /// Security implications were detected: the security engineer joins the team.
+    public var security: Bool?
+    /// Data-integrity concerns were detected (corruption, loss, breach).
+    public var dataIntegrity: Bool?
+    /// Users see the problem, so the status page shows the incident.
+    public var userImpacting: Bool?
+    /// The severity's team mobilisation (`Full incident response team`, …).
+    public var mobilisation: String?
 
     public init(impact: String? = nil, userScope: String? = nil, serviceImpact: String? = nil,
-                affectedComponents: [String] = [], initialTeam: [String] = [], rationale: [String] = []) {
+                affectedComponents: [String] = [], initialTeam: [String] = [], rationale: [String] = [],
+                security: Bool? = nil, dataIntegrity: Bool? = nil, userImpacting: Bool? = nil,
+                mobilisation: String? = nil) {
         self.impact = impact
         self.userScope = userScope
         self.serviceImpact = serviceImpact
         self.affectedComponents = affectedComponents
         self.initialTeam = initialTeam
         self.rationale = rationale
+        self.security = security
+        self.dataIntegrity = dataIntegrity
+        self.userImpacting = userImpacting
+        self.mobilisation = mobilisation
+    }
+}
+
+/// How an incident was resolved (seed 000 `resolve_incident`): verified, explained, followed up.
+public struct IncidentResolution: Codable, Sendable, Equatable {
+    /// How the fix was verified ("error rate back under 0.1% for 30 minutes").
+    public var verification: String
+    /// What was done, in a sentence people outside the team understand.
+    public var summary: String
+    /// The root cause in plain words, when known.
+    public var rootCause: String?
+    /// Key actions taken to resolve it.
+    public var actions: [String]
+    public var resolvedBy: String
+
+    public init(verification: String, summary: String, rootCause: String? = nil, actions: [String] = [],
+                resolvedBy: String) {
+        self.verification = verification
+        self.summary = summary
+        self.rootCause = rootCause
+        self.actions = actions
+        self.resolvedBy = resolvedBy
     }
 }
 
@@ -60,6 +96,25 @@ public struct Incident: Codable, Sendable, Equatable, Identifiable {
     public var labels: [String: String]
     /// How many escalation levels have been notified so far (0 = initial responders only).
     public var escalationLevel: Int
+    /// The initial responder's role: the row of the escalation-path table (`on_call_engineer`).
+    public var responderRole: String = "on_call_engineer"
+    /// When the current escalation level was reached; the next level is timed from here.
+    public var escalatedAt: Timestamp?
+    /// When the acknowledgement deadline passed unacknowledged (recorded once).
+    public var slaBreachedAt: Timestamp?
+    /// Where responders talk (`#inc-2026-0042`); a chat notifier opens it.
+    public var channel: String?
+    /// When the next status update is due; nil when the severity schedules none.
+    public var nextStatusUpdateAt: Timestamp?
+    /// Tracked as backlog work ("Add to Backlog" in the escalation-path table): nobody is paged.
+    public var backlog: Bool = false
+    /// When the triggering condition last cleared; nil while it holds.
+    public var conditionClearedAt: Timestamp?
+    /// How many times the condition cleared and came back.
+    public var flapCount: Int = 0
+    /// When the post-mortem is due (top two severities, 48 hours after resolution).
+    public var postMortemDueAt: Timestamp?
+    public var resolution: IncidentResolution?
 
     public init(id: String, title: String, summary: String = "", type: String? = nil, severity: Severity,
                 state: IncidentState = .detected, source: String, fingerprint: String? = nil,
@@ -108,6 +163,12 @@ public enum TimelineKind: String, Codable, Sendable, CaseIterable {
     case statusUpdate = "status-update"
     case resolved
     case reopened
+    /// The public status page was changed.
+    case statusPage = "status-page"
+    /// A post-mortem was scheduled or held.
+    case postMortem = "post-mortem"
+    /// A follow-up item was created.
+    case followUp = "follow-up"
     case system
 }
 

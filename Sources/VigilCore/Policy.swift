@@ -239,6 +239,8 @@ public struct IncidentPolicy: Codable, Sendable, Equatable {
     public var containment: [String: [String]]
     /// Prefix of incident ids (`INC`).
     public var idPrefix: String
+    /// How incidents are handled once open (initial responder, reopen window, post-mortems).
+    public var handling: IncidentHandling = IncidentHandling()
 
     public init(ladder: SeverityLadder, ladders: [String: SeverityLadder] = [:],
                 incidentTypes: [IncidentTypeDefinition] = [], escalation: EscalationPaths = .init(chains: [:]),
@@ -258,5 +260,27 @@ public struct IncidentPolicy: Codable, Sendable, Equatable {
     public func incidentType(named name: String) -> IncidentTypeDefinition? {
         let n = name.lowercased()
         return incidentTypes.first { $0.name.lowercased() == n }
+    }
+}
+
+/// The `incidents:` settings: who responds first, how flapping signals are held together, and
+/// which severities get a post-mortem.
+public struct IncidentHandling: Codable, Sendable, Equatable {
+    /// The escalation-path row new incidents start on (`on_call_engineer`).
+    public var initialResponder: String
+    /// A signal that fires again this long after its incident was resolved reopens that incident
+    /// instead of opening a new one (the flapping hysteresis).
+    public var reopenWindow: Duration
+    /// Severity codes that get a post-mortem; nil means the two most severe levels (seed: P1/P2).
+    public var postMortemSeverities: [String]?
+    /// How soon after resolution the post-mortem is due (seed 004: within 48 hours).
+    public var postMortemWithin: Duration
+
+    public init(initialResponder: String = "on_call_engineer", reopenWindow: Duration = .seconds(3600),
+                postMortemSeverities: [String]? = nil, postMortemWithin: Duration = .seconds(48 * 3600)) {
+        self.initialResponder = initialResponder
+        self.reopenWindow = reopenWindow
+        self.postMortemSeverities = postMortemSeverities
+        self.postMortemWithin = postMortemWithin
     }
 }

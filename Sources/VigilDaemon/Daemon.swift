@@ -5,6 +5,7 @@ import UnixSignals
 import VigilBus
 import VigilConfig
 import VigilCore
+import VigilIncidents
 import VigilPluginHost
 import VigilStore
 
@@ -30,6 +31,7 @@ public enum DaemonStartError: Error, CustomStringConvertible {
     case alreadyRunning(path: String)
     case database(path: String, reason: String)
     case controlSocket(String)
+    case template(String)
 
     public var description: String {
         switch self {
@@ -38,6 +40,7 @@ public enum DaemonStartError: Error, CustomStringConvertible {
         case .alreadyRunning(let p): "another vigild holds \(p); stop it first or use another --state-dir"
         case .database(let p, let r): "cannot open database \(p): \(r)"
         case .controlSocket(let m): m
+        case .template(let m): "a communication template is invalid: \(m)"
         }
     }
 
@@ -49,6 +52,7 @@ public enum DaemonStartError: Error, CustomStringConvertible {
         case .alreadyRunning: 75
         case .database: 74
         case .controlSocket: 71
+        case .template: 78
         }
     }
 }
@@ -83,6 +87,9 @@ public final class Daemon: Sendable {
         let clock = SystemClock()
         let commands = ControlCommands(config: config, store: store, clock: clock, stateDirectory: stateDir,
                                        logger: logger)
+        let incidents = try await Self.incidentManager(config: config, store: store, clock: clock, stateDir: stateDir,
+                                                       logger: logger)
+        await commands.setIncidentControl(IncidentControl(service: incidents, store: store, clock: clock))
         let socketPath = (stateDir as NSString).appendingPathComponent("control.sock")
         let server = ControlSocketServer(path: socketPath,
                                          policy: ControlAccessPolicy(allowedGroup: config.control.allowedGroup),
@@ -122,8 +129,9 @@ public final class Daemon: Sendable {
         ])
         let services: [any Service] = [
             ControlSocketService(server: server, logger: logger),
-            ConfigReloadService(path: options.configPath, commands: commands, logger: logger,
+            ConfigReloadService(path: options.configPath, commands: commands, incidents: incidents, logger: logger,
                                 onReload: { new in await detection.replace(new.rules) }),
+            IncidentClockService(incidents: incidents),
             BusConsumerService(bus: bus, logger: logger) { batch in await detection.ingest(batch) },
             DetectionTimerService(detection: detection, clock: clock, interval: .milliseconds(250)),
             BusSelfMonitorService(bus: bus, symbols: symbols, clock: clock),
@@ -150,6 +158,28 @@ extension Daemon {
         }
         chmod(path, 0o700)
     }
+
+    /// The incident manager: templates from the configured folder, the status page in the state
+    /// folder (regenerated from the database at start), and the service over the store.
+    static func incidentManager(config: VigilConfiguration, store: Store, clock: any VigilClock, stateDir: String,
+                                logger: Logger) async throws -> IncidentService {
+        let templates: CommunicationTemplates
+        do {
+            let (loaded, missing) = try CommunicationTemplateFiles.load(directory: config.templatesDirectory)
+            templates = loaded
+            for name in missing {
+                logger.warning("communication template not found; using the built-in copy",
+                               metadata: ["template": "\(name).mustache", "directory": "\(config.templatesDirectory ?? "-")"])
+            }
+        } catch {
+            throw DaemonStartError.template("\(error)")
+        }
+        let statusPage = StatusPagePublisher(path: (stateDir as NSString).appendingPathComponent("status-page.json"),
+                                             store: store, clock: clock, logger: logger)
+        await statusPage.publish()
+        return IncidentService(store: store, policy: config.policy, templates: templates, clock: clock, logger: logger,
+                               statusPage: statusPage)
+    }
 }
 
 /// Serves the control socket for the life of the daemon.
@@ -169,6 +199,7 @@ struct ControlSocketService: Service {
 struct ConfigReloadService: Service {
     let path: String
     let commands: ControlCommands
+    let incidents: IncidentService
     let logger: Logger
     /// Told about every configuration that was accepted (the rule engine swaps its rules).
     var onReload: @Sendable (VigilConfiguration) async -> Void = { _ in }
@@ -179,7 +210,9 @@ struct ConfigReloadService: Service {
             for await _ in signals {
                 do {
                     let new = try ConfigLoader.load(path: path)
+                    let (templates, _) = try CommunicationTemplateFiles.load(directory: new.templatesDirectory)
                     await commands.replaceConfiguration(new)
+                    await incidents.replace(policy: new.policy, templates: templates)
                     await onReload(new)
                     logger.notice("configuration reloaded", metadata: ["config": "\(path)"])
                 } catch let error as ConfigErrors {
@@ -187,6 +220,9 @@ struct ConfigReloadService: Service {
                         logger.error("configuration reload refused; keeping the running configuration",
                                      metadata: ["error": "\(e)"])
                     }
+                } catch let error as TemplateError {
+                    logger.error("configuration reload refused; keeping the running configuration",
+                                 metadata: ["error": "\(error)"])
                 } catch {
                     logger.error("configuration reload failed", metadata: ["error": "\(error)"])
                 }

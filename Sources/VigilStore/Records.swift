@@ -30,6 +30,16 @@ struct IncidentRecord: Codable, FetchableRecord, PersistableRecord {
     var roles: [String: String]
     var labels: [String: String]
     var extra: [String: String]
+    var responderRole: String
+    var escalatedAt: Int64?
+    var slaBreachedAt: Int64?
+    var channel: String?
+    var nextStatusUpdateAt: Int64?
+    var backlog: Bool
+    var conditionClearedAt: Int64?
+    var flapCount: Int
+    var postMortemDueAt: Int64?
+    var resolution: IncidentResolution?
 
     init(_ i: Incident) {
         id = i.id
@@ -57,6 +67,16 @@ struct IncidentRecord: Codable, FetchableRecord, PersistableRecord {
         roles = i.roles
         labels = i.labels
         extra = [:]
+        responderRole = i.responderRole
+        escalatedAt = i.escalatedAt?.nanoseconds
+        slaBreachedAt = i.slaBreachedAt?.nanoseconds
+        channel = i.channel
+        nextStatusUpdateAt = i.nextStatusUpdateAt?.nanoseconds
+        backlog = i.backlog
+        conditionClearedAt = i.conditionClearedAt?.nanoseconds
+        flapCount = i.flapCount
+        postMortemDueAt = i.postMortemDueAt?.nanoseconds
+        resolution = i.resolution
     }
 
     func incident() throws -> Incident {
@@ -76,6 +96,16 @@ struct IncidentRecord: Codable, FetchableRecord, PersistableRecord {
         i.acknowledgedAt = acknowledgedAt.map(Timestamp.init(nanoseconds:))
         i.resolvedAt = resolvedAt.map(Timestamp.init(nanoseconds:))
         i.closedAt = closedAt.map(Timestamp.init(nanoseconds:))
+        i.responderRole = responderRole
+        i.escalatedAt = escalatedAt.map(Timestamp.init(nanoseconds:))
+        i.slaBreachedAt = slaBreachedAt.map(Timestamp.init(nanoseconds:))
+        i.channel = channel
+        i.nextStatusUpdateAt = nextStatusUpdateAt.map(Timestamp.init(nanoseconds:))
+        i.backlog = backlog
+        i.conditionClearedAt = conditionClearedAt.map(Timestamp.init(nanoseconds:))
+        i.flapCount = flapCount
+        i.postMortemDueAt = postMortemDueAt.map(Timestamp.init(nanoseconds:))
+        i.resolution = resolution
         return i
     }
 }

@@ -105,6 +105,23 @@ enum Schema {
                 t.column("lastError", .text)
             }
         }
+        m.registerMigration("v2-incident-response") { db in
+            // Escalation timing, SLA breach, status-update cadence, backlog, flapping and resolution:
+            // everything the incident manager's clocks are computed from after a restart.
+            try db.alter(table: "incident") { t in
+                t.add(column: "responderRole", .text).notNull().defaults(to: "on_call_engineer")
+                t.add(column: "escalatedAt", .integer)
+                t.add(column: "slaBreachedAt", .integer)
+                t.add(column: "channel", .text)
+                t.add(column: "nextStatusUpdateAt", .integer)
+                t.add(column: "backlog", .boolean).notNull().defaults(to: false)
+                t.add(column: "conditionClearedAt", .integer)
+                t.add(column: "flapCount", .integer).notNull().defaults(to: 0)
+                t.add(column: "postMortemDueAt", .integer)
+                t.add(column: "resolution", .jsonText)
+            }
+            try db.create(index: "incident_fingerprint_created", on: "incident", columns: ["fingerprint", "createdAt"])
+        }
         return m
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 import VigilCore
 
 /// Everything that belongs together in one write: an incident's new value and what happened to it.
@@ -29,6 +30,7 @@ public struct StoreChange: Sendable {
 public final class Store: Sendable {
     public let path: String
     let pool: DatabasePool
+    private let writeTransactions = Atomic<Int>(0)
 
     /// Opens (creating if needed) the database at `path` and applies pending migrations.
     public init(path: String) throws {
@@ -50,62 +52,28 @@ public final class Store: Sendable {
 
     // MARK: incidents
 
+    /// Runs `body` in one write transaction: everything it writes commits together, or nothing
+    /// does when it throws. Writes are serialised (one writer), so `body` sees the latest data.
+    public func write<T: Sendable>(_ body: @escaping @Sendable (StoreTransaction) throws -> T) async throws -> T {
+        let result = try await pool.write { db in try body(StoreTransaction(db: db)) }
+        writeTransactions.add(1, ordering: .relaxed)
+        return result
+    }
+
+    /// How many write transactions ``write(_:)`` has committed since this store was opened.
+    public var committedWrites: Int { writeTransactions.load(ordering: .relaxed) }
+
     /// Opens a new incident: allocates its id (`PREFIX-YYYY-NNNN`, counted per year) and stores the
     /// incident built by `make` with its first timeline entries, all in one transaction.
     public func openIncident(year: Int, prefix: String,
                              make: @escaping @Sendable (String) -> StoreChange) async throws -> (Incident, [TimelineEntry]) {
-        try await pool.write { db in
-            let last = try Int.fetchOne(db, sql: "SELECT last FROM incident_counter WHERE year = ?", arguments: [year]) ?? 0
-            let next = last + 1
-            try db.execute(sql: "INSERT INTO incident_counter(year, last) VALUES (?, ?) "
-                           + "ON CONFLICT(year) DO UPDATE SET last = excluded.last", arguments: [year, next])
-            let number = String(next)
-            let id = "\(prefix)-\(year)-" + String(repeating: "0", count: max(0, 4 - number.count)) + number
-            var change = make(id)
-            change.incident.id = id
-            try IncidentRecord(change.incident).insert(db)
-            let entries = try Self.append(change, in: db)
-            return (change.incident, entries)
-        }
+        try await write { tx in try tx.open(year: year, prefix: prefix, make: make) }
     }
 
     /// Stores an existing incident's new value and appends what happened, in one transaction.
     @discardableResult
     public func commit(_ change: StoreChange) async throws -> [TimelineEntry] {
-        try await pool.write { db in
-            guard try IncidentRecord.exists(db, key: change.incident.id) else {
-                throw StoreError.notFound(what: "incident", id: change.incident.id)
-            }
-            try IncidentRecord(change.incident).update(db)
-            return try Self.append(change, in: db)
-        }
-    }
-
-    private static func append(_ change: StoreChange, in db: Database) throws -> [TimelineEntry] {
-        let id = change.incident.id
-        var seq = try Int.fetchOne(db, sql: "SELECT MAX(sequence) FROM timeline WHERE incidentID = ?",
-                                   arguments: [id]) ?? 0
-        var stored: [TimelineEntry] = []
-        for var entry in change.timeline {
-            seq += 1
-            entry.incidentID = id
-            entry.sequence = seq
-            try TimelineRecord(entry).insert(db)
-            stored.append(entry)
-        }
-        for var n in change.notifications {
-            n.incidentID = id
-            try n.insert(db)
-        }
-        for var e in change.evidence {
-            e.incidentID = id
-            try e.insert(db)
-        }
-        for var a in change.actionItems {
-            a.incidentID = id
-            try a.insert(db)
-        }
-        return stored
+        try await write { tx in try tx.commit(change) }
     }
 
     public func incident(id: String) async throws -> Incident? {

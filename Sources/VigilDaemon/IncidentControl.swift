@@ -1,0 +1,179 @@
+import VigilCore
+import VigilIncidents
+import VigilStore
+
+/// Answers the incident commands of the control socket: `incidents.declare|list|show|timeline|
+/// ack|assign|escalate|transition|comment|resolve|reopen|classify` and `oncall`.
+public struct IncidentControl: Sendable {
+    public static let commands = [
+        "incidents.declare", "incidents.list", "incidents.show", "incidents.timeline", "incidents.ack",
+        "incidents.assign", "incidents.escalate", "incidents.transition", "incidents.comment", "incidents.resolve",
+        "incidents.reopen", "incidents.classify", "oncall",
+    ]
+
+    let service: IncidentService
+    let store: Store
+    let clock: any VigilClock
+
+    public init(service: IncidentService, store: Store, clock: any VigilClock) {
+        self.service = service
+        self.store = store
+        self.clock = clock
+    }
+
+    public static func handles(_ command: String) -> Bool { commands.contains(command) }
+
+    /// Runs one request for the authenticated local `user`; refusals are ``ControlFailure``s.
+    public func handle(_ r: ControlRequest, user: String) async throws(ControlFailure) -> JSONValue {
+        do {
+            return try await dispatch(r, user: user)
+        } catch let f as ControlFailure {
+            throw f
+        } catch let e as IncidentServiceError {
+            throw ControlFailure(e.description)
+        } catch {
+            throw ControlFailure("\(r.command) failed: \(error)")
+        }
+    }
+
+    private func dispatch(_ r: ControlRequest, user: String) async throws -> JSONValue {
+        let policy = await service.policy
+        switch r.command {
+        case "incidents.declare":
+            let input = try declaration(r)
+            let incident = try await service.declare(input, actor: try actor(r, user: user, policy: policy),
+                                                     responder: r.optionalString("responder"),
+                                                     key: r.optionalString("key"))
+            return try view(incident, policy: policy)
+        case "incidents.list":
+            let states = try stateFilter(r)
+            let now = clock.now()
+            return try JSONValue.encoding(try await store.incidents(states: states).map {
+                IncidentView($0, policy: policy, now: now)
+            })
+        case "incidents.show":
+            let id = try r.string("id")
+            guard let incident = try await store.incident(id: id) else { throw ControlFailure("no incident \(id)") }
+            return try JSONValue.encoding(IncidentView(
+                incident, policy: policy, now: clock.now(), timeline: try await store.timeline(incidentID: id),
+                notifications: try await store.notifications(incidentID: id),
+                actionItems: try await store.actionItems(incidentID: id)))
+        case "incidents.timeline":
+            let id = try r.string("id")
+            guard try await store.incident(id: id) != nil else { throw ControlFailure("no incident \(id)") }
+            return try JSONValue.encoding(try await store.timeline(incidentID: id).map(TimelineView.init))
+        case "incidents.ack":
+            return try view(try await service.acknowledge(try r.string("id"), actor: try actor(r, user: user, policy: policy),
+                                                          note: r.optionalString("note")), policy: policy)
+        case "incidents.assign":
+            return try view(try await service.assign(try r.string("id"), role: try r.string("role"),
+                                                     person: try r.string("person"), reason: r.optionalString("reason"),
+                                                     actor: try actor(r, user: user, policy: policy)), policy: policy)
+        case "incidents.escalate":
+            return try view(try await service.escalate(try r.string("id"), reason: try r.string("reason"),
+                                                       transferCommand: r.args["transfer_command"]?.boolValue ?? false,
+                                                       actor: try actor(r, user: user, policy: policy)), policy: policy)
+        case "incidents.transition":
+            let name = try r.string("state")
+            guard let state = IncidentState(rawValue: name) else {
+                throw ControlFailure("unknown state \"\(name)\"; known: "
+                    + IncidentState.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            return try view(try await service.transition(try r.string("id"), to: state, reason: try r.string("reason"),
+                                                         actor: try actor(r, user: user, policy: policy)), policy: policy)
+        case "incidents.comment":
+            return try view(try await service.comment(try r.string("id"), text: try r.string("text"),
+                                                      statusUpdate: r.args["status_update"]?.boolValue ?? false,
+                                                      eta: r.optionalString("eta"),
+                                                      actor: try actor(r, user: user, policy: policy)), policy: policy)
+        case "incidents.resolve":
+            let request = ResolutionRequest(
+                verification: try r.string("verification"), summary: try r.string("summary"),
+                rootCause: r.optionalString("root_cause"), actions: strings(r, "actions"),
+                followUps: strings(r, "follow_ups"))
+            return try view(try await service.resolve(try r.string("id"), request: request,
+                                                      actor: try actor(r, user: user, policy: policy)), policy: policy)
+        case "incidents.reopen":
+            return try view(try await service.reopen(try r.string("id"), reason: try r.string("reason"),
+                                                     actor: try actor(r, user: user, policy: policy)), policy: policy)
+        case "incidents.classify":
+            return try view(try await service.reclassify(try r.string("id"), severity: try r.string("severity"),
+                                                         reason: try r.string("reason"),
+                                                         actor: try actor(r, user: user, policy: policy)), policy: policy)
+        case "oncall":
+            let at = try OnCallTime.parse(r.optionalString("at"), now: clock.now())
+            let component = r.optionalString("component")
+            let shifts = OnCallSchedule(roster: policy.roster).shifts(at: at, component: component)
+            return try JSONValue.encoding(OnCallView(at: at, component: component, shifts: shifts, policy: policy))
+        default:
+            throw ControlFailure("unknown incident command \"\(r.command)\"")
+        }
+    }
+
+    private func view(_ incident: Incident, policy: IncidentPolicy) throws -> JSONValue {
+        try JSONValue.encoding(IncidentView(incident, policy: policy, now: clock.now()))
+    }
+
+    /// The name timeline entries carry: the local user, or `alice via root` when acting for a roster person.
+    private func actor(_ r: ControlRequest, user: String, policy: IncidentPolicy) throws(ControlFailure) -> String {
+        guard let person = r.optionalString("as") else { return user }
+        guard policy.roster.people.contains(where: { $0.id == person }) else {
+            throw ControlFailure("--as \(person): not a person in the roster (known: "
+                + policy.roster.people.map(\.id).joined(separator: ", ") + ")")
+        }
+        return person == user ? user : "\(person) via \(user)"
+    }
+
+    private func strings(_ r: ControlRequest, _ key: String) -> [String] {
+        r.args[key]?.arrayValue?.compactMap(\.stringValue) ?? []
+    }
+
+    private func declaration(_ r: ControlRequest) throws(ControlFailure) -> ClassificationInput {
+        func scale<T>(_ key: String, _ parse: (String) -> T?, _ known: String) throws(ControlFailure) -> T? {
+            guard let text = r.optionalString(key) else { return nil }
+            guard let v = parse(text) else { throw ControlFailure("\(key) \"\(text)\" is not one of \(known)") }
+            return v
+        }
+        return ClassificationInput(
+            title: try r.string("title"), summary: r.optionalString("summary") ?? "",
+            severity: r.optionalString("severity"), incidentType: r.optionalString("type"),
+            impact: try scale("impact", UserImpact.init(text:), "none, minor, major, critical"),
+            userScope: try scale("user_scope", UserScope.init(text:), "none, individual, group, all"),
+            serviceImpact: try scale("service_impact", ServiceImpact.init(text:),
+                                     "none, degraded, partial outage, complete outage"),
+            components: strings(r, "components"), security: r.args["security"]?.boolValue ?? false,
+            dataIntegrity: r.args["data_integrity"]?.boolValue ?? false, strict: true)
+    }
+
+    private func stateFilter(_ r: ControlRequest) throws(ControlFailure) -> Set<IncidentState>? {
+        guard let names = r.args["states"]?.arrayValue?.compactMap(\.stringValue), !names.isEmpty else { return nil }
+        var s = Set<IncidentState>()
+        for n in names {
+            if n == "open" { s.formUnion(IncidentState.allCases.filter(\.isOpen)); continue }
+            guard let st = IncidentState(rawValue: n) else {
+                throw ControlFailure("unknown state \"\(n)\"; known: open, "
+                    + IncidentState.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            s.insert(st)
+        }
+        return s
+    }
+}
+
+/// `vigil oncall --at`: `now`, an RFC 3339 time, or an offset from now (`+2 hours`, `-30 minutes`, `in 3 days`).
+enum OnCallTime {
+    static func parse(_ text: String?, now: Timestamp) throws(ControlFailure) -> Timestamp {
+        guard let raw = text?.trimmingWhitespace(), !raw.isEmpty, raw != "now" else { return now }
+        if let t = RFC3339.parse(raw) { return t }
+        var body = Substring(raw)
+        var sign: Int64 = 1
+        if body.hasPrefix("in ") { body = body.dropFirst(3) }
+        else if body.hasPrefix("+") { body = body.dropFirst() }
+        else if body.hasPrefix("-") { body = body.dropFirst(); sign = -1 }
+        guard body.count < raw.count, let d = DurationText.parse(String(body)) else {
+            throw ControlFailure("--at \"\(raw)\": expected now, an RFC 3339 time (2026-03-02T09:00:00Z) "
+                + "or an offset like +2 hours, -30 minutes, in 3 days")
+        }
+        return Timestamp(nanoseconds: now.nanoseconds &+ sign &* d.nanoseconds)
+    }
+}

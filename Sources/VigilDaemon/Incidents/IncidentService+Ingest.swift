@@ -1,0 +1,85 @@
+import Logging
+import VigilCore
+import VigilIncidents
+import VigilStore
+
+extension IncidentService {
+    /// Takes rule signals from the bus consumer: each fingerprint joins its open incident
+    /// (count, last seen, evidence), reopens a recently resolved one (flapping), or opens a new
+    /// one. Returns once they are stored.
+    ///
+    /// Writes are batched (group commit): all signals handed over while a batch is being written
+    /// go into the next single transaction, so a storm costs a few transactions, not one per signal.
+    public func ingest(_ signals: [RuleSignal]) async {
+        guard !signals.isEmpty else { return }
+        queuedSignals.append(contentsOf: signals)
+        if ingestRunning {
+            await withCheckedContinuation { ingestWaiters.append($0) }
+            return
+        }
+        ingestRunning = true
+        while !queuedSignals.isEmpty {
+            let batch = queuedSignals
+            let waiters = ingestWaiters
+            queuedSignals = []
+            ingestWaiters = []
+            await writeBatch(batch)
+            for w in waiters { w.resume() }
+        }
+        ingestRunning = false
+    }
+
+    private struct BatchOutcome: Sendable {
+        var opened: [Incident] = []
+        var updated = 0
+        var statusPageChanged = false
+    }
+
+    private func writeBatch(_ signals: [RuleSignal]) async {
+        var order: [String] = []
+        var groups: [String: [RuleSignal]] = [:]
+        for s in signals {
+            if groups[s.fingerprint] == nil { order.append(s.fingerprint) }
+            groups[s.fingerprint, default: []].append(s)
+        }
+        let workflow = self.workflow
+        let ordered = order.compactMap { fp in groups[fp].map { (fp, $0) } }
+        do {
+            let outcome = try await store.write { tx -> BatchOutcome in
+                var outcome = BatchOutcome()
+                for (fingerprint, group) in ordered {
+                    let open = try tx.openIncident(fingerprint: fingerprint)
+                    let latest = open == nil ? try tx.latestIncident(fingerprint: fingerprint) : nil
+                    let history = try latest.map { try tx.timeline(incidentID: $0.id) } ?? []
+                    switch workflow.plan(group, open: open, latest: latest, history: history) {
+                    case .ignore:
+                        continue
+                    case .update(let change):
+                        try tx.commit(StoreChange(change))
+                        outcome.updated += 1
+                        outcome.statusPageChanged = outcome.statusPageChanged || change.statusPageChanged
+                    case .open(let opening, let rest):
+                        let (incident, _) = try tx.open(year: opening.year, prefix: opening.idPrefix) { id in
+                            var change = opening.change(id: id)
+                            workflow.absorb(rest[...], into: &change)
+                            return StoreChange(change)
+                        }
+                        outcome.opened.append(incident)
+                        outcome.statusPageChanged = outcome.statusPageChanged
+                            || incident.classification?.userImpacting == true
+                    }
+                }
+                return outcome
+            }
+            for incident in outcome.opened {
+                logger.notice("incident opened", metadata: [
+                    "id": "\(incident.id)", "severity": "\(incident.severity.code)", "source": "\(incident.source)",
+                    "occurrences": "\(incident.occurrences)"])
+            }
+            if outcome.statusPageChanged { await statusPage?.publish() }
+        } catch {
+            logger.error("rule signals could not be stored; they are lost", metadata: [
+                "signals": "\(signals.count)", "fingerprints": "\(order.count)", "error": "\(error)"])
+        }
+    }
+}

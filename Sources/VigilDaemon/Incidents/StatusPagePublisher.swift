@@ -1,0 +1,48 @@
+import Foundation
+import Logging
+import VigilCore
+import VigilIncidents
+import VigilStore
+
+/// Writes the public status page, `status-page.json` in the state folder, from the database
+/// (so it is always regenerated from the truth, and a restart reproduces it). Written to a
+/// temporary file and renamed, so readers never see half a document.
+public actor StatusPagePublisher {
+    public nonisolated let path: String
+    private let store: Store
+    private let clock: any VigilClock
+    private let logger: Logger
+
+    public init(path: String, store: Store, clock: any VigilClock, logger: Logger) {
+        self.path = path
+        self.store = store
+        self.clock = clock
+        self.logger = logger
+    }
+
+    /// Regenerates the page; failures are logged (the page is an effect, the database keeps the facts).
+    public func publish() async {
+        do {
+            let now = clock.now()
+            let recent = try await store.incidents(limit: 500).filter {
+                $0.classification?.userImpacting == true
+                    && ($0.state.isOpen || ($0.resolvedAt ?? $0.closedAt).map { now - $0 <= StatusPageDocument.resolvedRetention } == true)
+            }
+            var pairs: [(Incident, [TimelineEntry])] = []
+            for i in recent { pairs.append((i, try await store.timeline(incidentID: i.id))) }
+            let document = StatusPageDocument.build(pairs, now: now)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            encoder.keyEncodingStrategy = .convertToSnakeCase
+            var data = try encoder.encode(document)
+            data.append(10)
+            let temporary = path + ".tmp"
+            try data.write(to: URL(fileURLWithPath: temporary))
+            guard rename(temporary, path) == 0 else {
+                throw IncidentServiceError.storage("rename \(temporary): \(String(cString: strerror(errno)))")
+            }
+        } catch {
+            logger.error("status page not written", metadata: ["path": "\(path)", "error": "\(error)"])
+        }
+    }
+}

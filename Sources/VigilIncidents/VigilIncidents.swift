@@ -1,1 +1,0 @@
-// Module VigilIncidents: see ARCHITECTURE; filled in by its issue.
