@@ -101,7 +101,9 @@ func position(of needle: String, in text: String) -> (line: Int, column: Int)? {
         #expect(c.policy.containment["data_corruption"] == ["stop_write_operations", "backup_current_state",
                                                             "isolate_affected_storage", "enable_read_only_mode"])
         #expect(c.ruleFiles.map { ($0 as NSString).lastPathComponent } == ["detection-rules.yaml", "operator-rules.yaml"])
-        #expect(c.rules.rules.count == 12)
+        // The seed's twelve, plus the daemon's own rules about quarantined plugins (operator-rules.yaml).
+        #expect(c.rules.rules.filter { !$0.id.hasPrefix("vigil.") }.count == 12)
+        #expect(c.rules.rules.map(\.id).filter { $0.hasPrefix("vigil.") } == ["vigil.critical_plugin_quarantined", "vigil.plugin_quarantined"])
         #expect(c.rules.rule(id: "system_health.cpu_usage")?.incidentType == "High CPU utilization")
         #expect(c.consistentlyDuration == .seconds(300))
     }

@@ -62,7 +62,7 @@ import VigilRules
 
     @Test func theDefaultConfigurationLoadsTheSeedRulesWithTheirMeaning() throws {
         let c = try ConfigLoader.load(path: repositoryRoot + "/Config/vigil.yaml")
-        #expect(c.rules.rules.map(\.id) == SeedRulesTests.ids)
+        #expect(Array(c.rules.rules.map(\.id).prefix(12)) == SeedRulesTests.ids)
         #expect(c.rules.consistently == .seconds(300) && c.rules.staleAfter == .seconds(300))
         let cpu = try #require(c.rules.rule(id: "system_health.cpu_usage"))
         #expect(cpu.incidentType == "High CPU utilization" && cpu.containmentCategory == "system_overload")

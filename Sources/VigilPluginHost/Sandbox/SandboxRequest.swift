@@ -53,6 +53,12 @@ public struct SandboxRequest: Sendable, Equatable {
         self.useNotify = useNotify
     }
 
+    /// `items` without repeats, first occurrence kept (the plugin's own program stays first).
+    static func unique(_ items: [String]) -> [String] {
+        var seen: Set<String> = []
+        return items.filter { seen.insert($0).inserted }
+    }
+
     /// The fixed part of every plugin's environment.
     public static let basePath = "/usr/local/bin:/usr/bin:/bin"
 
@@ -75,7 +81,7 @@ public struct SandboxRequest: Sendable, Equatable {
                                   !resolved.runtimePaths.contains { program.hasPrefix($0 + "/") }
                               },
                               writePaths: writePaths,
-                              executables: Array(Set(([executable] + executables).flatMap(ExecutableChain.resolve))).sorted()),
+                              executables: Self.unique(([executable] + executables).flatMap(ExecutableChain.resolve))),
             landlock: true)
     }
 }
