@@ -1,0 +1,170 @@
+import Synchronization
+import VigilCore
+
+/// A lane's slow-path counters, on their own cache lines.
+struct LaneCounters: ~Copyable {
+    /// Telemetry events dropped oldest-first.
+    let shedTotal = Atomic<UInt64>(0)
+    /// Producer refusals (full never-drop ring) and waits (watermark).
+    let stallTotal = Atomic<UInt64>(0)
+    /// Events handed to the consumer (written by the consumer only).
+    let consumed = Atomic<UInt64>(0)
+    /// The consumer's round-robin position among the lane's rings (consumer only).
+    var cursor = 0
+}
+
+/// Everything of one lane: the shared ring for unregistered producers, the rings of registered
+/// producers (``BusProducer``), and the counters. The consumer drains the rings round-robin, so a
+/// flooding producer fills and sheds only its own ring and cannot starve the others.
+struct BusLane: ~Copyable {
+    let lane: Lane
+    let shared: LaneRing
+    let counters: UnsafeMutablePointer<LaneCounters>
+    /// Rings of registered producers. An entry below `ringCount` is set once (after its index is
+    /// claimed) and then never changes: rings are reused by later producers, never freed before
+    /// the bus, so the consumer and statistics readers use the pointers without reference counts.
+    private let table: UnsafeMutablePointer<Atomic<UnsafeMutablePointer<ProducerRing>?>>
+    private let tableSize: Int
+    private let ringCount = Atomic<Int>(0)
+    private let producerCapacity: Int
+    private let watermarks: Watermarks
+
+    init(lane: Lane, configuration: EventBusConfiguration) {
+        self.lane = lane
+        watermarks = configuration.watermarks(for: lane)
+        shared = LaneRing(capacity: max(2, configuration.capacity[lane] ?? 4096),
+                          high: watermarks.high, low: watermarks.low)
+        producerCapacity = max(2, configuration.producerCapacity[lane] ?? 4096)
+        tableSize = max(0, configuration.maxProducersPerLane)
+        table = .allocate(capacity: max(1, tableSize))
+        for i in 0..<max(1, tableSize) { (table + i).initialize(to: Atomic(nil)) }
+        counters = UnsafeMutableRawPointer.allocate(byteCount: 128, alignment: 128)
+            .bindMemory(to: LaneCounters.self, capacity: 1)
+        counters.initialize(to: LaneCounters())
+    }
+
+    deinit {
+        for i in 0..<ringCount.load(ordering: .acquiring) {
+            if let r = table[i].load(ordering: .acquiring) {
+                r.deinitialize(count: 1)
+                r.deallocate()
+            }
+        }
+        table.deinitialize(count: max(1, tableSize))
+        table.deallocate()
+        counters.deinitialize(count: 1)
+        UnsafeMutableRawPointer(counters).deallocate()
+    }
+
+    // MARK: registration
+
+    /// A ring for a new producer: a free one if any, else a new one; nil when the lane already has
+    /// `maxProducersPerLane` rings in use (the producer then shares the lane's ring).
+    func acquireRing() -> UnsafeMutablePointer<ProducerRing>? {
+        let existing = ringCount.load(ordering: .acquiring)
+        for i in 0..<existing {
+            guard let r = table[i].load(ordering: .acquiring) else { continue }
+            if r.pointee.ownership.compareExchange(expected: RingOwnership.free.rawValue,
+                                                   desired: RingOwnership.owned.rawValue,
+                                                   ordering: .acquiringAndReleasing).exchanged {
+                r.pointee.adopt()
+                return r
+            }
+        }
+        var index = ringCount.load(ordering: .relaxed)
+        while true {
+            guard index < tableSize else { return nil }
+            let (won, current) = ringCount.compareExchange(expected: index, desired: index + 1, ordering: .relaxed)
+            if won { break }
+            index = current
+        }
+        let ring = UnsafeMutablePointer<ProducerRing>.allocate(capacity: 1)
+        ring.initialize(to: ProducerRing(capacity: producerCapacity, high: watermarks.high, low: watermarks.low))
+        // Sequentially consistent, like the consumer's pre-parking scan, so a consumer about to
+        // park either sees this ring or is seen parked by the ring's first publish.
+        table[index].store(ring, ordering: .sequentiallyConsistent)
+        return ring
+    }
+
+    /// Calls `body` with every registered ring (owned, closing or free).
+    @inline(__always)
+    func forEachRing(_ body: (UnsafeMutablePointer<ProducerRing>) -> Void) {
+        for i in 0..<ringCount.load(ordering: .acquiring) {
+            if let r = table[i].load(ordering: .acquiring) { body(r) }
+        }
+    }
+
+    // MARK: consuming (the lane's single consumer)
+
+    /// Moves up to `max` events into `out`, visiting the shared ring and each producer's ring in
+    /// turn, starting one further along on every call; returns how many.
+    func drain(into out: UnsafeMutablePointer<Event>, max: Int) -> Int {
+        let rings = ringCount.load(ordering: .acquiring)
+        let turns = rings + 1  // index `rings` is the shared ring
+        let start = counters.pointee.cursor % turns
+        var total = 0
+        var k = 0
+        while k < turns, total < max {
+            var index = start + k
+            if index >= turns { index -= turns }
+            if index == rings {
+                total += shared.dequeue(max: max - total, into: out + total)
+            } else if let r = table[index].load(ordering: .acquiring) {
+                total += r.pointee.dequeue(max: max - total, into: out + total)
+                if r.pointee.ownership.load(ordering: .acquiring) == RingOwnership.closing.rawValue,
+                   r.pointee.depth == 0 {
+                    // Its producer is gone and everything it published was consumed: free it.
+                    r.pointee.gate.pointee.resumeAll()
+                    r.pointee.ownership.store(RingOwnership.free.rawValue, ordering: .releasing)
+                }
+            }
+            k += 1
+        }
+        counters.pointee.cursor = start + 1
+        if total > 0 { counters.pointee.consumed.add(UInt64(total), ordering: .relaxed) }
+        return total
+    }
+
+    /// After draining (and a sequentially consistent fence): resumes producers of every ring
+    /// that is at or below its low watermark.
+    func releaseDrained() {
+        shared.gate.pointee.releaseIfDrained { shared.depth }
+        forEachRing { r in r.pointee.gate.pointee.releaseIfDrained { r.pointee.depth } }
+    }
+
+    /// Whether any ring of the lane holds an event; sequentially consistent, for parking.
+    var hasReadyEvent: Bool {
+        if shared.hasReadyEvent { return true }
+        for i in 0..<ringCount.load(ordering: .sequentiallyConsistent) {
+            if let r = table[i].load(ordering: .sequentiallyConsistent), r.pointee.hasReadyEvent { return true }
+        }
+        return false
+    }
+
+    // MARK: statistics
+
+    func statistics() -> LaneStatistics {
+        var depth = shared.depth
+        var capacity = shared.capacity
+        var published = UInt64(shared.enqueued)
+        var producers = 0
+        var paused = shared.gate.pointee.shouldPause(depth: shared.depth)
+        forEachRing { r in
+            let owner = r.pointee.ownership.load(ordering: .relaxed)
+            guard owner != RingOwnership.free.rawValue || r.pointee.depth > 0 else {
+                published += UInt64(r.pointee.published)
+                return
+            }
+            producers += owner == RingOwnership.owned.rawValue ? 1 : 0
+            depth += r.pointee.depth
+            capacity += r.pointee.capacity
+            published += UInt64(r.pointee.published)
+            paused = paused || r.pointee.gate.pointee.isPaused
+        }
+        return LaneStatistics(lane: lane, depth: depth, capacity: capacity, published: published,
+                              consumed: counters.pointee.consumed.load(ordering: .relaxed),
+                              shed: counters.pointee.shedTotal.load(ordering: .relaxed),
+                              stalls: counters.pointee.stallTotal.load(ordering: .relaxed),
+                              aboveHighWatermark: paused, producers: producers)
+    }
+}
