@@ -97,20 +97,44 @@ struct BusLane: ~Copyable {
     // MARK: consuming (the lane's single consumer)
 
     /// Moves up to `max` events into `out`, visiting the shared ring and each producer's ring in
-    /// turn, starting one further along on every call; returns how many.
+    /// turn, starting one further along on every call; returns how many. A first pass takes at
+    /// most an equal share from each ring, so one full ring cannot crowd the others out of a call;
+    /// a second pass fills what is left.
     func drain(into out: UnsafeMutablePointer<Event>, max: Int) -> Int {
         let rings = ringCount.load(ordering: .acquiring)
         let turns = rings + 1  // index `rings` is the shared ring
         let start = counters.pointee.cursor % turns
+        counters.pointee.cursor = start + 1
+        let share = Swift.max(64, (max + turns - 1) / turns)
+        var saturated = false
+        var total = drainPass(rings: rings, from: start, into: out, max: max, share: share, saturated: &saturated)
+        if total < max, saturated {
+            total += drainPass(rings: rings, from: start, into: out + total, max: max - total, share: max,
+                               saturated: &saturated)
+        }
+        if total > 0 {  // the consumer is its only writer: no read-modify-write needed
+            let consumed = counters.pointee.consumed.load(ordering: .relaxed)
+            counters.pointee.consumed.store(consumed + UInt64(total), ordering: .relaxed)
+        }
+        return total
+    }
+
+    /// One pass over the rings taking at most `share` from each; `saturated` tells whether some
+    /// ring gave its whole share (and may hold more).
+    private func drainPass(rings: Int, from start: Int, into out: UnsafeMutablePointer<Event>, max: Int,
+                           share: Int, saturated: inout Bool) -> Int {
+        let turns = rings + 1
         var total = 0
         var k = 0
         while k < turns, total < max {
             var index = start + k
             if index >= turns { index -= turns }
+            let take = Swift.min(max - total, share)
+            var n = 0
             if index == rings {
-                total += shared.dequeue(max: max - total, into: out + total)
+                n = shared.dequeue(max: take, into: out + total)
             } else if let r = table[index].load(ordering: .acquiring) {
-                total += r.pointee.dequeue(max: max - total, into: out + total)
+                n = r.pointee.dequeue(max: take, into: out + total)
                 if r.pointee.ownership.load(ordering: .acquiring) == RingOwnership.closing.rawValue,
                    r.pointee.depth == 0 {
                     // Its producer is gone and everything it published was consumed: free it.
@@ -118,15 +142,14 @@ struct BusLane: ~Copyable {
                     r.pointee.ownership.store(RingOwnership.free.rawValue, ordering: .releasing)
                 }
             }
+            total += n
+            saturated = saturated || n == take
             k += 1
         }
-        counters.pointee.cursor = start + 1
-        if total > 0 { counters.pointee.consumed.add(UInt64(total), ordering: .relaxed) }
         return total
     }
 
-    /// After draining (and a sequentially consistent fence): resumes producers of every ring
-    /// that is at or below its low watermark.
+    /// After draining: resumes producers of every ring that is at or below its low watermark.
     func releaseDrained() {
         shared.gate.pointee.releaseIfDrained { shared.depth }
         forEachRing { r in r.pointee.gate.pointee.releaseIfDrained { r.pointee.depth } }

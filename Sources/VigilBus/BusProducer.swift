@@ -12,7 +12,8 @@ import VigilCore
 /// publishes on a lane reach the consumer in the order it published them. When a lane already has
 /// `maxProducersPerLane` producer rings, the producer shares that lane's ring instead.
 /// Closing it (or releasing the last reference) hands its rings back once they are drained;
-/// nothing it published is lost.
+/// nothing it published is lost. Order is kept per producer, so events a closed producer left
+/// waiting may reach the consumer after the first events of a producer that replaced it.
 public final class BusProducer: @unchecked Sendable {
     public let bus: EventBus
     /// Per lane: the ring, once acquired.
@@ -77,35 +78,31 @@ public final class BusProducer: @unchecked Sendable {
     @discardableResult
     public func offer(_ events: UnsafeBufferPointer<Event>, lane: Lane) -> PublishOutcome {
         guard let r = ring(lane) else { return bus.offer(events, lane: lane) }
-        var outcome = PublishOutcome()
-        var rest = events
-        let n = r.pointee.enqueue(rest)
-        outcome.accepted = n
-        rest = UnsafeBufferPointer(rebasing: rest[n...])
         let counters = bus.lanes[Int(lane.rawValue)].counters
-        if !rest.isEmpty {
-            if lane == .telemetry {
-                var shed = 0
-                if rest.count > r.pointee.capacity {
-                    // The batch alone overflows the ring: its own oldest go first.
-                    let overflow = rest.count - r.pointee.capacity
-                    var runStart = 0
-                    for k in 1...overflow where k == overflow || rest[k].source != rest[runStart].source {
-                        bus.shedBySource.pointee.add(source: rest[runStart].source, count: k - runStart)
-                        runStart = k
-                    }
-                    shed += overflow
-                    rest = UnsafeBufferPointer(rebasing: rest[overflow...])
+        var outcome = PublishOutcome()
+        if lane == .telemetry {
+            var batch = events
+            if batch.count > r.pointee.capacity {
+                // The batch alone overflows the ring: its own oldest go first, never entering.
+                let overflow = batch.count - r.pointee.capacity
+                var runStart = 0
+                for k in 1...overflow where k == overflow || batch[k].source != batch[runStart].source {
+                    bus.shedBySource.pointee.add(source: batch[runStart].source, count: k - runStart)
+                    runStart = k
                 }
-                shed += r.pointee.shedOldest(toFit: rest.count, counters: bus.shedBySource)
-                counters.pointee.shedTotal.add(UInt64(shed), ordering: .relaxed)
-                outcome.shed = shed
-                // Only this producer fills its ring and room was just made, so all of it fits.
-                outcome.accepted += r.pointee.enqueue(rest)
-            } else {
-                outcome.rejected = rest.count
-                counters.pointee.stallTotal.add(1, ordering: .relaxed)
+                outcome.shed = overflow
+                batch = UnsafeBufferPointer(rebasing: batch[overflow...])
             }
+            if !r.pointee.hasRoom(for: batch.count) {
+                outcome.shed += r.pointee.shedOldest(toFit: batch.count, counters: bus.shedBySource)
+            }
+            if outcome.shed > 0 { counters.pointee.shedTotal.add(UInt64(outcome.shed), ordering: .relaxed) }
+            // Only this producer fills its ring and room was made, so all of it fits.
+            outcome.accepted = r.pointee.enqueue(batch)
+        } else {
+            outcome.accepted = r.pointee.enqueue(events)
+            outcome.rejected = events.count - outcome.accepted
+            if outcome.rejected > 0 { counters.pointee.stallTotal.add(1, ordering: .relaxed) }
         }
         if outcome.accepted > 0 { bus.wakeConsumerAfterSequentiallyConsistentStore() }
         let gate = r.pointee.gate

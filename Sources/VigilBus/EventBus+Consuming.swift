@@ -11,12 +11,7 @@ extension EventBus {
         guard let base = buffer.baseAddress else { return 0 }
         let l = lanes + Int(lane.rawValue)
         let n = l.pointee.drain(into: base, max: buffer.count)
-        if n > 0 {
-            // Pairs with the fence a pausing producer makes between raising its flag and reading
-            // the depth: either it sees what was just drained or we see its flag.
-            atomicMemoryFence(ordering: .sequentiallyConsistent)
-            l.pointee.releaseDrained()
-        }
+        if n > 0 { l.pointee.releaseDrained() }
         return n
     }
 
@@ -56,21 +51,26 @@ extension EventBus {
 
     /// Suspends the consumer until an event is published (returns at once if one is waiting, or
     /// if ``interruptConsumer()`` was called since the last wait).
+    ///
+    /// The consumer stores its continuation, announces `parked` (sequentially consistent), then
+    /// looks at every ring once more; a producer publishes (sequentially consistent), then reads
+    /// the state. So either the consumer sees the new events, or the producer sees it parked.
     public func waitForEvents() async {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            let parked = parking.withLock { state -> Bool in
-                if state.interrupted {
-                    state.interrupted = false
-                    return false
-                }
-                state.consumer = c
-                return true
+            if consumerState.compareExchange(expected: ConsumerState.interrupted.rawValue,
+                                             desired: ConsumerState.running.rawValue,
+                                             ordering: .acquiringAndReleasing).exchanged {
+                return c.resume()
             }
-            guard parked else { return c.resume() }
-            // Sequentially consistent, like producers' publishing stores and their read of this
-            // flag: either a producer sees us parked, or we see its events here.
-            consumerParked.store(true, ordering: .sequentiallyConsistent)
-            atomicMemoryFence(ordering: .sequentiallyConsistent)
+            parkedConsumer.pointee = c
+            let (parked, _) = consumerState.compareExchange(
+                expected: ConsumerState.running.rawValue, desired: ConsumerState.parked.rawValue,
+                ordering: .sequentiallyConsistent)
+            guard parked else {  // interrupted in between
+                parkedConsumer.pointee = nil
+                consumerState.store(ConsumerState.running.rawValue, ordering: .relaxed)
+                return c.resume()
+            }
             if hasReadyEvent { wakeParkedConsumer() }
         }
     }
@@ -78,16 +78,16 @@ extension EventBus {
     /// Wakes the consumer without an event, e.g. so it notices cancellation at shutdown. Sticky:
     /// if the consumer is not parked, its next ``waitForEvents()`` returns at once.
     public func interruptConsumer() {
-        let c = parking.withLock { state -> CheckedContinuation<Void, Never>? in
-            consumerParked.store(false, ordering: .relaxed)
-            guard let c = state.consumer else {
-                state.interrupted = true
-                return nil
+        while true {
+            let state = consumerState.load(ordering: .acquiring)
+            if state == ConsumerState.parked.rawValue {
+                wakeParkedConsumer()
+                return
             }
-            state.consumer = nil
-            return c
+            if state == ConsumerState.interrupted.rawValue { return }
+            if consumerState.compareExchange(expected: state, desired: ConsumerState.interrupted.rawValue,
+                                             ordering: .acquiringAndReleasing).exchanged { return }
         }
-        c?.resume()
     }
 
     /// Whether any lane holds an event.

@@ -17,26 +17,32 @@ import VigilCore
 ///   which fires once the consumer drains the ring to the low watermark. The kernel socket
 ///   buffer then fills and the plugin's own `write` blocks (see Docs/eventbus.md).
 ///
-/// The publish and consume paths take no locks, allocate nothing and touch no reference counts
-/// (`make bench-bus` counts both); locks guard only the rare paths (parking the consumer,
-/// parking and waking paused producers).
+/// Nothing takes a lock. The publish and consume paths allocate nothing and touch no reference
+/// counts (`make bench-bus` counts both); only parking (a producer above its watermark, the
+/// consumer with nothing to do) allocates a list node or a continuation.
 public final class EventBus: @unchecked Sendable {
     public let configuration: EventBusConfiguration
     /// The three lanes, in a raw table: an array would have producers and the consumer retaining
     /// its buffer on every access, a shared reference count bouncing between cores.
     let lanes: UnsafeMutablePointer<BusLane>
     let shedBySource = ShedCounters.allocate()
-    let consumerParked = Atomic<Bool>(false)
-    let parking = Mutex<ConsumerParking>(ConsumerParking())
+    /// A ``ConsumerState`` raw value; see ``waitForEvents()``.
+    let consumerState = Atomic<Int>(ConsumerState.running.rawValue)
+    /// The parked consumer's continuation: written before `consumerState` becomes `parked`
+    /// (release), taken only by whoever moves it from `parked` to `running` (acquire).
+    let parkedConsumer: UnsafeMutablePointer<CheckedContinuation<Void, Never>?>
 
-    struct ConsumerParking {
-        var consumer: CheckedContinuation<Void, Never>?
-        /// An interruption that found no parked consumer; the next wait returns at once.
-        var interrupted = false
+    enum ConsumerState: Int {
+        case running = 0
+        case parked = 1
+        /// An interruption found no parked consumer; its next wait returns at once.
+        case interrupted = 2
     }
 
     public init(configuration: EventBusConfiguration = EventBusConfiguration()) {
         self.configuration = configuration
+        parkedConsumer = .allocate(capacity: 1)
+        parkedConsumer.initialize(to: nil)
         lanes = .allocate(capacity: Lane.allCases.count)
         for lane in Lane.allCases {
             (lanes + Int(lane.rawValue)).initialize(to: BusLane(lane: lane, configuration: configuration))
@@ -47,6 +53,8 @@ public final class EventBus: @unchecked Sendable {
         lanes.deinitialize(count: Lane.allCases.count)
         lanes.deallocate()
         ShedCounters.deallocate(shedBySource)
+        parkedConsumer.deinitialize(count: 1)
+        parkedConsumer.deallocate()
     }
 
     /// A producer with rings of its own (one per lane it uses), for a long-lived source such as a
@@ -213,21 +221,23 @@ public final class EventBus: @unchecked Sendable {
     @inline(__always)
     func wakeConsumerAfterFence() {
         atomicMemoryFence(ordering: .sequentiallyConsistent)
-        if consumerParked.load(ordering: .relaxed) { wakeParkedConsumer() }
+        if consumerState.load(ordering: .relaxed) == ConsumerState.parked.rawValue { wakeParkedConsumer() }
     }
 
     /// After a sequentially consistent store that published events (a producer ring's tail).
     @inline(__always)
     func wakeConsumerAfterSequentiallyConsistentStore() {
-        if consumerParked.load(ordering: .sequentiallyConsistent) { wakeParkedConsumer() }
+        if consumerState.load(ordering: .sequentiallyConsistent) == ConsumerState.parked.rawValue {
+            wakeParkedConsumer()
+        }
     }
 
+    /// Resumes the parked consumer, if this caller is the one that unparks it.
     func wakeParkedConsumer() {
-        let c = parking.withLock { state -> CheckedContinuation<Void, Never>? in
-            consumerParked.store(false, ordering: .relaxed)
-            defer { state.consumer = nil }
-            return state.consumer
-        }
-        c?.resume()
+        let (unparked, _) = consumerState.compareExchange(
+            expected: ConsumerState.parked.rawValue, desired: ConsumerState.running.rawValue, ordering: .acquiringAndReleasing)
+        guard unparked, let c = parkedConsumer.pointee else { return }
+        parkedConsumer.pointee = nil
+        c.resume()
     }
 }

@@ -59,10 +59,12 @@ public struct EventBusConfiguration: Sendable, Equatable {
 
 /// What happened to an offered batch.
 ///
-/// Every offered event is accounted for exactly once: `offered == accepted + rejected +` (the
-/// part of `shed` that came from this batch itself, when a telemetry batch alone overflows a ring).
+/// Every offered event is accounted for: `offered == accepted + rejected`, except that a
+/// telemetry batch larger than a producer's own ring sheds its own oldest events before they
+/// enter (they count in `shed`, not in `accepted`).
 public struct PublishOutcome: Sendable, Equatable {
-    /// Events of this batch now on the bus.
+    /// Events of this batch that went onto the bus. (On a shared telemetry ring, a batch larger
+    /// than the ring may shed some of its own earlier events again to make room for later ones.)
     public var accepted: Int
     /// Telemetry events dropped oldest-first to make room (counted per source): older events
     /// already waiting, or this batch's own oldest when the batch is larger than the ring.

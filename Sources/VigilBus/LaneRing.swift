@@ -135,8 +135,9 @@ struct LaneRing: ~Copyable {
                 }
                 return 0  // empty
             }
+            // Sequentially consistent: pairs with a pausing producer's fence (BackpressureGate).
             let (exchanged, current) = positions[1].value.compareExchange(
-                expected: pos, desired: pos + claimed, successOrdering: .relaxed, failureOrdering: .relaxed)
+                expected: pos, desired: pos + claimed, successOrdering: .sequentiallyConsistent, failureOrdering: .relaxed)
             if exchanged { break }
             pos = current
         }

@@ -1,20 +1,26 @@
 import Synchronization
 import VigilCore
 
-/// One ring slot holding an ``Event`` as five atomic words.
+/// One ring slot: an ``Event`` as five atomic words, and the position it holds.
 ///
-/// A telemetry producer may shed its oldest events and refill their slots while the consumer is
-/// copying them out speculatively (the consumer then discards the copy: its claim fails). Relaxed
-/// atomic words make that overlap well defined (and visible to ThreadSanitizer as such); on
-/// x86-64 and arm64 a relaxed word load or store is a plain move, so this costs nothing.
+/// `sequence` is `position + 1` once the event of `position` is in the cell. The consumer polls
+/// the cells themselves (never the producer's tail), so it reads only lines it is about to
+/// consume, and the producer's own line stays in the producer's cache.
+///
+/// A telemetry producer may shed its oldest events and refill their cells while the consumer is
+/// copying them out (the consumer then discards the copy: its claim fails). Relaxed atomic words
+/// make that overlap well defined (and visible to ThreadSanitizer as such); on x86-64 and arm64 a
+/// relaxed word load or store is a plain move, so this costs nothing.
 struct EventCell: ~Copyable {
     private let w0 = Atomic<UInt64>(0), w1 = Atomic<UInt64>(0), w2 = Atomic<UInt64>(0)
     private let w3 = Atomic<UInt64>(0), w4 = Atomic<UInt64>(0)
+    let sequence = Atomic<Int>(0)
 
     typealias Words = (UInt64, UInt64, UInt64, UInt64, UInt64)
 
+    /// Writes the event of `position` and then publishes it (release).
     @inline(__always)
-    func store(_ event: Event) {
+    func store(_ event: Event, position: Int) {
         var w: Words = (0, 0, 0, 0, 0)
         withUnsafeMutableBytes(of: &w) { $0.storeBytes(of: event, as: Event.self) }
         w0.store(w.0, ordering: .relaxed)
@@ -22,6 +28,7 @@ struct EventCell: ~Copyable {
         w2.store(w.2, ordering: .relaxed)
         w3.store(w.3, ordering: .relaxed)
         w4.store(w.4, ordering: .relaxed)
+        sequence.store(position &+ 1, ordering: .releasing)
     }
 
     @inline(__always)
@@ -30,7 +37,6 @@ struct EventCell: ~Copyable {
                         w3.load(ordering: .relaxed), w4.load(ordering: .relaxed))
         return withUnsafeBytes(of: w) { $0.load(as: Event.self) }
     }
-
 }
 
 /// The producer's end of a ``ProducerRing``: written only by the owning producer.
@@ -48,13 +54,11 @@ struct ConsumerEnd: ~Copyable {
     /// Positions below `head` were consumed or shed. The consumer advances it, and so does the
     /// producer when it sheds (telemetry), both by compare-and-swap.
     let head = Atomic<Int>(0)
-    /// The last `tail` the consumer read; stale-low, so it never reads an unpublished slot.
-    var cachedTail = 0
     /// How many events the consumer copies before claiming them; shrinks while a shedding
     /// producer keeps winning the race for the oldest events, so the consumer still progresses.
     var claimLimit = Int.max
-    private let padding: (Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int) =
-        (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    private let padding: (Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int) =
+        (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
 }
 
 /// Who holds a ``ProducerRing``.
@@ -68,8 +72,8 @@ enum RingOwnership: Int {
 }
 
 /// A bounded single-producer ring: one per registered producer and lane, drained by the lane's
-/// consumer. The producer publishes a batch with one store and never contends with other
-/// producers; the consumer claims a batch with one uncontended compare-and-swap.
+/// consumer. The producer publishes with plain stores and never contends with other producers;
+/// the consumer claims a batch with one uncontended compare-and-swap.
 ///
 /// Lives at a fixed address for the life of its bus (rings are reused, never freed early), so
 /// the consumer and statistics readers hold plain pointers and touch no reference counts.
@@ -133,11 +137,12 @@ struct ProducerRing: ~Copyable {
 
     // MARK: producer side (the owning producer only)
 
-    /// Publishes up to `events.count` events in order with one store; returns how many fit.
+    /// Publishes up to `events.count` events in order; returns how many fit.
     ///
     /// The tail store is sequentially consistent so that, with the consumer's own sequentially
     /// consistent "parked" store and tail load, either the consumer sees these events before it
     /// parks or the producer sees it parked and wakes it (see ``EventBus/waitForEvents()``).
+    /// Nobody polls the tail, so the store finds its line in the producer's cache.
     func enqueue(_ events: UnsafeBufferPointer<Event>) -> Int {
         guard let base = events.baseAddress else { return 0 }
         let t = producer.pointee.tail.load(ordering: .relaxed)
@@ -148,9 +153,18 @@ struct ProducerRing: ~Copyable {
         }
         let n = min(free, events.count)
         guard n > 0 else { return 0 }
-        for i in 0..<n { cells[(t &+ i) & mask].store(base[i]) }
+        for i in 0..<n { cells[(t &+ i) & mask].store(base[i], position: t &+ i) }
         producer.pointee.tail.store(t &+ n, ordering: .releasing)
         return n
+    }
+
+    /// Whether `count` more events fit (reading the consumer's position only when the cached one
+    /// says they might not).
+    func hasRoom(for count: Int) -> Bool {
+        let t = producer.pointee.tail.load(ordering: .relaxed)
+        if capacity - (t - producer.pointee.cachedHead) >= count { return true }
+        producer.pointee.cachedHead = consumer.pointee.head.load(ordering: .acquiring)
+        return capacity - (t - producer.pointee.cachedHead) >= count
     }
 
     /// Telemetry only: drops the oldest events until `room` slots are free, counting each dropped
@@ -187,22 +201,32 @@ struct ProducerRing: ~Copyable {
     // MARK: consumer side (the lane's single consumer)
 
     /// Moves up to `max` events in order into `out`; returns how many.
+    ///
+    /// The claim is sequentially consistent: with a pausing producer's fence, it makes sure that
+    /// either the producer sees the drained depth or the consumer sees its pause flag afterwards.
     func dequeue(max: Int, into out: UnsafeMutablePointer<Event>) -> Int {
         guard max > 0 else { return 0 }
         var h = consumer.pointee.head.load(ordering: .relaxed)
         while true {
-            var available = consumer.pointee.cachedTail - h
-            if available <= 0 {
-                consumer.pointee.cachedTail = producer.pointee.tail.load(ordering: .acquiring)
-                available = consumer.pointee.cachedTail - h
-                if available <= 0 { return 0 }
+            let limit = Swift.min(max, consumer.pointee.claimLimit)
+            var n = 0
+            while n < limit {
+                let p = h &+ n
+                guard cells[p & mask].sequence.load(ordering: .acquiring) == p &+ 1 else { break }
+                out[n] = cells[p & mask].load()
+                n += 1
             }
-            let n = Swift.min(max, available, consumer.pointee.claimLimit)
-            for i in 0..<n { out[i] = cells[(h &+ i) & mask].load() }
+            if n == 0 {
+                // Empty, unless the producer shed past `h` (and may have refilled its cell).
+                let current = consumer.pointee.head.load(ordering: .relaxed)
+                if current == h { return 0 }
+                h = current
+                continue
+            }
             // Release orders the copies above before the claim: once the producer sees the new
             // head it may refill these cells.
             let (won, current) = consumer.pointee.head.compareExchange(
-                expected: h, desired: h + n, successOrdering: .acquiringAndReleasing, failureOrdering: .relaxed)
+                expected: h, desired: h &+ n, successOrdering: .sequentiallyConsistent, failureOrdering: .relaxed)
             if won {
                 if consumer.pointee.claimLimit != .max { consumer.pointee.claimLimit = .max }
                 return n
