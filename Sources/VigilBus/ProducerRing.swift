@@ -1,22 +1,33 @@
 import Synchronization
 import VigilCore
 
-/// One ring slot: an ``Event`` as five atomic words, and the position it holds.
+/// One ring slot: an ``Event`` as five atomic words, the last of which also says which position
+/// the cell holds.
 ///
-/// `sequence` is `position + 1` once the event of `position` is in the cell. The consumer polls
-/// the cells themselves (never the producer's tail), so it reads only lines it is about to
-/// consume, and the producer's own line stays in the producer's cache.
+/// An `Event` is 34 bytes in a 40-byte stride; the six bytes of padding after its `kind` and
+/// `lane` carry a 48-bit tag, `position + 1`, written last with release ordering. So a cell is
+/// exactly one 40-byte event (no separate sequence word to move between cores), and the consumer
+/// polls the cells themselves, never the producer's tail, so it reads only lines it is about to
+/// consume and the producer's own line stays in the producer's cache. (48 bits wrap after 2^48
+/// events, harmlessly: a stale tag is always `capacity` behind, never equal.)
 ///
 /// A telemetry producer may shed its oldest events and refill their cells while the consumer is
 /// copying them out (the consumer then discards the copy: its claim fails). Relaxed atomic words
 /// make that overlap well defined (and visible to ThreadSanitizer as such); on x86-64 and arm64 a
 /// relaxed word load or store is a plain move, so this costs nothing.
 struct EventCell: ~Copyable {
-    private let w0 = Atomic<UInt64>(0), w1 = Atomic<UInt64>(0), w2 = Atomic<UInt64>(0)
-    private let w3 = Atomic<UInt64>(0), w4 = Atomic<UInt64>(0)
-    let sequence = Atomic<Int>(0)
+    private let w0 = Atomic<UInt64>(0), w1 = Atomic<UInt64>(0), w2 = Atomic<UInt64>(0), w3 = Atomic<UInt64>(0)
+    /// Bytes 32..<40: the event's last two bytes, then the position tag.
+    private let w4 = Atomic<UInt64>(0)
 
     typealias Words = (UInt64, UInt64, UInt64, UInt64, UInt64)
+    /// The event's own bits in `w4`; the rest is the tag.
+    static let eventBitsOfLastWord: UInt64 = 0xFFFF
+    /// Bytes of an `Event` that are not padding: the tag needs the last six of the 40.
+    static let eventBytes = 34
+
+    @inline(__always)
+    static func tag(_ position: Int) -> UInt64 { UInt64(truncatingIfNeeded: position &+ 1) << 16 }
 
     /// Writes the event of `position` and then publishes it (release).
     @inline(__always)
@@ -27,14 +38,24 @@ struct EventCell: ~Copyable {
         w1.store(w.1, ordering: .relaxed)
         w2.store(w.2, ordering: .relaxed)
         w3.store(w.3, ordering: .relaxed)
-        w4.store(w.4, ordering: .relaxed)
-        sequence.store(position &+ 1, ordering: .releasing)
+        w4.store(w.4 & Self.eventBitsOfLastWord | Self.tag(position), ordering: .releasing)
     }
 
+    /// The cell's event if it holds `position` (acquire), else nil.
+    @inline(__always)
+    func load(position: Int) -> Event? {
+        let last = w4.load(ordering: .acquiring)
+        guard last & ~Self.eventBitsOfLastWord == Self.tag(position) else { return nil }
+        let w: Words = (w0.load(ordering: .relaxed), w1.load(ordering: .relaxed), w2.load(ordering: .relaxed),
+                        w3.load(ordering: .relaxed), last & Self.eventBitsOfLastWord)
+        return withUnsafeBytes(of: w) { $0.load(as: Event.self) }
+    }
+
+    /// The event, whatever position it holds (the producer reading back its own cells).
     @inline(__always)
     func load() -> Event {
         let w: Words = (w0.load(ordering: .relaxed), w1.load(ordering: .relaxed), w2.load(ordering: .relaxed),
-                        w3.load(ordering: .relaxed), w4.load(ordering: .relaxed))
+                        w3.load(ordering: .relaxed), w4.load(ordering: .relaxed) & Self.eventBitsOfLastWord)
         return withUnsafeBytes(of: w) { $0.load(as: Event.self) }
     }
 }
@@ -89,7 +110,9 @@ struct ProducerRing: ~Copyable {
 
     /// `capacity` is rounded up to a power of two (at least 2); `high`/`low` are watermark fractions.
     init(capacity requested: Int, high: Double, low: Double) {
-        precondition(MemoryLayout<Event>.size <= MemoryLayout<EventCell.Words>.size, "Event outgrew its ring cell")
+        // A build invariant, checked by the bus tests too: the position tag lives in Event's padding.
+        precondition(MemoryLayout<Event>.size <= EventCell.eventBytes && MemoryLayout<Event>.alignment <= 8,
+                     "Event outgrew the 34 bytes a ring cell leaves it")
         var c = 2
         while c < requested { c <<= 1 }
         capacity = c
@@ -212,8 +235,8 @@ struct ProducerRing: ~Copyable {
             var n = 0
             while n < limit {
                 let p = h &+ n
-                guard cells[p & mask].sequence.load(ordering: .acquiring) == p &+ 1 else { break }
-                out[n] = cells[p & mask].load()
+                guard let event = cells[p & mask].load(position: p) else { break }
+                out[n] = event
                 n += 1
             }
             if n == 0 {

@@ -85,6 +85,12 @@ import VigilCore
 }
 
 @Suite struct ProducerRingBasics {
+    /// Producer rings keep each cell's position tag in the six bytes of padding after an Event's
+    /// 34 bytes: a field added to Event must not take them (the ring refuses to start if it does).
+    @Test func eventLeavesRoomForTheRingsPositionTag() {
+        #expect(MemoryLayout<Event>.size <= 34 && MemoryLayout<Event>.stride == 40 && MemoryLayout<Event>.alignment == 8)
+    }
+
     @Test func registeredProducerKeepsOrderAndIsDrainedWithTheSharedRing() {
         let bus = EventBus(configuration: .init(producerCapacity: [.incident: 8]))
         let producer = bus.makeProducer()
