@@ -53,9 +53,9 @@ static double run(int producers, long long total, Mode mode) {
             for (size_t j = 0; j < k; j++) buf[j] = Item{i + (long long)j, (double)(i + j), 1, (unsigned)p + 1, 0, 0, 1, 1};
             switch (mode) {
             case Mode::unbounded: q.enqueue_bulk(tok, buf, k); break;
-            case Mode::bounded: while (!q.enqueue_bulk(tok, buf, k)) {} break;
+            case Mode::bounded: while (!q.enqueue_bulk(tok, buf, k)) std::this_thread::yield(); break;
             case Mode::boundedSingle:
-                for (size_t j = 0; j < k; j++) while (!q.enqueue(tok, buf[j])) {}
+                for (size_t j = 0; j < k; j++) while (!q.enqueue(tok, buf[j])) std::this_thread::yield();
                 break;
             }
             i += k;

@@ -6,12 +6,12 @@
 # Every queue moves the same 40-byte item, producers build batches of 64 and the consumer takes
 # up to 1024 at a time (see Sources/BusBenchmark/Harness.swift and moodycamel.cpp). The machine's
 # load is printed before and after: on a shared 2-core machine, figures taken while something else
-# runs are depressed. BUS_BENCH_EVENTS (default 20000000), BUS_BENCH_RUNS (best of, default 3) and
+# runs are depressed. BUS_BENCH_EVENTS (default 20000000), BUS_BENCH_RUNS (rounds, default 5) and
 # BUS_BENCH_PRODUCER_CAPACITY (default 8192) tune a run.
 set -euo pipefail
 cd "$(dirname "$0")"
 EVENTS="${BUS_BENCH_EVENTS:-20000000}"
-RUNS="${BUS_BENCH_RUNS:-3}"
+RUNS="${BUS_BENCH_RUNS:-5}"
 CAPACITY="${BUS_BENCH_PRODUCER_CAPACITY:-8192}"
 if [ ! -f /usr/include/concurrentqueue/concurrentqueue.h ]; then
   apt-get install -y -q libconcurrentqueue-dev >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q libconcurrentqueue-dev >/dev/null; }
@@ -19,15 +19,29 @@ fi
 swift build -c release --product BusBenchmark >/dev/null
 mkdir -p .build
 g++ -O2 -std=c++17 -pthread -DPRODUCER_CAPACITY="$CAPACITY" -o .build/moodycamel-bench moodycamel.cpp 2>/dev/null
+# How busy the machine is without us: CPU use over the 2 s before the measurements start.
+cpu_busy() {
+  read -r _ a1 b1 c1 d1 e1 f1 g1 h1 _ < /proc/stat; sleep 2; read -r _ a2 b2 c2 d2 e2 f2 g2 h2 _ < /proc/stat
+  local busy=$(( (a2+b2+c2+f2+g2+h2) - (a1+b1+c1+f1+g1+h1) )) idle=$(( (d2+e2) - (d1+e1) ))
+  echo "$(( 100 * busy / (busy + idle) ))%"
+}
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
-busy="$(ps -eo pcpu=,comm= --sort=-pcpu | awk '$1 >= 20 { printf "%s%s (%s%%)", sep, $2, $1; sep = ", " }')"
-echo "moving $EVENTS events of 40 bytes, best of $RUNS runs, on $(nproc) cores; load average before: $load_before${busy:+; busy: $busy}"
-out="$(BUS_BENCH_EVENTS=$EVENTS BUS_BENCH_RUNS=$RUNS BUS_BENCH_PRODUCER_CAPACITY=$CAPACITY .build/release/BusBenchmark
-       .build/moodycamel-bench "$EVENTS" "$RUNS")"
+busy="$(cpu_busy)"
+echo "moving $EVENTS events of 40 bytes, best of $RUNS interleaved rounds, on $(nproc) cores; load average before: $load_before, CPU in use by others: $busy"
+# Rounds interleave the queues, each in a fresh process: on a virtual machine whose two vCPUs the
+# host places differently from one minute to the next, transfer speed between them varies up to
+# threefold, and every queue must get the same chances at a good moment. Each figure is the best of
+# its rounds.
+bench() { BUS_BENCH_EVENTS=$EVENTS BUS_BENCH_RUNS=1 BUS_BENCH_PRODUCER_CAPACITY=$CAPACITY BUS_BENCH_ONLY=$1 .build/release/BusBenchmark; }
+out="$(bench audit
+       for _ in $(seq "$RUNS"); do bench vigil; bench mutex; .build/moodycamel-bench "$EVENTS" 1; done)"
 load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
-python3 - "$out" "$load_before" "$load_after" "$CAPACITY" <<'PY'
+python3 - "$out" "$load_before" "$load_after" "$CAPACITY" "$busy" <<'PY'
 import json, sys
-r = {k: int(v) for k, v in (l.split() for l in sys.argv[1].strip().splitlines())}
+busy_before = sys.argv[5]
+r = {}
+for k, v in (l.split() for l in sys.argv[1].strip().splitlines()):
+    r[k] = max(r.get(k, 0), int(v))
 load_before, load_after, capacity = sys.argv[2], sys.argv[3], sys.argv[4]
 def m(x): return f"{x / 1e6:8.2f} M/s"
 rows = [
@@ -59,11 +73,12 @@ counted = r["hotpath_allocations_counted"] == 1 and r["hotpath_retains_counted"]
 print(f"hot path: {allocs} heap allocations and {retains} retains while publishing and draining {events} events "
       f"({allocs / events:.6f} and {retains / events:.6f} per event) over {', '.join(paths)}"
       + ("" if counted else "  [WARNING: the counters did not see a known allocation/retain: figure not proven]"))
-print(f"load average after: {load_after}")
+print(f"load average after: {load_after} (the benchmark's own threads count in it)")
 print(json.dumps({"benchmark": "bus", "vigil_1p1c": v1, "vigil_4p1c": v4, "mutex_1p1c": r["mutex_1p1c"],
                   "moodycamel_1p1c": mc1, "moodycamel_4p1c": mc4,
                   "mutex_4p1c": r["mutex_4p1c"], "moodycamel_bounded_1p1c": r["moodycamel_bounded_1p1c"],
                   "moodycamel_bounded_4p1c": r["moodycamel_bounded_4p1c"],
                   "allocations_per_event": allocs / events, "retains_per_event": retains / events,
-                  "load_before": load_before, "load_after": load_after}, separators=(",", ":")))
+                  "load_before": load_before, "cpu_busy_before": busy_before, "load_after": load_after},
+                 separators=(",", ":")))
 PY

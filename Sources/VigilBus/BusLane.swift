@@ -1,12 +1,15 @@
 import Synchronization
 import VigilCore
 
-/// A lane's slow-path counters, on their own cache lines.
+/// A lane's counters: the producers' on one 128-byte block, the consumer's on the next, so a
+/// flood of sheds does not keep taking the consumer's line away.
 struct LaneCounters: ~Copyable {
     /// Telemetry events dropped oldest-first.
     let shedTotal = Atomic<UInt64>(0)
     /// Producer refusals (full never-drop ring) and waits (watermark).
     let stallTotal = Atomic<UInt64>(0)
+    private let producerPadding: (Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int) =
+        (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
     /// Events handed to the consumer (written by the consumer only).
     let consumed = Atomic<UInt64>(0)
     /// The consumer's round-robin position among the lane's rings (consumer only).
@@ -38,7 +41,7 @@ struct BusLane: ~Copyable {
         tableSize = max(0, configuration.maxProducersPerLane)
         table = .allocate(capacity: max(1, tableSize))
         for i in 0..<max(1, tableSize) { (table + i).initialize(to: Atomic(nil)) }
-        counters = UnsafeMutableRawPointer.allocate(byteCount: 128, alignment: 128)
+        counters = UnsafeMutableRawPointer.allocate(byteCount: max(256, MemoryLayout<LaneCounters>.stride), alignment: 128)
             .bindMemory(to: LaneCounters.self, capacity: 1)
         counters.initialize(to: LaneCounters())
     }
@@ -173,15 +176,12 @@ struct BusLane: ~Copyable {
         var producers = 0
         var paused = shared.gate.pointee.shouldPause(depth: shared.depth)
         forEachRing { r in
-            let owner = r.pointee.ownership.load(ordering: .relaxed)
-            guard owner != RingOwnership.free.rawValue || r.pointee.depth > 0 else {
-                published += UInt64(r.pointee.published)
-                return
-            }
-            producers += owner == RingOwnership.owned.rawValue ? 1 : 0
+            published += UInt64(r.pointee.published)  // free rings too: what their past owners published
+            let ownership = r.pointee.ownership.load(ordering: .relaxed)
+            guard ownership != RingOwnership.free.rawValue else { return }
+            if ownership == RingOwnership.owned.rawValue { producers += 1 }
             depth += r.pointee.depth
             capacity += r.pointee.capacity
-            published += UInt64(r.pointee.published)
             paused = paused || r.pointee.gate.pointee.isPaused
         }
         return LaneStatistics(lane: lane, depth: depth, capacity: capacity, published: published,

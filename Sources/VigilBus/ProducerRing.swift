@@ -177,7 +177,7 @@ struct ProducerRing: ~Copyable {
         let n = min(free, events.count)
         guard n > 0 else { return 0 }
         for i in 0..<n { cells[(t &+ i) & mask].store(base[i], position: t &+ i) }
-        producer.pointee.tail.store(t &+ n, ordering: .releasing)
+        producer.pointee.tail.store(t &+ n, ordering: .sequentiallyConsistent)
         return n
     }
 

@@ -159,7 +159,7 @@ import VigilCore
                                                 maxProducersPerLane: 2))
         let producers = (0..<4).map { _ in bus.makeProducer() }
         for i in 0..<6 { for (p, producer) in producers.enumerated() { producer.offer(tagged(p, i, lane: .incident)) } }
-        #expect(stats(bus, .incident)?.producers == 2)
+        withExtendedLifetime(producers) { #expect(stats(bus, .incident)?.producers == 2) }
         var out: [Event] = []
         _ = bus.drain(.incident, into: &out, max: 100)
         let d = Delivery(out, producers: 4)

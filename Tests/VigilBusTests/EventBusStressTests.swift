@@ -193,6 +193,38 @@ import VigilCore
         #expect(bus.statistics().allSatisfy { $0.stalls > 0 })
     }
 
+    /// Ping-pong: a producer publishes one event, then waits until the consumer has taken it, so
+    /// the consumer parks before nearly every event and the event's own publication must wake it
+    /// (no later event comes to heal a missed wakeup). Through a producer ring and the shared ring.
+    @Test(arguments: [false, true])
+    func everyEventWakesTheParkedConsumer(registered: Bool) async {
+        let bus = EventBus()
+        let rounds = 20_000
+        let taken = DispatchSemaphore(value: 0)
+        let consumer = Task { () -> [Event] in
+            var got: [Event] = []
+            while got.count < rounds {
+                if bus.drainAll(into: &got, max: 1) == 0 { await bus.waitForEvents() } else { taken.signal() }
+            }
+            return got
+        }
+        let producerDone = DispatchSemaphore(value: 0)
+        Thread {
+            let producer = registered ? bus.makeProducer() : nil
+            for i in 0..<rounds {
+                let e = tagged(0, i, lane: .incident)
+                if let producer { producer.offer(e) } else { bus.offer(e) }
+                guard taken.wait(timeout: .now() + .seconds(300)) == .success else { break }
+            }
+            producerDone.signal()
+        }.start()
+        let events = await withHangGuard("ping-pong consumer") { await consumer.value }
+        _ = producerDone.wait(timeout: .now() + .seconds(300))
+        guard let events else { return }
+        let d = Delivery(events, producers: 1)
+        #expect(d.torn == 0 && d.disorder == 0 && d.count == [rounds])
+    }
+
     /// The same race for socket readers: a thread per lane offers one event, and whenever told to
     /// pause waits for the low-watermark callback; the consumer thread drains one event at a time.
     @Test(arguments: [false, true])

@@ -2,9 +2,11 @@ import Foundation
 import VigilCore
 
 // Moves `total` 40-byte events from P producer threads to one consumer thread and reports events
-// per second (best of `runs`). Every queue is bounded and its producers retry when it is full, so
-// nothing is dropped; every producer builds its events in batches of `batch` and every consumer
-// takes up to 1024 at a time and reads each event's value, so all queues get the same chances.
+// per second (best of `runs`). Every queue is bounded; a producer whose attempt moved nothing
+// yields the CPU (as a real producer would wait) and retries, so nothing is dropped and, with five
+// threads on two cores, a full queue's producers do not starve its consumer. Every producer builds
+// its events in batches of `batch` and every consumer takes up to 1024 at a time and reads each
+// event's value, so all queues get the same chances. (moodycamel.cpp follows the same rules.)
 
 let total = Int(ProcessInfo.processInfo.environment["BUS_BENCH_EVENTS"] ?? "") ?? 20_000_000
 let runs = Int(ProcessInfo.processInfo.environment["BUS_BENCH_RUNS"] ?? "") ?? 3

@@ -1,4 +1,5 @@
 import DequeModule
+import Foundation
 import Synchronization
 import VigilCore
 
@@ -37,11 +38,13 @@ func mutexDeque(producers: Int) -> Double {
                 fill(buf, from: i, count: k, producer: p)
                 var sent = 0
                 while sent < k {
-                    sent += q.state.withLock { d -> Int in
+                    let n = q.state.withLock { d -> Int in
                         let room = min(sharedCapacity - d.count, k - sent)
                         if room > 0 { d.append(contentsOf: buf[sent..<(sent + room)]) }
                         return max(room, 0)
                     }
+                    if n == 0 { sched_yield() }
+                    sent += n
                 }
                 i += k
             }
@@ -60,7 +63,7 @@ func mutexSingle(producers: Int) -> Double {
                     guard d.count < sharedCapacity else { return false }
                     d.append(e)
                     return true
-                }) {}
+                }) { sched_yield() }
             }
         }, consume: { n in consumeMutex(q, n) })
     }

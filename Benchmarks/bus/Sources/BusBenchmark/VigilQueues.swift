@@ -1,3 +1,4 @@
+import Foundation
 import VigilBus
 import VigilCore
 
@@ -34,7 +35,9 @@ func vigilProducers(producers: Int) -> Double {
                 fill(buf, from: i, count: k, producer: p)
                 var sent = 0
                 while sent < k {
-                    sent += producer.offer(UnsafeBufferPointer(rebasing: buf[sent..<k]), lane: .incident).accepted
+                    let n = producer.offer(UnsafeBufferPointer(rebasing: buf[sent..<k]), lane: .incident).accepted
+                    if n == 0 { sched_yield() }
+                    sent += n
                 }
                 i += k
             }
@@ -54,7 +57,11 @@ func vigilShared(producers: Int) -> Double {
                 let k = min(batch, count - i)
                 fill(buf, from: i, count: k, producer: p)
                 var sent = 0
-                while sent < k { sent += bus.offer(UnsafeBufferPointer(rebasing: buf[sent..<k]), lane: .incident).accepted }
+                while sent < k {
+                    let n = bus.offer(UnsafeBufferPointer(rebasing: buf[sent..<k]), lane: .incident).accepted
+                    if n == 0 { sched_yield() }
+                    sent += n
+                }
                 i += k
             }
         }, consume: { n in consumeVigil(bus, n) })
@@ -69,7 +76,7 @@ func vigilSingle(producers: Int) -> Double {
             let producer = bus.makeProducer()
             for i in 0..<count {
                 let e = event(i, p)
-                while producer.offer(e).accepted == 0 {}
+                while producer.offer(e).accepted == 0 { sched_yield() }
             }
         }, consume: { n in consumeVigil(bus, n) })
     }
