@@ -12,6 +12,9 @@
 //   unbounded - the default traits: enqueue_bulk allocates more blocks whenever it wants, so a
 //               producer never waits for the consumer.
 //
+// A bounded producer finding its sub-queue full yields the CPU and retries, like every producer in
+// the Swift harness; it is also measured spinning instead, and the better figure is reported.
+//
 // Usage: moodycamel-bench EVENTS RUNS; prints "key value" lines.
 #include <concurrentqueue/concurrentqueue.h>
 #include <algorithm>
@@ -35,6 +38,12 @@ struct BoundedTraits : public moodycamel::ConcurrentQueueDefaultTraits {
 
 enum class Mode { bounded, unbounded, boundedSingle };
 
+/// What a bounded producer does when its sub-queue is full: yield the CPU (the rule every queue
+/// in the benchmark follows) or spin. Both are measured and the better one reported, so the
+/// baseline is never handicapped by the rule.
+static bool yieldWhenFull = true;
+static inline void full() { if (yieldWhenFull) std::this_thread::yield(); }
+
 template <typename Traits>
 static double run(int producers, long long total, Mode mode) {
     const size_t batch = 64;
@@ -53,9 +62,9 @@ static double run(int producers, long long total, Mode mode) {
             for (size_t j = 0; j < k; j++) buf[j] = Item{i + (long long)j, (double)(i + j), 1, (unsigned)p + 1, 0, 0, 1, 1};
             switch (mode) {
             case Mode::unbounded: q.enqueue_bulk(tok, buf, k); break;
-            case Mode::bounded: while (!q.enqueue_bulk(tok, buf, k)) std::this_thread::yield(); break;
+            case Mode::bounded: while (!q.enqueue_bulk(tok, buf, k)) full(); break;
             case Mode::boundedSingle:
-                for (size_t j = 0; j < k; j++) while (!q.enqueue(tok, buf[j])) std::this_thread::yield();
+                for (size_t j = 0; j < k; j++) while (!q.enqueue(tok, buf[j])) full();
                 break;
             }
             i += k;
@@ -89,11 +98,14 @@ int main(int argc, char** argv) {
     using Unbounded = moodycamel::ConcurrentQueueDefaultTraits;
     double b1 = 0, b4 = 0, u1 = 0, u4 = 0, s1 = 0;
     for (int r = 0; r < runs; r++) {
-        b1 = std::max(b1, run<BoundedTraits>(1, total, Mode::bounded));
-        b4 = std::max(b4, run<BoundedTraits>(4, total, Mode::bounded));
         u1 = std::max(u1, run<Unbounded>(1, total, Mode::unbounded));
         u4 = std::max(u4, run<Unbounded>(4, total, Mode::unbounded));
-        s1 = std::max(s1, run<BoundedTraits>(1, total, Mode::boundedSingle));
+        for (bool y : {true, false}) {
+            yieldWhenFull = y;
+            b1 = std::max(b1, run<BoundedTraits>(1, total, Mode::bounded));
+            b4 = std::max(b4, run<BoundedTraits>(4, total, Mode::bounded));
+            s1 = std::max(s1, run<BoundedTraits>(1, total, Mode::boundedSingle));
+        }
     }
     std::printf("moodycamel_1p1c %lld\nmoodycamel_4p1c %lld\nmoodycamel_bounded_1p1c %lld\n"
                 "moodycamel_bounded_4p1c %lld\nmoodycamel_bounded_single_1p1c %lld\n",

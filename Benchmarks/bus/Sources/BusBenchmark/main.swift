@@ -25,8 +25,11 @@ if only == nil || only == "vigil" {
     results["vigil_single_1p1c"] = vigilSingle(producers: 1)
 }
 if only == nil || only == "mutex" {
-    results["mutex_1p1c"] = mutexDeque(producers: 1)
-    results["mutex_4p1c"] = mutexDeque(producers: 4)
-    results["mutex_single_1p1c"] = mutexSingle(producers: 1)
+    for yields in [true, false] {
+        mutexYieldsWhenFull = yields
+        results["mutex_1p1c"] = max(results["mutex_1p1c"] ?? 0, mutexDeque(producers: 1))
+        results["mutex_4p1c"] = max(results["mutex_4p1c"] ?? 0, mutexDeque(producers: 4))
+        results["mutex_single_1p1c"] = max(results["mutex_single_1p1c"] ?? 0, mutexSingle(producers: 1))
+    }
 }
 for key in results.keys.sorted() { print("\(key) \(Int(results[key] ?? 0))") }
