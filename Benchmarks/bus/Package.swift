@@ -9,8 +9,10 @@ let package = Package(
     targets: [
         .target(name: "VigilCore"),
         .target(name: "VigilBus", dependencies: ["VigilCore"]),
+        // Interposes malloc & co. and hooks swift_retain to count them around the hot path.
+        .target(name: "CAllocationCounter"),
         .executableTarget(name: "BusBenchmark", dependencies: [
-            "VigilBus", "VigilCore", .product(name: "DequeModule", package: "swift-collections"),
+            "VigilBus", "VigilCore", "CAllocationCounter", .product(name: "DequeModule", package: "swift-collections"),
         ]),
     ]
 )

@@ -4,9 +4,11 @@ import VigilCore
 /// `eventbus_queue_depth > 1000 messages` watch the daemon's bus like any other metric.
 ///
 /// Pure and clock-driven: the daemon calls ``events(now:)`` from a timer and offers the result
-/// on the telemetry lane. Every interval it emits, per lane (label `lane`):
+/// on the telemetry lane through a ``BusProducer`` of its own, so a flood that sheds other
+/// producers' telemetry cannot shed these. Every interval it emits, per lane (label `lane`):
 /// `eventbus_queue_depth` (unit `messages`), `eventbus_shed_total`, `eventbus_producer_stalls_total`,
-/// and `eventbus_shed_total` per telemetry source (label `source`) for sources that shed.
+/// and `eventbus_shed_total` per telemetry source (labels `lane`, `source`) for sources that shed
+/// (`source="(unattributed)"` for sheds beyond the per-source table).
 public struct BusSelfMonitor: Sendable {
     public let bus: EventBus
     public let symbols: SymbolTable
@@ -41,8 +43,10 @@ public struct BusSelfMonitor: Sendable {
             out.append(Event(kind: .metric, lane: .telemetry, name: stallName, value: Double(stats.stalls),
                              source: source, labels: labels, time: now))
         }
-        for (sym, count) in bus.shedBySourceSymbol() {
-            let labels = symbols.intern(labels: ["lane": "telemetry", "source": symbols.name(sym)])
+        var bySource = bus.shedBySourceSymbol().map { (symbols.name($0.source), $0.shed) }
+        if bus.unattributedShed > 0 { bySource.append(("(unattributed)", bus.unattributedShed)) }
+        for (name, count) in bySource {
+            let labels = symbols.intern(labels: ["lane": "telemetry", "source": name])
             out.append(Event(kind: .metric, lane: .telemetry, name: shedName, value: Double(count), source: source,
                              labels: labels, time: now))
         }

@@ -25,37 +25,24 @@ struct PaddedPosition: ~Copyable {
         (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
 }
 
-/// A lane's slow-path counters and flags, on their own line.
-struct LaneCounters: ~Copyable {
-    /// Set when depth reached the high watermark; cleared by the consumer at the low one.
-    let paused = Atomic<Bool>(false)
-    /// Telemetry events dropped oldest-first.
-    let shedTotal = Atomic<UInt64>(0)
-    /// Producer refusals and waits.
-    let stallTotal = Atomic<UInt64>(0)
-}
-
 /// A bounded lock-free ring of `Event`s (Dmitry Vyukov's bounded MPMC queue), with batched
-/// claims so a producer or consumer moving many events pays for one compare-and-swap.
+/// claims so a producer or consumer moving many events pays for one compare-and-swap: the lane's
+/// shared ring, for producers that have no ring of their own (``BusProducer``).
 ///
 /// Many producers may enqueue concurrently. Dequeueing is also safe from many threads, which
 /// the telemetry lane relies on: a producer that finds it full dequeues (sheds) the oldest
 /// event itself. Nothing here takes a lock, allocates or retains per event.
-final class LaneRing: @unchecked Sendable {
+struct LaneRing: ~Copyable {
     let capacity: Int
-    /// Depth at or above which producers are told to pause.
-    var high = 0
-    /// Depth at or below which paused producers resume.
-    var low = 0
     /// Depth is sampled when the enqueue position crosses a multiple of `sampleMask + 1`.
-    var sampleMask = 63
+    let sampleMask: Int
     private let mask: Int
     private let slots: UnsafeMutablePointer<RingSlot>
     private let positions: UnsafeMutablePointer<PaddedPosition>
-    let counters: UnsafeMutablePointer<LaneCounters>
+    let gate: UnsafeMutablePointer<BackpressureGate>
 
-    /// `capacity` is rounded up to a power of two (at least 2).
-    init(capacity requested: Int) {
+    /// `capacity` is rounded up to a power of two (at least 2); `high`/`low` are watermark fractions.
+    init(capacity requested: Int, high: Double, low: Double) {
         var c = 2
         while c < requested { c <<= 1 }
         capacity = c
@@ -67,13 +54,16 @@ final class LaneRing: @unchecked Sendable {
             .bindMemory(to: PaddedPosition.self, capacity: 2)
         positions.initialize(to: PaddedPosition())
         (positions + 1).initialize(to: PaddedPosition())
-        counters = UnsafeMutableRawPointer.allocate(byteCount: 128, alignment: 128).bindMemory(to: LaneCounters.self, capacity: 1)
-        counters.initialize(to: LaneCounters())
+        gate = BackpressureGate.allocate(capacity: c, high: high, low: low)
+        // Reading the consumer's position costs a cache-line transfer, so producers sample the
+        // depth every 64 events (or an eighth of the high watermark on small rings).
+        var interval = 1
+        while interval < 64, interval * 2 <= max(1, gate.pointee.high / 8) { interval *= 2 }
+        sampleMask = interval - 1
     }
 
-    func deallocate() {
-        counters.deinitialize(count: 1)
-        UnsafeMutableRawPointer(counters).deallocate()
+    deinit {
+        BackpressureGate.deallocate(gate)
         slots.deinitialize(count: capacity)
         UnsafeMutableRawPointer(slots).deallocate()
         positions.deinitialize(count: 2)
@@ -145,8 +135,9 @@ final class LaneRing: @unchecked Sendable {
                 }
                 return 0  // empty
             }
+            // Sequentially consistent: pairs with a pausing producer's fence (BackpressureGate).
             let (exchanged, current) = positions[1].value.compareExchange(
-                expected: pos, desired: pos + claimed, successOrdering: .relaxed, failureOrdering: .relaxed)
+                expected: pos, desired: pos + claimed, successOrdering: .sequentiallyConsistent, failureOrdering: .relaxed)
             if exchanged { break }
             pos = current
         }

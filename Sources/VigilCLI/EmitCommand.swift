@@ -28,6 +28,11 @@ struct EmitCommand: ParsableCommand {
         return lane
     }
 
+    static func count(_ count: Int) throws -> Int {
+        guard (1...1_000_000).contains(count) else { throw ValidationError("--count must be between 1 and 1000000, found \(count)") }
+        return count
+    }
+
     static func send(_ event: IngestEvent, count: Int = 1, location: DaemonLocation, json: Bool) throws {
         let result = try location.call("emit", ["event": try JSONValue.encoding(event), "count": .number(Double(count))])
         if json { try printJSON(result); return }
@@ -44,13 +49,14 @@ struct EmitCommand: ParsableCommand {
         @Option(help: "Unit: %, ms, s, bytes, messages, … (empty for plain numbers).") var unit: String = ""
         @Option(name: .customLong("label"), help: "A label key=value (repeatable).") var labels: [String] = []
         @Option(help: "Force a lane: security, incident or telemetry.") var lane: String?
+        @Option(help: "How many copies to emit (default 1), e.g. to load-test the bus.") var count: Int = 1
         @Flag(help: "Print the JSON answer.") var json = false
 
         func run() throws {
             let event = IngestEvent(kind: .metric, name: name, value: value, unit: unit,
                                     labels: try EmitCommand.labels(labels), lane: try EmitCommand.lane(lane),
                                     source: "cli")
-            try EmitCommand.send(event, location: location, json: json)
+            try EmitCommand.send(event, count: try EmitCommand.count(count), location: location, json: json)
         }
     }
 
@@ -64,10 +70,9 @@ struct EmitCommand: ParsableCommand {
         @Flag(help: "Print the JSON answer.") var json = false
 
         func run() throws {
-            guard (1...1_000_000).contains(count) else { throw ValidationError("--count must be between 1 and 1000000") }
             let event = IngestEvent(kind: .signal, name: name, labels: try EmitCommand.labels(labels),
                                     lane: try EmitCommand.lane(lane), source: "cli")
-            try EmitCommand.send(event, count: count, location: location, json: json)
+            try EmitCommand.send(event, count: try EmitCommand.count(count), location: location, json: json)
         }
     }
 }

@@ -63,9 +63,10 @@ struct StatusCommand: ParsableCommand {
             print("plugins:   " + status.plugins.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
         }
         if !status.lanes.isEmpty {
-            var t = TextTable("LANE", "DEPTH", "CAPACITY", "PUBLISHED", "SHED", "STALLS")
+            var t = TextTable("LANE", "DEPTH", "CAPACITY", "PUBLISHED", "CONSUMED", "SHED", "STALLS", "PAUSED", "PRODUCERS")
             for l in status.lanes {
-                t.add([l.lane, "\(l.depth)", "\(l.capacity)", "\(l.published)", "\(l.shed)", "\(l.stalls)"])
+                t.add([l.lane, "\(l.depth)", "\(l.capacity)", "\(l.published)", "\(l.consumed)", "\(l.shed)",
+                       "\(l.stalls)", l.paused ? "yes" : "no", "\(l.producers)"])
             }
             print("")
             print(t.render())

@@ -41,20 +41,32 @@ public struct ControlFailure: Error, CustomStringConvertible, Sendable {
 
 /// The documented JSON form of `vigil status`.
 public struct StatusView: Codable, Sendable, Equatable {
+    /// One EventBus lane: `depth` waiting events out of `capacity` (the shared ring plus every
+    /// producer ring in use), events `published` and `consumed` since start, telemetry `shed`
+    /// oldest-first, producer `stalls` (refusals and waits), whether producers are being told to
+    /// `pause` (a ring is above its high watermark) and how many registered `producers` have a
+    /// ring of their own.
     public struct LaneView: Codable, Sendable, Equatable {
         public var lane: String
         public var depth: Int
         public var capacity: Int
         public var published: UInt64
+        public var consumed: UInt64
         public var shed: UInt64
         public var stalls: UInt64
-        public init(lane: String, depth: Int, capacity: Int, published: UInt64, shed: UInt64, stalls: UInt64) {
+        public var paused: Bool
+        public var producers: Int
+        public init(lane: String, depth: Int, capacity: Int, published: UInt64, consumed: UInt64 = 0, shed: UInt64,
+                    stalls: UInt64, paused: Bool = false, producers: Int = 0) {
             self.lane = lane
             self.depth = depth
             self.capacity = capacity
             self.published = published
+            self.consumed = consumed
             self.shed = shed
             self.stalls = stalls
+            self.paused = paused
+            self.producers = producers
         }
     }
 
