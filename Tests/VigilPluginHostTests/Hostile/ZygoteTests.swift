@@ -170,23 +170,33 @@ struct ZygoteTests {
 
     @Test func aZygoteThatCannotStartSaysHowItEnded() throws {
         let fake = world.root.appendingPathComponent("not-a-launcher").path
-        try "#!/bin/sh\nexit 7\n".write(toFile: fake, atomically: true, encoding: .utf8)
-        chmod(fake, 0o755)
+        try writeExecutable("#!/bin/sh\nexit 7\n", to: fake)
         let spawner = SandboxSpawner(launcherPath: fake, specDirectory: world.stateDirectory.path)
         defer { spawner.shutdown() }
-        #expect(try start(world.request("hello"), with: spawner, watcher: nil).failure == .setupFailed(process: "zygote", exitCode: 7, signal: nil))
+        let run = try start(world.request("hello"), with: spawner, watcher: nil)
+        #expect(run.failure == .setupFailed(process: "zygote", exitCode: 7, signal: nil), "\(String(describing: run.failure))")
+    }
+
+    /// Written by a child process: a descriptor open for writing in this (multi-threaded) test
+    /// process could be inherited by a concurrent `posix_spawn` and make `execve` fail ETXTBSY.
+    func writeExecutable(_ text: String, to path: String) throws {
+        let shell = Process()
+        shell.executableURL = URL(fileURLWithPath: "/bin/sh")
+        shell.arguments = ["-c", "printf '%s' \"$1\" > \"$2\" && chmod 755 \"$2\"", "sh", text, path]
+        try shell.run()
+        shell.waitUntilExit()
+        #expect(shell.terminationStatus == 0)
     }
 
     @Test func aZygoteThatEndsDuringEveryRequestIsReplacedOnceThenTheStartFails() throws {
         // Ready, then reads one request and exits without answering, as a zygote killed mid-request.
         let fake = world.root.appendingPathComponent("dies-mid-request").path
         let starts = world.root.appendingPathComponent("starts").path
-        try "#!/bin/sh\necho start >> \(starts)\nprintf R >&3\nhead -c 1 <&3 >/dev/null\nexit 0\n"
-            .write(toFile: fake, atomically: true, encoding: .utf8)
-        chmod(fake, 0o755)
+        try writeExecutable("#!/bin/sh\necho start >> \(starts)\nprintf R >&3\nhead -c 1 <&3 >/dev/null\nexit 0\n", to: fake)
         let spawner = SandboxSpawner(launcherPath: fake, specDirectory: world.stateDirectory.path)
         defer { spawner.shutdown() }
-        #expect(try start(world.request("hello"), with: spawner, watcher: nil).failure == .zygoteFailed("the zygote ended before answering"))
+        let run = try start(world.request("hello"), with: spawner, watcher: nil)
+        #expect(run.failure == .zygoteFailed("the zygote ended before answering"), "\(String(describing: run.failure))")
         #expect(try String(contentsOfFile: starts, encoding: .utf8) == "start\nstart\n")
     }
 }
