@@ -60,8 +60,9 @@ enum ZygoteServer {
         }
     }
 
-    /// One request: `'S'` + the spec in its binary form (`SandboxSpec.binaryEncoded()`) with [stderr, plugin socket, notify socket]. The answer is
-    /// `'P'` + the plugin's pid (UInt32 little-endian), or `'E'` + the failed step's exit code.
+    /// One request: `'S'` + the spec in its binary form (`SandboxSpec.binaryEncoded()`) with
+    /// [stderr, plugin socket, notify socket]. The answer is `'P'` + the plugin's pid (UInt32
+    /// little-endian), or `'E'` + the failed step's exit code.
     static func handle(_ request: ArraySlice<UInt8>, descriptors fds: [Int32], filters: inout FilterCache,
                        network: inout SpareNetworkNamespace) -> [UInt8] {
         var plugin = "?"
