@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -20,6 +21,125 @@
 
 pid_t vigil_clone_parent(void) {
     return (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+}
+
+pid_t vigil_clone_sandbox(int mount, int pid, int ipc, int uts, int net) {
+    long flags = CLONE_PARENT | SIGCHLD | (mount ? CLONE_NEWNS : 0) | (pid ? CLONE_NEWPID : 0)
+               | (ipc ? CLONE_NEWIPC : 0) | (uts ? CLONE_NEWUTS : 0) | (net ? CLONE_NEWNET : 0);
+    return (pid_t)syscall(SYS_clone, flags, 0, 0, 0, 0);
+}
+
+int vigil_set_parent_death_signal(int signal) { return prctl(PR_SET_PDEATHSIG, signal, 0, 0, 0); }
+
+int vigil_thread_count(void) {
+    int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    char buf[1024];
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0) return -1;
+    buf[n] = 0;
+    /* The command name may hold spaces and parentheses: fields count from the last ')'. */
+    char *p = strrchr(buf, ')');
+    if (!p) return -1;
+    int field = 2;
+    for (; *p && field < 20; p++) if (*p == ' ') field++;
+    return *p ? atoi(p) : -1;
+}
+
+int vigil_install_descriptors(int stderr_fd, int plugin_fd, int notify_fd) {
+    /* Above 9 first, so that a dup2 onto 2, 3 or 4 cannot clobber a source still to be moved. */
+    int high[3] = { fcntl(stderr_fd, F_DUPFD_CLOEXEC, 10), fcntl(plugin_fd, F_DUPFD_CLOEXEC, 10),
+                    fcntl(notify_fd, F_DUPFD_CLOEXEC, 10) };
+    for (int i = 0; i < 3; i++) if (high[i] < 0) return -1;
+    for (int i = 0; i < 3; i++) if (dup2(high[i], 2 + i) != 2 + i) return -1;  /* dup2 clears CLOEXEC */
+    return vigil_close_from(5);
+}
+
+int vigil_seccomp_install(const void *instructions, unsigned short count, int new_listener) {
+    struct { unsigned short len; const void *filter; } program = { count, instructions };
+    unsigned long flags = new_listener ? (1UL << 3) /* SECCOMP_FILTER_FLAG_NEW_LISTENER */ : 0;
+    return (int)syscall(SYS_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, flags, &program);
+}
+
+long vigil_send_with_fds(int socket_fd, const void *buffer, unsigned long length, const int *fds, int count) {
+    if (count < 0 || count > VIGIL_MAX_PASSED_FDS) { errno = EINVAL; return -1; }
+    struct iovec iov = { .iov_base = (void *)buffer, .iov_len = length };
+    union { char buf[CMSG_SPACE(sizeof(int) * VIGIL_MAX_PASSED_FDS)]; struct cmsghdr align; } control;
+    memset(&control, 0, sizeof(control));
+    struct msghdr msg;
+    memset(&msg, 0, sizeof(msg));
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    if (count > 0) {
+        msg.msg_control = control.buf;
+        msg.msg_controllen = CMSG_SPACE(sizeof(int) * count);
+        struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+        cmsg->cmsg_level = SOL_SOCKET;
+        cmsg->cmsg_type = SCM_RIGHTS;
+        cmsg->cmsg_len = CMSG_LEN(sizeof(int) * count);
+        memcpy(CMSG_DATA(cmsg), fds, sizeof(int) * count);
+    }
+    ssize_t n;
+    do { n = sendmsg(socket_fd, &msg, MSG_NOSIGNAL); } while (n < 0 && errno == EINTR);
+    return (long)n;
+}
+
+long vigil_recv_with_fds(int socket_fd, void *buffer, unsigned long capacity, int *fds, int *count, pid_t *sender) {
+    struct iovec iov = { .iov_base = buffer, .iov_len = capacity };
+    union { char buf[CMSG_SPACE(sizeof(int) * VIGIL_MAX_PASSED_FDS) + CMSG_SPACE(sizeof(struct ucred))]; struct cmsghdr align; } control;
+    memset(&control, 0, sizeof(control));
+    struct msghdr msg;
+    memset(&msg, 0, sizeof(msg));
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.buf;
+    msg.msg_controllen = sizeof(control.buf);
+    *count = 0;
+    if (sender) *sender = 0;
+    ssize_t n;
+    do { n = recvmsg(socket_fd, &msg, MSG_CMSG_CLOEXEC); } while (n < 0 && errno == EINTR);
+    if (n < 0) return -1;
+    for (struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg); cmsg; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
+        if (cmsg->cmsg_level != SOL_SOCKET) continue;
+        if (cmsg->cmsg_type == SCM_RIGHTS) {
+            int received = (int)((cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+            for (int i = 0; i < received; i++) {
+                int fd;
+                memcpy(&fd, CMSG_DATA(cmsg) + i * sizeof(int), sizeof(int));
+                if (*count < VIGIL_MAX_PASSED_FDS) fds[(*count)++] = fd; else close(fd);
+            }
+        } else if (cmsg->cmsg_type == SCM_CREDENTIALS && sender) {
+            struct ucred cred;
+            memcpy(&cred, CMSG_DATA(cmsg), sizeof(cred));
+            *sender = cred.pid;
+        }
+    }
+    if (msg.msg_flags & MSG_TRUNC) { for (int i = 0; i < *count; i++) close(fds[i]); *count = 0; errno = EMSGSIZE; return -1; }
+    return (long)n;
+}
+
+int vigil_memfd(const char *name) { return memfd_create(name, MFD_CLOEXEC); }
+
+int vigil_pass_credentials(int socket_fd, int on) {
+    return setsockopt(socket_fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on));
+}
+
+int vigil_open_network_namespace(void) { return open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC); }
+
+int vigil_enter_network_namespace(int ns_fd) { return setns(ns_fd, CLONE_NEWNET); }
+
+int vigil_prepare_network_namespace(int home_fd) {
+    if (unshare(CLONE_NEWNET) != 0) return -1;
+    int fd = -1, saved = 0;
+    if (vigil_loopback_up() == 0) fd = vigil_open_network_namespace();
+    if (fd < 0) saved = errno;
+    if (setns(home_fd, CLONE_NEWNET) != 0) {
+        if (fd >= 0) close(fd);
+        return -2;
+    }
+    errno = saved;
+    return fd;
 }
 
 int vigil_unshare_namespaces(int mount, int pid, int ipc, int uts, int net) {

@@ -114,7 +114,7 @@ public struct SandboxSpec: Codable, Sendable, Equatable {
     }
 
     /// The seccomp filter, as syscall names already resolved from the profile's groups.
-    public struct SeccompPolicy: Codable, Sendable, Equatable {
+    public struct SeccompPolicy: Codable, Sendable, Hashable {
         /// Syscalls that run without the daemon seeing them (SCMP_ACT_ALLOW).
         public var allow: [String]
         /// Syscalls sent to the daemon, allowed and counted (SCMP_ACT_NOTIFY, then CONTINUE).

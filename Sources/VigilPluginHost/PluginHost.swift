@@ -57,6 +57,8 @@ public actor PluginHost {
     nonisolated let continuation: AsyncStream<Input>.Continuation
     private let group: MultiThreadedEventLoopGroup
     private(set) var watcher: BreachWatcher?
+    /// Starts every plugin; in zygote mode its `vigil-sandbox --serve` lives as long as the host runs.
+    let spawner: SandboxSpawner
     var supervisor: PluginSupervisor
     var runs: [String: (generation: Int, run: PluginRun)] = [:]
     var records: [String: PluginRecordSummary] = [:]
@@ -80,6 +82,8 @@ public actor PluginHost {
         self.logger = logger
         self.registry = registry
         support = SandboxSupport.detect()
+        spawner = SandboxSpawner(launcherPath: settings.launcherPath, specDirectory: settings.specDirectory,
+                                 mode: settings.launcherMode)
         supervisor = PluginSupervisor(policy: settings.policy)
         (inputs, continuation) = AsyncStream.makeStream(of: Input.self)
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -142,6 +146,7 @@ public actor PluginHost {
         }
         waiting.removeAll()
         watcher?.stop()
+        spawner.shutdown()
         try? await group.shutdownGracefully()
     }
 
@@ -276,7 +281,7 @@ public actor PluginHost {
         }
         guard let uid = records[name]?.uid else { return }
         let launcher = PluginLauncher(settings: settings, group: group, bus: bus, symbols: symbols, clock: clock,
-                                      logger: logger, watcher: watcher)
+                                      logger: logger, watcher: watcher, spawner: spawner)
         let continuation = self.continuation
         Task {
             do throws(PluginLauncher.Failure) {

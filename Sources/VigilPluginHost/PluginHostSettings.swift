@@ -7,8 +7,10 @@ import VigilCore
 public struct PluginHostSettings: Sendable {
     /// Absolute path of `vigil-sandbox`.
     public var launcherPath: String
-    /// A root-only folder (mode 0700) for the launcher's spec files.
+    /// A root-only folder (mode 0700) for the launcher's spec files (one-shot mode).
     public var specDirectory: String
+    /// How `vigil-sandbox` runs: one long-lived zygote (the default) or one process per start.
+    public var launcherMode: SandboxSpawner.Mode
     /// The folder holding `NAME.profile` and `groups/` (normally `Sandbox/`).
     public var profilesDirectory: String
     public var maximumFrameBytes: Int
@@ -24,7 +26,7 @@ public struct PluginHostSettings: Sendable {
     public init(launcherPath: String, specDirectory: String, profilesDirectory: String,
                 maximumFrameBytes: Int = 1 << 20, policy: SupervisionPolicy = SupervisionPolicy(),
                 tickInterval: Duration = .milliseconds(200), syscallWindow: Duration = .seconds(60),
-                useNotify: Bool = SandboxSupport.detect().userNotification) {
+                useNotify: Bool = SandboxSupport.detect().userNotification, launcherMode: SandboxSpawner.Mode = .zygote) {
         self.launcherPath = launcherPath
         self.specDirectory = specDirectory
         self.profilesDirectory = profilesDirectory
@@ -33,6 +35,7 @@ public struct PluginHostSettings: Sendable {
         self.tickInterval = tickInterval
         self.syscallWindow = syscallWindow
         self.useNotify = useNotify
+        self.launcherMode = launcherMode
     }
 
     /// `vigil-sandbox` next to the running executable (`vigild` and it are built together).

@@ -23,6 +23,8 @@ struct PluginLauncher: Sendable {
     let clock: any VigilClock
     let logger: Logger
     let watcher: BreachWatcher?
+    /// Shared by every launch: in zygote mode it holds the one `vigil-sandbox --serve`.
+    let spawner: SandboxSpawner
 
     enum Failure: Error, CustomStringConvertible {
         case profile(String)
@@ -77,7 +79,7 @@ struct PluginLauncher: Sendable {
             close(pair[0]); close(pair[1])
             throw .system("pipe: \(String(cString: strerror(errno)))")
         }
-        let spawner = SandboxSpawner(launcherPath: settings.launcherPath, specDirectory: settings.specDirectory)
+        let spawner = self.spawner
         let (daemonEnd, pluginEnd, errRead, errWrite) = (pair[0], pair[1], errPipe[0], errPipe[1])
         let watcher = self.watcher
         let spawned: Result<SandboxedProcess, SandboxLaunchError> = await Self.onThread {

@@ -34,8 +34,7 @@ enum Identity {
         return values
     }
 
-    static func become(uid: UInt32, gid: UInt32, keeping names: [String]) throws(LauncherFailure) {
-        let kept = try capabilityValues(names)
+    static func become(uid: UInt32, gid: UInt32, keeping kept: [cap_value_t]) throws(LauncherFailure) {
         let lastCap = vigil_cap_last_cap()
         guard lastCap > 0 else { throw .errno(.capabilities, "reading cap_last_cap") }
         for cap in 0...lastCap where !kept.contains(cap_value_t(cap)) {

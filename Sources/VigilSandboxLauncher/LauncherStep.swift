@@ -99,13 +99,16 @@ public struct LauncherFailure: Error, Sendable {
 }
 
 /// Writes one line to fd 2 without buffering (the process may `_exit` right after).
-func writeStandardError(_ line: String) {
+func writeStandardError(_ line: String) { writeLine(line, to: 2) }
+
+/// Writes one line to `fd` without buffering.
+func writeLine(_ line: String, to fd: Int32) {
     var bytes = Array(line.utf8)
     bytes.append(UInt8(ascii: "\n"))
     bytes.withUnsafeBytes { raw in
         var offset = 0
         while offset < raw.count {
-            let n = write(2, raw.baseAddress.map { $0 + offset }, raw.count - offset)
+            let n = write(fd, raw.baseAddress.map { $0 + offset }, raw.count - offset)
             if n <= 0 { return }
             offset += n
         }

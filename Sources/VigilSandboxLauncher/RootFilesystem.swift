@@ -9,6 +9,9 @@ import VigilCore
 enum RootFilesystem {
     static func build(_ spec: SandboxSpec, staging root: String) throws(LauncherFailure) {
         let fs = spec.filesystem
+        // Folders of the view are 0755 whatever the daemon's umask; the plugin keeps the daemon's.
+        let inherited = umask(0o022)
+        defer { umask(inherited) }
         guard mount(nil, "/", nil, vigil_ms_rec() | vigil_ms_private(), nil) == 0 else {
             throw .errno(.privateMounts, "mount --make-rprivate /")
         }
@@ -44,13 +47,22 @@ enum RootFilesystem {
 
     static func depth(_ path: String) -> Int { path.split(separator: "/").count }
 
+    /// `mkdir -p` with mode 0755, in plain syscalls: the plugin process is a fresh clone of the
+    /// zygote, and Foundation's first use there costs page faults and set-up on every start.
     static func makeDirectory(_ path: String, step: LauncherStep) throws(LauncherFailure) {
-        do {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o755])
-        } catch {
-            throw LauncherFailure(step, "mkdir \(path): \(error.localizedDescription)")
-        }
+        if mkdir(path, 0o755) == 0 || Glibc.errno == EEXIST { return }
+        guard Glibc.errno == ENOENT else { throw .errno(step, "mkdir \(path)") }
+        let parent = parentDirectory(of: path)
+        guard parent != path, parent != "/" else { throw .errno(step, "mkdir \(path)") }
+        try makeDirectory(parent, step: step)
+        guard mkdir(path, 0o755) == 0 || Glibc.errno == EEXIST else { throw .errno(step, "mkdir \(path)") }
+    }
+
+    /// `/a/b/c` → `/a/b`; `/a` → `/`.
+    static func parentDirectory(of path: String) -> String {
+        let trimmed = path.utf8.last == UInt8(ascii: "/") ? String(path.dropLast()) : path
+        guard let slash = trimmed.lastIndex(of: "/") else { return "/" }
+        return slash == trimmed.startIndex ? "/" : String(trimmed[..<slash])
     }
 
     /// Binds `path` at the same place under `root`; a symlink (`/bin -> usr/bin`) is recreated instead.
@@ -61,8 +73,7 @@ enum RootFilesystem {
             throw .errno(.bindMount, path)
         }
         let target = root + path
-        let parent = (target as NSString).deletingLastPathComponent
-        try makeDirectory(parent, step: .bindMount)
+        try makeDirectory(parentDirectory(of: target), step: .bindMount)
         if st.st_mode & S_IFMT == S_IFLNK {
             var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
             let n = readlink(path, &buffer, buffer.count - 1)

@@ -7,16 +7,21 @@ import VigilCore
 /// The order matters and is the whole design: namespaces, then the filesystem view (as root),
 /// then limits, identity and capabilities, then `no_new_privs`, Landlock and seccomp last, so the
 /// filter only has to allow what the hand-off and the plugin need. See `Docs/sandbox.md`.
+///
+/// Two ways to run it: `--spec PATH` starts one plugin and exits (the one-shot launcher), and
+/// `--serve` is the long-lived zygote the daemon sends every start to (``ZygoteServer``). Both
+/// end in the same plugin half (``PluginSetup``).
 public enum SandboxLauncher {
     /// The fd the plugin talks on (its end of the plugin socketpair).
     public static let pluginSocketFD: Int32 = 3
     /// The launcher's end of the notify socketpair with the daemon.
     public static let notifySocketFD: Int32 = 4
-    /// Where the new root is assembled, inside the launcher's private mount namespace.
+    /// Where the new root is assembled, inside the plugin's private mount namespace.
     static let stagingRoot = "/run/vigil-sandbox"
 
     /// Runs the launcher and never returns: `execve` of the plugin, or `_exit` with a step's code.
     public static func main(arguments: [String]) -> Never {
+        if arguments.count == 2, arguments[1] == "--serve" { ZygoteServer.serve() }
         var pluginName = "?"
         do {
             let spec = try readSpec(arguments: arguments)
@@ -30,28 +35,20 @@ public enum SandboxLauncher {
 
     static func readSpec(arguments: [String]) throws(LauncherFailure) -> SandboxSpec {
         guard arguments.count == 3, arguments[1] == "--spec" else {
-            throw LauncherFailure(.usage, "usage: vigil-sandbox --spec PATH")
+            throw LauncherFailure(.usage, "usage: vigil-sandbox --spec PATH | vigil-sandbox --serve")
         }
-        let data = try SpecFile.read(path: arguments[2])
-        let spec: SandboxSpec
-        do {
-            spec = try JSONDecoder().decode(SandboxSpec.self, from: data)
-        } catch {
-            throw LauncherFailure(.specInvalid, "\(arguments[2]): \(error)")
-        }
-        try SpecFile.validate(spec)
-        return spec
+        return try SpecFile.decode(try SpecFile.read(path: arguments[2]), source: arguments[2])
     }
 
-    /// Everything after the spec is read: the launcher half, then (in the clone) the plugin half.
+    /// The one-shot launcher half: unshare, clone the plugin as the daemon's child, hand off, exit.
     static func launch(_ spec: SandboxSpec) throws(LauncherFailure) -> Never {
         try requireSocket(pluginSocketFD)
         try requireSocket(notifySocketFD)
         try requireSingleThread()
-        let prepared = try PreparedExec(spec)
-
-        mkdir("/run", 0o755)
-        mkdir(stagingRoot, 0o700)
+        let prepared = try PreparedSandbox(spec) { policy, network throws(LauncherFailure) in
+            try SeccompProgram(policy, network: network)
+        }
+        makeStagingRoot()
         var handOff: [Int32] = [-1, -1]
         guard vigil_pipe_cloexec(&handOff) == 0 else { throw .errno(.clone, "pipe") }
         let ns = spec.namespaces
@@ -74,39 +71,13 @@ public enum SandboxLauncher {
             throw LauncherFailure(.handOff, "the launcher did not hand off")
         }
         close(handOff[0])
+        try PluginSetup.run(prepared)
+    }
 
-        try RootFilesystem.build(spec, staging: stagingRoot)
-        if spec.namespaces.uts {
-            guard sethostname(spec.plugin, spec.plugin.utf8.count) == 0 else { throw .errno(.hostname, "sethostname") }
-        }
-        if spec.namespaces.net {
-            guard vigil_loopback_up() == 0 else { throw .errno(.loopback, "lo up") }
-        }
-        try Identity.applyLimits(spec.limits)
-        try Identity.become(uid: spec.uid, gid: spec.gid, keeping: spec.capabilities)
-        guard vigil_set_no_new_privs() == 0 else { throw .errno(.noNewPrivs, "prctl(PR_SET_NO_NEW_PRIVS)") }
-        guard chdir(spec.workingDirectory) == 0 else { throw .errno(.chdir, spec.workingDirectory) }
-        if spec.landlock {
-            if let skipped = try LandlockRules.apply(spec) {
-                writeStandardError("vigil-sandbox[\(spec.plugin)]: landlock skipped: \(skipped)")
-            }
-        }
-        _ = vigil_close_from(notifySocketFD + 1)
-
-        let filter = try SeccompFilter(spec.seccomp, network: spec.network)
-        // From here until execve, only the hand-off syscalls run (SeccompFilter.handOffSyscalls).
-        let notifyFD = try filter.load()
-        if let notifyFD {
-            guard vigil_send_fd(notifySocketFD, notifyFD) == 0 else { throw .errno(.sendNotifyFD, "sendmsg") }
-            close(notifyFD)
-        } else {
-            guard vigil_send_byte(notifySocketFD, CChar(UInt8(ascii: "N"))) == 0 else { throw .errno(.sendNotifyFD, "send") }
-        }
-        let ack = vigil_recv_byte(notifySocketFD)
-        guard ack == Int32(UInt8(ascii: "A")) else { throw .errno(.ack, "no ack from the daemon") }
-        close(notifySocketFD)
-        prepared.execute()
-        throw .errno(.execve, spec.executable)
+    /// The folder the plugin's new root is mounted on (in its own mount namespace).
+    static func makeStagingRoot() {
+        mkdir("/run", 0o755)
+        mkdir(stagingRoot, 0o700)
     }
 
     static func requireSocket(_ fd: Int32) throws(LauncherFailure) {
@@ -115,10 +86,10 @@ public enum SandboxLauncher {
         guard st.st_mode & S_IFMT == S_IFSOCK else { throw LauncherFailure(.descriptors, "fd \(fd) is not a socket") }
     }
 
-    /// unshare and setuid semantics assume one thread; Foundation must not have started any.
+    /// unshare, clone and setuid semantics assume one thread; Foundation must not have started any.
     static func requireSingleThread() throws(LauncherFailure) {
-        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
-        guard tasks.count == 1 else { throw LauncherFailure(.threads, "\(tasks.count) threads") }
+        let threads = vigil_thread_count()
+        guard threads == 1 else { throw LauncherFailure(.threads, "\(threads) threads") }
     }
 
     static func sendPluginPID(_ pid: pid_t) throws(LauncherFailure) {
@@ -126,28 +97,5 @@ public enum SandboxLauncher {
         withUnsafeBytes(of: UInt32(pid).littleEndian) { message.append(contentsOf: $0) }
         let sent = message.withUnsafeBytes { send(notifySocketFD, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         guard sent == message.count else { throw .errno(.sendPID, "send") }
-    }
-}
-
-/// argv and envp as C strings, built before the filter so that nothing allocates after it.
-struct PreparedExec {
-    let path: UnsafeMutablePointer<CChar>
-    let argv: [UnsafeMutablePointer<CChar>?]
-    let envp: [UnsafeMutablePointer<CChar>?]
-
-    init(_ spec: SandboxSpec) throws(LauncherFailure) {
-        guard let path = strdup(spec.executable) else { throw LauncherFailure(.specInvalid, "out of memory") }
-        self.path = path
-        argv = ([spec.executable] + spec.arguments).map { strdup($0) } + [nil]
-        envp = spec.environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
-    }
-
-    func execute() {
-        argv.withUnsafeBufferPointer { a in
-            envp.withUnsafeBufferPointer { e in
-                guard let argv = a.baseAddress, let envp = e.baseAddress else { return }
-                _ = Glibc.execve(path, argv, envp)
-            }
-        }
     }
 }

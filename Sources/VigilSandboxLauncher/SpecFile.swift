@@ -25,6 +25,18 @@ enum SpecFile {
         return data
     }
 
+    /// Decodes and validates a spec; `source` names it in errors (a path, or the zygote request).
+    static func decode(_ data: Data, source: String) throws(LauncherFailure) -> SandboxSpec {
+        let spec: SandboxSpec
+        do {
+            spec = try JSONDecoder().decode(SandboxSpec.self, from: data)
+        } catch {
+            throw LauncherFailure(.specInvalid, "\(source): \(error)")
+        }
+        try validate(spec)
+        return spec
+    }
+
     /// The launcher's own checks; the daemon's resolver makes the same ones, this is the last line.
     static func validate(_ spec: SandboxSpec) throws(LauncherFailure) {
         func fail(_ field: String, _ why: String) -> LauncherFailure {

@@ -7,6 +7,54 @@
 /// Returns the child's pid in the caller, 0 in the child, -1 with errno set.
 pid_t vigil_clone_parent(void);
 
+/// clone(CLONE_PARENT | SIGCHLD | the CLONE_NEW* flags whose argument is non-zero): the new
+/// process is a sibling of the caller (a child of the caller's parent) in its own namespaces.
+/// Returns the child's pid in the caller, 0 in the child, -1 with errno set.
+pid_t vigil_clone_sandbox(int mount, int pid, int ipc, int uts, int net);
+
+/// prctl(PR_SET_PDEATHSIG, signal): sent when the thread that started this process ends.
+int vigil_set_parent_death_signal(int signal);
+
+/// The number of threads of the calling process (from /proc/self/stat), or -1.
+int vigil_thread_count(void);
+
+/// Makes stderr_fd fd 2, plugin_fd fd 3 and notify_fd fd 4 (without close-on-exec) and closes
+/// every descriptor from 5 up. Returns 0, or -1 with errno.
+int vigil_install_descriptors(int stderr_fd, int plugin_fd, int notify_fd);
+
+/// seccomp(SECCOMP_SET_MODE_FILTER) of `count` BPF instructions (struct sock_filter, 8 bytes
+/// each), with SECCOMP_FILTER_FLAG_NEW_LISTENER when new_listener is non-zero. Returns the
+/// listener fd (new_listener) or 0, or -1 with errno.
+int vigil_seccomp_install(const void *instructions, unsigned short count, int new_listener);
+
+/// The most descriptors one message of vigil_send_with_fds / vigil_recv_with_fds carries.
+#define VIGIL_MAX_PASSED_FDS 4
+
+/// sendmsg of `length` bytes with `count` descriptors in SCM_RIGHTS (MSG_NOSIGNAL).
+/// Returns the bytes sent or -1 with errno.
+long vigil_send_with_fds(int socket_fd, const void *buffer, unsigned long length, const int *fds, int count);
+
+/// recvmsg of one message with up to VIGIL_MAX_PASSED_FDS descriptors (close-on-exec) into fds
+/// (*count of them) and, when SO_PASSCRED is on, the sender's pid as seen here into *sender
+/// (0 if none). A truncated message fails with EMSGSIZE (its descriptors closed).
+/// Returns the byte count (0 on EOF) or -1 with errno.
+long vigil_recv_with_fds(int socket_fd, void *buffer, unsigned long capacity, int *fds, int *count, pid_t *sender);
+
+/// memfd_create(name, MFD_CLOEXEC) (glibc hides it from Swift without _GNU_SOURCE).
+int vigil_memfd(const char *name);
+
+/// setsockopt(SO_PASSCRED, on): whether messages received carry their sender's credentials.
+int vigil_pass_credentials(int socket_fd, int on);
+
+/// open("/proc/self/ns/net"): the caller's network namespace, to return to with setns.
+int vigil_open_network_namespace(void);
+/// setns(ns_fd, CLONE_NEWNET).
+int vigil_enter_network_namespace(int ns_fd);
+/// Creates a new network namespace with loopback up and returns an fd to it (close-on-exec),
+/// leaving the caller in the namespace `home_fd` refers to. Returns -1 with errno when the new
+/// namespace could not be made (the caller is home), -2 when the caller could not get back home.
+int vigil_prepare_network_namespace(int home_fd);
+
 /// unshare() of the namespaces whose flag is non-zero (glibc hides unshare without _GNU_SOURCE).
 int vigil_unshare_namespaces(int mount, int pid, int ipc, int uts, int net);
 

@@ -6,13 +6,18 @@ import VigilCore
 public enum SandboxLaunchError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A system call in the daemon failed.
     case system(String, Int32)
-    /// `vigil-sandbox` (process `launcher`) or the plugin's setup (process `plugin`) exited with a
-    /// step's code from the table in `Docs/sandbox.md`, or was killed (`signal`).
+    /// `vigil-sandbox` (process `launcher`: the one-shot launcher's exit code, or the zygote's
+    /// answer to the request), the plugin's setup (process `plugin`) or the zygote's own start
+    /// (process `zygote`) ended with a step's code from the table in `Docs/sandbox.md`, or was
+    /// killed (`signal`).
     case setupFailed(process: String, exitCode: Int32?, signal: Int32?)
     /// The hand-off did not complete in time.
     case timedOut(String)
     /// The launcher broke the fd 4 handshake.
     case protocolViolation(String)
+    /// The zygote could not be used (it ended during the request twice in a row, or the spawner
+    /// was shut down).
+    case zygoteFailed(String)
 
     public var description: String {
         switch self {
@@ -21,6 +26,7 @@ public enum SandboxLaunchError: Error, Sendable, Equatable, CustomStringConverti
             "\(process) setup failed: " + (code.map { "exit code \($0) (see Docs/sandbox.md)" } ?? "signal \(signal ?? 0)")
         case .timedOut(let what): "timed out waiting for \(what)"
         case .protocolViolation(let what): "launcher handshake: \(what)"
+        case .zygoteFailed(let what): "sandbox zygote: \(what)"
         }
     }
 }
@@ -32,124 +38,129 @@ public struct SandboxedProcess: Sendable {
     public let probe: SyscallProbe
 }
 
-/// The daemon side of the launcher contract: spec file, `posix_spawn`, pid, notify fd, ack.
+/// The daemon side of the launcher contract: the request, the plugin's pid, notify fd and ack.
 ///
-/// It blocks (bounded by `timeout`) while the launcher builds the sandbox; call it from a thread
-/// that may block, not from the cooperative pool's hot path.
+/// By default every start goes to one long-lived `vigil-sandbox --serve` (the zygote, started on
+/// the first spawn and shared by every copy of this value); `.oneShot` `posix_spawn`s
+/// `vigil-sandbox --spec PATH` per start instead. Both give the plugin the same sandbox. `spawn`
+/// blocks (bounded by `timeout` per step) while the sandbox is built; call it from a thread that may
+/// block, not from the cooperative pool's hot path. Copies may spawn concurrently.
 public struct SandboxSpawner: Sendable {
-    public var launcherPath: String
-    /// Where spec files are written (root-owned, in the daemon's state folder).
-    public var specDirectory: String
-    public var timeout: Duration
+    /// How the launcher is run.
+    public enum Mode: Sendable, Equatable {
+        /// One `vigil-sandbox --serve` clones every plugin (fast; the default).
+        case zygote
+        /// `vigil-sandbox --spec PATH` per plugin, with a spec file in `specDirectory`.
+        case oneShot
+    }
 
-    public init(launcherPath: String, specDirectory: String, timeout: Duration = .seconds(10)) {
+    public let launcherPath: String
+    /// Where one-shot spec files are written (root-owned, in the daemon's state folder).
+    public let specDirectory: String
+    public let timeout: Duration
+    public let mode: Mode
+    let zygote: LauncherZygote?
+
+    public init(launcherPath: String, specDirectory: String, timeout: Duration = .seconds(10), mode: Mode = .zygote) {
         self.launcherPath = launcherPath
         self.specDirectory = specDirectory
         self.timeout = timeout
+        self.mode = mode
+        zygote = mode == .zygote ? LauncherZygote(launcherPath: launcherPath, timeout: timeout) : nil
     }
 
     /// Starts `spec`. `pluginSocketFD` becomes the plugin's fd 3, `stderrFD` its fd 2. With a
     /// watcher, the notify fd is registered before the plugin is allowed to `execve`.
     public func spawn(_ spec: SandboxSpec, pluginSocketFD: Int32, stderrFD: Int32 = 2,
                       watcher: BreachWatcher?) throws(SandboxLaunchError) -> SandboxedProcess {
-        let specPath = try writeSpec(spec)
-        defer { unlink(specPath) }
+        if let zygote {
+            return try spawnThroughZygote(zygote, spec, pluginSocketFD: pluginSocketFD, stderrFD: stderrFD, watcher: watcher)
+        }
+        return try spawnOneShot(spec, pluginSocketFD: pluginSocketFD, stderrFD: stderrFD, watcher: watcher)
+    }
+
+    /// Ends the zygote (the daemon calls it when stopping; plugins already started are not
+    /// affected). Later spawns fail with `zygoteFailed`. Nothing to do in one-shot mode.
+    public func shutdown() {
+        zygote?.stop()
+    }
+
+    /// A notify socketpair (`SOCK_SEQPACKET`): the daemon's end receives with the sender's pid.
+    static func notifyPair() throws(SandboxLaunchError) -> (daemon: Int32, launcher: Int32) {
         var pair: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
             throw .system("socketpair", errno)
         }
-        let daemonEnd = pair[0]
-        defer { close(daemonEnd) }
-        let launcherPID = try spawnLauncher(specPath: specPath, pluginFD: pluginSocketFD, notifyFD: pair[1], stderrFD: stderrFD)
-        close(pair[1])
-
-        var message = [UInt8](repeating: 0, count: 8)
-        var fd: Int32 = -1
-        let pidBytes = try receive(daemonEnd, into: &message, fd: &fd, what: "the plugin pid")
-        guard pidBytes == 5, message[0] == UInt8(ascii: "P") else {
-            throw Self.failure(of: launcherPID, process: "launcher", received: pidBytes)
+        guard vigil_pass_credentials(pair[0], 1) == 0 else {
+            let code = errno
+            close(pair[0]); close(pair[1])
+            throw .system("setsockopt(SO_PASSCRED)", code)
         }
-        let pluginPID = Int32(bitPattern: UInt32(message[1]) | UInt32(message[2]) << 8 | UInt32(message[3]) << 16 | UInt32(message[4]) << 24)
-        let probe = SyscallProbe(pid: pluginPID)
-        _ = PluginExit.wait(pid: launcherPID, probe: nil)
+        return (pair[0], pair[1])
+    }
 
-        let notifyBytes = try receive(daemonEnd, into: &message, fd: &fd, what: "the notify fd")
-        guard notifyBytes == 1 else { throw Self.failure(of: pluginPID, process: "plugin", received: notifyBytes) }
-        switch (message[0], fd >= 0) {
-        case (UInt8(ascii: "F"), true):
-            if let watcher {
-                watcher.register(plugin: spec.plugin, pid: pluginPID, notifyFD: fd, watched: spec.seccomp.watch,
-                                 killed: spec.seccomp.kill)
-            } else {
-                close(fd)
-            }
-        case (UInt8(ascii: "N"), false): break
-        default:
-            if fd >= 0 { close(fd) }
+    /// Steps 2 and 3 of the fd 4 handshake, once the plugin's pid is known: the notify fd from
+    /// the plugin (registered with the watcher), then the ack that lets it `execve`.
+    func completeHandshake(pluginPID: Int32, socket: Int32, spec: SandboxSpec,
+                           watcher: BreachWatcher?) throws(SandboxLaunchError) -> SandboxedProcess {
+        let probe = SyscallProbe(pid: pluginPID)
+        let message: Message
+        do {
+            message = try receive(socket, what: "the notify fd")
+        } catch {
             kill(pluginPID, SIGKILL)
             _ = PluginExit.wait(pid: pluginPID, probe: nil)
-            throw .protocolViolation("unexpected message \(message[0])")
+            throw error
         }
-        guard vigil_send_byte(daemonEnd, CChar(UInt8(ascii: "A"))) == 0 else { throw .system("send ack", errno) }
+        guard message.count == 1 else { throw Self.failure(of: pluginPID, process: "plugin", received: message.count) }
+        switch (message.bytes[0], message.fd >= 0) {
+        case (UInt8(ascii: "F"), true) where message.sender == pluginPID:
+            if let watcher {
+                watcher.register(plugin: spec.plugin, pid: pluginPID, notifyFD: message.fd, watched: spec.seccomp.watch,
+                                 killed: spec.seccomp.kill)
+            } else {
+                close(message.fd)
+            }
+        case (UInt8(ascii: "N"), false) where message.sender == pluginPID: break
+        default:
+            if message.fd >= 0 { close(message.fd) }
+            kill(pluginPID, SIGKILL)
+            _ = PluginExit.wait(pid: pluginPID, probe: nil)
+            throw .protocolViolation("unexpected message \(message.bytes[0]) from pid \(message.sender), expected the plugin \(pluginPID)")
+        }
+        // Credentials were only needed to check who sent the notify fd; with SO_PASSCRED on,
+        // sending the ack would also bind the socket to an autogenerated abstract address.
+        _ = vigil_pass_credentials(socket, 0)
+        guard vigil_send_byte(socket, CChar(UInt8(ascii: "A"))) == 0 else { throw .system("send ack", errno) }
         return SandboxedProcess(pluginPID: pluginPID, probe: probe)
     }
 
-    private func writeSpec(_ spec: SandboxSpec) throws(SandboxLaunchError) -> String {
-        let path = "\(specDirectory)/\(spec.plugin)-\(UInt64.random(in: 0...UInt64.max)).spec"
-        let data: Data
-        do { data = try JSONEncoder().encode(spec) } catch { throw .protocolViolation("encoding the spec: \(error)") }
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        guard fd >= 0 else { throw .system("open \(path)", errno) }
-        defer { close(fd) }
-        let written = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        guard written == data.count else { throw .system("write \(path)", errno) }
-        return path
+    /// One message on a notify socket: its bytes, a descriptor it carried (or -1), its sender's pid.
+    struct Message {
+        var bytes: [UInt8]
+        var count: Int
+        var fd: Int32
+        var sender: Int32
     }
 
-    private func spawnLauncher(specPath: String, pluginFD: Int32, notifyFD: Int32, stderrFD: Int32) throws(SandboxLaunchError) -> Int32 {
-        // Move the sources above 9 first, so dup2 onto 2/3/4 cannot clobber one of them.
-        let sources = [stderrFD, pluginFD, notifyFD].map { fcntl($0, F_DUPFD_CLOEXEC, 10) }
-        defer { sources.forEach { if $0 >= 0 { close($0) } } }
-        guard sources.allSatisfy({ $0 >= 0 }) else { throw .system("fcntl(F_DUPFD_CLOEXEC)", errno) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        for (target, source) in zip([Int32(2), 3, 4], sources) {
-            posix_spawn_file_actions_adddup2(&actions, source, target)
-        }
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        var allSignals = sigset_t()
-        sigfillset(&allSignals)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        posix_spawnattr_setsigdefault(&attributes, &allSignals)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        let argv: [UnsafeMutablePointer<CChar>?] = [strdup(launcherPath), strdup("--spec"), strdup(specPath), nil]
-        defer { argv.forEach { free($0) } }
-        let envp: [UnsafeMutablePointer<CChar>?] = [nil]
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, launcherPath, &actions, &attributes, argv, envp)
-        guard rc == 0 else { throw .system("posix_spawn \(launcherPath)", rc) }
-        return pid
-    }
-
-    private func receive(_ socket: Int32, into buffer: inout [UInt8], fd: inout Int32, what: String) throws(SandboxLaunchError) -> Int {
+    func receive(_ socket: Int32, what: String) throws(SandboxLaunchError) -> Message {
         var entry = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
-        let milliseconds = Int32(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
-        let ready = poll(&entry, 1, milliseconds)
+        var ready: Int32
+        repeat { ready = poll(&entry, 1, timeout.milliseconds) } while ready < 0 && errno == EINTR
         guard ready > 0 else { throw .timedOut(what) }
-        let n = buffer.withUnsafeMutableBytes { vigil_recv_message(socket, $0.baseAddress, UInt($0.count), &fd) }
+        var message = Message(bytes: [UInt8](repeating: 0, count: 8), count: 0, fd: -1, sender: 0)
+        var fds = [Int32](repeating: -1, count: Int(VIGIL_MAX_PASSED_FDS))
+        var count: Int32 = 0
+        let n = message.bytes.withUnsafeMutableBytes { vigil_recv_with_fds(socket, $0.baseAddress, UInt($0.count), &fds, &count, &message.sender) }
         guard n >= 0 else { throw .system("recvmsg", errno) }
-        return n
+        message.count = n
+        if count > 0 { message.fd = fds[0] }
+        fds.prefix(Int(count)).dropFirst().forEach { close($0) }
+        return message
     }
 
     /// The handshake ended early: the process's exit says which step failed.
-    private static func failure(of pid: Int32, process: String, received: Int) -> SandboxLaunchError {
+    static func failure(of pid: Int32, process: String, received: Int) -> SandboxLaunchError {
         switch PluginExit.wait(pid: pid, probe: nil) {
         case .exited(let code): return .setupFailed(process: process, exitCode: code, signal: nil)
         case .killed(let signal, _): return .setupFailed(process: process, exitCode: nil, signal: signal)

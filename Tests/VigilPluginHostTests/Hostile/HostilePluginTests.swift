@@ -121,6 +121,19 @@ struct HostilePluginTests {
         #expect(outcome.breaches.first?.plugin == "hostile")
     }
 
+    @Test func stackingAnotherSeccompFilterIsDeniedAndReportedButOtherPrctlsWork() throws {
+        let viaPrctl = try run("prctl-seccomp")
+        #expect(viaPrctl.output.contains("prctl-seccomp blocked errno=\(EPERM)"))
+        #expect(viaPrctl.breaches.map(\.syscall) == ["prctl"])
+        #expect(viaPrctl.breaches.first?.arguments.first == 22)  // PR_SET_SECCOMP
+        let viaSyscall = try run("seccomp")
+        #expect(viaSyscall.output.contains("seccomp blocked errno=\(EPERM)"))
+        #expect(viaSyscall.breaches.map(\.syscall) == ["seccomp"])
+        let other = try run("prctl-name")
+        #expect(other.output.contains("prctl-name allowed"))
+        #expect(other.breaches.isEmpty)
+    }
+
     @Test func executingAShellIsRefusedByLandlock() throws {
         let outcome = try run("exec-sh")
         #expect(outcome.output.contains("exec-sh blocked errno=\(EACCES)"))

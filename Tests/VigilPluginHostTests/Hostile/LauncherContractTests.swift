@@ -29,7 +29,7 @@ struct LauncherContractTests {
 
     @Test func usageIsExitCode100() throws {
         let (code, text) = try launch([])
-        #expect(code == 100 && text.contains("usage: vigil-sandbox --spec PATH"))
+        #expect(code == 100 && text.contains("usage: vigil-sandbox --spec PATH | vigil-sandbox --serve"))
     }
 
     @Test func aSpecReadableByOthersIsRefusedWith102() throws {
@@ -54,21 +54,38 @@ struct LauncherContractTests {
         #expect(code == 104 && text.contains("vigil-sandbox[hostile]: fd 3/4"))
     }
 
-    @Test func aMissingProgramExitsWith133AfterTheAck() throws {
+    @Test(arguments: [SandboxSpawner.Mode.oneShot, .zygote])
+    func aMissingProgramExitsWith133AfterTheAck(mode: SandboxSpawner.Mode) throws {
         let world = try SandboxHarness.World()
         var request = world.request("hello")
         request.executable = world.pluginDirectory.appendingPathComponent("missing").path
-        let outcome = try SandboxHarness.run(request, profile: try world.profile(), stateDirectory: world.stateDirectory)
+        let outcome = try SandboxHarness.run(request, profile: try world.profile(), stateDirectory: world.stateDirectory, mode: mode)
         #expect(outcome.exit == .exited(code: 133))
     }
 
-    @Test func anUnknownCapabilityFailsInThePluginSetupWith103() throws {
+    @Test(arguments: [SandboxSpawner.Mode.oneShot, .zygote])
+    func anUnknownCapabilityIsRefusedByTheLauncherWith103(mode: SandboxSpawner.Mode) throws {
         let world = try SandboxHarness.World()
         var request = world.request("hello")
         request.capabilities = ["CAP_FLY"]
-        #expect(throws: SandboxLaunchError.setupFailed(process: "plugin", exitCode: 103, signal: nil)) {
-            try SandboxHarness.run(request, profile: try world.profile(), stateDirectory: world.stateDirectory)
+        #expect(throws: SandboxLaunchError.setupFailed(process: "launcher", exitCode: 103, signal: nil)) {
+            try SandboxHarness.run(request, profile: try world.profile(), stateDirectory: world.stateDirectory, mode: mode)
         }
+    }
+
+    @Test(arguments: [SandboxSpawner.Mode.oneShot, .zygote])
+    func anUnknownSyscallIsRefusedByTheLauncherWith128(mode: SandboxSpawner.Mode) throws {
+        let world = try SandboxHarness.World()
+        var request = world.request("hello")
+        request.extraAllow = ["reed"]
+        #expect(throws: SandboxLaunchError.setupFailed(process: "launcher", exitCode: 128, signal: nil)) {
+            try SandboxHarness.run(request, profile: try world.profile(), stateDirectory: world.stateDirectory, mode: mode)
+        }
+    }
+
+    @Test func theZygoteWithoutAControlSocketIsExitCode104() throws {
+        let (code, text) = try launch(["--serve"])
+        #expect(code == 104 && text.contains("vigil-sandbox[zygote]: fd 3/4: fd 3 (the control socket) is not a socket"))
     }
 
     @Test func oneWatcherServesEveryPluginAndABreachDoesNotDisturbTheOthers() throws {

@@ -91,8 +91,10 @@ enum SandboxHarness {
         var watched: [String: UInt64]
     }
 
-    /// Starts `request` under `vigil-sandbox` with a breach watcher, waits for the plugin, collects everything.
-    static func run(_ request: SandboxRequest, profile: SandboxProfile, stateDirectory: URL) throws -> Outcome {
+    /// Starts `request` under `vigil-sandbox` (through a zygote of its own, or one-shot) with a
+    /// breach watcher, waits for the plugin, collects everything.
+    static func run(_ request: SandboxRequest, profile: SandboxProfile, stateDirectory: URL,
+                    mode: SandboxSpawner.Mode = .zygote) throws -> Outcome {
         guard let launcherPath else { throw SandboxLaunchError.protocolViolation("vigil-sandbox not built") }
         let breaches = Mutex<[BreachReport]>([])
         let watcher = try BreachWatcher(onBreach: { report in breaches.withLock { $0.append(report) } })
@@ -102,7 +104,8 @@ enum SandboxHarness {
             throw SandboxLaunchError.system("socketpair", errno)
         }
         defer { close(pair[0]) }
-        let spawner = SandboxSpawner(launcherPath: launcherPath, specDirectory: stateDirectory.path)
+        let spawner = SandboxSpawner(launcherPath: launcherPath, specDirectory: stateDirectory.path, mode: mode)
+        defer { spawner.shutdown() }
         let process: SandboxedProcess
         do {
             process = try spawner.spawn(request.spec(profile: profile), pluginSocketFD: pair[1], watcher: watcher)
@@ -111,15 +114,21 @@ enum SandboxHarness {
             throw error
         }
         close(pair[1])
+        let output = readToEnd(pair[0])
+        let exit = PluginExit.wait(pid: process.pluginPID, probe: process.probe)
+        return Outcome(output: output, exit: exit,
+                       breaches: breaches.withLock { $0 }, watched: watcher.statistics(plugin: request.plugin))
+    }
+
+    /// Everything readable from `fd` until EOF, as text.
+    static func readToEnd(_ fd: Int32) -> String {
         var output = Data()
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
-            let n = read(pair[0], &buffer, buffer.count)
+            let n = read(fd, &buffer, buffer.count)
             if n <= 0 { break }
             output.append(contentsOf: buffer[0..<n])
         }
-        let exit = PluginExit.wait(pid: process.pluginPID, probe: process.probe)
-        return Outcome(output: String(decoding: output, as: UTF8.self), exit: exit,
-                       breaches: breaches.withLock { $0 }, watched: watcher.statistics(plugin: request.plugin))
+        return String(decoding: output, as: UTF8.self)
     }
 }

@@ -61,60 +61,86 @@ func now() -> Double {
     return Double(ts.tv_sec) * 1000 + Double(ts.tv_nsec) / 1e6
 }
 
-/// Milliseconds from spawn to hello, `iterations` times, for one launcher.
-func measure(_ name: String, iterations: Int, start: (Int32) -> pid_t?) -> [Double] {
-    var samples: [Double] = []
-    for _ in 0..<iterations {
-        var pair: [Int32] = [-1, -1]
-        socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair)
-        let t0 = now()
-        guard let pid = start(pair[1]), pid > 0 else {
-            close(pair[0]); close(pair[1])
-            FileHandle.standardError.write(Data("\(name): could not start\n".utf8))
-            return []
-        }
-        close(pair[1])
-        let ok = readHello(pair[0])
-        let t1 = now()
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
-        close(pair[0])
-        if ok { samples.append(t1 - t0) } else {
-            FileHandle.standardError.write(Data("\(name): no hello\n".utf8))
-            return []
-        }
-    }
-    return samples
+/// One way of starting the hello program with `socket` as its fd 3; returns the pid to reap.
+struct Launcher {
+    let name: String
+    /// Runs in every `every`-th round only (firejail takes ~10x longer than the others).
+    let every: Int
+    let start: (Int32) -> pid_t?
 }
 
+/// Milliseconds from the spawn call until the hello frame was read, or nil with a line on stderr.
+func sample(_ launcher: Launcher) -> Double? {
+    var pair: [Int32] = [-1, -1]
+    socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair)
+    defer { close(pair[0]) }
+    let t0 = now()
+    guard let pid = launcher.start(pair[1]), pid > 0 else {
+        close(pair[1])
+        FileHandle.standardError.write(Data("\(launcher.name): could not start\n".utf8))
+        return nil
+    }
+    close(pair[1])
+    let ok = readHello(pair[0])
+    let t1 = now()
+    var status: Int32 = 0
+    waitpid(pid, &status, 0)
+    guard ok else {
+        FileHandle.standardError.write(Data("\(launcher.name): no hello\n".utf8))
+        return nil
+    }
+    return t1 - t0
+}
+
+/// Round-robin: every round starts each launcher once, so that load changes on the machine
+/// (other builds) fall on all of them alike. One untimed warm-up round first: the page cache,
+/// and vigil-sandbox's zygote, which the daemon starts once and keeps.
 func spawnBenchmark() throws {
-    guard let program = option("--program"), let launcher = option("--launcher"), let profiles = option("--profiles"),
-          let specs = option("--specs") else { fatalError("usage: spawn --program P --launcher L --profiles D --specs D") }
+    guard let program = option("--program"), let launcherPath = option("--launcher"), let profiles = option("--profiles"),
+          let specs = option("--specs") else { fatalError("usage: spawn --program P --launcher L --profiles D --specs D [--iterations N] [--launchers a,b]") }
     let iterations = Int(option("--iterations") ?? "100") ?? 100
+    let wanted = Set((option("--launchers") ?? "vigil,vigil_oneshot,bwrap,firejail,posix_spawn").split(separator: ",").map(String.init))
     let profile = try SandboxProfile.load(named: "detector", from: URL(fileURLWithPath: profiles))
     let watcher = try BreachWatcher(onBreach: { _ in })
-    let spawner = SandboxSpawner(launcherPath: launcher, specDirectory: specs)
     let request = SandboxRequest(plugin: "bench", pluginDirectory: (program as NSString).deletingLastPathComponent,
                                  executable: program, uid: 65_000, gid: 65_000)
     let spec = request.spec(profile: profile)
-    let results: [(String, [Double])] = [
-        ("vigil", measure("vigil-sandbox", iterations: iterations) { fd in
-            guard let p = try? spawner.spawn(spec, pluginSocketFD: fd, stderrFD: 2, watcher: watcher) else { return nil }
-            return p.pluginPID
-        }),
-        ("bwrap", measure("bwrap", iterations: iterations) { fd in
+    func sandboxed(_ spawner: SandboxSpawner) -> (Int32) -> pid_t? {
+        { fd in
+            do { return try spawner.spawn(spec, pluginSocketFD: fd, stderrFD: 2, watcher: watcher).pluginPID } catch {
+                FileHandle.standardError.write(Data("vigil-sandbox: \(error)\n".utf8))
+                return nil
+            }
+        }
+    }
+    let zygote = SandboxSpawner(launcherPath: launcherPath, specDirectory: specs, mode: .zygote)
+    let oneShot = SandboxSpawner(launcherPath: launcherPath, specDirectory: specs, mode: .oneShot)
+    let launchers = [
+        Launcher(name: "vigil", every: 1, start: sandboxed(zygote)),
+        Launcher(name: "vigil_oneshot", every: 1, start: sandboxed(oneShot)),
+        Launcher(name: "bwrap", every: 1) { fd in
             spawn(["/usr/bin/bwrap", "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "--dev", "/dev",
                    "--proc", "/proc", program], socket: fd)
-        }),
-        ("firejail", measure("firejail", iterations: max(10, iterations / 5)) { fd in
+        },
+        Launcher(name: "firejail", every: 5) { fd in
             spawn(["/usr/bin/firejail", "--quiet", "--seccomp", "--net=none", "--keep-fd=3", program], socket: fd)
-        }),
-        ("posix_spawn", measure("posix_spawn", iterations: iterations) { fd in spawn([program], socket: fd) }),
-    ]
+        },
+        Launcher(name: "posix_spawn", every: 1) { fd in spawn([program], socket: fd) },
+    ].filter { wanted.contains($0.name) }
+    var samples: [String: [Double]] = [:]
+    var failed: Set<String> = []
+    for round in -1..<iterations {
+        for launcher in launchers where (round < 0 || round % launcher.every == 0) && !failed.contains(launcher.name) {
+            guard let ms = sample(launcher) else { failed.insert(launcher.name); continue }
+            if round >= 0 { samples[launcher.name, default: []].append(ms) }
+        }
+    }
+    zygote.shutdown()
     watcher.stop()
-    for (name, samples) in results where !samples.isEmpty {
-        print("spawn_\(name)_p50_ms \(percentile(samples, 0.5))")
-        print("spawn_\(name)_p99_ms \(percentile(samples, 0.99))")
+    for launcher in launchers where !failed.contains(launcher.name) {
+        let values = samples[launcher.name] ?? []
+        print("spawn_\(launcher.name)_p50_ms \(percentile(values, 0.5))")
+        print("spawn_\(launcher.name)_p99_ms \(percentile(values, 0.99))")
     }
 }
 

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
+#include <linux/seccomp.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -211,6 +213,17 @@ static int attempt(const char *a, const char *arg) {
     } else if (!strcmp(a, "x32")) {
         rc = syscall(0x40000000 | SYS_getpid);
         report(a, rc, "ran an x32 syscall");
+    } else if (!strcmp(a, "prctl-seccomp")) {
+        rc = prctl(PR_SET_SECCOMP, SECCOMP_MODE_STRICT, 0, 0, 0);
+        report(a, rc, "stacked a strict-mode filter");
+    } else if (!strcmp(a, "seccomp")) {
+        rc = syscall(SYS_seccomp, SECCOMP_SET_MODE_STRICT, 0, NULL);
+        report(a, rc, "stacked a strict-mode filter");
+    } else if (!strcmp(a, "prctl-name")) {
+        /* prctl itself is in the profile: only PR_SET_SECCOMP is refused by argument. */
+        rc = prctl(PR_SET_NAME, "renamed", 0, 0, 0);
+        if (rc == 0 && write(out, "prctl-name allowed\n", 19) < 0) {}
+        else if (rc != 0) report(a, rc, "");
     } else if (!strcmp(a, "watched-ioctl")) {
         struct termios t;
         for (int i = 0; i < 3; i++) ioctl(0, TCGETS, &t);
