@@ -17,7 +17,7 @@ final class ThrottledDaemon: @unchecked Sendable {
         logPath = stateDirectory + ".log"
         FileManager.default.createFile(atPath: logPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: productsDirectory + "/vigild")
-        process.arguments = ["--config", repositoryRoot + "/Config/vigil.yaml", "--state-dir", stateDirectory]
+        process.arguments = ["--config", try isolatedConfig(), "--state-dir", stateDirectory]
         process.currentDirectoryURL = URL(fileURLWithPath: repositoryRoot)
         var environment = ProcessInfo.processInfo.environment
         environment["VIGILD_TEST_BUS_CONSUMER_EVENTS_PER_SECOND"] = "\(consumerEventsPerSecond)"
@@ -74,7 +74,7 @@ extension JSONValue {
     /// `vigil emit metric|signal` through the control socket onto the lanes `vigil status` reports,
     /// and clear refusals of bad arguments.
     @Test func emitPutsEventsOnTheBus() throws {
-        let d = try DaemonProcess()
+        let d = try DaemonProcess(config: try isolatedConfig())
         defer { d.stop() }
         let metric = try vigil(["emit", "metric", "cpu_usage", "93", "--unit", "%", "--label", "host=web-1"],
                                stateDirectory: d.stateDirectory)

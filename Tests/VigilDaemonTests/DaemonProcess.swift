@@ -116,3 +116,33 @@ func vigil(_ args: [String], stateDirectory: String, prefix: [String] = []) thro
     p.waitUntilExit()
     return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
 }
+
+/// A copy of the default configuration in a temporary folder with every relative path made
+/// absolute, loading plugins only from `pluginDirectories` (none by default), for tests that
+/// must know everything that runs.
+func isolatedConfig(pluginDirectories: [String] = [], extra: String = "") throws -> String {
+    let config = repositoryRoot + "/Config"
+    var text = try String(contentsOfFile: config + "/vigil.yaml", encoding: .utf8)
+    let replacements = [
+        "files: [detection-rules.yaml, operator-rules.yaml]":
+            "files: [\(config)/detection-rules.yaml, \(config)/operator-rules.yaml]",
+        "file: containment-rules.yaml": "file: \(config)/containment-rules.yaml",
+        "directory: templates": "directory: \(config)/templates",
+        "directory: runbooks": "directory: \(config)/runbooks",
+        "directories: [../Plugins]": "directories: [\(pluginDirectories.joined(separator: ", "))]",
+        "sandbox_profiles: ../Sandbox": "sandbox_profiles: \(repositoryRoot)/Sandbox",
+    ]
+    for (old, new) in replacements {
+        guard text.contains(old) else { throw DaemonTestError("Config/vigil.yaml no longer contains \"\(old)\"") }
+        text = text.replacingOccurrences(of: old, with: new)
+    }
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-config-\(UUID().uuidString.prefix(8))").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    try (text + "\n" + extra).write(toFile: dir + "/vigil.yaml", atomically: true, encoding: .utf8)
+    return dir + "/vigil.yaml"
+}
+
+struct DaemonTestError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

@@ -32,7 +32,8 @@ final class PluginChannelHandler: ChannelInboundHandler {
     typealias OutboundOut = ByteBuffer
 
     private let kind: PluginKind
-    private let bus: EventBus
+    /// This connection's own rings on the bus: a flooding plugin fills, pauses and sheds only these.
+    private let bus: BusProducer
     private let source: Symbol
     private let clock: any VigilClock
     private let report: @Sendable (ConnectionReport) -> Void
@@ -49,7 +50,7 @@ final class PluginChannelHandler: ChannelInboundHandler {
     init(kind: PluginKind, bus: EventBus, symbols: SymbolTable, source: String, clock: any VigilClock,
          maximumFrameBytes: Int, report: @escaping @Sendable (ConnectionReport) -> Void) {
         self.kind = kind
-        self.bus = bus
+        self.bus = bus.makeProducer()
         self.source = symbols.intern(source)
         self.clock = clock
         self.report = report
@@ -66,6 +67,7 @@ final class PluginChannelHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        bus.close()
         report(.closed)
         context.fireChannelInactive()
     }

@@ -20,9 +20,10 @@ struct PluginHostTests {
         #expect(metrics.map(\.value) == (0..<25).map(Double.init))
         #expect(metrics.allSatisfy { $0.lane == .telemetry && $0.labels == ["series": "a"] && $0.source == "plugin:py-detector" })
         #expect(seen.first { $0.name == "test_signal" }?.lane == .incident)
+        // The connection reports its counts to the host on its own stream; wait for them to land.
+        #expect(await world.eventually { (await world.host.status("py-detector")?.counters.eventsReceived ?? 0) >= 26 })
         let status = await world.host.status("py-detector")
         #expect(status?.state == .running)
-        #expect((status?.counters.eventsReceived ?? 0) >= 26)
         #expect(status?.pid != nil)
         await world.stop()
         #expect(await world.host.status("py-detector")?.counters.failures == 0)
