@@ -103,7 +103,10 @@ public final class Daemon: Sendable {
             await ingest.publish(event, count: count, now: clock.now())
         }
         await commands.setLaneStatistics { bus.statistics().map(StatusView.LaneView.init) }
-        let detection = Detection(rules: config.rules, symbols: symbols, clock: clock, logger: logger)
+        let detection = Detection(rules: config.rules, symbols: symbols, clock: clock, logger: logger) { signals in
+            await incidents.ingest(signals)
+        }
+        await commands.setRuleCount { await detection.ruleCount }
         let pluginHost = PluginHost(
             settings: PluginHostSettings(config, stateDirectory: stateDir), bus: bus, symbols: symbols, clock: clock,
             registry: StorePluginRegistry(store: store, range: config.plugins.idRange, clock: clock),
