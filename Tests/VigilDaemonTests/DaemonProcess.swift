@@ -30,7 +30,12 @@ final class DaemonProcess: @unchecked Sendable {
     let logPath: String
     private(set) var process: Process
 
-    init(config: String = repositoryRoot + "/Config/vigil.yaml", stateDirectory: String? = nil) throws {
+    /// Shell commands run just before `exec vigild`, in the process that becomes the daemon
+    /// (`$$` is the daemon's pid).
+    let prelude: String?
+
+    init(config: String = repositoryRoot + "/Config/vigil.yaml", stateDirectory: String? = nil, prelude: String? = nil) throws {
+        self.prelude = prelude
         self.stateDirectory = stateDirectory ?? FileManager.default.temporaryDirectory
             .appendingPathComponent("vigild-\(UUID().uuidString.prefix(8))").path
         self.configPath = config
@@ -42,8 +47,14 @@ final class DaemonProcess: @unchecked Sendable {
 
     func start() throws {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: productsDirectory + "/vigild")
-        p.arguments = ["--config", configPath, "--state-dir", stateDirectory]
+        if let prelude {
+            p.executableURL = URL(fileURLWithPath: "/bin/sh")
+            p.arguments = ["-c", prelude + "\nexec \"$0\" \"$@\"", productsDirectory + "/vigild",
+                           "--config", configPath, "--state-dir", stateDirectory]
+        } else {
+            p.executableURL = URL(fileURLWithPath: productsDirectory + "/vigild")
+            p.arguments = ["--config", configPath, "--state-dir", stateDirectory]
+        }
         p.currentDirectoryURL = URL(fileURLWithPath: repositoryRoot)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         log.seekToEndOfFile()
