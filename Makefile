@@ -9,7 +9,7 @@ BENCH_PACKAGES := libconcurrentqueue-dev g++
 SWIFT_BUILD_FLAGS ?=
 CONFIG ?= Config/vigil.yaml
 
-.PHONY: all deps build install-plugins run test test-unit test-tsan bench-bus bench-rules bench-plugins bench-incidents scenario clean
+.PHONY: all deps build install-plugins run test test-unit test-tsan bench-bus bench-rules bench-plugins bench-incidents soak-bus scenario clean
 
 all: build
 
@@ -54,6 +54,11 @@ test-tsan:
 	@if [ -f Tests/ThreadSanitizer/Package.swift ]; then \
 	  cd Tests/ThreadSanitizer && swift test --sanitize=thread; \
 	else echo "test-tsan: no ThreadSanitizer package yet"; fi
+
+# The 30-second version of the bus flood test (make test runs a 3-second one).
+soak-bus: build
+	swift build --build-tests $(SWIFT_BUILD_FLAGS)
+	VIGIL_FLOOD_SECONDS=30 swift test --skip-build $(SWIFT_BUILD_FLAGS) --filter BusFloodTests
 
 bench-bus:
 	$(call apt_install,$(BENCH_PACKAGES))

@@ -71,14 +71,43 @@ enum BusSettingsLoader {
     static func load(_ node: YAMLNode) -> BusSettings {
         var s = BusSettings()
         guard let f = node.fields("bus", allowed: ["capacity", "high_watermark", "low_watermark",
-                                                   "self_monitoring_interval"]) else { return s }
-        for e in f["capacity"]?.mapping("capacity") ?? [] {
+                                                   "self_monitoring_interval", "producer_capacity",
+                                                   "max_producers_per_lane", "lanes"]) else { return s }
+        func capacities(_ key: String, into table: inout [String: Int]) {
+            for e in f[key]?.mapping(key) ?? [] {
+                guard Lane(name: e.key) != nil else {
+                    e.keyNode.diagnostics.add(.unknownKey(e.keyNode.location, key: e.key,
+                                                          allowed: Lane.allCases.map(\.description)))
+                    continue
+                }
+                if let v = e.value.int(e.key, range: 16...(1 << 26)) { table[e.key] = v }
+            }
+        }
+        capacities("capacity", into: &s.capacity)
+        capacities("producer_capacity", into: &s.producerCapacity)
+        if let m = f["max_producers_per_lane"]?.int("max_producers_per_lane", range: 1...65_536) { s.maxProducersPerLane = m }
+        for e in f["lanes"]?.mapping("lanes") ?? [] {
             guard Lane(name: e.key) != nil else {
-                e.keyNode.diagnostics.add(.unknownKey(e.keyNode.location, key: e.key,
-                                                      allowed: Lane.allCases.map(\.description)))
+                e.keyNode.diagnostics.add(.unknownKey(e.keyNode.location, key: e.key, allowed: Lane.allCases.map(\.description)))
                 continue
             }
-            if let v = e.value.int(e.key, range: 16...(1 << 26)) { s.capacity[e.key] = v }
+            guard let w = e.value.fields(e.key, allowed: ["high_watermark", "low_watermark"]) else { continue }
+            let high = w["high_watermark"].flatMap { fractionOf($0, "high_watermark") } ?? s.highWatermark
+            let low = w["low_watermark"].flatMap { fractionOf($0, "low_watermark") } ?? s.lowWatermark
+            if low >= high {
+                e.value.diagnostics.add(.invalidValue(e.value.location, key: e.key, found: "low \(low), high \(high)",
+                                                      expected: "a low watermark below the high one"))
+            } else {
+                s.laneWatermarks[e.key] = (high, low)
+            }
+        }
+        func fractionOf(_ n: YAMLNode, _ key: String) -> Double? {
+            guard let t = n.string(key) else { return nil }
+            guard let v = Double(t), v > 0, v < 1 else {
+                n.diagnostics.add(.invalidValue(n.location, key: key, found: t, expected: "a fraction between 0 and 1"))
+                return nil
+            }
+            return v
         }
         func fraction(_ key: String) -> Double? {
             guard let n = f[key], let t = n.string(key) else { return nil }

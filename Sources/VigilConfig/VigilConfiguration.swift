@@ -113,6 +113,19 @@ public struct BusSettings: Sendable, Equatable {
     public var lowWatermark: Double
     /// How often the bus publishes its own depth, sheds and stalls.
     public var selfMonitoringInterval: Duration
+    /// Capacity of each long-lived producer's own ring, per lane name (`bus.producer_capacity`).
+    public var producerCapacity: [String: Int] = ["security": 1024, "incident": 4096, "telemetry": 8192]
+    /// How many producers may have a ring of their own on one lane (`bus.max_producers_per_lane`).
+    public var maxProducersPerLane = 256
+    /// Per-lane watermarks overriding the two defaults: lane name → (high, low) (`bus.lanes`).
+    public var laneWatermarks: [String: (high: Double, low: Double)] = [:]
+
+    public static func == (a: BusSettings, b: BusSettings) -> Bool {
+        a.capacity == b.capacity && a.highWatermark == b.highWatermark && a.lowWatermark == b.lowWatermark
+            && a.selfMonitoringInterval == b.selfMonitoringInterval && a.producerCapacity == b.producerCapacity
+            && a.maxProducersPerLane == b.maxProducersPerLane
+            && a.laneWatermarks.mapValues { [$0.high, $0.low] } == b.laneWatermarks.mapValues { [$0.high, $0.low] }
+    }
 
     public init(capacity: [String: Int] = ["security": 4096, "incident": 16384, "telemetry": 65536],
                 highWatermark: Double = 0.75, lowWatermark: Double = 0.25,

@@ -9,8 +9,15 @@ extension EventBusConfiguration {
     /// The bus configuration described by the `bus:` section of the daemon's configuration.
     init(_ settings: BusSettings) {
         var capacity: [Lane: Int] = [:]
-        for lane in Lane.allCases { capacity[lane] = settings.capacity[lane.description] ?? 4096 }
-        self.init(capacity: capacity, highWatermark: settings.highWatermark, lowWatermark: settings.lowWatermark,
+        var producerCapacity: [Lane: Int] = [:]
+        var watermarks: [Lane: Watermarks] = [:]
+        for lane in Lane.allCases {
+            capacity[lane] = settings.capacity[lane.description] ?? 4096
+            producerCapacity[lane] = settings.producerCapacity[lane.description] ?? 4096
+            if let w = settings.laneWatermarks[lane.description] { watermarks[lane] = Watermarks(high: w.high, low: w.low) }
+        }
+        self.init(capacity: capacity, producerCapacity: producerCapacity, maxProducersPerLane: settings.maxProducersPerLane,
+                  highWatermark: settings.highWatermark, lowWatermark: settings.lowWatermark, laneWatermarks: watermarks,
                   selfMonitoringInterval: settings.selfMonitoringInterval)
     }
 }
