@@ -120,6 +120,7 @@ public final class Daemon: Sendable {
             Dictionary(await pluginHost.statuses().map { ($0.name, $0.state.name) }, uniquingKeysWith: { a, _ in a })
         }
         let outbox = NotificationOutbox(store: store, clock: clock, logger: logger)
+        store.onNotificationsQueued { Task { await outbox.kick() } }
         for manifest in manifests where manifest.kind == .notifier {
             let channels = Set(manifest.config["channels"]?.arrayValue?.compactMap(\.stringValue) ?? [manifest.name])
             await outbox.register(NotifierPluginDelivery(plugin: manifest.name, channels: channels, host: pluginHost,

@@ -8,6 +8,8 @@ import VigilStore
 public protocol NotificationDelivery: Sendable {
     /// The channels this delivery can reach (`webhook`, `email`, …).
     var channels: Set<String> { get }
+    /// What delivers (`webhook`), for the timeline.
+    var name: String { get }
     /// Delivers `notification`; throws with a sentence when it could not.
     func deliver(_ notification: NotificationRecord, incident: Incident?) async throws
 }
@@ -55,6 +57,26 @@ public actor NotificationOutbox {
 
     public func register(_ delivery: any NotificationDelivery) { deliveries.append(delivery) }
 
+    private var delivering = false
+    private var again = false
+
+    /// Delivers what is due now, unless a delivery pass is running (which then runs once more).
+    /// The store calls this after every commit that queued notifications.
+    public func kick() async {
+        if delivering {
+            again = true
+            return
+        }
+        delivering = true
+        repeat {
+            again = false
+            do { try await deliverDue() } catch {
+                logger.error("notification outbox failed", metadata: ["error": "\(error)"])
+            }
+        } while again
+        delivering = false
+    }
+
     /// Attempts every pending notification that is due; returns how many were sent.
     @discardableResult
     public func deliverDue() async throws -> Int {
@@ -80,10 +102,14 @@ public actor NotificationOutbox {
                 n.lastError = nil
                 n.nextAttemptAt = nil
                 sent += 1
+                await record(n, "Delivered \(n.channel) notification to \(n.recipients.joined(separator: ", ")) "
+                    + "via \(delivery.name) (attempt \(n.attempts)): \(n.subject)")
             } catch {
                 n.lastError = "\(error)"
                 if n.attempts >= retry.maxAttempts {
                     n.state = "failed"
+                    await record(n, "Giving up on \(n.channel) notification to \(n.recipients.joined(separator: ", ")) "
+                        + "after \(n.attempts) attempts: \(error)")
                     logger.error("notification failed for good", metadata: [
                         "id": "\(n.id ?? -1)", "incident": "\(n.incidentID ?? "-")", "error": "\(error)"])
                 } else {
@@ -98,6 +124,25 @@ public actor NotificationOutbox {
     }
 }
 
+extension NotificationOutbox {
+    /// A delivery outcome in the incident's timeline.
+    func record(_ n: NotificationRecord, _ message: String) async {
+        guard let id = n.incidentID else { return }
+        let now = clock.now()
+        do {
+            try await store.write { tx in
+                guard let incident = try tx.incident(id: id) else { return }
+                _ = try tx.commit(StoreChange(incident: incident, timeline: [
+                    TimelineEntry(incidentID: id, time: now, actor: "vigild", kind: .notification, message: message,
+                                  data: ["notification": "\(n.id ?? 0)", "channel": n.channel, "state": n.state]),
+                ]))
+            }
+        } catch {
+            logger.error("cannot record a notification outcome", metadata: ["incident": "\(id)", "error": "\(error)"])
+        }
+    }
+}
+
 /// Runs the outbox every `interval` until shutdown.
 struct NotificationOutboxService: Service {
     let outbox: NotificationOutbox
@@ -107,9 +152,7 @@ struct NotificationOutboxService: Service {
     func run() async throws {
         try await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
-                do { try await outbox.deliverDue() } catch {
-                    logger.error("notification outbox failed", metadata: ["error": "\(error)"])
-                }
+                await outbox.kick()
                 try? await Task.sleep(for: interval)
             }
         }

@@ -96,6 +96,7 @@ struct PluginHostService: Service {
 /// Delivers notifications through a notifier plugin (`notify` → `result`).
 struct NotifierPluginDelivery: NotificationDelivery {
     let plugin: String
+    var name: String { "plugin \(plugin)" }
     let channels: Set<String>
     let host: PluginHost
     let ladder: @Sendable () async -> SeverityLadder

@@ -31,6 +31,7 @@ public final class Store: Sendable {
     public let path: String
     let pool: DatabasePool
     private let writeTransactions = Atomic<Int>(0)
+    private let notificationObservers = Mutex<[@Sendable () -> Void]>([])
 
     /// Opens (creating if needed) the database at `path` and applies pending migrations.
     public init(path: String) throws {
@@ -55,9 +56,19 @@ public final class Store: Sendable {
     /// Runs `body` in one write transaction: everything it writes commits together, or nothing
     /// does when it throws. Writes are serialised (one writer), so `body` sees the latest data.
     public func write<T: Sendable>(_ body: @escaping @Sendable (StoreTransaction) throws -> T) async throws -> T {
-        let result = try await pool.write { db in try body(StoreTransaction(db: db)) }
+        let (result, queued) = try await pool.write { db in
+            let tx = StoreTransaction(db: db)
+            return (try body(tx), tx.tally.notifications)
+        }
         writeTransactions.add(1, ordering: .relaxed)
+        if queued > 0 { for observer in notificationObservers.withLock({ $0 }) { observer() } }
         return result
+    }
+
+    /// Called (on the writer's task) after every commit that queued notifications; the outbox
+    /// registers here so a page leaves the moment it is stored, not at its next poll.
+    public func onNotificationsQueued(_ observer: @escaping @Sendable () -> Void) {
+        notificationObservers.withLock { $0.append(observer) }
     }
 
     /// How many write transactions ``write(_:)`` has committed since this store was opened.

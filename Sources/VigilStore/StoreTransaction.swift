@@ -9,6 +9,8 @@ import VigilCore
 /// never both start from the same stale copy.
 public struct StoreTransaction {
     let db: Database
+    /// Counts what this transaction queued for delivery, so the store can wake the outbox.
+    let tally = WriteTally()
 
     public func incident(id: String) throws -> Incident? {
         try IncidentRecord.fetchOne(db, key: id)?.incident()
@@ -72,6 +74,7 @@ public struct StoreTransaction {
         for var n in change.notifications {
             n.incidentID = id
             try n.insert(db)
+            tally.notifications += 1
         }
         for var e in change.evidence {
             e.incidentID = id
@@ -83,4 +86,9 @@ public struct StoreTransaction {
         }
         return stored
     }
+}
+
+/// What one write transaction inserted that someone outside it waits for.
+final class WriteTally {
+    var notifications = 0
 }
