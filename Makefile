@@ -9,7 +9,7 @@ BENCH_PACKAGES := libconcurrentqueue-dev g++
 SWIFT_BUILD_FLAGS ?=
 CONFIG ?= Config/vigil.yaml
 
-.PHONY: all deps build install-plugins run test test-unit test-tsan bench-bus bench-rules bench-plugins bench-incidents soak-bus scenario clean
+.PHONY: all deps build install-plugins run test test-unit test-scenarios test-tsan bench-bus bench-rules bench-plugins bench-incidents soak-bus scenario clean
 
 all: build
 
@@ -40,13 +40,23 @@ install-plugins:
 run: build
 	.build/debug/vigild --config $(CONFIG)
 
-# Every test: unit, integration (real vigild, sockets, SQLite, sandboxed plugins) and the
+# Every test, in three passes: the in-process tests (values, bus, rules, incidents, store, the
+# plugin host with real sandboxed plugins); the tests that start the real vigild and vigil
+# (they wait on processes and would starve the in-process tests' async work of the 2-core
+# machine's cooperative threads); the end-to-end scenarios, one after another. Then the
 # EventBus stress tests again under ThreadSanitizer.
 test: deps
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)
 	$(MAKE) --no-print-directory install-plugins
-	swift test --skip-build $(SWIFT_BUILD_FLAGS)
+	swift test --skip-build $(SWIFT_BUILD_FLAGS) --skip '^(Scenarios|VigilDaemonTests)\.'
+	swift test --skip-build $(SWIFT_BUILD_FLAGS) --filter '^VigilDaemonTests\.'
+	$(MAKE) --no-print-directory test-scenarios
 	$(MAKE) test-tsan
+
+# The seven end-to-end scenarios of Tests/Scenarios (make scenario NAME=... runs one and narrates it).
+test-scenarios:
+	swift test --skip-build $(SWIFT_BUILD_FLAGS) --filter '^Scenarios\.'
+
 
 # The bus stress tests under ThreadSanitizer, in a small package of their own so only the bus is
 # rebuilt with the sanitizer (see Tests/ThreadSanitizer/Package.swift).

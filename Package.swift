@@ -117,7 +117,11 @@ let package = Package(
             "VigilPluginHost", "VigilPluginProtocol", "VigilCore", "VigilBus", "VigilConfig", "CSeccomp", "CLibcap", "CVigilSys",
             .product(name: "Logging", package: "swift-log"),
         ], exclude: ["Fixtures"]),
-        .testTarget(name: "VigilDaemonTests", dependencies: [
+        // Starting the real vigild and vigil from tests (daemon tests and the end-to-end scenarios).
+        .target(name: "VigilTestSupport", dependencies: ["VigilCore", "VigilDaemon"], path: "Tests/VigilTestSupport"),
+        .testTarget(name: "Scenarios", dependencies: ["VigilTestSupport", "VigilCore", "VigilDaemon"],
+                    path: "Tests/Scenarios", exclude: ["Fixtures", "run.sh", "document.sh"]),
+        .testTarget(name: "VigilDaemonTests", dependencies: ["VigilTestSupport",
             "VigilDaemon", "VigilCore", "VigilConfig", "VigilStore", "VigilIncidents", "CVigilSys",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

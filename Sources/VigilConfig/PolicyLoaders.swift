@@ -213,7 +213,7 @@ enum RosterLoader {
 enum IncidentSettingsLoader {
     static func load(_ node: YAMLNode, into policy: inout IncidentPolicy, escalation: EscalationPaths) {
         guard let f = node.fields("incidents", allowed: ["id_prefix", "initial_responder", "reopen_window",
-                                                         "post_mortem"]) else { return }
+                                                         "post_mortem", "when_condition_clears"]) else { return }
         if let p = f["id_prefix"]?.string("id_prefix") { policy.idPrefix = p }
         if let n = f["initial_responder"], let text = n.string("initial_responder") {
             let id = roleIdentifier(text)
@@ -226,6 +226,18 @@ enum IncidentSettingsLoader {
             }
         }
         if let d = f["reopen_window"]?.duration("reopen_window") { policy.handling.reopenWindow = d }
+        if let clears = f["when_condition_clears"]?.fields("when_condition_clears", allowed: ["move_to", "after"]) {
+            if let n = clears["move_to"], let text = n.string("move_to") {
+                if let action = ConditionClearedAction(rawValue: text) {
+                    policy.handling.whenConditionClears = action
+                } else {
+                    n.diagnostics.add(.invalidValue(n.location, key: "move_to", found: text,
+                                                    expected: ConditionClearedAction.allCases.map(\.rawValue)
+                                                        .joined(separator: ", ")))
+                }
+            }
+            if let d = clears["after"]?.duration("after") { policy.handling.clearedHold = d }
+        }
         if let pm = f["post_mortem"]?.fields("post_mortem", allowed: ["severities", "within"]) {
             if let d = pm["within"]?.duration("within") { policy.handling.postMortemWithin = d }
             if let list = pm["severities"]?.sequence("severities") {

@@ -276,11 +276,49 @@ public struct IncidentHandling: Codable, Sendable, Equatable {
     /// How soon after resolution the post-mortem is due (seed 004: within 48 hours).
     public var postMortemWithin: Duration
 
+    /// What the daemon does with an open incident once its rule's condition has cleared and
+    /// stayed clear for ``clearedHold`` (`incidents.when_condition_clears`).
+    public var whenConditionClears: ConditionClearedAction
+    /// How long a condition must stay clear before ``whenConditionClears`` acts (the hysteresis
+    /// that keeps a flapping rule from moving its incident back and forth).
+    public var clearedHold: Duration
+
     public init(initialResponder: String = "on_call_engineer", reopenWindow: Duration = .seconds(3600),
-                postMortemSeverities: [String]? = nil, postMortemWithin: Duration = .seconds(48 * 3600)) {
+                postMortemSeverities: [String]? = nil, postMortemWithin: Duration = .seconds(48 * 3600),
+                whenConditionClears: ConditionClearedAction = .stay, clearedHold: Duration = .seconds(300)) {
         self.initialResponder = initialResponder
         self.reopenWindow = reopenWindow
         self.postMortemSeverities = postMortemSeverities
         self.postMortemWithin = postMortemWithin
+        self.whenConditionClears = whenConditionClears
+        self.clearedHold = clearedHold
     }
+
+    enum CodingKeys: String, CodingKey {
+        case initialResponder, reopenWindow, postMortemSeverities, postMortemWithin, whenConditionClears, clearedHold
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(initialResponder: try c.decode(String.self, forKey: .initialResponder),
+                  reopenWindow: try c.decode(Duration.self, forKey: .reopenWindow),
+                  postMortemSeverities: try c.decodeIfPresent([String].self, forKey: .postMortemSeverities),
+                  postMortemWithin: try c.decode(Duration.self, forKey: .postMortemWithin),
+                  whenConditionClears: try c.decodeIfPresent(ConditionClearedAction.self, forKey: .whenConditionClears) ?? .stay,
+                  clearedHold: try c.decodeIfPresent(Duration.self, forKey: .clearedHold) ?? .seconds(300))
+    }
+}
+
+/// `incidents.when_condition_clears.move_to`: where an open incident goes once the rule that
+/// opened it has stopped firing and stayed clear for the hold time.
+public enum ConditionClearedAction: String, Codable, Sendable, Equatable, CaseIterable {
+    /// Record that the condition cleared; people move the incident on.
+    case stay
+    /// Move to `validating`: a responder confirms restoration with `vigil incidents resolve`
+    /// (or sends it back to `investigating`). A condition that returns meanwhile sends it back
+    /// to `investigating` itself, with an escalation (seed 004: "not fully restored").
+    case validating
+    /// Move to `validating` and resolve it, the verification being that the condition stayed
+    /// clear for the hold time.
+    case resolved
 }

@@ -56,6 +56,9 @@ public actor PluginHost {
     nonisolated let inputs: AsyncStream<Input>
     nonisolated let continuation: AsyncStream<Input>.Continuation
     private let group: MultiThreadedEventLoopGroup
+    /// Launches in flight, by key (see ``launch(_:generation:)``).
+    private var launches: [Int: Task<Void, Never>] = [:]
+    private var nextLaunchKey = 0
     private(set) var watcher: BreachWatcher?
     /// Starts every plugin; in zygote mode its `vigil-sandbox --serve` lives as long as the host runs.
     let spawner: SandboxSpawner
@@ -145,10 +148,15 @@ public actor PluginHost {
             waiter.continuation.resume(throwing: PluginHostError.requestFailed(plugin: waiter.plugin, reason: "vigild is stopping"))
         }
         waiting.removeAll()
+        while let (_, launch) = launches.first {
+            await launch.value
+        }
         watcher?.stop()
         spawner.shutdown()
         try? await group.shutdownGracefully()
     }
+
+    private func launchEnded(_ key: Int) { launches[key] = nil }
 
     /// Sends `shutdown` to every live plugin; those still alive after the grace period are killed.
     public func beginShutdown() {
@@ -283,7 +291,11 @@ public actor PluginHost {
         let launcher = PluginLauncher(settings: settings, group: group, bus: bus, symbols: symbols, clock: clock,
                                       logger: logger, watcher: watcher, spawner: spawner)
         let continuation = self.continuation
-        Task {
+        let key = nextLaunchKey
+        nextLaunchKey += 1
+        // Kept until it ends, so `run()` waits for every launch before shutting the event loops
+        // down (a launch still connecting its socket on a closed loop would crash).
+        launches[key] = Task {
             do throws(PluginLauncher.Failure) {
                 let run = try await launcher.launch(manifest, uid: uid, profile: profile,
                                                     report: { continuation.yield(.report(name, generation, $0)) },
@@ -292,6 +304,7 @@ public actor PluginHost {
             } catch {
                 continuation.yield(.spawned(name, generation, .failure(error)))
             }
+            await self.launchEnded(key)
         }
     }
 }

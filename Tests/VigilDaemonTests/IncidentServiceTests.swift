@@ -1,4 +1,5 @@
 import Foundation
+import VigilTestSupport
 import Logging
 import ServiceLifecycle
 import Testing

@@ -1,4 +1,5 @@
 import Foundation
+import VigilTestSupport
 import Testing
 
 /// `vigil rules check|test` and `vigil config check` on rules, run as the real binary.

@@ -50,7 +50,10 @@ extension IncidentService {
                 for (fingerprint, group) in ordered {
                     let open = try tx.openIncident(fingerprint: fingerprint)
                     let latest = open == nil ? try tx.latestIncident(fingerprint: fingerprint) : nil
-                    let history = try latest.map { try tx.timeline(incidentID: $0.id) } ?? []
+                    // The timeline is needed for a reopen's brief, or for the escalation of an
+                    // incident under validation whose condition came back.
+                    let needsHistory = latest ?? (open?.state == .validating ? open : nil)
+                    let history = try needsHistory.map { try tx.timeline(incidentID: $0.id) } ?? []
                     switch workflow.plan(group, open: open, latest: latest, history: history) {
                     case .ignore:
                         continue

@@ -32,7 +32,7 @@ extension IncidentWorkflow {
                      history: [TimelineEntry] = []) -> IntakePlan {
         if let open {
             var change = IncidentChange(incident: open)
-            absorb(signals[...], into: &change)
+            absorb(signals[...], into: &change, history: history)
             return change.timeline.isEmpty ? .ignore : .update(change)
         }
         guard let firstFiring = signals.firstIndex(where: { $0.transition == .firing }) else { return .ignore }
@@ -45,7 +45,7 @@ extension IncidentWorkflow {
                               + "after resolution (within the \(DurationText.format(policy.handling.reopenWindow)) "
                               + "reopen window; flap \(change.incident.flapCount))",
                           actor: "rule:\(signal.ruleID)", at: clock.now())
-            absorb(signals[firstFiring...], into: &change)
+            absorb(signals[firstFiring...], into: &change, history: history)
             let composer = NotificationComposer(policy: policy)
             let brief = KnowledgeTransfer(policy: policy).brief(
                 for: change.incident, timeline: history + change.timeline,
@@ -60,7 +60,10 @@ extension IncidentWorkflow {
     }
 
     /// Folds signals into an incident, in order: firings count, clears and returns are tracked.
-    public func absorb(_ signals: ArraySlice<RuleSignal>, into change: inout IncidentChange) {
+    /// A firing that returns while the incident is `validating` sends it back to `investigating`
+    /// with an escalation (`history` is the incident's stored timeline, for the knowledge transfer).
+    public func absorb(_ signals: ArraySlice<RuleSignal>, into change: inout IncidentChange,
+                       history: [TimelineEntry] = []) {
         guard !signals.isEmpty else { return }
         let now = clock.now()
         var firings = 0
@@ -101,11 +104,24 @@ extension IncidentWorkflow {
                           "Condition came back after clearing \(returns) time(s) (flapping; \(change.incident.flapCount) "
                               + "flap(s) so far); the incident stays open",
                           ["flaps": "\(change.incident.flapCount)"])
+            conditionReturnedDuringValidation(&change, history: history, at: now)
         }
         if newlyCleared, let cleared = change.incident.conditionClearedAt {
             change.record(.occurrence, at: now, by: IncidentWorkflow.systemActor,
-                          "Condition cleared at \(cleared.rfc3339); the incident stays open until someone resolves it",
+                          "Condition cleared at \(cleared.rfc3339); " + clearedOutlook,
                           ["condition": "cleared"])
+        }
+    }
+}
+
+extension IncidentWorkflow {
+    /// What happens next to an incident whose condition cleared, as configured.
+    var clearedOutlook: String {
+        let hold = DurationText.format(policy.handling.clearedHold)
+        switch policy.handling.whenConditionClears {
+        case .stay: return "the incident stays open until someone resolves it"
+        case .validating: return "if it stays clear for \(hold) the incident moves to validating"
+        case .resolved: return "if it stays clear for \(hold) the incident is resolved"
         }
     }
 }

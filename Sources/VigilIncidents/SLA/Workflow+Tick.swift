@@ -1,8 +1,9 @@
 import VigilCore
 
 extension IncidentWorkflow {
-    /// True when ``tick(_:timeline:)`` would change `incident` now: a response deadline passed
-    /// unrecorded, an escalation level fell due, or a status update is due. Cheap (no timeline),
+    /// True when ``tick(_:timeline:)`` may change `incident` now: a response deadline passed
+    /// unrecorded, an escalation level fell due, a status update is due, or the
+    /// condition-cleared policy has something to do. Cheap (no timeline),
     /// so the daemon checks every open incident each tick and loads timelines only for these.
     public func isDue(_ incident: Incident) -> Bool {
         let now = clock.now()
@@ -13,7 +14,7 @@ extension IncidentWorkflow {
         if let due = EscalationPlan(policy: policy, incident: incident)
             .dueTime(ofLevel: incident.escalationLevel + 1, for: incident), due <= now { return true }
         if let next = incident.nextStatusUpdateAt, next <= now, !incident.backlog { return true }
-        return false
+        return conditionClearedDue(incident, now: now)
     }
 
     /// Advances an incident's clocks to now: records a response-SLA breach, escalates every
@@ -49,7 +50,8 @@ extension IncidentWorkflow {
            let cadence = level(of: incident.severity)?.statusUpdateInterval, cadence.nanoseconds > 0 {
             remindStatusUpdate(&change, history: timeline, cadence: cadence, due: next, at: now)
         }
-        return change
+        applyConditionCleared(&change, history: timeline, at: now)
+        return change.timeline.isEmpty && change.notifications.isEmpty ? nil : change
     }
 
     /// Reminds the communications lead (or the commander) that a status update is due, with a

@@ -100,6 +100,8 @@ int main(int argc, char **argv) {
         frame(hello);
         if (read_frame(welcome, sizeof welcome) < 0 || !strstr(welcome, "welcome")) return 4;
     }
+    const char *delay = getenv("VIGIL_DELAY_MS");  /* wait before the attempt (scenarios) */
+    if (delay) usleep((useconds_t)atoi(delay) * 1000);
     int code = attempt(a, arg);
     return protocol ? serve() : code;
 }

@@ -1,17 +1,16 @@
 import Foundation
-import Testing
 import VigilCore
 import VigilDaemon
 
 /// The repository root, found from this file's path.
-let repositoryRoot: String = {
+public let repositoryRoot: String = {
     var url = URL(fileURLWithPath: #filePath)
     for _ in 0..<3 { url.deleteLastPathComponent() }
     return url.path
 }()
 
 /// The folder holding the built `vigild`, `vigil` and `vigil-sandbox` (next to the test bundle).
-let productsDirectory: String = {
+public let productsDirectory: String = {
     if let dir = ProcessInfo.processInfo.environment["VIGIL_BIN_DIR"] { return dir }
     var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
     while url.path != "/" {
@@ -21,20 +20,20 @@ let productsDirectory: String = {
     return repositoryRoot + "/.build/debug"
 }()
 
-let isRoot = getuid() == 0
+public let isRoot = getuid() == 0
 
 /// A real `vigild` child process with its own state folder, stopped when the test ends.
-final class DaemonProcess: @unchecked Sendable {
-    let stateDirectory: String
-    let configPath: String
-    let logPath: String
-    private(set) var process: Process
+public final class DaemonProcess: @unchecked Sendable {
+    public let stateDirectory: String
+    public let configPath: String
+    public let logPath: String
+    public private(set) var process: Process
 
     /// Shell commands run just before `exec vigild`, in the process that becomes the daemon
     /// (`$$` is the daemon's pid).
-    let prelude: String?
+    public let prelude: String?
 
-    init(config: String = repositoryRoot + "/Config/vigil.yaml", stateDirectory: String? = nil, prelude: String? = nil) throws {
+    public init(config: String = repositoryRoot + "/Config/vigil.yaml", stateDirectory: String? = nil, prelude: String? = nil) throws {
         self.prelude = prelude
         self.stateDirectory = stateDirectory ?? FileManager.default.temporaryDirectory
             .appendingPathComponent("vigild-\(UUID().uuidString.prefix(8))").path
@@ -45,7 +44,7 @@ final class DaemonProcess: @unchecked Sendable {
         try start()
     }
 
-    func start() throws {
+    public func start() throws {
         let p = Process()
         if let prelude {
             p.executableURL = URL(fileURLWithPath: "/bin/sh")
@@ -66,7 +65,7 @@ final class DaemonProcess: @unchecked Sendable {
     }
 
     /// Polls the control socket until the daemon answers `status` (bounded; not a timing assumption).
-    func waitUntilServing(timeout: Double = 30) throws {
+    public func waitUntilServing(timeout: Double = 30) throws {
         let deadline = Date().addingTimeInterval(timeout)
         let client = ControlClient(stateDirectory: stateDirectory)
         while Date() < deadline {
@@ -77,10 +76,10 @@ final class DaemonProcess: @unchecked Sendable {
         throw ControlFailure("vigild did not start serving within \(timeout)s:\n\(log)")
     }
 
-    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+    public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
     /// Waits until the log contains `text` (bounded).
-    func waitForLog(_ text: String, timeout: Double = 15) -> Bool {
+    public func waitForLog(_ text: String, timeout: Double = 15) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if log.contains(text) { return true }
@@ -89,14 +88,14 @@ final class DaemonProcess: @unchecked Sendable {
         return false
     }
 
-    func signal(_ sig: Int32) { kill(process.processIdentifier, sig) }
+    public func signal(_ sig: Int32) { kill(process.processIdentifier, sig) }
 
-    func killHard() {
+    public func killHard() {
         signal(SIGKILL)
         process.waitUntilExit()
     }
 
-    func stop() {
+    public func stop() {
         if process.isRunning {
             signal(SIGTERM)
             process.waitUntilExit()
@@ -108,7 +107,7 @@ final class DaemonProcess: @unchecked Sendable {
 
 /// Runs the real `vigil` CLI; returns exit status, stdout and stderr.
 @discardableResult
-func vigil(_ args: [String], stateDirectory: String, prefix: [String] = []) throws -> (status: Int32, out: String, err: String) {
+public func vigil(_ args: [String], stateDirectory: String, prefix: [String] = []) throws -> (status: Int32, out: String, err: String) {
     let p = Process()
     let out = Pipe(), err = Pipe()
     if prefix.isEmpty {
@@ -131,7 +130,7 @@ func vigil(_ args: [String], stateDirectory: String, prefix: [String] = []) thro
 /// A copy of the default configuration in a temporary folder with every relative path made
 /// absolute, loading plugins only from `pluginDirectories` (none by default), for tests that
 /// must know everything that runs.
-func isolatedConfig(pluginDirectories: [String] = [], extra: String = "") throws -> String {
+public func isolatedConfig(pluginDirectories: [String] = [], extra: String = "") throws -> String {
     let config = repositoryRoot + "/Config"
     var text = try String(contentsOfFile: config + "/vigil.yaml", encoding: .utf8)
     let replacements = [
@@ -153,7 +152,7 @@ func isolatedConfig(pluginDirectories: [String] = [], extra: String = "") throws
     return dir + "/vigil.yaml"
 }
 
-struct DaemonTestError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
+public struct DaemonTestError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
 }
