@@ -148,6 +148,7 @@ public struct PluginStatus: Sendable, Equatable {
     /// Why it is backing off or quarantined, or why the last run ended.
     public var lastCause: PluginFailureCause?
     public var pid: Int32?
+    /// When the plugin entered its current state.
     public var since: Timestamp
     public var counters: PluginCounters
     /// Failures / attempts over the sliding window, 0…1.

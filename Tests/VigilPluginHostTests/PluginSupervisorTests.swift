@@ -83,15 +83,19 @@ import VigilCore
         _ = s.add(manifest(critical: true), enabled: true, now: t0)
         var t = t0
         var quarantined: [SupervisionCommand] = []
+        var quarantinedAt: Timestamp?
         for _ in 0..<4 {
             let g = running(&s, at: t)
             t = t + .seconds(1)
             let c = s.handle(.terminated(plugin: "det", generation: g, .exited(code: 1)), now: t)
             quarantined += c.filter { if case .quarantined = $0 { true } else { false } }
+            if quarantinedAt == nil, !quarantined.isEmpty { quarantinedAt = t }
             t = t + .seconds(60)
             _ = s.tick(now: t)
         }
         #expect(quarantined.count == 1)
+        // `since` is when it entered its state: the quarantine, not its last start.
+        #expect(quarantinedAt != nil && s.status("det", now: t)?.since == quarantinedAt)
         if case .quarantined(_, let cause, let critical)? = quarantined.first {
             #expect(critical)
             #expect(cause.category == "crash_loop")

@@ -72,6 +72,17 @@ import VigilRules
         #expect(auth.incidentType == "Authentication failure" && auth.containmentCategory == "security_breach")
     }
 
+    @Test func aQuarantineOpensItsOwnIncidentUnlessABreachAlreadyDid() throws {
+        let c = try ConfigLoader.load(path: repositoryRoot + "/Config/vigil.yaml")
+        var h = Harness(c.rules)
+        h.signal("plugin_quarantined", labels: ["plugin": "flaky", "cause": "crash_loop", "critical": "false"], at: .seconds(1))
+        h.signal("plugin_quarantined", labels: ["plugin": "sneaky", "cause": "breach", "critical": "false"], at: .seconds(2))
+        h.signal("plugin_quarantined", labels: ["plugin": "metrics", "cause": "breach", "critical": "true"], at: .seconds(3))
+        let fired = h.signals.filter { $0.transition == .firing }.map { "\($0.ruleID) \($0.labels["plugin"] ?? "")" }
+        // The breaching non-critical plugin has the seed's breach incident; a critical plugin's loss is one of its own.
+        #expect(fired == ["vigil.plugin_quarantined flaky", "vigil.critical_plugin_quarantined metrics"])
+    }
+
     @Test func terseIDsAreStableAndNeverCollide() throws {
         let set = try RuleFileLoader.load(text: """
             incident_detection:

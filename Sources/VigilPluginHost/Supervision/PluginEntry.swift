@@ -8,7 +8,11 @@ struct PluginEntry: Sendable {
     /// Increments with every start; messages of older runs are ignored.
     var generation = 0
     var pid: Int32?
+    /// When the current run started (the stable-run check measures from it).
     var since: Timestamp
+    /// When `state` last changed, and the state's name then (stamped by ``PluginSupervisor``).
+    var stateSince: Timestamp
+    var stampedState: String = PluginRunState.disabled.name
     var counters = PluginCounters()
     var lastCause: PluginFailureCause?
     /// The operator-facing reason of a quarantine, kept across daemon restarts.
@@ -36,6 +40,7 @@ struct PluginEntry: Sendable {
     init(manifest: PluginManifest, policy: SupervisionPolicy, now: Timestamp) {
         self.manifest = manifest
         self.since = now
+        self.stateSince = now
         self.failureRate = FailureRateWindow(window: policy.failureRateWindow)
     }
 

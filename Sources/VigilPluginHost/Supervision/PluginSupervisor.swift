@@ -28,6 +28,7 @@ public struct PluginSupervisor: Sendable {
     /// a plugin that is enabled and not quarantined is started at once.
     public mutating func add(_ manifest: PluginManifest, enabled: Bool, quarantine: String? = nil,
                              now: Timestamp) -> [SupervisionCommand] {
+        defer { stampStateChanges(now: now) }
         if entries[manifest.name] == nil { order.append(manifest.name) }
         var entry = PluginEntry(manifest: manifest, policy: policy, now: now)
         if let quarantine {
@@ -58,6 +59,20 @@ public struct PluginSupervisor: Sendable {
 
     /// Applies one observation of the process layer or one operator command.
     public mutating func handle(_ input: SupervisionInput, now: Timestamp, random: Double = 0.5) -> [SupervisionCommand] {
+        let commands = apply(input, now: now, random: random)
+        stampStateChanges(now: now)
+        return commands
+    }
+
+    /// Records when each plugin entered its current state (for `vigil plugins show`).
+    private mutating func stampStateChanges(now: Timestamp) {
+        for (name, e) in entries where e.state.name != e.stampedState {
+            entries[name]?.stampedState = e.state.name
+            entries[name]?.stateSince = now
+        }
+    }
+
+    private mutating func apply(_ input: SupervisionInput, now: Timestamp, random: Double) -> [SupervisionCommand] {
         let policy = self.policy
         switch input {
         case .spawned(let name, let generation, let pid):
@@ -162,6 +177,7 @@ public struct PluginSupervisor: Sendable {
     /// Everything that is due at `now`: handshake, heartbeat and request deadlines, pings,
     /// restarts after backoff, kills after the shutdown grace, failure-rate publications.
     public mutating func tick(now: Timestamp, random: Double = 0.5) -> [SupervisionCommand] {
+        defer { stampStateChanges(now: now) }
         var commands: [SupervisionCommand] = []
         for name in order {
             guard var e = entries[name] else { continue }
@@ -179,7 +195,7 @@ public struct PluginSupervisor: Sendable {
         entries[name] = e
         return PluginStatus(name: name, kind: e.manifest.kind, critical: e.manifest.critical, state: e.state,
                             lastCause: e.lastCause, pid: e.state == .running || e.state == .starting || e.state == .stopping ? e.pid : nil,
-                            since: e.since, counters: e.counters, failureRate: rate, syscalls: syscalls)
+                            since: e.stateSince, counters: e.counters, failureRate: rate, syscalls: syscalls)
     }
 
     /// Counts an event batch received from the plugin (for `vigil plugins show`).
