@@ -92,6 +92,10 @@ public enum ConfigLoader {
         if let t = top["runbooks"]?.fields("runbooks", allowed: ["directory"]),
            let d = t["directory"]?.string("directory") {
             config.runbooksDirectory = path(d)
+            let actions = Set(config.policy.containment.values.joined())
+            config.runbooks = RunbookLoader.load(directory: path(d), actions: actions, from: t["directory"],
+                                                 diagnostics: diagnostics)
+            config.policy.runbooks = config.runbooks
         }
         if let i = top["incidents"] {
             IncidentSettingsLoader.load(i, into: &config.policy, escalation: escalation)

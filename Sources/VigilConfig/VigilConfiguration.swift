@@ -25,6 +25,8 @@ public struct VigilConfiguration: Sendable {
     public var containmentFile: String?
     public var templatesDirectory: String?
     public var runbooksDirectory: String?
+    /// The runbooks of `runbooksDirectory`, by name.
+    public var runbooks: [String: Runbook] = [:]
     public var plugins: PluginSettings
     public var bus: BusSettings
 

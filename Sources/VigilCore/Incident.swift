@@ -169,6 +169,8 @@ public enum TimelineKind: String, Codable, Sendable, CaseIterable {
     case postMortem = "post-mortem"
     /// A follow-up item was created.
     case followUp = "follow-up"
+    /// A runbook step was ticked off (or unticked).
+    case runbook
     case system
 }
 

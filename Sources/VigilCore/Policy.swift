@@ -241,6 +241,8 @@ public struct IncidentPolicy: Codable, Sendable, Equatable {
     public var idPrefix: String
     /// How incidents are handled once open (initial responder, reopen window, post-mortems).
     public var handling: IncidentHandling = IncidentHandling()
+    /// Runbooks by name (`runbooks.directory`); incident types and rules name them.
+    public var runbooks: [String: Runbook] = [:]
 
     public init(ladder: SeverityLadder, ladders: [String: SeverityLadder] = [:],
                 incidentTypes: [IncidentTypeDefinition] = [], escalation: EscalationPaths = .init(chains: [:]),

@@ -3,12 +3,13 @@ import VigilIncidents
 import VigilStore
 
 /// Answers the incident commands of the control socket: `incidents.declare|list|show|timeline|
-/// ack|assign|escalate|transition|comment|resolve|reopen|classify` and `oncall`.
+/// ack|assign|escalate|transition|comment|resolve|reopen|classify`, `oncall` and
+/// `runbooks.list|show|step`.
 public struct IncidentControl: Sendable {
     public static let commands = [
         "incidents.declare", "incidents.list", "incidents.show", "incidents.timeline", "incidents.ack",
         "incidents.assign", "incidents.escalate", "incidents.transition", "incidents.comment", "incidents.resolve",
-        "incidents.reopen", "incidents.classify", "oncall",
+        "incidents.reopen", "incidents.classify", "oncall", "runbooks.list", "runbooks.show", "runbooks.step",
     ]
 
     let service: IncidentService
@@ -105,6 +106,35 @@ public struct IncidentControl: Sendable {
             let component = r.optionalString("component")
             let shifts = OnCallSchedule(roster: policy.roster).shifts(at: at, component: component)
             return try JSONValue.encoding(OnCallView(at: at, component: component, shifts: shifts, policy: policy))
+        case "runbooks.list":
+            return try JSONValue.encoding(policy.runbooks.values.sorted { $0.name < $1.name }.map { RunbookView($0) })
+        case "runbooks.show":
+            if let id = r.optionalString("incident") {
+                guard let incident = try await store.incident(id: id) else { throw ControlFailure("no incident \(id)") }
+                let workflow = await service.workflow
+                guard let runbook = workflow.runbook(for: incident) else {
+                    throw ControlFailure("\(id) has no runbook" + (incident.runbook.map { " loaded (it names \"\($0)\")" } ?? ""))
+                }
+                let progress = RunbookProgress(runbook: runbook, timeline: try await store.timeline(incidentID: id))
+                return try JSONValue.encoding(RunbookView(runbook, incident: id, progress: progress))
+            }
+            let name = try r.string("name")
+            guard let runbook = policy.runbooks[name] else {
+                throw ControlFailure("no runbook \"\(name)\" (known: \(policy.runbooks.keys.sorted().joined(separator: ", ")))")
+            }
+            return try JSONValue.encoding(RunbookView(runbook))
+        case "runbooks.step":
+            guard let step = r.args["step"]?.doubleValue, let n = Int(exactly: step) else {
+                throw ControlFailure("step: expected a step number")
+            }
+            let id = try r.string("id")
+            let incident = try await service.runbookStep(id, step: n, done: r.args["done"]?.boolValue ?? true,
+                                                        note: r.optionalString("note"),
+                                                        actor: try actor(r, user: user, policy: policy))
+            let workflow = await service.workflow
+            guard let runbook = workflow.runbook(for: incident) else { return try view(incident, policy: policy) }
+            let progress = RunbookProgress(runbook: runbook, timeline: try await store.timeline(incidentID: id))
+            return try JSONValue.encoding(RunbookView(runbook, incident: id, progress: progress))
         default:
             throw ControlFailure("unknown incident command \"\(r.command)\"")
         }

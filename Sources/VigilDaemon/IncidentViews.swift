@@ -226,3 +226,43 @@ public struct OnCallView: Codable, Sendable, Equatable {
         }
     }
 }
+
+/// A runbook for `vigil runbooks list|show` (`--json`), with an incident's progress when shown
+/// for one.
+public struct RunbookView: Codable, Sendable {
+    public struct StepView: Codable, Sendable {
+        public var number: Int
+        public var kind: String
+        public var text: String
+        /// With an incident: whether it is done, by whom, when, with what note.
+        public var done: Bool?
+        public var by: String?
+        public var at: String?
+        public var note: String?
+    }
+
+    public var name: String
+    public var title: String
+    public var incidentTypes: [String]
+    public var file: String
+    public var incident: String?
+    public var done: Int?
+    public var next: Int?
+    public var steps: [StepView]
+
+    public init(_ r: Runbook, incident: String? = nil, progress: RunbookProgress? = nil) {
+        name = r.name
+        title = r.title
+        incidentTypes = r.incidentTypes
+        file = r.file
+        self.incident = incident
+        done = progress?.doneCount
+        next = progress?.nextStep
+        steps = r.steps.enumerated().map { i, s in
+            let tick = progress?.ticks[i + 1]
+            let text = switch s { case .action(let name): name; case .check(let text): text }
+            return StepView(number: i + 1, kind: s.kind, text: text, done: progress.map { _ in tick?.done == true },
+                            by: tick?.actor, at: tick?.time.rfc3339, note: tick?.note)
+        }
+    }
+}

@@ -16,7 +16,7 @@ let defaultConfigPath = repositoryRoot + "/Config/vigil.yaml"
 func writeConfig(_ text: String) throws -> String {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-config-\(UUID().uuidString)").path
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    for f in ["detection-rules.yaml", "operator-rules.yaml", "containment-rules.yaml"] {
+    for f in ["detection-rules.yaml", "operator-rules.yaml", "containment-rules.yaml", "runbooks"] {
         try FileManager.default.copyItem(atPath: repositoryRoot + "/Config/" + f, toPath: dir + "/" + f)
     }
     let path = dir + "/vigil.yaml"
@@ -194,3 +194,45 @@ func position(of needle: String, in text: String) -> (line: Int, column: Int)? {
         }
     }
 }
+
+@Suite struct RunbookFiles {
+    static let actions = Set(try! ConfigLoader.load(path: defaultConfigPath).policy.containment.values.joined())
+
+    @Test func theSeedsFiveRunbooksLoadAndEveryIncidentTypesRunbookExists() throws {
+        let c = try ConfigLoader.load(path: defaultConfigPath)
+        #expect(c.runbooks.keys.sorted() == ["api-quota-exhaustion", "authentication-failure", "data-corruption",
+                                             "performance-degradation", "websocket-outage"])
+        #expect(c.policy.runbooks == c.runbooks)
+        for type in c.policy.incidentTypes {
+            if let r = type.runbook { #expect(c.runbooks[r] != nil, "incident type \(type.name) names runbook \(r)") }
+        }
+        let data = try #require(c.runbooks["data-corruption"])
+        #expect(data.steps.first == .action("stop_write_operations"))
+        #expect(data.steps.contains { if case .check = $0 { true } else { false } })
+        for r in c.runbooks.values {
+            for case .action(let a) in r.steps { #expect(Self.actions.contains(a), "\(r.name): \(a)") }
+        }
+    }
+
+    func problems(_ text: String, name: String = "demo") -> [String] {
+        let d = Diagnostics()
+        _ = RunbookLoader.parse(text: text, file: "runbooks/\(name).yaml", name: name, actions: Self.actions, diagnostics: d)
+        return d.errors.map(\.description)
+    }
+
+    @Test func mistakesAreLocatedAndNamed() {
+        let unknownAction = problems("runbook: demo\ntitle: Demo\nsteps:\n  - action: reboot_everything\n")
+        #expect(unknownAction.count == 1)
+        #expect(unknownAction.first?.hasPrefix("runbooks/demo.yaml:4:13:") == true)
+        #expect(unknownAction.first?.contains("reboot_everything") == true)
+        let both = problems("runbook: demo\ntitle: Demo\nsteps:\n  - action: backup_current_state\n    check: twice\n")
+        #expect(both.first?.hasPrefix("runbooks/demo.yaml:4:5:") == true)
+        #expect(both.first?.contains("exactly one of") == true)
+        let renamed = problems("runbook: other\ntitle: Demo\nsteps:\n  - check: look\n")
+        #expect(renamed.first?.hasPrefix("runbooks/demo.yaml:1:10:") == true)
+        let noSteps = problems("runbook: demo\ntitle: Demo\n")
+        #expect(noSteps.first?.contains("steps") == true)
+        #expect(problems("runbook: demo\ntitle: Demo\nsteps:\n  - check: look\n  - action: backup_current_state\n").isEmpty)
+    }
+}
+

@@ -84,7 +84,7 @@ import VigilDaemon
     @Test func sighupRefusesABadConfigAndKeepsRunning() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-hup-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        for f in ["vigil.yaml", "detection-rules.yaml", "operator-rules.yaml", "containment-rules.yaml"] {
+        for f in ["vigil.yaml", "detection-rules.yaml", "operator-rules.yaml", "containment-rules.yaml", "runbooks"] {
             try FileManager.default.copyItem(atPath: repositoryRoot + "/Config/" + f, toPath: dir + "/" + f)
         }
         let config = dir + "/vigil.yaml"
@@ -124,7 +124,7 @@ struct ControlSocketPeerTests {
     @Test func memberOfTheAllowedGroupIsServed() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-grp-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        for f in ["vigil.yaml", "detection-rules.yaml", "operator-rules.yaml", "containment-rules.yaml"] {
+        for f in ["vigil.yaml", "detection-rules.yaml", "operator-rules.yaml", "containment-rules.yaml", "runbooks"] {
             try FileManager.default.copyItem(atPath: repositoryRoot + "/Config/" + f, toPath: dir + "/" + f)
         }
         let config = dir + "/vigil.yaml"

@@ -8,6 +8,29 @@ import VigilDaemon
 @Suite(.serialized) struct IncidentCLITests {
     func json(_ text: String) throws -> JSONValue { try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) }
 
+    @Test func anIncidentsRunbookIsShownAndTickedOffStepByStep() throws {
+        let d = try DaemonProcess()
+        defer { d.stop() }
+        let list = try vigil(["runbooks", "list"], stateDirectory: d.stateDirectory)
+        #expect(list.status == 0 && list.out.contains("data-corruption") && list.out.contains("websocket-outage"), "\(list.err)")
+        let declared = try vigil(["incidents", "declare", "--title", "Orders table corrupted", "--type", "Data corruption",
+                                  "--json"], stateDirectory: d.stateDirectory)
+        let id = try #require(try json(declared.out)["id"]?.stringValue)
+        let step = try vigil(["runbooks", "step", id, "2", "--note", "backup taken at 10:02", "--as", "alice"],
+                             stateDirectory: d.stateDirectory)
+        #expect(step.status == 0, "\(step.err)")
+        #expect(step.out.contains("\(id): 1 of 7 steps done, next: step 1"))
+        let shown = try json(try vigil(["runbooks", "show", "--incident", id, "--json"], stateDirectory: d.stateDirectory).out)
+        #expect(shown["name"]?.stringValue == "data-corruption")
+        let second = shown["steps"]?.arrayValue?[1]
+        #expect(second?["text"]?.stringValue == "backup_current_state" && second?["done"]?.boolValue == true)
+        #expect(second?["by"]?.stringValue?.hasPrefix("alice via ") == true && second?["note"]?.stringValue == "backup taken at 10:02")
+        let timeline = try vigil(["incidents", "timeline", id], stateDirectory: d.stateDirectory)
+        #expect(timeline.out.contains("Runbook data-corruption step 2/7 done: action backup_current_state — backup taken at 10:02"))
+        let wrong = try vigil(["runbooks", "step", id, "8"], stateDirectory: d.stateDirectory)
+        #expect(wrong.status != 0 && wrong.err.contains("has steps 1 to 7, not 8"))
+    }
+
     @Test func showPrintsRationaleRolesSLAAndTimelineAndJSONHasTheSame() throws {
         let d = try DaemonProcess()
         defer { d.stop() }

@@ -120,3 +120,38 @@ import VigilIncidents
         #expect(world.timeline.last?.message.contains("stays open until someone resolves it") == true)
     }
 }
+
+/// Runbooks: an incident follows its type's runbook; ticking steps off is in the timeline.
+@Suite struct RunbookStepTests {
+    @Test func stepsAreTickedOffInTheTimelineAndProgressIsReadBack() throws {
+        let (w, clock) = workflow(try shippedPolicy())
+        var timeline: [TimelineEntry] = []
+        var incident = apply(try declare(w, ClassificationInput(title: "CPU pegged", severity: "P2",
+                                                               incidentType: "High CPU utilization")), to: &timeline)
+        let runbook = try #require(w.runbook(for: incident))
+        #expect(runbook.name == "performance-degradation")
+        clock.advance(by: .seconds(60))
+        incident = apply(try w.runbookStep(incident, timeline: timeline, step: 1, done: true, note: "web-1 at 99%",
+                                           actor: "dave"), to: &timeline)
+        incident = apply(try w.runbookStep(incident, timeline: timeline, step: 3, done: true, note: nil, actor: "alice"),
+                         to: &timeline)
+        var progress = RunbookProgress(runbook: runbook, timeline: timeline)
+        #expect(progress.doneCount == 2 && progress.nextStep == 2)
+        #expect(progress.ticks[1]?.actor == "dave" && progress.ticks[1]?.note == "web-1 at 99%")
+        let entry = try #require(timeline.last)
+        #expect(entry.kind == .runbook)
+        #expect(entry.message == "Runbook performance-degradation step 3/8 done: action implement_circuit_breakers (2 of 8 done)")
+        // Unticking is recorded too; the latest tick of a step wins.
+        incident = apply(try w.runbookStep(incident, timeline: timeline, step: 1, done: false, note: "not that host",
+                                           actor: "dave"), to: &timeline)
+        progress = RunbookProgress(runbook: runbook, timeline: timeline)
+        #expect(progress.doneCount == 1 && progress.nextStep == 1)
+
+        #expect(throws: WorkflowError.self) { try w.runbookStep(incident, timeline: timeline, step: 9, done: true, note: nil, actor: "dave") }
+        #expect(throws: WorkflowError.self) { try w.runbookStep(incident, timeline: timeline, step: 0, done: true, note: nil, actor: "dave") }
+        let plain = apply(try declare(w, ClassificationInput(title: "Typo on the login page", severity: "P4"),
+                                      id: "INC-2026-0002"), to: &timeline)
+        #expect(w.runbook(for: plain) == nil)
+        #expect(throws: WorkflowError.self) { try w.runbookStep(plain, timeline: [], step: 1, done: true, note: nil, actor: "dave") }
+    }
+}

@@ -99,7 +99,7 @@ import VigilRules
     @Test func configurationDurationsReachTheRules() throws {
         let dir = (try temporaryFile("", name: "x")) as NSString
         let base = dir.deletingLastPathComponent
-        for f in ["detection-rules.yaml", "operator-rules.yaml", "containment-rules.yaml"] {
+        for f in ["detection-rules.yaml", "operator-rules.yaml", "containment-rules.yaml", "runbooks"] {
             try FileManager.default.copyItem(atPath: repositoryRoot + "/Config/" + f, toPath: base + "/" + f)
         }
         let config = try String(contentsOfFile: repositoryRoot + "/Config/vigil.yaml", encoding: .utf8)

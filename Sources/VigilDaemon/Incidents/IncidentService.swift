@@ -131,6 +131,13 @@ public actor IncidentService {
         }
     }
 
+    /// Ticks a step of the incident's runbook off (or not), with a note.
+    public func runbookStep(_ id: String, step: Int, done: Bool, note: String?, actor: String) async throws -> Incident {
+        try await modify(id, "runbook step", actor: actor) { w, i, t in
+            try w.runbookStep(i, timeline: t, step: step, done: done, note: note, actor: actor)
+        }
+    }
+
     // MARK: clocks
 
     /// Advances every open incident's clocks to the injected clock's now: SLA breaches,
