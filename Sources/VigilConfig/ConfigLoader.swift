@@ -93,9 +93,21 @@ public enum ConfigLoader {
            let d = t["directory"]?.string("directory") {
             config.runbooksDirectory = path(d)
             let actions = Set(config.policy.containment.values.joined())
+            let before = diagnostics.errors.count
             config.runbooks = RunbookLoader.load(directory: path(d), actions: actions, from: t["directory"],
                                                  diagnostics: diagnostics)
             config.policy.runbooks = config.runbooks
+            // Every incident type's runbook must be one of them (rules' runbooks are checked with the rules).
+            // (Only when the folder loaded cleanly: a broken runbook is already reported where it is.)
+            if diagnostics.errors.count == before, let types = top["incident_types"], let items = types.node.sequence {
+                for item in items {
+                    guard let value = item.mapping?["runbook"], let name = value.string,
+                          config.runbooks[name] == nil else { continue }
+                    let at = SourceLocation(file: types.file, line: value.mark?.line ?? 1, column: value.mark?.column ?? 1)
+                    diagnostics.add(.invalidValue(at, key: "runbook", found: name,
+                                                  expected: "a runbook of \(d) (\(config.runbooks.keys.sorted().joined(separator: ", ")))"))
+                }
+            }
         }
         if let i = top["incidents"] {
             IncidentSettingsLoader.load(i, into: &config.policy, escalation: escalation)

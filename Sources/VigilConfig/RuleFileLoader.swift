@@ -204,7 +204,14 @@ public enum RuleFileLoader {
                 }
             }
             if let d = f["description"]?.string("description") { rule.description = d }
-            if let r = f["runbook"]?.string("runbook") { rule.runbook = r }
+            if let n = f["runbook"], let r = n.string("runbook") {
+                if let runbooks = policy?.runbooks, !runbooks.isEmpty, runbooks[r] == nil {
+                    diagnostics.add(.invalidValue(n.location, key: "runbook", found: r,
+                                                  expected: "a loaded runbook (\(runbooks.keys.sorted().joined(separator: ", ")))"))
+                } else {
+                    rule.runbook = r
+                }
+            }
             if let g = f["group_by"] { rule.groupBy = RuleFileLoader.groupBy(g) ?? rule.groupBy }
             if let k = f["keep_firing_for"], let d = k.duration("keep_firing_for") {
                 if rule.expression.condition == nil {

@@ -220,6 +220,22 @@ func position(of needle: String, in text: String) -> (line: Int, column: Int)? {
         return d.errors.map(\.description)
     }
 
+    @Test func anIncidentTypeOrRuleNamingAMissingRunbookIsRefusedWhereItSaysSo() throws {
+        let text = try defaultConfigText().replacingOccurrences(of: "runbook: websocket-outage", with: "runbook: websocket-outgae")
+        let pos = try #require(position(of: "websocket-outgae", in: text))
+        let errs = try errors(of: text)
+        #expect(errs.count == 1)
+        #expect(errs.first?.description.contains("vigil.yaml:\(pos.line):\(pos.column):") == true)
+        #expect(errs.first?.description.contains("websocket-outgae") == true)
+        let policy = try ConfigLoader.load(path: defaultConfigPath).policy
+        #expect {
+            _ = try RuleFileLoader.load(text: "rules:\n  - rule: cpu_usage > 95%\n    runbook: perf\n", file: "ops.yaml",
+                                        policy: policy)
+        } throws: { error in
+            (error as? ConfigErrors)?.errors.first?.description.hasPrefix("ops.yaml:3:14:") == true
+        }
+    }
+
     @Test func mistakesAreLocatedAndNamed() {
         let unknownAction = problems("runbook: demo\ntitle: Demo\nsteps:\n  - action: reboot_everything\n")
         #expect(unknownAction.count == 1)
