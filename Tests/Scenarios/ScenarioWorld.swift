@@ -266,14 +266,7 @@ final class ScenarioWorld: @unchecked Sendable {
     }
 
     private func folder(_ name: String, copy: [String: String], manifest: String) throws {
-        let dir = plugins + "/" + name
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        chmod(dir, 0o755)
-        for (source, target) in copy {
-            try FileManager.default.copyItem(atPath: source, toPath: dir + "/" + target)
-            chmod(dir + "/" + target, 0o755)
-        }
-        try manifest.write(toFile: dir + "/plugin.yaml", atomically: true, encoding: .utf8)
+        try installPlugin(at: plugins + "/" + name, manifest: manifest, copy: copy)
     }
 
     /// The default configuration and rule files, durations shortened so a scenario takes seconds.
@@ -284,21 +277,11 @@ final class ScenarioWorld: @unchecked Sendable {
             rules = rules.replacingOccurrences(of: old, with: new)
         }
         try rules.write(toFile: root + "/detection-rules.yaml", atomically: true, encoding: .utf8)
-        var text = try String(contentsOfFile: source + "/vigil.yaml", encoding: .utf8)
-        let replacements = [
-            "files: [detection-rules.yaml, operator-rules.yaml]": "files: [detection-rules.yaml, \(source)/operator-rules.yaml]",
-            "file: containment-rules.yaml": "file: \(source)/containment-rules.yaml",
-            "directory: templates": "directory: \(source)/templates",
-            "directory: runbooks": "directory: \(source)/runbooks",
-            "directories: [../Plugins]": "directories: [\(plugins)]",
-            "sandbox_profiles: ../Sandbox": "sandbox_profiles: \(repositoryRoot)/Sandbox",
-            // A cleared condition moves its incident on after 2 seconds instead of 5 minutes.
-            "    move_to: validating\n    after: 5 minutes": "    move_to: validating\n    after: 2 seconds",
-        ]
-        for (old, new) in replacements {
-            guard text.contains(old) else { throw DaemonTestError("Config/vigil.yaml no longer contains \"\(old)\"") }
-            text = text.replacingOccurrences(of: old, with: new)
-        }
+        var text = try defaultConfigText(pluginDirectories: [plugins])
+            // The shortened copy of the seed's rules, and a cleared condition moves its incident
+            // on after 2 seconds instead of 5 minutes.
+            .replacingOccurrences(of: "files: [\(source)/detection-rules.yaml,", with: "files: [detection-rules.yaml,")
+            .replacingOccurrences(of: "    move_to: validating\n    after: 5 minutes", with: "    move_to: validating\n    after: 2 seconds")
         edit(&text)
         try text.write(toFile: config, atomically: true, encoding: .utf8)
     }

@@ -178,12 +178,6 @@ struct HostileDaemonTests {
     }
 
     func folder(_ path: String, manifest: String, copy: [String: String]) throws {
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        chmod(path, 0o755)
-        for (source, name) in copy {
-            try FileManager.default.copyItem(atPath: source, toPath: path + "/" + name)
-            chmod(path + "/" + name, 0o755)
-        }
-        try manifest.write(toFile: path + "/plugin.yaml", atomically: true, encoding: .utf8)
+        try installPlugin(at: path, manifest: manifest, copy: copy)
     }
 }

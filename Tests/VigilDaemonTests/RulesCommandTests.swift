@@ -4,20 +4,7 @@ import Testing
 
 /// `vigil rules check|test` and `vigil config check` on rules, run as the real binary.
 @Suite struct RulesCommandTests {
-    func run(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
-        let p = Process()
-        let out = Pipe(), err = Pipe()
-        p.executableURL = URL(fileURLWithPath: productsDirectory + "/vigil")
-        p.arguments = args
-        p.standardOutput = out
-        p.standardError = err
-        p.currentDirectoryURL = URL(fileURLWithPath: repositoryRoot)
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
-    }
+    func run(_ args: [String]) throws -> (status: Int32, out: String, err: String) { try runVigil(args) }
 
     func write(_ text: String, _ name: String) throws -> String {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-rules-cli-\(UUID().uuidString.prefix(8))").path

@@ -105,17 +105,26 @@ public final class DaemonProcess: @unchecked Sendable {
     deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
 }
 
-/// Runs the real `vigil` CLI; returns exit status, stdout and stderr.
+/// Runs the real `vigil` CLI against the daemon of `stateDirectory`; returns exit status, stdout and stderr.
+/// `prefix` runs it through another program (`setpriv …`).
 @discardableResult
 public func vigil(_ args: [String], stateDirectory: String, prefix: [String] = []) throws -> (status: Int32, out: String, err: String) {
+    try runVigil(args + ["--state-dir", stateDirectory], prefix: prefix)
+}
+
+/// Runs the real `vigil` CLI with exactly `args` (no daemon needed: `rules`, `config check`),
+/// from the repository root; returns exit status, stdout and stderr.
+@discardableResult
+public func runVigil(_ args: [String], prefix: [String] = []) throws -> (status: Int32, out: String, err: String) {
     let p = Process()
     let out = Pipe(), err = Pipe()
+    let program = [productsDirectory + "/vigil"] + args
     if prefix.isEmpty {
-        p.executableURL = URL(fileURLWithPath: productsDirectory + "/vigil")
-        p.arguments = args + ["--state-dir", stateDirectory]
+        p.executableURL = URL(fileURLWithPath: program[0])
+        p.arguments = Array(program.dropFirst())
     } else {
         p.executableURL = URL(fileURLWithPath: prefix[0])
-        p.arguments = Array(prefix.dropFirst()) + [productsDirectory + "/vigil"] + args + ["--state-dir", stateDirectory]
+        p.arguments = Array(prefix.dropFirst()) + program
     }
     p.standardOutput = out
     p.standardError = err
@@ -127,10 +136,9 @@ public func vigil(_ args: [String], stateDirectory: String, prefix: [String] = [
     return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
 }
 
-/// A copy of the default configuration in a temporary folder with every relative path made
-/// absolute, loading plugins only from `pluginDirectories` (none by default), for tests that
-/// must know everything that runs.
-public func isolatedConfig(pluginDirectories: [String] = [], extra: String = "") throws -> String {
+/// The text of the default configuration with every relative path made absolute (so it can be
+/// written anywhere), loading plugins only from `pluginDirectories`.
+public func defaultConfigText(pluginDirectories: [String] = []) throws -> String {
     let config = repositoryRoot + "/Config"
     var text = try String(contentsOfFile: config + "/vigil.yaml", encoding: .utf8)
     let replacements = [
@@ -146,10 +154,30 @@ public func isolatedConfig(pluginDirectories: [String] = [], extra: String = "")
         guard text.contains(old) else { throw DaemonTestError("Config/vigil.yaml no longer contains \"\(old)\"") }
         text = text.replacingOccurrences(of: old, with: new)
     }
+    return text
+}
+
+/// A copy of the default configuration in a temporary folder with every relative path made
+/// absolute, loading plugins only from `pluginDirectories` (none by default), for tests that
+/// must know everything that runs.
+public func isolatedConfig(pluginDirectories: [String] = [], extra: String = "") throws -> String {
+    let text = try defaultConfigText(pluginDirectories: pluginDirectories)
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-config-\(UUID().uuidString.prefix(8))").path
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     try (text + "\n" + extra).write(toFile: dir + "/vigil.yaml", atomically: true, encoding: .utf8)
     return dir + "/vigil.yaml"
+}
+
+/// Makes a plugin folder at `path`: its files copied from `copy` (source → name, executable)
+/// and its `plugin.yaml`, readable by the plugin's own uid.
+public func installPlugin(at path: String, manifest: String, copy: [String: String]) throws {
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    chmod(path, 0o755)
+    for (source, name) in copy {
+        try FileManager.default.copyItem(atPath: source, toPath: path + "/" + name)
+        chmod(path + "/" + name, 0o755)
+    }
+    try manifest.write(toFile: path + "/plugin.yaml", atomically: true, encoding: .utf8)
 }
 
 public struct DaemonTestError: Error, CustomStringConvertible {
