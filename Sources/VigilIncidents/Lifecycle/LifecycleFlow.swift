@@ -26,6 +26,7 @@ public struct LifecycleError: Error, Sendable, Equatable, CustomStringConvertibl
 ///                     │                                  └──(no post-mortem required)──→ closed
 ///                     └─ not fully restored: escalate ─→ investigating
 /// resolved, post-mortem, closed ─ reopen ─→ investigating
+/// any state before validating ─ condition cleared and held (daemon only) ─→ validating
 /// ```
 ///
 /// "Root Cause Analysis" is `investigating`, "Remediation Planning" `remediating`,
@@ -51,6 +52,13 @@ public enum LifecycleFlow {
         case .closed: []
         }
     }
+
+    /// States the daemon's condition-cleared shortcut (`incidents.when_condition_clears`) may
+    /// move straight to `validating` from: the rule that opened the incident stopped firing, so
+    /// what remains is to validate the restoration. People still go step by step.
+    public static let beforeValidation: Set<IncidentState> = [
+        .detected, .classified, .mobilised, .containing, .contained, .investigating, .remediating, .recovering,
+    ]
 
     /// States from which `reopen` brings an incident back to `investigating`.
     public static let reopenable: Set<IncidentState> = [.resolved, .postMortem, .closed]

@@ -17,17 +17,12 @@ extension IncidentWorkflow {
     /// Timeline data key marking the automatic move, with the clear time it acted on.
     static let clearedMoveKey = "condition_cleared_move"
 
-    /// States the automatic move may leave from: everything before validation.
-    static let beforeValidation: Set<IncidentState> = [
-        .detected, .classified, .mobilised, .containing, .contained, .investigating, .remediating, .recovering,
-    ]
-
     /// True when the condition-cleared policy may have something to do now (cheap: no timeline).
     func conditionClearedDue(_ incident: Incident, now: Timestamp) -> Bool {
         let action = policy.handling.whenConditionClears
         guard action != .stay, let cleared = incident.conditionClearedAt,
               now - cleared >= policy.handling.clearedHold else { return false }
-        if Self.beforeValidation.contains(incident.state) { return true }
+        if LifecycleFlow.beforeValidation.contains(incident.state) { return true }
         return incident.state == .validating && action == .resolved
     }
 
@@ -41,7 +36,7 @@ extension IncidentWorkflow {
         let rule = change.incident.source.hasPrefix("rule:") ? String(change.incident.source.dropFirst(5)) : change.incident.source
         let stamp = cleared.rfc3339
         let alreadyMoved = (history + change.timeline).contains { $0.data[Self.clearedMoveKey] == stamp }
-        if Self.beforeValidation.contains(change.incident.state) {
+        if LifecycleFlow.beforeValidation.contains(change.incident.state) {
             guard !alreadyMoved else { return }
             let before = change.incident
             change.incident.state = .validating
