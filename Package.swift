@@ -39,6 +39,9 @@ let package = Package(
                        providers: [.apt(["libseccomp-dev"])]),
         .systemLibrary(name: "CLibcap", path: "Sources/CLibcap", pkgConfig: "libcap",
                        providers: [.apt(["libcap-dev"])]),
+        // OpenSSL's libcrypto (Debian: libssl-dev) for SHA-256 of backups and evidence.
+        .systemLibrary(name: "CCrypto", path: "Sources/CCrypto", pkgConfig: "libcrypto",
+                       providers: [.apt(["libssl-dev"])]),
         // Small C shims for kernel interfaces Swift cannot express (CMSG macros, SO_PEERCRED, ioctls).
         .target(name: "CVigilSys", path: "Sources/CVigilSys"),
 
@@ -54,7 +57,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ], swiftSettings: strict),
         .target(name: "VigilStore", dependencies: [
-            "VigilCore",
+            "VigilCore", "CCrypto",
             .product(name: "GRDB", package: "GRDB.swift"),
         ], swiftSettings: strict),
         .target(name: "VigilPluginProtocol", dependencies: ["VigilCore"], swiftSettings: strict),
@@ -122,9 +125,9 @@ let package = Package(
         .testTarget(name: "Scenarios", dependencies: ["VigilTestSupport", "VigilCore", "VigilDaemon"],
                     path: "Tests/Scenarios", exclude: ["Fixtures", "run.sh", "document.sh"]),
         .testTarget(name: "VigilDaemonTests", dependencies: ["VigilTestSupport",
-            "VigilDaemon", "VigilCore", "VigilConfig", "VigilStore", "VigilIncidents", "CVigilSys",
+            "VigilDaemon", "VigilCore", "VigilConfig", "VigilStore", "VigilIncidents", "VigilBus", "CVigilSys",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-        ]),
+        ], exclude: ["Fixtures"]),
     ]
 )

@@ -26,6 +26,7 @@ public final class EventBus: @unchecked Sendable {
     /// its buffer on every access, a shared reference count bouncing between cores.
     let lanes: UnsafeMutablePointer<BusLane>
     let shedBySource = ShedCounters.allocate()
+    let admission = TelemetryAdmission()
     /// A ``ConsumerState`` raw value; see ``waitForEvents()``.
     let consumerState = Atomic<Int>(ConsumerState.running.rawValue)
     /// The parked consumer's continuation: written before `consumerState` becomes `parked`
@@ -72,6 +73,10 @@ public final class EventBus: @unchecked Sendable {
     /// Offers a batch bound for one lane (each event's own `lane` field is not consulted).
     @discardableResult
     public func offer(_ events: UnsafeBufferPointer<Event>, lane: Lane) -> PublishOutcome {
+        admitting(events, lane: lane) { offerAdmitted($0, lane: lane) }
+    }
+
+    private func offerAdmitted(_ events: UnsafeBufferPointer<Event>, lane: Lane) -> PublishOutcome {
         let l = lanes + Int(lane.rawValue)
         var outcome = PublishOutcome()
         var remaining = events

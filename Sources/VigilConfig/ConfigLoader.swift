@@ -80,10 +80,19 @@ public enum ConfigLoader {
                 }
             }
         }
-        if let c = top["containment"]?.fields("containment", allowed: ["file"]), let f = c["file"]?.string("file") {
-            config.containmentFile = path(f)
-            config.policy.containment = ContainmentFileLoader.load(path: path(f), from: c.values["file"],
-                                                                  diagnostics: diagnostics)
+        if let c = top["containment"]?.fields("containment", allowed: ContainmentSettingsLoader.keys) {
+            if let f = c["file"]?.string("file") {
+                config.containmentFile = path(f)
+                config.policy.containment = ContainmentFileLoader.load(path: path(f), from: c.values["file"],
+                                                                      diagnostics: diagnostics)
+            }
+            config.containment = ContainmentSettingsLoader.load(c, resolve: path)
+            let known = Set(config.policy.containment.values.joined()).union(ContainmentCatalog.actions.map(\.name))
+            for e in c["actions"]?.node.mapping ?? [:] {
+                guard let name = e.key.string, !known.contains(name) else { continue }
+                diagnostics.add(.unknownKey(SourceLocation(file: file, line: e.key.mark?.line ?? 1, column: e.key.mark?.column ?? 1),
+                                            key: name, allowed: known.sorted()))
+            }
         }
         if let t = top["templates"]?.fields("templates", allowed: ["directory"]),
            let d = t["directory"]?.string("directory") {

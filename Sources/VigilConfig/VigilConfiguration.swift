@@ -23,6 +23,8 @@ public struct VigilConfiguration: Sendable {
     public var rules: RuleSet
     /// Absolute path of the containment rules file.
     public var containmentFile: String?
+    /// How the response engine runs the containment actions (`containment:` besides `file`).
+    public var containment = ContainmentSettings()
     public var templatesDirectory: String?
     public var runbooksDirectory: String?
     /// The runbooks of `runbooksDirectory`, by name.

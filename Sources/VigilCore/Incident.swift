@@ -171,6 +171,8 @@ public enum TimelineKind: String, Codable, Sendable, CaseIterable {
     case followUp = "follow-up"
     /// A runbook step was ticked off (or unticked).
     case runbook
+    /// A containment verification check and its result.
+    case verification
     case system
 }
 

@@ -52,6 +52,8 @@ public actor ControlCommands {
     public func setIncidentControl(_ control: IncidentControl) { incidents = control }
 
     /// The plugin host's commands, set by the composition root once the host exists.
+    private var actionControl: ActionControl?
+    func setActionControl(_ control: ActionControl) { actionControl = control }
     private var pluginControl: PluginControl?
     func setPluginControl(_ control: PluginControl) { pluginControl = control }
     /// Plugin name → state, for `status`.
@@ -73,12 +75,15 @@ public actor ControlCommands {
             case let c where IncidentControl.handles(c):
                 guard let incidents else { throw ControlFailure("the incident manager is not running") }
                 return .success(try await incidents.handle(request, user: actor))
+            case let c where ActionControl.handles(c):
+                guard let actionControl else { throw ControlFailure("the response engine is not running") }
+                return .success(try await actionControl.handle(request, actor: actor))
             case let command where command.hasPrefix("plugins."):
                 guard let pluginControl else { throw ControlFailure("the plugin host is not running") }
                 return .success(try await pluginControl.handle(request, actor: actor))
             default:
                 return .failure("unknown command \"\(request.command)\"; known: status, emit, "
-                    + (IncidentControl.commands + ["plugins.list", "plugins.show", "plugins.enable", "plugins.disable",
+                    + (IncidentControl.commands + ActionControl.commands + ["plugins.list", "plugins.show", "plugins.enable", "plugins.disable",
                                                     "plugins.restart"]).joined(separator: ", "))
             }
         } catch let failure as ControlFailure {

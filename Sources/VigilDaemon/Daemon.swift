@@ -119,7 +119,13 @@ public final class Daemon: Sendable {
         await commands.setPluginStates {
             Dictionary(await pluginHost.statuses().map { ($0.name, $0.state.name) }, uniquingKeysWith: { a, _ in a })
         }
-        let outbox = NotificationOutbox(store: store, clock: clock, logger: logger)
+        let breakers = CircuitBreakers()
+        let response = ResponseEngine(store: store, incidents: incidents, host: pluginHost, bus: bus, breakers: breakers,
+                                      settings: config.containment, rules: config.policy.containment,
+                                      stateDirectory: stateDir, clock: clock, logger: logger)
+        await incidents.setResponder { changed in Task { await response.observe(changed) } }
+        await commands.setActionControl(ActionControl(engine: response, store: store))
+        let outbox = NotificationOutbox(store: store, clock: clock, logger: logger, breakers: breakers)
         store.onNotificationsQueued { Task { await outbox.kick() } }
         for manifest in manifests where manifest.kind == .notifier {
             let channels = Set(manifest.config["channels"]?.arrayValue?.compactMap(\.stringValue) ?? [manifest.name])
@@ -134,13 +140,17 @@ public final class Daemon: Sendable {
         let services: [any Service] = [
             ControlSocketService(server: server, logger: logger),
             ConfigReloadService(path: options.configPath, commands: commands, incidents: incidents, logger: logger,
-                                onReload: { new in await detection.replace(new.rules) }),
+                                onReload: { new in
+                                    await detection.replace(new.rules)
+                                    await response.replace(settings: new.containment, rules: new.policy.containment)
+                                }),
             IncidentClockService(incidents: incidents),
             BusConsumerService(bus: bus, logger: logger) { batch in await detection.ingest(batch) },
             DetectionTimerService(detection: detection, clock: clock, interval: .milliseconds(250)),
             BusSelfMonitorService(bus: bus, symbols: symbols, clock: clock),
             PluginHostService(host: pluginHost),
             NotificationOutboxService(outbox: outbox, interval: .milliseconds(250), logger: logger),
+            ResponseService(engine: response),
         ]
         var groupConfig = ServiceGroupConfiguration(services: services, logger: logger)
         groupConfig.gracefulShutdownSignals = [.sigterm, .sigint]
@@ -183,6 +193,22 @@ extension Daemon {
         await statusPage.publish()
         return IncidentService(store: store, policy: config.policy, templates: templates, clock: clock, logger: logger,
                                statusPage: statusPage)
+    }
+}
+
+/// Resumes responses under way at start, then ticks the response engine every second (enhanced
+/// logging reverts, breaker trials, verification retries).
+struct ResponseService: Service {
+    let engine: ResponseEngine
+
+    func run() async throws {
+        await engine.resume()
+        try await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                await engine.tick()
+            }
+        }
     }
 }
 

@@ -10,12 +10,19 @@ public protocol NotificationDelivery: Sendable {
     var channels: Set<String> { get }
     /// What delivers (`webhook`), for the timeline.
     var name: String { get }
+    /// The circuit breaker it answers to (default: ``name``; a notifier plugin's own name).
+    var breakerKey: String { get }
     /// Delivers `notification`; throws with a sentence when it could not.
     func deliver(_ notification: NotificationRecord, incident: Incident?) async throws
 }
 
 /// How the outbox retries: exponential backoff from `initial`, doubling up to `maximum`,
 /// giving up (state `failed`) after `maxAttempts`.
+extension NotificationDelivery {
+    /// The circuit breaker this delivery answers to (a notifier plugin's name).
+    public var breakerKey: String { name }
+}
+
 public struct RetryPolicy: Sendable, Equatable {
     public var initial: Duration
     public var maximum: Duration
@@ -47,12 +54,16 @@ public actor NotificationOutbox {
     private let logger: Logger
     private let retry: RetryPolicy
     private var deliveries: [any NotificationDelivery] = []
+    /// A notifier whose breaker is open is not called; its notifications wait (not counted as attempts).
+    private let breakers: CircuitBreakers?
 
-    public init(store: Store, clock: any VigilClock, logger: Logger, retry: RetryPolicy = RetryPolicy()) {
+    public init(store: Store, clock: any VigilClock, logger: Logger, retry: RetryPolicy = RetryPolicy(),
+                breakers: CircuitBreakers? = nil) {
         self.store = store
         self.clock = clock
         self.logger = logger
         self.retry = retry
+        self.breakers = breakers
     }
 
     public func register(_ delivery: any NotificationDelivery) { deliveries.append(delivery) }
@@ -93,11 +104,19 @@ public actor NotificationOutbox {
                 try await store.updateNotification(n)
                 continue
             }
+            if let breakers, !breakers.allow(delivery.breakerKey, now: now) {
+                let b = breakers.breaker(delivery.breakerKey)
+                n.nextAttemptAt = (b.retryAt(openFor: breakers.openFor) ?? now + breakers.openFor).nanoseconds
+                n.lastError = "circuit breaker of \(delivery.breakerKey) is \(b.state.rawValue)" + (b.reason.map { ": \($0)" } ?? "")
+                try await store.updateNotification(n)
+                continue
+            }
             let incident: Incident?
             if let id = n.incidentID { incident = try await store.incident(id: id) } else { incident = nil }
             n.attempts += 1
             do {
                 try await delivery.deliver(n, incident: incident)
+                breakers?.succeeded(delivery.breakerKey)
                 n.state = "sent"
                 n.lastError = nil
                 n.nextAttemptAt = nil
@@ -106,6 +125,7 @@ public actor NotificationOutbox {
                     + "via \(delivery.name) (attempt \(n.attempts)): \(n.subject)")
             } catch {
                 n.lastError = "\(error)"
+                breakers?.failed(delivery.breakerKey, now: now, reason: "\(error)")
                 if n.attempts >= retry.maxAttempts {
                     n.state = "failed"
                     await record(n, "Giving up on \(n.channel) notification to \(n.recipients.joined(separator: ", ")) "

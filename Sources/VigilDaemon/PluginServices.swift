@@ -97,6 +97,7 @@ struct PluginHostService: Service {
 struct NotifierPluginDelivery: NotificationDelivery {
     let plugin: String
     var name: String { "plugin \(plugin)" }
+    var breakerKey: String { plugin }
     let channels: Set<String>
     let host: PluginHost
     let ladder: @Sendable () async -> SeverityLadder

@@ -169,6 +169,11 @@ extension PluginHost {
 
     /// A plugin's `log` frames go to the daemon's log at most 20 a second (bursts of 100).
     private func relayLog(_ line: LogLine, from name: String, now: Timestamp) {
+        if enhancedLogging.contains(name) {
+            logger.log(level: Logger.Level(rawValue: line.level) ?? .info, "\(line.message)",
+                       metadata: ["plugin": "\(name)", "enhanced": "true"])
+            return
+        }
         var budget = logBudget[name] ?? (100, now)
         budget.tokens = min(100, budget.tokens + (now - budget.at).inSeconds * 20)
         budget.at = now

@@ -71,6 +71,8 @@ public actor PluginHost {
     var baselines: [String: SyscallBaseline] = [:]
     var windowStartedAt: Timestamp
     var logBudget: [String: (tokens: Double, at: Timestamp)] = [:]
+    /// Plugins whose log lines skip the rate limit (enable_enhanced_logging).
+    public private(set) var enhancedLogging: Set<String> = []
     /// Set by ``beginShutdown()``: plugins still alive then are killed.
     var stopDeadline: Timestamp?
     /// Runs whose exit arrived before their spawn was registered.
@@ -210,6 +212,11 @@ public actor PluginHost {
     public func quarantine(_ name: String, reason: String) throws(PluginHostError) {
         try known(name)
         execute(supervisor.handle(.quarantine(plugin: name, reason: reason), now: clock.now()))
+    }
+
+    /// Lifts (or restores) the log rate limit of these plugins: enhanced evidence capture.
+    public func setEnhancedLogging(_ names: Set<String>, enabled: Bool) {
+        if enabled { enhancedLogging.formUnion(names) } else { enhancedLogging.subtract(names) }
     }
 
     private func known(_ name: String) throws(PluginHostError) {

@@ -255,6 +255,8 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
     case notFound(what: String, id: String)
     case idRangeExhausted(range: ClosedRange<UInt32>)
     case conflict(String)
+    /// The write gate (enable_read_only_mode) refuses non-incident writes.
+    case readOnly(String)
 
     public var description: String {
         switch self {
@@ -262,6 +264,7 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
         case .notFound(let what, let id): "no \(what) \(id)"
         case .idRangeExhausted(let r): "every plugin id in \(r.lowerBound)-\(r.upperBound) is taken"
         case .conflict(let m): m
+        case .readOnly(let what): "the store is read-only except incident records (enable_read_only_mode); not written: \(what)"
         }
     }
 }

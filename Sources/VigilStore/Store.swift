@@ -31,6 +31,7 @@ public final class Store: Sendable {
     public let path: String
     let pool: DatabasePool
     private let writeTransactions = Atomic<Int>(0)
+    let gate = WriteGateState()
     private let notificationObservers = Mutex<[@Sendable () -> Void]>([])
 
     /// Opens (creating if needed) the database at `path` and applies pending migrations.
@@ -151,7 +152,12 @@ public final class Store: Sendable {
     /// The plugin's stored identity, allocating it the lowest free uid in `range` on first sight,
     /// so the same plugin keeps the same uid across restarts.
     public func pluginIdentity(name: String, range: ClosedRange<UInt32>, now: Timestamp) throws -> PluginRecord {
-        try pool.write { db in
+        if let held = gate.held.withLock({ $0[name] }) { return held }
+        if writeGate != .open, let existing = try pool.read({ db in try PluginRecord.fetchOne(db, key: name) }) {
+            return existing
+        }
+        if writeGate == .readOnly { throw StoreError.readOnly("a new plugin identity for \(name)") }
+        return try pool.write { db in
             if let existing = try PluginRecord.fetchOne(db, key: name) { return existing }
             let used = Set(try Int64.fetchAll(db, sql: "SELECT uid FROM plugin"))
             guard let uid = range.first(where: { !used.contains(Int64($0)) }) else {
@@ -165,12 +171,23 @@ public final class Store: Sendable {
         }
     }
 
+    /// Every plugin record, with any held by the write gate in place of the stored one.
     public func plugins() throws -> [PluginRecord] {
-        try pool.read { db in try PluginRecord.order(Column("name")).fetchAll(db) }
+        let stored = try pool.read { db in try PluginRecord.order(Column("name")).fetchAll(db) }
+        let held = gate.held.withLock { $0 }
+        guard !held.isEmpty else { return stored }
+        var byName = Dictionary(stored.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        for (name, record) in held { byName[name] = record }
+        return byName.values.sorted { $0.name < $1.name }
     }
 
+    /// Saves a plugin's record; held in memory while the write gate holds, refused while read-only.
     public func savePlugin(_ record: PluginRecord) throws {
-        try pool.write { db in try record.save(db) }
+        switch writeGate {
+        case .open: try pool.write { db in try record.save(db) }
+        case .holding: gate.held.withLock { $0[record.name] = record }
+        case .readOnly: throw StoreError.readOnly("plugin \(record.name)'s record")
+        }
     }
 
     // MARK: maintenance
@@ -187,11 +204,16 @@ public final class Store: Sendable {
         try pool.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "no answer" }
     }
 
+    /// `PRAGMA quick_check`: "ok" when the database is sound (cheaper than integrity_check).
+    public func quickCheck() throws -> String {
+        try pool.read { db in try String.fetchOne(db, sql: "PRAGMA quick_check") ?? "no answer" }
+    }
+
     /// Row counts per table, for status and backup verification.
     public func rowCounts() throws -> [String: Int] {
         try pool.read { db in
             var out: [String: Int] = [:]
-            for table in ["incident", "timeline", "evidence", "action", "actionItem", "plugin", "notification"] {
+            for table in Self.countedTables {
                 out[table] = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? 0
             }
             return out

@@ -37,11 +37,9 @@ struct VigilDaemonCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("vigild: \(error)\n".utf8))
             throw ExitCode(error.exitCode)
         }
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        // The level can change while the daemon runs (the enable_enhanced_logging action).
+        AdjustableLogLevel.shared.level = level
+        LoggingSystem.bootstrap { label in AdjustableLogHandler(label: label) }
         let logger = Logger(label: "vigild")
         do {
             try await Daemon(options: options, logger: logger).run()

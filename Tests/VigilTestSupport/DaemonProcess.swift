@@ -32,9 +32,13 @@ public final class DaemonProcess: @unchecked Sendable {
     /// Shell commands run just before `exec vigild`, in the process that becomes the daemon
     /// (`$$` is the daemon's pid).
     public let prelude: String?
+    /// A command the daemon runs under (`["/usr/sbin/ip", "netns", "exec", "NAME"]`).
+    public let launcher: [String]
 
-    public init(config: String = repositoryRoot + "/Config/vigil.yaml", stateDirectory: String? = nil, prelude: String? = nil) throws {
+    public init(config: String = repositoryRoot + "/Config/vigil.yaml", stateDirectory: String? = nil, prelude: String? = nil,
+                launcher: [String] = []) throws {
         self.prelude = prelude
+        self.launcher = launcher
         self.stateDirectory = stateDirectory ?? FileManager.default.temporaryDirectory
             .appendingPathComponent("vigild-\(UUID().uuidString.prefix(8))").path
         self.configPath = config
@@ -50,6 +54,10 @@ public final class DaemonProcess: @unchecked Sendable {
             p.executableURL = URL(fileURLWithPath: "/bin/sh")
             p.arguments = ["-c", prelude + "\nexec \"$0\" \"$@\"", productsDirectory + "/vigild",
                            "--config", configPath, "--state-dir", stateDirectory]
+        } else if let first = launcher.first {
+            p.executableURL = URL(fileURLWithPath: first)
+            p.arguments = Array(launcher.dropFirst()) + [productsDirectory + "/vigild", "--config", configPath,
+                                                         "--state-dir", stateDirectory]
         } else {
             p.executableURL = URL(fileURLWithPath: productsDirectory + "/vigild")
             p.arguments = ["--config", configPath, "--state-dir", stateDirectory]

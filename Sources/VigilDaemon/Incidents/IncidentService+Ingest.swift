@@ -80,6 +80,7 @@ extension IncidentService {
                     "occurrences": "\(incident.occurrences)"])
             }
             if outcome.statusPageChanged { await statusPage?.publish() }
+            tellResponder(outcome.opened)
         } catch {
             logger.error("rule signals could not be stored; they are lost", metadata: [
                 "signals": "\(signals.count)", "fingerprints": "\(order.count)", "error": "\(error)"])

@@ -35,6 +35,9 @@ public actor IncidentService {
     var queuedSignals: [RuleSignal] = []
     var ingestWaiters: [CheckedContinuation<Void, Never>] = []
     var ingestRunning = false
+    /// Told (without being awaited) about incidents that were opened or entered `containing`:
+    /// the response engine starts containment from here.
+    var responder: (@Sendable ([Incident]) -> Void)?
 
     public init(store: Store, policy: IncidentPolicy, templates: CommunicationTemplates = .builtIn,
                 clock: any VigilClock, logger: Logger, statusPage: StatusPagePublisher? = nil) {
@@ -43,6 +46,16 @@ public actor IncidentService {
         self.logger = logger
         self.statusPage = statusPage
         self.workflow = IncidentWorkflow(policy: policy, templates: templates, clock: clock)
+    }
+
+    /// Sets who is told about opened incidents and incidents entering `containing`.
+    public func setResponder(_ responder: @escaping @Sendable ([Incident]) -> Void) { self.responder = responder }
+
+    /// Hands incidents the response engine may act on to it, without waiting for it.
+    func tellResponder(_ incidents: [Incident]) {
+        guard let responder else { return }
+        let relevant = incidents.filter { $0.state == .containing || ($0.state == .mobilised && $0.containmentCategory != nil) }
+        if !relevant.isEmpty { responder(relevant) }
     }
 
     /// The policy and templates in force (for views and the on-call answer).
@@ -84,6 +97,7 @@ public actor IncidentService {
         logger.notice("incident declared", metadata: ["id": "\(result.0.id)", "severity": "\(result.0.severity.code)",
                                                         "actor": "\(actor)"])
         if result.1 { await statusPage?.publish() }
+        tellResponder([result.0])
         return result.0
     }
 
@@ -195,6 +209,7 @@ public actor IncidentService {
         }
         logger.notice("incident \(what)", metadata: ["id": "\(id)", "state": "\(incident.state)", "actor": "\(actor)"])
         if status { await statusPage?.publish() }
+        if what == "transition", incident.state == .containing { tellResponder([incident]) }
         return incident
     }
 

@@ -1,0 +1,542 @@
+import Foundation
+import Logging
+import VigilBus
+import VigilCore
+import VigilIncidents
+import VigilPluginHost
+import VigilPluginProtocol
+import VigilStore
+
+/// Why the response engine refused a request.
+public struct ResponseError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    init(_ d: String) { description = d }
+}
+
+/// The response engine: when an incident enters `containing` it runs the incident's containment
+/// category's actions in order (seed 004 `containment_rules`), each as a stored action request
+/// with its mode, dry run, deadline, result, evidence and undo; then runs the five verification
+/// checks and moves the incident to `contained` once they all pass.
+///
+/// Every step is a row in the `action` table and an entry in the incident's timeline, written
+/// before the next step starts, so a restarted daemon knows exactly where each response stood
+/// (``resume()``). Actions the daemon performs on its own state are in ``BuiltInActions``; any
+/// loaded action plugin whose manifest lists an action under `config.actions` performs it too,
+/// in its sandbox.
+public actor ResponseEngine {
+    public static let actor = "vigild:response"
+
+    let store: Store
+    let incidents: IncidentService
+    let host: PluginHost?
+    let bus: EventBus?
+    let breakers: CircuitBreakers
+    let clock: any VigilClock
+    let logger: Logger
+    let stateDirectory: String
+    private(set) var settings: ContainmentSettings
+    /// Category → ordered actions.
+    private(set) var rules: [String: [String]]
+    /// Incidents whose verification did not pass yet, with when to try again.
+    var verifyAgainAt: [String: Timestamp] = [:]
+    /// The last verification outcome recorded per incident (so retries record only changes).
+    var lastVerification: [String: [String: Bool]] = [:]
+    /// Incidents whose response is running now (one sequence per incident at a time).
+    var running: Set<String> = []
+    /// Non-notifier plugins whose breaker implement_circuit_breakers opened: re-enabled (half-open) at the time.
+    var breakerTrials: [String: Timestamp] = [:]
+
+    public init(store: Store, incidents: IncidentService, host: PluginHost?, bus: EventBus?,
+                breakers: CircuitBreakers = CircuitBreakers(), settings: ContainmentSettings, rules: [String: [String]],
+                stateDirectory: String, clock: any VigilClock, logger: Logger) {
+        self.store = store
+        self.incidents = incidents
+        self.host = host
+        self.bus = bus
+        self.breakers = breakers
+        self.settings = settings
+        self.rules = rules
+        self.stateDirectory = stateDirectory
+        self.clock = clock
+        self.logger = logger
+        breakers.configure(threshold: settings.breakerConsecutiveFailures, openFor: settings.breakerOpenFor)
+    }
+
+    /// A reloaded configuration: responses already under way keep the actions they requested.
+    public func replace(settings: ContainmentSettings, rules: [String: [String]]) {
+        self.settings = settings
+        self.rules = rules
+        breakers.configure(threshold: settings.breakerConsecutiveFailures, openFor: settings.breakerOpenFor)
+    }
+
+    // MARK: entry points
+
+    /// Told about incidents the incident service just stored: a mobilised incident with a
+    /// containment category starts containment on its own (`start: automatic`); an incident that
+    /// entered `containing` gets its category's actions.
+    public func observe(_ changed: [Incident]) async {
+        for incident in changed {
+            switch incident.state {
+            case .mobilised where settings.automaticStart && incident.containmentCategory != nil:
+                await startAutomatically(incident)
+            case .containing:
+                await respond(to: incident.id)
+            default:
+                continue
+            }
+        }
+    }
+
+    /// At daemon start: responses that were under way continue; an action that was running when
+    /// the daemon stopped is recorded as interrupted (failed) and the sequence goes on.
+    public func resume() async {
+        do {
+            for var r in try await store.actions(states: [.running, .queued]) {
+                let was = r.actionState
+                r.state = was == .running ? ActionState.failed.rawValue : r.state
+                if was == .running {
+                    r.completedAt = clock.now().nanoseconds
+                    r.result = .object(["detail": .string("interrupted: the daemon stopped while it ran")])
+                    try await save(r, entry: (.action, "\(r.name) was interrupted by a daemon restart; recorded as failed",
+                                              ["action": r.name, "action_id": "\(r.id ?? 0)", "state": "failed"]))
+                }
+            }
+            for incident in try await store.openIncidents() {
+                if incident.state == .containing || (incident.state == .mobilised && settings.automaticStart
+                                                     && incident.containmentCategory != nil) {
+                    await observe([incident])
+                }
+            }
+            for r in try await store.actions(states: [.succeeded]) where r.name == "enable_enhanced_logging" {
+                _ = r // reverted by tick() when due
+            }
+        } catch {
+            logger.error("response engine: cannot resume", metadata: ["error": "\(error)"])
+        }
+    }
+
+    // MARK: the sequence
+
+    private func startAutomatically(_ incident: Incident) async {
+        guard let category = incident.containmentCategory else { return }
+        do {
+            let existing = try await store.actions(incidentID: incident.id)
+            guard existing.isEmpty else { return }
+            _ = try await incidents.transition(incident.id, to: .containing,
+                                               reason: "automated containment (\(category))", actor: Self.actor)
+        } catch {
+            logger.error("automated containment could not start", metadata: ["id": "\(incident.id)", "error": "\(error)"])
+            return
+        }
+        await respond(to: incident.id)
+    }
+
+    /// Requests the category's actions (once), runs those whose turn it is, then verifies.
+    func respond(to id: String) async {
+        guard !running.contains(id) else { return }
+        running.insert(id)
+        defer { running.remove(id) }
+        do {
+            guard let incident = try await store.incident(id: id), incident.state == .containing else { return }
+            var actions = try await store.actions(incidentID: id)
+            if !actions.contains(where: { $0.params["category"] != nil }) {
+                actions += try await request(for: incident)
+            }
+            for r in actions where r.actionState == .queued {
+                await perform(r, incident: incident)
+            }
+            await verifyIfSettled(id)
+        } catch {
+            logger.error("containment failed", metadata: ["id": "\(id)", "error": "\(error)"])
+        }
+    }
+
+    /// Stores one request per action of the incident's category, in order.
+    private func request(for incident: Incident) async throws -> [ActionRecord] {
+        let category = incident.containmentCategory
+        let names = category.flatMap { rules[$0] } ?? []
+        guard let category, !names.isEmpty else {
+            let why = category.map { "containment category \($0) has no actions" } ?? "the incident has no containment category"
+            _ = try await save(nil, incidentID: incident.id, entry: (.action, "No containment actions: \(why); verifying", [:]))
+            verifyAgainAt[incident.id] = clock.now()
+            return []
+        }
+        var out: [ActionRecord] = []
+        for (i, name) in names.enumerated() {
+            let position = "\(i + 1)/\(names.count)"
+            var r = try await newRequest(name, incident: incident, by: Self.actor,
+                                         extra: ["category": .string(category), "position": .string(position)])
+            let mode = r.mode
+            var message = "Requested \(name) (\(category) \(position), mode \(mode)\(r.dryRun ? ", dry run" : ""))"
+            switch r.actionState {
+            case .awaitingApproval: message += ": awaiting approval (`vigil actions approve \(r.id.map(String.init) ?? "?")`)"
+            case .skipped: message += ": skipped (mode off)"
+            case .suppressed: message += ": held back by the loop breaker (\(settings.loopMaxRuns) runs within "
+                + "\(DurationText.format(settings.loopWindow)) for this fingerprint)"
+            default: break
+            }
+            r = try await save(r, entry: (.action, message, entryData(r)))
+            out.append(r)
+        }
+        return out
+    }
+
+    /// A new request row (not yet stored) with its mode, loop-breaker verdict, dry run and deadline.
+    private func newRequest(_ name: String, incident: Incident, by actor: String, extra: [String: JSONValue],
+                            dryRun: Bool? = nil, params: [String: JSONValue] = [:], manual: Bool = false) async throws
+        -> ActionRecord {
+        let now = clock.now()
+        let mode = manual ? ActionMode.auto : settings.mode(of: name)
+        var state: ActionState = switch mode {
+        case .auto: .queued
+        case .approve: .awaitingApproval
+        case .off: .skipped
+        }
+        if state != .skipped, !manual, let fp = incident.fingerprint,
+           try await store.actionRuns(name: name, fingerprint: fp, since: now - settings.loopWindow) >= settings.loopMaxRuns {
+            state = .suppressed
+        }
+        var p = extra
+        p["by"] = .string(actor)
+        var merged = settings.actions[name]?.params ?? [:]
+        for (k, v) in params { merged[k] = v }
+        p["params"] = .object(merged)
+        return ActionRecord(incidentID: incident.id, name: name, mode: mode.rawValue, state: state,
+                            dryRun: dryRun ?? settings.isDryRun(name), requestedAt: now,
+                            deadline: now + settings.deadline(of: name), params: .object(p))
+    }
+
+    // MARK: running one action
+
+    /// Runs one queued action: its built-in part and every action plugin that declares it.
+    func perform(_ request: ActionRecord, incident: Incident) async {
+        var r = request
+        r.state = ActionState.running.rawValue
+        do { r = try await save(r) } catch {
+            logger.error("cannot record an action start", metadata: ["action": "\(r.name)", "error": "\(error)"])
+            return
+        }
+        let params = r.params["params"]?.objectValue ?? [:]
+        let deadline = settings.deadline(of: r.name)
+        let evidence = (try? await store.evidence(incidentID: incident.id)) ?? []
+        let context = ActionContext(incident: incident, evidence: evidence, params: params, dryRun: r.dryRun,
+                                    now: clock.now(), deadline: deadline)
+        var parts: [(performer: String, outcome: ActionOutcome)] = []
+        let name = r.name
+        if ContainmentCatalog.info(name)?.builtIn == true {
+            let builtIns = self.builtIns
+            parts.append(("vigild", await withDeadline(deadline) { await builtIns.run(name, context) }))
+        }
+        for plugin in await providers(of: r.name) {
+            parts.append(("plugin:\(plugin)", await callPlugin(plugin, action: r.name, context: context)))
+        }
+        let now = clock.now()
+        let available = parts.filter { !$0.outcome.unavailable }
+        let state: ActionState
+        if parts.isEmpty || available.isEmpty {
+            state = .unavailable
+        } else if available.allSatisfy(\.outcome.ok) {
+            state = r.dryRun ? .simulated : .succeeded
+        } else {
+            state = .failed
+        }
+        let detail = parts.isEmpty ? "not available: no built-in and no loaded action plugin declares \(r.name)"
+            : parts.map { "\($0.performer): \($0.outcome.detail)" }.joined(separator: "; ")
+        var undo: [String: JSONValue] = [:]
+        for (performer, outcome) in parts where outcome.ok && !r.dryRun {
+            guard let u = outcome.undo else { continue }
+            if performer == "vigild" { undo["builtin"] = u } else {
+                var list = undo["plugins"]?.arrayValue ?? []
+                var entry = u.objectValue ?? [:]
+                entry["plugin"] = .string(String(performer.dropFirst("plugin:".count)))
+                list.append(.object(entry))
+                undo["plugins"] = .array(list)
+            }
+        }
+        r.state = state.rawValue
+        r.completedAt = now.nanoseconds
+        r.result = .object([
+            "detail": .string(detail),
+            "performers": .array(parts.map { p in
+                .object(["by": .string(p.performer), "ok": .bool(p.outcome.ok), "unavailable": .bool(p.outcome.unavailable),
+                         "detail": .string(p.outcome.detail), "evidence": .object(p.outcome.evidence)])
+            }),
+        ])
+        r.undo = undo.isEmpty ? nil : .object(undo)
+        let verb = switch state {
+        case .succeeded: "succeeded"
+        case .simulated: "dry run"
+        case .unavailable: "not available"
+        default: "failed"
+        }
+        let notes = parts.map { p in
+            EvidenceRecord(incidentID: incident.id, time: now, source: "action:\(r.name):\(p.performer)", kind: "containment",
+                           content: Self.json(.object(["action": .string(r.name), "action_id": .number(Double(r.id ?? 0)),
+                                                       "ok": .bool(p.outcome.ok), "detail": .string(p.outcome.detail),
+                                                       "evidence": .object(p.outcome.evidence)])))
+        }
+        var data = entryData(r)
+        if r.undo != nil { data["undo"] = "vigil actions undo \(r.id ?? 0)" }
+        do {
+            _ = try await save(r, entry: (.action, "\(r.name) \(verb): \(detail)", data), evidence: notes)
+        } catch {
+            logger.error("cannot record an action result", metadata: ["action": "\(r.name)", "error": "\(error)"])
+        }
+        if state == .failed {
+            logger.warning("containment action failed", metadata: ["action": "\(r.name)", "incident": "\(incident.id)",
+                                                                  "detail": "\(detail)"])
+        }
+    }
+
+    var builtIns: BuiltInActions {
+        BuiltInActions(store: store, host: host, bus: bus, breakers: breakers, settings: settings,
+                       stateDirectory: stateDirectory, clock: clock, logger: logger)
+    }
+
+    /// Loaded action plugins whose manifest lists `action` under `config.actions`.
+    func providers(of action: String) async -> [String] {
+        guard let host else { return [] }
+        var out: [String] = []
+        for status in await host.statuses() where status.kind == .action {
+            guard let m = await host.manifest(status.name) else { continue }
+            let declared = m.config["actions"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            if declared.contains(action) { out.append(status.name) }
+        }
+        return out
+    }
+
+    /// Every action some loaded action plugin declares.
+    func pluginDeclaredActions() async -> Set<String> {
+        guard let host else { return [] }
+        var out: Set<String> = []
+        for status in await host.statuses() where status.kind == .action {
+            guard let m = await host.manifest(status.name) else { continue }
+            out.formUnion(m.config["actions"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+        }
+        return out
+    }
+
+    private func callPlugin(_ plugin: String, action: String, context: ActionContext) async -> ActionOutcome {
+        guard let host else { return .unavailable("no plugin host") }
+        let payload = (try? JSONValue.encoding(IncidentView(context.incident, ladder: await incidents.policy.ladder,
+                                                             now: context.now))) ?? .null
+        do {
+            let result = try await host.act(plugin, action: action, params: context.params, incident: payload,
+                                            dryRun: context.dryRun, deadline: context.deadline)
+            var evidence = result.evidence
+            let undo = evidence.removeValue(forKey: "undo")
+            let unavailable = evidence["available"] == .bool(false)
+            return ActionOutcome(ok: result.ok, detail: result.detail.isEmpty ? (result.ok ? "done" : "failed") : result.detail,
+                                 evidence: evidence, undo: undo, unavailable: unavailable)
+        } catch {
+            return ActionOutcome(ok: false, detail: "\(error)")
+        }
+    }
+
+    private func withDeadline(_ deadline: Duration, _ body: @escaping @Sendable () async -> ActionOutcome) async -> ActionOutcome {
+        await withTaskGroup(of: ActionOutcome?.self) { group in
+            group.addTask { await body() }
+            group.addTask {
+                try? await Task.sleep(for: deadline)
+                return Task.isCancelled ? nil : ActionOutcome(ok: false, detail: "missed its deadline of \(DurationText.format(deadline))")
+            }
+            var first: ActionOutcome?
+            while first == nil, let next = await group.next() { first = next }
+            group.cancelAll()
+            return first ?? ActionOutcome(ok: false, detail: "no outcome")
+        }
+    }
+
+    // MARK: people's requests
+
+    /// Approves an action awaiting approval and runs it now.
+    public func approve(_ id: Int64, actor: String, note: String?) async throws -> ActionRecord {
+        var r = try await pending(id, "approve")
+        r.state = ActionState.queued.rawValue
+        r = try await save(r, entry: (.action, "\(r.name) approved by \(actor)" + (note.map { ": \($0)" } ?? ""),
+                                      entryData(r).merging(["by": actor], uniquingKeysWith: { $1 })))
+        if let incidentID = r.incidentID, let incident = try await store.incident(id: incidentID) {
+            await perform(r, incident: incident)
+            await verifyIfSettled(incidentID)
+        }
+        return try await store.action(id: id) ?? r
+    }
+
+    /// Denies an action awaiting approval; the sequence goes on without it.
+    public func deny(_ id: Int64, actor: String, reason: String) async throws -> ActionRecord {
+        var r = try await pending(id, "deny")
+        r.state = ActionState.denied.rawValue
+        r.completedAt = clock.now().nanoseconds
+        r.result = .object(["detail": .string("denied by \(actor): \(reason)")])
+        r = try await save(r, entry: (.action, "\(r.name) denied by \(actor): \(reason)",
+                                      entryData(r).merging(["by": actor], uniquingKeysWith: { $1 })))
+        if let incidentID = r.incidentID { await verifyIfSettled(incidentID) }
+        return r
+    }
+
+    private func pending(_ id: Int64, _ verb: String) async throws -> ActionRecord {
+        guard let r = try await store.action(id: id) else { throw ResponseError("no action \(id)") }
+        guard r.actionState == .awaitingApproval else {
+            throw ResponseError("action \(id) (\(r.name)) is \(r.state), not awaiting approval; nothing to \(verb)")
+        }
+        return r
+    }
+
+    /// Runs an action now for an incident, as a person asked (`vigil actions run`): no approval
+    /// step and no loop breaker, since a person chose it.
+    public func run(_ name: String, incidentID: String, dryRun: Bool?, params: [String: JSONValue], actor: String)
+        async throws -> ActionRecord {
+        guard let incident = try await store.incident(id: incidentID) else { throw ResponseError("no incident \(incidentID)") }
+        let known = Set(rules.values.joined()).union(ContainmentCatalog.actions.map(\.name))
+        let provided = await providers(of: name)
+        guard known.contains(name) || !provided.isEmpty else {
+            throw ResponseError("unknown action \"\(name)\"; known: \(known.sorted().joined(separator: ", "))")
+        }
+        var r = try await newRequest(name, incident: incident, by: actor, extra: ["manual": .bool(true)], dryRun: dryRun,
+                                     params: params, manual: true)
+        r = try await save(r, entry: (.action, "\(actor) ran \(name)\(r.dryRun ? " (dry run)" : "")", entryData(r)))
+        await perform(r, incident: incident)
+        return try await store.action(id: r.id ?? 0) ?? r
+    }
+
+    /// Undoes a succeeded, reversible action.
+    public func undo(_ id: Int64, actor: String) async throws -> ActionRecord {
+        guard var r = try await store.action(id: id) else { throw ResponseError("no action \(id)") }
+        guard r.actionState == .succeeded else {
+            throw ResponseError("action \(id) (\(r.name)) is \(r.state); only a succeeded action can be undone")
+        }
+        guard let undo = r.undo?.objectValue, !undo.isEmpty else {
+            throw ResponseError("action \(id) (\(r.name)) has nothing to undo"
+                                + (r.name == "backup_current_state" || r.name == "isolate_affected_storage"
+                                    ? " (it only made a copy)" : ""))
+        }
+        var details: [String] = []
+        var ok = true
+        if let b = undo["builtin"] {
+            let o = await builtIns.undo(r.name, b)
+            ok = ok && o.ok
+            details.append("vigild: \(o.detail)")
+        }
+        for entry in undo["plugins"]?.arrayValue ?? [] {
+            guard let o = entry.objectValue, let plugin = o["plugin"]?.stringValue, let action = o["action"]?.stringValue else {
+                continue
+            }
+            do {
+                guard let host else { throw ResponseError("no plugin host") }
+                let result = try await host.act(plugin, action: action, params: o["params"]?.objectValue ?? [:],
+                                                deadline: settings.deadline(of: r.name))
+                ok = ok && result.ok
+                details.append("plugin:\(plugin) \(action): \(result.detail)")
+            } catch {
+                ok = false
+                details.append("plugin:\(plugin) \(action): \(error)")
+            }
+        }
+        let detail = details.joined(separator: "; ")
+        if ok { r.state = ActionState.undone.rawValue }
+        var result = r.result?.objectValue ?? [:]
+        result["undo"] = .object(["by": .string(actor), "ok": .bool(ok), "detail": .string(detail),
+                                  "at": .string(clock.now().rfc3339)])
+        r.result = .object(result)
+        r = try await save(r, entry: (.action, ok ? "\(r.name) undone by \(actor): \(detail)"
+                                          : "undo of \(r.name) by \(actor) failed: \(detail)",
+                                      entryData(r).merging(["by": actor], uniquingKeysWith: { $1 })))
+        if !ok { throw ResponseError("undo failed: \(detail)") }
+        return r
+    }
+
+    // MARK: clocks
+
+    /// Reverts enhanced logging when due, lets opened plugin breakers try again, and retries
+    /// verifications that did not pass. Called every second by ``ResponseService``.
+    public func tick() async {
+        let now = clock.now()
+        do {
+            for r in try await store.actions(states: [.succeeded]) where r.name == "enable_enhanced_logging" {
+                guard let at = r.undo?["builtin"]?["revert_at"]?.stringValue.flatMap(RFC3339.parse), at <= now,
+                      let id = r.id else { continue }
+                _ = try? await undo(id, actor: Self.actor)
+            }
+        } catch {
+            logger.error("response engine tick", metadata: ["error": "\(error)"])
+        }
+        for (plugin, at) in breakerTrials where at <= now {
+            breakerTrials[plugin] = nil
+            try? await host?.enable(plugin)
+            logger.notice("circuit breaker half-open: plugin started again on trial", metadata: ["plugin": "\(plugin)"])
+        }
+        for (id, at) in verifyAgainAt where at <= now {
+            await verifyIfSettled(id)
+        }
+    }
+
+    // MARK: recording
+
+    typealias Entry = (kind: TimelineKind, message: String, data: [String: String])
+
+    func entryData(_ r: ActionRecord) -> [String: String] {
+        var d = ["action": r.name, "action_id": "\(r.id ?? 0)", "state": r.state, "mode": r.mode]
+        if let c = r.params["category"]?.stringValue { d["category"] = c }
+        if let p = r.params["position"]?.stringValue { d["position"] = p }
+        if r.dryRun { d["dry_run"] = "true" }
+        return d
+    }
+
+    /// Saves an action row and its timeline entry (and evidence) in one transaction.
+    @discardableResult
+    func save(_ record: ActionRecord, entry: Entry? = nil, evidence: [EvidenceRecord] = []) async throws -> ActionRecord {
+        try await save(record, incidentID: record.incidentID, entry: entry, evidence: evidence) ?? record
+    }
+
+    func save(_ record: ActionRecord?, incidentID: String?, entry: Entry?, evidence: [EvidenceRecord] = [])
+        async throws -> ActionRecord? {
+        let now = clock.now()
+        return try await store.write { tx in
+            var saved = record
+            if var r = record {
+                try tx.save(&r)
+                saved = r
+            }
+            guard let incidentID, let entry, let incident = try tx.incident(id: incidentID) else { return saved }
+            var data = entry.data
+            if let id = saved?.id { data["action_id"] = "\(id)" }
+            var message = entry.message
+            if let id = saved?.id { message = message.replacingOccurrences(of: "approve ?`", with: "approve \(id)`") }
+            try tx.commit(StoreChange(incident: incident, timeline: [
+                TimelineEntry(incidentID: incidentID, time: now, actor: Self.actor, kind: entry.kind, message: message, data: data),
+            ], evidence: evidence))
+            return saved
+        }
+    }
+
+    static func json(_ value: JSONValue) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+}
+
+/// What a built-in action (or one plugin) made of a request.
+struct ActionOutcome: Sendable {
+    var ok: Bool
+    var detail: String
+    var evidence: [String: JSONValue] = [:]
+    /// How to undo it (stored with the action).
+    var undo: JSONValue?
+    /// Nothing here can perform it (not configured): neither success nor failure.
+    var unavailable = false
+
+    static func unavailable(_ why: String) -> ActionOutcome {
+        ActionOutcome(ok: true, detail: "not available: \(why)", unavailable: true)
+    }
+}
+
+/// What a built-in action acts on.
+struct ActionContext: Sendable {
+    var incident: Incident
+    var evidence: [EvidenceRecord]
+    var params: [String: JSONValue]
+    var dryRun: Bool
+    var now: Timestamp
+    var deadline: Duration
+}
