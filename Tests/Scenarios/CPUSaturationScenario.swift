@@ -43,6 +43,18 @@ struct CPUSaturationScenario {
         let page = world.deliveries().first { $0["body"]?["incident"]?["id"]?.stringValue == id }
         world.say("the webhook receiver got: \(page?["body"]?["title"]?.stringValue ?? "?")")
 
+        // Automated containment (containment.start: automatic): the system_overload actions, in order;
+        // disabling plugins is destructive and waits for a person.
+        #expect(try world.eventually(20, "the containment actions") {
+            let actions = try world.json(["actions", "list", "--incident", id]).arrayValue ?? []
+            return actions.compactMap { $0["action"]?.stringValue } == [
+                "implement_circuit_breakers", "reduce_eventbus_throughput", "disable_non_critical_plugins",
+                "scale_resources_if_available"]
+                && actions.compactMap { $0["state"]?.stringValue } == ["succeeded", "succeeded", "awaiting-approval", "unavailable"]
+        })
+        try world.vigil(["actions", "list", "--incident", id])
+        #expect(try world.incident(id)["state"]?.stringValue == "containing")
+
         try world.setMetrics(["cpu_usage": (20, "%")])
         #expect(try world.eventually(30, "the condition to clear") {
             try world.incident(id)["condition_cleared_at"]?.stringValue != nil
@@ -56,7 +68,8 @@ struct CPUSaturationScenario {
         let kinds = Set(timeline.compactMap { $0["kind"]?.stringValue })
         #expect(kinds.isSuperset(of: ["detected", "classified", "assigned", "notification", "transition"]))
         #expect(timeline.contains { $0["message"]?.stringValue?.contains("Condition cleared") == true })
-        #expect(timeline.contains { $0["message"]?.stringValue?.hasPrefix("mobilised → validating") == true })
+        #expect(timeline.contains { $0["message"]?.stringValue?.hasPrefix("mobilised → containing: automated containment (system_overload)") == true })
+        #expect(timeline.contains { $0["message"]?.stringValue?.hasPrefix("containing → validating") == true })
 
         // The commander confirms restoration; resolution notifies and schedules the post-mortem (P2).
         let resolved = try world.vigil(["incidents", "resolve", id, "--verification", "cpu_usage back at 20% for a while",

@@ -138,6 +138,9 @@ public actor ResponseEngine {
         defer { running.remove(id) }
         do {
             guard let incident = try await store.incident(id: id), incident.state == .containing else { return }
+            // Without a category (or with one that lists nothing) containment is the people's work:
+            // the engine neither runs actions nor moves the incident (`vigil actions verify` still checks).
+            guard let category = incident.containmentCategory, !(rules[category] ?? []).isEmpty else { return }
             var actions = try await store.actions(incidentID: id)
             if !actions.contains(where: { $0.params["category"] != nil }) {
                 actions += try await request(for: incident)
@@ -155,12 +158,7 @@ public actor ResponseEngine {
     private func request(for incident: Incident) async throws -> [ActionRecord] {
         let category = incident.containmentCategory
         let names = category.flatMap { rules[$0] } ?? []
-        guard let category, !names.isEmpty else {
-            let why = category.map { "containment category \($0) has no actions" } ?? "the incident has no containment category"
-            _ = try await save(nil, incidentID: incident.id, entry: (.action, "No containment actions: \(why); verifying", [:]))
-            verifyAgainAt[incident.id] = clock.now()
-            return []
-        }
+        guard let category, !names.isEmpty else { return [] }
         var out: [ActionRecord] = []
         for (i, name) in names.enumerated() {
             let position = "\(i + 1)/\(names.count)"
