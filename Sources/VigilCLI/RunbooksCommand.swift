@@ -57,9 +57,38 @@ struct RunbooksCommand: ParsableCommand {
         @Flag(inversion: .prefixedNo, help: "Done (default), or --no-done to untick it.") var done = true
         @Option(help: "What was done or found.") var note: String?
         @Option(name: .customLong("as"), help: "Act as this roster person.") var asPerson: String?
+        @Flag(name: .customLong("run"),
+              help: "For an action step: run the action now (`vigil actions run`) and tick the step off when it succeeds.")
+        var runAction = false
+        @Flag(help: "With --run: only say what the action would do.") var dryRun = false
         @Flag(help: "Print the documented JSON form.") var json = false
 
         func run() throws {
+            var done = self.done
+            var note = self.note
+            if runAction {
+                let shown = try location.call("runbooks.show", ["incident": .string(id)]).decode(RunbookView.self)
+                guard let s = shown.steps.first(where: { $0.number == step }) else {
+                    throw ValidationError("runbook \(shown.name) has steps 1 to \(shown.steps.count), not \(step)")
+                }
+                guard s.kind == "action" else {
+                    throw ValidationError("step \(step) is a check (\(s.text)), not an action: tick it off without --run")
+                }
+                let name = s.text.hasPrefix("action ") ? String(s.text.dropFirst("action ".count)) : s.text
+                var args: [String: JSONValue] = ["action": .string(name),
+                                                 "incident": .string(id)]
+                if dryRun { args["dry_run"] = .bool(true) }
+                let action = try location.call("actions.run", args).decode(ActionView.self)
+                ActionsCommand.show(action)
+                print("")
+                done = action.state == ActionState.succeeded.rawValue
+                note = "action \(action.id) \(action.state)" + (action.detail.map { ": \($0)" } ?? "")
+                    + (self.note.map { " — \($0)" } ?? "")
+                guard done else {
+                    print("step \(step) not ticked off: the action \(action.state == "simulated" ? "was a dry run" : "did not succeed")")
+                    throw ExitCode(action.state == "simulated" ? 0 : 1)
+                }
+            }
             var args: [String: JSONValue] = ["id": .string(id), "step": .number(Double(step)), "done": .bool(done)]
             if let note { args["note"] = .string(note) }
             if let asPerson { args["as"] = .string(asPerson) }

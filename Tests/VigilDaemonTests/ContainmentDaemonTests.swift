@@ -170,3 +170,46 @@ struct ContainmentDaemonTests {
         #expect(contained, "\((try? Self.json(["actions", "list"], daemon)) ?? .null)")
     }
 }
+
+/// `vigil actions` and `vigil runbooks step --run` against the real daemon (no plugins needed).
+@Suite(.serialized) struct ActionCommandTests {
+    @Test func approveDenyAndRunARunbookActionStep() throws {
+        let daemon = try DaemonProcess(config: try isolatedConfig())
+        defer { daemon.stop() }
+        let state = daemon.stateDirectory
+        let declared = try ContainmentDaemonTests.json(["incidents", "declare", "--title", "pages corrupted",
+                                                        "--type", "Data corruption"], daemon)
+        let id = try #require(declared["id"]?.stringValue)
+        var actions: [JSONValue] = []
+        #expect(try ContainmentDaemonTests.eventually(20) {
+            actions = try ContainmentDaemonTests.json(["actions", "list", "--incident", id], daemon).arrayValue ?? []
+            return actions.count == 4 && actions[1]["state"]?.stringValue == "succeeded"
+        }, "\(actions)")
+        #expect(actions.compactMap { $0["state"]?.stringValue } == ["awaiting-approval", "succeeded", "awaiting-approval",
+                                                                    "awaiting-approval"])
+        let text = try vigil(["actions", "list", "--incident", id], stateDirectory: state)
+        #expect(text.out.contains("data_corruption 1/4") && text.out.contains("awaiting-approval"))
+        let first = Int(try #require(actions[0]["id"]?.doubleValue))
+        let noReason = try vigil(["actions", "deny", "\(first)", "--reason", " "], stateDirectory: state)
+        #expect(noReason.status != 0 && noReason.err.contains("say why"))
+        let approved = try vigil(["actions", "approve", "\(first)", "--note", "go"], stateDirectory: state)
+        #expect(approved.status == 0 && approved.out.contains("stop_write_operations  succeeded"), "\(approved.err)")
+        let twice = try vigil(["actions", "approve", "\(first)"], stateDirectory: state)
+        #expect(twice.status != 0 && twice.err.contains("not awaiting approval"))
+        let unknown = try vigil(["actions", "run", "launch_missiles", "--incident", id], stateDirectory: state)
+        #expect(unknown.status != 0 && unknown.err.contains("unknown action"))
+
+        // Step 2 of the data-corruption runbook is backup_current_state: --run runs it and ticks it off.
+        let step = try vigil(["runbooks", "step", id, "2", "--run"], stateDirectory: state)
+        #expect(step.status == 0, "\(step.err)")
+        #expect(step.out.contains("backup_current_state  succeeded"))
+        let runbook = try ContainmentDaemonTests.json(["runbooks", "show", "--incident", id], daemon)
+        let ticked = runbook["steps"]?.arrayValue?.first { $0["number"]?.doubleValue == 2 }
+        #expect(ticked?["done"]?.boolValue == true)
+        #expect(ticked?["note"]?.stringValue?.contains("succeeded: vigild: backed up to") == true)
+        let check = try vigil(["runbooks", "step", id, "3", "--run"], stateDirectory: state)
+        #expect(check.status != 0 && check.err.contains("is a check"))
+        let backups = try FileManager.default.contentsOfDirectory(atPath: state + "/backups").filter { $0.hasSuffix(".db") }
+        #expect(backups.count == 2)
+    }
+}
