@@ -62,6 +62,16 @@ struct StatusCommand: ParsableCommand {
         if !status.plugins.isEmpty {
             print("plugins:   " + status.plugins.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
         }
+        if let c = status.containment {
+            var parts = ["store writes \(c.writeGate)" + (c.heldWrites > 0 ? " (\(c.heldWrites) held)" : "")]
+            if c.telemetryKeepOneIn > 1 { parts.append("telemetry 1 in \(c.telemetryKeepOneIn) (\(c.telemetryThrottled) throttled)") }
+            if !c.breakers.isEmpty {
+                parts.append("breakers " + c.breakers.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+            }
+            if c.awaitingApproval > 0 { parts.append("\(c.awaitingApproval) action(s) awaiting approval (vigil actions list)") }
+            parts.append("log level \(c.logLevel)")
+            print("containment: " + parts.joined(separator: "; "))
+        }
         if !status.lanes.isEmpty {
             var t = TextTable("LANE", "DEPTH", "CAPACITY", "PUBLISHED", "CONSUMED", "SHED", "STALLS", "PAUSED", "PRODUCERS")
             for l in status.lanes {

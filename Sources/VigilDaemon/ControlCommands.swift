@@ -54,6 +54,9 @@ public actor ControlCommands {
     /// The plugin host's commands, set by the composition root once the host exists.
     private var actionControl: ActionControl?
     func setActionControl(_ control: ActionControl) { actionControl = control }
+    /// What containment has changed daemon-wide, for `status`.
+    private var containmentStatus: @Sendable () async -> ContainmentStatus? = { nil }
+    func setContainmentStatus(_ provider: @escaping @Sendable () async -> ContainmentStatus?) { containmentStatus = provider }
     private var pluginControl: PluginControl?
     func setPluginControl(_ control: PluginControl) { pluginControl = control }
     /// Plugin name → state, for `status`.
@@ -104,7 +107,8 @@ public actor ControlCommands {
                           configLoadedAt: configLoadedAt.rfc3339, stateDirectory: stateDirectory,
                           database: store.path, severityLadder: config.policy.ladder.name,
                           openIncidents: all.filter { $0.state.isOpen }.count, incidentsByState: byState,
-                          lanes: laneStats(), plugins: await pluginStates(), rules: await ruleCount())
+                          lanes: laneStats(), plugins: await pluginStates(), rules: await ruleCount(),
+                          containment: await containmentStatus())
     }
 
     func emit(_ request: ControlRequest, actor: String) async throws -> JSONValue {

@@ -84,4 +84,31 @@ public struct StatusView: Codable, Sendable, Equatable {
     public var lanes: [LaneView]
     public var plugins: [String: String]
     public var rules: Int
+    /// What containment has changed in the daemon right now (absent from older daemons).
+    public var containment: ContainmentStatus?
+}
+
+/// The daemon-wide effects of containment actions, for `vigil status`.
+public struct ContainmentStatus: Codable, Sendable, Equatable {
+    /// `open`, `holding non-incident writes` or `read-only except incident records`.
+    public var writeGate: String
+    public var heldWrites: Int
+    /// One telemetry event admitted in this many (1: all).
+    public var telemetryKeepOneIn: Int
+    public var telemetryThrottled: UInt64
+    /// Breakers that are not closed, by plugin: `open` or `half-open`.
+    public var breakers: [String: String]
+    public var awaitingApproval: Int
+    public var logLevel: String
+
+    public init(writeGate: String, heldWrites: Int, telemetryKeepOneIn: Int, telemetryThrottled: UInt64,
+                breakers: [String: String], awaitingApproval: Int, logLevel: String) {
+        self.writeGate = writeGate
+        self.heldWrites = heldWrites
+        self.telemetryKeepOneIn = telemetryKeepOneIn
+        self.telemetryThrottled = telemetryThrottled
+        self.breakers = breakers
+        self.awaitingApproval = awaitingApproval
+        self.logLevel = logLevel
+    }
 }

@@ -125,6 +125,7 @@ public final class Daemon: Sendable {
                                       stateDirectory: stateDir, clock: clock, logger: logger)
         await incidents.setResponder { changed in Task { await response.observe(changed) } }
         await commands.setActionControl(ActionControl(engine: response, store: store))
+        await commands.setContainmentStatus { await response.status() }
         let outbox = NotificationOutbox(store: store, clock: clock, logger: logger, breakers: breakers)
         store.onNotificationsQueued { Task { await outbox.kick() } }
         for manifest in manifests where manifest.kind == .notifier {

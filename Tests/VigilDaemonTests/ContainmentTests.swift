@@ -117,6 +117,18 @@ import VigilTestSupport
         let evidence = try await rig.store.evidence(incidentID: incident.id)
         let performed = actions.filter { ($0.result?["performers"]?.arrayValue?.count ?? 0) > 0 }
         #expect(evidence.filter { $0.kind == "containment" }.count == performed.count)
+        // Resolution lists what is still in effect, with the undo commands.
+        var resolved = final
+        resolved.state = .resolved
+        await rig.engine.observe([resolved])
+        let reversible = actions.filter { $0.actionState == .succeeded && $0.undo != nil && $0.name != "enable_enhanced_logging" }
+        let reminder = try await rig.store.timeline(incidentID: incident.id).last
+        if reversible.isEmpty {
+            #expect(reminder?.message.hasPrefix("Resolved with containment still in effect") == false)
+        } else {
+            #expect(reminder?.message.hasPrefix("Resolved with containment still in effect") == true)
+            for a in reversible { #expect(reminder?.message.contains("\(a.name) (vigil actions undo \(a.id ?? 0))") == true) }
+        }
         // Undo what the drill changed on the shared log level / bus / store gate, newest first.
         for a in actions.reversed() where a.undo != nil { _ = try await rig.engine.undo(try #require(a.id), actor: "test") }
         #expect(rig.store.writeGate == .open)

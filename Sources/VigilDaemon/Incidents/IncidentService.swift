@@ -54,7 +54,9 @@ public actor IncidentService {
     /// Hands incidents the response engine may act on to it, without waiting for it.
     func tellResponder(_ incidents: [Incident]) {
         guard let responder else { return }
-        let relevant = incidents.filter { $0.state == .containing || ($0.state == .mobilised && $0.containmentCategory != nil) }
+        let relevant = incidents.filter {
+            $0.state == .containing || $0.state == .resolved || ($0.state == .mobilised && $0.containmentCategory != nil)
+        }
         if !relevant.isEmpty { responder(relevant) }
     }
 
@@ -209,7 +211,9 @@ public actor IncidentService {
         }
         logger.notice("incident \(what)", metadata: ["id": "\(id)", "state": "\(incident.state)", "actor": "\(actor)"])
         if status { await statusPage?.publish() }
-        if what == "transition", incident.state == .containing { tellResponder([incident]) }
+        if (what == "transition" && incident.state == .containing) || (what == "resolved" && incident.state == .resolved) {
+            tellResponder([incident])
+        }
         return incident
     }
 

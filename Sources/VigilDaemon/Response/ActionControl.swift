@@ -149,3 +149,15 @@ extension ResponseEngine {
         return out
     }
 }
+
+extension ResponseEngine {
+    /// The daemon-wide effects of containment right now.
+    public func status() async -> ContainmentStatus {
+        let waiting = (try? await store.actions(states: [.awaitingApproval]).count) ?? 0
+        return ContainmentStatus(
+            writeGate: "\(store.writeGate)", heldWrites: store.heldWrites, telemetryKeepOneIn: bus?.telemetryAdmission ?? 1,
+            telemetryThrottled: bus?.throttledTelemetry ?? 0,
+            breakers: breakers.all().filter { $0.value.state != .closed }.mapValues(\.state.rawValue),
+            awaitingApproval: waiting, logLevel: AdjustableLogLevel.shared.level.rawValue)
+    }
+}

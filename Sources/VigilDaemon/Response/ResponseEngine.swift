@@ -81,6 +81,8 @@ public actor ResponseEngine {
                 await startAutomatically(incident)
             case .containing:
                 await respond(to: incident.id)
+            case .resolved:
+                await remindOfEffects(incident.id)
             default:
                 continue
             }
@@ -342,6 +344,22 @@ public actor ResponseEngine {
             while first == nil, let next = await group.next() { first = next }
             group.cancelAll()
             return first ?? ActionOutcome(ok: false, detail: "no outcome")
+        }
+    }
+
+    /// On resolution: the incident's reversible actions still in effect, with their undo commands
+    /// (they stay until a person undoes them; enhanced logging reverts itself).
+    func remindOfEffects(_ id: String) async {
+        do {
+            let active = try await store.actions(incidentID: id).filter {
+                $0.actionState == .succeeded && $0.undo != nil && $0.name != "enable_enhanced_logging"
+            }
+            guard !active.isEmpty else { return }
+            let list = active.map { "\($0.name) (vigil actions undo \($0.id ?? 0))" }.joined(separator: ", ")
+            _ = try await save(nil, incidentID: id, entry: (.action, "Resolved with containment still in effect: \(list)",
+                                                             ["actions": active.map { "\($0.id ?? 0)" }.joined(separator: ",")]))
+        } catch {
+            logger.error("cannot list containment still in effect", metadata: ["id": "\(id)", "error": "\(error)"])
         }
     }
 
