@@ -9,7 +9,7 @@ import VigilCore
 ///   dry_run: false
 ///   deadline: 60 seconds
 ///   loop_breaker: { max_runs: 3, within: 1 hour }
-///   backup: { directory: backups, paths: [/etc/vigil], keep: 20 }
+///   backup: { directory: backups, paths: [/etc/vigil], keep: 20, reuse_within: 30 seconds }
 ///   enhanced_logging: { for: 30 minutes, level: debug }
 ///   circuit_breakers: { failure_rate: 0.5, consecutive_failures: 5, open_for: 60 seconds }
 ///   reduce_eventbus_throughput: { keep_one_in: 4 }
@@ -37,7 +37,8 @@ enum ContainmentSettingsLoader {
             if let m = l["max_runs"]?.int("max_runs", range: 1...1000) { s.loopMaxRuns = m }
             if let d = positive(l["within"], "within") { s.loopWindow = d }
         }
-        if let b = f["backup"]?.fields("backup", allowed: ["directory", "paths", "keep"]) {
+        if let b = f["backup"]?.fields("backup", allowed: ["directory", "paths", "keep", "reuse_within"]) {
+            if let n = b["reuse_within"], let d = n.duration("reuse_within") { s.backupReuseWithin = d }
             if let d = b["directory"]?.string("directory") { s.backupDirectory = resolve(d) }
             if let p = b["paths"]?.strings("paths") {
                 for (i, path) in p.enumerated() where !path.hasPrefix("/") {

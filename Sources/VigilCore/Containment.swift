@@ -121,6 +121,9 @@ public struct ContainmentSettings: Codable, Sendable, Equatable {
     public var backupPaths: [String]
     /// How many backups to keep (oldest deleted first).
     public var keepBackups: Int
+    /// An automatic backup_current_state reuses a backup taken this recently (a burst of
+    /// incidents makes one backup, not one each); a person's `vigil actions run` always makes a new one.
+    public var backupReuseWithin: Duration = .seconds(30)
     /// How long enable_enhanced_logging lasts before it reverts itself.
     public var enhancedLoggingFor: Duration
     /// The log level enable_enhanced_logging raises to.

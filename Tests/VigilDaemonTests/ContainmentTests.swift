@@ -283,6 +283,33 @@ import VigilTestSupport
         #expect(try await restored.appliedMigrations() == (try await rig.store.appliedMigrations()))
     }
 
+    /// A burst of incidents makes one backup, not one each; a person's run always makes a new one.
+    @Test func automaticBackupsWithinTheReuseWindowShareOneFile() async throws {
+        let rig = try Self.rig()
+        var files: [String] = []
+        for n in 0..<3 {
+            rig.clock.set(monday + .seconds(n * 10))
+            let i = try await rig.incidents.declare(ClassificationInput(title: "corrupt \(n)", incidentType: "Data corruption"),
+                                                    actor: "dave")
+            await rig.engine.observe([i])
+            let backup = try #require(try await rig.store.actions(incidentID: i.id).first { $0.name == "backup_current_state" })
+            #expect(backup.actionState == .succeeded)
+            let evidence = backup.result?["performers"]?.arrayValue?.first?["evidence"]
+            files.append(evidence?["file"]?.stringValue ?? "")
+            #expect(evidence?["reused"]?.boolValue == (n > 0 ? true : nil))
+        }
+        #expect(Set(files).count == 1)
+        rig.clock.set(monday + .seconds(45))
+        let later = try await rig.incidents.declare(ClassificationInput(title: "later", incidentType: "Data corruption"), actor: "dave")
+        await rig.engine.observe([later])
+        let fresh = try #require(try await rig.store.actions(incidentID: later.id).first { $0.name == "backup_current_state" })
+        #expect(fresh.result?["performers"]?.arrayValue?.first?["evidence"]?["reused"] == nil)
+        let manual = try await rig.engine.run("backup_current_state", incidentID: later.id, dryRun: false, params: [:], actor: "dave")
+        #expect(manual.result?["performers"]?.arrayValue?.first?["evidence"]?["reused"] == nil)
+        let dbs = try FileManager.default.contentsOfDirectory(atPath: rig.stateDirectory + "/backups").filter { $0.hasSuffix(".db") }
+        #expect(dbs.count == 3)
+    }
+
     @Test func circuitBreakerOpensHalfOpensAndCloses() {
         var b = CircuitBreaker()
         let t0 = monday

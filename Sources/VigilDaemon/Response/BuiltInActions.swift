@@ -205,6 +205,14 @@ struct BuiltInActions: Sendable {
                                  + (settings.backupPaths.isEmpty ? "" : " with \(settings.backupPaths.joined(separator: ", "))"),
                                  evidence: ["directory": .string(dir)])
         }
+        if !c.manual, let recent = recentBackup(dir, now: c.now) {
+            return ActionOutcome(ok: recent.integrity == "ok",
+                                 detail: "reused the backup taken \(recent.createdAt) (within \(DurationText.format(settings.backupReuseWithin))): "
+                                     + "\(recent.file) (sha256 \(recent.sha256.prefix(12))…, integrity \(recent.integrity))",
+                                 evidence: ["file": .string(recent.file), "sha256": .string(recent.sha256), "reused": .bool(true),
+                                            "integrity_check": .string(recent.integrity),
+                                            "row_counts": .object(recent.rowCounts.mapValues { .number(Double($0)) })])
+        }
         let manifest = try store.checksummedBackup(into: dir, label: c.incident.id, now: c.now)
         var evidence: [String: JSONValue] = [
             "file": .string(manifest.file), "sha256": .string(manifest.sha256), "bytes": .number(Double(manifest.bytes)),
@@ -227,6 +235,19 @@ struct BuiltInActions: Sendable {
         }
         return ActionOutcome(ok: true, detail: "backed up to \(manifest.file) (sha256 \(manifest.sha256.prefix(12))…, "
                              + "integrity ok\(copied.isEmpty ? "" : ", \(copied.count) file(s) copied"))", evidence: evidence)
+    }
+
+    /// The newest backup of `dir` if it was taken within `backup.reuse_within`, checked again.
+    private func recentBackup(_ dir: String, now: Timestamp) -> BackupManifest? {
+        guard settings.backupReuseWithin > .zero else { return nil }
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasPrefix("vigil-") && $0.hasSuffix(".db") }
+        guard let newest = names.sorted().last else { return nil }
+        let file = (dir as NSString).appendingPathComponent(newest)
+        guard let data = FileManager.default.contents(atPath: file + ".json"),
+              let recorded = try? JSONDecoder().decode(BackupManifest.self, from: data),
+              let taken = RFC3339.parse(recorded.createdAt), now - taken <= settings.backupReuseWithin, now >= taken,
+              let checked = try? Store.verifyBackup(file, createdAt: taken), checked.sha256 == recorded.sha256 else { return nil }
+        return checked
     }
 
     /// Copies `path` (a file or a folder, recursively) under `folder`, keeping its absolute

@@ -161,24 +161,40 @@ public actor ResponseEngine {
         let category = incident.containmentCategory
         let names = category.flatMap { rules[$0] } ?? []
         guard let category, !names.isEmpty else { return [] }
-        var out: [ActionRecord] = []
+        var requests: [ActionRecord] = []
         for (i, name) in names.enumerated() {
             let position = "\(i + 1)/\(names.count)"
-            var r = try await newRequest(name, incident: incident, by: Self.actor,
-                                         extra: ["category": .string(category), "position": .string(position)])
-            let mode = r.mode
-            var message = "Requested \(name) (\(category) \(position), mode \(mode)\(r.dryRun ? ", dry run" : ""))"
-            switch r.actionState {
-            case .awaitingApproval: message += ": awaiting approval (`vigil actions approve \(r.id.map(String.init) ?? "?")`)"
-            case .skipped: message += ": skipped (mode off)"
-            case .suppressed: message += ": held back by the loop breaker (\(settings.loopMaxRuns) runs within "
-                + "\(DurationText.format(settings.loopWindow)) for this fingerprint)"
-            default: break
-            }
-            r = try await save(r, entry: (.action, message, entryData(r)))
-            out.append(r)
+            requests.append(try await newRequest(name, incident: incident, by: Self.actor,
+                                                 extra: ["category": .string(category), "position": .string(position)]))
         }
-        return out
+        // All requests and their timeline entries in one transaction, in order.
+        let loop = "held back by the loop breaker (\(settings.loopMaxRuns) runs within "
+            + "\(DurationText.format(settings.loopWindow)) for this fingerprint)"
+        let now = clock.now()
+        let actor = Self.actor
+        let pending = requests
+        return try await store.write { tx in
+            var out: [ActionRecord] = []
+            var entries: [TimelineEntry] = []
+            for var r in pending {
+                try tx.save(&r)
+                let id = r.id ?? 0
+                var message = "Requested \(r.name) (\(category) \(r.params["position"]?.stringValue ?? ""), mode \(r.mode)"
+                    + "\(r.dryRun ? ", dry run" : ""))"
+                switch r.actionState {
+                case .awaitingApproval: message += ": awaiting approval (`vigil actions approve \(id)`)"
+                case .skipped: message += ": skipped (mode off)"
+                case .suppressed: message += ": " + loop
+                default: break
+                }
+                entries.append(TimelineEntry(incidentID: incident.id, time: now, actor: actor, kind: .action, message: message,
+                                             data: Self.entryData(r)))
+                out.append(r)
+            }
+            guard let current = try tx.incident(id: incident.id) else { return out }
+            try tx.commit(StoreChange(incident: current, timeline: entries))
+            return out
+        }
     }
 
     /// A new request row (not yet stored) with its mode, loop-breaker verdict, dry run and deadline.
@@ -220,7 +236,7 @@ public actor ResponseEngine {
         let deadline = settings.deadline(of: r.name)
         let evidence = (try? await store.evidence(incidentID: incident.id)) ?? []
         let context = ActionContext(incident: incident, evidence: evidence, params: params, dryRun: r.dryRun,
-                                    now: clock.now(), deadline: deadline)
+                                    now: clock.now(), deadline: deadline, manual: r.params["manual"] == .bool(true))
         var parts: [(performer: String, outcome: ActionOutcome)] = []
         let name = r.name
         if ContainmentCatalog.info(name)?.builtIn == true {
@@ -490,7 +506,9 @@ public actor ResponseEngine {
 
     typealias Entry = (kind: TimelineKind, message: String, data: [String: String])
 
-    func entryData(_ r: ActionRecord) -> [String: String] {
+    func entryData(_ r: ActionRecord) -> [String: String] { Self.entryData(r) }
+
+    static func entryData(_ r: ActionRecord) -> [String: String] {
         var d = ["action": r.name, "action_id": "\(r.id ?? 0)", "state": r.state, "mode": r.mode]
         if let c = r.params["category"]?.stringValue { d["category"] = c }
         if let p = r.params["position"]?.stringValue { d["position"] = p }
@@ -516,8 +534,7 @@ public actor ResponseEngine {
             guard let incidentID, let entry, let incident = try tx.incident(id: incidentID) else { return saved }
             var data = entry.data
             if let id = saved?.id { data["action_id"] = "\(id)" }
-            var message = entry.message
-            if let id = saved?.id { message = message.replacingOccurrences(of: "approve ?`", with: "approve \(id)`") }
+            let message = entry.message
             try tx.commit(StoreChange(incident: incident, timeline: [
                 TimelineEntry(incidentID: incidentID, time: now, actor: Self.actor, kind: entry.kind, message: message, data: data),
             ], evidence: evidence))
@@ -555,4 +572,6 @@ struct ActionContext: Sendable {
     var dryRun: Bool
     var now: Timestamp
     var deadline: Duration
+    /// A person asked for it (`vigil actions run`), not the category's sequence.
+    var manual = false
 }
