@@ -310,6 +310,43 @@ import VigilTestSupport
         #expect(dbs.count == 3)
     }
 
+    /// A daemon that stopped mid-sequence: the action that was running is recorded as interrupted
+    /// (failed), the rest go on under the new daemon, and the failure keeps the incident containing.
+    @Test func aRestartedDaemonContinuesAResponseWhereItStood() async throws {
+        let rig = try Self.rig()
+        let incident = try await rig.incidents.declare(ClassificationInput(title: "corrupt", incidentType: "Data corruption"),
+                                                       actor: "dave")
+        await rig.engine.observe([incident])
+        var stored = try await rig.store.actions(incidentID: incident.id)
+        var interrupted = stored[2]
+        interrupted.state = ActionState.running.rawValue
+        let crashed = interrupted
+        try await rig.store.write { tx in
+            var r = crashed
+            try tx.save(&r)
+        }
+        // A new daemon over the same database.
+        let store = try Store(path: rig.store.path)
+        let config = try ConfigLoader.load(path: repositoryRoot + "/Config/vigil.yaml")
+        let incidents = IncidentService(store: store, policy: config.policy, clock: rig.clock, logger: quietLogger)
+        let engine = ResponseEngine(store: store, incidents: incidents, host: nil, bus: rig.bus, settings: config.containment,
+                                    rules: config.policy.containment, stateDirectory: rig.stateDirectory, clock: rig.clock,
+                                    logger: quietLogger)
+        await engine.resume()
+        stored = try await store.actions(incidentID: incident.id)
+        #expect(stored.map(\.actionState) == [.awaitingApproval, .succeeded, .failed, .awaitingApproval])
+        #expect(stored[2].result?["detail"]?.stringValue?.contains("interrupted") == true)
+        for r in [stored[0], stored[3]] { _ = try await engine.approve(try #require(r.id), actor: "dave", note: nil) }
+        #expect(try await store.incident(id: incident.id)?.state == .containing)
+        let checks = try await engine.verify(incident.id, actor: "dave")
+        #expect(checks.first { $0.name == "threat_contained" }?.passed == false)
+        #expect(checks.first { $0.name == "threat_contained" }?.detail.contains("isolate_affected_storage") == true)
+        for r in try await store.actions(incidentID: incident.id).reversed() where r.undo != nil {
+            _ = try await engine.undo(try #require(r.id), actor: "test")
+        }
+        #expect(store.writeGate == .open)
+    }
+
     @Test func circuitBreakerOpensHalfOpensAndCloses() {
         var b = CircuitBreaker()
         let t0 = monday

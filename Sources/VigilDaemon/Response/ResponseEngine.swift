@@ -109,9 +109,6 @@ public actor ResponseEngine {
                     await observe([incident])
                 }
             }
-            for r in try await store.actions(states: [.succeeded]) where r.name == "enable_enhanced_logging" {
-                _ = r // reverted by tick() when due
-            }
         } catch {
             logger.error("response engine: cannot resume", metadata: ["error": "\(error)"])
         }
