@@ -36,10 +36,22 @@ struct BusFloodScenario {
             return depthIncident != nil
         })
         try world.vigil(["status"])
-        let telemetry = try world.json(["status"])["lanes"]?.arrayValue?.first { $0["lane"]?.stringValue == "telemetry" }
+        let status = try world.json(["status"])
+        let telemetry = status["lanes"]?.arrayValue?.first { $0["lane"]?.stringValue == "telemetry" }
         let flood = try world.plugin("flood-1")
-        #expect(telemetry?["paused"]?.boolValue == true || (telemetry?["stalls"]?.doubleValue ?? 0) > 0,
+        // Held back by backpressure, or already by the incident's own containment: the queue-depth
+        // incident is system_overload, whose reduce_eventbus_throughput admits 1 telemetry event in 4.
+        let throttled = (status["containment"]?["telemetry_keep_one_in"]?.doubleValue ?? 1) > 1
+        #expect(telemetry?["paused"]?.boolValue == true || (telemetry?["stalls"]?.doubleValue ?? 0) > 0 || throttled,
                 "backpressure engaged: the flood producers are held back")
+        let depthID = try #require(depthIncident?["id"]?.stringValue)
+        #expect(try world.eventually(20, "the system_overload containment to throttle telemetry") {
+            let actions = try world.json(["actions", "list", "--incident", depthID]).arrayValue ?? []
+            let reduce = actions.first { $0["action"]?.stringValue == "reduce_eventbus_throughput" }
+            let throttledSoFar = try world.json(["status"])["containment"]?["telemetry_throttled"]?.doubleValue ?? 0
+            return reduce?["state"]?.stringValue == "succeeded" && throttledSoFar > 0
+        })
+        try world.vigil(["actions", "list", "--incident", depthID])
         #expect(try world.eventually(20, "telemetry to be shed") {
             let lanes = try world.json(["status"])["lanes"]?.arrayValue ?? []
             return (lanes.first { $0["lane"]?.stringValue == "telemetry" }?["shed"]?.doubleValue ?? 0) > 0
