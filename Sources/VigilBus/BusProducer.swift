@@ -78,7 +78,8 @@ public final class BusProducer: @unchecked Sendable {
     @discardableResult
     public func offer(_ events: UnsafeBufferPointer<Event>, lane: Lane) -> PublishOutcome {
         guard let r = ring(lane) else { return bus.offer(events, lane: lane) }
-        return bus.admitting(events, lane: lane) { offer($0, lane: lane, ring: r) }
+        if bus.isThrottling(lane) { return bus.admitting(events, lane: lane) { offer($0, lane: lane, ring: r) } }
+        return offer(events, lane: lane, ring: r)
     }
 
     private func offer(_ events: UnsafeBufferPointer<Event>, lane: Lane, ring r: UnsafeMutablePointer<ProducerRing>)

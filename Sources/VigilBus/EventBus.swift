@@ -27,6 +27,8 @@ public final class EventBus: @unchecked Sendable {
     let lanes: UnsafeMutablePointer<BusLane>
     let shedBySource = ShedCounters.allocate()
     let admission = TelemetryAdmission()
+    /// reduce_eventbus_throughput: one telemetry event admitted in this many (1: all).
+    let admissionRatio: UnsafeMutablePointer<Atomic<Int>>
     /// A ``ConsumerState`` raw value; see ``waitForEvents()``.
     let consumerState = Atomic<Int>(ConsumerState.running.rawValue)
     /// The parked consumer's continuation: written before `consumerState` becomes `parked`
@@ -44,6 +46,8 @@ public final class EventBus: @unchecked Sendable {
         self.configuration = configuration
         parkedConsumer = .allocate(capacity: 1)
         parkedConsumer.initialize(to: nil)
+        admissionRatio = .allocate(capacity: 1)
+        admissionRatio.initialize(to: Atomic(1))
         lanes = .allocate(capacity: Lane.allCases.count)
         for lane in Lane.allCases {
             (lanes + Int(lane.rawValue)).initialize(to: BusLane(lane: lane, configuration: configuration))
@@ -56,6 +60,8 @@ public final class EventBus: @unchecked Sendable {
         ShedCounters.deallocate(shedBySource)
         parkedConsumer.deinitialize(count: 1)
         parkedConsumer.deallocate()
+        admissionRatio.deinitialize(count: 1)
+        admissionRatio.deallocate()
     }
 
     /// A producer with rings of its own (one per lane it uses), for a long-lived source such as a
@@ -73,7 +79,8 @@ public final class EventBus: @unchecked Sendable {
     /// Offers a batch bound for one lane (each event's own `lane` field is not consulted).
     @discardableResult
     public func offer(_ events: UnsafeBufferPointer<Event>, lane: Lane) -> PublishOutcome {
-        admitting(events, lane: lane) { offerAdmitted($0, lane: lane) }
+        if isThrottling(lane) { return admitting(events, lane: lane) { offerAdmitted($0, lane: lane) } }
+        return offerAdmitted(events, lane: lane)
     }
 
     private func offerAdmitted(_ events: UnsafeBufferPointer<Event>, lane: Lane) -> PublishOutcome {

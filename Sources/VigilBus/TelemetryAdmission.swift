@@ -6,7 +6,6 @@ import VigilCore
 /// Never-drop lanes are not touched. With `keepOneIn == 1` (the normal state) the cost on the
 /// publish path is one relaxed atomic load per batch.
 final class TelemetryAdmission: Sendable {
-    let keepOneIn = Atomic<Int>(1)
     let sequence = Atomic<Int>(0)
     let throttled = Atomic<UInt64>(0)
 }
@@ -14,20 +13,28 @@ final class TelemetryAdmission: Sendable {
 extension EventBus {
     /// Admits one telemetry event in `n` from now on (1 admits every event again).
     public func setTelemetryAdmission(keepOneIn n: Int) {
-        admission.keepOneIn.store(max(1, n), ordering: .relaxed)
+        admissionRatio.pointee.store(max(1, n), ordering: .relaxed)
     }
 
     /// One telemetry event in this many is admitted (1: all of them).
-    public var telemetryAdmission: Int { admission.keepOneIn.load(ordering: .relaxed) }
+    public var telemetryAdmission: Int { admissionRatio.pointee.load(ordering: .relaxed) }
+
+    /// Whether a telemetry batch must go through ``admitting(_:lane:_:)`` (the fast path is one
+    /// relaxed load of a raw cell: no reference is touched).
+    @inline(__always)
+    func isThrottling(_ lane: Lane) -> Bool {
+        lane == .telemetry && admissionRatio.pointee.load(ordering: .relaxed) > 1
+    }
 
     /// Telemetry events turned away at the door by ``setTelemetryAdmission(keepOneIn:)``.
     public var throttledTelemetry: UInt64 { admission.throttled.load(ordering: .relaxed) }
 
     /// Runs `offer` on the admitted part of a telemetry batch; the rest is shed and counted.
-    @inline(__always)
+    /// The slow path, taken only while throttling (see ``isThrottling(_:)``).
+    @inline(never)
     func admitting(_ events: UnsafeBufferPointer<Event>, lane: Lane,
                    _ offer: (UnsafeBufferPointer<Event>) -> PublishOutcome) -> PublishOutcome {
-        let n = admission.keepOneIn.load(ordering: .relaxed)
+        let n = admissionRatio.pointee.load(ordering: .relaxed)
         guard lane == .telemetry, n > 1, !events.isEmpty else { return offer(events) }
         let first = admission.sequence.wrappingAdd(events.count, ordering: .relaxed).oldValue
         return withUnsafeTemporaryAllocation(of: Event.self, capacity: events.count) { kept in
