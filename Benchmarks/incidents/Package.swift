@@ -15,8 +15,9 @@ let package = Package(
     ],
     targets: [
         .target(name: "VigilCore"),
+        .systemLibrary(name: "CCrypto", path: "Sources/CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .target(name: "VigilIncidents", dependencies: ["VigilCore", .product(name: "Mustache", package: "swift-mustache")]),
-        .target(name: "VigilStore", dependencies: ["VigilCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "VigilStore", dependencies: ["VigilCore", "CCrypto", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "IncidentDaemon", dependencies: [
             "VigilCore", "VigilIncidents", "VigilStore",
             .product(name: "Logging", package: "swift-log"),

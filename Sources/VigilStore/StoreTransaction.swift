@@ -12,26 +12,31 @@ public struct StoreTransaction {
     /// Counts what this transaction queued for delivery, so the store can wake the outbox.
     let tally = WriteTally()
 
+    // The hot lookups of signal intake run as cached statements (compiled once per connection).
     public func incident(id: String) throws -> Incident? {
-        try IncidentRecord.fetchOne(db, key: id)?.incident()
+        try IncidentRecord.fetchOne(try db.cachedStatement(sql: "SELECT * FROM incident WHERE id = ?"), arguments: [id])?
+            .incident()
     }
+
+    static let openStates = IncidentState.allCases.filter(\.isOpen).map { "'\($0.rawValue)'" }.joined(separator: ", ")
 
     /// The newest open incident with this fingerprint (the one new signals join).
     public func openIncident(fingerprint: String) throws -> Incident? {
-        try IncidentRecord.filter(Column("fingerprint") == fingerprint)
-            .filter(IncidentState.allCases.filter(\.isOpen).map(\.rawValue).contains(Column("state")))
-            .order(Column("createdAt").desc).fetchOne(db)?.incident()
+        let statement = try db.cachedStatement(sql: """
+            SELECT * FROM incident WHERE fingerprint = ? AND state IN (\(Self.openStates)) ORDER BY createdAt DESC LIMIT 1
+            """)
+        return try IncidentRecord.fetchOne(statement, arguments: [fingerprint])?.incident()
     }
 
     /// The newest incident with this fingerprint in any state (for the reopen window).
     public func latestIncident(fingerprint: String) throws -> Incident? {
-        try IncidentRecord.filter(Column("fingerprint") == fingerprint).order(Column("createdAt").desc)
-            .fetchOne(db)?.incident()
+        let statement = try db.cachedStatement(sql: "SELECT * FROM incident WHERE fingerprint = ? ORDER BY createdAt DESC LIMIT 1")
+        return try IncidentRecord.fetchOne(statement, arguments: [fingerprint])?.incident()
     }
 
     public func timeline(incidentID: String) throws -> [TimelineEntry] {
-        try TimelineRecord.filter(Column("incidentID") == incidentID).order(Column("sequence")).fetchAll(db)
-            .map { $0.entry() }
+        let statement = try db.cachedStatement(sql: "SELECT * FROM timeline WHERE incidentID = ? ORDER BY sequence")
+        return try TimelineRecord.fetchAll(statement, arguments: [incidentID]).map { $0.entry() }
     }
 
     /// Allocates the next id (`PREFIX-YYYY-NNNN`, counted per year) and stores the incident that
@@ -60,31 +65,93 @@ public struct StoreTransaction {
     }
 
     private func append(_ change: StoreChange) throws -> [TimelineEntry] {
+        // Cached statements with plain arguments: the Codable record path compiled and authorised
+        // each INSERT again and JSON-encoded every column through Encoder boxes (half the cost of
+        // opening an incident; see Benchmarks/incidents). The stored text is the same JSON.
         let id = change.incident.id
-        var seq = try Int.fetchOne(db, sql: "SELECT MAX(sequence) FROM timeline WHERE incidentID = ?",
-                                   arguments: [id]) ?? 0
+        let last = try db.cachedStatement(sql: "SELECT MAX(sequence) FROM timeline WHERE incidentID = ?")
+        var seq = try Int.fetchOne(last, arguments: [id]) ?? 0
         var stored: [TimelineEntry] = []
-        for var entry in change.timeline {
-            seq += 1
-            entry.incidentID = id
-            entry.sequence = seq
-            try TimelineRecord(entry).insert(db)
-            stored.append(entry)
+        if !change.timeline.isEmpty {
+            let insert = try db.cachedStatement(sql: """
+                INSERT INTO timeline (incidentID, sequence, time, actor, kind, message, data) VALUES (?, ?, ?, ?, ?, ?, ?)
+                """)
+            for var entry in change.timeline {
+                seq += 1
+                entry.incidentID = id
+                entry.sequence = seq
+                try insert.execute(arguments: [id, seq, entry.time.nanoseconds, entry.actor, entry.kind.rawValue, entry.message,
+                                               CompactJSON.object(entry.data)])
+                stored.append(entry)
+            }
         }
-        for var n in change.notifications {
-            n.incidentID = id
-            try n.insert(db)
-            tally.notifications += 1
+        if !change.notifications.isEmpty {
+            let insert = try db.cachedStatement(sql: """
+                INSERT INTO notification (incidentID, createdAt, channel, recipients, subject, body, state, attempts,
+                                          nextAttemptAt, lastError) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            for n in change.notifications {
+                try insert.execute(arguments: [id, n.createdAt, n.channel, CompactJSON.array(n.recipients), n.subject, n.body,
+                                               n.state, n.attempts, n.nextAttemptAt, n.lastError])
+                tally.notifications += 1
+            }
         }
-        for var e in change.evidence {
-            e.incidentID = id
-            try e.insert(db)
+        if !change.evidence.isEmpty {
+            let insert = try db.cachedStatement(sql: """
+                INSERT INTO evidence (incidentID, time, source, kind, content, sha256) VALUES (?, ?, ?, ?, ?, ?)
+                """)
+            for e in change.evidence {
+                try insert.execute(arguments: [id, e.time, e.source, e.kind, e.content, e.sha256])
+            }
         }
         for var a in change.actionItems {
             a.incidentID = id
             try a.insert(db)
         }
         return stored
+    }
+}
+
+/// JSON text for the string maps and lists the store keeps in JSON columns, keys sorted (what
+/// GRDB's Codable encoding wrote), without going through `JSONEncoder`.
+enum CompactJSON {
+    static func object(_ map: [String: String]) -> String {
+        guard !map.isEmpty else { return "{}" }
+        var out = "{"
+        for (i, key) in map.keys.sorted().enumerated() {
+            if i > 0 { out += "," }
+            string(key, into: &out)
+            out += ":"
+            string(map[key] ?? "", into: &out)
+        }
+        return out + "}"
+    }
+
+    static func array(_ items: [String]) -> String {
+        var out = "["
+        for (i, item) in items.enumerated() {
+            if i > 0 { out += "," }
+            string(item, into: &out)
+        }
+        return out + "]"
+    }
+
+    static func string(_ s: String, into out: inout String) {
+        out += "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        out += "\""
     }
 }
 
