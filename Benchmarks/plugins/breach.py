@@ -28,6 +28,8 @@ for old, new in [("files: [detection-rules.yaml, operator-rules.yaml]", "files: 
                  ("directory: templates", "directory: %s/templates" % cfg), ("directory: runbooks", "directory: %s/runbooks" % cfg),
                  ("directories: [../Plugins]", "directories: [%s]" % plugins), ("sandbox_profiles: ../Sandbox", "sandbox_profiles: %s/Sandbox" % repo)]:
     config = config.replace(old, new)
+if os.environ.get("PLUGIN_BENCH_CONTAINMENT") == "manual":
+    config = config.replace("  file: %s/containment-rules.yaml\n" % cfg, "  file: %s/containment-rules.yaml\n  start: manual\n" % cfg)
 with open(os.path.join(root, "vigil.yaml"), "w") as f:
     f.write(config)
 log = open(os.path.join(root, "vigild.log"), "w")
@@ -52,7 +54,9 @@ try:
         found = [i for i in incidents() if i.get("fingerprint", "").startswith("security_events.plugin_isolation_breach_detected")]
         if len(found) >= count:
             break
-        time.sleep(0.2)
+        # The latency is read from the database (created_at - detected_at), not from this poll: poll
+        # rarely, so the harness does not compete with the daemon for the two cores.
+        time.sleep(1.0)
     latencies = sorted(stamp(i["created_at"]) - stamp(i["detected_at"]) for i in found)
     if not latencies:
         sys.exit("no breach incident opened; see %s/vigild.log" % root)
@@ -60,6 +64,8 @@ try:
     print("breach_incidents %d" % len(latencies))
     print("breach_to_incident_p50_ms %.3f" % p(0.5))
     print("breach_to_incident_p99_ms %.3f" % p(0.99))
+    if os.environ.get("PLUGIN_BENCH_VERBOSE"):
+        print("latencies_ms " + " ".join("%.0f" % x for x in latencies))
 finally:
     daemon.terminate()
     daemon.wait(timeout=30)

@@ -27,6 +27,40 @@ extension IncidentService {
             for w in waiters { w.resume() }
         }
         ingestRunning = false
+        lastIntakeEnded = ContinuousClock.now
+        let idle = idleWaiters
+        idleWaiters = [:]
+        for w in idle.values { w.resume() }
+    }
+
+    /// Returns once signal intake has nothing queued or being written, or after `limit`: the
+    /// response engine lets a burst of incidents be stored before its own writes compete for
+    /// the database.
+    public func waitForIdleIntake(limit: Duration = .milliseconds(500)) async {
+        guard ingestRunning || !queuedSignals.isEmpty else { return }
+        let key = nextIdleWaiter
+        nextIdleWaiter += 1
+        Task { [weak self] in
+            try? await Task.sleep(for: limit)
+            await self?.releaseIdleWaiter(key)
+        }
+        // Registered before this actor runs anything else, so the release cannot come first.
+        await withCheckedContinuation { idleWaiters[key] = $0 }
+    }
+
+    private func releaseIdleWaiter(_ key: Int) { idleWaiters.removeValue(forKey: key)?.resume() }
+
+    /// Returns once signal intake has been idle for `quiet` (a burst of breaches arriving over
+    /// some tens of milliseconds is stored before anything else writes), or after `limit` in all.
+    public func waitForQuietIntake(quiet: Duration = .milliseconds(100), limit: Duration = .seconds(1)) async {
+        let start = ContinuousClock.now
+        while ContinuousClock.now - start < limit {
+            await waitForIdleIntake(limit: limit)
+            guard let ended = lastIntakeEnded else { return }
+            let since = ContinuousClock.now - ended
+            if since >= quiet, !ingestRunning, queuedSignals.isEmpty { return }
+            try? await Task.sleep(for: quiet - since)
+        }
     }
 
     private struct BatchOutcome: Sendable {
@@ -79,7 +113,7 @@ extension IncidentService {
                     "id": "\(incident.id)", "severity": "\(incident.severity.code)", "source": "\(incident.source)",
                     "occurrences": "\(incident.occurrences)"])
             }
-            if outcome.statusPageChanged { await statusPage?.publish() }
+            if outcome.statusPageChanged { statusPage?.publishSoon() }
             tellResponder(outcome.opened)
         } catch {
             logger.error("rule signals could not be stored; they are lost", metadata: [

@@ -35,6 +35,10 @@ public actor IncidentService {
     var queuedSignals: [RuleSignal] = []
     var ingestWaiters: [CheckedContinuation<Void, Never>] = []
     var ingestRunning = false
+    var idleWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
+    var nextIdleWaiter = 0
+    /// When signal intake last finished a burst (monotonic; nil before any).
+    var lastIntakeEnded: ContinuousClock.Instant?
     /// Told (without being awaited) about incidents that were opened or entered `containing`:
     /// the response engine starts containment from here.
     var responder: (@Sendable ([Incident]) -> Void)?

@@ -20,6 +20,29 @@ public actor StatusPagePublisher {
         self.logger = logger
     }
 
+    private var publishing = false
+    private var again = false
+
+    /// Asks for the page to be regenerated soon, without waiting: requests made while one is
+    /// being written coalesce into one more. Signal intake uses this, so a burst of incidents
+    /// never waits for the page (people's commands still wait for it with ``publish()``).
+    public nonisolated func publishSoon() {
+        Task { await self.coalescedPublish() }
+    }
+
+    private func coalescedPublish() async {
+        if publishing {
+            again = true
+            return
+        }
+        publishing = true
+        repeat {
+            again = false
+            await publish()
+        } while again
+        publishing = false
+    }
+
     /// Regenerates the page; failures are logged (the page is an effect, the database keeps the facts).
     public func publish() async {
         do {

@@ -22,18 +22,29 @@ struct BuiltInActions: Sendable {
         do {
             switch name {
             case "isolate_affected_plugins": return try await isolatePlugins(c)
-            case "backup_current_state": return try backup(c)
+            case "backup_current_state": return try await Self.offPool { try backup(c) }
             case "enable_enhanced_logging": return await enhancedLogging(c)
             case "implement_circuit_breakers": return try await circuitBreakers(c)
             case "reduce_eventbus_throughput": return reduceThroughput(c)
             case "disable_non_critical_plugins": return try await disableNonCritical(c)
-            case "stop_write_operations": return try gate(.holding, c)
-            case "isolate_affected_storage": return try isolateStorage(c)
-            case "enable_read_only_mode": return try gate(.readOnly, c)
+            case "stop_write_operations": return try await Self.offPool { try gate(.holding, c) }
+            case "isolate_affected_storage": return try await Self.offPool { try isolateStorage(c) }
+            case "enable_read_only_mode": return try await Self.offPool { try gate(.readOnly, c) }
             default: return .unavailable("no built-in \(name)")
             }
         } catch {
             return ActionOutcome(ok: false, detail: "\(error)")
+        }
+    }
+
+    /// The serial queue blocking database and file work runs on (backups, integrity checks):
+    /// never on the cooperative pool, whose threads (two on a 2-core host) would otherwise wait
+    /// on the database's reader pool while the readers' owners wait for a cooperative thread.
+    static let blockingWork = DispatchQueue(label: "vigil.response.blocking")
+
+    static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            blockingWork.async { continuation.resume(with: Result { try body() }) }
         }
     }
 
@@ -353,7 +364,8 @@ struct BuiltInActions: Sendable {
             }
             if let g = spec["write_gate"]?.doubleValue, let gate = StoreWriteGate(rawValue: UInt8(g)) {
                 let held = store.heldWrites
-                try store.setWriteGate(gate)
+                let store = self.store
+                try await Self.offPool { try store.setWriteGate(gate) }
                 done.append("store write gate back to \(gate)" + (held > 0 ? " (\(held) held write(s) written)" : ""))
             }
             return ActionOutcome(ok: true, detail: done.isEmpty ? "nothing to undo" : done.joined(separator: "; "))

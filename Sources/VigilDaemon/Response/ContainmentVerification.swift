@@ -122,7 +122,8 @@ extension ResponseEngine {
         // 2. System stable: no lane above its high watermark, the store sound.
         let lanes = bus?.statistics() ?? []
         let hot = lanes.filter(\.aboveHighWatermark).map { "\($0.lane)" }
-        let integrity = (try? store.quickCheck()) ?? "unreadable"
+        let store = self.store
+        let integrity = (try? await BuiltInActions.offPool { try store.quickCheck() }) ?? "unreadable"
         checks.append(VerificationCheck(name: "system_stable", passed: hot.isEmpty && integrity == "ok",
                                         detail: (hot.isEmpty ? "no bus lane above its high watermark" : "above the high watermark: \(hot.joined(separator: ", "))")
                                             + "; store quick_check \(integrity)"))
@@ -149,12 +150,14 @@ extension ResponseEngine {
                                             + "; \(runningDetectors.count) of \(detectors.count) detector(s) running"))
 
         // 5. Backups operational: the newest backup verifies against its checksum.
-        checks.append(backupCheck())
+        let dir = builtIns.backupDirectory
+        let now = clock.now()
+        checks.append((try? await BuiltInActions.offPool { Self.backupCheck(dir, now: now) })
+            ?? VerificationCheck(name: "backups_operational", passed: false, detail: "the check did not run"))
         return checks
     }
 
-    private func backupCheck() -> VerificationCheck {
-        let dir = builtIns.backupDirectory
+    nonisolated static func backupCheck(_ dir: String, now: Timestamp) -> VerificationCheck {
         let fm = FileManager.default
         let newest = ((try? fm.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasPrefix("vigil-") && $0.hasSuffix(".db") }
             .sorted().last
@@ -166,7 +169,7 @@ extension ResponseEngine {
         }
         let file = (dir as NSString).appendingPathComponent(newest)
         do {
-            let m = try Store.verifyBackup(file, createdAt: clock.now())
+            let m = try Store.verifyBackup(file, createdAt: now)
             let recorded = (try? String(contentsOfFile: file + ".sha256", encoding: .utf8))?.split(separator: " ").first.map(String.init)
             let matches = recorded == nil || recorded == m.sha256
             let ok = m.integrity == "ok" && matches

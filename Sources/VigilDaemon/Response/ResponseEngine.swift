@@ -75,6 +75,9 @@ public actor ResponseEngine {
     /// containment category starts containment on its own (`start: automatic`); an incident that
     /// entered `containing` gets its category's actions.
     public func observe(_ changed: [Incident]) async {
+        // A burst of incidents is stored first; containment's writes come after it (at most a
+        // second later), so they never delay the next breach's incident.
+        await incidents.waitForQuietIntake()
         for incident in changed {
             switch incident.state {
             case .mobilised where settings.automaticStart && incident.containmentCategory != nil:
