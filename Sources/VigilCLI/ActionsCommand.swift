@@ -41,9 +41,7 @@ struct ActionsCommand: ParsableCommand {
         @Flag(help: "Print the documented JSON form.") var json = false
 
         func run() throws {
-            let v = try location.call("actions.show", ["id": .number(Double(id))]).decode(ActionView.self)
-            if json { try printJSON(v); return }
-            ActionsCommand.show(v)
+            try ActionsCommand.request("actions.show", ["id": .number(Double(id))], at: location, json: json)
         }
     }
 
@@ -57,9 +55,7 @@ struct ActionsCommand: ParsableCommand {
         func run() throws {
             var args: [String: JSONValue] = ["id": .number(Double(id))]
             if let note { args["note"] = .string(note) }
-            let v = try location.call("actions.approve", args).decode(ActionView.self)
-            if json { try printJSON(v); return }
-            ActionsCommand.show(v)
+            try ActionsCommand.request("actions.approve", args, at: location, json: json)
         }
     }
 
@@ -71,10 +67,8 @@ struct ActionsCommand: ParsableCommand {
         @Flag(help: "Print the documented JSON form.") var json = false
 
         func run() throws {
-            let v = try location.call("actions.deny", ["id": .number(Double(id)), "reason": .string(reason)])
-                .decode(ActionView.self)
-            if json { try printJSON(v); return }
-            ActionsCommand.show(v)
+            try ActionsCommand.request("actions.deny", ["id": .number(Double(id)), "reason": .string(reason)],
+                                       at: location, json: json)
         }
     }
 
@@ -85,9 +79,7 @@ struct ActionsCommand: ParsableCommand {
         @Flag(help: "Print the documented JSON form.") var json = false
 
         func run() throws {
-            let v = try location.call("actions.undo", ["id": .number(Double(id))]).decode(ActionView.self)
-            if json { try printJSON(v); return }
-            ActionsCommand.show(v)
+            try ActionsCommand.request("actions.undo", ["id": .number(Double(id))], at: location, json: json)
         }
     }
 
@@ -121,9 +113,7 @@ struct ActionsCommand: ParsableCommand {
             }
             var args: [String: JSONValue] = ["action": .string(action), "incident": .string(incident), "params": .object(params)]
             if dryRun { args["dry_run"] = .bool(true) }
-            let v = try location.call("actions.run", args).decode(ActionView.self)
-            if json { try printJSON(v); return }
-            ActionsCommand.show(v)
+            try ActionsCommand.request("actions.run", args, at: location, json: json)
         }
     }
 
@@ -158,6 +148,12 @@ struct ActionsCommand: ParsableCommand {
             }
             print(t.render())
         }
+    }
+
+    /// Sends one command that answers with an action request and prints it (or its JSON).
+    static func request(_ command: String, _ args: [String: JSONValue], at location: DaemonLocation, json: Bool) throws {
+        let v = try location.call(command, args).decode(ActionView.self)
+        if json { try printJSON(v) } else { show(v) }
     }
 
     static func show(_ v: ActionView) {

@@ -7,16 +7,6 @@ import VigilTestSupport
 /// Issue 7 against the real daemon and real sandboxed action plugins, as root.
 @Suite(.serialized, .enabled(if: isRoot, "needs root to sandbox plugins and create network namespaces (CI runs as root)"))
 struct ContainmentDaemonTests {
-    /// Polls `condition` until it holds or `seconds` pass (bounded waiting, not a timing assumption).
-    static func eventually(_ seconds: Double = 30, _ condition: () throws -> Bool) rethrows -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if try condition() { return true }
-            usleep(100_000)
-        }
-        return try condition()
-    }
-
     static func json(_ args: [String], _ daemon: DaemonProcess) throws -> JSONValue {
         let r = try vigil(args + ["--json"], stateDirectory: daemon.stateDirectory)
         guard r.status == 0 else { throw DaemonTestError("vigil \(args.joined(separator: " ")): \(r.err)") }
@@ -82,14 +72,14 @@ struct ContainmentDaemonTests {
         try server.run()
         defer { server.terminate() }
         let connect = "ip netns exec \(nsA) python3 -c \"import socket; socket.create_connection(('10.77.0.2', 7070), timeout=1.5)\""
-        #expect(try Self.eventually(10) { try Self.sh(connect).status == 0 }, "the listener answers before containment")
+        #expect(try eventually(10) { try Self.sh(connect).status == 0 }, "the listener answers before containment")
 
         let plugins = try Self.pluginFolder(["network-containment"])
         defer { try? FileManager.default.removeItem(atPath: plugins) }
         let daemon = try DaemonProcess(config: try isolatedConfig(pluginDirectories: [plugins]),
                                        launcher: ["/usr/sbin/ip", "netns", "exec", nsA])
         defer { daemon.stop() }
-        #expect(try Self.eventually {
+        #expect(try eventually {
             try Self.json(["plugins", "show", "network-containment"], daemon)["state"]?.stringValue == "running"
         }, "\(daemon.log)")
         let incident = try Self.json(["incidents", "declare", "--title", "exfiltration suspected", "--severity", "P3"], daemon)
@@ -133,7 +123,7 @@ struct ContainmentDaemonTests {
             """, copy: [repositoryRoot + "/Tests/VigilDaemonTests/Fixtures/overreach_action.py": "overreach.py"])
         let daemon = try DaemonProcess(config: try isolatedConfig(pluginDirectories: [plugins]))
         defer { daemon.stop() }
-        #expect(try Self.eventually {
+        #expect(try eventually {
             try Self.json(["plugins", "show", "overreach"], daemon)["state"]?.stringValue == "running"
         }, "\(daemon.log)")
         let incident = try Self.json(["incidents", "declare", "--title", "disk filling", "--severity", "P3"], daemon)
@@ -144,7 +134,7 @@ struct ContainmentDaemonTests {
         let ran = try vigil(["actions", "run", "tidy_up", "--incident", id, "--json"], stateDirectory: daemon.stateDirectory)
         #expect(ran.status == 0, "\(ran.err)")
         var breach: JSONValue?
-        #expect(try Self.eventually {
+        #expect(try eventually {
             breach = try Self.json(["incidents", "list"], daemon).arrayValue?.first {
                 $0["labels"]?["plugin"]?.stringValue == "overreach" && $0["containment_category"]?.stringValue == "security_breach"
             }
@@ -161,7 +151,7 @@ struct ContainmentDaemonTests {
         #expect(!detail.contains("mount returned 0"), "\(detail)")
         // The breach incident runs the security_breach containment on its own.
         let breachID = try #require(breach?["id"]?.stringValue)
-        let contained = try Self.eventually {
+        let contained = try eventually {
             let list = try Self.json(["actions", "list", "--incident", breachID], daemon).arrayValue ?? []
             return list.compactMap { $0["action"]?.stringValue } == ["isolate_affected_plugins", "disable_external_connections",
                                                                      "backup_current_state", "enable_enhanced_logging"]
@@ -181,7 +171,7 @@ struct ContainmentDaemonTests {
                                                         "--type", "Data corruption"], daemon)
         let id = try #require(declared["id"]?.stringValue)
         var actions: [JSONValue] = []
-        #expect(try ContainmentDaemonTests.eventually(20) {
+        #expect(try eventually(20) {
             actions = try ContainmentDaemonTests.json(["actions", "list", "--incident", id], daemon).arrayValue ?? []
             return actions.count == 4 && actions[1]["state"]?.stringValue == "succeeded"
         }, "\(actions)")

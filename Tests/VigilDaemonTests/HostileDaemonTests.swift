@@ -112,15 +112,6 @@ struct HostileDaemonTests {
             let r = try vigil(["plugins", "show", name, "--json"], stateDirectory: state)
             return try JSONDecoder().decode(JSONValue.self, from: Data(r.out.utf8)).objectValue ?? [:]
         }
-        func eventually(_ seconds: Double = 30, _ condition: () throws -> Bool) rethrows -> Bool {
-            let deadline = Date().addingTimeInterval(seconds)
-            while Date() < deadline {
-                if try condition() { return true }
-                usleep(100_000)
-            }
-            return try condition()
-        }
-
         // Breaches: quarantined, the syscall named, one Critical incident per plugin.
         for (name, syscall) in Self.breaches.sorted(by: { $0.key < $1.key }) {
             let quarantined = try eventually { try show(name)["state"]?.stringValue == "quarantined" }

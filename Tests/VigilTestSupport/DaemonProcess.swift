@@ -192,3 +192,14 @@ public struct DaemonTestError: Error, CustomStringConvertible {
     public var description: String
     public init(_ description: String) { self.description = description }
 }
+
+/// Polls `condition` every 100 ms until it holds or `seconds` pass: bounded waiting for a real
+/// daemon to get somewhere, not a timing assumption.
+public func eventually(_ seconds: Double = 30, _ condition: () throws -> Bool) rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if try condition() { return true }
+        usleep(100_000)
+    }
+    return try condition()
+}

@@ -203,7 +203,7 @@ public actor IncidentService {
                 _ decide: @escaping @Sendable (IncidentWorkflow, Incident, [TimelineEntry]) throws -> IncidentChange)
         async throws -> Incident {
         let workflow = self.workflow
-        let (incident, status) = try await write { tx -> (Incident, Bool) in
+        let (incident, status, before) = try await write { tx -> (Incident, Bool, IncidentState) in
             guard let current = try tx.incident(id: id) else { throw IncidentServiceError.notFound(id) }
             let change: IncidentChange
             let timeline = try tx.timeline(incidentID: id)
@@ -211,11 +211,12 @@ public actor IncidentService {
                 throw IncidentServiceError.refused(e)
             }
             try tx.commit(StoreChange(change))
-            return (change.incident, change.statusPageChanged)
+            return (change.incident, change.statusPageChanged, current.state)
         }
         logger.notice("incident \(what)", metadata: ["id": "\(id)", "state": "\(incident.state)", "actor": "\(actor)"])
         if status { await statusPage?.publish() }
-        if (what == "transition" && incident.state == .containing) || (what == "resolved" && incident.state == .resolved) {
+        // The response engine acts when an incident enters containing or is resolved.
+        if incident.state != before, incident.state == .containing || incident.state == .resolved {
             tellResponder([incident])
         }
         return incident

@@ -309,28 +309,24 @@ public actor ResponseEngine {
                        stateDirectory: stateDirectory, clock: clock, logger: logger)
     }
 
-    /// Loaded action plugins whose manifest lists `action` under `config.actions`.
-    func providers(of action: String) async -> [String] {
+    /// Every loaded action plugin with the actions its manifest lists under `config.actions`.
+    func declaredActions() async -> [(plugin: String, actions: [String])] {
         guard let host else { return [] }
-        var out: [String] = []
+        var out: [(plugin: String, actions: [String])] = []
         for status in await host.statuses() where status.kind == .action {
             guard let m = await host.manifest(status.name) else { continue }
-            let declared = m.config["actions"]?.arrayValue?.compactMap(\.stringValue) ?? []
-            if declared.contains(action) { out.append(status.name) }
+            out.append((status.name, m.config["actions"]?.arrayValue?.compactMap(\.stringValue) ?? []))
         }
         return out
     }
 
-    /// Every action some loaded action plugin declares.
-    func pluginDeclaredActions() async -> Set<String> {
-        guard let host else { return [] }
-        var out: Set<String> = []
-        for status in await host.statuses() where status.kind == .action {
-            guard let m = await host.manifest(status.name) else { continue }
-            out.formUnion(m.config["actions"]?.arrayValue?.compactMap(\.stringValue) ?? [])
-        }
-        return out
+    /// Loaded action plugins that declare `action`.
+    func providers(of action: String) async -> [String] {
+        await declaredActions().filter { $0.actions.contains(action) }.map(\.plugin)
     }
+
+    /// Every action some loaded action plugin declares.
+    func pluginDeclaredActions() async -> Set<String> { Set(await declaredActions().flatMap(\.actions)) }
 
     private func callPlugin(_ plugin: String, action: String, context: ActionContext) async -> ActionOutcome {
         guard let host else { return .unavailable("no plugin host") }
