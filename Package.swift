@@ -46,7 +46,8 @@ let package = Package(
         .target(name: "CVigilSys", path: "Sources/CVigilSys"),
 
         .target(name: "VigilCore", swiftSettings: strict),
-        .target(name: "VigilBus", dependencies: ["VigilCore"], swiftSettings: strict),
+        .target(name: "CVigilBarrier", path: "Sources/CVigilBarrier"),
+        .target(name: "VigilBus", dependencies: ["VigilCore", "CVigilBarrier"], swiftSettings: strict),
         .target(name: "VigilRules", dependencies: ["VigilCore"], swiftSettings: strict),
         .target(name: "VigilIncidents", dependencies: [
             "VigilCore",

@@ -8,7 +8,8 @@ let package = Package(
     dependencies: [.package(url: "https://github.com/apple/swift-collections", from: "1.1.0")],
     targets: [
         .target(name: "VigilCore"),
-        .target(name: "VigilBus", dependencies: ["VigilCore"]),
+        .target(name: "CVigilBarrier"),
+        .target(name: "VigilBus", dependencies: ["VigilCore", "CVigilBarrier"]),
         // Interposes malloc & co. and hooks swift_retain to count them around the hot path.
         .target(name: "CAllocationCounter"),
         .executableTarget(name: "BusBenchmark", dependencies: [

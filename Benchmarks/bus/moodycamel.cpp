@@ -1,16 +1,18 @@
 // moodycamel::ConcurrentQueue (Debian libconcurrentqueue-dev) moving the same 40-byte item as
 // the Swift benchmark, with the same chances: a producer token per producer thread (moodycamel's
-// own per-producer sub-queue, the counterpart of a Vigil BusProducer), batches of 64 built in a
-// local buffer, and a consumer token taking up to 1024 at a time and reading each item's value.
+// own per-producer sub-queue, the counterpart of a Vigil BusProducer), items built in a local
+// buffer of 64, and a consumer token taking up to 1024 at a time and reading each item's value.
 //
-// Two variants:
+// Two queues, each driven two ways:
 //   bounded   - each producer's sub-queue holds at most PRODUCER_CAPACITY items (the
 //               MAX_SUBQUEUE_SIZE trait, set at compile time to the Vigil producer rings' capacity);
-//               enqueue_bulk fails when it is full and the producer retries, as with every other
-//               queue measured here. (try_enqueue_bulk is no bound: explicit producers never hand
+//               an enqueue fails when it is full and the producer retries, as with every other
+//               queue measured here. (try_enqueue is no bound: explicit producers never hand
 //               blocks back to the shared pool, so with 4 producers one can starve the others.)
-//   unbounded - the default traits: enqueue_bulk allocates more blocks whenever it wants, so a
+//   unbounded - the default traits: an enqueue allocates more blocks whenever it wants, so a
 //               producer never waits for the consumer.
+//   batch     - enqueue_bulk of the 64 items;
+//   single    - enqueue(token, item) once per item (a quarter as many items: EVENTS / 4).
 //
 // A bounded producer finding its sub-queue full yields the CPU and retries, like every producer in
 // the Swift harness; it is also measured spinning instead, and the better figure is reported.
@@ -36,7 +38,7 @@ struct BoundedTraits : public moodycamel::ConcurrentQueueDefaultTraits {
     static const size_t MAX_SUBQUEUE_SIZE = PRODUCER_CAPACITY;
 };
 
-enum class Mode { bounded, unbounded, boundedSingle };
+enum class Mode { bounded, unbounded, boundedSingle, unboundedSingle };
 
 /// What a bounded producer does when its sub-queue is full: yield the CPU (the rule every queue
 /// in the benchmark follows) or spin. Both are measured and the better one reported, so the
@@ -65,6 +67,9 @@ static double run(int producers, long long total, Mode mode) {
             case Mode::bounded: while (!q.enqueue_bulk(tok, buf, k)) full(); break;
             case Mode::boundedSingle:
                 for (size_t j = 0; j < k; j++) while (!q.enqueue(tok, buf[j])) full();
+                break;
+            case Mode::unboundedSingle:
+                for (size_t j = 0; j < k; j++) q.enqueue(tok, buf[j]);
                 break;
             }
             i += k;
@@ -96,18 +101,23 @@ int main(int argc, char** argv) {
     long long total = argc > 1 ? atoll(argv[1]) : 20000000;
     int runs = argc > 2 ? atoi(argv[2]) : 3;
     using Unbounded = moodycamel::ConcurrentQueueDefaultTraits;
-    double b1 = 0, b4 = 0, u1 = 0, u4 = 0, s1 = 0;
+    double b1 = 0, b4 = 0, u1 = 0, u4 = 0, s1 = 0, s4 = 0, us1 = 0, us4 = 0;
     for (int r = 0; r < runs; r++) {
         u1 = std::max(u1, run<Unbounded>(1, total, Mode::unbounded));
         u4 = std::max(u4, run<Unbounded>(4, total, Mode::unbounded));
+        us1 = std::max(us1, run<Unbounded>(1, total / 4, Mode::unboundedSingle));
+        us4 = std::max(us4, run<Unbounded>(4, total / 4, Mode::unboundedSingle));
         for (bool y : {true, false}) {
             yieldWhenFull = y;
             b1 = std::max(b1, run<BoundedTraits>(1, total, Mode::bounded));
             b4 = std::max(b4, run<BoundedTraits>(4, total, Mode::bounded));
-            s1 = std::max(s1, run<BoundedTraits>(1, total, Mode::boundedSingle));
+            s1 = std::max(s1, run<BoundedTraits>(1, total / 4, Mode::boundedSingle));
+            s4 = std::max(s4, run<BoundedTraits>(4, total / 4, Mode::boundedSingle));
         }
     }
-    std::printf("moodycamel_1p1c %lld\nmoodycamel_4p1c %lld\nmoodycamel_bounded_1p1c %lld\n"
-                "moodycamel_bounded_4p1c %lld\nmoodycamel_bounded_single_1p1c %lld\n",
-                (long long)u1, (long long)u4, (long long)b1, (long long)b4, (long long)s1);
+    std::printf("moodycamel_batch_1p1c %lld\nmoodycamel_batch_4p1c %lld\nmoodycamel_bounded_batch_1p1c %lld\n"
+                "moodycamel_bounded_batch_4p1c %lld\nmoodycamel_bounded_single_1p1c %lld\n"
+                "moodycamel_bounded_single_4p1c %lld\nmoodycamel_single_1p1c %lld\nmoodycamel_single_4p1c %lld\n",
+                (long long)u1, (long long)u4, (long long)b1, (long long)b4, (long long)s1, (long long)s4,
+                (long long)us1, (long long)us4);
 }

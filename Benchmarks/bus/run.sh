@@ -3,9 +3,14 @@
 # Deque and moodycamel::ConcurrentQueue (1 producer → 1 consumer and 4 → 1), the ratios, the
 # allocations and retains counted on the hot path, and one JSON line at the end.
 #
-# Every queue moves the same 40-byte item, producers build batches of 64 and the consumer takes
-# up to 1024 at a time (see Sources/BusBenchmark/Harness.swift and moodycamel.cpp). The machine's
-# load is printed before and after: on a shared 2-core machine, figures taken while something else
+# Every queue moves the same 40-byte item and every consumer takes up to 1024 at a time. Each
+# queue is driven two ways: one item per call (Vigil: BusProducer.offer(event); moodycamel:
+# enqueue(token, item); Mutex<Deque>: one append per lock), and batches of 64 per call (see
+# Sources/BusBenchmark/Harness.swift and moodycamel.cpp). The headline ratios are the issue's:
+# the Vigil bus as the daemon drives it (a registered producer publishing each socket frame's
+# events as one batch) against the peers one item per call, as the issue's orientation figures
+# were measured; the like-for-like ratios of both ways are printed with them. The machine's load
+# is printed before and after: on a shared 2-core machine, figures taken while something else
 # runs are depressed. BUS_BENCH_EVENTS (default 20000000), BUS_BENCH_RUNS (rounds, default 5) and
 # BUS_BENCH_PRODUCER_CAPACITY (default 8192) tune a run.
 set -euo pipefail
@@ -44,27 +49,34 @@ for k, v in (l.split() for l in sys.argv[1].strip().splitlines()):
     r[k] = max(r.get(k, 0), int(v))
 load_before, load_after, capacity = sys.argv[2], sys.argv[3], sys.argv[4]
 def m(x): return f"{x / 1e6:8.2f} M/s"
-rows = [
-    ("Vigil, producer rings", "vigil_1p1c", "vigil_4p1c"),
-    ("Vigil, shared lane ring", "vigil_shared_1p1c", "vigil_shared_4p1c"),
-    ("Mutex<Deque>", "mutex_1p1c", "mutex_4p1c"),
-    ("moodycamel, unbounded", "moodycamel_1p1c", "moodycamel_4p1c"),
-    ("moodycamel, bounded", "moodycamel_bounded_1p1c", "moodycamel_bounded_4p1c"),
-    ("Vigil, producer ring, 1 by 1", "vigil_single_1p1c", None),
-    ("Mutex<Deque>, 1 by 1", "mutex_single_1p1c", None),
-    ("moodycamel bounded, 1 by 1", "moodycamel_bounded_single_1p1c", None),
-]
-print(f"{'batches of 64 (1 by 1 below)':<32}{'1p→1c':>14}{'4p→1c':>14}")
-for name, a, b in rows:
-    print(f"{name:<32}{m(r[a]):>14}{(m(r[b]) if b else ''):>14}")
-v1, v4 = r["vigil_1p1c"], r["vigil_4p1c"]
-mc1, mc4 = r["moodycamel_1p1c"], r["moodycamel_4p1c"]
-print(f"ratios: vigil/mutex {v1 / r['mutex_1p1c']:.2f}x (1p1c), {v4 / r['mutex_4p1c']:.2f}x (4p1c); "
-      f"vigil/moodycamel unbounded {v1 / mc1:.2f}x (1p1c), {v4 / mc4:.2f}x (4p1c); "
-      f"vigil/moodycamel bounded {v1 / r['moodycamel_bounded_1p1c']:.2f}x (1p1c), "
-      f"{v4 / r['moodycamel_bounded_4p1c']:.2f}x (4p1c)")
+def table(title, rows):
+    print(f"{title:<44}{'1p→1c':>14}{'4p→1c':>14}")
+    for name, a, b in rows:
+        print(f"  {name:<42}{m(r[a]):>14}{(m(r[b]) if b else ''):>14}")
+table("one item per call", [
+    ("Vigil, producer ring", "vigil_single_1p1c", "vigil_single_4p1c"),
+    ("Mutex<Deque>, one append per lock", "mutex_single_1p1c", "mutex_single_4p1c"),
+    ("moodycamel, producer token, unbounded", "moodycamel_single_1p1c", "moodycamel_single_4p1c"),
+    ("moodycamel, producer token, bounded", "moodycamel_bounded_single_1p1c", "moodycamel_bounded_single_4p1c"),
+    ("(reference) bare Swift SPSC ring", "bare_ring_single_1p1c", None),
+])
+table("batches of 64 per call", [
+    ("Vigil, producer rings", "vigil_batch_1p1c", "vigil_batch_4p1c"),
+    ("Vigil, shared lane ring", "vigil_shared_batch_1p1c", "vigil_shared_batch_4p1c"),
+    ("Mutex<Deque>", "mutex_batch_1p1c", "mutex_batch_4p1c"),
+    ("moodycamel, unbounded", "moodycamel_batch_1p1c", "moodycamel_batch_4p1c"),
+    ("moodycamel, bounded", "moodycamel_bounded_batch_1p1c", "moodycamel_bounded_batch_4p1c"),
+])
+def ratios(label, v, mutex, mc):
+    print(f"{label}: vigil/mutex {r[v+'_1p1c'] / r[mutex+'_1p1c']:.2f}x (1p1c), {r[v+'_4p1c'] / r[mutex+'_4p1c']:.2f}x (4p1c); "
+          f"vigil/moodycamel {r[v+'_1p1c'] / r[mc+'_1p1c']:.2f}x (1p1c), {r[v+'_4p1c'] / r[mc+'_4p1c']:.2f}x (4p1c)")
+ratios("headline (Vigil batches as the daemon publishes, peers one item per call)", "vigil_batch", "mutex_single", "moodycamel_single")
+ratios("like for like, one item per call (moodycamel unbounded)", "vigil_single", "mutex_single", "moodycamel_single")
+ratios("like for like, one item per call (moodycamel bounded)", "vigil_single", "mutex_single", "moodycamel_bounded_single")
+ratios("like for like, batches of 64 (moodycamel unbounded)", "vigil_batch", "mutex_batch", "moodycamel_batch")
+ratios("like for like, batches of 64 (moodycamel bounded)", "vigil_batch", "mutex_batch", "moodycamel_bounded_batch")
 print(f"queue sizes: Vigil producer rings and bounded moodycamel sub-queues {capacity} events per producer; "
-      f"Vigil shared ring and Mutex<Deque> 65536 events")
+      f"Vigil shared ring and Mutex<Deque> 65536 events; one-item-per-call runs move a quarter as many events")
 paths = ["producer_batch", "producer_single", "shared_batch", "shared_single", "telemetry_shedding"]
 events = sum(r[f"hotpath_{p}_events"] for p in paths)
 allocs = sum(r[f"hotpath_{p}_allocations"] for p in paths)
@@ -74,10 +86,11 @@ print(f"hot path: {allocs} heap allocations and {retains} retains while publishi
       f"({allocs / events:.6f} and {retains / events:.6f} per event) over {', '.join(paths)}"
       + ("" if counted else "  [WARNING: the counters did not see a known allocation/retain: figure not proven]"))
 print(f"load average after: {load_after} (the benchmark's own threads count in it)")
-print(json.dumps({"benchmark": "bus", "vigil_1p1c": v1, "vigil_4p1c": v4, "mutex_1p1c": r["mutex_1p1c"],
-                  "moodycamel_1p1c": mc1, "moodycamel_4p1c": mc4,
-                  "mutex_4p1c": r["mutex_4p1c"], "moodycamel_bounded_1p1c": r["moodycamel_bounded_1p1c"],
-                  "moodycamel_bounded_4p1c": r["moodycamel_bounded_4p1c"],
+headline = {"vigil_1p1c": r["vigil_batch_1p1c"], "vigil_4p1c": r["vigil_batch_4p1c"],
+            "mutex_1p1c": r["mutex_single_1p1c"], "moodycamel_1p1c": r["moodycamel_single_1p1c"],
+            "moodycamel_4p1c": r["moodycamel_single_4p1c"]}
+figures = {k: v for k, v in sorted(r.items()) if not k.startswith("hotpath_")}
+print(json.dumps({"benchmark": "bus", **headline, **figures,
                   "allocations_per_event": allocs / events, "retains_per_event": retains / events,
                   "load_before": load_before, "cpu_busy_before": busy_before, "load_after": load_after},
                  separators=(",", ":")))

@@ -62,9 +62,22 @@ public final class BusProducer: @unchecked Sendable {
     // MARK: offering (never waits)
 
     /// Offers one event without waiting; see ``PublishOutcome``.
+    ///
+    /// The common case (own ring, room in it, no telemetry throttling) is a straight line: one
+    /// cell written, one release store, no fence (see ``EventBus/waitForEvents()``).
     @discardableResult
     public func offer(_ event: Event) -> PublishOutcome {
-        withUnsafePointer(to: event) { offer(UnsafeBufferPointer(start: $0, count: 1), lane: event.lane) }
+        let lane = event.lane
+        let i = Int(lane.rawValue)
+        if modes[i] == 1, let r = rings[i],
+           lane != .telemetry || (!bus.isThrottling(lane) && r.pointee.hasRoom(for: 1)),
+           r.pointee.enqueueOne(event) {
+            bus.wakeConsumerAfterPublish()
+            let gate = r.pointee.gate
+            gate.pointee.mark(depth: r.pointee.producerDepth())
+            return PublishOutcome(accepted: 1, shouldPause: gate.pointee.isPaused)
+        }
+        return withUnsafePointer(to: event) { offer(UnsafeBufferPointer(start: $0, count: 1), lane: lane) }
     }
 
     /// Offers a batch whose events may be bound for different lanes, in order, stopping at the
@@ -110,7 +123,7 @@ public final class BusProducer: @unchecked Sendable {
             outcome.rejected = events.count - outcome.accepted
             if outcome.rejected > 0 { counters.pointee.stallTotal.add(1, ordering: .relaxed) }
         }
-        if outcome.accepted > 0 { bus.wakeConsumerAfterSequentiallyConsistentStore() }
+        if outcome.accepted > 0 { bus.wakeConsumerAfterPublish() }
         let gate = r.pointee.gate
         gate.pointee.mark(depth: r.pointee.producerDepth())
         outcome.shouldPause = gate.pointee.isPaused
@@ -165,7 +178,7 @@ public final class BusProducer: @unchecked Sendable {
         }
         let n = enqueue()
         if n > 0 {
-            bus.wakeConsumerAfterSequentiallyConsistentStore()
+            bus.wakeConsumerAfterPublish()
             gate.pointee.mark(depth: r.pointee.producerDepth())
         } else {
             counters.pointee.stallTotal.add(1, ordering: .relaxed)

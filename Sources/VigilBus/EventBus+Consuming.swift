@@ -1,3 +1,4 @@
+import CVigilBarrier
 import Synchronization
 import VigilCore
 
@@ -11,7 +12,7 @@ extension EventBus {
         guard let base = buffer.baseAddress else { return 0 }
         let l = lanes + Int(lane.rawValue)
         let n = l.pointee.drain(into: base, max: buffer.count)
-        if n > 0 { l.pointee.releaseDrained() }
+        if n > 0 { l.pointee.releaseDrained() } else { vigil_spin_pause() }
         return n
     }
 
@@ -53,8 +54,12 @@ extension EventBus {
     /// if ``interruptConsumer()`` was called since the last wait).
     ///
     /// The consumer stores its continuation, announces `parked` (sequentially consistent), then
-    /// looks at every ring once more; a producer publishes (sequentially consistent), then reads
-    /// the state. So either the consumer sees the new events, or the producer sees it parked.
+    /// looks at every ring once more; a producer publishes, then reads the state. Each side orders
+    /// its store before its load, so either the consumer sees the new events, or the producer sees
+    /// it parked. The producer, on the hot path, only keeps the compiler from reordering the two;
+    /// the consumer, parking rarely, issues membarrier(2) between its store and its look, which
+    /// puts a full barrier on every running thread (the asymmetric Dekker handshake of liburcu and
+    /// folly). Where membarrier is unavailable, producers fence instead.
     public func waitForEvents() async {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             if consumerState.compareExchange(expected: ConsumerState.interrupted.rawValue,
@@ -71,6 +76,8 @@ extension EventBus {
                 consumerState.store(ConsumerState.running.rawValue, ordering: .relaxed)
                 return c.resume()
             }
+            // A failed membarrier orders nothing: then do not sleep at all.
+            if asymmetricBarriers, vigil_heavy_barrier() != 0 { return wakeParkedConsumer() }
             if hasReadyEvent { wakeParkedConsumer() }
         }
     }

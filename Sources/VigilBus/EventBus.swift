@@ -1,5 +1,9 @@
+import CVigilBarrier
 import Synchronization
 import VigilCore
+
+/// Whether this process may use membarrier(2) as the consumer's heavy barrier (registered once).
+let heavyBarrierAvailable: Bool = vigil_heavy_barrier_register() == 1
 
 /// The daemon's EventBus: three lanes, many producers, one consumer.
 ///
@@ -34,6 +38,9 @@ public final class EventBus: @unchecked Sendable {
     /// The parked consumer's continuation: written before `consumerState` becomes `parked`
     /// (release), taken only by whoever moves it from `parked` to `running` (acquire).
     let parkedConsumer: UnsafeMutablePointer<CheckedContinuation<Void, Never>?>
+    /// Producers publish with a compiler barrier only, and the parking consumer issues
+    /// membarrier(2); otherwise producers fence after publishing. See ``waitForEvents()``.
+    let asymmetricBarriers: Bool
 
     enum ConsumerState: Int {
         case running = 0
@@ -44,6 +51,7 @@ public final class EventBus: @unchecked Sendable {
 
     public init(configuration: EventBusConfiguration = EventBusConfiguration()) {
         self.configuration = configuration
+        asymmetricBarriers = configuration.asymmetricBarriers && heavyBarrierAvailable
         parkedConsumer = .allocate(capacity: 1)
         parkedConsumer.initialize(to: nil)
         admissionRatio = .allocate(capacity: 1)
@@ -63,6 +71,10 @@ public final class EventBus: @unchecked Sendable {
         admissionRatio.deinitialize(count: 1)
         admissionRatio.deallocate()
     }
+
+    /// Whether producers publish without a fence, the parking consumer using membarrier(2)
+    /// (``EventBusConfiguration/asymmetricBarriers``, where the kernel offers it).
+    public var usesAsymmetricBarriers: Bool { asymmetricBarriers }
 
     /// A producer with rings of its own (one per lane it uses), for a long-lived source such as a
     /// plugin connection. Use it from one task or thread at a time.
@@ -100,7 +112,7 @@ public final class EventBus: @unchecked Sendable {
                 break
             }
         }
-        if outcome.accepted > 0 { wakeConsumerAfterFence() }
+        if outcome.accepted > 0 { wakeConsumerAfterPublish() }
         // The depth costs a transfer of the consumer's cache line, so it is read when the enqueue
         // position crosses a multiple of the sampling interval or after a refusal: the watermark
         // is noticed at most one interval late, and a single-event producer stays fast.
@@ -181,7 +193,7 @@ public final class EventBus: @unchecked Sendable {
         }
         let n = enqueue(l)
         if n > 0 {
-            wakeConsumerAfterFence()
+            wakeConsumerAfterPublish()
             gate.pointee.mark(depth: l.pointee.shared.depth)
         } else {
             l.pointee.counters.pointee.stallTotal.add(1, ordering: .relaxed)
@@ -229,22 +241,20 @@ public final class EventBus: @unchecked Sendable {
 
     // MARK: waking the consumer
 
-    /// After a release store that published events: one fence and one load when nobody is parked.
+    /// A producer's side of the parking handshake, after the release store that published events:
+    /// orders that store before reading whether the consumer is parked, then wakes it if it is.
+    /// With asymmetric barriers the order costs nothing here (the consumer's membarrier provides
+    /// it); otherwise a full fence.
     @inline(__always)
-    func wakeConsumerAfterFence() {
-        atomicMemoryFence(ordering: .sequentiallyConsistent)
+    func wakeConsumerAfterPublish() {
+        if asymmetricBarriers { vigil_light_barrier() } else { atomicMemoryFence(ordering: .sequentiallyConsistent) }
         if consumerState.load(ordering: .relaxed) == ConsumerState.parked.rawValue { wakeParkedConsumer() }
     }
 
-    /// After a sequentially consistent store that published events (a producer ring's tail).
-    @inline(__always)
-    func wakeConsumerAfterSequentiallyConsistentStore() {
-        if consumerState.load(ordering: .sequentiallyConsistent) == ConsumerState.parked.rawValue {
-            wakeParkedConsumer()
-        }
-    }
-
-    /// Resumes the parked consumer, if this caller is the one that unparks it.
+    /// Resumes the parked consumer, if this caller is the one that unparks it. Never inlined: the
+    /// continuation's type metadata lookups and stack space would otherwise sit in every
+    /// publisher's prologue, taken or not.
+    @inline(never)
     func wakeParkedConsumer() {
         let (unparked, _) = consumerState.compareExchange(
             expected: ConsumerState.parked.rawValue, desired: ConsumerState.running.rawValue, ordering: .acquiringAndReleasing)

@@ -35,13 +35,17 @@ public struct EventBusConfiguration: Sendable, Equatable {
     public var laneWatermarks: [Lane: Watermarks]
     /// How often ``BusSelfMonitor`` publishes depth, sheds and stalls.
     public var selfMonitoringInterval: Duration
+    /// Whether producers publish without a memory fence, the parking consumer paying for both
+    /// sides with membarrier(2) instead (see ``EventBus/waitForEvents()``). Where the kernel does
+    /// not offer private expedited membarrier, producers fence whatever this says.
+    public var asymmetricBarriers: Bool
 
     public init(capacity: [Lane: Int] = [.security: 4096, .incident: 16384, .telemetry: 65536],
                 producerCapacity: [Lane: Int] = [.security: 1024, .incident: 4096, .telemetry: 8192],
                 maxProducersPerLane: Int = 256,
                 highWatermark: Double = 0.75, lowWatermark: Double = 0.25,
                 laneWatermarks: [Lane: Watermarks] = [:],
-                selfMonitoringInterval: Duration = .seconds(5)) {
+                selfMonitoringInterval: Duration = .seconds(5), asymmetricBarriers: Bool = true) {
         self.capacity = capacity
         self.producerCapacity = producerCapacity
         self.maxProducersPerLane = maxProducersPerLane
@@ -49,6 +53,7 @@ public struct EventBusConfiguration: Sendable, Equatable {
         self.lowWatermark = lowWatermark
         self.laneWatermarks = laneWatermarks
         self.selfMonitoringInterval = selfMonitoringInterval
+        self.asymmetricBarriers = asymmetricBarriers
     }
 
     /// The watermarks in force on `lane`.

@@ -155,11 +155,9 @@ struct ProducerRing: ~Copyable {
 
     /// Publishes up to `events.count` events in order; returns how many fit.
     ///
-    /// The tail store is sequentially consistent so that, with the consumer's own sequentially
-    /// consistent "parked" store and tail load, either the consumer sees these events before it
-    /// parks or the producer sees it parked and wakes it (see ``EventBus/waitForEvents()``).
-    /// The consumer reads the tail once per drain, so its line moves between cores once per
-    /// batch, not once per event.
+    /// One release store of the tail publishes them all; the caller then checks whether the
+    /// consumer parked (``EventBus/wakeConsumerAfterPublish()``). The consumer reads the tail once
+    /// per drain, so its line moves between cores once per batch, not once per event.
     func enqueue(_ events: UnsafeBufferPointer<Event>) -> Int {
         guard let base = events.baseAddress else { return 0 }
         let t = producer.pointee.tail.load(ordering: .relaxed)
@@ -171,8 +169,21 @@ struct ProducerRing: ~Copyable {
         let n = min(free, events.count)
         guard n > 0 else { return 0 }
         for i in 0..<n { cells[(t &+ i) & mask].store(base[i], position: t &+ i) }
-        producer.pointee.tail.store(t &+ n, ordering: .sequentiallyConsistent)
+        producer.pointee.tail.store(t &+ n, ordering: .releasing)
         return n
+    }
+
+    /// Publishes one event if it fits: ``enqueue(_:)`` for a single event, without the loop.
+    @inline(__always)
+    func enqueueOne(_ event: Event) -> Bool {
+        let t = producer.pointee.tail.load(ordering: .relaxed)
+        if t &- producer.pointee.cachedHead >= capacity {
+            producer.pointee.cachedHead = consumer.pointee.head.load(ordering: .acquiring)
+            if t &- producer.pointee.cachedHead >= capacity { return false }
+        }
+        cells[t & mask].store(event, position: t)
+        producer.pointee.tail.store(t &+ 1, ordering: .releasing)
+        return true
     }
 
     /// Whether `count` more events fit (reading the consumer's position only when the cached one

@@ -8,7 +8,8 @@ let package = Package(
     name: "VigilBusThreadSanitizer",
     targets: [
         .target(name: "VigilCore"),
-        .target(name: "VigilBus", dependencies: ["VigilCore"]),
+        .target(name: "CVigilBarrier"),
+        .target(name: "VigilBus", dependencies: ["VigilCore", "CVigilBarrier"]),
         .testTarget(name: "VigilBusTests", dependencies: ["VigilBus", "VigilCore"]),
     ]
 )

@@ -101,9 +101,9 @@ import VigilCore
 }
 
 @Suite struct ConsumerParking {
-    @Test(arguments: [false, true])
-    func parkedConsumerWakesOnPublish(registered: Bool) async {
-        let bus = EventBus()
+    @Test(arguments: [false, true], [true, false])
+    func parkedConsumerWakesOnPublish(registered: Bool, asymmetricBarriers: Bool) async {
+        let bus = EventBus(configuration: .init(asymmetricBarriers: asymmetricBarriers))
         let consumer = Task { () -> Int in
             var got: [Event] = []
             while got.count < 3 {

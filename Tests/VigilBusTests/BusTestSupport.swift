@@ -141,3 +141,14 @@ func withHangGuard<T: Sendable>(_ what: String, limit: Duration = .seconds(300),
     #expect(result != nil, "\(what) did not finish: lost wakeup", sourceLocation: sourceLocation)
     return result
 }
+
+/// Whether this kernel offers private expedited membarrier (Linux 4.14 and later), read from
+/// uname independently of the bus.
+let kernelHasPrivateExpeditedMembarrier: Bool = {
+    var u = utsname()
+    uname(&u)
+    let release = withUnsafeBytes(of: &u.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+    let parts = release.split(whereSeparator: { !$0.isNumber }).prefix(2).compactMap { Int($0) }
+    guard parts.count == 2 else { return false }
+    return parts[0] > 4 || (parts[0] == 4 && parts[1] >= 14)
+}()

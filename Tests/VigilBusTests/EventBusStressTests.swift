@@ -196,9 +196,11 @@ import VigilCore
     /// Ping-pong: a producer publishes one event, then waits until the consumer has taken it, so
     /// the consumer parks before nearly every event and the event's own publication must wake it
     /// (no later event comes to heal a missed wakeup). Through a producer ring and the shared ring.
-    @Test(arguments: [false, true])
-    func everyEventWakesTheParkedConsumer(registered: Bool) async {
-        let bus = EventBus()
+    /// Run with membarrier (producers publish with no fence at all) and with fences.
+    @Test(arguments: [false, true], [true, false])
+    func everyEventWakesTheParkedConsumer(registered: Bool, asymmetricBarriers: Bool) async {
+        let bus = EventBus(configuration: .init(asymmetricBarriers: asymmetricBarriers))
+        #expect(bus.usesAsymmetricBarriers == (asymmetricBarriers && kernelHasPrivateExpeditedMembarrier))
         let rounds = 20_000
         let taken = DispatchSemaphore(value: 0)
         let consumer = Task { () -> [Event] in

@@ -64,7 +64,7 @@ func mutexDeque(producers: Int) -> Double {
 func mutexSingle(producers: Int) -> Double {
     best {
         let q = MutexQueue()
-        return measure(producers: producers, produce: { p, count in
+        return measure(producers: producers, events: singleTotal, produce: { p, count in
             for i in 0..<count {
                 let e = event(i, p)
                 while !q.state.withLock({ d -> Bool in

@@ -18,18 +18,21 @@ if only == nil || only == "audit" {
     }
 }
 if only == nil || only == "vigil" {
-    results["vigil_1p1c"] = vigilProducers(producers: 1)
-    results["vigil_4p1c"] = vigilProducers(producers: 4)
-    results["vigil_shared_1p1c"] = vigilShared(producers: 1)
-    results["vigil_shared_4p1c"] = vigilShared(producers: 4)
+    results["vigil_batch_1p1c"] = vigilProducers(producers: 1)
+    results["vigil_batch_4p1c"] = vigilProducers(producers: 4)
+    results["vigil_shared_batch_1p1c"] = vigilShared(producers: 1)
+    results["vigil_shared_batch_4p1c"] = vigilShared(producers: 4)
     results["vigil_single_1p1c"] = vigilSingle(producers: 1)
+    results["vigil_single_4p1c"] = vigilSingle(producers: 4)
+    results["bare_ring_single_1p1c"] = bareRing()
 }
 if only == nil || only == "mutex" {
     for yields in [true, false] {
         mutexYieldsWhenFull = yields
-        results["mutex_1p1c"] = max(results["mutex_1p1c"] ?? 0, mutexDeque(producers: 1))
-        results["mutex_4p1c"] = max(results["mutex_4p1c"] ?? 0, mutexDeque(producers: 4))
+        results["mutex_batch_1p1c"] = max(results["mutex_batch_1p1c"] ?? 0, mutexDeque(producers: 1))
+        results["mutex_batch_4p1c"] = max(results["mutex_batch_4p1c"] ?? 0, mutexDeque(producers: 4))
         results["mutex_single_1p1c"] = max(results["mutex_single_1p1c"] ?? 0, mutexSingle(producers: 1))
+        results["mutex_single_4p1c"] = max(results["mutex_single_4p1c"] ?? 0, mutexSingle(producers: 4))
     }
 }
 for key in results.keys.sorted() { print("\(key) \(Int(results[key] ?? 0))") }
