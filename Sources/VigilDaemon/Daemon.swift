@@ -98,6 +98,9 @@ public final class Daemon: Sendable {
         }
         let symbols = SymbolTable()
         let bus = EventBus(configuration: EventBusConfiguration(config.bus))
+        logger.debug("eventbus ready", metadata: [
+            "producer_barrier": "\(bus.usesAsymmetricBarriers ? "none (consumer uses membarrier)" : "fence")",
+        ])
         let ingest = BusIngest(bus: bus, symbols: symbols)
         await commands.setEventSink { event, count throws(ControlFailure) in
             await ingest.publish(event, count: count, now: clock.now())
