@@ -44,7 +44,7 @@ def act(request):
     params = request.get("params") or {}
     dry = bool(request.get("dry_run"))
     if action == "disable_external_connections":
-        allow = list(plugin.config.get("allow") or []) + list(params.get("allow") or [])
+        allow = vigil_plugin.as_list(plugin.config.get("allow")) + vigil_plugin.as_list(params.get("allow"))
         for item in allow:
             ipaddress.ip_network(item, strict=False)  # a bad address fails the action, with its text
         text = ruleset(allow)

@@ -19,7 +19,7 @@ plugin = vigil_plugin.Plugin("storage-containment", "1.0")
 
 
 def paths_of(params):
-    paths = list(params.get("paths") or plugin.config.get("paths") or [])
+    paths = vigil_plugin.as_list(params.get("paths")) or vigil_plugin.as_list(plugin.config.get("paths"))
     for p in paths:
         if not os.path.isabs(p):
             raise ValueError("path %r is not absolute" % p)

@@ -103,13 +103,8 @@ struct ActionsCommand: ParsableCommand {
                 }
                 let key = String(p[..<eq])
                 let value = JSONValue.string(String(p[p.index(after: eq)...]))
-                if let existing = params[key] {
-                    params[key] = .array((existing.arrayValue ?? [existing]) + [value])
-                } else if key == "allow" || key == "paths" {
-                    params[key] = .array([value])
-                } else {
-                    params[key] = value
-                }
+                // Given once, a string; repeated, a list (plugins read either: vigil_plugin.as_list).
+                params[key] = params[key].map { .array(($0.arrayValue ?? [$0]) + [value]) } ?? value
             }
             var args: [String: JSONValue] = ["action": .string(action), "incident": .string(incident), "params": .object(params)]
             if dryRun { args["dry_run"] = .bool(true) }

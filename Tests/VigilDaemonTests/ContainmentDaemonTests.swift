@@ -98,6 +98,15 @@ struct ContainmentDaemonTests {
         #expect(try Self.sh(connect).status == 0, "the undo restores outbound connections")
         #expect(try Self.sh("ip netns exec \(nsA) nft list table inet vigil_containment").status != 0)
 
+        // A parameter given once reaches the plugin as one string, read as a one-address allow-list.
+        let allowing = try Self.json(["actions", "run", "disable_external_connections", "--incident", id,
+                                      "--param", "allow=10.77.0.2/32"], daemon)
+        #expect(allowing["state"]?.stringValue == "succeeded", "\(allowing)")
+        #expect(try Self.sh("ip netns exec \(nsA) nft list table inet vigil_containment").status == 0)
+        #expect(try Self.sh(connect).status == 0, "the allowed address stays reachable under containment")
+        let allowingID = try #require(allowing["id"]?.doubleValue)
+        #expect(try Self.json(["actions", "undo", "\(Int(allowingID))"], daemon)["state"]?.stringValue == "undone")
+
         let timeline = try Self.json(["incidents", "timeline", id], daemon).arrayValue ?? []
         let messages = timeline.compactMap { $0["message"]?.stringValue }
         #expect(messages.contains { $0.hasPrefix("disable_external_connections succeeded: plugin:network-containment") })

@@ -197,6 +197,16 @@ class Plugin:
         self.stopping.set()
 
 
+def as_list(value):
+    """An action parameter that may be given once or many times, as a list: `vigil actions run
+    --param allow=192.0.2.10/32` sends one string, a repeated key sends a list, absent is None."""
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return [value]
+
+
 def now():
     """Seconds since the epoch, as event times are written."""
     return _time.time()
