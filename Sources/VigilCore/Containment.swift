@@ -42,13 +42,25 @@ public struct ContainmentActionInfo: Sendable, Equatable {
     public var destructive: Bool
     /// The daemon performs it on its own state (besides any action plugin that declares it).
     public var builtIn: Bool
+    /// What undoing it means, beyond `vigil actions undo`.
+    public var reversal: Reversal = .byUndo
     /// The seed's action is performed by action plugins only (on the host, in their sandbox).
     public var pluginOnly: Bool { !builtIn }
 
     public var defaultMode: ActionMode { destructive ? .approve : .auto }
+
+    public enum Reversal: Sendable, Equatable {
+        /// In effect until someone runs `vigil actions undo` (when its performers said how).
+        case byUndo
+        /// Reverts itself when its time is up (the built-in part's undo names `revert_at`).
+        case revertsItself
+        /// Changes nothing that could be undone: it only makes a copy.
+        case copyOnly
+    }
 }
 
-/// The twelve actions of seed 004's `containment_rules`.
+/// The eleven actions of seed 004's `containment_rules` (twelve steps: backup_current_state is in two
+/// categories).
 public enum ContainmentCatalog {
     public static let actions: [ContainmentActionInfo] = [
         .init(name: "isolate_affected_plugins", summary: "quarantine the plugins named in the incident's labels and evidence",
@@ -58,10 +70,10 @@ public enum ContainmentCatalog {
               destructive: true, builtIn: false),
         .init(name: "backup_current_state",
               summary: "SQLite online backup of the daemon's store (and configured paths) into a timestamped, checksummed file",
-              destructive: false, builtIn: true),
+              destructive: false, builtIn: true, reversal: .copyOnly),
         .init(name: "enable_enhanced_logging",
               summary: "raise the daemon's log level and lift the affected plugins' log rate limit, reverted automatically",
-              destructive: false, builtIn: true),
+              destructive: false, builtIn: true, reversal: .revertsItself),
         .init(name: "implement_circuit_breakers", summary: "open the circuit breakers of failing notifiers and plugins",
               destructive: false, builtIn: true),
         .init(name: "reduce_eventbus_throughput", summary: "admit only a fraction of telemetry events onto the bus",
@@ -77,13 +89,16 @@ public enum ContainmentCatalog {
               destructive: true, builtIn: true),
         .init(name: "isolate_affected_storage",
               summary: "set a read-only, checksummed copy of the store aside (and chattr +i configured paths)",
-              destructive: true, builtIn: true),
+              destructive: true, builtIn: true, reversal: .copyOnly),
         .init(name: "enable_read_only_mode",
               summary: "refuse every non-incident write of the daemon's store (and remove write bits under configured paths)",
               destructive: true, builtIn: true),
     ]
 
     public static func info(_ name: String) -> ContainmentActionInfo? { actions.first { $0.name == name } }
+
+    /// The actions that revert themselves when their time is up.
+    public static var selfReverting: [String] { actions.filter { $0.reversal == .revertsItself }.map(\.name) }
 }
 
 /// Per-action settings (`containment.actions.NAME`).

@@ -16,13 +16,13 @@ public protocol NotificationDelivery: Sendable {
     func deliver(_ notification: NotificationRecord, incident: Incident?) async throws
 }
 
-/// How the outbox retries: exponential backoff from `initial`, doubling up to `maximum`,
-/// giving up (state `failed`) after `maxAttempts`.
 extension NotificationDelivery {
     /// The circuit breaker this delivery answers to (a notifier plugin's name).
     public var breakerKey: String { name }
 }
 
+/// How the outbox retries: exponential backoff from `initial`, doubling up to `maximum`,
+/// giving up (state `failed`) after `maxAttempts`.
 public struct RetryPolicy: Sendable, Equatable {
     public var initial: Duration
     public var maximum: Duration

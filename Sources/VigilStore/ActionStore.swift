@@ -119,11 +119,13 @@ extension Store {
         try await pool.read { db in try ActionRecord.fetchOne(db, key: id) }
     }
 
-    /// Action requests, oldest first, of one incident or in some states.
-    public func actions(incidentID: String? = nil, states: [ActionState]? = nil) async throws -> [ActionRecord] {
+    /// Action requests, oldest first, of one incident, in some states, of some actions.
+    public func actions(incidentID: String? = nil, states: [ActionState]? = nil, names: [String]? = nil) async throws
+        -> [ActionRecord] {
         try await pool.read { db in
             var q = ActionRecord.order(Column("id"))
             if let incidentID { q = q.filter(Column("incidentID") == incidentID) }
+            if let names { q = q.filter(names.contains(Column("name"))) }
             if let states { q = q.filter(states.map(\.rawValue).contains(Column("state"))) }
             return try q.fetchAll(db)
         }
@@ -184,6 +186,13 @@ extension Store {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(manifest).write(to: URL(fileURLWithPath: file + ".json"))
         return manifest
+    }
+
+    /// The names of the backups ``checksummedBackup(into:label:now:)`` wrote into `directory`,
+    /// oldest first (they start with the time they were taken).
+    public static func backups(in directory: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+            .filter { $0.hasPrefix("vigil-") && $0.hasSuffix(".db") }.sorted()
     }
 
     /// Opens a backup read-only and checks it: SHA-256, `PRAGMA integrity_check`, row counts.

@@ -347,6 +347,31 @@ import VigilTestSupport
         #expect(store.writeGate == .open)
     }
 
+    /// enable_enhanced_logging reverts itself: nothing changes before its time, and the first tick
+    /// after it puts the log level back and records the action as undone.
+    @Test func enhancedLoggingRevertsItselfWhenItsTimeIsUp() async throws {
+        let rig = try Self.rig()
+        let before = AdjustableLogLevel.shared.level
+        defer { AdjustableLogLevel.shared.level = before }
+        let incident = try await rig.incidents.declare(ClassificationInput(title: "noisy", incidentType: "Authentication failure"),
+                                                       actor: "dave")
+        let ran = try await rig.engine.run("enable_enhanced_logging", incidentID: incident.id, dryRun: false, params: [:],
+                                           actor: "dave")
+        let id = try #require(ran.id)
+        #expect(ran.actionState == .succeeded, "\(ran.result ?? .null)")
+        let raised = AdjustableLogLevel.shared.level
+        #expect(raised < before)
+        let lasts = try ConfigLoader.load(path: repositoryRoot + "/Config/vigil.yaml").containment.enhancedLoggingFor
+        rig.clock.advance(by: lasts - .seconds(1))
+        await rig.engine.tick()
+        #expect(try await rig.store.action(id: id)?.actionState == .succeeded)
+        #expect(AdjustableLogLevel.shared.level == raised)
+        rig.clock.advance(by: .seconds(1))
+        await rig.engine.tick()
+        #expect(try await rig.store.action(id: id)?.actionState == .undone)
+        #expect(AdjustableLogLevel.shared.level == before)
+    }
+
     @Test func circuitBreakerOpensHalfOpensAndCloses() {
         var b = CircuitBreaker()
         let t0 = monday

@@ -60,6 +60,23 @@ func change(_ id: String, title: String = "disk full", at time: Timestamp = t0) 
         #expect(try await reopened.openIncidents().map(\.id) == ["INC-2026-0001"])
     }
 
+    /// Timeline data and notification recipients are written as JSON text by hand (the fast path
+    /// of signal intake): awkward strings must read back exactly as they went in.
+    @Test func timelineDataAndRecipientsReadBackExactly() async throws {
+        let store = try Store(path: try temporaryDatabase())
+        let (incident, _) = try await store.openIncident(year: 2026, prefix: "INC") { change($0) }
+        let awkward = ["quote\"d", "back\\slash", "line\nbreak\ttab\r", "nul\u{0}bell\u{7}esc\u{1B}", "é 😀 \u{2028}", "", "{}[]:,"]
+        var data: [String: String] = [:]
+        for (i, s) in awkward.enumerated() { data["k\(i) \(s)"] = s }
+        _ = try await store.commit(StoreChange(incident: incident, timeline: [
+            TimelineEntry(incidentID: incident.id, time: t0, actor: "bob", kind: .comment, message: "m", data: data),
+        ], notifications: [NotificationRecord(incidentID: incident.id, createdAt: t0, channel: "email",
+                                              recipients: awkward, subject: "s", body: "b")]))
+        let entries = try await store.timeline(incidentID: incident.id)
+        #expect(entries.last?.data == data)
+        #expect(try await store.pendingNotifications().first?.recipients == awkward)
+    }
+
     @Test func commitOfUnknownIncidentChangesNothing() async throws {
         let store = try Store(path: try temporaryDatabase())
         await #expect(throws: StoreError.self) { try await store.commit(change("INC-2026-0099")) }

@@ -36,7 +36,7 @@ extension IncidentService {
     /// Returns once signal intake has nothing queued or being written, or after `limit`: the
     /// response engine lets a burst of incidents be stored before its own writes compete for
     /// the database.
-    public func waitForIdleIntake(limit: Duration = .milliseconds(500)) async {
+    private func waitForIdleIntake(limit: Duration) async {
         guard ingestRunning || !queuedSignals.isEmpty else { return }
         let key = nextIdleWaiter
         nextIdleWaiter += 1

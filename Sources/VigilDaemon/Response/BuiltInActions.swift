@@ -125,8 +125,8 @@ struct BuiltInActions: Sendable {
             let backingOff = if case .backingOff = s.state { true } else { false }
             let failing = s.failureRate >= settings.breakerFailureRate || backingOff
                 || breakers.breaker(s.name).consecutiveFailures > 0
-            guard failing || (affected.contains(s.name) && s.kind != .action) else { continue }
-            guard s.kind != .action else { continue }
+            // Action plugins stay: the containment sequence itself needs them.
+            guard s.kind != .action, failing || affected.contains(s.name) else { continue }
             opened.append(.object(["plugin": .string(s.name), "kind": .string(s.kind.rawValue),
                                    "failure_rate": .number(s.failureRate), "state": .string(s.state.name)]))
             if s.kind == .notifier { notifiers.append(s.name) } else { stopped.append(s.name) }
@@ -159,8 +159,12 @@ struct BuiltInActions: Sendable {
     private func reduceThroughput(_ c: ActionContext) -> ActionOutcome {
         guard let bus else { return .unavailable("no event bus") }
         let before = bus.telemetryAdmission
-        let n = c.params["keep_one_in"]?.doubleValue.map { Int($0) } ?? settings.telemetryKeepOneIn
-        guard n >= 2 else { return ActionOutcome(ok: false, detail: "keep_one_in must be 2 or more (got \(n))") }
+        // From the config a number; from `vigil actions run --param keep_one_in=4` a string.
+        let given = c.params["keep_one_in"]
+        guard let n = given.map({ $0.doubleValue.flatMap { Int(exactly: $0) } ?? $0.stringValue.flatMap { Int($0) } })
+                ?? settings.telemetryKeepOneIn, (2...1_000_000).contains(n) else {
+            return ActionOutcome(ok: false, detail: "keep_one_in must be a whole number from 2 to 1000000 (got \(given ?? .null))")
+        }
         if c.dryRun {
             return ActionOutcome(ok: true, detail: "would admit 1 telemetry event in \(n) (now 1 in \(before))",
                                  evidence: ["keep_one_in": .number(Double(n))])
@@ -251,8 +255,7 @@ struct BuiltInActions: Sendable {
     /// The newest backup of `dir` if it was taken within `backup.reuse_within`, checked again.
     private func recentBackup(_ dir: String, now: Timestamp) -> BackupManifest? {
         guard settings.backupReuseWithin > .zero else { return nil }
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasPrefix("vigil-") && $0.hasSuffix(".db") }
-        guard let newest = names.sorted().last else { return nil }
+        guard let newest = Store.backups(in: dir).last else { return nil }
         let file = (dir as NSString).appendingPathComponent(newest)
         guard let data = FileManager.default.contents(atPath: file + ".json"),
               let recorded = try? JSONDecoder().decode(BackupManifest.self, from: data),
@@ -293,7 +296,7 @@ struct BuiltInActions: Sendable {
     /// Keeps the newest `keepBackups` backups of `dir` (with their checksum, manifest and files).
     private func prune(_ dir: String) -> [String] {
         let fm = FileManager.default
-        let dbs = ((try? fm.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasPrefix("vigil-") && $0.hasSuffix(".db") }.sorted()
+        let dbs = Store.backups(in: dir)
         guard dbs.count > settings.keepBackups else { return [] }
         let old = dbs.prefix(dbs.count - settings.keepBackups)
         for name in old {
@@ -352,9 +355,9 @@ struct BuiltInActions: Sendable {
                 for n in names { breakers.close(n) }
                 done.append("closed the breakers of \(names.joined(separator: ", "))")
             }
-            if let n = spec["keep_one_in"]?.doubleValue, let bus {
-                bus.setTelemetryAdmission(keepOneIn: Int(n))
-                done.append("telemetry admission back to 1 in \(Int(n))")
+            if let n = spec["keep_one_in"]?.doubleValue.flatMap({ Int(exactly: $0) }), let bus {
+                bus.setTelemetryAdmission(keepOneIn: n)
+                done.append("telemetry admission back to 1 in \(n)")
             }
             if let level = spec["log_level"]?.stringValue.flatMap(Logger.Level.init(rawValue:)) {
                 AdjustableLogLevel.shared.level = level
@@ -362,7 +365,7 @@ struct BuiltInActions: Sendable {
                 await host?.setEnhancedLogging(plugins, enabled: false)
                 done.append("log level back to \(level)")
             }
-            if let g = spec["write_gate"]?.doubleValue, let gate = StoreWriteGate(rawValue: UInt8(g)) {
+            if let g = spec["write_gate"]?.doubleValue.flatMap({ UInt8(exactly: $0) }), let gate = StoreWriteGate(rawValue: g) {
                 let held = store.heldWrites
                 let store = self.store
                 try await Self.offPool { try store.setWriteGate(gate) }

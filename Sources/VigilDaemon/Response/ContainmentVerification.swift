@@ -159,9 +159,7 @@ extension ResponseEngine {
 
     nonisolated static func backupCheck(_ dir: String, now: Timestamp) -> VerificationCheck {
         let fm = FileManager.default
-        let newest = ((try? fm.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasPrefix("vigil-") && $0.hasSuffix(".db") }
-            .sorted().last
-        guard let newest else {
+        guard let newest = Store.backups(in: dir).last else {
             let writable = (try? fm.createDirectory(atPath: dir, withIntermediateDirectories: true)) != nil
                 && fm.isWritableFile(atPath: dir)
             return VerificationCheck(name: "backups_operational", passed: writable,

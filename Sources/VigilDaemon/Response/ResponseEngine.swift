@@ -96,16 +96,14 @@ public actor ResponseEngine {
     /// the daemon stopped is recorded as interrupted (failed) and the sequence goes on.
     public func resume() async {
         do {
-            for var r in try await store.actions(states: [.running, .queued]) {
-                let was = r.actionState
-                r.state = was == .running ? ActionState.failed.rawValue : r.state
-                if was == .running {
-                    r.completedAt = clock.now().nanoseconds
-                    r.result = .object(["detail": .string("interrupted: the daemon stopped while it ran")])
-                    try await save(r, entry: (.action, "\(r.name) was interrupted by a daemon restart; recorded as failed",
-                                              ["action": r.name, "action_id": "\(r.id ?? 0)", "state": "failed"]))
-                }
+            for var r in try await store.actions(states: [.running]) {
+                r.state = ActionState.failed.rawValue
+                r.completedAt = clock.now().nanoseconds
+                r.result = .object(["detail": .string("interrupted: the daemon stopped while it ran")])
+                try await save(r, entry: (.action, "\(r.name) was interrupted by a daemon restart; recorded as failed",
+                                          ["action": r.name, "action_id": "\(r.id ?? 0)", "state": "failed"]))
             }
+            // Queued ones run when their incident's response continues, below.
             for incident in try await store.openIncidents() {
                 if incident.state == .containing || (incident.state == .mobilised && settings.automaticStart
                                                      && incident.containmentCategory != nil) {
@@ -360,11 +358,11 @@ public actor ResponseEngine {
     }
 
     /// On resolution: the incident's reversible actions still in effect, with their undo commands
-    /// (they stay until a person undoes them; enhanced logging reverts itself).
+    /// (they stay until a person undoes them; those that revert themselves are left out).
     func remindOfEffects(_ id: String) async {
         do {
-            let active = try await store.actions(incidentID: id).filter {
-                $0.actionState == .succeeded && $0.undo != nil && $0.name != "enable_enhanced_logging"
+            let active = try await store.actions(incidentID: id, states: [.succeeded]).filter {
+                $0.undo != nil && ContainmentCatalog.info($0.name)?.reversal != .revertsItself
             }
             guard !active.isEmpty else { return }
             let list = active.map { "\($0.name) (vigil actions undo \($0.id ?? 0))" }.joined(separator: ", ")
@@ -435,8 +433,7 @@ public actor ResponseEngine {
         }
         guard let undo = r.undo?.objectValue, !undo.isEmpty else {
             throw ResponseError("action \(id) (\(r.name)) has nothing to undo"
-                                + (r.name == "backup_current_state" || r.name == "isolate_affected_storage"
-                                    ? " (it only made a copy)" : ""))
+                                + (ContainmentCatalog.info(r.name)?.reversal == .copyOnly ? " (it only made a copy)" : ""))
         }
         var details: [String] = []
         var ok = true
@@ -475,12 +472,13 @@ public actor ResponseEngine {
 
     // MARK: clocks
 
-    /// Reverts enhanced logging when due, lets opened plugin breakers try again, and retries
-    /// verifications that did not pass. Called every second by ``ResponseService``.
+    /// Reverts self-reverting actions (enhanced logging) when due, lets opened plugin breakers try
+    /// again, and retries verifications that did not pass. Called every second by ``ResponseService``.
     public func tick() async {
         let now = clock.now()
         do {
-            for r in try await store.actions(states: [.succeeded]) where r.name == "enable_enhanced_logging" {
+            // Only those still in effect: a reverted one is `undone`, so this stays a handful of rows.
+            for r in try await store.actions(states: [.succeeded], names: ContainmentCatalog.selfReverting) {
                 guard let at = r.undo?["builtin"]?["revert_at"]?.stringValue.flatMap(RFC3339.parse), at <= now,
                       let id = r.id else { continue }
                 _ = try? await undo(id, actor: Self.actor)
