@@ -12,7 +12,7 @@ extension EventBus {
         guard let base = buffer.baseAddress else { return 0 }
         let l = lanes + Int(lane.rawValue)
         let n = l.pointee.drain(into: base, max: buffer.count)
-        if n > 0 { l.pointee.releaseDrained() } else { vigil_spin_pause() }
+        if n > 0 { l.pointee.releaseDrained() }
         return n
     }
 

@@ -42,7 +42,7 @@ extension EventBus {
             var dropped = 0
             for (i, e) in events.enumerated() {
                 if (first &+ i) % n == 0 {
-                    (kept.baseAddress! + count).initialize(to: e)
+                    kept.initializeElement(at: count, to: e)
                     count += 1
                 } else {
                     shedBySource.pointee.add(source: e.source, count: 1)

@@ -18,17 +18,17 @@ public struct ActionRecord: Codable, FetchableRecord, MutablePersistableRecord, 
     /// `{"category":…, "position":…, "params":{…}, "by":…}`.
     public var params: JSONValue {
         get { Self.decode(paramsText) ?? .object([:]) }
-        set { paramsText = Self.encode(newValue) }
+        set { paramsText = newValue.description }
     }
     /// `{"detail":…, "performers":[…], "evidence":{…}}` once it ran.
     public var result: JSONValue? {
         get { resultText.flatMap(Self.decode) }
-        set { resultText = newValue.map(Self.encode) }
+        set { resultText = newValue?.description }
     }
     /// How to undo it: `{"builtin":{…}}` and/or `{"plugins":[{"plugin":…,"action":…,"params":{…}}]}`.
     public var undo: JSONValue? {
         get { undoText.flatMap(Self.decode) }
-        set { undoText = newValue.map(Self.encode) }
+        set { undoText = newValue?.description }
     }
     // The JSON columns as text: GRDB would hand a JSONValue the column's text, not its structure.
     var paramsText: String
@@ -38,12 +38,6 @@ public struct ActionRecord: Codable, FetchableRecord, MutablePersistableRecord, 
     enum CodingKeys: String, CodingKey {
         case id, incidentID, name, mode, state, dryRun, requestedAt, deadline, completedAt
         case paramsText = "params", resultText = "result", undoText = "undo"
-    }
-
-    static func encode(_ v: JSONValue) -> String {
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? e.encode(v)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
     }
 
     static func decode(_ text: String) -> JSONValue? { try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) }
@@ -58,7 +52,7 @@ public struct ActionRecord: Codable, FetchableRecord, MutablePersistableRecord, 
         self.dryRun = dryRun
         self.requestedAt = requestedAt.nanoseconds
         self.deadline = deadline?.nanoseconds
-        self.paramsText = Self.encode(params)
+        self.paramsText = params.description
     }
 
     public var actionState: ActionState { ActionState(rawValue: state) ?? .failed }

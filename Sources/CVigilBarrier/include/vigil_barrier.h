@@ -12,16 +12,6 @@
 /// Keeps the compiler from moving memory accesses across this point; emits no instruction.
 static inline void vigil_light_barrier(void) { __asm__ __volatile__("" ::: "memory"); }
 
-/// Tells the CPU this is a polling loop (x86 PAUSE, arm64 YIELD): fewer memory-order machine
-/// clears on the polled line, and a pause that leaves the line to its writer a little longer.
-static inline void vigil_spin_pause(void) {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
-}
-
 /// Registers the process for private expedited membarrier; 1 when `vigil_heavy_barrier` works.
 int vigil_heavy_barrier_register(void);
 

@@ -285,9 +285,9 @@ public actor ResponseEngine {
         }
         let notes = parts.map { p in
             EvidenceRecord(incidentID: incident.id, time: now, source: "action:\(r.name):\(p.performer)", kind: "containment",
-                           content: Self.json(.object(["action": .string(r.name), "action_id": .number(Double(r.id ?? 0)),
+                           content: JSONValue.object(["action": .string(r.name), "action_id": .number(Double(r.id ?? 0)),
                                                        "ok": .bool(p.outcome.ok), "detail": .string(p.outcome.detail),
-                                                       "evidence": .object(p.outcome.evidence)])))
+                                                       "evidence": .object(p.outcome.evidence)]).description)
         }
         var data = entryData(r)
         if r.undo != nil { data["undo"] = "vigil actions undo \(r.id ?? 0)" }
@@ -534,12 +534,6 @@ public actor ResponseEngine {
             ], evidence: evidence))
             return saved
         }
-    }
-
-    static func json(_ value: JSONValue) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 }
 
