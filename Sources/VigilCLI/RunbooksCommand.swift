@@ -74,9 +74,8 @@ struct RunbooksCommand: ParsableCommand {
                 guard s.kind == "action" else {
                     throw ValidationError("step \(step) is a check (\(s.text)), not an action: tick it off without --run")
                 }
-                let name = s.text.hasPrefix("action ") ? String(s.text.dropFirst("action ".count)) : s.text
-                var args: [String: JSONValue] = ["action": .string(name),
-                                                 "incident": .string(id)]
+                // An action step's text is the action's name.
+                var args: [String: JSONValue] = ["action": .string(s.text), "incident": .string(id)]
                 if dryRun { args["dry_run"] = .bool(true) }
                 let action = try location.call("actions.run", args).decode(ActionView.self)
                 ActionsCommand.show(action)

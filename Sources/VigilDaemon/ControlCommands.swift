@@ -51,12 +51,13 @@ public actor ControlCommands {
 
     public func setIncidentControl(_ control: IncidentControl) { incidents = control }
 
-    /// The plugin host's commands, set by the composition root once the host exists.
+    /// The response engine's commands (`actions.*`), set by the composition root.
     private var actionControl: ActionControl?
     func setActionControl(_ control: ActionControl) { actionControl = control }
     /// What containment has changed daemon-wide, for `status`.
     private var containmentStatus: @Sendable () async -> ContainmentStatus? = { nil }
     func setContainmentStatus(_ provider: @escaping @Sendable () async -> ContainmentStatus?) { containmentStatus = provider }
+    /// The plugin host's commands, set by the composition root once the host exists.
     private var pluginControl: PluginControl?
     func setPluginControl(_ control: PluginControl) { pluginControl = control }
     /// Plugin name → state, for `status`.
