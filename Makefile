@@ -48,7 +48,7 @@ run: build
 # threads) hold one of the 2-core machine's two cooperative threads, so in one pass they starve
 # the plugin host's async handshakes; separate passes keep them apart. Then the EventBus stress
 # tests again under ThreadSanitizer.
-HOST_SUITES := VigilPluginHostTests\.(PluginHostTests|BundledPluginTests)
+HOST_SUITES := VigilPluginHostTests\.(PluginHostTests|BundledPluginTests|PluginTrustTests)
 test: deps
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)
 	$(MAKE) --no-print-directory install-plugins

@@ -19,7 +19,7 @@ for i in range(count):
     os.makedirs(d)
     shutil.copy(hostile, os.path.join(d, "hostile"))
     with open(os.path.join(d, "plugin.yaml"), "w") as f:
-        f.write("name: breach-%02d\nkind: detector\nexec: hostile\nargs: [tcp-socket]\nprotocol: 1\n"
+        f.write("name: breach-%02d\nkind: detector\nemits: [bench_metric]\nexec: hostile\nargs: [tcp-socket]\nprotocol: 1\n"
                 "sandbox: { env: { VIGIL_PROTOCOL: \"1\", VIGIL_PLUGIN_NAME: breach-%02d } }\n" % (i, i))
 config = open(os.path.join(repo, "Config/vigil.yaml")).read()
 cfg = os.path.join(repo, "Config")

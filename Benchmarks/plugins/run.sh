@@ -22,6 +22,7 @@ cp "$bin/vigil-bench-flood" "$work/flood/bin/flood"
 cat > "$work/flood/plugin.yaml" <<YAML
 name: flood
 kind: detector
+emits: [bench_metric, bench_done]
 exec: bin/flood
 protocol: 1
 sandbox: { limits: { memory: 1 GiB, processes: 16, open_files: 64 } }

@@ -13,6 +13,30 @@ public struct VigilCommand: ParsableCommand {
                       EmitCommand.self, ConfigCommand.self])
 
     public init() {}
+
+    /// Runs the command line. `--state-dir DIR` is accepted before the subcommand too
+    /// (`vigil --state-dir DIR status`), as well as after it.
+    public static func main() {
+        main(Self.hoistingStateDirectory(Array(CommandLine.arguments.dropFirst())))
+    }
+
+    /// Moves a leading `--state-dir DIR` (or `--state-dir=DIR`) out of the arguments and into
+    /// `VIGIL_STATE_DIR`, which every command reads; later arguments are left as they are.
+    static func hoistingStateDirectory(_ arguments: [String]) -> [String] {
+        var rest = arguments[...]
+        while let first = rest.first, first.hasPrefix("-") {
+            if first == "--state-dir", rest.count >= 2 {
+                setenv("VIGIL_STATE_DIR", rest[rest.startIndex + 1], 1)
+                rest = rest.dropFirst(2)
+            } else if first.hasPrefix("--state-dir=") {
+                setenv("VIGIL_STATE_DIR", String(first.dropFirst("--state-dir=".count)), 1)
+                rest = rest.dropFirst()
+            } else {
+                break
+            }
+        }
+        return Array(rest)
+    }
 }
 
 /// Where to find the daemon; shared by every command that talks to it.

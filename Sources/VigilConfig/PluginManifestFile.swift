@@ -6,7 +6,7 @@ import Yams
 /// `file:line:column` (see `Docs/plugin-authoring.md` for the format).
 public enum PluginManifestFile {
     static let topKeys = ["name", "kind", "version", "description", "exec", "args", "protocol", "sandbox",
-                          "timeouts", "critical", "config"]
+                          "timeouts", "critical", "config", "emits"]
     static let sandboxKeys = ["profile", "network", "ports", "capabilities", "read_paths", "write_paths",
                               "limits", "env", "syscalls", "executables"]
     static let limitKeys = ["memory", "cpu", "open_files", "processes"]
@@ -74,8 +74,51 @@ public enum PluginManifestFile {
             }
             manifest.config = value
         }
+        if let e = top["emits"] {
+            if kind != .detector {
+                diagnostics.add(.invalidValue(e.location, key: "emits", found: kind?.rawValue ?? "?",
+                                              expected: "emits only in a detector's manifest (only detectors send events)"))
+            }
+            manifest.emits = emits(e)
+        }
         guard name != nil, kind != nil, exec != nil, protocolVersion != nil else { return nil }
         return manifest
+    }
+
+    /// `emits:`: names (`cpu_usage`), prefixes (`app_*`) or `{name: NAME, lane: security|incident|telemetry}`.
+    static func emits(_ node: YAMLNode) -> [EmittedEvent] {
+        (node.sequence("emits") ?? []).compactMap { n -> EmittedEvent? in
+            var entry: EmittedEvent
+            if n.scalar != nil {
+                guard let s = n.string("emits") else { return nil }
+                entry = EmittedEvent(name: s)
+            } else {
+                guard let f = n.fields("emits", allowed: ["name", "lane"]),
+                      let s = f.required("name")?.string("name") else { return nil }
+                entry = EmittedEvent(name: s)
+                if let l = f["lane"], let text = l.string("lane") {
+                    guard let lane = Lane(name: text) else {
+                        l.diagnostics.add(.invalidValue(l.location, key: "lane", found: text,
+                                                        expected: "one of security, incident, telemetry"))
+                        return nil
+                    }
+                    entry.lane = lane
+                }
+            }
+            let stem = String(entry.stem)
+            guard entry.name == "*" || (!stem.isEmpty && EventName.isValid(stem)) else {
+                n.diagnostics.add(.invalidValue(n.location, key: "emits", found: entry.name,
+                                                expected: "an event name (letters, digits, '_', ':'), or a prefix ending in '*'"))
+                return nil
+            }
+            guard !EventName.isReservedForDaemon(stem) else {
+                n.diagnostics.add(.invalidValue(n.location, key: "emits", found: entry.name,
+                                                expected: "a name outside the daemon's own (plugin_*, eventbus_*, vigil_* and "
+                                                    + EventName.daemonSignals.sorted().joined(separator: ", ") + ")"))
+                return nil
+            }
+            return entry
+        }
     }
 
     static func choice<T: RawRepresentable & CaseIterable>(_ n: YAMLNode, _ key: String, _: T.Type) -> T? where T.RawValue == String {

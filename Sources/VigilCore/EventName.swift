@@ -25,6 +25,26 @@ public enum EventName {
         "unusual_system_call_patterns",
     ]
 
+    /// Names only the daemon itself publishes (its own health and its watch over plugins). A
+    /// plugin may neither declare nor send them: a detector naming one could otherwise open a
+    /// breach incident against another plugin, or quarantine it.
+    public static let daemonSignals: Set<String> = [
+        "plugin_isolation_breach_detected", "plugin_quarantined", "plugin_failure_rate",
+        "unusual_system_call_patterns", "eventbus_queue_depth", "eventbus_shed_total",
+        "eventbus_producer_stalls_total",
+    ]
+    /// Prefixes of the daemon's own name space (`plugin_…`, `eventbus_…`, `vigil_…`).
+    public static let daemonPrefixes = ["plugin_", "eventbus_", "vigil_"]
+
+    /// Whether `name` belongs to the daemon and is refused from every plugin.
+    public static func isReservedForDaemon(_ name: String) -> Bool {
+        daemonSignals.contains(name) || daemonPrefixes.contains { name.hasPrefix($0) }
+    }
+
+    /// Label names the daemon stamps itself (who sent an event, which plugin it is about); a
+    /// plugin may not set them, so an incident's `plugin` label is always the daemon's word.
+    public static let reservedLabels: Set<String> = ["plugin", "source"]
+
     /// The lane an event goes on when its source does not choose: security signals on `security`,
     /// other signals on `incident`, metric samples on `telemetry`.
     public static func defaultLane(name: String, kind: EventKind) -> Lane {

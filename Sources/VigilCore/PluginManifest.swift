@@ -31,11 +31,13 @@ public struct PluginManifest: Codable, Sendable, Equatable {
     public var critical: Bool
     /// Sent to the plugin in the `welcome` frame (the manifest's `config:` mapping).
     public var config: JSONValue
+    /// The event names a detector may send (`emits:`); any other name is refused.
+    public var emits: [EmittedEvent]
 
     public init(name: String, kind: PluginKind, version: String = "", description: String = "", directory: String,
                 executable: String, arguments: [String] = [], protocolVersion: Int = 1,
                 sandbox: PluginSandboxNeeds = PluginSandboxNeeds(), timeouts: PluginTimeouts = PluginTimeouts(),
-                critical: Bool = false, config: JSONValue = .object([:])) {
+                critical: Bool = false, config: JSONValue = .object([:]), emits: [EmittedEvent] = []) {
         self.name = name
         self.kind = kind
         self.version = version
@@ -48,6 +50,48 @@ public struct PluginManifest: Codable, Sendable, Equatable {
         self.timeouts = timeouts
         self.critical = critical
         self.config = config
+        self.emits = emits
+    }
+
+    /// The lane an event named `name` of this kind travels on, or nil when the manifest does not
+    /// declare it (or it is the daemon's): the declaration decides, never the plugin at run time.
+    public func lane(forEmitted name: String, kind eventKind: EventKind) -> Lane? {
+        guard !EventName.isReservedForDaemon(name) else { return nil }
+        var best: EmittedEvent?
+        for e in emits where e.matches(name) {
+            // An exact name beats a prefix; a longer prefix beats a shorter one.
+            if let b = best, b.isPrefix == false || (e.isPrefix && e.stem.count <= b.stem.count) { continue }
+            best = e
+        }
+        guard let best else { return nil }
+        if let lane = best.lane { return lane }
+        if !best.isPrefix { return EventName.defaultLane(name: name, kind: eventKind) }
+        return eventKind == .signal ? .incident : .telemetry
+    }
+}
+
+/// One entry of a detector's `emits:` list: an event name, or a prefix ending in `*`, and
+/// optionally the lane its events travel on.
+///
+/// Without a lane, an exact name takes the usual lane (the seed's security signals on
+/// `security`, other signals on `incident`, samples on `telemetry`); a prefix never reaches
+/// `security` unless it says so.
+public struct EmittedEvent: Codable, Sendable, Equatable {
+    /// `cpu_usage`, or `app_*` for every name starting with `app_`.
+    public var name: String
+    public var lane: Lane?
+
+    public init(name: String, lane: Lane? = nil) {
+        self.name = name
+        self.lane = lane
+    }
+
+    public var isPrefix: Bool { name.hasSuffix("*") }
+    /// The name without its trailing `*`.
+    public var stem: Substring { isPrefix ? name.dropLast() : name[...] }
+
+    public func matches(_ candidate: String) -> Bool {
+        isPrefix ? candidate.hasPrefix(stem) : candidate == name
     }
 }
 

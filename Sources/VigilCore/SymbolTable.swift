@@ -5,7 +5,10 @@ import Synchronization
 /// hot paths cache ids per series and resolve only at the edges (store, CLI, notifications).
 ///
 /// Label values of unbounded cardinality (pids, addresses) grow the tables for the life of
-/// the process, exactly like Prometheus series; sources should keep such detail out of labels.
+/// the process, exactly like Prometheus series. What an untrusted source (a plugin) may add is
+/// therefore charged to an ``InternBudget`` of its own (``intern(_:charging:)``,
+/// ``intern(labels:charging:)``): past it nothing new is interned for that source, so the
+/// tables stay bounded by the sum of the budgets.
 public final class SymbolTable: Sendable {
     private struct Strings {
         var ids: [String: UInt32] = ["": 0]
@@ -28,6 +31,52 @@ public final class SymbolTable: Sendable {
             s.names.append(string)
             s.ids[string] = id
             return Symbol(id: id)
+        }
+    }
+
+    /// The id of `string`, charging `budget` one entry if it is new; nil (nothing interned) when
+    /// it is new and the budget is spent.
+    public func intern(_ string: String, charging budget: InternBudget) -> Symbol? {
+        strings.withLock { s in
+            if let id = s.ids[string] { return Symbol(id: id) }
+            guard budget.take(1) else { return nil }
+            let id = UInt32(s.names.count)
+            s.names.append(string)
+            s.ids[string] = id
+            return Symbol(id: id)
+        }
+    }
+
+    /// The id of a label set, charging `budget` one entry per new string and one for a new set;
+    /// nil (nothing new interned) when the budget cannot pay for what is new.
+    public func intern(labels: [String: String], charging budget: InternBudget) -> LabelSetID? {
+        if labels.isEmpty { return .empty }
+        let pairs: [(key: Symbol, value: Symbol)]? = strings.withLock { s in
+            var missing = 0
+            for (k, v) in labels {
+                if s.ids[k] == nil { missing += 1 }
+                if s.ids[v] == nil, v != k { missing += 1 }
+            }
+            guard missing == 0 || budget.take(missing) else { return nil }
+            func id(_ text: String) -> Symbol {
+                if let id = s.ids[text] { return Symbol(id: id) }
+                let id = UInt32(s.names.count)
+                s.names.append(text)
+                s.ids[text] = id
+                return Symbol(id: id)
+            }
+            return labels.map { (key: id($0.key), value: id($0.value)) }
+        }
+        guard let pairs else { return nil }
+        let sorted = pairs.sorted { $0.key < $1.key }
+        let key = sorted.map { UInt64($0.key.id) << 32 | UInt64($0.value.id) }
+        return labelSets.withLock { t in
+            if let id = t.ids[key] { return LabelSetID(id: id) }
+            guard budget.take(1) else { return nil }
+            let id = UInt32(t.sets.count)
+            t.sets.append(sorted)
+            t.ids[key] = id
+            return LabelSetID(id: id)
         }
     }
 
@@ -74,4 +123,36 @@ public final class SymbolTable: Sendable {
     public var counts: (strings: Int, labelSets: Int) {
         (strings.withLock { $0.names.count }, labelSets.withLock { $0.sets.count })
     }
+}
+
+/// How many new strings and label sets one untrusted source may still add to a ``SymbolTable``.
+///
+/// Kept per plugin for the daemon's lifetime (across the plugin's restarts): interned entries
+/// are never freed, so a budget that started over with each run would not bound anything.
+public final class InternBudget: Sendable {
+    private let state: Mutex<(remaining: Int, refused: Int)>
+    /// What the budget started with.
+    public let limit: Int
+
+    public init(limit: Int) {
+        self.limit = max(0, limit)
+        state = Mutex((self.limit, 0))
+    }
+
+    /// Takes `count` entries if that many remain; otherwise counts a refusal and takes nothing.
+    public func take(_ count: Int) -> Bool {
+        state.withLock { s in
+            guard count <= s.remaining else {
+                s.refused += 1
+                return false
+            }
+            s.remaining -= count
+            return true
+        }
+    }
+
+    /// Entries still available.
+    public var remaining: Int { state.withLock { $0.remaining } }
+    /// How many interning requests the budget turned away.
+    public var refused: Int { state.withLock { $0.refused } }
 }

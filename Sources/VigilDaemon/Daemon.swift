@@ -126,7 +126,10 @@ public final class Daemon: Sendable {
         let response = ResponseEngine(store: store, incidents: incidents, host: pluginHost, bus: bus, breakers: breakers,
                                       settings: config.containment, rules: config.policy.containment,
                                       stateDirectory: stateDir, clock: clock, logger: logger)
-        await incidents.setResponder { changed in Task { await response.observe(changed) } }
+        // One ordered stream from the incident service to the response engine: an incident's
+        // changes reach containment in the order they were stored (a task per change would not).
+        let (changes, changeFeed) = AsyncStream.makeStream(of: [Incident].self)
+        await incidents.setResponder { changed in changeFeed.yield(changed) }
         await commands.setActionControl(ActionControl(engine: response, store: store))
         await commands.setContainmentStatus { await response.status() }
         let outbox = NotificationOutbox(store: store, clock: clock, logger: logger, breakers: breakers)
@@ -154,7 +157,7 @@ public final class Daemon: Sendable {
             BusSelfMonitorService(bus: bus, symbols: symbols, clock: clock),
             PluginHostService(host: pluginHost),
             NotificationOutboxService(outbox: outbox, interval: .milliseconds(250), logger: logger),
-            ResponseService(engine: response),
+            ResponseService(engine: response, changes: changes),
         ]
         var groupConfig = ServiceGroupConfiguration(services: services, logger: logger)
         groupConfig.gracefulShutdownSignals = [.sigterm, .sigint]
@@ -204,13 +207,21 @@ extension Daemon {
 /// logging reverts, breaker trials, verification retries).
 struct ResponseService: Service {
     let engine: ResponseEngine
+    let changes: AsyncStream<[Incident]>
 
     func run() async throws {
         await engine.resume()
         try await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(1))
-                await engine.tick()
+            await withDiscardingTaskGroup { group in
+                group.addTask {
+                    for await changed in changes { await engine.accept(changed) }
+                }
+                group.addTask {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: .seconds(1))
+                        await engine.tick()
+                    }
+                }
             }
         }
     }

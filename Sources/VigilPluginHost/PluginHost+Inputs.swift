@@ -75,18 +75,28 @@ extension PluginHost {
         case .pong(let seq):
             execute(supervisor.handle(.pong(plugin: name, generation: generation, seq: seq), now: now))
         case .result(let result):
-            guard let waiter = waiting.removeValue(forKey: result.id), waiter.plugin == name else {
-                logger.warning("plugin answered a request it was not sent", metadata: ["plugin": "\(name)", "id": "\(result.id)"])
+            // The sender is checked before anything is taken: an answer to another plugin's
+            // request leaves that request waiting for its real answer.
+            guard let waiter = waiting[result.id], waiter.plugin == name, waiter.generation == generation else {
+                if expiredRequests[name]?.contains(result.id) == true { return }  // late, already failed
+                let id = LogText.sanitized(String(result.id.prefix(80)))
+                execute(supervisor.handle(.protocolViolation(plugin: name, generation: generation,
+                                                             description: "answered request \"\(id)\", which was not sent to it"),
+                                          now: now))
                 return
             }
+            waiting[result.id] = nil
+            waiter.timer?.cancel()
             execute(supervisor.handle(.requestCompleted(plugin: name, id: result.id), now: now))
             waiter.continuation.resume(returning: result)
         case .log(let line):
             relayLog(line, from: name, now: now)
-        case .events(let count):
-            supervisor.countEvents(name, count)
+        case .refused(let reason, let total):
+            logger.warning("plugin events refused", metadata: ["plugin": "\(name)", "reason": "\(LogText.sanitized(reason))",
+                                                            "refused_in_run": "\(total)"])
         case .backpressure(let paused):
             logger.debug("plugin reading \(paused ? "paused" : "resumed") by bus backpressure", metadata: ["plugin": "\(name)"])
+            execute(supervisor.handle(.backpressure(plugin: name, generation: generation, paused: paused), now: now))
         case .violation(let error):
             logger.error("plugin protocol violation", metadata: ["plugin": "\(name)", "error": "\(error)"])
             execute(supervisor.handle(.protocolViolation(plugin: name, generation: generation, description: error.description),
@@ -115,6 +125,8 @@ extension PluginHost {
                 if let current = runs[name], current.generation == generation { send(.ping(seq: seq), on: current.run.channel) }
             case .failRequest(_, let id, let reason):
                 if let waiter = waiting.removeValue(forKey: id) {
+                    waiter.timer?.cancel()
+                    rememberExpired(id, plugin: waiter.plugin)
                     waiter.continuation.resume(throwing: PluginHostError.requestFailed(plugin: waiter.plugin, reason: reason))
                 }
             case .recordFailure(let name, let cause):
@@ -134,12 +146,17 @@ extension PluginHost {
         }
     }
 
+    /// Stores the plugin's record; the write (SQLite) runs on the registry queue, in order.
     func persist(_ name: String) {
         guard let record = records[name] else { return }
-        do {
-            try registry.save(name, record, state: supervisor.status(name, now: clock.now())?.state.name ?? "unknown")
-        } catch {
-            logger.error("cannot record plugin state", metadata: ["plugin": "\(name)", "error": "\(error)"])
+        let state = supervisor.status(name, now: clock.now())?.state.name ?? "unknown"
+        let (registry, logger) = (self.registry, self.logger)
+        registryQueue.async {
+            do {
+                try registry.save(name, record, state: state)
+            } catch {
+                logger.error("cannot record plugin state", metadata: ["plugin": "\(name)", "error": "\(error)"])
+            }
         }
     }
 
@@ -167,11 +184,14 @@ extension PluginHost {
         }
     }
 
-    /// A plugin's `log` frames go to the daemon's log at most 20 a second (bursts of 100).
+    /// A plugin's `log` frames go to the daemon's log at most 20 a second (bursts of 100), as
+    /// one escaped line of at most ``LogText/maximumBytes``, never above `error`: a plugin
+    /// cannot write lines that read as the daemon's own, or page anyone through the log level.
     private func relayLog(_ line: LogLine, from name: String, now: Timestamp) {
+        let level = min(Logger.Level(rawValue: line.level) ?? .info, .error)
+        let message = LogText.sanitized(line.message)
         if enhancedLogging.contains(name) {
-            logger.log(level: Logger.Level(rawValue: line.level) ?? .info, "\(line.message)",
-                       metadata: ["plugin": "\(name)", "enhanced": "true"])
+            logger.log(level: level, "\(message)", metadata: ["plugin": "\(name)", "enhanced": "true"])
             return
         }
         var budget = logBudget[name] ?? (100, now)
@@ -183,8 +203,7 @@ extension PluginHost {
         }
         budget.tokens -= 1
         logBudget[name] = budget
-        let level = Logger.Level(rawValue: line.level) ?? .info
-        logger.log(level: level, "\(line.message)", metadata: ["plugin": "\(name)"])
+        logger.log(level: level, "\(message)", metadata: ["plugin": "\(name)"])
     }
 }
 

@@ -43,7 +43,10 @@ public actor PluginHost {
 
     struct Waiting {
         let plugin: String
+        let generation: Int
         let continuation: CheckedContinuation<PluginResult, any Error>
+        /// Fails the request at its deadline, whether or not the supervisor's tick has come.
+        var timer: Task<Void, Never>?
     }
 
     let settings: PluginHostSettings
@@ -66,7 +69,13 @@ public actor PluginHost {
     var runs: [String: (generation: Int, run: PluginRun)] = [:]
     var records: [String: PluginRecordSummary] = [:]
     var waiting: [String: Waiting] = [:]
-    private var nextRequest = 0
+    /// Ids of requests that ended unanswered, per plugin (the last few): a late answer to one is
+    /// not a violation, an answer to any other id the plugin was never sent is.
+    var expiredRequests: [String: [String]] = [:]
+    /// Per plugin, for the daemon's lifetime: its share of the interning tables and its counters.
+    var accounts: [String: PluginAccount] = [:]
+    /// Registry writes (SQLite) run here, in order, off the cooperative pool.
+    let registryQueue = DispatchQueue(label: "vigil.plugin-registry")
     private var profiles: [String: SandboxProfile] = [:]
     var baselines: [String: SyscallBaseline] = [:]
     var windowStartedAt: Timestamp
@@ -107,14 +116,19 @@ public actor PluginHost {
 
     /// Adds the plugins and starts those that are enabled (and not quarantined before).
     /// `enabled` limits which start (nil: every plugin whose record says enabled).
-    public func load(_ manifests: [PluginManifest], enabled: Set<String>? = nil) {
+    public func load(_ manifests: [PluginManifest], enabled: Set<String>? = nil) async {
         if !support.missing.isEmpty {
             for line in support.missing { logger.warning("sandbox: \(line)") }
         }
         logger.info("plugin sandbox", metadata: ["support": "\(support)"])
         for manifest in manifests {
             let record: PluginRecordSummary
-            do { record = try registry.record(for: manifest.name) } catch {
+            let registry = self.registry
+            let name = manifest.name
+            // The registry reads the store and the account databases: blocking work, on a thread.
+            let found = await PluginLauncher.onThread { Result { try registry.record(for: name) } }
+            if accounts[name] == nil { accounts[name] = PluginAccount(internLimit: settings.connectionLimits.internBudget) }
+            do { record = try found.get() } catch {
                 logger.error("plugin not loaded: no identity", metadata: ["plugin": "\(manifest.name)", "error": "\(error)"])
                 continue
             }
@@ -147,6 +161,7 @@ public actor PluginHost {
         }
         ticker.cancel()
         for (_, waiter) in waiting {
+            waiter.timer?.cancel()
             waiter.continuation.resume(throwing: PluginHostError.requestFailed(plugin: waiter.plugin, reason: "vigild is stopping"))
         }
         waiting.removeAll()
@@ -180,7 +195,14 @@ public actor PluginHost {
     }
 
     public func status(_ name: String) -> PluginStatus? {
-        supervisor.status(name, now: clock.now(), syscalls: watcher?.statistics(plugin: name) ?? [:])
+        guard var status = supervisor.status(name, now: clock.now(), syscalls: watcher?.statistics(plugin: name) ?? [:]) else {
+            return nil
+        }
+        if let account = accounts[name] {
+            status.counters.eventsReceived = account.eventsReceived
+            status.counters.eventsRefused = account.eventsRefused
+        }
+        return status
     }
 
     public func manifest(_ name: String) -> PluginManifest? { supervisor.manifest(name) }
@@ -252,16 +274,45 @@ public actor PluginHost {
         guard supervisor.isServing(plugin), let current = runs[plugin] else {
             throw PluginHostError.notServing(plugin, state: status(plugin)?.state.name ?? "unknown")
         }
-        nextRequest += 1
-        let id = "\(plugin)-\(nextRequest)"
+        let id = Self.unguessableRequestID()
         let span = deadline ?? manifest.timeouts.actionDeadline
         let message = make(id, max(1, span.nanoseconds / 1_000_000))
+        let generation = current.generation
         return try await withCheckedThrowingContinuation { continuation in
-            waiting[id] = Waiting(plugin: plugin, continuation: continuation)
+            let timer = Task { [weak self] in
+                try? await Task.sleep(for: span)
+                guard !Task.isCancelled else { return }
+                await self?.expire(id, after: span)
+            }
+            waiting[id] = Waiting(plugin: plugin, generation: generation, continuation: continuation, timer: timer)
             send(message, on: current.run.channel)
-            execute(supervisor.handle(.requestSent(plugin: plugin, generation: current.generation, id: id,
+            execute(supervisor.handle(.requestSent(plugin: plugin, generation: generation, id: id,
                                                    deadline: clock.now() + span), now: clock.now()))
         }
+    }
+
+    /// 128 random bits: another plugin cannot guess a request's id to answer it.
+    static func unguessableRequestID() -> String {
+        var rng = SystemRandomNumberGenerator()
+        let a = rng.next() as UInt64, b = rng.next() as UInt64
+        let hex = String(a, radix: 16) + "-" + String(b, radix: 16)
+        return "req-" + hex
+    }
+
+    /// The deadline of a request passed: its caller gets the failure now, and the supervisor
+    /// ends the run for the missed deadline at its next tick.
+    private func expire(_ id: String, after span: Duration) {
+        guard let waiter = waiting.removeValue(forKey: id) else { return }
+        rememberExpired(id, plugin: waiter.plugin)
+        waiter.continuation.resume(throwing: PluginHostError.requestFailed(
+            plugin: waiter.plugin, reason: "no result within the deadline of \(DurationText.format(span))"))
+    }
+
+    func rememberExpired(_ id: String, plugin: String) {
+        var ids = expiredRequests[plugin] ?? []
+        ids.append(id)
+        if ids.count > 32 { ids.removeFirst(ids.count - 32) }
+        expiredRequests[plugin] = ids
     }
 
     nonisolated func send(_ message: PluginMessage, on channel: any Channel) {
@@ -294,7 +345,7 @@ public actor PluginHost {
                 return
             }
         }
-        guard let uid = records[name]?.uid else { return }
+        guard let uid = records[name]?.uid, let account = accounts[name] else { return }
         let launcher = PluginLauncher(settings: settings, group: group, bus: bus, symbols: symbols, clock: clock,
                                       logger: logger, watcher: watcher, spawner: spawner)
         let continuation = self.continuation
@@ -304,7 +355,7 @@ public actor PluginHost {
         // down (a launch still connecting its socket on a closed loop would crash).
         launches[key] = Task {
             do throws(PluginLauncher.Failure) {
-                let run = try await launcher.launch(manifest, uid: uid, profile: profile,
+                let run = try await launcher.launch(manifest, uid: uid, profile: profile, account: account,
                                                     report: { continuation.yield(.report(name, generation, $0)) },
                                                     exited: { continuation.yield(.exited(name, generation, $0)) })
                 continuation.yield(.spawned(name, generation, .success(run)))

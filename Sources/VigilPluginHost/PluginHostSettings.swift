@@ -22,6 +22,8 @@ public struct PluginHostSettings: Sendable {
     /// Whether the breach watcher receives the plugins' seccomp notifications (false only where
     /// the kernel lacks user notification: unknown syscalls then get EPERM from the kernel).
     public var useNotify: Bool
+    /// What a connection accepts from its plugin beyond the wire format (labels, series, rates).
+    public var connectionLimits = ConnectionLimits()
 
     public init(launcherPath: String, specDirectory: String, profilesDirectory: String,
                 maximumFrameBytes: Int = 1 << 20, policy: SupervisionPolicy = SupervisionPolicy(),

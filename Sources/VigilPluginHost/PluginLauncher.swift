@@ -59,7 +59,7 @@ struct PluginLauncher: Sendable {
 
     /// Spawns and connects the plugin. `report` receives what its connection says; `exited` is
     /// called once, from a thread of its own, when the process has ended and been reaped.
-    func launch(_ manifest: PluginManifest, uid: UInt32, profile: SandboxProfile,
+    func launch(_ manifest: PluginManifest, uid: UInt32, profile: SandboxProfile, account: PluginAccount,
                 report: @escaping @Sendable (ConnectionReport) -> Void,
                 exited: @escaping @Sendable (PluginTermination) -> Void) async throws(Failure) -> PluginRun {
         let spec = Self.request(for: manifest, uid: uid, useNotify: settings.useNotify && watcher != nil).spec(profile: profile)
@@ -109,16 +109,17 @@ struct PluginLauncher: Sendable {
         waiter.start()
         let (bus, symbols, clock, logger) = (self.bus, self.symbols, self.clock, self.logger)
         let maxFrame = settings.maximumFrameBytes
-        let kind = manifest.kind
         let name = manifest.name
+        let limits = settings.connectionLimits
         do {
             let channel = try await ClientBootstrap(group: group)
                 .channelOption(ChannelOptions.autoRead, value: false)  // the host starts reading once it knows the run
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(
-                            PluginChannelHandler(kind: kind, bus: bus, symbols: symbols, source: "plugin:\(name)",
-                                                 clock: clock, maximumFrameBytes: maxFrame, report: report))
+                            PluginChannelHandler(manifest: manifest, bus: bus, symbols: symbols, clock: clock,
+                                                 maximumFrameBytes: maxFrame, account: account, limits: limits,
+                                                 report: report))
                     }
                 }
                 .withConnectedSocket(daemonEnd).get()

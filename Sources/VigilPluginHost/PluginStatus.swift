@@ -136,6 +136,9 @@ public struct PluginCounters: Sendable, Equatable {
     /// Failures by ``PluginFailureCause/category``.
     public var failuresByCategory: [String: Int] = [:]
     public var eventsReceived: UInt64 = 0
+    /// Events dropped for an undeclared or reserved name, a reserved label, a label limit or a
+    /// spent interning budget.
+    public var eventsRefused: UInt64 = 0
     public init() {}
 }
 
@@ -165,6 +168,7 @@ public struct PluginStatus: Sendable, Equatable {
             "exits": .number(Double(counters.exits)), "failures": .number(Double(counters.failures)),
             "timeouts": .number(Double(counters.timeouts)), "protocol_violations": .number(Double(counters.protocolViolations)),
             "breaches": .number(Double(counters.breaches)), "events_received": .number(Double(counters.eventsReceived)),
+            "events_refused": .number(Double(counters.eventsRefused)),
             "failure_rate": .number(failureRate),
             "failures_by_cause": .object(counters.failuresByCategory.mapValues { .number(Double($0)) }),
             "syscalls": .object(syscalls.mapValues { .number(Double($0)) }),

@@ -198,6 +198,7 @@ final class ScenarioWorld: @unchecked Sendable {
             try folder("host-probe", copy: [Self.fixtures + "/file_detector.py": "probe.py"], manifest: """
                 name: host-probe
                 kind: detector
+                emits: ["*", authentication_failures, configuration_tampering_detected]
                 exec: probe.py
                 args: [host-probe]
                 protocol: 1
@@ -229,6 +230,7 @@ final class ScenarioWorld: @unchecked Sendable {
                        manifest: """
                 name: \(name)
                 kind: detector
+                emits: ["*", authentication_failures, configuration_tampering_detected]
                 exec: behave.py
                 args: [\(mode), \(name)]
                 protocol: 1
@@ -247,6 +249,7 @@ final class ScenarioWorld: @unchecked Sendable {
             try folder(name, copy: [binary: "hostile"], manifest: """
                 name: \(name)
                 kind: detector
+                emits: ["*", authentication_failures, configuration_tampering_detected]
                 exec: hostile
                 args: [\(attempt)]
                 protocol: 1
@@ -256,6 +259,7 @@ final class ScenarioWorld: @unchecked Sendable {
             try folder(name, copy: [productsDirectory + "/vigil-bench-flood": "flood"], manifest: """
                 name: \(name)
                 kind: detector
+                emits: ["*", authentication_failures, configuration_tampering_detected]
                 exec: flood
                 args: [\(name), "\(batch)"]
                 protocol: 1

@@ -16,6 +16,13 @@ import VigilDaemon
         let status = try JSONDecoder().decode(JSONValue.self, from: Data(json.out.utf8))
         #expect(status["pid"]?.doubleValue == Double(d.process.processIdentifier))
         #expect(status["open_incidents"]?.doubleValue == 0)
+        // The state folder may also come before the subcommand, as with most CLIs.
+        let before = try runVigil(["--state-dir", d.stateDirectory, "status"])
+        #expect(before.status == 0)
+        #expect(before.out.contains("vigild \(VigilVersion.current) (pid \(d.process.processIdentifier))"))
+        let joined = try runVigil(["--state-dir=" + d.stateDirectory, "status", "--json"])
+        #expect(joined.status == 0)
+        #expect(joined.out.contains("\"open_incidents\""))
     }
 
     @Test func declaredIncidentSurvivesKillDashNine() throws {

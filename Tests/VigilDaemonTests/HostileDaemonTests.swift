@@ -71,6 +71,7 @@ struct HostileDaemonTests {
         try folder(plugins + "/healthy", manifest: """
             name: healthy
             kind: detector
+            emits: [test_metric, test_signal, flood_metric]
             exec: behave.py
             args: [detector, healthy]
             protocol: 1
@@ -83,6 +84,7 @@ struct HostileDaemonTests {
             try folder(plugins + "/" + a.name, manifest: """
                 name: \(a.name)
                 kind: detector
+                emits: [test_metric, test_signal, flood_metric]
                 exec: hostile
                 args: [\(a.attempt), "\(argument)"]
                 protocol: 1
@@ -95,6 +97,7 @@ struct HostileDaemonTests {
             try folder(plugins + "/" + p.name, manifest: """
                 name: \(p.name)
                 kind: detector
+                emits: [test_metric, test_signal, flood_metric]
                 exec: behave.py
                 args: [\(p.mode), \(p.name)]
                 protocol: 1

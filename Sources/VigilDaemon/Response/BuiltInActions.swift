@@ -50,22 +50,21 @@ struct BuiltInActions: Sendable {
 
     // MARK: plugins
 
-    /// Plugins the incident names: its `plugin` label and every `plugin` value in its evidence.
+    /// Plugins the incident is about, as the daemon itself established it: its `plugin` label and
+    /// the `plugin` labels of the signal series in its evidence. Plugins cannot set a `plugin`
+    /// label (it is reserved), so these come from the daemon's own signals (breaches, failure
+    /// rates, quarantines) or an operator; what an action or notifier plugin wrote into its own
+    /// result evidence is never read here.
     static func affectedPlugins(_ incident: Incident, evidence: [EvidenceRecord], loaded: Set<String>) -> [String] {
         var names: Set<String> = []
         if let p = incident.labels["plugin"] { names.insert(p) }
-        func collect(_ v: JSONValue) {
-            switch v {
-            case .object(let o):
-                for (k, x) in o {
-                    if k == "plugin", let s = x.stringValue { names.insert(s) } else { collect(x) }
-                }
-            case .array(let a): a.forEach(collect)
-            default: break
+        for e in evidence where e.kind == "signal" || e.kind == "signals" {
+            guard e.source.hasPrefix("rule:"),
+                  let v = try? JSONDecoder().decode(JSONValue.self, from: Data(e.content.utf8)),
+                  case .array(let series)? = v.objectValue?["series"] else { continue }
+            for labels in series {
+                if let s = labels.objectValue?["plugin"]?.stringValue { names.insert(s) }
             }
-        }
-        for e in evidence {
-            if let v = try? JSONDecoder().decode(JSONValue.self, from: Data(e.content.utf8)) { collect(v) }
         }
         return names.filter(loaded.contains).sorted()
     }

@@ -62,6 +62,9 @@ public actor ResponseEngine {
         breakers.configure(threshold: settings.breakerConsecutiveFailures, openFor: settings.breakerOpenFor)
     }
 
+    /// Changes not yet observed, per incident, oldest first (see ``accept(_:)``).
+    private var pendingObservations: [String: [Incident]] = [:]
+
     /// A reloaded configuration: responses already under way keep the actions they requested.
     public func replace(settings: ContainmentSettings, rules: [String: [String]]) {
         self.settings = settings
@@ -70,6 +73,28 @@ public actor ResponseEngine {
     }
 
     // MARK: entry points
+
+    /// Takes changes in the order the incident service stored them and observes each incident's
+    /// changes in that order, one after another; different incidents proceed side by side, so a
+    /// slow containment of one never holds up another's.
+    public func accept(_ changed: [Incident]) {
+        for incident in changed {
+            if pendingObservations[incident.id] != nil {
+                pendingObservations[incident.id]?.append(incident)
+                continue
+            }
+            pendingObservations[incident.id] = [incident]
+            Task { await self.drainObservations(of: incident.id) }
+        }
+    }
+
+    private func drainObservations(of id: String) async {
+        while let next = pendingObservations[id]?.first {
+            await observe([next])
+            pendingObservations[id]?.removeFirst()
+            if pendingObservations[id]?.isEmpty == true { pendingObservations[id] = nil }
+        }
+    }
 
     /// Told about incidents the incident service just stored: a mobilised incident with a
     /// containment category starts containment on its own (`start: automatic`); an incident that

@@ -9,8 +9,8 @@ public enum ConnectionReport: Sendable, Equatable {
     case pong(seq: Int64)
     case result(PluginResult)
     case log(LogLine)
-    /// `count` events of one frame were put on the bus.
-    case events(count: Int)
+    /// Events were refused (`total` so far in this run); reported for the first of each kind only.
+    case refused(reason: String, total: Int)
     /// Reading stopped (true) or resumed (false) because a bus lane was above its high watermark.
     case backpressure(paused: Bool)
     /// A frame broke the protocol; the connection is closed.
@@ -32,6 +32,8 @@ final class PluginChannelHandler: ChannelInboundHandler {
     typealias OutboundOut = ByteBuffer
 
     private let kind: PluginKind
+    private let account: PluginAccount
+    private let limits: ConnectionLimits
     /// This connection's own rings on the bus: a flooding plugin fills, pauses and sheds only these.
     private let bus: BusProducer
     private let source: Symbol
@@ -46,17 +48,38 @@ final class PluginChannelHandler: ChannelInboundHandler {
     private var helloSeen = false
     private var closedForViolation = false
     private var paused = false
+    /// Reading is held back because control frames came faster than ``ConnectionLimits``.
+    private var throttled = false
+    private var controlTokens: Double
+    private var controlRefilledAt: Timestamp
+    private var refusedInRun = 0
+    private var refusalKindsReported: Set<String> = []
 
-    init(kind: PluginKind, bus: EventBus, symbols: SymbolTable, source: String, clock: any VigilClock,
-         maximumFrameBytes: Int, report: @escaping @Sendable (ConnectionReport) -> Void) {
-        self.kind = kind
+    init(manifest: PluginManifest, bus: EventBus, symbols: SymbolTable, clock: any VigilClock,
+         maximumFrameBytes: Int, account: PluginAccount, limits: ConnectionLimits = ConnectionLimits(),
+         report: @escaping @Sendable (ConnectionReport) -> Void) {
+        kind = manifest.kind
+        self.account = account
+        self.limits = limits
         self.bus = bus.makeProducer()
-        self.source = symbols.intern(source)
+        // The daemon names the sender; nothing in a frame can change it.
+        source = symbols.intern("plugin:\(manifest.name)")
         self.clock = clock
         self.report = report
         decoder = FrameDecoder(maximumFrameBytes: maximumFrameBytes)
-        interner = EventInterner(symbols: symbols)
+        interner = EventInterner(symbols: symbols, manifest: manifest, budget: account.internBudget,
+                                 limits: .init(maximumLabels: limits.maximumLabels,
+                                               maximumLabelValueBytes: limits.maximumLabelValueBytes))
+        controlTokens = limits.controlFrameBurst
+        controlRefilledAt = clock.now()
         for i in 0..<3 { lanes[i].reserveCapacity(1024) }
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        // Bounds what the daemon queues for a plugin that does not read (pongs are withheld
+        // rather than queued once the buffer is past the high mark).
+        context.channel.setOption(ChannelOptions.writeBufferWaterMark,
+                                  value: .init(low: 32 << 10, high: 64 << 10)).whenComplete { _ in }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -79,7 +102,7 @@ final class PluginChannelHandler: ChannelInboundHandler {
     // MARK: frames
 
     private func drainFrames(context: ChannelHandlerContext) {
-        while !paused, !closedForViolation {
+        while !paused, !throttled, !closedForViolation {
             do {
                 let handled = try decoder.withNextFrame { (payload, number) throws(ProtocolError) -> Bool in
                     try handleFrame(payload, number: number, context: context)
@@ -113,6 +136,7 @@ final class PluginChannelHandler: ChannelInboundHandler {
             return
         }
         let message = try PluginMessage.from(scanned, frame: number, payload: payload, records: [])
+        if case .hello = message {} else { spendControlToken(context: context) }
         switch message {
         case .hello(let hello):
             guard !helloSeen else { throw .unexpectedMessage(frame: number, type: "hello", expected: "no second hello") }
@@ -120,7 +144,13 @@ final class PluginChannelHandler: ChannelInboundHandler {
             helloSeen = true
             report(.hello(hello))
         case .pong(let seq): report(.pong(seq: seq))
-        case .ping(let seq): write(PluginMessage.pong(seq: seq), context: context)
+        case .ping(let seq):
+            // Only to a plugin that reads: a pong for one that never does would sit in memory.
+            if context.channel.isWritable {
+                write(PluginMessage.pong(seq: seq), context: context)
+            } else {
+                account.countWithheldPong()
+            }
         case .result(let result):
             guard kind != .detector else {
                 throw .unexpectedMessage(frame: number, type: "result", expected: "events, log, ping or pong (detectors get no requests)")
@@ -145,12 +175,14 @@ final class PluginChannelHandler: ChannelInboundHandler {
         let now = clock.now()
         // A plugin's clock may run ahead; an event is never dated in the future.
         let latest = now
+        var refusedHere = 0
         for (index, record) in records.enumerated() {
             let name: EventInterner.NameEntry
             let labels: LabelSetID
-            do throws(EventInterner.Refusal) {
+            let unit: Symbol
+            let kind: EventKind = record.value == nil ? .signal : .metric
+            do throws(EventInterner.Violation) {
                 name = try interner.name(record.name, in: payload)
-                labels = try interner.labels(record.labels, in: payload)
             } catch {
                 throw .invalidMessage(frame: frame, type: "events", field: "events[\(index)]", problem: error.problem)
             }
@@ -158,14 +190,41 @@ final class PluginChannelHandler: ChannelInboundHandler {
             guard value.isFinite else {
                 throw .invalidMessage(frame: frame, type: "events", field: "events[\(index)].value", problem: "must be finite")
             }
-            let kind: EventKind = record.value == nil ? .signal : .metric
-            let lane: Lane = name.securityLane ? .security : (kind == .signal ? .incident : .telemetry)
+            if let refusal = name.refusal {
+                try refuse(refusal, frame: frame, index: index, context: context)
+                refusedHere += 1
+                continue
+            }
+            guard let lane = name.lane(kind) else {
+                try refuse(.undeclared("\(kind == .signal ? "signal" : "metric") " + interner.symbols.name(name.symbol)),
+                           frame: frame, index: index, context: context)
+                refusedHere += 1
+                continue
+            }
+            do throws(EventInterner.LabelFailure) {
+                labels = try interner.labels(record.labels, in: payload)
+            } catch {
+                switch error {
+                case .violation(let v):
+                    throw .invalidMessage(frame: frame, type: "events", field: "events[\(index)].labels", problem: v.problem)
+                case .refused(let refusal):
+                    try refuse(refusal, frame: frame, index: index, context: context)
+                    refusedHere += 1
+                    continue
+                }
+            }
+            do throws(EventInterner.Refusal) {
+                unit = try interner.unit(record.unit, in: payload)
+            } catch {
+                try refuse(error, frame: frame, index: index, context: context)
+                refusedHere += 1
+                continue
+            }
             let time = record.time.map { min($0, latest) } ?? now
             lanes[Int(lane.rawValue)].append(Event(kind: kind, lane: lane, name: name.symbol, value: value,
-                                                   unit: interner.unit(record.unit, in: payload), source: source,
-                                                   labels: labels, time: time))
+                                                   unit: unit, source: source, labels: labels, time: time))
         }
-        report(.events(count: records.count))
+        account.countReceived(records.count - refusedHere)
         var pauseFor: Lane?
         for lane in Lane.allCases {
             let i = Int(lane.rawValue)
@@ -184,6 +243,52 @@ final class PluginChannelHandler: ChannelInboundHandler {
             lanes[i].removeAll(keepingCapacity: true)
         }
         if let lane = pauseFor ?? held.first?.lane { pause(on: lane, context: context) }
+    }
+
+    /// Drops one event: counted, the plugin warned on the first of each kind (a `log` frame back
+    /// to it, and a report to the host), the run ended once it keeps on past the tolerance.
+    private func refuse(_ refusal: EventInterner.Refusal, frame: Int, index: Int,
+                        context: ChannelHandlerContext) throws(ProtocolError) {
+        refusedInRun += 1
+        account.countRefused(1)
+        if refusedInRun > limits.refusedEventsTolerated {
+            throw .invalidMessage(frame: frame, type: "events", field: "events[\(index)]",
+                                  problem: "more than \(limits.refusedEventsTolerated) refused events after the warning; last: \(refusal)")
+        }
+        guard refusalKindsReported.insert(refusal.category).inserted else { return }
+        let warning = "vigild refused events[\(index)] of frame \(frame): \(refusal); such events are dropped, "
+            + "and after \(limits.refusedEventsTolerated) refused events the plugin is stopped"
+        if context.channel.isWritable { write(.log(LogLine(level: "warning", message: warning)), context: context) }
+        report(.refused(reason: "\(refusal)", total: refusedInRun))
+    }
+
+    /// Takes one control-frame token; with none left, reading pauses until one has been refilled.
+    private func spendControlToken(context: ChannelHandlerContext) {
+        let now = clock.now()
+        let elapsed = max(0, (now - controlRefilledAt).inSeconds)
+        controlTokens = min(limits.controlFrameBurst, controlTokens + elapsed * limits.controlFramesPerSecond)
+        controlRefilledAt = now
+        controlTokens -= 1
+        guard controlTokens < 0, !throttled else { return }
+        throttled = true
+        account.countThrottled()
+        context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
+        let wait = max(0.001, -controlTokens / max(limits.controlFramesPerSecond, 1))
+        let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        context.eventLoop.scheduleTask(in: .nanoseconds(Int64(min(wait, 1) * 1e9))) {
+            bound.value.handler.endThrottle(context: bound.value.context)
+        }
+    }
+
+    private func endThrottle(context: ChannelHandlerContext) {
+        guard throttled else { return }
+        throttled = false
+        guard !closedForViolation else { return }
+        drainFrames(context: context)
+        if !paused, !throttled, !closedForViolation {
+            context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
+            context.read()
+        }
     }
 
     private func pause(on lane: Lane, context: ChannelHandlerContext) {
@@ -218,7 +323,7 @@ final class PluginChannelHandler: ChannelInboundHandler {
         paused = false
         report(.backpressure(paused: false))
         drainFrames(context: context)
-        if !paused, !closedForViolation {
+        if !paused, !throttled, !closedForViolation {
             context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
             context.read()
         }

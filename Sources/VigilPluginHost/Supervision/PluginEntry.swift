@@ -28,6 +28,8 @@ struct PluginEntry: Sendable {
     var nextPingAt: Timestamp?
     var outstandingPing: (seq: Int64, sentAt: Timestamp)?
     var pingSequence: Int64 = 0
+    /// Reading is paused by bus backpressure: heartbeats are not judged meanwhile.
+    var heldBack = false
     /// Request id → deadline.
     var pendingRequests: [String: Timestamp] = [:]
     /// Why the daemon is ending the current run (set when it kills); the failure is already counted.
@@ -187,7 +189,9 @@ struct PluginEntry: Sendable {
             }
         case .running:
             let heartbeat = manifest.timeouts.heartbeat
-            if let ping = outstandingPing, now - ping.sentAt >= heartbeat {
+            if heldBack {
+                // Paused by the daemon itself: no ping is sent and none is overdue.
+            } else if let ping = outstandingPing, now - ping.sentAt >= heartbeat {
                 outstandingPing = nil
                 commands += kill(.heartbeatMissed, now: now, name: name)
             } else if outstandingPing == nil, let at = nextPingAt, now >= at {

@@ -124,8 +124,14 @@ public struct PluginSupervisor: Sendable {
             let commands = e.quarantineNow(.isolated(reason), now: now, name: name)
             entries[name] = e
             return commands
-        case .backpressure:
-            return []
+        case .backpressure(let name, let generation, let paused):
+            // Held back by the bus, the plugin's pong waits unread behind its events: its
+            // heartbeat is not judged until reading resumes, and then from a fresh start.
+            return update(name, generation) { e in
+                e.heldBack = paused
+                if !paused, let ping = e.outstandingPing { e.outstandingPing = (ping.seq, now) }
+                return []
+            }
         case .requestSent(let name, let generation, let id, let deadline):
             return update(name, generation) { e in
                 e.pendingRequests[id] = deadline
@@ -198,10 +204,6 @@ public struct PluginSupervisor: Sendable {
                             since: e.stateSince, counters: e.counters, failureRate: rate, syscalls: syscalls)
     }
 
-    /// Counts an event batch received from the plugin (for `vigil plugins show`).
-    public mutating func countEvents(_ name: String, _ count: Int) {
-        entries[name]?.counters.eventsReceived += UInt64(count)
-    }
 
     // MARK: internals
 
@@ -214,6 +216,7 @@ public struct PluginSupervisor: Sendable {
         e.pendingCause = nil
         e.outstandingPing = nil
         e.nextPingAt = nil
+        e.heldBack = false
         e.handshakeDeadline = now + e.manifest.timeouts.handshake
         e.afterStop = nil
         e.counters.starts += 1

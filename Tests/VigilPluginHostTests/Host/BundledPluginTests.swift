@@ -14,6 +14,7 @@ struct BundledPluginTests {
         let program = try #require(PluginWorld.product("vigil-system-metrics"), "build vigil-system-metrics first")
         let manifest = try world.folder("system-metrics", program: program, manifest: """
             name: system-metrics
+            emits: [cpu_usage, memory_usage, disk_space, network_latency]
             kind: detector
             exec: bin/system-metrics
             protocol: 1
@@ -45,6 +46,7 @@ struct BundledPluginTests {
         chmod(watched.path, 0o644)
         let manifest = try world.folder("config-watch", program: program, manifest: """
             name: config-watch
+            emits: [configuration_tampering_detected, watched_files]
             kind: detector
             exec: bin/config-watch
             protocol: 1
@@ -75,6 +77,7 @@ struct BundledPluginTests {
         let example = "\(Self.repo)/Plugins/examples/python-detector"
         let manifest = try world.folder("auth-watch", program: nil, manifest: """
             name: auth-watch
+            emits: [authentication_failures, auth_log_lines_read]
             kind: detector
             exec: auth_watch.py
             protocol: 1

@@ -20,17 +20,18 @@ final class PluginWorld: @unchecked Sendable {
     init(policy: SupervisionPolicy = SupervisionPolicy(initialBackoff: .milliseconds(100), maximumBackoff: .seconds(1),
                                                        crashLoopFailures: 3, crashLoopWindow: .seconds(60),
                                                        failureRateInterval: .milliseconds(200), shutdownGrace: .seconds(1)),
-         bus: EventBus = EventBus()) throws {
+         bus: EventBus = EventBus(), limits: ConnectionLimits = ConnectionLimits()) throws {
         root = URL(fileURLWithPath: "/tmp/vigil-host-\(UInt32.random(in: 0...UInt32.max))")
         specs = root.appendingPathComponent("specs")
         try FileManager.default.createDirectory(at: specs, withIntermediateDirectories: true)
         chmod(root.path, 0o755)
         chmod(specs.path, 0o700)
         self.bus = bus
-        let settings = PluginHostSettings(
+        var settings = PluginHostSettings(
             launcherPath: SandboxHarness.launcherPath ?? "/nonexistent", specDirectory: specs.path,
             profilesDirectory: SandboxHarness.repository.appendingPathComponent("Sandbox").path,
             policy: policy, tickInterval: .milliseconds(50))
+        settings.connectionLimits = limits
         var logger = Logger(label: "test.plugin-host")
         logger.logLevel = ProcessInfo.processInfo.environment["VIGIL_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
         host = PluginHost(settings: settings, bus: bus, symbols: symbols, registry: InMemoryPluginRegistry(), logger: logger)
@@ -40,7 +41,8 @@ final class PluginWorld: @unchecked Sendable {
 
     /// Writes a plugin folder running `behave.py MODE NAME` and loads its manifest.
     func pythonPlugin(_ name: String, mode: String, kind: PluginKind = .detector, heartbeat: String = "15 seconds",
-                      actionDeadline: String = "30 seconds", config: String = "{}", critical: Bool = false) throws -> PluginManifest {
+                      actionDeadline: String = "30 seconds", config: String = "{}", critical: Bool = false,
+                      emits: String = "[test_metric, test_signal, flood_metric]") throws -> PluginManifest {
         let dir = root.appendingPathComponent("plugins/\(name)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let script = dir.appendingPathComponent("behave.py")
@@ -53,6 +55,7 @@ final class PluginWorld: @unchecked Sendable {
             args: [\(mode), \(name)]
             protocol: 1
             critical: \(critical)
+            \(kind == .detector ? "emits: \(emits)" : "")
             sandbox:
               read_paths: [\(Self.sdk)]
               env: { VIGIL_SDK: \(Self.sdk) }

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
 """A test plugin whose behaviour is chosen by its first argument (see PluginHostTests)."""
+import json
 import os
 import struct
 import sys
@@ -59,6 +60,66 @@ elif mode == "slow-notifier":
         time.sleep(30)
         return True, "too late"
     plugin.run_notifier(deliver)
+elif mode == "slow-echo":
+    def deliver(request):
+        time.sleep(1.5)
+        return True, "answered by %s" % name, {}
+    plugin.run_notifier(deliver)
+elif mode == "forge":
+    # Sends what only the daemon may say, or what it did not declare; then keeps reading, so the
+    # daemon's warning (a log frame) can be seen, and stays alive.
+    plugin.handshake()
+    forged = [
+        {"name": "plugin_isolation_breach_detected", "labels": {"syscall": "ptrace"}},
+        {"name": "plugin_quarantined", "labels": {"cause": "breach"}},
+        {"name": "plugin_failure_rate", "value": 100},
+        {"name": "unusual_system_call_patterns"},
+        {"name": "eventbus_queue_depth", "value": 5000},
+        {"name": "test_metric", "value": 1, "labels": {"plugin": "webhook"}},
+        {"name": "test_metric", "value": 2, "labels": {"source": "vigild:breach-watcher"}},
+        {"name": "undeclared_signal"},
+        {"name": "test_metric", "value": 3, "labels": dict(("l%d" % i, "v") for i in range(40))},
+        {"name": "test_metric", "value": 4, "labels": {"big": "x" * 5000}},
+        {"name": "test_signal", "labels": {"why": "honest"}},
+    ]
+    plugin.send({"type": "events", "events": forged})
+    warnings = []
+    while True:
+        message = plugin.receive()
+        if message.get("type") == "ping":
+            plugin.send({"type": "pong", "seq": message.get("seq", 0)})
+        elif message.get("type") == "log":
+            warnings.append(message.get("message", ""))
+            plugin.send({"type": "events", "events": [{"name": "test_metric", "value": 100 + len(warnings),
+                                                       "labels": {"series": "warned"}}]})
+        elif message.get("type") == "shutdown":
+            break
+elif mode == "refuse-flood":
+    plugin.handshake()
+    while True:
+        plugin.send({"type": "events", "events": [{"name": "plugin_failure_rate", "value": 100}] * 200})
+elif mode == "forge-results":
+    # Answers requests it was never sent: the old, guessable ids of another notifier, and more.
+    plugin.handshake()
+    victim = os.environ.get("VICTIM", "victim")
+    for n in range(1, 200):
+        plugin.send({"type": "result", "id": "%s-%d" % (victim, n), "ok": False, "detail": "forged", "evidence": {}})
+        plugin.send({"type": "result", "id": "req-%d" % n, "ok": False, "detail": "forged", "evidence": {}})
+    time.sleep(60)
+elif mode == "unique-labels":
+    plugin.handshake()
+    i = 0
+    while True:
+        plugin.send({"type": "events", "events": [
+            {"name": "test_metric", "value": 1, "labels": {"series": "u%d-%s" % (i + k, "y" * 100)}} for k in range(100)]})
+        i += 100
+elif mode == "ping-no-read":
+    # Pings the daemon as fast as it can and never reads a pong.
+    plugin.handshake()
+    frame = json.dumps({"type": "ping", "seq": 1}).encode()
+    data = struct.pack(">I", len(frame)) + frame
+    while True:
+        plugin._sock.sendall(data * 64)
 else:
     sys.stderr.write("unknown mode %s\n" % mode)
     sys.exit(64)

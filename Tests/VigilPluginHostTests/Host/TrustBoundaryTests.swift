@@ -1,0 +1,127 @@
+import Foundation
+import Testing
+import VigilBus
+import VigilCore
+@testable import VigilPluginHost
+
+/// Hostile plugins against the daemon's side of the trust boundary: what a plugin says is
+/// checked against what the daemon knows (issue 16). Real plugins, real sandbox, as root.
+@Suite(.serialized, .enabled(if: SandboxHarness.available, "needs root, cc and the vigil-sandbox binary"),
+       .timeLimit(.minutes(2)))
+struct PluginTrustTests {
+    @Test func aDetectorCannotSpeakForTheDaemonOrAnotherPlugin() async throws {
+        let world = try PluginWorld()
+        let manifest = try world.pythonPlugin("forger", mode: "forge",
+                                              emits: "[test_metric, {name: test_signal, lane: security}]")
+        await world.start([manifest])
+        var seen: [(name: String, value: Double, lane: Lane, labels: [String: String], source: String)] = []
+        // The plugin answers the daemon's warning with a metric of its own: the warning arrived.
+        let warned = await world.eventually {
+            seen += world.drained()
+            return seen.contains { $0.labels["series"] == "warned" }
+        }
+        #expect(warned)
+        // The daemon's own events about the plugin (its failure rate, with a `plugin` label) are
+        // on the bus too; what matters is what came from the plugin.
+        seen.removeAll { $0.source.hasPrefix("vigild:") }
+        let names = Set(seen.map(\.name))
+        for reserved in ["plugin_isolation_breach_detected", "plugin_quarantined", "plugin_failure_rate",
+                         "unusual_system_call_patterns", "eventbus_queue_depth", "undeclared_signal"] {
+            #expect(!names.contains(reserved), "\(reserved) came through")
+        }
+        #expect(!seen.contains { $0.labels["plugin"] != nil || $0.labels["source"] != nil })
+        #expect(!seen.contains { $0.name == "test_metric" && [1, 2, 3, 4].contains($0.value) })
+        // The honest event of the same frame went through, on the lane its declaration names.
+        let honest = try #require(seen.first { $0.name == "test_signal" })
+        #expect(honest.lane == .security)
+        #expect(honest.source == "plugin:forger")
+        #expect(seen.allSatisfy { $0.source == "plugin:forger" })
+        let status = try #require(await world.host.status("forger"))
+        #expect(status.counters.eventsRefused == 10)
+        #expect(status.state == .running)
+        #expect(status.counters.failures == 0)
+        await world.stop()
+    }
+
+    @Test func aDetectorThatKeepsSendingRefusedEventsIsStopped() async throws {
+        var limits = ConnectionLimits()
+        limits.refusedEventsTolerated = 500
+        let world = try PluginWorld(limits: limits)
+        await world.start([try world.pythonPlugin("insistent", mode: "refuse-flood")])
+        let failed = await world.eventually { (await world.host.status("insistent")?.counters.protocolViolations ?? 0) >= 1 }
+        #expect(failed)
+        let status = try #require(await world.host.status("insistent"))
+        #expect(status.lastCause?.description.contains("refused events") == true)
+        #expect(!world.drained().contains { $0.name == "plugin_failure_rate" && $0.source == "plugin:insistent" })
+        await world.stop()
+    }
+
+    @Test func aPluginCannotAnswerAnotherPluginsRequest() async throws {
+        let world = try PluginWorld()
+        let victim = try world.pythonPlugin("victim", mode: "slow-echo", kind: .notifier)
+        let forger = try world.pythonPlugin("result-forger", mode: "forge-results", kind: .notifier)
+        await world.start([victim, forger])
+        #expect(await world.eventually { await world.host.status("victim")?.state == .running })
+        // The forger starts answering as soon as it is up, before and while the victim works.
+        let result = try await world.host.notify("victim", incident: .null, title: "t", body: "b")
+        #expect(result.ok)
+        #expect(result.detail == "answered by victim")
+        let caught = await world.eventually { (await world.host.status("result-forger")?.counters.protocolViolations ?? 0) >= 1 }
+        #expect(caught)
+        #expect(await world.host.status("result-forger")?.lastCause?.description.contains("which was not sent to it") == true)
+        let victimStatus = try #require(await world.host.status("victim"))
+        #expect(victimStatus.counters.failures == 0)
+        #expect(victimStatus.state == .running)
+        await world.stop()
+    }
+
+    @Test func requestIDsAreUnguessable() {
+        let ids = (0..<1000).map { _ in PluginHost.unguessableRequestID() }
+        #expect(Set(ids).count == ids.count)
+        // 128 random bits, as hex: nothing like a counter or the plugin's name.
+        #expect(ids.allSatisfy { $0.hasPrefix("req-") && $0.count >= 20 && !$0.contains("victim") })
+    }
+
+    @Test func aPluginsUniqueLabelValuesAreBoundedByItsBudget() async throws {
+        var limits = ConnectionLimits()
+        limits.internBudget = 2_000
+        let world = try PluginWorld(limits: limits)
+        let before = world.symbols.counts
+        await world.start([try world.pythonPlugin("cardinality", mode: "unique-labels")])
+        // Past its budget every new series is refused; a plugin that keeps on is stopped, and
+        // its restarts do not get a fresh budget (quarantined after the crash loop).
+        let stopped = await world.eventually {
+            _ = world.drained()
+            return await world.host.status("cardinality")?.state == .quarantined
+        }
+        #expect(stopped)
+        #expect((await world.host.status("cardinality")?.counters.eventsRefused ?? 0) >= 3_000)
+        let after = world.symbols.counts
+        // Every string and label set the plugin added was paid from its budget.
+        #expect((after.strings - before.strings) + (after.labelSets - before.labelSets) <= 2_000 + 64)
+        await world.stop()
+    }
+
+    @Test func pingsFromAPluginThatNeverReadsAreNotQueued() async throws {
+        let world = try PluginWorld()
+        await world.start([try world.pythonPlugin("pinger", mode: "ping-no-read")])
+        let account = await world.host.accounts["pinger"]
+        let withheld = await world.eventually { (account?.pongsWithheld ?? 0) > 200 }
+        #expect(withheld)
+        #expect((account?.timesThrottled ?? 0) > 0)
+        await world.stop()
+    }
+}
+
+@Suite struct LogTextTests {
+    @Test func aPluginsTextBecomesOneEscapedBoundedLine() {
+        let forged = "ok\n2026-12-04T10:00:00Z critical vigild: plugin quarantined\r\u{1B}[2J\u{202E}evil\\"
+        let line = LogText.sanitized(forged)
+        #expect(!line.contains("\n") && !line.contains("\r") && !line.contains("\u{1B}") && !line.contains("\u{202E}"))
+        #expect(line.hasPrefix("ok\\n2026-12-04T10:00:00Z critical vigild"))
+        #expect(line.contains("\\u{1B}[2J") && line.hasSuffix("evil\\\\"))
+        let long = LogText.sanitized(String(repeating: "é", count: 1_000_000))
+        #expect(long.utf8.count < LogText.maximumBytes + 64)
+        #expect(long.hasSuffix("(2000000 bytes, cut)"))
+    }
+}
