@@ -28,6 +28,16 @@ public struct StoreTransaction {
         return try IncidentRecord.fetchOne(statement, arguments: [fingerprint])?.incident()
     }
 
+    /// The oldest open incident about this plugin (its `plugin` label, which only the daemon and
+    /// operators set): the one the daemon's later signals about the same plugin correlate with.
+    public func openIncident(plugin: String) throws -> Incident? {
+        let statement = try db.cachedStatement(sql: """
+            SELECT * FROM incident WHERE json_extract(labels, '$.plugin') = ? AND state IN (\(Self.openStates))
+            ORDER BY createdAt ASC LIMIT 1
+            """)
+        return try IncidentRecord.fetchOne(statement, arguments: [plugin])?.incident()
+    }
+
     /// The newest incident with this fingerprint in any state (for the reopen window).
     public func latestIncident(fingerprint: String) throws -> Incident? {
         let statement = try db.cachedStatement(sql: "SELECT * FROM incident WHERE fingerprint = ? ORDER BY createdAt DESC LIMIT 1")

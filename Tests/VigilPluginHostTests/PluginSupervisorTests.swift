@@ -161,6 +161,22 @@ import VigilCore
         #expect(s.tick(now: t0 + .seconds(45)).contains(.kill(plugin: "det", generation: g, cause: .heartbeatMissed)))
     }
 
+    @Test func aPluginHeldBackByTheBusIsNotKilledForItsUnreadPong() {
+        var s = PluginSupervisor(policy: policy)
+        _ = s.add(manifest(), enabled: true, now: t0)
+        let g = running(&s, at: t0)
+        #expect(s.tick(now: t0 + .seconds(15)).contains(.ping(plugin: "det", generation: g, seq: 1)))
+        // The daemon stops reading the plugin's socket (a lane is full): its pong waits unread.
+        _ = s.handle(.backpressure(plugin: "det", generation: g, paused: true), now: t0 + .seconds(16))
+        let whilePaused = s.tick(now: t0 + .seconds(120))
+        #expect(!whilePaused.contains { if case .kill = $0 { true } else { false } })
+        #expect(!whilePaused.contains { if case .ping = $0 { true } else { false } })
+        // Reading resumes: the heartbeat is judged again, from then on.
+        _ = s.handle(.backpressure(plugin: "det", generation: g, paused: false), now: t0 + .seconds(121))
+        #expect(!s.tick(now: t0 + .seconds(135)).contains { if case .kill = $0 { true } else { false } })
+        #expect(s.tick(now: t0 + .seconds(136)).contains(.kill(plugin: "det", generation: g, cause: .heartbeatMissed)))
+    }
+
     @Test func aRequestPastItsDeadlineFailsAndKillsTheRun() {
         var s = PluginSupervisor(policy: policy)
         _ = s.add(manifest(), enabled: true, now: t0)

@@ -69,6 +69,22 @@ extension IncidentService {
         var statusPageChanged = false
     }
 
+    /// One cause, one incident: firing signals about a plugin (a `plugin` label, which plugins
+    /// cannot set) that would open a new incident join the open incident already about that
+    /// plugin instead — a breach and the failures, failure rates and quarantine it causes are
+    /// occurrences of the breach — unless they are more severe than it.
+    static func correlated(_ group: [RuleSignal], workflow: IncidentWorkflow,
+                           tx: StoreTransaction) throws -> (Incident, [RuleSignal])? {
+        let firings = group.filter { $0.transition == .firing }
+        guard let first = firings.first, let plugin = first.labels["plugin"],
+              firings.allSatisfy({ $0.labels["plugin"] == plugin }),
+              let anchor = try tx.openIncident(plugin: plugin), anchor.fingerprint != first.fingerprint,
+              let opening = workflow.opening(for: first) else { return nil }
+        let wouldBe = opening.change(id: anchor.id).incident.severity
+        guard anchor.severity <= wouldBe else { return nil }
+        return (anchor, firings)
+    }
+
     private func writeBatch(_ signals: [RuleSignal]) async {
         var order: [String] = []
         var groups: [String: [RuleSignal]] = [:]
@@ -82,6 +98,15 @@ extension IncidentService {
             let outcome = try await store.write { tx -> BatchOutcome in
                 var outcome = BatchOutcome()
                 for (fingerprint, group) in ordered {
+                    if try tx.openIncident(fingerprint: fingerprint) == nil,
+                       let (anchor, firings) = try Self.correlated(group, workflow: workflow, tx: tx) {
+                        var change = IncidentChange(incident: anchor)
+                        workflow.absorb(firings[...], into: &change)
+                        guard !change.timeline.isEmpty else { continue }
+                        try tx.commit(StoreChange(change))
+                        outcome.updated += 1
+                        continue
+                    }
                     let open = try tx.openIncident(fingerprint: fingerprint)
                     let latest = open == nil ? try tx.latestIncident(fingerprint: fingerprint) : nil
                     // The timeline is needed for a reopen's brief, or for the escalation of an
