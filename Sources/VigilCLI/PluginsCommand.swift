@@ -146,7 +146,7 @@ private func show(_ v: PluginView) {
     facts.add(["timeouts", "\(v.timeouts)"])
     facts.add(["protocol violations", "\(v.protocolViolations)"])
     facts.add(["breaches", "\(v.breaches)"])
-    facts.add(["events received", "\(v.eventsReceived)"])
+    facts.add(["events received", "\(v.eventsReceived)" + (v.eventsRefused > 0 ? " (\(v.eventsRefused) refused)" : "")])
     print(facts.render().split(separator: "\n").dropFirst().joined(separator: "\n"))
     if !v.syscalls.isEmpty {
         print("\nWATCHED SYSCALLS")

@@ -28,6 +28,8 @@ public struct PluginView: Codable, Sendable, Equatable {
     public var protocolViolations: Int
     public var breaches: Int
     public var eventsReceived: UInt64
+    /// Events dropped: undeclared or reserved names, reserved labels, limits, spent budget.
+    public var eventsRefused: UInt64
     /// Failures / attempts over the sliding window, 0…1.
     public var failureRate: Double
     public var failuresByCause: [String: Int]
@@ -58,6 +60,7 @@ public struct PluginView: Codable, Sendable, Equatable {
         protocolViolations = s.counters.protocolViolations
         breaches = s.counters.breaches
         eventsReceived = s.counters.eventsReceived
+        eventsRefused = s.counters.eventsRefused
         failureRate = s.failureRate
         failuresByCause = s.counters.failuresByCategory
         syscalls = s.syscalls

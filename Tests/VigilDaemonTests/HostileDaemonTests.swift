@@ -162,6 +162,54 @@ struct HostileDaemonTests {
         #expect((healthy["events_received"]?.doubleValue ?? 0) >= 6)
     }
 
+    /// Issue 16: a detector that speaks as the daemon — a breach, a quarantine, a failure rate,
+    /// labels naming another plugin — against the real daemon, next to a healthy detector and a
+    /// webhook notifier it names. Nothing it says may reach an incident or a containment action.
+    @Test func aDetectorPretendingToBeTheDaemonNamesNobody() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-forger-\(UUID().uuidString.prefix(8))").path
+        let plugins = root + "/plugins"
+        let state = root + "/state"
+        try FileManager.default.createDirectory(atPath: plugins, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        chmod(root, 0o755)
+        let sdk = repositoryRoot + "/Plugins/sdk/python"
+        let behave = repositoryRoot + "/Tests/VigilPluginHostTests/Fixtures/python/behave.py"
+        for (name, mode) in [("healthy", "detector"), ("forger", "forge")] {
+            try folder(plugins + "/" + name, manifest: """
+                name: \(name)
+                kind: detector
+                emits: [test_metric, test_signal]
+                exec: behave.py
+                args: [\(mode), \(name)]
+                protocol: 1
+                sandbox: { read_paths: [\(sdk)], env: { VIGIL_SDK: \(sdk), VICTIM: healthy } }
+                """, copy: [behave: "behave.py"])
+        }
+        let daemon = try DaemonProcess(config: try isolatedConfig(pluginDirectories: [plugins]), stateDirectory: state)
+        defer { daemon.stop() }
+        func show(_ name: String) throws -> [String: JSONValue] {
+            let r = try vigil(["plugins", "show", name, "--json"], stateDirectory: state)
+            return try JSONDecoder().decode(JSONValue.self, from: Data(r.out.utf8)).objectValue ?? [:]
+        }
+        let refused = try eventually { (try show("forger")["events_refused"]?.doubleValue ?? 0) >= 11 }
+        #expect(refused, "the forger's events were refused and counted")
+        #expect(daemon.waitForLog("plugin events refused"))
+        // The healthy detector's events went through the same bus and rules meanwhile.
+        #expect(try eventually { (try show("healthy")["events_received"]?.doubleValue ?? 0) >= 11 })
+        #expect(!daemon.log.contains("incident opened"))
+        let list = try vigil(["incidents", "list", "--json"], stateDirectory: state)
+        let incidents = try JSONDecoder().decode([JSONValue].self, from: Data(list.out.utf8))
+        for incident in incidents {
+            let fingerprint = incident["fingerprint"]?.stringValue ?? ""
+            #expect(!fingerprint.contains("healthy"), "incident \(fingerprint) names the plugin the forger pretended to be")
+            #expect(!fingerprint.hasPrefix("security_events.plugin_isolation_breach_detected"), "forged breach: \(fingerprint)")
+        }
+        let healthy = try show("healthy")
+        #expect(healthy["state"]?.stringValue == "running")
+        #expect(healthy["failures"]?.doubleValue == 0)
+        #expect(try show("forger")["state"]?.stringValue == "running")
+    }
+
     func compileHostile(to path: String) throws {
         let cc = Process()
         cc.executableURL = URL(fileURLWithPath: "/usr/bin/cc")

@@ -37,7 +37,7 @@ struct PluginTrustTests {
         #expect(honest.source == "plugin:forger")
         #expect(seen.allSatisfy { $0.source == "plugin:forger" })
         let status = try #require(await world.host.status("forger"))
-        #expect(status.counters.eventsRefused == 10)
+        #expect(status.counters.eventsRefused == 11)
         #expect(status.state == .running)
         #expect(status.counters.failures == 0)
         await world.stop()

@@ -71,6 +71,7 @@ elif mode == "forge":
     plugin.handshake()
     forged = [
         {"name": "plugin_isolation_breach_detected", "labels": {"syscall": "ptrace"}},
+        {"name": "plugin_isolation_breach_detected", "labels": {"plugin": os.environ.get("VICTIM", "healthy")}},
         {"name": "plugin_quarantined", "labels": {"cause": "breach"}},
         {"name": "plugin_failure_rate", "value": 100},
         {"name": "unusual_system_call_patterns"},
