@@ -79,6 +79,8 @@ public struct PluginSettings: Sendable, Equatable {
     public var launcher: String?
     /// Restart, crash-loop and failure-rate settings (`plugins.supervision`); nil keeps the default.
     public var supervision: SupervisionSettings
+    /// What the daemon accepts from a plugin's connection (`plugins.inputs`); nil keeps the default.
+    public var inputs = PluginInputSettings()
 
     public init(directories: [String] = [], enabled: [String] = [], idRange: ClosedRange<UInt32> = 61_000...61_999,
                 sandboxDirectory: String? = nil, maxFrameBytes: Int = 1 << 20) {
@@ -90,6 +92,16 @@ public struct PluginSettings: Sendable, Equatable {
         self.launcher = nil
         self.supervision = SupervisionSettings()
     }
+}
+
+/// `plugins.inputs`: bounds on what one plugin may make the daemon hold. Every field is optional.
+public struct PluginInputSettings: Sendable, Equatable {
+    public var labelsPerEvent: Int?
+    public var labelValueBytes: Int?
+    public var seriesBudget: Int?
+    public var refusedEventsTolerated: Int?
+    public var controlFramesPerSecond: Int?
+    public init() {}
 }
 
 /// `plugins.supervision`: how plugins are restarted and judged. Every field is optional.

@@ -138,5 +138,14 @@ extension PluginHostSettings {
                   profilesDirectory: p.sandboxDirectory ?? (config.baseDirectory as NSString).appendingPathComponent("../Sandbox"),
                   maximumFrameBytes: p.maxFrameBytes, policy: policy,
                   syscallWindow: s.syscallWindow ?? .seconds(60))
+        let i = p.inputs
+        if let v = i.labelsPerEvent { connectionLimits.maximumLabels = v }
+        if let v = i.labelValueBytes { connectionLimits.maximumLabelValueBytes = v }
+        if let v = i.seriesBudget { connectionLimits.internBudget = v }
+        if let v = i.refusedEventsTolerated { connectionLimits.refusedEventsTolerated = v }
+        if let v = i.controlFramesPerSecond {
+            connectionLimits.controlFramesPerSecond = Double(v)
+            connectionLimits.controlFrameBurst = Double(v) * 2
+        }
     }
 }

@@ -58,8 +58,10 @@ struct BusFloodScenario {
         })
         #expect(flood["state"]?.stringValue == "running", "a producer held back is not a failing plugin")
 
-        // Mid-flood, 300 breaches arrive on the security lane through another plugin.
-        try world.signal("plugin_isolation_breach_detected", labels: ["plugin": "phantom", "syscall": "ptrace"], repeat: 300)
+        // Mid-flood, 300 breaches arrive on the security lane. The daemon's own signals are refused
+        // from plugins, so they come the way only an operator (or the breach watcher) can send them.
+        try world.vigil(["emit", "signal", "plugin_isolation_breach_detected", "--label", "plugin=phantom",
+                         "--label", "syscall=ptrace", "--count", "300"])
         var breach: JSONValue?
         #expect(try world.eventually(30, "all 300 breaches in one incident") {
             breach = try world.incident(fingerprint: "security_events.plugin_isolation_breach_detected")

@@ -173,8 +173,11 @@ final class PluginChannelHandler: ChannelInboundHandler {
 
     private func publish(_ payload: UnsafeRawBufferPointer, frame: Int, context: ChannelHandlerContext) throws(ProtocolError) {
         let now = clock.now()
-        // A plugin's clock may run ahead; an event is never dated in the future.
+        // A plugin's clock may run ahead or far behind: an event is never dated in the future,
+        // nor more than a day back (no rule looks that far, and far-off times would only make
+        // the rules' time arithmetic wrap).
         let latest = now
+        let earliest = now - .seconds(86_400)
         var refusedHere = 0
         for (index, record) in records.enumerated() {
             let name: EventInterner.NameEntry
@@ -220,7 +223,7 @@ final class PluginChannelHandler: ChannelInboundHandler {
                 refusedHere += 1
                 continue
             }
-            let time = record.time.map { min($0, latest) } ?? now
+            let time = record.time.map { max(min($0, latest), earliest) } ?? now
             lanes[Int(lane.rawValue)].append(Event(kind: kind, lane: lane, name: name.symbol, value: value,
                                                    unit: unit, source: source, labels: labels, time: time))
         }
