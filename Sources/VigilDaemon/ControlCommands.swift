@@ -72,7 +72,9 @@ public actor ControlCommands {
     /// Handles one request from an authenticated peer.
     public func handle(_ request: ControlRequest, peer: PeerCredentials) async -> ControlResponse {
         do {
-            let actor = Self.userName(uid: peer.uid)
+            // An NSS look-up may block (LDAP, sssd): it runs on a thread, not on the cooperative pool.
+            let uid = peer.uid
+            let actor = await Self.offPool { Self.userName(uid: uid) }
             switch request.command {
             case "status": return .success(try JSONValue.encoding(try await status()))
             case "emit": return .success(try await emit(request, actor: actor))
@@ -119,8 +121,10 @@ public actor ControlCommands {
             throw ControlFailure("malformed event: expected kind, name, value, unit, labels, source")
         }
         if let problem = event.validationError() { throw ControlFailure(problem) }
-        let count = Int(request.args["count"]?.doubleValue ?? 1)
-        guard (1...1_000_000).contains(count) else { throw ControlFailure("count must be between 1 and 1000000") }
+        let requested = request.args["count"]?.doubleValue ?? 1
+        guard let count = Int(exactly: requested), (1...1_000_000).contains(count) else {
+            throw ControlFailure("count must be a whole number between 1 and 1000000")
+        }
         event.source = "cli:\(actor)"
         if event.time == nil { event.time = clock.now() }
         let lane = event.lane ?? event.defaultLane
@@ -129,9 +133,20 @@ public actor ControlCommands {
         return .object(["lane": .string(lane.description), "outcome": .string(outcome), "count": .number(Double(count))])
     }
 
+    /// The account name of `uid` (getpwuid_r: reentrant, as threads may look up at once).
     static func userName(uid: UInt32) -> String {
-        guard let pw = getpwuid(uid) else { return "uid:\(uid)" }
-        return String(cString: pw.pointee.pw_name)
+        var entry = passwd()
+        var result: UnsafeMutablePointer<passwd>?
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let rc = getpwuid_r(uid, &entry, &buffer, buffer.count, &result)
+        guard rc == 0, result != nil, let name = entry.pw_name else { return "uid:\(uid)" }
+        return String(cString: name)
+    }
+
+    private static let lookups = DispatchQueue(label: "vigil.nss", attributes: .concurrent)
+
+    static func offPool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in lookups.async { continuation.resume(returning: work()) } }
     }
 }
 

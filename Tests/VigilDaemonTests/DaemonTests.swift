@@ -59,6 +59,15 @@ import VigilDaemon
         #expect(t.err.contains("unknown incident type \"Gremlins\""))
         let s = try vigil(["incidents", "show", "INC-1999-0001"], stateDirectory: d.stateDirectory)
         #expect(s.status == 1 && s.err.contains("no incident INC-1999-0001"))
+        // A count no Int can hold is refused, not trapped on (the daemon used to die here).
+        let client = ControlClient(stateDirectory: d.stateDirectory)
+        let huge = try client.send(ControlRequest(command: "emit", args: [
+            "event": .object(["kind": .number(1), "name": .string("x"), "value": .number(1), "unit": .string(""),
+                              "labels": .object([:]), "source": .string("cli")]),
+            "count": .number(1e300)]))
+        #expect(!huge.ok)
+        #expect(huge.error?.contains("count must be a whole number") == true)
+        #expect(try vigil(["status"], stateDirectory: d.stateDirectory).status == 0)
     }
 
     @Test func noDaemonSaysWhatToDo() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import VigilCore
 import VigilStore
@@ -66,5 +67,29 @@ import VigilStore
         await service.ingest([signal("application_health.plugin_failure_rate", "plugin_failure_rate > 10% in 5 minutes",
                                      plugin: "bystander", at: monday + .seconds(6), value: 50)])
         #expect(try await store.openIncidents().count == 2)
+    }
+}
+
+/// Deadlines cut work off: the caller is answered at the deadline even when the work does not
+/// stop (issue 16, from the code review).
+@Suite struct DeadlineTests {
+    @Test(.timeLimit(.minutes(1))) func anActionThatIgnoresCancellationIsAnsweredAtItsDeadline() async {
+        let finished = Mutex(false)
+        let outcome = await ResponseEngine.withDeadline(.milliseconds(100)) {
+            // Blocking work that never looks at cancellation, like a copy on a dispatch queue.
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                DispatchQueue.global().asyncAfter(deadline: .now() + 20) { c.resume() }
+            }
+            finished.withLock { $0 = true }
+            return ActionOutcome(ok: true, detail: "done")
+        }
+        #expect(!outcome.ok)
+        #expect(outcome.detail.contains("missed its deadline"))
+        #expect(finished.withLock { $0 } == false)
+    }
+
+    @Test func anActionThatFinishesInTimeKeepsItsOutcome() async {
+        let outcome = await ResponseEngine.withDeadline(.seconds(30)) { ActionOutcome(ok: true, detail: "done") }
+        #expect(outcome.ok && outcome.detail == "done")
     }
 }

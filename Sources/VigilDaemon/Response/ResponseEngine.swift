@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 import Logging
 import VigilBus
@@ -264,7 +265,7 @@ public actor ResponseEngine {
         let name = r.name
         if ContainmentCatalog.info(name)?.builtIn == true {
             let builtIns = self.builtIns
-            parts.append(("vigild", await withDeadline(deadline) { await builtIns.run(name, context) }))
+            parts.append(("vigild", await Self.withDeadline(deadline) { await builtIns.run(name, context) }))
         }
         for plugin in await providers(of: r.name) {
             parts.append(("plugin:\(plugin)", await callPlugin(plugin, action: r.name, context: context)))
@@ -368,17 +369,22 @@ public actor ResponseEngine {
         }
     }
 
-    private func withDeadline(_ deadline: Duration, _ body: @escaping @Sendable () async -> ActionOutcome) async -> ActionOutcome {
-        await withTaskGroup(of: ActionOutcome?.self) { group in
-            group.addTask { await body() }
-            group.addTask {
+    /// The action's outcome, or a failure at the deadline — whichever comes first. The caller is
+    /// answered at the deadline without waiting for the work to notice its cancellation (a plugin
+    /// request or a blocking copy may not), so a stuck action never holds up the response.
+    static func withDeadline(_ deadline: Duration, _ body: @escaping @Sendable () async -> ActionOutcome) async -> ActionOutcome {
+        let first = FirstOutcome()
+        return await withCheckedContinuation { continuation in
+            first.wait(continuation)
+            let work = Task { first.offer(await body()) }
+            let timer = Task {
                 try? await Task.sleep(for: deadline)
-                return Task.isCancelled ? nil : ActionOutcome(ok: false, detail: "missed its deadline of \(DurationText.format(deadline))")
+                if !Task.isCancelled,
+                   first.offer(ActionOutcome(ok: false, detail: "missed its deadline of \(DurationText.format(deadline))")) {
+                    work.cancel()
+                }
             }
-            var first: ActionOutcome?
-            while first == nil, let next = await group.next() { first = next }
-            group.cancelAll()
-            return first ?? ActionOutcome(ok: false, detail: "no outcome")
+            first.whenSettled { timer.cancel() }
         }
     }
 
@@ -587,4 +593,43 @@ struct ActionContext: Sendable {
     var deadline: Duration
     /// A person asked for it (`vigil actions run`), not the category's sequence.
     var manual = false
+}
+
+/// Resumes one continuation with the first outcome offered; later offers are dropped.
+final class FirstOutcome: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<ActionOutcome, Never>?
+        var settled = false
+        var onSettled: (@Sendable () -> Void)?
+    }
+    private let state = Mutex(State())
+
+    func wait(_ continuation: CheckedContinuation<ActionOutcome, Never>) {
+        state.withLock { $0.continuation = continuation }
+    }
+
+    /// Runs `action` once the outcome is settled (at once if it already is).
+    func whenSettled(_ action: @escaping @Sendable () -> Void) {
+        let now = state.withLock { s -> Bool in
+            if s.settled { return true }
+            s.onSettled = action
+            return false
+        }
+        if now { action() }
+    }
+
+    /// True when this offer was the first.
+    @discardableResult
+    func offer(_ outcome: ActionOutcome) -> Bool {
+        let taken = state.withLock { s -> (CheckedContinuation<ActionOutcome, Never>?, (@Sendable () -> Void)?)? in
+            guard !s.settled else { return nil }
+            s.settled = true
+            defer { s.continuation = nil; s.onSettled = nil }
+            return (s.continuation, s.onSettled)
+        }
+        guard let taken else { return false }
+        taken.0?.resume(returning: outcome)
+        taken.1?()
+        return true
+    }
 }

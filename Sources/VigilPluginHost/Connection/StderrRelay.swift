@@ -65,6 +65,6 @@ final class StderrRelay: ChannelInboundHandler {
             logger.warning("plugin stderr lines dropped by the rate limit", metadata: ["plugin": "\(plugin)", "dropped": "\(dropped)"])
             dropped = 0
         }
-        logger.info("\(line)", metadata: ["plugin": "\(plugin)", "stream": "stderr"])
+        logger.info("\(LogText.sanitized(line))", metadata: ["plugin": "\(plugin)", "stream": "stderr"])
     }
 }
