@@ -20,7 +20,7 @@ final class PluginWorld: @unchecked Sendable {
     init(policy: SupervisionPolicy = SupervisionPolicy(initialBackoff: .milliseconds(100), maximumBackoff: .seconds(1),
                                                        crashLoopFailures: 3, crashLoopWindow: .seconds(60),
                                                        failureRateInterval: .milliseconds(200), shutdownGrace: .seconds(1)),
-         bus: EventBus = EventBus(), limits: ConnectionLimits = ConnectionLimits()) throws {
+         bus: EventBus = EventBus(), limits: ConnectionLimits = ConnectionLimits(), logger custom: Logger? = nil) throws {
         root = URL(fileURLWithPath: "/tmp/vigil-host-\(UInt32.random(in: 0...UInt32.max))")
         specs = root.appendingPathComponent("specs")
         try FileManager.default.createDirectory(at: specs, withIntermediateDirectories: true)
@@ -34,7 +34,7 @@ final class PluginWorld: @unchecked Sendable {
         settings.connectionLimits = limits
         var logger = Logger(label: "test.plugin-host")
         logger.logLevel = ProcessInfo.processInfo.environment["VIGIL_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
-        host = PluginHost(settings: settings, bus: bus, symbols: symbols, registry: InMemoryPluginRegistry(), logger: logger)
+        host = PluginHost(settings: settings, bus: bus, symbols: symbols, registry: InMemoryPluginRegistry(), logger: custom ?? logger)
     }
 
     deinit { try? FileManager.default.removeItem(at: root) }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Testing
 import VigilBus
 import VigilCore
@@ -110,6 +111,57 @@ struct PluginTrustTests {
         #expect(withheld)
         #expect((account?.timesThrottled ?? 0) > 0)
         await world.stop()
+    }
+}
+
+extension PluginTrustTests {
+    @Test func aPluginsLogFloodIsCutEscapedAndRateLimited() async throws {
+        let lines = CapturedLines()
+        var logger = Logger(label: "test.capture", factory: { _ in CapturingLogHandler(lines: lines) })
+        logger.logLevel = .info
+        let world = try PluginWorld(logger: logger)
+        await world.start([try world.pythonPlugin("chatty", mode: "log-flood")])
+        let started = ContinuousClock.now
+        #expect(await world.eventually { lines.relayed(from: "chatty").count >= 100 })
+        let relayed = lines.relayed(from: "chatty")
+        let elapsed = (ContinuousClock.now - started) / .seconds(1)
+        // A burst of 100, then 20 a second: never the megabyte lines at the plugin's pace.
+        #expect(Double(relayed.count) <= 100 + 20 * elapsed + 20)
+        #expect(relayed.allSatisfy { $0.message.utf8.count < LogText.maximumBytes + 64 })
+        #expect(relayed.allSatisfy { !$0.message.contains("\n") && !$0.message.contains("\u{1B}") })
+        #expect(relayed.allSatisfy { $0.level <= .error })
+        #expect(relayed.first?.message.hasPrefix("ok\\n2026-12-04T10:00:00+0000 critical vigild") == true)
+        await world.stop()
+    }
+}
+
+/// Keeps what the plugin host logged, for tests that read the daemon's own log.
+final class CapturedLines: @unchecked Sendable {
+    struct Line { var level: Logger.Level; var message: String; var plugin: String? }
+    private let lock = NSLock()
+    private var lines: [Line] = []
+    func append(_ line: Line) { lock.withLock { lines.append(line) } }
+    func relayed(from plugin: String) -> [Line] {
+        lock.withLock { lines.filter { $0.plugin == plugin && !$0.message.isEmpty && $0.level >= .info } }
+            .filter { !$0.message.hasPrefix("vigil-sandbox") }
+    }
+}
+
+struct CapturingLogHandler: LogHandler {
+    let lines: CapturedLines
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .info
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String,
+             file: String, function: String, line: UInt) {
+        let plugin = metadata?["plugin"].map { "\($0)" }
+        // Only the plugin's own words: its log frames (no "stream" key, no daemon message).
+        guard metadata?["stream"] == nil, metadata?["cause"] == nil, metadata?["generation"] == nil,
+              metadata?["kind"] == nil, metadata?["reason"] == nil, metadata?["version"] == nil else { return }
+        lines.append(.init(level: level, message: "\(message)", plugin: plugin))
     }
 }
 

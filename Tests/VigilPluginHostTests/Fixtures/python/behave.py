@@ -121,6 +121,20 @@ elif mode == "ping-no-read":
     data = struct.pack(">I", len(frame)) + frame
     while True:
         plugin._sock.sendall(data * 64)
+elif mode == "log-flood":
+    # Megabyte log lines with forged daemon lines and terminal escapes, as fast as it can.
+    plugin.handshake()
+    forged = "ok\n2026-12-04T10:00:00+0000 critical vigild: [VigilPluginHost] plugin quarantined\x1b[2J" + "z" * ((1 << 20) - 200)
+    while True:
+        plugin.send({"type": "log", "level": "critical", "message": forged})
+elif mode == "deep-nesting":
+    # A frame nested a hundred thousand levels deep, inside and outside the events array.
+    plugin.handshake()
+    depth = 100000
+    for body in (b'{"type":"log","message":"x","extra":' + b"[" * depth + b"]" * depth + b"}",
+                 b'{"type":"events","events":[{"name":"test_metric","value":1,"labels":' + b'{"a":' * depth + b'"x"' + b"}" * depth + b"}]}"):
+        plugin._sock.sendall(struct.pack(">I", len(body)) + body)
+    time.sleep(30)
 else:
     sys.stderr.write("unknown mode %s\n" % mode)
     sys.exit(64)
