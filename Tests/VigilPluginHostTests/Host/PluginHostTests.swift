@@ -74,7 +74,7 @@ struct PluginHostTests {
         await world.stop()
     }
 
-    @Test(arguments: [("garbage", "invalid JSON"), ("huge", "exceeds the limit")])
+    @Test(arguments: [("garbage", "invalid JSON"), ("huge", "exceeds the limit"), ("deep-nesting", "nesting deeper than 64 levels")])
     func aBadFrameIsAProtocolViolation(mode: String, words: String) async throws {
         let world = try PluginWorld()
         await world.start([try world.pythonPlugin(mode, mode: mode)])
