@@ -13,6 +13,14 @@ public final class SymbolTable: Sendable {
     private struct Strings {
         var ids: [String: UInt32] = ["": 0]
         var names: [String] = [""]
+
+        mutating func id(_ text: String) -> Symbol {
+            if let id = ids[text] { return Symbol(id: id) }
+            let id = UInt32(names.count)
+            names.append(text)
+            ids[text] = id
+            return Symbol(id: id)
+        }
     }
     private struct LabelSets {
         var ids: [[UInt64]: UInt32] = [[]: 0]
@@ -25,13 +33,7 @@ public final class SymbolTable: Sendable {
 
     /// The id of `string`, allocating one on first sight.
     public func intern(_ string: String) -> Symbol {
-        strings.withLock { s in
-            if let id = s.ids[string] { return Symbol(id: id) }
-            let id = UInt32(s.names.count)
-            s.names.append(string)
-            s.ids[string] = id
-            return Symbol(id: id)
-        }
+        strings.withLock { $0.id(string) }
     }
 
     /// The id of `string`, charging `budget` one entry if it is new; nil (nothing interned) when
@@ -40,10 +42,7 @@ public final class SymbolTable: Sendable {
         strings.withLock { s in
             if let id = s.ids[string] { return Symbol(id: id) }
             guard budget.take(1) else { return nil }
-            let id = UInt32(s.names.count)
-            s.names.append(string)
-            s.ids[string] = id
-            return Symbol(id: id)
+            return s.id(string)
         }
     }
 
@@ -51,28 +50,27 @@ public final class SymbolTable: Sendable {
     /// nil (nothing new interned) when the budget cannot pay for what is new.
     public func intern(labels: [String: String], charging budget: InternBudget) -> LabelSetID? {
         if labels.isEmpty { return .empty }
+        // A label set with a new string is a new set: both are paid for at once, up front, so
+        // a refusal leaves nothing behind.
+        var paidForSet = false
         let pairs: [(key: Symbol, value: Symbol)]? = strings.withLock { s in
-            var missing = 0
+            var missing = Set<String>()
             for (k, v) in labels {
-                if s.ids[k] == nil { missing += 1 }
-                if s.ids[v] == nil, v != k { missing += 1 }
+                if s.ids[k] == nil { missing.insert(k) }
+                if s.ids[v] == nil { missing.insert(v) }
             }
-            guard missing == 0 || budget.take(missing) else { return nil }
-            func id(_ text: String) -> Symbol {
-                if let id = s.ids[text] { return Symbol(id: id) }
-                let id = UInt32(s.names.count)
-                s.names.append(text)
-                s.ids[text] = id
-                return Symbol(id: id)
+            if !missing.isEmpty {
+                guard budget.take(missing.count + 1) else { return nil }
+                paidForSet = true
             }
-            return labels.map { (key: id($0.key), value: id($0.value)) }
+            return labels.map { (key: s.id($0.key), value: s.id($0.value)) }
         }
         guard let pairs else { return nil }
         let sorted = pairs.sorted { $0.key < $1.key }
         let key = sorted.map { UInt64($0.key.id) << 32 | UInt64($0.value.id) }
         return labelSets.withLock { t in
             if let id = t.ids[key] { return LabelSetID(id: id) }
-            guard budget.take(1) else { return nil }
+            guard paidForSet || budget.take(1) else { return nil }
             let id = UInt32(t.sets.count)
             t.sets.append(sorted)
             t.ids[key] = id

@@ -60,3 +60,27 @@ import VigilCore
 
     @Test func eventStaysSmall() { #expect(MemoryLayout<Event>.size <= 40) }
 }
+
+@Suite struct InternBudgetTests {
+    @Test func whatASourceAddsIsChargedToItsBudgetAndStopsThere() {
+        let symbols = SymbolTable()
+        let known = symbols.intern(labels: ["host": "web-1"])
+        let budget = InternBudget(limit: 5)
+        // Already interned: free.
+        #expect(symbols.intern(labels: ["host": "web-1"], charging: budget) == known)
+        #expect(budget.remaining == 5)
+        // One new value and one new set.
+        #expect(symbols.intern(labels: ["host": "web-2"], charging: budget) != nil)
+        #expect(budget.remaining == 3)
+        #expect(symbols.intern("cpu_usage", charging: budget) != nil)
+        #expect(budget.remaining == 2)
+        let before = symbols.counts
+        // Needs three (two strings and a set) of the two left: refused, and nothing of it is interned.
+        #expect(symbols.intern(labels: ["rack": "r9"], charging: budget) == nil)
+        #expect(symbols.counts == before)
+        #expect(budget.refused == 1)
+        // What is known stays usable after the budget is spent.
+        #expect(symbols.intern(labels: ["host": "web-2"], charging: budget) != nil)
+        #expect(symbols.intern("cpu_usage", charging: budget) != nil)
+    }
+}
