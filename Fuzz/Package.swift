@@ -18,7 +18,8 @@ let package = Package(
         .target(name: "VigilRules", dependencies: ["VigilCore"]),
         .target(name: "VigilConfig", dependencies: ["VigilCore", "VigilRules", .product(name: "Yams", package: "Yams")]),
         .target(name: "VigilDaemon", dependencies: ["VigilCore", "VigilPluginProtocol"]),
-        .target(name: "FuzzSupport", path: "Support"),
+        .target(name: "CFuzzer", path: "CFuzzer"),
+        .target(name: "FuzzSupport", dependencies: ["CFuzzer"], path: "Support"),
     ] + fuzzTargets.map { name in
         .executableTarget(name: "fuzz-\(name)",
                           dependencies: ["FuzzSupport", "VigilCore", "VigilPluginProtocol", "VigilRules", "VigilConfig", "VigilDaemon"],

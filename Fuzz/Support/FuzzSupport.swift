@@ -1,13 +1,22 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CFuzzer
+
+/// Runs libFuzzer with `target` as its test function, on the process's arguments; returns the exit status.
+public func fuzzMain(_ target: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32) -> Int32 {
+    var argc = CommandLine.argc
+    var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+    return LLVMFuzzerRunDriver(&argc, &argv, target)
+}
 
 /// An invariant of a parser; when it does not hold, the input is a finding: the message goes to
 /// stderr and the process aborts, which libFuzzer records as a crash with the input saved.
 public func invariant(_ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String,
                       file: StaticString = #fileID, line: UInt = #line) {
     guard !condition() else { return }
-    fputs("invariant failed at \(file):\(line): \(message())\n", stderr)
+    let text = Array("invariant failed at \(file):\(line): \(message())\n".utf8)
+    _ = text.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
     abort()
 }
 

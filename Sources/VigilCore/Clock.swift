@@ -12,10 +12,12 @@ public struct Timestamp: Hashable, Comparable, Codable, Sendable, CustomStringCo
     /// Saturates beyond the representable span (1677…2262) and reads NaN as the epoch, so no
     /// value can trap; input should go through ``init(checkedSeconds:)`` and be refused instead.
     public init(seconds: Double) { self.nanoseconds = Self.saturatingNanoseconds(seconds) }
-    /// Nil for NaN, infinities and times outside 1677…2262 (what Int64 nanoseconds can hold).
+    /// Nil for NaN, infinities and times outside 1677…2262 (what Int64 nanoseconds can hold):
+    /// the same range as ``RFC3339/parse(_:)``, so a time read as text can be written as seconds.
     public init?(checkedSeconds seconds: Double) {
         let nanos = (seconds * 1e9).rounded()
-        guard nanos.isFinite, nanos >= -9.2e18, nanos <= 9.2e18 else { return nil }
+        // ±2^63 are exact doubles; the conversion below is defined strictly inside them.
+        guard nanos >= -9_223_372_036_854_775_808.0, nanos < 9_223_372_036_854_775_808.0 else { return nil }
         self.nanoseconds = Int64(nanos)
     }
     public init(_ date: Date) { self.init(seconds: date.timeIntervalSince1970) }

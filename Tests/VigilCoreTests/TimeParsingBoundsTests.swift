@@ -41,3 +41,15 @@ import VigilCore
         #expect(Timestamp(checkedSeconds: 1.5)?.nanoseconds == 1_500_000_000)
     }
 }
+
+/// Found by the event-batch fuzz target: a time read from RFC 3339 text late in 2261 was written
+/// back by the SDK encoding as seconds, and those seconds were refused as out of range.
+@Suite struct TimeRangeAgreementTests {
+    @Test func secondsAcceptWhatTextAccepts() throws {
+        let t = try #require(RFC3339.parse("2262-04-11T23:47:13.854774Z"))
+        let back = try #require(Timestamp(checkedSeconds: t.seconds))
+        #expect((back.nanoseconds - t.nanoseconds).magnitude < 4_000)
+        let early = try #require(RFC3339.parse("1677-09-21T00:12:46Z"))
+        #expect(Timestamp(checkedSeconds: early.seconds) != nil)
+    }
+}

@@ -12,14 +12,12 @@ import VigilCore
 /// artifact paths still work. Without root (no chroot), inputs naming system folders are skipped.
 nonisolated(unsafe) var confined = false
 
-@_cdecl("LLVMFuzzerInitialize")
-public func initializeConfigFuzz(_ argc: UnsafeMutablePointer<Int32>?,
-                                 _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>?) -> Int32 {
+/// Enters an empty root (see above); before libFuzzer starts.
+func confine() {
     var template = Array("/tmp/vigil-fuzz-root-XXXXXX".utf8CString)
     if getenv("VIGIL_FUZZ_NO_CHROOT") == nil, let dir = mkdtemp(&template) {
         confined = chroot(dir) == 0
     }
-    return 0
 }
 
 @_cdecl("LLVMFuzzerTestOneInput")

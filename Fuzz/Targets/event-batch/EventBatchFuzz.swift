@@ -15,7 +15,7 @@ public func fuzzEventBatch(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 
             try PluginMessage.scan(raw, frame: 1, records: &records)
         }
     } catch {
-        invariant(error.frame == 1, "error names frame \(error.frame)")
+        invariant((error as? ProtocolError)?.frame == 1, "not a protocol error for frame 1: \(error)")
         return 0
     }
     invariant(records.isEmpty || scanned.hasEvents, "records without an events array")

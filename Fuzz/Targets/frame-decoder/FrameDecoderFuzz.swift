@@ -19,7 +19,7 @@ public func fuzzFrameDecoder(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int3
     var number = 0
     for outcome in whole {
         number += 1
-        let length = stream[offset..<offset + 4].reduce(0) { $0 << 8 | Int($1) }
+        let length = offset + 4 <= stream.count ? stream[offset..<offset + 4].reduce(0) { $0 << 8 | Int($1) } : -1
         switch outcome {
         case .frame(let payload, let n):
             invariant(n == number, "frame numbered \(n), expected \(number)")
@@ -32,7 +32,7 @@ public func fuzzFrameDecoder(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int3
             invariant(length == 0 || length > limit, "refused a frame of \(length) bytes within \(limit): \(e)")
         case .rest(let buffered):
             invariant(buffered == stream.count - offset, "\(buffered) bytes buffered, \(stream.count - offset) left")
-            invariant(buffered < 4 || stream[offset..<offset + 4].reduce(0, { $0 << 8 | Int($1) }) + 4 > buffered,
+            invariant(buffered < 4 || length + 4 > buffered,
                       "a complete frame was left in the buffer")
             number -= 1
         }
