@@ -44,3 +44,35 @@ import VigilCore
         #expect(m.config["again"] == .array([.string("a"), .string("b")]))
     }
 }
+
+/// Found by reading Yams: its duplicate-key check hashes whole keys, so an alias bomb used as a
+/// mapping key hung the load (measured: still running after 2 minutes) before any loader ran.
+@Suite struct YAMLExpansionTests {
+    static func bomb(levels: Int) -> String {
+        var yaml = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
+        for k in 1...levels {
+            yaml += "a\(k): &a\(k) [\(Array(repeating: "*a\(k - 1)", count: 10).joined(separator: ", "))]\n"
+        }
+        return yaml + "? *a\(levels)\n: v\n"
+    }
+
+    @Test(.timeLimit(.minutes(1))) func aliasBombAsAKeyIsRefusedEverywhere() {
+        let text = Self.bomb(levels: 8)
+        #expect(throws: ConfigErrors.self) { try ConfigLoader.load(text: text, file: "/nowhere/vigil.yaml") }
+        #expect(throws: ConfigErrors.self) { try RuleFileLoader.load(text: text, file: "/nowhere/rules.yaml") }
+        #expect(throws: ConfigErrors.self) {
+            try PluginManifestFile.load(text: text, file: "/nowhere/p/plugin.yaml", directory: "/nowhere/p")
+        }
+    }
+
+    @Test func ordinaryAliasesAndLargeFilesStillLoad() throws {
+        let small = Self.bomb(levels: 3)  // 10^4 values: fine
+        do {
+            _ = try ConfigLoader.load(text: small, file: "/nowhere/vigil.yaml")
+        } catch {
+            #expect(!error.description.contains("expands to more than"))
+        }
+        let rules = "rules:\n" + (0..<5000).map { "  - id: r\($0)\n    rule: cpu_usage > \($0)% for 5 minutes\n" }.joined()
+        #expect(try RuleFileLoader.load(text: rules, file: "/nowhere/rules.yaml").rules.count == 5000)
+    }
+}
