@@ -10,7 +10,7 @@ BENCH_PACKAGES := libconcurrentqueue-dev g++
 SWIFT_BUILD_FLAGS ?=
 CONFIG ?= Config/vigil.yaml
 
-.PHONY: all deps build install-plugins run test test-unit test-scenarios test-tsan bench-bus bench-rules bench-plugins bench-incidents soak-bus scenario clean
+.PHONY: all deps build install-plugins run test test-unit test-scenarios test-tsan fuzz bench-bus bench-rules bench-plugins bench-incidents soak-bus scenario clean
 
 all: build
 
@@ -58,6 +58,7 @@ test: deps
 	swift test --skip-build $(SWIFT_BUILD_FLAGS) --filter '^VigilDaemonTests\.'
 	$(MAKE) --no-print-directory test-scenarios
 	$(MAKE) test-tsan
+	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=30
 
 # The seven end-to-end scenarios of Tests/Scenarios (make scenario NAME=... runs one and narrates it).
 test-scenarios:
@@ -70,6 +71,13 @@ test-tsan:
 	@if [ -f Tests/ThreadSanitizer/Package.swift ]; then \
 	  cd Tests/ThreadSanitizer && swift test --sanitize=thread; \
 	else echo "test-tsan: no ThreadSanitizer package yet"; fi
+
+# Every libFuzzer target of Fuzz/ (one per parser of plugin, file or socket input) for
+# FUZZ_SECONDS seconds each, one JSON line per target; fails if any target found a crash
+# (kept under Fuzz/crashes/). Needs only the Swift toolchain (libFuzzer and ASan come with it).
+FUZZ_SECONDS ?= 60
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash Fuzz/run.sh
 
 # The 30-second version of the bus flood test (make test runs a 3-second one).
 soak-bus: build

@@ -84,7 +84,7 @@ enum ContainmentSettingsLoader {
             settings.dryRun = a["dry_run"]?.bool("dry_run")
             settings.deadline = positive(a["deadline"], "deadline")
             if let p = a["params"] {
-                if case .object(let o) = PluginManifestFile.json(p) { settings.params = o } else {
+                if case .object(let o) = PluginManifestFile.json(p, key: "params") { settings.params = o } else {
                     p.diagnostics.add(.wrongType(p.location, key: "params", expected: "a mapping of parameters"))
                 }
             }

@@ -68,7 +68,7 @@ public enum PluginManifestFile {
         if let s = top["sandbox"] { manifest.sandbox = sandbox(s, directory: directory) }
         if let t = top["timeouts"] { manifest.timeouts = timeouts(t) }
         if let c = top["config"] {
-            let value = json(c)
+            let value = json(c, key: "config")
             if value.objectValue == nil {
                 diagnostics.add(.wrongType(c.location, key: "config", expected: "a mapping of keys to values"))
             }
@@ -216,7 +216,12 @@ public enum PluginManifestFile {
             node.diagnostics.add(.invalidValue(node.location, key: key, found: s, expected: "a size like \"256 MiB\" or \"1 GiB\""))
             return nil
         }
-        return n * scale
+        let (total, overflow) = n.multipliedReportingOverflow(by: scale)
+        guard !overflow else {
+            node.diagnostics.add(.invalidValue(node.location, key: key, found: s, expected: "a size below 16 EiB"))
+            return nil
+        }
+        return total
     }
 
     static func timeouts(_ node: YAMLNode) -> PluginTimeouts {
@@ -228,8 +233,26 @@ public enum PluginManifestFile {
         return t
     }
 
+    /// Most values a manifest's `config:` may expand to. YAML aliases share one node, so a few
+    /// hundred bytes of nested aliases ("billion laughs") would otherwise expand to 10^9 values.
+    static let maximumConfigValues = 100_000
+
+    /// A YAML node as JSON (see ``json(_:budget:)``); more than ``maximumConfigValues`` values is an error.
+    static func json(_ node: YAMLNode, key: String) -> JSONValue {
+        var budget = maximumConfigValues
+        let value = json(node, budget: &budget)
+        if budget < 0 {
+            node.diagnostics.add(.invalidValue(node.location, key: key, found: "more than \(maximumConfigValues) values",
+                                               expected: "a smaller value (each use of an alias counts again)"))
+        }
+        return value
+    }
+
     /// A YAML node as JSON: plain scalars are typed (bool, number, null), quoted ones stay strings.
-    static func json(_ node: YAMLNode) -> JSONValue {
+    /// Each value spends one of `budget`; below zero, the rest reads as null.
+    static func json(_ node: YAMLNode, budget: inout Int) -> JSONValue {
+        budget -= 1
+        guard budget >= 0 else { return .null }
         switch node.node {
         case .scalar(let scalar):
             if scalar.style != .plain { return .string(scalar.string) }
@@ -244,10 +267,18 @@ public enum PluginManifestFile {
             }
             return .string(scalar.string)
         case .sequence(let seq):
-            return .array(seq.map { json(YAMLNode(node: $0, file: node.file, diagnostics: node.diagnostics)) })
+            var items: [JSONValue] = []
+            for item in seq {
+                guard budget >= 0 else { break }
+                items.append(json(node.child(item), budget: &budget))
+            }
+            return .array(items)
         case .mapping(let map):
             var object: [String: JSONValue] = [:]
-            for (k, v) in map { object[k.string ?? ""] = json(YAMLNode(node: v, file: node.file, diagnostics: node.diagnostics)) }
+            for (k, v) in map {
+                guard budget >= 0 else { break }
+                object[k.string ?? ""] = json(node.child(v), budget: &budget)
+            }
             return .object(object)
         case .alias:
             return .null

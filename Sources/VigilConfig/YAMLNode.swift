@@ -16,6 +16,12 @@ public struct YAMLNode {
 
     /// Parses `text` (from `file`) into its root node; nil (with a recorded error) on bad YAML.
     public static func parse(_ text: String, file: String, diagnostics: Diagnostics) -> YAMLNode? {
+        guard YAMLExpansion.nodeCount(text) != nil else {
+            diagnostics.add(.syntax(SourceLocation(file: file, line: 1, column: 1),
+                                    problem: "the file expands to more than \(YAMLExpansion.maximumNodes) values "
+                                        + "(each use of an alias counts again)"))
+            return nil
+        }
         do {
             guard let node = try Yams.compose(yaml: text) else {
                 diagnostics.add(.syntax(SourceLocation(file: file, line: 1, column: 1), problem: "the file is empty"))

@@ -9,7 +9,17 @@ public struct Timestamp: Hashable, Comparable, Codable, Sendable, CustomStringCo
     public var nanoseconds: Int64
 
     public init(nanoseconds: Int64) { self.nanoseconds = nanoseconds }
-    public init(seconds: Double) { self.nanoseconds = Int64((seconds * 1e9).rounded()) }
+    /// Saturates beyond the representable span (1677…2262) and reads NaN as the epoch, so no
+    /// value can trap; input should go through ``init(checkedSeconds:)`` and be refused instead.
+    public init(seconds: Double) { self.nanoseconds = Self.saturatingNanoseconds(seconds) }
+    /// Nil for NaN, infinities and times outside 1677…2262 (what Int64 nanoseconds can hold):
+    /// the same range as ``RFC3339/parse(_:)``, so a time read as text can be written as seconds.
+    public init?(checkedSeconds seconds: Double) {
+        let nanos = (seconds * 1e9).rounded()
+        // ±2^63 are exact doubles; the conversion below is defined strictly inside them.
+        guard nanos >= -9_223_372_036_854_775_808.0, nanos < 9_223_372_036_854_775_808.0 else { return nil }
+        self.nanoseconds = Int64(nanos)
+    }
     public init(_ date: Date) { self.init(seconds: date.timeIntervalSince1970) }
 
     /// Seconds since the epoch, as a floating-point number.
@@ -30,6 +40,15 @@ public struct Timestamp: Hashable, Comparable, Codable, Sendable, CustomStringCo
 
     /// RFC 3339 with millisecond precision in UTC, e.g. `2026-11-24T19:40:26.120Z`.
     public var rfc3339: String { RFC3339.format(self) }
+
+    static func saturatingNanoseconds(_ seconds: Double) -> Int64 {
+        let nanos = (seconds * 1e9).rounded()
+        if nanos.isNaN { return 0 }
+        // 2^63 is exactly representable; anything at or beyond it saturates.
+        if nanos >= 9_223_372_036_854_775_808.0 { return .max }
+        if nanos < -9_223_372_036_854_775_808.0 { return .min }
+        return Int64(nanos)
+    }
     public var description: String { rfc3339 }
 
     public init(from decoder: any Decoder) throws {
@@ -92,9 +111,12 @@ public final class ManualClock: VigilClock, @unchecked Sendable {
 /// RFC 3339 formatting and parsing without `DateFormatter` (which is slow and not Sendable).
 public enum RFC3339 {
     public static func format(_ t: Timestamp) -> String {
-        let totalMillis = t.nanoseconds >= 0 ? t.nanoseconds / 1_000_000 : (t.nanoseconds - 999_999) / 1_000_000
-        var secs = time_t(totalMillis >= 0 ? totalMillis / 1000 : (totalMillis - 999) / 1000)
-        let millis = Int(totalMillis - Int64(secs) * 1000)
+        // Floor divisions written so that Int64.min cannot overflow (`n - 999_999` would).
+        let (qm, rm) = t.nanoseconds.quotientAndRemainder(dividingBy: 1_000_000)
+        let totalMillis = rm < 0 ? qm - 1 : qm
+        let (qs, rs) = totalMillis.quotientAndRemainder(dividingBy: 1000)
+        var secs = time_t(rs < 0 ? qs - 1 : qs)
+        let millis = Int(rs < 0 ? rs + 1000 : rs)
         var parts = tm()
         gmtime_r(&secs, &parts)
         func pad(_ v: Int32, _ w: Int) -> String {
@@ -107,7 +129,9 @@ public enum RFC3339 {
             + String(repeating: "0", count: 3 - ms.count) + ms + "Z"
     }
 
-    /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`; returns nil for anything else.
+    /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`; returns nil for anything else, and for
+    /// times a ``Timestamp`` cannot hold (before 1677-09-21 or after 2262-04-11): the text comes
+    /// from plugins and files, and an overflow here would trap the daemon.
     public static func parse(_ text: String) -> Timestamp? {
         let b = Array(text.utf8)
         guard b.count >= 20 else { return nil }
@@ -144,7 +168,8 @@ public enum RFC3339 {
         if b[i] == 90 || b[i] == 122 {
             i += 1
         } else if b[i] == 43 || b[i] == 45 {
-            guard let oh = num(i + 1, 2), i + 3 < b.count, b[i + 3] == 58, let om = num(i + 4, 2) else { return nil }
+            guard let oh = num(i + 1, 2), i + 3 < b.count, b[i + 3] == 58, let om = num(i + 4, 2),
+                  oh < 24, om < 60 else { return nil }
             offsetSeconds = (oh * 3600 + om * 60) * (b[i] == 43 ? 1 : -1)
             i += 6
         } else {
@@ -160,6 +185,12 @@ public enum RFC3339 {
         let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
         let days = era * 146_097 + doe - 719_468
         let secs = Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second - offsetSeconds)
-        return Timestamp(nanoseconds: secs * 1_000_000_000 + fracNanos)
+        // Before the epoch a fraction is added to the next whole second down, so the earliest
+        // representable instant does not overflow on the way.
+        let borrow: Int64 = secs < 0 && fracNanos > 0 ? 1 : 0
+        let (whole, o1) = (secs + borrow).multipliedReportingOverflow(by: 1_000_000_000)
+        let (nanos, o2) = whole.addingReportingOverflow(fracNanos - borrow * 1_000_000_000)
+        guard !o1, !o2 else { return nil }
+        return Timestamp(nanoseconds: nanos)
     }
 }

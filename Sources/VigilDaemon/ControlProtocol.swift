@@ -1,5 +1,6 @@
 import Foundation
 import VigilCore
+import VigilPluginProtocol
 
 /// One request on the control socket: a line of JSON `{"command": "...", "args": {...}}`.
 ///
@@ -21,6 +22,21 @@ public struct ControlRequest: Codable, Sendable {
     }
 
     public func optionalString(_ key: String) -> String? { args[key]?.stringValue }
+
+    /// Longest request line the daemon reads.
+    public static let maximumLineBytes = 1 << 20
+
+    /// Decodes one request line (without its newline): a JSON object with a text `command` and an
+    /// object `args`; other members are ignored. Read with the bounded scanner of the plugin
+    /// protocol (nesting limited, numbers finite, strict UTF-8), so no line can exhaust the stack.
+    public static func decode(line: [UInt8]) throws(ControlFailure) -> ControlRequest {
+        let malformed = ControlFailure("malformed request: expected one JSON object with \"command\" and \"args\" per line")
+        guard line.count <= maximumLineBytes,
+              let value = try? JSONValue.parse(line),
+              case .string(let command)? = value["command"],
+              case .object(let args)? = value["args"] else { throw malformed }
+        return ControlRequest(command: command, args: args)
+    }
 }
 
 /// The answer to one request: `{"ok": true, "result": ...}` or `{"ok": false, "error": "..."}`.

@@ -51,7 +51,7 @@ public final class ControlSocketServer: @unchecked Sendable {
     private let policy: ControlAccessPolicy
     private let logger: Logger
     private let handler: Handler
-    private let maxRequestBytes = 1 << 20
+    private let maxRequestBytes = ControlRequest.maximumLineBytes
     private let lock = NSLock()
     private var listenFD: Int32 = -1
     private var wakePipe: (Int32, Int32) = (-1, -1)
@@ -180,10 +180,9 @@ public final class ControlSocketServer: @unchecked Sendable {
     private func respond(to line: [UInt8], peer: PeerCredentials, fd: Int32) -> Bool {
         let request: ControlRequest
         do {
-            request = try JSONDecoder().decode(ControlRequest.self, from: Data(line))
+            request = try ControlRequest.decode(line: line)
         } catch {
-            return send(.failure("malformed request: expected one JSON object with \"command\" and \"args\" per line"),
-                        to: fd)
+            return send(.failure(error.description), to: fd)
         }
         let box = ResponseBox()
         let done = DispatchSemaphore(value: 0)

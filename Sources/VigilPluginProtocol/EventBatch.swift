@@ -100,7 +100,10 @@ public enum EventRecords {
                         record.value = try s.number()
                     }
                 } else if s.spanEquals(key, "unit") {
-                    record.unit = try s.stringSpan()
+                    let at = s.index
+                    let unit = try s.stringSpan()
+                    guard s.isValidText(unit) else { throw s.fail("unit is not valid UTF-8", at: at) }
+                    record.unit = unit
                 } else if s.spanEquals(key, "labels") {
                     record.labels = try parseLabels(&s)
                 } else if s.spanEquals(key, "time") {
@@ -142,13 +145,15 @@ public enum EventRecords {
         case 0x22:
             let at = s.index
             let text = try s.string()
-            guard let t = RFC3339.parse(text) else { throw s.fail("time \"\(text)\" is not RFC 3339", at: at) }
+            guard let t = RFC3339.parse(text) else {
+                throw s.fail("time \"\(text.prefix(64))\" is not RFC 3339 between 1677 and 2262", at: at)
+            }
             return t
         default:
             let at = s.index
             let seconds = try s.number()
-            guard seconds.isFinite, abs(seconds) < 9.2e9 else { throw s.fail("time out of range", at: at) }
-            return Timestamp(seconds: seconds)
+            guard let t = Timestamp(checkedSeconds: seconds) else { throw s.fail("time out of range", at: at) }
+            return t
         }
     }
 }

@@ -87,7 +87,8 @@ struct JSONScanner: ~Copyable {
                 switch bytes[index + 1] {
                 case 0x22, 0x5C, 0x2F, 0x62, 0x66, 0x6E, 0x72, 0x74: index += 2
                 case 0x75:
-                    guard index + 6 <= bytes.count else { break }
+                    // A `break` here would leave only the switch and rescan the same escape forever.
+                    guard index + 6 <= bytes.count else { throw fail("unterminated string", at: start - 1) }
                     for k in 2..<6 where Self.hexValue(bytes[index + k]) == nil {
                         throw fail("invalid \\u escape", at: index)
                     }
@@ -238,7 +239,10 @@ struct JSONScanner: ~Copyable {
             v = exponent < 0 ? v / Self.exactPowers[-exponent] : v * Self.exactPowers[exponent]
             return negative ? -v : v
         }
-        return Self.slowNumber(UnsafeRawBufferPointer(rebasing: bytes[start..<index]))
+        let v = Self.slowNumber(UnsafeRawBufferPointer(rebasing: bytes[start..<index]))
+        // `1e400` would be infinity, which no consumer expects and JSON cannot write back.
+        guard v.isFinite else { throw fail("number out of range", at: start) }
+        return v
     }
 
     private static func slowNumber(_ text: UnsafeRawBufferPointer) -> Double {

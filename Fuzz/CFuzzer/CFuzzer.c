@@ -1,0 +1,1 @@
+// Declarations only (include/CFuzzer.h); the definitions come from libclang_rt.fuzzer.

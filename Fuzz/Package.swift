@@ -1,0 +1,28 @@
+// swift-tools-version:6.1
+// libFuzzer targets for every parser that reads plugin, file or socket input (`make fuzz`, see
+// Docs/security.md, "Fuzzing"). A package of its own so only the parsers' modules are rebuilt
+// with `-sanitize=fuzzer,address`; the library targets are symlinks to the real sources
+// (VigilDaemon holds only ControlProtocol.swift, the control socket's request decoding).
+import PackageDescription
+
+let fuzzTargets = ["frame-decoder", "json-scanner", "event-batch", "message-codec", "config", "rules", "control"]
+
+let package = Package(
+    name: "VigilFuzz",
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        .target(name: "VigilCore"),
+        .target(name: "VigilPluginProtocol", dependencies: ["VigilCore"]),
+        .target(name: "VigilRules", dependencies: ["VigilCore"]),
+        .target(name: "VigilConfig", dependencies: ["VigilCore", "VigilRules", .product(name: "Yams", package: "Yams")]),
+        .target(name: "VigilDaemon", dependencies: ["VigilCore", "VigilPluginProtocol"]),
+        .target(name: "CFuzzer", path: "CFuzzer"),
+        .target(name: "FuzzSupport", dependencies: ["CFuzzer"], path: "Support"),
+    ] + fuzzTargets.map { name in
+        .executableTarget(name: "fuzz-\(name)",
+                          dependencies: ["FuzzSupport", "VigilCore", "VigilPluginProtocol", "VigilRules", "VigilConfig", "VigilDaemon"],
+                          path: "Targets/\(name)")
+    }
+)

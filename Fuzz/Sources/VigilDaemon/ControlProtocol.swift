@@ -1,0 +1,1 @@
+../../../Sources/VigilDaemon/ControlProtocol.swift

@@ -1,0 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import FuzzSupport
+
+confine()
+exit(fuzzMain(fuzzConfig))
