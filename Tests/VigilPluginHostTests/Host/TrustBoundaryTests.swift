@@ -115,6 +115,22 @@ struct PluginTrustTests {
 }
 
 extension PluginTrustTests {
+    @Test func anEventIsNeverDatedInTheFutureNorMoreThanADayBack() async throws {
+        let world = try PluginWorld()
+        let before = SystemClock().now()
+        await world.start([try world.pythonPlugin("time-traveller", mode: "odd-times")])
+        var events: [Event] = []
+        #expect(await world.eventually {
+            _ = world.bus.drainAll(into: &events, max: 1 << 16)
+            return events.contains { world.symbols.name($0.name) == "test_signal" }
+        })
+        let after = SystemClock().now()
+        let samples = events.filter { world.symbols.name($0.name) == "test_metric" }
+        #expect(samples.map(\.value) == [1, 2, 3])
+        #expect(samples.allSatisfy { $0.time >= before - .seconds(86_400) && $0.time <= after })
+        await world.stop()
+    }
+
     @Test func aPluginsLogFloodIsCutEscapedAndRateLimited() async throws {
         let lines = CapturedLines()
         var logger = Logger(label: "test.capture", factory: { _ in CapturingLogHandler(lines: lines) })

@@ -121,6 +121,14 @@ elif mode == "ping-no-read":
     data = struct.pack(">I", len(frame)) + frame
     while True:
         plugin._sock.sendall(data * 64)
+elif mode == "odd-times":
+    plugin.handshake()
+    plugin.send({"type": "events", "events": [
+        {"name": "test_metric", "value": 1, "time": 1.0},
+        {"name": "test_metric", "value": 2, "time": -9.2e9 + 1},
+        {"name": "test_metric", "value": 3, "time": "2200-01-01T00:00:00Z"},
+        {"name": "test_signal"}]})
+    time.sleep(30)
 elif mode == "log-flood":
     # Megabyte log lines with forged daemon lines and terminal escapes, as fast as it can.
     plugin.handshake()
