@@ -31,7 +31,8 @@ enum PluginSettingsLoader {
     static func load(_ node: YAMLNode, resolve: (String) -> String) -> PluginSettings {
         var s = PluginSettings()
         guard let f = node.fields("plugins", allowed: ["directories", "enabled", "id_range", "sandbox_profiles",
-                                                       "max_frame_bytes", "launcher", "supervision"]) else { return s }
+                                                       "max_frame_bytes", "launcher", "supervision", "policy"]) else { return s }
+        if let p = f["policy"] { s.policy = PluginPolicyLoader.load(p, resolve: resolve) }
         if let l = f["launcher"]?.string("launcher") { s.launcher = resolve(l) }
         if let sup = f["supervision"]?.fields("supervision", allowed: [
             "initial_backoff", "maximum_backoff", "crash_loop_failures", "crash_loop_window", "stable_run",

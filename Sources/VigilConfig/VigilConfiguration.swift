@@ -79,6 +79,8 @@ public struct PluginSettings: Sendable, Equatable {
     public var launcher: String?
     /// Restart, crash-loop and failure-rate settings (`plugins.supervision`); nil keeps the default.
     public var supervision: SupervisionSettings
+    /// What manifests may ask for (`plugins.policy`); ``PluginPolicy/builtIn`` when the section is absent.
+    public var policy: PluginPolicy
 
     public init(directories: [String] = [], enabled: [String] = [], idRange: ClosedRange<UInt32> = 61_000...61_999,
                 sandboxDirectory: String? = nil, maxFrameBytes: Int = 1 << 20) {
@@ -89,6 +91,7 @@ public struct PluginSettings: Sendable, Equatable {
         self.maxFrameBytes = maxFrameBytes
         self.launcher = nil
         self.supervision = SupervisionSettings()
+        self.policy = .builtIn
     }
 }
 

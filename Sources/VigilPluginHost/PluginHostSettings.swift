@@ -22,6 +22,9 @@ public struct PluginHostSettings: Sendable {
     /// Whether the breach watcher receives the plugins' seccomp notifications (false only where
     /// the kernel lacks user notification: unknown syscalls then get EPERM from the kernel).
     public var useNotify: Bool
+    /// The operator policy over manifests, checked again at every start, and where data folders
+    /// go; nil (tests that build requests themselves) checks paths for symlinks only.
+    public var launchGuard: PluginLaunchGuard?
 
     public init(launcherPath: String, specDirectory: String, profilesDirectory: String,
                 maximumFrameBytes: Int = 1 << 20, policy: SupervisionPolicy = SupervisionPolicy(),
