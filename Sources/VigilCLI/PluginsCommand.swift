@@ -147,7 +147,8 @@ extension PluginsCommand {
             var others = launchGuard
             others.pluginDirectories.append(contentsOf: folders.compactMap { PolicyPath.normalize(ConfigLoader.absolute($0)) }
                 .filter { FileManager.default.fileExists(atPath: ($0 as NSString).appendingPathComponent("plugin.yaml")) })
-            var beyond = others.violations(of: manifest) + loaded.unsafeAdditions(of: manifest)
+            var beyond = others.violations(of: manifest)
+            beyond += loaded.unsafeAdditions(of: manifest).filter { v in !beyond.contains { $0.field == v.field && $0.asked == v.asked } }
             var missing: [String] = []
             let needs = manifest.sandbox
             for (field, paths) in [("sandbox.read_paths", needs.readPaths), ("sandbox.write_paths", needs.writePaths),

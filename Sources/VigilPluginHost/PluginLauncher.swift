@@ -71,7 +71,8 @@ struct PluginLauncher: Sendable {
         var manifest = manifest
         if let guardian = settings.launchGuard {
             // Again at every start, not only at load: `plugins enable` and restarts come here too.
-            let refused = guardian.violations(of: manifest) + profile.unsafeAdditions(of: manifest)
+            var refused = guardian.violations(of: manifest)
+            refused += profile.unsafeAdditions(of: manifest).filter { v in !refused.contains { $0.field == v.field && $0.asked == v.asked } }
             guard refused.isEmpty else { throw .policy(refused) }
             manifest = guardian.policy.granted(manifest)
         } else {
