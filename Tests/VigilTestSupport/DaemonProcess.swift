@@ -157,7 +157,8 @@ public func defaultConfigText(pluginDirectories: [String] = []) throws -> String
         "directory: runbooks": "directory: \(config)/runbooks",
         "directories: [../Plugins]": "directories: [\(pluginDirectories.joined(separator: ", "))]",
         "sandbox_profiles: ../Sandbox": "sandbox_profiles: \(repositoryRoot)/Sandbox",
-        "read_paths: [../Plugins/sdk]": "read_paths: [\(repositoryRoot)/Plugins/sdk]",
+        // The SDK the plugins import: the repository's, or the copy beside the test's plugins.
+        "read_paths: [../Plugins/sdk]": "read_paths: [\(([repositoryRoot + "/Plugins"] + pluginDirectories).map { $0 + "/sdk" }.joined(separator: ", "))]",
     ]
     for (old, new) in replacements {
         guard text.contains(old) else { throw DaemonTestError("Config/vigil.yaml no longer contains \"\(old)\"") }
