@@ -5,7 +5,7 @@ import VigilCore
 /// configuration file's folder. Asking the policy for something no policy may grant
 /// (`CAP_SYS_ADMIN`, `unshare`, …) is an error of the configuration itself.
 enum PluginPolicyLoader {
-    static let ceilingKeys = ["limits", "networks", "capabilities", "syscalls", "executables", "read_paths", "write_paths"]
+    static let ceilingKeys = ["limits", "networks", "capabilities", "syscalls", "executables", "read_paths", "write_paths", "nftables"]
 
     static func load(_ node: YAMLNode, resolve: (String) -> String) -> PluginPolicy {
         var policy = PluginPolicy.builtIn
@@ -72,6 +72,7 @@ enum PluginPolicyLoader {
                 return path
             })
         }
+        if let b = f["nftables"]?.bool("nftables") { c.nftables = b }
         if let n = f["read_paths"] { c.readPaths = paths(n, "read_paths", resolve: resolve) }
         if let n = f["write_paths"] { c.writePaths = paths(n, "write_paths", resolve: resolve) }
         return c

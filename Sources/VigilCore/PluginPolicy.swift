@@ -161,9 +161,12 @@ public struct PluginCeiling: Sendable, Equatable {
     public var readPaths: [String]
     /// Absolute folders (or files) under which `write_paths` may lie.
     public var writePaths: [String]
+    /// Whether the plugin may ask the daemon to apply its nftables containment table
+    /// (`inet vigil_containment`, nothing else) in its action results.
+    public var nftables: Bool
 
     public init(limits: Limits = Limits(), networks: Set<PluginNetwork> = [.none], capabilities: Set<String> = [],
-                syscalls: Set<String> = [], executables: Set<String> = [], readPaths: [String] = [], writePaths: [String] = []) {
+                syscalls: Set<String> = [], executables: Set<String> = [], readPaths: [String] = [], writePaths: [String] = [], nftables: Bool = false) {
         self.limits = limits
         self.networks = networks
         self.capabilities = capabilities
@@ -171,6 +174,7 @@ public struct PluginCeiling: Sendable, Equatable {
         self.executables = executables
         self.readPaths = readPaths
         self.writePaths = writePaths
+        self.nftables = nftables
     }
 
     /// This ceiling with `grant` added: sets and paths are joined; a limit the grant sets
@@ -183,6 +187,7 @@ public struct PluginCeiling: Sendable, Equatable {
         out.executables.formUnion(grant.executables)
         out.readPaths += grant.readPaths.filter { !out.readPaths.contains($0) }
         out.writePaths += grant.writePaths.filter { !out.writePaths.contains($0) }
+        out.nftables = nftables || grant.nftables
         out.limits.memoryBytes = grant.limits.memoryBytes ?? limits.memoryBytes
         out.limits.cpuSeconds = grant.limits.cpuSeconds ?? limits.cpuSeconds
         out.limits.openFiles = grant.limits.openFiles ?? limits.openFiles

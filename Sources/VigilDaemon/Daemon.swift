@@ -131,6 +131,7 @@ public final class Daemon: Sendable {
         let response = ResponseEngine(store: store, incidents: incidents, host: pluginHost, bus: bus, breakers: breakers,
                                       settings: config.containment, rules: config.policy.containment,
                                       stateDirectory: stateDir, clock: clock, logger: logger)
+        await response.setNftablesGrants(Set(manifests.map(\.name).filter { config.plugins.policy.ceiling(for: $0).nftables }))
         await incidents.setResponder { changed in Task { await response.observe(changed) } }
         await commands.setActionControl(ActionControl(engine: response, store: store))
         await commands.setContainmentStatus { await response.status() }
