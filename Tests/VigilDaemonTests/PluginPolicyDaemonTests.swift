@@ -57,6 +57,15 @@ struct PluginPolicyDaemonTests {
             protocol: 1
             sandbox: { read_paths: [\(sdk)], env: { VIGIL_SDK: \(sdk) } }
             """, copy: [keeper: "keeper.py"])
+        // Allowed by the policy as written (the SDK beside the plugins), but a symlink on disk.
+        try FileManager.default.createSymbolicLink(atPath: dir + "/sdk", withDestinationPath: repositoryRoot + "/Plugins/sdk")
+        try installPlugin(at: dir + "/linker", manifest: """
+            name: linker
+            kind: detector
+            exec: keeper.py
+            protocol: 1
+            sandbox: { read_paths: [../sdk/python] }
+            """, copy: [keeper: "keeper.py"])
         chmod(dir, 0o755)
         return dir
     }
@@ -78,6 +87,13 @@ struct PluginPolicyDaemonTests {
         let enable = try vigil(["plugins", "enable", "thief"], stateDirectory: daemon.stateDirectory)
         #expect(enable.status != 0 && enable.err.contains("refused by the plugin policy"), "\(enable)")
 
+        // Admitted by the policy, refused at start: its path goes through a symlink.
+        #expect(try eventually {
+            try Self.json(["plugins", "show", "linker"], daemon)["cause"]?.stringValue?
+                .contains("sandbox.read_paths \(plugins)/sdk/python goes through a symlink (\(plugins)/sdk)") == true
+        }, "\(daemon.log)")
+        #expect(try Self.json(["plugins", "show", "linker"], daemon)["pid"] == nil)
+
         let kept = daemon.stateDirectory + "/plugins/keeper/data/kept"
         #expect(try eventually { FileManager.default.fileExists(atPath: kept) }, "\(daemon.log)")
         let keeper = try Self.json(["plugins", "show", "keeper"], daemon)
@@ -90,8 +106,8 @@ struct PluginPolicyDaemonTests {
     @Test func pluginsCheckListsWhatAManifestAsksBeyondThePolicy() throws {
         let plugins = try Self.plugins()
         defer { try? FileManager.default.removeItem(atPath: plugins) }
-        let r = try runVigil(["plugins", "check", plugins + "/thief", plugins + "/webhook",
-                              "--config", try isolatedConfig(), "--profiles", repositoryRoot + "/Sandbox"])
+        let r = try runVigil(["plugins", "check", plugins + "/thief", plugins + "/webhook", plugins + "/linker",
+                              "--config", try isolatedConfig(pluginDirectories: [plugins]), "--profiles", repositoryRoot + "/Sandbox"])
         #expect(r.status == 1)
         #expect(r.out.contains("\(plugins)/thief: refused (thief): it asks beyond the plugin policy"), "\(r.out)")
         let rows = r.out.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }
@@ -101,7 +117,9 @@ struct PluginPolicyDaemonTests {
             #expect(rows.contains { $0.count > 2 && $0[0] == field && $0[1] == asked }, "\(field) \(asked) in \(r.out)")
         }
         #expect(r.out.contains("another plugin's folder"), "\(r.out)")
-        #expect(r.err.contains("1 of 2 plugin(s) refused"), "\(r.err)")
+        #expect(rows.contains { $0.count > 2 && $0[0] == "sandbox.read_paths" && $0[1] == "\(plugins)/sdk/python"
+            && $0.joined(separator: " ").contains("goes through a symlink") }, "\(r.out)")
+        #expect(r.err.contains("2 of 3 plugin(s) refused"), "\(r.err)")
 
         let bundled = try runVigil(["plugins", "check", repositoryRoot + "/Plugins", "--config", repositoryRoot + "/Config/vigil.yaml",
                                     "--profiles", repositoryRoot + "/Sandbox"])
