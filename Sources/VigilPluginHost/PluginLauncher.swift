@@ -81,19 +81,25 @@ struct PluginLauncher: Sendable {
         }
         let guardian = settings.launchGuard
         let checked = manifest
-        // The walk and the mkdirat/fchown are blocking filesystem calls: a thread of their own.
-        let prepared: Result<String?, PathRefusal> = await Self.onThread {
-            Result { () throws(PathRefusal) -> String? in
-                guard let guardian else { try PluginLaunchGuard.checkPaths(of: checked); return nil }
-                return try guardian.prepare(checked, uid: uid)
+        let useNotify = settings.useNotify && watcher != nil
+        // The path walk, mkdirat/fchown and the `#!` reads of the spec are blocking filesystem
+        // calls: a thread of their own, not the cooperative pool.
+        let built: Result<SandboxSpec, PathRefusal> = await Self.onThread {
+            Result { () throws(PathRefusal) -> SandboxSpec in
+                var request = Self.request(for: checked, uid: uid, useNotify: useNotify)
+                if let guardian {
+                    request.dataDirectory = try guardian.prepare(checked, uid: uid)
+                } else {
+                    try PluginLaunchGuard.checkPaths(of: checked)
+                }
+                return request.spec(profile: profile)
             }
         }
-        var request = Self.request(for: manifest, uid: uid, useNotify: settings.useNotify && watcher != nil)
-        switch prepared {
-        case .success(let data): request.dataDirectory = data
+        let spec: SandboxSpec
+        switch built {
+        case .success(let s): spec = s
         case .failure(let refusal): throw .path(refusal)
         }
-        let spec = request.spec(profile: profile)
         var pair: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
             throw .system("socketpair: \(String(cString: strerror(errno)))")
