@@ -80,12 +80,19 @@ struct PluginsCommand: ParsableCommand {
 extension PluginsCommand {
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Validate plugin folders offline: each plugin.yaml and the sandbox profile it names.",
-            discussion: "A folder holding a plugin.yaml is one plugin; otherwise each subfolder holding one is checked.")
+            abstract: "Validate plugin folders offline: each plugin.yaml, the sandbox profile it names, and what it asks beyond the plugin policy.",
+            discussion: """
+                A folder holding a plugin.yaml is one plugin; otherwise each subfolder holding one is checked. \
+                The policy is plugins.policy of the configuration (Docs/configuration.md); everything a manifest \
+                asks beyond it is listed field by field, and such a plugin counts as refused (vigild would not start it).
+                """)
         @Argument(help: "Plugin folders, or folders of plugin folders.") var folders: [String] = ["Plugins"]
         @Option(help: "The folder of sandbox profiles.") var profiles: String = "Sandbox"
+        @Option(help: "The configuration whose plugin policy applies (default Config/vigil.yaml when it exists, else the built-in policy).")
+        var config: String?
 
         func run() throws {
+            let launchGuard = try policy()
             var failures = 0
             var checked = 0
             for folder in folders {
@@ -96,29 +103,77 @@ extension PluginsCommand {
                         .filter { FileManager.default.fileExists(atPath: ($0 as NSString).appendingPathComponent("plugin.yaml")) }
                 for candidate in candidates {
                     checked += 1
-                    do {
-                        let manifest = try PluginManifestFile.load(directory: candidate)
-                        let profile = manifest.sandbox.profile ?? manifest.kind.rawValue
-                        do {
-                            _ = try SandboxProfile.load(named: profile, from: URL(fileURLWithPath: profiles))
-                        } catch {
-                            printError("\(error)")
-                            failures += 1
-                            continue
-                        }
-                        if !FileManager.default.isExecutableFile(atPath: manifest.executable) {
-                            print("\(candidate): ok, but \(manifest.executable) is not an executable file yet (build it first)")
-                        } else {
-                            print("\(candidate): ok (\(manifest.name), \(manifest.kind.rawValue), profile \(profile), network \(manifest.sandbox.network.rawValue))")
-                        }
-                    } catch {
-                        for e in error.errors { printError(e.description) }
-                        failures += 1
-                    }
+                    if !check(candidate, launchGuard: launchGuard) { failures += 1 }
                 }
             }
             if checked == 0 { printError("no plugin.yaml found in \(folders.joined(separator: ", "))"); throw ExitCode(1) }
             if failures > 0 { printError("\(failures) of \(checked) plugin(s) refused"); throw ExitCode(1) }
+        }
+
+        /// The policy of `--config` (or of Config/vigil.yaml), with its state folder and plugin folders.
+        func policy() throws -> PluginLaunchGuard {
+            let path = config ?? (FileManager.default.fileExists(atPath: "Config/vigil.yaml") ? "Config/vigil.yaml" : nil)
+            guard let path else {
+                return PluginLaunchGuard(policy: .builtIn, stateDirectory: "/var/lib/vigil", pluginDirectories: [])
+            }
+            do {
+                let c = try ConfigLoader.load(path: path)
+                let dirs = c.plugins.directories.flatMap { dir in
+                    ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).map { (dir as NSString).appendingPathComponent($0) }
+                        .filter { FileManager.default.fileExists(atPath: ($0 as NSString).appendingPathComponent("plugin.yaml")) }
+                        .compactMap { PolicyPath.normalize(ConfigLoader.absolute($0)) }
+                }
+                return PluginLaunchGuard(policy: c.plugins.policy, stateDirectory: ConfigLoader.absolute(c.stateDirectory),
+                                         pluginDirectories: dirs)
+            } catch {
+                for e in error.errors { printError(e.description) }
+                throw ExitCode(1)
+            }
+        }
+
+        /// Checks one plugin folder; false when vigild would refuse it.
+        func check(_ candidate: String, launchGuard: PluginLaunchGuard) -> Bool {
+            let manifest: PluginManifest
+            do { manifest = try PluginManifestFile.load(directory: candidate) } catch {
+                for e in error.errors { printError(e.description) }
+                return false
+            }
+            let profile = manifest.sandbox.profile ?? manifest.kind.rawValue
+            let loaded: SandboxProfile
+            do { loaded = try SandboxProfile.load(named: profile, from: URL(fileURLWithPath: profiles)) } catch {
+                printError("\(error)")
+                return false
+            }
+            var others = launchGuard
+            others.pluginDirectories.append(contentsOf: folders.compactMap { PolicyPath.normalize(ConfigLoader.absolute($0)) }
+                .filter { FileManager.default.fileExists(atPath: ($0 as NSString).appendingPathComponent("plugin.yaml")) })
+            var beyond = others.violations(of: manifest)
+            beyond += loaded.unsafeAdditions(of: manifest).filter { v in !beyond.contains { $0.field == v.field && $0.asked == v.asked } }
+            var missing: [String] = []
+            let needs = manifest.sandbox
+            for (field, paths) in [("sandbox.read_paths", needs.readPaths), ("sandbox.write_paths", needs.writePaths),
+                                   ("sandbox.executables", needs.executables)] {
+                for path in paths {
+                    guard let problem = PluginLaunchGuard.pathProblem(path) else { continue }
+                    if problem.missing { missing.append("\(field) \(path) \(problem.reason)") } else {
+                        beyond.append(PolicyViolation(plugin: manifest.name, field: field, asked: path, allowed: "no path that \(problem.reason)"))
+                    }
+                }
+            }
+            guard beyond.isEmpty else {
+                print("\(candidate): refused (\(manifest.name)): it asks beyond the plugin policy")
+                var t = TextTable("FIELD", "ASKS FOR", "THE POLICY ALLOWS")
+                for v in beyond { t.add([v.field, v.asked, v.allowed]) }
+                print(t.render())
+                return false
+            }
+            for line in missing { print("\(candidate): warning: \(line) (vigild will not start it until it does)") }
+            if !FileManager.default.isExecutableFile(atPath: manifest.executable) {
+                print("\(candidate): ok, but \(manifest.executable) is not an executable file yet (build it first)")
+            } else {
+                print("\(candidate): ok (\(manifest.name), \(manifest.kind.rawValue), profile \(profile), network \(manifest.sandbox.network.rawValue))")
+            }
+            return true
         }
     }
 }

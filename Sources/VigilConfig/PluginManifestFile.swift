@@ -155,7 +155,7 @@ public enum PluginManifestFile {
                 n.diagnostics.add(.invalidValue(n.location, key: "executables", found: s, expected: "an absolute path of a program"))
                 return nil
             }
-            return (s as NSString).standardizingPath
+            return PolicyPath.normalize(s) ?? s
         }
         if let l = f["limits"] { needs.limits = limits(l) }
         for e in f["env"]?.mapping("env") ?? [] {
@@ -168,7 +168,7 @@ public enum PluginManifestFile {
         return needs
     }
 
-    /// Absolute paths, or paths relative to the plugin folder (`../sdk/python`), standardized.
+    /// Absolute paths, or paths relative to the plugin folder (`../sdk/python`), normalized.
     static func paths(_ node: YAMLNode?, _ key: String, directory: String) -> [String] {
         (node?.sequence(key) ?? []).compactMap { n -> String? in
             guard let s = n.string(key) else { return nil }
@@ -176,13 +176,13 @@ public enum PluginManifestFile {
                 n.diagnostics.add(.invalidValue(n.location, key: key, found: s, expected: "a path"))
                 return nil
             }
-            let path = s.hasPrefix("/") ? s : (directory as NSString).appendingPathComponent(s)
-            let standardized = (path as NSString).standardizingPath
-            guard standardized != "/" else {
+            // Lexical, never through the filesystem: a symlink stays in the path as written, so
+            // the plugin host's path guard sees it and refuses it at start.
+            guard let normalized = PolicyPath.resolve(s, against: directory), normalized != "/" else {
                 n.diagnostics.add(.invalidValue(n.location, key: key, found: s, expected: "a path below / (the whole root cannot be bound)"))
                 return nil
             }
-            return standardized
+            return normalized
         }
     }
 

@@ -31,7 +31,7 @@ enum PluginSettingsLoader {
     static func load(_ node: YAMLNode, resolve: (String) -> String) -> PluginSettings {
         var s = PluginSettings()
         guard let f = node.fields("plugins", allowed: ["directories", "enabled", "id_range", "sandbox_profiles",
-                                                       "max_frame_bytes", "launcher", "supervision", "inputs"]) else { return s }
+                                                       "max_frame_bytes", "launcher", "supervision", "inputs", "policy"]) else { return s }
         if let i = f["inputs"]?.fields("inputs", allowed: ["labels_per_event", "label_value_bytes", "series_budget",
                                                            "refused_events_tolerated", "control_frames_per_second"]) {
             s.inputs.labelsPerEvent = i["labels_per_event"]?.int("labels_per_event", range: 1...1000)
@@ -40,6 +40,7 @@ enum PluginSettingsLoader {
             s.inputs.refusedEventsTolerated = i["refused_events_tolerated"]?.int("refused_events_tolerated", range: 0...1_000_000)
             s.inputs.controlFramesPerSecond = i["control_frames_per_second"]?.int("control_frames_per_second", range: 1...100_000)
         }
+        if let p = f["policy"] { s.policy = PluginPolicyLoader.load(p, resolve: resolve) }
         if let l = f["launcher"]?.string("launcher") { s.launcher = resolve(l) }
         if let sup = f["supervision"]?.fields("supervision", allowed: [
             "initial_backoff", "maximum_backoff", "crash_loop_failures", "crash_loop_window", "stable_run",

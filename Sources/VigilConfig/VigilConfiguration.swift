@@ -81,6 +81,8 @@ public struct PluginSettings: Sendable, Equatable {
     public var supervision: SupervisionSettings
     /// What the daemon accepts from a plugin's connection (`plugins.inputs`); nil keeps the default.
     public var inputs = PluginInputSettings()
+    /// What manifests may ask for (`plugins.policy`); ``PluginPolicy/builtIn`` when the section is absent.
+    public var policy: PluginPolicy
 
     public init(directories: [String] = [], enabled: [String] = [], idRange: ClosedRange<UInt32> = 61_000...61_999,
                 sandboxDirectory: String? = nil, maxFrameBytes: Int = 1 << 20) {
@@ -91,6 +93,7 @@ public struct PluginSettings: Sendable, Equatable {
         self.maxFrameBytes = maxFrameBytes
         self.launcher = nil
         self.supervision = SupervisionSettings()
+        self.policy = .builtIn
     }
 }
 

@@ -110,15 +110,20 @@ public final class Daemon: Sendable {
             await incidents.ingest(signals)
         }
         await commands.setRuleCount { await detection.ruleCount }
+        let discovered = PluginCatalog.discover(in: config.plugins.directories + options.pluginDirectories.map(ConfigLoader.absolute),
+                                                logger: logger)
+        let launchGuard = PluginLaunchGuard(policy: config.plugins.policy, stateDirectory: stateDir,
+                                            pluginDirectories: discovered.map(\.directory))
+        let (manifests, refused) = PluginCatalog.admit(discovered, guard: launchGuard, logger: logger)
+        var hostSettings = PluginHostSettings(config, stateDirectory: stateDir)
+        hostSettings.launchGuard = launchGuard
         let pluginHost = PluginHost(
-            settings: PluginHostSettings(config, stateDirectory: stateDir), bus: bus, symbols: symbols, clock: clock,
+            settings: hostSettings, bus: bus, symbols: symbols, clock: clock,
             registry: StorePluginRegistry(store: store, range: config.plugins.idRange, clock: clock),
             logger: logger)
         try Self.prepareSpecDirectory(stateDir)
-        let manifests = PluginCatalog.discover(in: config.plugins.directories + options.pluginDirectories.map(ConfigLoader.absolute),
-                                               logger: logger)
         await pluginHost.load(manifests, enabled: config.plugins.enabled.isEmpty ? nil : Set(config.plugins.enabled))
-        await commands.setPluginControl(PluginControl(host: pluginHost))
+        await commands.setPluginControl(PluginControl(host: pluginHost, refused: refused))
         await commands.setPluginStates {
             Dictionary(await pluginHost.statuses().map { ($0.name, $0.state.name) }, uniquingKeysWith: { a, _ in a })
         }
@@ -126,6 +131,7 @@ public final class Daemon: Sendable {
         let response = ResponseEngine(store: store, incidents: incidents, host: pluginHost, bus: bus, breakers: breakers,
                                       settings: config.containment, rules: config.policy.containment,
                                       stateDirectory: stateDir, clock: clock, logger: logger)
+        await response.setNftablesGrants(Set(manifests.map(\.name).filter { config.plugins.policy.ceiling(for: $0).nftables }))
         // One ordered stream from the incident service to the response engine: an incident's
         // changes reach containment in the order they were stored (a task per change would not).
         let (changes, changeFeed) = AsyncStream.makeStream(of: [Incident].self)

@@ -10,7 +10,8 @@ public struct PluginView: Codable, Sendable, Equatable {
     public var description: String
     public var directory: String
     public var critical: Bool
-    /// `starting`, `running`, `stopping`, `backing off`, `quarantined`, `disabled`.
+    /// `starting`, `running`, `stopping`, `backing off`, `quarantined`, `disabled`, or `refused`
+    /// (its manifest asks beyond the plugin policy; ``policyViolations`` says what).
     public var state: String
     /// Why it is backing off or quarantined, or why its last run ended.
     public var cause: String?
@@ -37,6 +38,33 @@ public struct PluginView: Codable, Sendable, Equatable {
     public var syscalls: [String: UInt64]
     public var profile: String
     public var network: String
+    /// What the manifest asks beyond the plugin policy, field by field (state `refused`).
+    public var policyViolations: [PolicyViolation]?
+
+    /// A plugin the policy refused: never started, so no counters.
+    init(refused r: RefusedPlugin) {
+        let m = r.manifest
+        name = m.name
+        kind = m.kind.rawValue
+        version = m.version
+        description = m.description
+        directory = m.directory
+        critical = m.critical
+        state = "refused"
+        cause = "refused by the plugin policy: " + r.violations.map { "\($0.field) asks for \($0.asked); the policy allows \($0.allowed)" }
+            .joined(separator: "; ")
+        causeCategory = "policy"
+        since = ""
+        (starts, restarts, exits, failures, timeouts, protocolViolations, breaches) = (0, 0, 0, 0, 0, 0, 0)
+        eventsReceived = 0
+        eventsRefused = 0
+        failureRate = 0
+        failuresByCause = [:]
+        syscalls = [:]
+        profile = m.sandbox.profile ?? m.kind.rawValue
+        network = m.sandbox.network.rawValue
+        policyViolations = r.violations
+    }
 
     init(_ s: PluginStatus, manifest: PluginManifest?, uid: UInt32?) {
         name = s.name
@@ -72,6 +100,13 @@ public struct PluginView: Codable, Sendable, Equatable {
 /// Answers `plugins.*` control requests against the running plugin host.
 struct PluginControl: Sendable {
     let host: PluginHost
+    /// Plugins the policy refused, by name; shown, never started.
+    let refused: [String: RefusedPlugin]
+
+    init(host: PluginHost, refused: [RefusedPlugin] = []) {
+        self.host = host
+        self.refused = Dictionary(refused.map { ($0.manifest.name, $0) }, uniquingKeysWith: { a, _ in a })
+    }
 
     func handle(_ request: ControlRequest, actor: String) async throws -> JSONValue {
         switch request.command {
@@ -80,11 +115,13 @@ struct PluginControl: Sendable {
             for status in await host.statuses() {
                 views.append(PluginView(status, manifest: await host.manifest(status.name), uid: await host.uid(status.name)))
             }
+            views += refused.keys.sorted().compactMap { refused[$0].map(PluginView.init(refused:)) }
             return try JSONValue.encoding(views)
         case "plugins.show":
             return try JSONValue.encoding(try await view(try request.string("name")))
         case "plugins.enable", "plugins.disable", "plugins.restart":
             let name = try request.string("name")
+            if let r = refused[name] { throw ControlFailure(PluginView(refused: r).cause ?? "refused by the plugin policy") }
             do {
                 switch request.command {
                 case "plugins.enable": try await host.enable(name)
@@ -102,6 +139,7 @@ struct PluginControl: Sendable {
     }
 
     private func view(_ name: String) async throws -> PluginView {
+        if let r = refused[name] { return PluginView(refused: r) }
         guard let status = await host.status(name) else {
             let known = await host.statuses().map(\.name)
             throw ControlFailure("no plugin named \"\(name)\"; loaded: " + (known.isEmpty ? "none" : known.joined(separator: ", ")))

@@ -39,6 +39,31 @@ enum PluginCatalog {
         }
         return manifests
     }
+
+    /// Splits `manifests` into those the operator policy admits and those it refuses (with
+    /// every reason, logged): a refused plugin is never started, and `vigil plugins show` says why.
+    static func admit(_ manifests: [PluginManifest], guard launchGuard: PluginLaunchGuard,
+                      logger: Logger) -> (admitted: [PluginManifest], refused: [RefusedPlugin]) {
+        var admitted: [PluginManifest] = []
+        var refused: [RefusedPlugin] = []
+        for manifest in manifests {
+            let violations = launchGuard.violations(of: manifest)
+            if violations.isEmpty {
+                admitted.append(manifest)
+                continue
+            }
+            for v in violations { logger.error("plugin refused by the plugin policy: \(v)", metadata: ["plugin": "\(manifest.name)"]) }
+            refused.append(RefusedPlugin(manifest: manifest, violations: violations))
+        }
+        return (admitted, refused)
+    }
+}
+
+/// A plugin whose manifest asks beyond the operator policy: loaded for `vigil plugins` to
+/// show, never started.
+struct RefusedPlugin: Sendable {
+    let manifest: PluginManifest
+    let violations: [PolicyViolation]
 }
 
 /// The plugin registry backed by the store: uids, enablement and quarantines survive restarts.

@@ -24,6 +24,9 @@ public struct PluginHostSettings: Sendable {
     public var useNotify: Bool
     /// What a connection accepts from its plugin beyond the wire format (labels, series, rates).
     public var connectionLimits = ConnectionLimits()
+    /// The operator policy over manifests, checked again at every start, and where data folders
+    /// go; nil (tests that build requests themselves) checks paths for symlinks only.
+    public var launchGuard: PluginLaunchGuard?
 
     public init(launcherPath: String, specDirectory: String, profilesDirectory: String,
                 maximumFrameBytes: Int = 1 << 20, policy: SupervisionPolicy = SupervisionPolicy(),

@@ -30,11 +30,17 @@ struct PluginLauncher: Sendable {
         case profile(String)
         case system(String)
         case sandbox(SandboxLaunchError)
+        /// The manifest asks beyond the operator policy (or for a syscall its profile kills).
+        case policy([PolicyViolation])
+        /// A declared path is unsafe (a symlink, missing) or the data folder cannot be made.
+        case path(PathRefusal)
 
         var description: String {
             switch self {
             case .profile(let s), .system(let s): s
             case .sandbox(let e): e.description
+            case .policy(let v): "refused by the plugin policy: " + v.map(\.description).joined(separator: "; ")
+            case .path(let r): "refused: \(r)"
             }
         }
     }
@@ -62,13 +68,37 @@ struct PluginLauncher: Sendable {
     func launch(_ manifest: PluginManifest, uid: UInt32, profile: SandboxProfile, account: PluginAccount,
                 report: @escaping @Sendable (ConnectionReport) -> Void,
                 exited: @escaping @Sendable (PluginTermination) -> Void) async throws(Failure) -> PluginRun {
-        let spec = Self.request(for: manifest, uid: uid, useNotify: settings.useNotify && watcher != nil).spec(profile: profile)
-        for path in manifest.sandbox.writePaths where !FileManager.default.fileExists(atPath: path) {
-            // Like systemd's StateDirectory=: a declared write path that does not exist yet is
-            // created for the plugin, owned by its uid. Existing paths are left as they are.
-            guard mkdir(path, 0o750) == 0, chown(path, uid, uid) == 0 else {
-                throw .system("cannot create write path \(path): \(String(cString: strerror(errno)))")
+        var manifest = manifest
+        if let guardian = settings.launchGuard {
+            // Again at every start, not only at load: `plugins enable` and restarts come here too.
+            var refused = guardian.violations(of: manifest)
+            refused += profile.unsafeAdditions(of: manifest).filter { v in !refused.contains { $0.field == v.field && $0.asked == v.asked } }
+            guard refused.isEmpty else { throw .policy(refused) }
+            manifest = guardian.policy.granted(manifest)
+        } else {
+            let refused = profile.unsafeAdditions(of: manifest)
+            guard refused.isEmpty else { throw .policy(refused) }
+        }
+        let guardian = settings.launchGuard
+        let checked = manifest
+        let useNotify = settings.useNotify && watcher != nil
+        // The path walk, mkdirat/fchown and the `#!` reads of the spec are blocking filesystem
+        // calls: a thread of their own, not the cooperative pool.
+        let built: Result<SandboxSpec, PathRefusal> = await Self.onThread {
+            Result { () throws(PathRefusal) -> SandboxSpec in
+                var request = Self.request(for: checked, uid: uid, useNotify: useNotify)
+                if let guardian {
+                    request.dataDirectory = try guardian.prepare(checked, uid: uid)
+                } else {
+                    try PluginLaunchGuard.checkPaths(of: checked)
+                }
+                return request.spec(profile: profile)
             }
+        }
+        let spec: SandboxSpec
+        switch built {
+        case .success(let s): spec = s
+        case .failure(let refusal): throw .path(refusal)
         }
         var pair: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {

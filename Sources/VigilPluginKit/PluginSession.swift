@@ -93,6 +93,10 @@ public class PluginContext: @unchecked Sendable {
     /// True once the daemon asked the plugin to stop (or went away).
     public var isShuttingDown: Bool { session.isStopping }
 
+    /// The plugin's own writable folder (`VIGIL_DATA_DIR`): made by vigild, owned by this
+    /// plugin's uid, mode 0700, kept across restarts; nil when the daemon gave none.
+    public var dataDirectory: String? { ProcessInfo.processInfo.environment["VIGIL_DATA_DIR"] }
+
     /// A line in the daemon's log, attributed to this plugin.
     public func log(_ level: String = "info", _ message: String) {
         session.socket.send(.log(LogLine(level: level, message: message)))

@@ -286,6 +286,8 @@ final class ScenarioWorld: @unchecked Sendable {
             // on after 2 seconds instead of 5 minutes.
             .replacingOccurrences(of: "files: [\(source)/detection-rules.yaml,", with: "files: [detection-rules.yaml,")
             .replacingOccurrences(of: "    move_to: validating\n    after: 5 minutes", with: "    move_to: validating\n    after: 2 seconds")
+            // The file-fed detector reads the folder the scenario writes (plugins.policy grants it).
+            .replacingOccurrences(of: "\n    grants:\n", with: "\n    grants:\n      host-probe: { read_paths: [\(probe)] }\n")
         edit(&text)
         try text.write(toFile: config, atomically: true, encoding: .utf8)
     }

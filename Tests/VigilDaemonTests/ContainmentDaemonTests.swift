@@ -130,7 +130,8 @@ struct ContainmentDaemonTests {
             config:
               actions: [tidy_up]
             """, copy: [repositoryRoot + "/Tests/VigilDaemonTests/Fixtures/overreach_action.py": "overreach.py"])
-        let daemon = try DaemonProcess(config: try isolatedConfig(pluginDirectories: [plugins]))
+        let daemon = try DaemonProcess(config: try isolatedConfig(pluginDirectories: [plugins],
+                                                                  grants: ["overreach: { capabilities: [CAP_NET_ADMIN] }"]))
         defer { daemon.stop() }
         #expect(try eventually {
             try Self.json(["plugins", "show", "overreach"], daemon)["state"]?.stringValue == "running"

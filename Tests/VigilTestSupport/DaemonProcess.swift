@@ -157,6 +157,8 @@ public func defaultConfigText(pluginDirectories: [String] = []) throws -> String
         "directory: runbooks": "directory: \(config)/runbooks",
         "directories: [../Plugins]": "directories: [\(pluginDirectories.joined(separator: ", "))]",
         "sandbox_profiles: ../Sandbox": "sandbox_profiles: \(repositoryRoot)/Sandbox",
+        // The SDK the plugins import: the repository's, or the copy beside the test's plugins.
+        "read_paths: [../Plugins/sdk]": "read_paths: [\(([repositoryRoot + "/Plugins"] + pluginDirectories).map { $0 + "/sdk" }.joined(separator: ", "))]",
     ]
     for (old, new) in replacements {
         guard text.contains(old) else { throw DaemonTestError("Config/vigil.yaml no longer contains \"\(old)\"") }
@@ -168,8 +170,14 @@ public func defaultConfigText(pluginDirectories: [String] = []) throws -> String
 /// A copy of the default configuration in a temporary folder with every relative path made
 /// absolute, loading plugins only from `pluginDirectories` (none by default), for tests that
 /// must know everything that runs.
-public func isolatedConfig(pluginDirectories: [String] = [], extra: String = "") throws -> String {
-    let text = try defaultConfigText(pluginDirectories: pluginDirectories)
+/// `grants` are lines added under `plugins.policy.grants` (e.g. `overreach: { capabilities: [CAP_NET_ADMIN] }`).
+public func isolatedConfig(pluginDirectories: [String] = [], extra: String = "", grants: [String] = []) throws -> String {
+    var text = try defaultConfigText(pluginDirectories: pluginDirectories)
+    if !grants.isEmpty {
+        let anchor = "\n    grants:\n"
+        guard text.contains(anchor) else { throw DaemonTestError("Config/vigil.yaml no longer has plugins.policy.grants") }
+        text = text.replacingOccurrences(of: anchor, with: anchor + grants.map { "      " + $0 + "\n" }.joined())
+    }
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-config-\(UUID().uuidString.prefix(8))").path
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     try (text + "\n" + extra).write(toFile: dir + "/vigil.yaml", atomically: true, encoding: .utf8)

@@ -40,6 +40,9 @@ class Plugin:
         self.batch_size = batch_size
         self.flush_interval = flush_interval
         self.config = {}
+        # The plugin's own writable folder, made by vigild (owned by this plugin's uid, mode 0700,
+        # kept across restarts); None when the daemon gave none. Nothing else is writable but /tmp.
+        self.data_dir = os.environ.get("VIGIL_DATA_DIR")
         self.stopping = threading.Event()
         try:
             self._sock = socket.socket(fileno=fd)

@@ -36,6 +36,8 @@ public actor ResponseEngine {
     let logger: Logger
     let stateDirectory: String
     private(set) var settings: ContainmentSettings
+    /// Applies the nftables requests of action plugins the policy grants `nftables`.
+    private(set) var nftables = NftablesBroker(granted: [])
     /// Category → ordered actions.
     private(set) var rules: [String: [String]]
     /// Incidents whose verification did not pass yet, with when to try again.
@@ -46,6 +48,11 @@ public actor ResponseEngine {
     var running: Set<String> = []
     /// Non-notifier plugins whose breaker implement_circuit_breakers opened: re-enabled (half-open) at the time.
     var breakerTrials: [String: Timestamp] = [:]
+
+    /// Sets which action plugins may ask for the nftables containment table (from the plugin policy).
+    func setNftablesGrants(_ plugins: Set<String>) {
+        nftables = NftablesBroker(granted: plugins, logger: logger)
+    }
 
     public init(store: Store, incidents: IncidentService, host: PluginHost?, bus: EventBus?,
                 breakers: CircuitBreakers = CircuitBreakers(), settings: ContainmentSettings, rules: [String: [String]],
@@ -357,8 +364,10 @@ public actor ResponseEngine {
         let payload = (try? JSONValue.encoding(IncidentView(context.incident, ladder: await incidents.policy.ladder,
                                                              now: context.now))) ?? .null
         do {
-            let result = try await host.act(plugin, action: action, params: context.params, incident: payload,
-                                            dryRun: context.dryRun, deadline: context.deadline)
+            let result = await nftables.handle(
+                plugin: plugin, result: try await host.act(plugin, action: action, params: context.params, incident: payload,
+                                                           dryRun: context.dryRun, deadline: context.deadline),
+                dryRun: context.dryRun)
             var evidence = result.evidence
             let undo = evidence.removeValue(forKey: "undo")
             let unavailable = evidence["available"] == .bool(false)
@@ -479,8 +488,10 @@ public actor ResponseEngine {
             }
             do {
                 guard let host else { throw ResponseError("no plugin host") }
-                let result = try await host.act(plugin, action: action, params: o["params"]?.objectValue ?? [:],
-                                                deadline: settings.deadline(of: r.name))
+                let result = await nftables.handle(
+                    plugin: plugin, result: try await host.act(plugin, action: action, params: o["params"]?.objectValue ?? [:],
+                                                               deadline: settings.deadline(of: r.name)),
+                    dryRun: false)
                 ok = ok && result.ok
                 details.append("plugin:\(plugin) \(action): \(result.detail)")
             } catch {

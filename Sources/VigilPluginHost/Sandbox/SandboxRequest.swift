@@ -27,6 +27,9 @@ public struct SandboxRequest: Sendable, Equatable {
     public var extraWatch: [String]
     /// Whether the daemon watches the notify fd (false: unknown syscalls get EPERM from the kernel).
     public var useNotify: Bool
+    /// The plugin's own writable folder, made by the daemon (``PluginLaunchGuard``); bound
+    /// writable and named in `VIGIL_DATA_DIR`.
+    public var dataDirectory: String?
 
     public init(plugin: String, pluginDirectory: String, executable: String, arguments: [String] = [],
                 declaredEnvironment: [String: String] = [:], uid: UInt32, gid: UInt32,
@@ -51,6 +54,7 @@ public struct SandboxRequest: Sendable, Equatable {
         self.extraAllow = extraAllow
         self.extraWatch = extraWatch
         self.useNotify = useNotify
+        self.dataDirectory = nil
     }
 
     /// `items` without repeats, first occurrence kept (the plugin's own program stays first).
@@ -69,6 +73,7 @@ public struct SandboxRequest: Sendable, Equatable {
         environment["PATH"] = Self.basePath
         environment["HOME"] = "/tmp"
         environment["TMPDIR"] = "/tmp"
+        if let dataDirectory { environment[PluginLaunchGuard.dataEnvironmentKey] = dataDirectory }
         return SandboxSpec(
             plugin: plugin, executable: executable, arguments: arguments, environment: environment,
             workingDirectory: pluginDirectory, uid: uid, gid: gid,
@@ -80,7 +85,7 @@ public struct SandboxRequest: Sendable, Equatable {
                               readPaths: readPaths + executables.filter { program in
                                   !resolved.runtimePaths.contains { program.hasPrefix($0 + "/") }
                               },
-                              writePaths: writePaths,
+                              writePaths: writePaths + (dataDirectory.map { [$0] } ?? []),
                               executables: Self.unique(([executable] + executables).flatMap(ExecutableChain.resolve))),
             landlock: true)
     }

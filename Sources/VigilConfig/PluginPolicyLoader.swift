@@ -1,0 +1,92 @@
+import VigilCore
+
+/// `plugins.policy:` — the operator's ceiling over plugin manifests (`default:`) and the
+/// per-plugin grants on top of it (`grants:`, by plugin name). Paths are resolved against the
+/// configuration file's folder. Asking the policy for something no policy may grant
+/// (`CAP_SYS_ADMIN`, `unshare`, …) is an error of the configuration itself.
+enum PluginPolicyLoader {
+    static let ceilingKeys = ["limits", "networks", "capabilities", "syscalls", "executables", "read_paths", "write_paths", "nftables"]
+
+    static func load(_ node: YAMLNode, resolve: (String) -> String) -> PluginPolicy {
+        var policy = PluginPolicy.builtIn
+        guard let f = node.fields("policy", allowed: ["default", "grants"]) else { return policy }
+        if let d = f["default"] {
+            policy.defaultCeiling = ceiling(d, "default", base: PluginCeiling(), resolve: resolve)
+        }
+        for entry in f["grants"]?.mapping("grants") ?? [] {
+            let empty = PluginCeiling(limits: .init(memoryBytes: nil, cpuSeconds: nil, openFiles: nil, processes: nil),
+                                      networks: [])
+            policy.grants[entry.key] = ceiling(entry.value, entry.key, base: empty, resolve: resolve)
+        }
+        return policy
+    }
+
+    /// One ceiling; keys it leaves out keep `base` (the built-in default for `default:`,
+    /// nothing for a grant).
+    static func ceiling(_ node: YAMLNode, _ name: String, base: PluginCeiling, resolve: (String) -> String) -> PluginCeiling {
+        var c = base
+        guard let f = node.fields(name, allowed: ceilingKeys) else { return c }
+        if let l = f["limits"], let lf = l.fields("limits", allowed: PluginManifestFile.limitKeys) {
+            if let m = lf["memory"] { c.limits.memoryBytes = PluginManifestFile.bytes(m, "memory") }
+            if let n = lf["cpu"] {
+                if let s = n.scalar, let whole = UInt64(s), whole > 0 { c.limits.cpuSeconds = whole }
+                else if let d = n.duration("cpu") { c.limits.cpuSeconds = UInt64(max(1, d.components.seconds)) }
+            }
+            if let o = lf["open_files"], let v = o.int("open_files", range: 8...1_048_576) { c.limits.openFiles = UInt64(v) }
+            if let p = lf["processes"], let v = p.int("processes", range: 1...65_536) { c.limits.processes = UInt64(v) }
+        }
+        if let n = f["networks"], let items = n.sequence("networks") {
+            c.networks = Set(items.compactMap { PluginManifestFile.choice($0, "networks", PluginNetwork.self) })
+        }
+        if let n = f["capabilities"], let items = n.sequence("capabilities") {
+            c.capabilities = Set(items.compactMap { item -> String? in
+                guard let s = item.string("capabilities") else { return nil }
+                let upper = s.uppercased()
+                let cap = upper.hasPrefix("CAP_") ? upper : "CAP_" + upper
+                if PluginPolicy.neverGrantableCapabilities.contains(cap) {
+                    item.diagnostics.add(.invalidValue(item.location, key: "capabilities", found: s,
+                                                       expected: "a capability a plugin may hold (\(cap) can never be granted)"))
+                    return nil
+                }
+                return cap
+            })
+        }
+        if let n = f["syscalls"], let items = n.sequence("syscalls") {
+            c.syscalls = Set(items.compactMap { item -> String? in
+                guard let s = item.string("syscalls") else { return nil }
+                if PluginPolicy.neverGrantableSyscalls.contains(s) {
+                    item.diagnostics.add(.invalidValue(item.location, key: "syscalls", found: s,
+                                                       expected: "a syscall a plugin may be given (\(s) can never be granted)"))
+                    return nil
+                }
+                return s
+            })
+        }
+        if let n = f["executables"], let items = n.sequence("executables") {
+            c.executables = Set(items.compactMap { item -> String? in
+                guard let s = item.string("executables") else { return nil }
+                guard let path = PolicyPath.normalize(s) else {
+                    item.diagnostics.add(.invalidValue(item.location, key: "executables", found: s, expected: "an absolute path of a program"))
+                    return nil
+                }
+                return path
+            })
+        }
+        if let b = f["nftables"]?.bool("nftables") { c.nftables = b }
+        if let n = f["read_paths"] { c.readPaths = paths(n, "read_paths", resolve: resolve) }
+        if let n = f["write_paths"] { c.writePaths = paths(n, "write_paths", resolve: resolve) }
+        return c
+    }
+
+    static func paths(_ node: YAMLNode, _ key: String, resolve: (String) -> String) -> [String] {
+        (node.sequence(key) ?? []).compactMap { item -> String? in
+            guard let s = item.string(key) else { return nil }
+            guard !s.isEmpty, let path = PolicyPath.normalize(resolve(s)), path != "/" else {
+                item.diagnostics.add(.invalidValue(item.location, key: key, found: s,
+                                                   expected: "a folder or file below / (relative paths start at this file's folder)"))
+                return nil
+            }
+            return path
+        }
+    }
+}

@@ -1,0 +1,260 @@
+/// The operator's ceiling over what plugin manifests may ask for (`plugins.policy` in
+/// `vigil.yaml`, see `Docs/configuration.md`, "Plugin policy").
+///
+/// Deny by default: a manifest gets only what ``defaultCeiling`` allows plus the grant named
+/// after it in ``grants``. A manifest that asks for more does not start; ``violations(of:)``
+/// says what, field by field. Some syscalls and capabilities can never be granted, whatever the
+/// policy says (``neverGrantableSyscalls``, ``neverGrantableCapabilities``).
+public struct PluginPolicy: Sendable, Equatable {
+    /// What every plugin may ask for.
+    public var defaultCeiling: PluginCeiling
+    /// Additions for one plugin, by its manifest `name`.
+    public var grants: [String: PluginCeiling]
+
+    public init(defaultCeiling: PluginCeiling = PluginCeiling(), grants: [String: PluginCeiling] = [:]) {
+        self.defaultCeiling = defaultCeiling
+        self.grants = grants
+    }
+
+    /// The policy of a configuration without a `plugins.policy` section: the default limits,
+    /// network `none`, nothing else.
+    public static let builtIn = PluginPolicy()
+
+    /// What the plugin named `plugin` may ask for: the default ceiling widened by its grant.
+    public func ceiling(for plugin: String) -> PluginCeiling {
+        guard let grant = grants[plugin] else { return defaultCeiling }
+        return defaultCeiling.widened(by: grant)
+    }
+
+    /// Everything `manifest` asks beyond its ceiling, in manifest order; empty when it may start.
+    public func violations(of manifest: PluginManifest) -> [PolicyViolation] {
+        let ceiling = ceiling(for: manifest.name)
+        let needs = manifest.sandbox
+        var out: [PolicyViolation] = []
+        func refuse(_ field: String, _ asked: String, _ allowed: String) {
+            out.append(PolicyViolation(plugin: manifest.name, field: field, asked: asked, allowed: allowed))
+        }
+        func list(_ items: [String]) -> String { items.isEmpty ? "nothing" : items.joined(separator: ", ") }
+
+        if !ceiling.networks.contains(needs.network) {
+            refuse("sandbox.network", needs.network.rawValue,
+                   list(PluginNetwork.allCases.filter(ceiling.networks.contains).map(\.rawValue)))
+        }
+        for cap in needs.capabilities {
+            if Self.neverGrantableCapabilities.contains(cap) {
+                refuse("sandbox.capabilities", cap, "never (no policy can grant it)")
+            } else if !ceiling.capabilities.contains(cap) {
+                refuse("sandbox.capabilities", cap, list(ceiling.capabilities.sorted()))
+            }
+        }
+        for (key, calls) in [("sandbox.syscalls.allow", needs.extraAllow), ("sandbox.syscalls.watch", needs.extraWatch)] {
+            for call in calls {
+                if Self.neverGrantableSyscalls.contains(call) {
+                    refuse(key, call, "never (no policy can grant it)")
+                } else if !ceiling.syscalls.contains(call) {
+                    refuse(key, call, list(ceiling.syscalls.sorted()))
+                }
+            }
+        }
+        for program in needs.executables where !ceiling.executables.contains(program) {
+            refuse("sandbox.executables", program, list(ceiling.executables.sorted()))
+        }
+        for path in needs.readPaths where !PolicyPath.isInside(path, anyOf: ceiling.readPaths + ceiling.writePaths) {
+            refuse("sandbox.read_paths", path, list(ceiling.readPaths + ceiling.writePaths))
+        }
+        for path in needs.writePaths where !PolicyPath.isInside(path, anyOf: ceiling.writePaths) {
+            refuse("sandbox.write_paths", path, list(ceiling.writePaths))
+        }
+        let asked = needs.limits
+        let limits: [(String, UInt64?, UInt64?, (UInt64) -> String)] = [
+            ("memory", asked.memoryBytes, ceiling.limits.memoryBytes, PluginCeiling.Limits.bytesText),
+            ("cpu", asked.cpuSeconds, ceiling.limits.cpuSeconds, { "\($0) seconds" }),
+            ("open_files", asked.openFiles, ceiling.limits.openFiles, { "\($0)" }),
+            ("processes", asked.processes, ceiling.limits.processes, { "\($0)" }),
+        ]
+        for (name, value, maximum, text) in limits {
+            guard let maximum else { continue }
+            // An unset limit would be unlimited; the ceiling then becomes the limit (see ``granted(_:)``).
+            guard let value else { continue }
+            if value > maximum { refuse("sandbox.limits.\(name)", text(value), "at most \(text(maximum))") }
+        }
+        return out
+    }
+
+    /// `manifest` with every limit it leaves unset filled in from its ceiling, so "unset" never
+    /// means "unlimited" when the policy has a ceiling. Call only when ``violations(of:)`` is empty.
+    public func granted(_ manifest: PluginManifest) -> PluginManifest {
+        let ceiling = ceiling(for: manifest.name).limits
+        var copy = manifest
+        var limits = copy.sandbox.limits
+        limits.memoryBytes = limits.memoryBytes ?? ceiling.memoryBytes
+        limits.cpuSeconds = limits.cpuSeconds ?? ceiling.cpuSeconds
+        limits.openFiles = limits.openFiles ?? ceiling.openFiles
+        limits.processes = limits.processes ?? ceiling.processes
+        copy.sandbox.limits = limits
+        return copy
+    }
+
+    /// Syscalls no manifest may add, whatever the policy: they escape or blind the sandbox
+    /// (namespaces, mounts, another filter, kernel modules, tracing), bypass its argument checks
+    /// (`clone`, `clone3`, `prctl`, `socket`, `socketpair` are only allowed with those checks), or
+    /// open attack surface the filter cannot see into (io_uring runs syscalls the filter never
+    /// sees; `memfd_create` gives an executable file outside every path rule).
+    public static let neverGrantableSyscalls: Set<String> = [
+        // The hard-deny group (Sandbox/groups/hard-deny.group).
+        "ptrace", "mount", "umount2", "pivot_root", "chroot", "bpf", "setns", "keyctl", "add_key", "request_key",
+        "init_module", "finit_module", "delete_module", "kexec_load", "kexec_file_load", "reboot", "swapon", "swapoff",
+        "perf_event_open", "process_vm_readv", "process_vm_writev", "userfaultfd", "open_by_handle_at", "fsopen",
+        "fsmount", "fsconfig", "fspick", "move_mount", "open_tree", "mount_setattr", "acct", "quotactl", "iopl", "ioperm",
+        "settimeofday", "clock_settime", "clock_adjtime", "adjtimex", "syslog", "vhangup", "uselib",
+        // Namespaces, filters and argument-checked calls.
+        "unshare", "seccomp", "clone", "clone3", "prctl", "socket", "socketpair", "personality", "modify_ldt",
+        // Attack surface outside the filter's view.
+        "io_uring_setup", "io_uring_enter", "io_uring_register", "memfd_create", "memfd_secret",
+        "name_to_handle_at", "pidfd_getfd", "kcmp", "lookup_dcookie", "fanotify_init", "nfsservctl",
+    ]
+
+    /// Capabilities no manifest may keep, whatever the policy: each is root in all but name
+    /// (`CAP_SYS_ADMIN`, `CAP_SETUID`, …), or reaches around the sandbox (`CAP_DAC_READ_SEARCH`
+    /// opens any inode by handle, `CAP_SYS_PTRACE` reads other processes).
+    public static let neverGrantableCapabilities: Set<String> = [
+        "CAP_SYS_ADMIN", "CAP_SYS_MODULE", "CAP_SYS_PTRACE", "CAP_SYS_RAWIO", "CAP_SYS_BOOT", "CAP_SYS_CHROOT",
+        "CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP", "CAP_SETFCAP", "CAP_MAC_ADMIN", "CAP_MAC_OVERRIDE", "CAP_BPF",
+        "CAP_PERFMON", "CAP_CHECKPOINT_RESTORE", "CAP_DAC_READ_SEARCH", "CAP_DAC_OVERRIDE", "CAP_MKNOD",
+        "CAP_AUDIT_CONTROL", "CAP_SYSLOG", "CAP_SYS_RESOURCE", "CAP_SYS_TIME",
+    ]
+}
+
+/// What a plugin may ask for: the default ceiling of every plugin, or one plugin's grant on top.
+public struct PluginCeiling: Sendable, Equatable {
+    /// Upper bounds of `sandbox.limits`; nil: no ceiling for that limit.
+    public struct Limits: Sendable, Equatable {
+        public var memoryBytes: UInt64?
+        public var cpuSeconds: UInt64?
+        public var openFiles: UInt64?
+        public var processes: UInt64?
+
+        public init(memoryBytes: UInt64? = 1 << 30, cpuSeconds: UInt64? = nil, openFiles: UInt64? = 1024,
+                    processes: UInt64? = 64) {
+            self.memoryBytes = memoryBytes
+            self.cpuSeconds = cpuSeconds
+            self.openFiles = openFiles
+            self.processes = processes
+        }
+
+        static func bytesText(_ n: UInt64) -> String {
+            if n >= 1 << 30, n % (1 << 30) == 0 { return "\(n >> 30) GiB" }
+            if n >= 1 << 20, n % (1 << 20) == 0 { return "\(n >> 20) MiB" }
+            return "\(n) bytes"
+        }
+    }
+
+    public var limits: Limits
+    public var networks: Set<PluginNetwork>
+    /// Capability names (`CAP_NET_ADMIN`).
+    public var capabilities: Set<String>
+    /// Syscall names a manifest may add under `sandbox.syscalls` (allow or watch).
+    public var syscalls: Set<String>
+    /// Programs a manifest may list under `sandbox.executables` (exact absolute paths).
+    public var executables: Set<String>
+    /// Absolute folders (or files) under which `read_paths` may lie; write prefixes are readable too.
+    public var readPaths: [String]
+    /// Absolute folders (or files) under which `write_paths` may lie.
+    public var writePaths: [String]
+    /// Whether the plugin may ask the daemon to apply its nftables containment table
+    /// (`inet vigil_containment`, nothing else) in its action results.
+    public var nftables: Bool
+
+    public init(limits: Limits = Limits(), networks: Set<PluginNetwork> = [.none], capabilities: Set<String> = [],
+                syscalls: Set<String> = [], executables: Set<String> = [], readPaths: [String] = [], writePaths: [String] = [], nftables: Bool = false) {
+        self.limits = limits
+        self.networks = networks
+        self.capabilities = capabilities
+        self.syscalls = syscalls
+        self.executables = executables
+        self.readPaths = readPaths
+        self.writePaths = writePaths
+        self.nftables = nftables
+    }
+
+    /// This ceiling with `grant` added: sets and paths are joined; a limit the grant sets
+    /// replaces the default one (a grant may raise or lower it).
+    public func widened(by grant: PluginCeiling) -> PluginCeiling {
+        var out = self
+        out.networks.formUnion(grant.networks)
+        out.capabilities.formUnion(grant.capabilities)
+        out.syscalls.formUnion(grant.syscalls)
+        out.executables.formUnion(grant.executables)
+        out.readPaths += grant.readPaths.filter { !out.readPaths.contains($0) }
+        out.writePaths += grant.writePaths.filter { !out.writePaths.contains($0) }
+        out.nftables = nftables || grant.nftables
+        out.limits.memoryBytes = grant.limits.memoryBytes ?? limits.memoryBytes
+        out.limits.cpuSeconds = grant.limits.cpuSeconds ?? limits.cpuSeconds
+        out.limits.openFiles = grant.limits.openFiles ?? limits.openFiles
+        out.limits.processes = grant.limits.processes ?? limits.processes
+        return out
+    }
+}
+
+/// One thing a manifest asks beyond its ceiling.
+public struct PolicyViolation: Sendable, Equatable, Codable, CustomStringConvertible {
+    public var plugin: String
+    /// The manifest field, dotted (`sandbox.capabilities`, `sandbox.limits.memory`).
+    public var field: String
+    /// What the manifest asks for.
+    public var asked: String
+    /// What the policy allows there.
+    public var allowed: String
+
+    public init(plugin: String, field: String, asked: String, allowed: String) {
+        self.plugin = plugin
+        self.field = field
+        self.asked = asked
+        self.allowed = allowed
+    }
+
+    public var description: String {
+        "plugin \(plugin): \(field) asks for \(asked); the policy allows \(allowed)"
+    }
+}
+
+/// Path arithmetic for the policy: lexical, component-wise (never a string prefix), and
+/// refusing any `..` that would climb above `/`.
+public enum PolicyPath {
+    /// `path` as an absolute path without `.`, `..` or repeated slashes; nil when it is not
+    /// absolute or a `..` climbs above `/`. Symlinks are not looked at (see the plugin host's
+    /// path guard, which refuses them).
+    public static func normalize(_ path: String) -> String? {
+        guard path.hasPrefix("/") else { return nil }
+        var parts: [Substring] = []
+        for part in path.split(separator: "/", omittingEmptySubsequences: true) {
+            switch part {
+            case ".": continue
+            case "..":
+                guard parts.popLast() != nil else { return nil }
+            default: parts.append(part)
+            }
+        }
+        return "/" + parts.joined(separator: "/")
+    }
+
+    /// `path` relative to `base` (an absolute folder) unless already absolute, normalized.
+    public static func resolve(_ path: String, against base: String) -> String? {
+        normalize(path.hasPrefix("/") ? path : base + "/" + path)
+    }
+
+    /// Whether `path` is `prefix` or lies below it, by whole components.
+    public static func isInside(_ path: String, _ prefix: String) -> Bool {
+        guard let p = normalize(path), let q = normalize(prefix) else { return false }
+        return q == "/" || p == q || p.hasPrefix(q + "/")
+    }
+
+    public static func isInside(_ path: String, anyOf prefixes: [String]) -> Bool {
+        prefixes.contains { isInside(path, $0) }
+    }
+
+    /// Whether binding `path` would show anything of `protected`: it is inside it, or holds it.
+    public static func overlaps(_ path: String, _ protected: String) -> Bool {
+        isInside(path, protected) || isInside(protected, path)
+    }
+}

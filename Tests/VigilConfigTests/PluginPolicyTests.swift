@@ -1,0 +1,154 @@
+import Foundation
+import Testing
+import VigilConfig
+import VigilCore
+
+/// The operator policy over plugin manifests (`plugins.policy`): what it admits, what it
+/// refuses field by field, and how its own mistakes are reported.
+@Suite struct PluginPolicyTests {
+    static func manifest(_ sandbox: String, name: String = "evil", directory: String = "/opt/vigil/plugins/evil") throws -> PluginManifest {
+        try PluginManifestFile.load(text: """
+            name: \(name)
+            kind: detector
+            exec: run.py
+            protocol: 1
+            sandbox:
+            \(sandbox.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
+            """, file: directory + "/plugin.yaml", directory: directory)
+    }
+
+    /// The default configuration with its `plugins.policy` replaced by `yaml`.
+    static func configText(_ yaml: String) throws -> String {
+        let text = try defaultConfigText()
+        guard let start = text.range(of: "  policy:\n"), let end = text.range(of: "\n\n# The EventBus") else {
+            throw ConfigErrors([])
+        }
+        let block = "  policy:\n" + yaml.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n")
+        return text.replacingCharacters(in: start.lowerBound..<end.lowerBound, with: block)
+    }
+
+    static func policy(_ yaml: String) throws -> PluginPolicy {
+        try ConfigLoader.load(path: try writeConfig(try configText(yaml))).plugins.policy
+    }
+
+    @Test func theShippedPolicyAdmitsEveryBundledPlugin() throws {
+        let config = try ConfigLoader.load(path: defaultConfigPath)
+        var folders: [String] = []
+        for root in [repositoryRoot + "/Plugins", repositoryRoot + "/Plugins/examples"] {
+            for entry in try FileManager.default.contentsOfDirectory(atPath: root).sorted()
+            where FileManager.default.fileExists(atPath: root + "/" + entry + "/plugin.yaml") {
+                folders.append(root + "/" + entry)
+            }
+        }
+        #expect(folders.count >= 7, "\(folders)")
+        for folder in folders {
+            let manifest = try PluginManifestFile.load(directory: folder)
+            #expect(config.plugins.policy.violations(of: manifest).isEmpty,
+                    "\(manifest.name): \(config.plugins.policy.violations(of: manifest))")
+        }
+        // network-containment holds no capability: vigild applies its one table for it.
+        #expect(config.plugins.policy.ceiling(for: "network-containment").capabilities.isEmpty)
+        #expect(config.plugins.policy.ceiling(for: "network-containment").nftables)
+        #expect(!config.plugins.policy.ceiling(for: "someone-else").nftables)
+        #expect(config.plugins.policy.ceiling(for: "storage-containment").capabilities == ["CAP_LINUX_IMMUTABLE", "CAP_FOWNER"])
+    }
+
+    @Test func aManifestAskingBeyondThePolicyIsRefusedFieldByField() throws {
+        let m = try Self.manifest("""
+            network: outbound
+            capabilities: [CAP_SYS_ADMIN, CAP_NET_RAW]
+            syscalls: { allow: [unshare, io_uring_setup, getrandom], watch: [memfd_create] }
+            read_paths: [/etc/shadow]
+            write_paths: [../webhook/json]
+            limits: { memory: 8 GiB, processes: 1000, open_files: 100000 }
+            """)
+        let found = PluginPolicy.builtIn.violations(of: m)
+        let pairs = found.map { "\($0.field)=\($0.asked)" }
+        #expect(pairs == [
+            "sandbox.network=outbound",
+            "sandbox.capabilities=CAP_SYS_ADMIN", "sandbox.capabilities=CAP_NET_RAW",
+            "sandbox.syscalls.allow=unshare", "sandbox.syscalls.allow=io_uring_setup", "sandbox.syscalls.allow=getrandom",
+            "sandbox.syscalls.watch=memfd_create",
+            "sandbox.read_paths=/etc/shadow", "sandbox.write_paths=/opt/vigil/plugins/webhook/json",
+            "sandbox.limits.memory=8 GiB", "sandbox.limits.open_files=100000", "sandbox.limits.processes=1000",
+        ])
+        #expect(found.allSatisfy { $0.plugin == "evil" })
+        #expect(found[1].description == "plugin evil: sandbox.capabilities asks for CAP_SYS_ADMIN; the policy allows never (no policy can grant it)")
+        #expect(found[9].allowed == "at most 1 GiB")
+    }
+
+    @Test func aGrantWidensOnlyThePluginItNames() throws {
+        let policy = try Self.policy("""
+            default:
+              limits: { memory: 256 MiB }
+              read_paths: [/srv/shared]
+            grants:
+              evil:
+                networks: [outbound]
+                capabilities: [net_raw]
+                syscalls: [getrandom]
+                write_paths: [/srv/evil]
+                limits: { memory: 2 GiB, cpu: 1 hour }
+            """)
+        let asking = """
+            network: outbound
+            capabilities: [CAP_NET_RAW]
+            syscalls: { allow: [getrandom] }
+            read_paths: [/srv/shared/x, /srv/evil/in]
+            write_paths: [/srv/evil/out]
+            limits: { memory: 1 GiB }
+            """
+        #expect(policy.violations(of: try Self.manifest(asking)).isEmpty)
+        #expect(policy.violations(of: try Self.manifest(asking, name: "other", directory: "/opt/p/other")).count == 6)
+        // An unset limit is not "unlimited" under a ceiling: it becomes the ceiling.
+        #expect(policy.granted(try Self.manifest(asking)).sandbox.limits.cpuSeconds == 3600)
+        // Prefixes are whole components: /srv/shared does not allow /srv/shared-secrets.
+        #expect(policy.violations(of: try Self.manifest("read_paths: [/srv/shared-secrets]")).map(\.field) == ["sandbox.read_paths"])
+    }
+
+    @Test func aPolicyGrantingTheUngrantableIsAConfigurationErrorWithItsPlace() throws {
+        let yaml = """
+            default:
+              capabilities: [CAP_SYS_ADMIN]
+            grants:
+              evil: { syscalls: [unshare, io_uring_setup], networks: [everywhere], colour: blue }
+            """
+        do {
+            _ = try Self.policy(yaml)
+            Issue.record("a policy granting CAP_SYS_ADMIN loaded")
+        } catch let error as ConfigErrors {
+            let lines = error.errors.map(\.description)
+            #expect(lines.count == 5, "\(lines)")
+            let at = try #require(position(of: "CAP_SYS_ADMIN", in: try Self.configText(yaml)))
+            #expect(lines.contains { $0.hasSuffix("vigil.yaml:\(at.line):\(at.column): \"capabilities\" must be a capability a plugin may hold (CAP_SYS_ADMIN can never be granted), found \"CAP_SYS_ADMIN\"") }, "\(lines)")
+            #expect(lines.contains { $0.contains("unshare can never be granted") })
+            #expect(lines.contains { $0.contains("io_uring_setup can never be granted") })
+            #expect(lines.contains { $0.contains("\"networks\" must be one of none, loopback, outbound, found \"everywhere\"") })
+            #expect(lines.contains { $0.contains("unknown key \"colour\"") })
+        }
+    }
+
+    @Test func withoutAPolicySectionEverythingBeyondTheDefaultsIsDenied() throws {
+        let policy = try Self.policy("{}")
+        #expect(policy == .builtIn)
+        #expect(policy.violations(of: try Self.manifest("network: none")).isEmpty)
+        #expect(policy.violations(of: try Self.manifest("network: loopback")).map(\.field) == ["sandbox.network"])
+        #expect(policy.violations(of: try Self.manifest("executables: [/bin/sh]")).map(\.field) == ["sandbox.executables"])
+    }
+
+    @Test func manifestPathsAreNormalizedWithoutTheFilesystemAndCannotClimbAboveRoot() throws {
+        #expect(PolicyPath.normalize("/a/./b/../c//d") == "/a/c/d")
+        #expect(PolicyPath.normalize("/../etc") == nil)
+        #expect(PolicyPath.normalize("relative") == nil)
+        #expect(PolicyPath.resolve("../sdk/python", against: "/opt/p/webhook") == "/opt/p/sdk/python")
+        #expect(PolicyPath.isInside("/var/log/auth.log", "/var/log"))
+        #expect(!PolicyPath.isInside("/var/logs", "/var/log"))
+        #expect(PolicyPath.overlaps("/var/lib", "/var/lib/vigil"), "a parent of a protected folder shows it")
+        do {
+            _ = try Self.manifest("read_paths: [../../../../../../../..]")
+            Issue.record("a path climbing above / loaded")
+        } catch let error as ConfigErrors {
+            #expect(error.errors.first?.description.contains("\"read_paths\" must be a path below /") == true, "\(error)")
+        }
+    }
+}

@@ -1,0 +1,128 @@
+import Foundation
+import Testing
+import VigilCore
+import VigilTestSupport
+
+/// Issue 16, point 8, against the real `vigild` and `vigil`: a manifest asking beyond the
+/// operator policy is not started and says why; a plugin writes only its own data folder.
+@Suite(.serialized, .enabled(if: isRoot, "needs root to sandbox plugins (CI runs as root)"))
+struct PluginPolicyDaemonTests {
+    static func json(_ args: [String], _ daemon: DaemonProcess) throws -> JSONValue {
+        let r = try vigil(args + ["--json"], stateDirectory: daemon.stateDirectory)
+        guard r.status == 0 else { throw DaemonTestError("vigil \(args.joined(separator: " ")): \(r.err)") }
+        return try JSONDecoder().decode(JSONValue.self, from: Data(r.out.utf8))
+    }
+
+    /// A plugin folder: `webhook` (a folder another plugin aims at), `thief` (asks for a write
+    /// path in it and more), `keeper` (writes a file into its data folder).
+    static func plugins() throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-policy-\(UUID().uuidString.prefix(8))").path
+        let sdk = repositoryRoot + "/Plugins/sdk/python"
+        let keeper = dir + "/keeper.py"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try """
+            #!/usr/bin/env python3
+            import os, sys
+            sys.path.insert(0, os.environ["VIGIL_SDK"])
+            import vigil_plugin
+            plugin = vigil_plugin.Plugin("keeper", "1")
+            def run(vigil):
+                with open(os.path.join(vigil.data_dir, "kept"), "w") as f:
+                    f.write(str(os.getuid()))
+                while not vigil.stopping.is_set():
+                    vigil.sleep(1)
+            plugin.run_detector(run)
+            """.write(toFile: keeper, atomically: true, encoding: .utf8)
+        try installPlugin(at: dir + "/webhook", manifest: """
+            name: webhook
+            kind: notifier
+            exec: webhook.py
+            protocol: 1
+            """, copy: [:])
+        try installPlugin(at: dir + "/thief", manifest: """
+            name: thief
+            kind: detector
+            exec: keeper.py
+            protocol: 1
+            sandbox:
+              capabilities: [CAP_SYS_ADMIN]
+              syscalls: { allow: [unshare, io_uring_setup] }
+              write_paths: [../webhook/json]
+              limits: { memory: 64 GiB }
+            """, copy: [keeper: "keeper.py"])
+        try installPlugin(at: dir + "/keeper", manifest: """
+            name: keeper
+            kind: detector
+            exec: keeper.py
+            protocol: 1
+            sandbox: { read_paths: [\(sdk)], env: { VIGIL_SDK: \(sdk) } }
+            """, copy: [keeper: "keeper.py"])
+        // Allowed by the policy as written (the SDK beside the plugins), but a symlink on disk.
+        try FileManager.default.createSymbolicLink(atPath: dir + "/sdk", withDestinationPath: repositoryRoot + "/Plugins/sdk")
+        try installPlugin(at: dir + "/linker", manifest: """
+            name: linker
+            kind: detector
+            exec: keeper.py
+            protocol: 1
+            sandbox: { read_paths: [../sdk/python] }
+            """, copy: [keeper: "keeper.py"])
+        chmod(dir, 0o755)
+        return dir
+    }
+
+    @Test(.timeLimit(.minutes(2)))
+    func aManifestBeyondThePolicyIsRefusedAndShownAndTheOthersGetTheirDataFolder() throws {
+        let plugins = try Self.plugins()
+        defer { try? FileManager.default.removeItem(atPath: plugins) }
+        let daemon = try DaemonProcess(config: try isolatedConfig(pluginDirectories: [plugins]))
+        defer { daemon.stop() }
+
+        let thief = try Self.json(["plugins", "show", "thief"], daemon)
+        #expect(thief["state"]?.stringValue == "refused", "\(thief)")
+        let fields = (thief["policy_violations"]?.arrayValue ?? []).compactMap { $0["field"]?.stringValue }
+        #expect(fields == ["sandbox.capabilities", "sandbox.syscalls.allow", "sandbox.syscalls.allow",
+                           "sandbox.write_paths", "sandbox.limits.memory", "sandbox.write_paths"], "\(thief)")
+        #expect(thief["cause"]?.stringValue?.contains("sandbox.write_paths asks for \(plugins)/webhook/json") == true)
+        #expect(!FileManager.default.fileExists(atPath: plugins + "/webhook/json"), "nothing is made for a refused plugin")
+        let enable = try vigil(["plugins", "enable", "thief"], stateDirectory: daemon.stateDirectory)
+        #expect(enable.status != 0 && enable.err.contains("refused by the plugin policy"), "\(enable)")
+
+        // Admitted by the policy, refused at start: its path goes through a symlink.
+        #expect(try eventually {
+            try Self.json(["plugins", "show", "linker"], daemon)["cause"]?.stringValue?
+                .contains("sandbox.read_paths \(plugins)/sdk/python goes through a symlink (\(plugins)/sdk)") == true
+        }, "\(daemon.log)")
+        #expect(try Self.json(["plugins", "show", "linker"], daemon)["pid"] == nil)
+
+        let kept = daemon.stateDirectory + "/plugins/keeper/data/kept"
+        #expect(try eventually { FileManager.default.fileExists(atPath: kept) }, "\(daemon.log)")
+        let keeper = try Self.json(["plugins", "show", "keeper"], daemon)
+        let uid = try #require(keeper["uid"]?.doubleValue)
+        #expect(try String(contentsOfFile: kept, encoding: .utf8) == "\(Int(uid))")
+        var st = stat()
+        #expect(lstat(daemon.stateDirectory + "/plugins/keeper/data", &st) == 0 && st.st_uid == UInt32(uid) && st.st_mode & 0o777 == 0o700)
+    }
+
+    @Test func pluginsCheckListsWhatAManifestAsksBeyondThePolicy() throws {
+        let plugins = try Self.plugins()
+        defer { try? FileManager.default.removeItem(atPath: plugins) }
+        let r = try runVigil(["plugins", "check", plugins + "/thief", plugins + "/webhook", plugins + "/linker",
+                              "--config", try isolatedConfig(pluginDirectories: [plugins]), "--profiles", repositoryRoot + "/Sandbox"])
+        #expect(r.status == 1)
+        #expect(r.out.contains("\(plugins)/thief: refused (thief): it asks beyond the plugin policy"), "\(r.out)")
+        let rows = r.out.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }
+        for (field, asked) in [("sandbox.capabilities", "CAP_SYS_ADMIN"), ("sandbox.syscalls.allow", "unshare"),
+                               ("sandbox.syscalls.allow", "io_uring_setup"), ("sandbox.write_paths", "\(plugins)/webhook/json"),
+                               ("sandbox.limits.memory", "64")] {
+            #expect(rows.contains { $0.count > 2 && $0[0] == field && $0[1] == asked }, "\(field) \(asked) in \(r.out)")
+        }
+        #expect(r.out.contains("another plugin's folder"), "\(r.out)")
+        #expect(rows.contains { $0.count > 2 && $0[0] == "sandbox.read_paths" && $0[1] == "\(plugins)/sdk/python"
+            && $0.joined(separator: " ").contains("goes through a symlink") }, "\(r.out)")
+        #expect(r.err.contains("2 of 3 plugin(s) refused"), "\(r.err)")
+
+        let bundled = try runVigil(["plugins", "check", repositoryRoot + "/Plugins", "--config", repositoryRoot + "/Config/vigil.yaml",
+                                    "--profiles", repositoryRoot + "/Sandbox"])
+        #expect(bundled.status == 0, "\(bundled.out)\(bundled.err)")
+    }
+}
