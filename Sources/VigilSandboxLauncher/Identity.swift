@@ -12,6 +12,8 @@ enum Identity {
             (Int32(VIGIL_LIMIT_CPU.rawValue), limits.cpuSeconds, "RLIMIT_CPU"),
             (Int32(VIGIL_LIMIT_NOFILE.rawValue), limits.openFiles, "RLIMIT_NOFILE"),
             (Int32(VIGIL_LIMIT_NPROC.rawValue), limits.processes, "RLIMIT_NPROC"),
+            // Over it a write fails with EFBIG and SIGXFSZ ends the plugin (a 1 TiB sparse file was one write).
+            (Int32(VIGIL_LIMIT_FSIZE.rawValue), limits.fileBytes, "RLIMIT_FSIZE"),
             // No core files: a SIGSYS kill must not write the plugin's memory anywhere.
             (Int32(VIGIL_LIMIT_CORE.rawValue), 0, "RLIMIT_CORE"),
         ]
