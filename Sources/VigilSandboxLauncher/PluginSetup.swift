@@ -13,6 +13,8 @@ enum PluginSetup {
         guard setsid() >= 0 else { throw .errno(.session, "setsid") }
         // The kernel's OOM killer takes a plugin (and its children, who inherit this) before vigild.
         try writeSmallFile("/proc/self/oom_score_adj", "1000", step: .session)
+        let lastCap = vigil_cap_last_cap()
+        guard lastCap > 0 else { throw .errno(.capabilities, "reading cap_last_cap") }
         try RootFilesystem.build(spec, staging: SandboxLauncher.stagingRoot)
         if spec.namespaces.uts {
             guard sethostname(spec.plugin, spec.plugin.utf8.count) == 0 else { throw .errno(.hostname, "sethostname") }
@@ -21,7 +23,7 @@ enum PluginSetup {
             guard vigil_loopback_up() == 0 else { throw .errno(.loopback, "lo up") }
         }
         try Identity.applyLimits(spec.limits)
-        try Identity.become(uid: spec.uid, gid: spec.gid, keeping: prepared.capabilities)
+        try Identity.become(uid: spec.uid, gid: spec.gid, keeping: prepared.capabilities, lastCap: lastCap)
         if prepared.parentDeathSignal {
             // After setresuid, which clears it. The parent is the daemon's zygote keeper thread,
             // which lives as long as the daemon: SIGKILL from any death of the daemon. If the
