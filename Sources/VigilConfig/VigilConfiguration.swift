@@ -80,7 +80,7 @@ public struct PluginSettings: Sendable, Equatable {
     /// Restart, crash-loop and failure-rate settings (`plugins.supervision`); nil keeps the default.
     public var supervision: SupervisionSettings
 
-    public init(directories: [String] = [], enabled: [String] = [], idRange: ClosedRange<UInt32> = 61_000...61_999,
+    public init(directories: [String] = [], enabled: [String] = [], idRange: ClosedRange<UInt32> = 70_000...79_999,
                 sandboxDirectory: String? = nil, maxFrameBytes: Int = 1 << 20) {
         self.directories = directories
         self.enabled = enabled
