@@ -74,6 +74,8 @@ public struct SandboxSpawner: Sendable {
     /// cgroup, the plugin is moved into it before the ack, so before `execve` and any child.
     public func spawn(_ spec: SandboxSpec, pluginSocketFD: Int32, stderrFD: Int32 = 2,
                       watcher: BreachWatcher?, cgroup: PluginCgroup? = nil) throws(SandboxLaunchError) -> SandboxedProcess {
+        // Before the plugin exists: its first packet already meets the rule.
+        if spec.network == .loopback { try LoopbackFirewall.confine(uid: spec.uid) }
         if let zygote {
             return try spawnThroughZygote(zygote, spec, pluginSocketFD: pluginSocketFD, stderrFD: stderrFD, watcher: watcher,
                                           cgroup: cgroup)

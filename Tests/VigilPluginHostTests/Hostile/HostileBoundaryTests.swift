@@ -87,6 +87,37 @@ struct HostileBoundaryTests {
         #expect(!FileManager.default.fileExists(atPath: target))
     }
 
+    /// This machine's first non-loopback IPv4 address (the target stays on this machine).
+    static func hostAddress() -> String? {
+        var list: UnsafeMutablePointer<ifaddrs>?
+        guard getifaddrs(&list) == 0 else { return nil }
+        defer { freeifaddrs(list) }
+        var entry = list
+        while let e = entry {
+            defer { entry = e.pointee.ifa_next }
+            guard let address = e.pointee.ifa_addr, address.pointee.sa_family == sa_family_t(AF_INET) else { continue }
+            var sin = sockaddr_in()
+            memcpy(&sin, address, MemoryLayout<sockaddr_in>.size)
+            var text = [CChar](repeating: 0, count: 32)
+            inet_ntop(AF_INET, &sin.sin_addr, &text, 32)
+            let ip = String(cString: text)
+            if !ip.hasPrefix("127.") { return ip }
+        }
+        return nil
+    }
+
+    @Test(arguments: ["tcp-to", "udp-to"])
+    func withLoopbackNetworkANonLoopbackAddressIsUnreachable(attempt: String) throws {
+        guard let address = Self.hostAddress() else { return }
+        let listener = try AnyAddressListener()  // reachable on 127.0.0.1 and on the host's address
+        let outcome = try run(attempt, "\(address):\(listener.port)", network: .loopback) { $0.tcpConnectPorts = [listener.port] }
+        #expect(outcome.output.contains("\(attempt) blocked"), "\(outcome.output)")
+        #expect(!outcome.output.contains("ESCAPED"))
+        // The same plugin still reaches the host's loopback on the declared port.
+        let loopback = try run("tcp-connect", "\(listener.port)", network: .loopback) { $0.tcpConnectPorts = [listener.port] }
+        #expect(loopback.output.contains("tcp-connect ESCAPED"), "\(loopback.output)")
+    }
+
     // MARK: Kernel limits (point 5)
 
     @Test func aTerabyteSparseFileInAWritePathIsRefused() throws {
@@ -184,4 +215,23 @@ struct UIDLeaseTests {
         let chosen = try PluginUIDAllocator.allocate(plugin: "p", recorded: ["p": uid], taken: [], usable: UIDLease.acquire)
         #expect(chosen != uid)
     }
+}
+
+/// A TCP listener on every address of the host (0.0.0.0, ephemeral port).
+final class AnyAddressListener {
+    let fd: Int32
+    let port: UInt16
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        self.fd = fd
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound, listen(fd, 4) == 0 else { throw SandboxLaunchError.system("listen", errno) }
+        port = UInt16(bigEndian: address.sin_port)
+    }
+    deinit { close(fd) }
 }

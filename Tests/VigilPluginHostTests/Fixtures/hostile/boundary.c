@@ -135,6 +135,21 @@ static int boundary_attempt(const char *a, const char *arg) {
         if (write(go[1], "ggg", 3) != 3) {}
         sleep(2);
         emit("memory-self ESCAPED holding it all\n");
+    } else if (!strcmp(a, "tcp-to") || !strcmp(a, "udp-to")) {
+        /* arg is ADDRESS:PORT (IPv4): a connection or datagram to a non-loopback address. */
+        char host[64];
+        snprintf(host, sizeof host, "%s", arg);
+        char *colon = strrchr(host, ':');
+        if (!colon) { report(a, -1, NULL); return 0; }
+        *colon = 0;
+        struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(atoi(colon + 1)) };
+        inet_pton(AF_INET, host, &sin.sin_addr);
+        int tcp = !strcmp(a, "tcp-to");
+        int s = socket(AF_INET, tcp ? SOCK_STREAM : SOCK_DGRAM, 0);
+        if (s < 0) { report(a, -1, NULL); return 0; }
+        rc = tcp ? connect(s, (struct sockaddr *)&sin, sizeof sin)
+                 : sendto(s, "x", 1, 0, (struct sockaddr *)&sin, sizeof sin);
+        report(a, rc, tcp ? "connected to a non-loopback address" : "sent a datagram to a non-loopback address");
     } else if (!strcmp(a, "linger")) {
         /* A child that would outlive the plugin, for the lifetime tests. */
         if (fork() == 0) { for (;;) pause(); }
