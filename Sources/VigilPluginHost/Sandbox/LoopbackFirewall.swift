@@ -34,22 +34,27 @@ public enum LoopbackFirewall {
         guard let nft = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             throw .system("network loopback needs nftables (nft not found)", ENOENT)
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: nft)
-        process.arguments = ["-f", "-"]
-        process.environment = [:]
-        let input = Pipe()
-        let errors = Pipe()
-        process.standardInput = input
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = errors
-        do { try process.run() } catch { throw .system("running \(nft)", EIO) }
-        input.fileHandleForWriting.write(Data(script(adding: uid).utf8))
-        try? input.fileHandleForWriting.close()
-        let message = errors.fileHandleForReading.readDataToEndOfFile().prefix(500)
-        process.waitUntilExit()
-        guard process.terminationReason == .exit, process.terminationStatus == 0 else {
-            throw .system("nft (loopback rule for uid \(uid)): \(String(decoding: message, as: UTF8.self))", EPERM)
+        // posix_spawn and waitpid on exactly this pid: Foundation's Process waits through a
+        // SIGCHLD machinery that hung inside vigild (whose threads reap plugins with waitid).
+        // nft reads one script from its arguments, commands separated by ';', as one transaction.
+        let command = script(adding: uid).split(separator: "\n").joined(separator: "; ")
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        let argv: [UnsafeMutablePointer<CChar>?] = [strdup(nft), strdup(command), nil]
+        let envp: [UnsafeMutablePointer<CChar>?] = [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, nft, &actions, nil, argv, envp)
+        guard rc == 0 else { throw .system("posix_spawn \(nft)", rc) }
+        var status: Int32 = 0
+        var waited: pid_t
+        repeat { waited = waitpid(pid, &status, 0) } while waited < 0 && errno == EINTR
+        // Exited normally with status 0 (WIFEXITED and WEXITSTATUS, macros Swift does not import).
+        guard waited == pid, status & 0x7f == 0, (status >> 8) & 0xff == 0 else {
+            throw .system("nft (loopback rule for uid \(uid)) failed with status \(status)", EPERM)
         }
     }
 }
