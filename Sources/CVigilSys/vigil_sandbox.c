@@ -325,10 +325,27 @@ int vigil_set_rlimit(int limit, uint64_t value) {
     case VIGIL_LIMIT_NOFILE: resource = RLIMIT_NOFILE; break;
     case VIGIL_LIMIT_NPROC: resource = RLIMIT_NPROC; break;
     case VIGIL_LIMIT_CORE: resource = RLIMIT_CORE; break;
+    case VIGIL_LIMIT_FSIZE: resource = RLIMIT_FSIZE; break;
     default: errno = EINVAL; return -1;
     }
     struct rlimit rl = { .rlim_cur = value, .rlim_max = value };
     return setrlimit(resource, &rl);
+}
+
+/* Our own definitions: the build host's headers may predate mount_setattr. */
+struct vigil_mount_attr { uint64_t attr_set, attr_clr, propagation, userns_fd; };
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442
+#endif
+#define VIGIL_MOUNT_ATTR_RDONLY 0x00000001ULL
+#define VIGIL_MOUNT_ATTR_NOSUID 0x00000002ULL
+#define VIGIL_MOUNT_ATTR_NODEV 0x00000004ULL
+#define VIGIL_AT_RECURSIVE 0x8000
+
+int vigil_mount_restrict_recursive(const char *path, int read_only) {
+    struct vigil_mount_attr attr = {0};
+    attr.attr_set = VIGIL_MOUNT_ATTR_NOSUID | VIGIL_MOUNT_ATTR_NODEV | (read_only ? VIGIL_MOUNT_ATTR_RDONLY : 0);
+    return (int)syscall(SYS_mount_setattr, AT_FDCWD, path, VIGIL_AT_RECURSIVE | AT_SYMLINK_NOFOLLOW, &attr, sizeof(attr));
 }
 
 unsigned long vigil_ms_bind(void) { return MS_BIND; }

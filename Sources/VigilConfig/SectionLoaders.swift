@@ -62,11 +62,12 @@ enum PluginSettingsLoader {
         s.enabled = f["enabled"]?.strings("enabled") ?? []
         if let r = f["id_range"], let text = r.string("id_range") {
             let parts = text.split(separator: "-").compactMap { UInt32($0.trimmingWhitespace()) }
-            if parts.count == 2, parts[0] >= 1000, parts[0] <= parts[1] {
+            // Never systemd's DynamicUser range (61184-65519), whose uids systemd hands to services.
+            if parts.count == 2, parts[0] >= 1000, parts[0] <= parts[1], parts[1] < 61_184 || parts[0] > 65_519 {
                 s.idRange = parts[0]...parts[1]
             } else {
                 r.diagnostics.add(.invalidValue(r.location, key: "id_range", found: text,
-                                                expected: "a range like \"61000-61999\" of non-system ids (≥ 1000)"))
+                                                expected: "a range like \"70000-79999\" of non-system ids (≥ 1000) outside systemd's DynamicUser range 61184-65519"))
             }
         }
         if let p = f["sandbox_profiles"]?.string("sandbox_profiles") { s.sandboxDirectory = resolve(p) }

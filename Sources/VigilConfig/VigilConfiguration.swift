@@ -84,7 +84,7 @@ public struct PluginSettings: Sendable, Equatable {
     /// What manifests may ask for (`plugins.policy`); ``PluginPolicy/builtIn`` when the section is absent.
     public var policy: PluginPolicy
 
-    public init(directories: [String] = [], enabled: [String] = [], idRange: ClosedRange<UInt32> = 61_000...61_999,
+    public init(directories: [String] = [], enabled: [String] = [], idRange: ClosedRange<UInt32> = 70_000...79_999,
                 sandboxDirectory: String? = nil, maxFrameBytes: Int = 1 << 20) {
         self.directories = directories
         self.enabled = enabled

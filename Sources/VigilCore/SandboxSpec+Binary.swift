@@ -26,7 +26,7 @@ extension SandboxSpec {
         w.integer(gid)
         let ns = namespaces
         w.byte((ns.mount ? 1 : 0) | (ns.pid ? 2 : 0) | (ns.ipc ? 4 : 0) | (ns.uts ? 8 : 0) | (ns.net ? 16 : 0))
-        for limit in [limits.memoryBytes, limits.cpuSeconds, limits.openFiles, limits.processes] {
+        for limit in [limits.memoryBytes, limits.cpuSeconds, limits.openFiles, limits.processes, limits.fileBytes] {
             w.optional(limit)
         }
         w.strings(capabilities)
@@ -73,7 +73,8 @@ extension SandboxSpec {
         let namespaces = Namespaces(mount: flags & 1 != 0, pid: flags & 2 != 0, ipc: flags & 4 != 0, uts: flags & 8 != 0,
                                     net: flags & 16 != 0)
         let limits = ResourceLimits(memoryBytes: try r.optional("limits.memoryBytes"), cpuSeconds: try r.optional("limits.cpuSeconds"),
-                                    openFiles: try r.optional("limits.openFiles"), processes: try r.optional("limits.processes"))
+                                    openFiles: try r.optional("limits.openFiles"), processes: try r.optional("limits.processes"),
+                                    fileBytes: try r.optional("limits.fileBytes"))
         let capabilities = try r.strings("capabilities")
         let networkCode = try r.byte("network")
         guard let network = NetworkMode(binaryCode: networkCode) else { throw r.failure("network", "unknown mode \(networkCode)") }

@@ -95,11 +95,15 @@ public struct SandboxSpec: Codable, Sendable, Equatable {
         public var openFiles: UInt64?
         /// RLIMIT_NPROC: counted per uid, which is per plugin since each plugin has its own uid.
         public var processes: UInt64?
-        public init(memoryBytes: UInt64? = nil, cpuSeconds: UInt64? = nil, openFiles: UInt64? = nil, processes: UInt64? = nil) {
+        /// RLIMIT_FSIZE, bytes: the largest file the plugin can write (or extend sparsely).
+        public var fileBytes: UInt64?
+        public init(memoryBytes: UInt64? = nil, cpuSeconds: UInt64? = nil, openFiles: UInt64? = nil, processes: UInt64? = nil,
+                    fileBytes: UInt64? = nil) {
             self.memoryBytes = memoryBytes
             self.cpuSeconds = cpuSeconds
             self.openFiles = openFiles
             self.processes = processes
+            self.fileBytes = fileBytes
         }
     }
 

@@ -80,13 +80,14 @@ final class StorePluginRegistry: PluginRegistry {
 
     func record(for plugin: String) throws -> PluginRecordSummary {
         let all = try store.plugins()
-        if let r = all.first(where: { $0.name == plugin }), let uid = UInt32(exactly: r.uid), range.contains(uid) {
+        if let r = all.first(where: { $0.name == plugin }), let uid = UInt32(exactly: r.uid), range.contains(uid),
+           !PluginUIDAllocator.localAccountIDs().contains(uid), UIDLease.acquire(uid) {
             return PluginRecordSummary(uid: uid, enabled: r.enabled, quarantine: r.quarantineReason, restarts: r.restarts)
         }
         let recorded = Dictionary(all.compactMap { r in UInt32(exactly: r.uid).map { (r.name, $0) } }, uniquingKeysWith: { a, _ in a })
-        let passwd = (try? String(contentsOfFile: "/etc/passwd", encoding: .utf8)) ?? ""
         let uid = try PluginUIDAllocator.allocate(plugin: plugin, recorded: recorded,
-                                                  taken: PluginUIDAllocator.accountIDs(passwd: passwd), range: range)
+                                                  taken: PluginUIDAllocator.localAccountIDs(), range: range,
+                                                  usable: UIDLease.acquire)
         let previous = all.first { $0.name == plugin }
         let summary = PluginRecordSummary(uid: uid, enabled: previous?.enabled ?? true, quarantine: previous?.quarantineReason,
                                           restarts: previous?.restarts ?? 0)

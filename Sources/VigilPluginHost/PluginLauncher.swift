@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import Synchronization
 import VigilBus
 import VigilCore
 
@@ -112,15 +113,28 @@ struct PluginLauncher: Sendable {
         let spawner = self.spawner
         let (daemonEnd, pluginEnd, errRead, errWrite) = (pair[0], pair[1], errPipe[0], errPipe[1])
         let watcher = self.watcher
-        let spawned: Result<SandboxedProcess, SandboxLaunchError> = await Self.onThread {
+        let cgroupName = Self.cgroupName(plugin: manifest.name)
+        let cgroupLimits = PluginCgroup.Limits(memoryBytes: spec.limits.memoryBytes ?? Self.defaultCgroupMemory,
+                                               processes: spec.limits.processes ?? Self.defaultCgroupProcesses)
+        let spawned: Result<(SandboxedProcess, PluginCgroup?), SandboxLaunchError> = await Self.onThread {
             defer { close(pluginEnd); close(errWrite) }
+            var cgroup: PluginCgroup?
             return Result { () throws(SandboxLaunchError) in
-                try spawner.spawn(spec, pluginSocketFD: pluginEnd, stderrFD: errWrite, watcher: watcher)
+                if let version = Self.cgroupVersion {
+                    cgroup = try PluginCgroup.create(name: cgroupName, limits: cgroupLimits, version: version)
+                }
+                do throws(SandboxLaunchError) {
+                    return (try spawner.spawn(spec, pluginSocketFD: pluginEnd, stderrFD: errWrite, watcher: watcher, cgroup: cgroup), cgroup)
+                } catch {
+                    cgroup?.remove()
+                    throw error
+                }
             }
         }
         let process: SandboxedProcess
+        let cgroup: PluginCgroup?
         switch spawned {
-        case .success(let p): process = p
+        case .success(let p): (process, cgroup) = p
         case .failure(let error):
             close(daemonEnd); close(errRead)
             throw .sandbox(error)
@@ -129,7 +143,12 @@ struct PluginLauncher: Sendable {
         let probe = process.probe
         let waiter = Thread {
             let exit = PluginExit.wait(pid: pid, probe: probe)
+            // A limit of the run's cgroup wins over the bare signal: the OOM killer's SIGKILL
+            // alone does not say it was this plugin's own memory limit.
+            let limit = cgroup?.limitHit()
+            cgroup?.remove()
             switch exit {
+            case _? where limit != nil: exited(.overLimit(limit ?? ""))
             case .exited(let code)?: exited(.exited(code: code))
             case .killed(let signal, let syscall)?: exited(.killed(signal: signal, syscall: syscall?.name))
             case nil: exited(.exited(code: -1))
@@ -165,6 +184,18 @@ struct PluginLauncher: Sendable {
             kill(pid, SIGKILL)
             throw .system("connecting to the plugin: \(error)")
         }
+    }
+
+    /// The host's cgroup layout, read once (nil: no cgroups, the rlimits alone apply).
+    static let cgroupVersion: PluginCgroup.Version? = geteuid() == 0 ? PluginCgroup.detect() : nil
+    static let defaultCgroupMemory: UInt64 = 512 << 20
+    static let defaultCgroupProcesses: UInt64 = 64
+    private static let runCounter = Atomic<UInt64>(0)
+
+    /// `PLUGIN.DAEMONPID.N`: unique on the host while this daemon lives, so two daemons never share one.
+    static func cgroupName(plugin: String) -> String {
+        let n = runCounter.wrappingAdd(1, ordering: .relaxed).newValue
+        return "\(plugin).\(getpid()).\(n)"
     }
 
     /// Runs blocking work on a fresh thread and returns its result.

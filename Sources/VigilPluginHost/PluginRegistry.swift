@@ -38,10 +38,10 @@ public final class InMemoryPluginRegistry: PluginRegistry {
 
     public func record(for plugin: String) throws -> PluginRecordSummary {
         try records.withLock { all in
-            if let r = all[plugin] { return r }
-            let passwd = (try? String(contentsOfFile: "/etc/passwd", encoding: .utf8)) ?? ""
-            let uid = try PluginUIDAllocator.allocate(plugin: plugin, recorded: all.mapValues(\.uid),
-                                                      taken: PluginUIDAllocator.accountIDs(passwd: passwd), range: range)
+            if let r = all[plugin], UIDLease.acquire(r.uid) { return r }
+                let uid = try PluginUIDAllocator.allocate(plugin: plugin, recorded: all.mapValues(\.uid),
+                                                      taken: PluginUIDAllocator.localAccountIDs(), range: range,
+                                                  usable: UIDLease.acquire)
             let r = PluginRecordSummary(uid: uid)
             all[plugin] = r
             return r

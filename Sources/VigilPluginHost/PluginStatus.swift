@@ -93,6 +93,8 @@ public enum PluginFailureCause: Sendable, Equatable, CustomStringConvertible {
 public enum PluginTermination: Sendable, Equatable {
     case exited(code: Int32)
     case killed(signal: Int32, syscall: String?)
+    /// Ended over a limit of its cgroup (memory, processes): which one.
+    case overLimit(String)
 }
 
 /// Where a plugin is in its life; what `vigil plugins list` shows.

@@ -140,8 +140,8 @@ final class PluginSession: Sendable {
         }
     }
 
-    /// Starts the reader thread: answers pings, runs requests, and calls `onStop` at `shutdown`
-    /// or when the daemon goes away.
+    /// Starts the reader thread: answers pings, runs requests, and calls `onStop` at `shutdown`;
+    /// exits the process at once when the daemon goes away.
     func serve(_ reader: PluginReader, requests: @escaping @Sendable (PluginMessage) async -> PluginResult?,
                onStop: @escaping @Sendable () -> Void) {
         let thread = Thread { [self] in
@@ -149,9 +149,11 @@ final class PluginSession: Sendable {
             while true {
                 let message: PluginMessage
                 do { message = try reader.next() } catch {
-                    stopping.store(true, ordering: .releasing)
-                    onStop()
-                    return
+                    // The daemon is gone (end of file) or broke the protocol: nobody is left to
+                    // report to, and a plugin must not outlive its daemon (seen: system-metrics
+                    // still running minutes after vigild crashed, holding its uid), whatever its
+                    // body is doing. No flush, no cancellation to wait for.
+                    _exit(0)
                 }
                 switch message {
                 case .ping(let seq): socket.send(.pong(seq: seq))

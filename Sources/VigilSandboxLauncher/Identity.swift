@@ -12,6 +12,8 @@ enum Identity {
             (Int32(VIGIL_LIMIT_CPU.rawValue), limits.cpuSeconds, "RLIMIT_CPU"),
             (Int32(VIGIL_LIMIT_NOFILE.rawValue), limits.openFiles, "RLIMIT_NOFILE"),
             (Int32(VIGIL_LIMIT_NPROC.rawValue), limits.processes, "RLIMIT_NPROC"),
+            // Over it a write fails with EFBIG and SIGXFSZ ends the plugin (a 1 TiB sparse file was one write).
+            (Int32(VIGIL_LIMIT_FSIZE.rawValue), limits.fileBytes, "RLIMIT_FSIZE"),
             // No core files: a SIGSYS kill must not write the plugin's memory anywhere.
             (Int32(VIGIL_LIMIT_CORE.rawValue), 0, "RLIMIT_CORE"),
         ]
@@ -34,9 +36,9 @@ enum Identity {
         return values
     }
 
-    static func become(uid: UInt32, gid: UInt32, keeping kept: [cap_value_t]) throws(LauncherFailure) {
-        let lastCap = vigil_cap_last_cap()
-        guard lastCap > 0 else { throw .errno(.capabilities, "reading cap_last_cap") }
+    /// `lastCap` is read before the plugin's `/proc` (pids only, no `/proc/sys`) replaces the host's.
+    static func become(uid: UInt32, gid: UInt32, keeping kept: [cap_value_t], lastCap: Int32) throws(LauncherFailure) {
+        guard lastCap > 0 else { throw LauncherFailure(.capabilities, "cap_last_cap unknown") }
         for cap in 0...lastCap where !kept.contains(cap_value_t(cap)) {
             guard vigil_bounding_drop(cap) == 0 else { throw .errno(.capabilities, "dropping capability \(cap) from the bounding set") }
         }

@@ -37,6 +37,7 @@ public enum LauncherStep: Int32, Sendable, CaseIterable {
     case ack = 131
     case chdir = 132
     case execve = 133
+    case session = 134
 
     /// The exit status the launcher (or the plugin process before `execve`) ends with.
     public var exitCode: Int32 { rawValue }
@@ -77,6 +78,7 @@ public enum LauncherStep: Int32, Sendable, CaseIterable {
         case .ack: "waiting for the ack"
         case .chdir: "chdir"
         case .execve: "execve"
+        case .session: "session"
         }
     }
 }

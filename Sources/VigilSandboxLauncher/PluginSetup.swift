@@ -8,6 +8,13 @@ import VigilCore
 enum PluginSetup {
     static func run(_ prepared: PreparedSandbox) throws(LauncherFailure) -> Never {
         let spec = prepared.spec
+        // Its own session and process group: a plugin's signals to its group, or a terminal's,
+        // never reach the daemon's.
+        guard setsid() >= 0 else { throw .errno(.session, "setsid") }
+        // The kernel's OOM killer takes a plugin (and its children, who inherit this) before vigild.
+        try writeSmallFile("/proc/self/oom_score_adj", "1000", step: .session)
+        let lastCap = vigil_cap_last_cap()
+        guard lastCap > 0 else { throw .errno(.capabilities, "reading cap_last_cap") }
         try RootFilesystem.build(spec, staging: SandboxLauncher.stagingRoot)
         if spec.namespaces.uts {
             guard sethostname(spec.plugin, spec.plugin.utf8.count) == 0 else { throw .errno(.hostname, "sethostname") }
@@ -16,7 +23,13 @@ enum PluginSetup {
             guard vigil_loopback_up() == 0 else { throw .errno(.loopback, "lo up") }
         }
         try Identity.applyLimits(spec.limits)
-        try Identity.become(uid: spec.uid, gid: spec.gid, keeping: prepared.capabilities)
+        try Identity.become(uid: spec.uid, gid: spec.gid, keeping: prepared.capabilities, lastCap: lastCap)
+        if prepared.parentDeathSignal {
+            // After setresuid, which clears it. The parent is the daemon's zygote keeper thread,
+            // which lives as long as the daemon: SIGKILL from any death of the daemon. If the
+            // daemon is already gone, the ack below never comes (EOF) and the plugin exits 131.
+            guard vigil_set_parent_death_signal(SIGKILL) == 0 else { throw .errno(.session, "PR_SET_PDEATHSIG") }
+        }
         guard vigil_set_no_new_privs() == 0 else { throw .errno(.noNewPrivs, "prctl(PR_SET_NO_NEW_PRIVS)") }
         guard chdir(spec.workingDirectory) == 0 else { throw .errno(.chdir, spec.workingDirectory) }
         if spec.landlock {
@@ -40,5 +53,13 @@ enum PluginSetup {
         close(notifySocket)
         prepared.exec.execute()
         throw .errno(.execve, spec.executable)
+    }
+
+    static func writeSmallFile(_ path: String, _ text: String, step: LauncherStep) throws(LauncherFailure) {
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .errno(step, "open \(path)") }
+        defer { close(fd) }
+        let bytes = Array(text.utf8)
+        guard write(fd, bytes, bytes.count) == bytes.count else { throw .errno(step, "write \(path)") }
     }
 }

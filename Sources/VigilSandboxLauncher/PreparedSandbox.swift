@@ -15,13 +15,18 @@ struct PreparedSandbox {
     let exec: PreparedExec
     /// The plugin is cloned into a network namespace whose loopback is already up.
     var loopbackReady = false
+    /// Set `PR_SET_PDEATHSIG(SIGKILL)` in the plugin: only when its parent (by `CLONE_PARENT`,
+    /// the thread that spawned the launcher) lives as long as the daemon, as the zygote's keeper
+    /// does. The one-shot launcher's spawning thread ends right after the start.
+    var parentDeathSignal = false
 
     /// `compile` builds (or finds) the filter for a policy.
     init(_ spec: SandboxSpec,
-         compile: (SandboxSpec.SeccompPolicy, SandboxSpec.NetworkMode) throws(LauncherFailure) -> SeccompProgram) throws(LauncherFailure) {
+         compile: (SandboxSpec.SeccompPolicy, SandboxSpec.NetworkMode, Bool) throws(LauncherFailure) -> SeccompProgram) throws(LauncherFailure) {
         self.spec = spec
         capabilities = try Identity.capabilityValues(spec.capabilities)
-        filter = try compile(spec.seccomp, spec.network)
+        let netlink = spec.capabilities.contains { $0.uppercased() == "CAP_NET_ADMIN" }
+        filter = try compile(spec.seccomp, spec.network, netlink)
         exec = try PreparedExec(spec)
     }
 

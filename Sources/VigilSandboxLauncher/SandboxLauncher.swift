@@ -45,8 +45,8 @@ public enum SandboxLauncher {
         try requireSocket(pluginSocketFD)
         try requireSocket(notifySocketFD)
         try requireSingleThread()
-        let prepared = try PreparedSandbox(spec) { policy, network throws(LauncherFailure) in
-            try SeccompProgram(policy, network: network)
+        let prepared = try PreparedSandbox(spec) { policy, network, netlink throws(LauncherFailure) in
+            try SeccompProgram(policy, network: network, netlink: netlink)
         }
         makeStagingRoot()
         var handOff: [Int32] = [-1, -1]

@@ -19,9 +19,36 @@ final class SeccompFilter {
     static let namespaceCloneFlags: UInt64 = 0x7E02_0000
     static let prSetSeccomp: UInt64 = 22
     static let addressFamilyUnix: UInt64 = 1
+    static let addressFamilyInet: UInt64 = 2
+    static let addressFamilyInet6: UInt64 = 10
+    static let addressFamilyNetlink: UInt64 = 16
 
     /// Syscalls allowed only with argument checks; continuing them from the daemon would skip the checks.
-    static let conditional: Set<String> = ["clone", "prctl", "socket"]
+    static let conditional: Set<String> = ["clone", "prctl", "socket", "socketpair"]
+
+    /// The address families `socket`/`socketpair` may create: only what the network mode needs.
+    /// Netlink only for a plugin that holds CAP_NET_ADMIN (its job is the kernel's tables);
+    /// never packet, raw-level or other families.
+    static func families(_ network: SandboxSpec.NetworkMode, netlink: Bool) -> [UInt64] {
+        var families = network == .none ? [addressFamilyUnix] : [addressFamilyUnix, addressFamilyInet, addressFamilyInet6]
+        if netlink { families.append(addressFamilyNetlink) }
+        return families
+    }
+
+    /// Comparisons, one per rule, that together match exactly the arguments whose low 32 bits
+    /// differ from `value` and whose high 32 bits are zero.
+    ///
+    /// The kernel reads an `int` argument (prctl's option, a socket family) from the low 32 bits
+    /// only, while libseccomp compares all 64: a plain `NE 22` lets `0x1_0000_0016` through, and
+    /// the kernel then runs option 22. libseccomp takes one comparison per argument per rule, so the
+    /// complement of `value` is cut into 32 aligned blocks: block i agrees with `value` above bit
+    /// i, differs at bit i, and leaves the bits below free. Any high bit set matches no block.
+    static func notEqual32(argument: UInt32, _ value: UInt64) -> [scmp_arg_cmp] {
+        (0..<32).map { (bit: UInt64) in
+            let mask = UInt64.max << bit
+            return scmp_arg_cmp(arg: argument, op: SCMP_CMP_MASKED_EQ, datum_a: mask, datum_b: (value ^ (1 << bit)) & mask)
+        }
+    }
 
     private let context: scmp_filter_ctx
     private let defaultAction: UInt32
@@ -29,7 +56,7 @@ final class SeccompFilter {
 
     static func errnoAction(_ code: Int32) -> UInt32 { 0x0005_0000 | (UInt32(bitPattern: code) & 0xffff) }
 
-    init(_ policy: SandboxSpec.SeccompPolicy, network: SandboxSpec.NetworkMode) throws(LauncherFailure) {
+    init(_ policy: SandboxSpec.SeccompPolicy, network: SandboxSpec.NetworkMode, netlink: Bool = false) throws(LauncherFailure) {
         for name in policy.watch where Self.conditional.contains(name) {
             throw LauncherFailure(.specInvalid, "seccomp.watch: \(name) is checked by its arguments and cannot be watched")
         }
@@ -38,7 +65,9 @@ final class SeccompFilter {
         self.context = context
         self.defaultAction = defaultAction
         notifies = policy.useNotify || !policy.watch.isEmpty
-        guard seccomp_attr_set(context, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS) == 0 else {
+        // With a watcher, a foreign-ABI call (i386 `int 0x80`, x32) is notified like a hard-denied
+        // one: the watcher names it (its arch and number) and kills the plugin. Without one the kernel kills.
+        guard seccomp_attr_set(context, SCMP_FLTATR_ACT_BADARCH, policy.useNotify ? SCMP_ACT_NOTIFY : SCMP_ACT_KILL_PROCESS) == 0 else {
             throw LauncherFailure(.seccompBuild, "bad-architecture action")
         }
         // A binary tree of syscall numbers instead of a linear list: the same decisions, but the
@@ -70,9 +99,12 @@ final class SeccompFilter {
             case "clone":
                 try add(action, name, scmp_arg_cmp(arg: 0, op: SCMP_CMP_MASKED_EQ, datum_a: Self.namespaceCloneFlags, datum_b: 0))
             case "prctl":
-                try add(action, name, scmp_arg_cmp(arg: 0, op: SCMP_CMP_NE, datum_a: Self.prSetSeccomp, datum_b: 0))
-            case "socket" where network == .none:
-                try add(action, name, scmp_arg_cmp(arg: 0, op: SCMP_CMP_EQ, datum_a: Self.addressFamilyUnix, datum_b: 0))
+                for block in Self.notEqual32(argument: 0, Self.prSetSeccomp) { try add(action, name, block) }
+            case "socket", "socketpair":
+                // EQ on 64 bits: a family with any high bit set matches no rule (denied, reported).
+                for family in Self.families(network, netlink: netlink) {
+                    try add(action, name, scmp_arg_cmp(arg: 0, op: SCMP_CMP_EQ, datum_a: family, datum_b: 0))
+                }
             default:
                 try add(action, name)
             }
@@ -124,8 +156,8 @@ struct SeccompProgram: Sendable {
     let notifies: Bool
 
     /// Builds the program for `policy` with libseccomp.
-    init(_ policy: SandboxSpec.SeccompPolicy, network: SandboxSpec.NetworkMode) throws(LauncherFailure) {
-        self = try SeccompFilter(policy, network: network).program()
+    init(_ policy: SandboxSpec.SeccompPolicy, network: SandboxSpec.NetworkMode, netlink: Bool = false) throws(LauncherFailure) {
+        self = try SeccompFilter(policy, network: network, netlink: netlink).program()
     }
 
     init(instructions: [UInt8], notifies: Bool) {

@@ -81,10 +81,11 @@ enum ZygoteServer {
             plugin = spec.plugin
             try SpecFile.validate(spec)
             try SandboxLauncher.requireSingleThread()
-            var prepared = try PreparedSandbox(spec) { policy, mode throws(LauncherFailure) in
-                try filters.program(for: policy, network: mode)
+            var prepared = try PreparedSandbox(spec) { policy, mode, netlink throws(LauncherFailure) in
+                try filters.program(for: policy, network: mode, netlink: netlink)
             }
             defer { prepared.release() }
+            prepared.parentDeathSignal = true
             let ns = spec.namespaces
             func clone(net: Bool) -> pid_t {
                 vigil_clone_sandbox(ns.mount ? 1 : 0, ns.pid ? 1 : 0, ns.ipc ? 1 : 0, ns.uts ? 1 : 0, net ? 1 : 0)
@@ -149,6 +150,7 @@ struct FilterCache {
     struct Key: Hashable {
         let policy: SandboxSpec.SeccompPolicy
         let network: SandboxSpec.NetworkMode
+        let netlink: Bool
     }
 
     /// More distinct policies than this and the cache starts over (manifests' extra syscalls make
@@ -156,10 +158,11 @@ struct FilterCache {
     static let limit = 64
     private var programs: [Key: SeccompProgram] = [:]
 
-    mutating func program(for policy: SandboxSpec.SeccompPolicy, network: SandboxSpec.NetworkMode) throws(LauncherFailure) -> SeccompProgram {
-        let key = Key(policy: policy, network: network)
+    mutating func program(for policy: SandboxSpec.SeccompPolicy, network: SandboxSpec.NetworkMode,
+                          netlink: Bool) throws(LauncherFailure) -> SeccompProgram {
+        let key = Key(policy: policy, network: network, netlink: netlink)
         if let cached = programs[key] { return cached }
-        let program = try SeccompProgram(policy, network: network)
+        let program = try SeccompProgram(policy, network: network, netlink: netlink)
         if programs.count >= Self.limit { programs.removeAll() }
         programs[key] = program
         return program

@@ -196,7 +196,9 @@ class Plugin:
                 elif serving is not None and kind == serving[0]:
                     threading.Thread(target=self._answer, args=(message, serving[1]), daemon=True).start()
         except (PluginError, OSError, ValueError):
-            pass
+            # The daemon is gone (or broke the protocol): nothing is left to report to, and a
+            # plugin must not outlive its daemon, whatever its body is doing.
+            os._exit(0)
         self.stopping.set()
 
 

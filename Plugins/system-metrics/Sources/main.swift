@@ -167,8 +167,12 @@ enum Latency {
 }
 
 enum ProcFile {
+    /// Inside vigil-sandbox `/proc` shows only the plugin's own pids (`subset=pid`): the host-wide
+    /// counters are bound read-only at /run/host/proc, and the network tables are per process.
     static func read(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        var fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0, path.hasPrefix("/proc/net/") { fd = open("/proc/self/net/" + path.dropFirst(10), O_RDONLY | O_CLOEXEC) }
+        if fd < 0, path.hasPrefix("/proc/") { fd = open("/run/host/proc/" + path.dropFirst(6), O_RDONLY | O_CLOEXEC) }
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         var out: [UInt8] = []

@@ -122,9 +122,15 @@ long vigil_recv_message(int socket_fd, void *buffer, unsigned long capacity, int
 int vigil_waitid(pid_t pid, int peek, int nohang, int *code, int *status);
 
 /// Resources for vigil_set_rlimit.
-enum vigil_limit { VIGIL_LIMIT_MEMORY = 0, VIGIL_LIMIT_CPU = 1, VIGIL_LIMIT_NOFILE = 2, VIGIL_LIMIT_NPROC = 3, VIGIL_LIMIT_CORE = 4 };
+enum vigil_limit { VIGIL_LIMIT_MEMORY = 0, VIGIL_LIMIT_CPU = 1, VIGIL_LIMIT_NOFILE = 2, VIGIL_LIMIT_NPROC = 3, VIGIL_LIMIT_CORE = 4,
+                  VIGIL_LIMIT_FSIZE = 5 };
 /// setrlimit(resource, {value, value}).
 int vigil_set_rlimit(int limit, uint64_t value);
+
+/// mount_setattr(AT_FDCWD, path, AT_RECURSIVE | AT_SYMLINK_NOFOLLOW) setting read-only (when
+/// read_only), nosuid and nodev on the mount at `path` and every mount below it (kernel >= 5.12).
+/// Returns 0, or -1 with errno.
+int vigil_mount_restrict_recursive(const char *path, int read_only);
 
 /// Mount flags, as plain integers for Swift.
 unsigned long vigil_ms_bind(void);

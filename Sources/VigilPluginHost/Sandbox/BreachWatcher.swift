@@ -165,8 +165,11 @@ public final class BreachWatcher: Sendable {
         // ENOENT: the task died between poll and receive; nothing to answer.
         guard seccomp_notify_receive(fd, request) == 0 else { return }
         let number = request.pointee.data.nr
-        let name = SyscallNames.name(of: number)
-        let allowed = plugin.watched.contains(number)
+        // A foreign ABI (i386 `int 0x80`, x32) reaches us through the filter's bad-architecture
+        // action: never continued, always fatal, named with its own architecture's table.
+        let foreign = SyscallNames.foreignName(arch: request.pointee.data.arch, number: number)
+        let name = foreign ?? SyscallNames.name(of: number)
+        let allowed = foreign == nil && plugin.watched.contains(number)
         if allowed {
             state.withLock { s in
                 s.totals[plugin.plugin, default: [:]][name, default: 0] += 1
@@ -175,7 +178,7 @@ public final class BreachWatcher: Sendable {
         } else {
             // Reported before the plugin gets its EPERM, so the report never trails the plugin's exit.
             state.withLock { $0.breaches[plugin.plugin, default: 0] += 1 }
-            let fatal = plugin.killed.contains(number)
+            let fatal = foreign != nil || plugin.killed.contains(number)
             let args = request.pointee.data.args
             onBreach(BreachReport(plugin: plugin.plugin, pid: Int32(bitPattern: request.pointee.pid), syscall: name,
                                   number: number, arguments: [args.0, args.1, args.2, args.3, args.4, args.5],

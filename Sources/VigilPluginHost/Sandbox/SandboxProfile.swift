@@ -29,7 +29,7 @@ public struct SandboxProfile: Sendable, Equatable {
     /// Syscalls no profile may allow, watch or answer: a stacked filter could override ours.
     static let neverAllowed: Set<String> = ["seccomp"]
     /// Allowed only with argument checks in the filter, so the daemon cannot continue them blindly.
-    static let notWatchable: Set<String> = ["clone", "prctl", "socket"]
+    static let notWatchable: Set<String> = ["clone", "prctl", "socket", "socketpair"]
 
     /// Loads `DIRECTORY/NAME.profile`, expanding groups from `DIRECTORY/groups/`.
     public static func load(named name: String, from directory: URL) throws(InputError) -> SandboxProfile {

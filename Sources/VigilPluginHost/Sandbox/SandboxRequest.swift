@@ -57,6 +57,12 @@ public struct SandboxRequest: Sendable, Equatable {
         self.dataDirectory = nil
     }
 
+    var limitsWithDefaults: SandboxSpec.ResourceLimits {
+        var limits = limits
+        if limits.fileBytes == nil { limits.fileBytes = Self.defaultFileBytes }
+        return limits
+    }
+
     /// `items` without repeats, first occurrence kept (the plugin's own program stays first).
     static func unique(_ items: [String]) -> [String] {
         var seen: Set<String> = []
@@ -65,6 +71,9 @@ public struct SandboxRequest: Sendable, Equatable {
 
     /// The fixed part of every plugin's environment.
     public static let basePath = "/usr/local/bin:/usr/bin:/bin"
+
+    /// RLIMIT_FSIZE when the manifest sets none: no single file of a plugin grows past it.
+    public static let defaultFileBytes: UInt64 = 64 << 20
 
     /// The complete spec: profile lists, the clean environment and the programs it may execute.
     public func spec(profile: SandboxProfile) -> SandboxSpec {
@@ -78,7 +87,7 @@ public struct SandboxRequest: Sendable, Equatable {
             plugin: plugin, executable: executable, arguments: arguments, environment: environment,
             workingDirectory: pluginDirectory, uid: uid, gid: gid,
             namespaces: .init(mount: true, pid: true, ipc: true, uts: true, net: network == .none),
-            limits: limits, capabilities: capabilities, network: network, tcpConnectPorts: tcpConnectPorts,
+            limits: limitsWithDefaults, capabilities: capabilities, network: network, tcpConnectPorts: tcpConnectPorts,
             seccomp: .init(allow: resolved.allow, watch: resolved.watch, kill: resolved.kill,
                            errno: resolved.errno, useNotify: useNotify),
             filesystem: .init(pluginDirectory: pluginDirectory, runtimePaths: resolved.runtimePaths,

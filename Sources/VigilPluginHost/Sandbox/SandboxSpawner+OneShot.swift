@@ -5,7 +5,7 @@ import VigilCore
 /// One-shot mode: a spec file and one `vigil-sandbox --spec PATH` per start.
 extension SandboxSpawner {
     func spawnOneShot(_ spec: SandboxSpec, pluginSocketFD: Int32, stderrFD: Int32,
-                      watcher: BreachWatcher?) throws(SandboxLaunchError) -> SandboxedProcess {
+                      watcher: BreachWatcher?, cgroup: PluginCgroup?) throws(SandboxLaunchError) -> SandboxedProcess {
         let specPath = try writeSpec(spec)
         defer { unlink(specPath) }
         let (daemonEnd, launcherEnd) = try Self.notifyPair()
@@ -31,7 +31,7 @@ extension SandboxSpawner {
         let b = handOff.bytes
         let pluginPID = Int32(bitPattern: UInt32(b[1]) | UInt32(b[2]) << 8 | UInt32(b[3]) << 16 | UInt32(b[4]) << 24)
         _ = PluginExit.wait(pid: launcherPID, probe: nil)
-        return try completeHandshake(pluginPID: pluginPID, socket: daemonEnd, spec: spec, watcher: watcher)
+        return try completeHandshake(pluginPID: pluginPID, socket: daemonEnd, spec: spec, watcher: watcher, cgroup: cgroup)
     }
 
     private func writeSpec(_ spec: SandboxSpec) throws(SandboxLaunchError) -> String {

@@ -8,7 +8,7 @@ extension SandboxSpawner {
     static let maximumZygoteRequest = 128 << 10
 
     func spawnThroughZygote(_ zygote: LauncherZygote, _ spec: SandboxSpec, pluginSocketFD: Int32, stderrFD: Int32,
-                            watcher: BreachWatcher?) throws(SandboxLaunchError) -> SandboxedProcess {
+                            watcher: BreachWatcher?, cgroup: PluginCgroup?) throws(SandboxLaunchError) -> SandboxedProcess {
         let request = [UInt8(ascii: "S")] + spec.binaryEncoded()
         guard request.count <= Self.maximumZygoteRequest else {
             throw .system("spec of \(request.count) bytes exceeds the zygote's \(Self.maximumZygoteRequest)-byte request", EMSGSIZE)
@@ -29,7 +29,7 @@ extension SandboxSpawner {
             switch answer {
             case .started(let pid):
                 defer { close(daemonEnd) }
-                return try completeHandshake(pluginPID: pid, socket: daemonEnd, spec: spec, watcher: watcher)
+                return try completeHandshake(pluginPID: pid, socket: daemonEnd, spec: spec, watcher: watcher, cgroup: cgroup)
             case .refused(let code):
                 close(daemonEnd)
                 throw .setupFailed(process: "launcher", exitCode: code, signal: nil)

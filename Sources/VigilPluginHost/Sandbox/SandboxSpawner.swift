@@ -70,13 +70,17 @@ public struct SandboxSpawner: Sendable {
     }
 
     /// Starts `spec`. `pluginSocketFD` becomes the plugin's fd 3, `stderrFD` its fd 2. With a
-    /// watcher, the notify fd is registered before the plugin is allowed to `execve`.
+    /// watcher, the notify fd is registered before the plugin is allowed to `execve`. With a
+    /// cgroup, the plugin is moved into it before the ack, so before `execve` and any child.
     public func spawn(_ spec: SandboxSpec, pluginSocketFD: Int32, stderrFD: Int32 = 2,
-                      watcher: BreachWatcher?) throws(SandboxLaunchError) -> SandboxedProcess {
+                      watcher: BreachWatcher?, cgroup: PluginCgroup? = nil) throws(SandboxLaunchError) -> SandboxedProcess {
+        // Before the plugin exists: its first packet already meets the rule.
+        if spec.network == .loopback { try LoopbackFirewall.confine(uid: spec.uid) }
         if let zygote {
-            return try spawnThroughZygote(zygote, spec, pluginSocketFD: pluginSocketFD, stderrFD: stderrFD, watcher: watcher)
+            return try spawnThroughZygote(zygote, spec, pluginSocketFD: pluginSocketFD, stderrFD: stderrFD, watcher: watcher,
+                                          cgroup: cgroup)
         }
-        return try spawnOneShot(spec, pluginSocketFD: pluginSocketFD, stderrFD: stderrFD, watcher: watcher)
+        return try spawnOneShot(spec, pluginSocketFD: pluginSocketFD, stderrFD: stderrFD, watcher: watcher, cgroup: cgroup)
     }
 
     /// Ends the zygote (the daemon calls it when stopping; plugins already started are not
@@ -102,8 +106,16 @@ public struct SandboxSpawner: Sendable {
     /// Steps 2 and 3 of the fd 4 handshake, once the plugin's pid is known: the notify fd from
     /// the plugin (registered with the watcher), then the ack that lets it `execve`.
     func completeHandshake(pluginPID: Int32, socket: Int32, spec: SandboxSpec,
-                           watcher: BreachWatcher?) throws(SandboxLaunchError) -> SandboxedProcess {
+                           watcher: BreachWatcher?, cgroup: PluginCgroup?) throws(SandboxLaunchError) -> SandboxedProcess {
         let probe = SyscallProbe(pid: pluginPID)
+        if let cgroup {
+            // The plugin is blocked in its setup (one process, before execve) until the ack.
+            do { try cgroup.add(pid: pluginPID) } catch {
+                kill(pluginPID, SIGKILL)
+                _ = PluginExit.wait(pid: pluginPID, probe: nil)
+                throw error
+            }
+        }
         let message: Message
         do {
             message = try receive(socket, what: "the notify fd")

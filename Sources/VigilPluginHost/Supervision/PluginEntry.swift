@@ -242,6 +242,7 @@ struct PluginEntry: Sendable {
     static func cause(of termination: PluginTermination) -> PluginFailureCause {
         switch termination {
         case .exited(let code): return .exited(code: code)
+        case .overLimit(let limit): return .resourceLimit(limit)
         case .killed(let signal, let syscall):
             switch signal {
             case SIGSYS: return .seccompKilled(syscall: syscall)

@@ -94,7 +94,7 @@ enum SandboxHarness {
     /// Starts `request` under `vigil-sandbox` (through a zygote of its own, or one-shot) with a
     /// breach watcher, waits for the plugin, collects everything.
     static func run(_ request: SandboxRequest, profile: SandboxProfile, stateDirectory: URL,
-                    mode: SandboxSpawner.Mode = .zygote) throws -> Outcome {
+                    mode: SandboxSpawner.Mode = .zygote, cgroup: PluginCgroup? = nil) throws -> Outcome {
         guard let launcherPath else { throw SandboxLaunchError.protocolViolation("vigil-sandbox not built") }
         let breaches = Mutex<[BreachReport]>([])
         let watcher = try BreachWatcher(onBreach: { report in breaches.withLock { $0.append(report) } })
@@ -108,7 +108,7 @@ enum SandboxHarness {
         defer { spawner.shutdown() }
         let process: SandboxedProcess
         do {
-            process = try spawner.spawn(request.spec(profile: profile), pluginSocketFD: pair[1], watcher: watcher)
+            process = try spawner.spawn(request.spec(profile: profile), pluginSocketFD: pair[1], watcher: watcher, cgroup: cgroup)
         } catch {
             close(pair[1])
             throw error

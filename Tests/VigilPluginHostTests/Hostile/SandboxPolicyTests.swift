@@ -65,7 +65,7 @@ import VigilCore
 
 @Suite struct PluginUIDAllocatorTests {
     @Test func aPluginKeepsItsRecordedUID() throws {
-        #expect(try PluginUIDAllocator.allocate(plugin: "a", recorded: ["a": 61_500], taken: []) == 61_500)
+        #expect(try PluginUIDAllocator.allocate(plugin: "a", recorded: ["a": 71_500], taken: []) == 71_500)
     }
 
     @Test func newPluginsGetStableDistinctFreeUIDs() throws {

@@ -31,6 +31,12 @@ elif mode == "flood":
             vigil.metric("flood_metric", i, labels=labels)
             i += 1
     plugin.run_detector(run)
+elif mode == "stubborn":
+    # A detector body that never looks at `stopping` (issue 16: plugins outlived their daemon).
+    def run(vigil):
+        while True:
+            time.sleep(0.05)
+    plugin.run_detector(run)
 elif mode == "crash":
     plugin.handshake()
     sys.exit(3)

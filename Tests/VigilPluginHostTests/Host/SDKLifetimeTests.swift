@@ -1,0 +1,63 @@
+import Foundation
+import Testing
+
+/// Issue 16, point 6: an SDK plugin exits when its socket closes, whatever its body does.
+@Suite(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/python3"), "needs python3"))
+struct SDKLifetimeTests {
+    static let repository = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    /// One length-prefixed frame read from `fd` (nil at end of file).
+    func readFrame(_ fd: Int32) -> String? {
+        func exactly(_ n: Int) -> [UInt8]? {
+            var out: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: n)
+            while out.count < n {
+                let got = read(fd, &buffer, n - out.count)
+                if got <= 0 { return nil }
+                out += buffer[0..<got]
+            }
+            return out
+        }
+        guard let header = exactly(4) else { return nil }
+        let length = header.reduce(0) { $0 << 8 | Int($1) }
+        guard length > 0, length < 1 << 20, let body = exactly(length) else { return nil }
+        return String(decoding: body, as: UTF8.self)
+    }
+
+    func writeFrame(_ fd: Int32, _ json: String) {
+        let body = Array(json.utf8)
+        let n = UInt32(body.count)
+        let frame = [UInt8(n >> 24), UInt8(n >> 16 & 0xff), UInt8(n >> 8 & 0xff), UInt8(n & 0xff)] + body
+        _ = frame.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func aPythonDetectorThatIgnoresStoppingExitsWhenItsSocketCloses() throws {
+        var pair: [Int32] = [-1, -1]
+        #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0)
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, pair[1], 3)  // dup2 clears close-on-exec
+        let script = Self.repository + "/Tests/VigilPluginHostTests/Fixtures/python/behave.py"
+        let argv: [UnsafeMutablePointer<CChar>?] = ["/usr/bin/python3", script, "stubborn", "stubborn"].map { (s: String) in strdup(s) } + [nil]
+        let envp: [UnsafeMutablePointer<CChar>?] = ["VIGIL_SDK=\(Self.repository)/Plugins/sdk/python", "PATH=/usr/bin:/bin"].map { (s: String) in strdup(s) } + [nil]
+        defer { (argv + envp).forEach { free($0) } }
+        var pid: pid_t = 0
+        #expect(posix_spawn(&pid, "/usr/bin/python3", &actions, nil, argv, envp) == 0)
+        close(pair[1])
+        let hello = readFrame(pair[0])
+        #expect(hello?.contains("\"hello\"") == true)
+        writeFrame(pair[0], #"{"type":"welcome","protocol":1,"config":{}}"#)
+        // The daemon goes away.
+        close(pair[0])
+        var status: Int32 = 0
+        var exited = false
+        for _ in 0..<1000 where !exited {  // ≤ 10 s; the SDK exits within milliseconds
+            if waitpid(pid, &status, WNOHANG) == pid { exited = true } else { usleep(10_000) }
+        }
+        if !exited { kill(pid, SIGKILL); waitpid(pid, &status, 0) }
+        #expect(exited, "the plugin still ran after its socket closed")
+    }
+}
