@@ -7,6 +7,23 @@ import VigilCore
 enum PluginPolicyLoader {
     static let ceilingKeys = ["limits", "networks", "capabilities", "syscalls", "executables", "read_paths", "write_paths", "nftables"]
 
+    /// A list of names an operator grants, normalized; names that can never be granted are
+    /// errors at their place.
+    static func grantable(_ node: YAMLNode?, _ key: String, noun: String, never: Set<String>,
+                          normalize: (String) -> String = { $0 }) -> Set<String>? {
+        guard let node, let items = node.sequence(key) else { return nil }
+        return Set(items.compactMap { item -> String? in
+            guard let s = item.string(key) else { return nil }
+            let name = normalize(s)
+            if never.contains(name) {
+                item.diagnostics.add(.invalidValue(item.location, key: key, found: s,
+                                                   expected: "\(noun) (\(name) can never be granted)"))
+                return nil
+            }
+            return name
+        })
+    }
+
     static func load(_ node: YAMLNode, resolve: (String) -> String) -> PluginPolicy {
         var policy = PluginPolicy.builtIn
         guard let f = node.fields("policy", allowed: ["default", "grants"]) else { return policy }
@@ -38,30 +55,13 @@ enum PluginPolicyLoader {
         if let n = f["networks"], let items = n.sequence("networks") {
             c.networks = Set(items.compactMap { PluginManifestFile.choice($0, "networks", PluginNetwork.self) })
         }
-        if let n = f["capabilities"], let items = n.sequence("capabilities") {
-            c.capabilities = Set(items.compactMap { item -> String? in
-                guard let s = item.string("capabilities") else { return nil }
-                let upper = s.uppercased()
-                let cap = upper.hasPrefix("CAP_") ? upper : "CAP_" + upper
-                if PluginPolicy.neverGrantableCapabilities.contains(cap) {
-                    item.diagnostics.add(.invalidValue(item.location, key: "capabilities", found: s,
-                                                       expected: "a capability a plugin may hold (\(cap) can never be granted)"))
-                    return nil
-                }
-                return cap
-            })
-        }
-        if let n = f["syscalls"], let items = n.sequence("syscalls") {
-            c.syscalls = Set(items.compactMap { item -> String? in
-                guard let s = item.string("syscalls") else { return nil }
-                if PluginPolicy.neverGrantableSyscalls.contains(s) {
-                    item.diagnostics.add(.invalidValue(item.location, key: "syscalls", found: s,
-                                                       expected: "a syscall a plugin may be given (\(s) can never be granted)"))
-                    return nil
-                }
-                return s
-            })
-        }
+        if let set = grantable(f["capabilities"], "capabilities", noun: "a capability a plugin may hold",
+                               never: PluginPolicy.neverGrantableCapabilities, normalize: {
+                                   let upper = $0.uppercased()
+                                   return upper.hasPrefix("CAP_") ? upper : "CAP_" + upper
+                               }) { c.capabilities = set }
+        if let set = grantable(f["syscalls"], "syscalls", noun: "a syscall a plugin may be given",
+                               never: PluginPolicy.neverGrantableSyscalls) { c.syscalls = set }
         if let n = f["executables"], let items = n.sequence("executables") {
             c.executables = Set(items.compactMap { item -> String? in
                 guard let s = item.string("executables") else { return nil }
