@@ -117,7 +117,7 @@ let package = Package(
         .testTarget(name: "VigilIncidentsTests", dependencies: ["VigilIncidents", "VigilCore", "VigilConfig"]),
         .testTarget(name: "VigilConfigTests", dependencies: ["VigilConfig", "VigilCore"]),
         .testTarget(name: "VigilPluginProtocolTests", dependencies: ["VigilPluginProtocol", "VigilCore"]),
-        .testTarget(name: "VigilStoreTests", dependencies: ["VigilStore", "VigilCore"]),
+        .testTarget(name: "VigilStoreTests", dependencies: ["VigilStore", "VigilCore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "VigilPluginHostTests", dependencies: [
             "VigilPluginHost", "VigilPluginProtocol", "VigilCore", "VigilBus", "VigilConfig", "CSeccomp", "CLibcap", "CVigilSys",
             .product(name: "Logging", package: "swift-log"),

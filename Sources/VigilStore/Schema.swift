@@ -122,6 +122,12 @@ enum Schema {
             }
             try db.create(index: "incident_fingerprint_created", on: "incident", columns: ["fingerprint", "createdAt"])
         }
+        m.registerMigration("v3-incident-plugin-index") { db in
+            // Every firing signal about a plugin looks up the open incident about that plugin
+            // (one cause, one incident): an index on the same expression, not a scan of every
+            // incident ever stored.
+            try db.execute(sql: "CREATE INDEX incident_plugin ON incident(json_extract(labels, '$.plugin'))")
+        }
         return m
     }
 }
