@@ -32,6 +32,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // System libraries (Debian: libseccomp-dev, libcap-dev).
@@ -62,6 +64,15 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
         ], swiftSettings: strict),
         .target(name: "VigilPluginProtocol", dependencies: ["VigilCore"], swiftSettings: strict),
+        // Who may do what over HTTP: API tokens, roles, signed acknowledgement links (pure, plus libcrypto).
+        .target(name: "VigilAccess", dependencies: ["VigilCore", "CCrypto"], swiftSettings: strict),
+        // The daemon's own metrics (swift-metrics on a swift-prometheus registry) and /metrics' text.
+        .target(name: "VigilMetrics", dependencies: [
+            "VigilCore",
+            .product(name: "CoreMetrics", package: "swift-metrics"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ], swiftSettings: strict),
         .target(name: "VigilPluginHost", dependencies: [
             "VigilCore", "VigilBus", "VigilPluginProtocol", "VigilConfig", "CVigilSys", "CSeccomp",
             .product(name: "Logging", package: "swift-log"),
@@ -73,7 +84,7 @@ let package = Package(
                 swiftSettings: strict),
         .target(name: "VigilDaemon", dependencies: [
             "VigilCore", "VigilBus", "VigilRules", "VigilIncidents", "VigilConfig", "VigilStore",
-            "VigilPluginProtocol", "VigilPluginHost", "CVigilSys",
+            "VigilPluginProtocol", "VigilPluginHost", "CVigilSys", "VigilAccess", "VigilMetrics",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -118,6 +129,8 @@ let package = Package(
         .testTarget(name: "VigilConfigTests", dependencies: ["VigilConfig", "VigilCore"]),
         .testTarget(name: "VigilPluginProtocolTests", dependencies: ["VigilPluginProtocol", "VigilCore"]),
         .testTarget(name: "VigilStoreTests", dependencies: ["VigilStore", "VigilCore"]),
+        .testTarget(name: "VigilAccessTests", dependencies: ["VigilAccess", "VigilCore"]),
+        .testTarget(name: "VigilMetricsTests", dependencies: ["VigilMetrics", "VigilCore"]),
         .testTarget(name: "VigilPluginHostTests", dependencies: [
             "VigilPluginHost", "VigilPluginProtocol", "VigilCore", "VigilBus", "VigilConfig", "CSeccomp", "CLibcap", "CVigilSys",
             .product(name: "Logging", package: "swift-log"),
@@ -128,6 +141,7 @@ let package = Package(
                     path: "Tests/Scenarios", exclude: ["Fixtures", "run.sh", "document.sh"]),
         .testTarget(name: "VigilDaemonTests", dependencies: ["VigilTestSupport",
             "VigilDaemon", "VigilCore", "VigilConfig", "VigilStore", "VigilIncidents", "VigilBus", "CVigilSys",
+            "VigilAccess", "VigilMetrics",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], exclude: ["Fixtures"]),

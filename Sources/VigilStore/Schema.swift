@@ -122,6 +122,27 @@ enum Schema {
             }
             try db.create(index: "incident_fingerprint_created", on: "incident", columns: ["fingerprint", "createdAt"])
         }
+        m.registerMigration("v3-access-tokens") { db in
+            // API tokens (only their SHA-256 is kept) and the nonces of acknowledgement links already
+            // used, kept until the link would have expired anyway: what makes a link single use.
+            try db.create(table: "api_token") { t in
+                t.primaryKey("id", .text)
+                t.column("hash", .text).notNull()
+                t.column("role", .text).notNull()
+                t.column("person", .text).notNull()
+                t.column("createdAt", .integer).notNull()
+                t.column("createdBy", .text).notNull()
+                t.column("expiresAt", .integer)
+                t.column("revokedAt", .integer)
+            }
+            try db.create(table: "ack_link_use") { t in
+                t.primaryKey("nonce", .text)
+                t.column("incidentID", .text).notNull()
+                t.column("person", .text).notNull()
+                t.column("usedAt", .integer).notNull()
+                t.column("expiresAt", .integer).notNull().indexed()
+            }
+        }
         return m
     }
 }
