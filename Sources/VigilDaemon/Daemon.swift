@@ -90,6 +90,11 @@ public final class Daemon: Sendable {
         let incidents = try await Self.incidentManager(config: config, store: store, clock: clock, stateDir: stateDir,
                                                        logger: logger)
         await commands.setIncidentControl(IncidentControl(service: incidents, store: store, clock: clock))
+        let access: AccessControl
+        do { access = try AccessControl(store: store, clock: clock, stateDirectory: stateDir, incidents: incidents) } catch {
+            throw DaemonStartError.stateDirectory(path: stateDir, reason: "\(error)")
+        }
+        await commands.setAccessControl(access)
         let socketPath = (stateDir as NSString).appendingPathComponent("control.sock")
         let server = ControlSocketServer(path: socketPath,
                                          policy: ControlAccessPolicy(allowedGroup: config.control.allowedGroup),
