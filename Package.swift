@@ -32,7 +32,6 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.0.0"),
-        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
@@ -66,11 +65,9 @@ let package = Package(
         .target(name: "VigilPluginProtocol", dependencies: ["VigilCore"], swiftSettings: strict),
         // Who may do what over HTTP: API tokens, roles, signed acknowledgement links (pure, plus libcrypto).
         .target(name: "VigilAccess", dependencies: ["VigilCore", "CCrypto"], swiftSettings: strict),
-        // The daemon's own metrics (swift-metrics on a swift-prometheus registry) and /metrics' text.
+        // The daemon's own metrics on a swift-prometheus registry, and /metrics' text.
         .target(name: "VigilMetrics", dependencies: [
             "VigilCore",
-            .product(name: "CoreMetrics", package: "swift-metrics"),
-            .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ], swiftSettings: strict),
         .target(name: "VigilPluginHost", dependencies: [

@@ -132,6 +132,9 @@ public final class Daemon: Sendable {
         await commands.setPluginStates {
             Dictionary(await pluginHost.statuses().map { ($0.name, $0.state.name) }, uniquingKeysWith: { a, _ in a })
         }
+        let daemonMetrics = DaemonMetrics(store: store, lanes: { bus.statistics().map(StatusView.LaneView.init) },
+                                          plugins: { await pluginHost.statuses() })
+        _ = daemonMetrics // served by the HTTP server's /metrics
         let breakers = CircuitBreakers()
         let response = ResponseEngine(store: store, incidents: incidents, host: pluginHost, bus: bus, breakers: breakers,
                                       settings: config.containment, rules: config.policy.containment,

@@ -77,3 +77,17 @@ extension Store {
         try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM ack_link_use") ?? 0 }
     }
 }
+
+extension Store {
+    /// Open incidents counted by severity code and state, for `/metrics` (one grouped query, not a load of every row).
+    public func openIncidentCounts() async throws -> [(severity: String, state: String, count: Int)] {
+        let open = IncidentState.allCases.filter(\.isOpen).map(\.rawValue)
+        return try await pool.read { db in
+            let placeholders = Array(repeating: "?", count: open.count).joined(separator: ", ")
+            return try Row.fetchAll(db, sql: """
+                SELECT severityCode, state, COUNT(*) AS n FROM incident WHERE state IN (\(placeholders))
+                GROUP BY severityCode, state ORDER BY severityCode, state
+                """, arguments: StatementArguments(open)).map { ($0["severityCode"], $0["state"], $0["n"]) }
+        }
+    }
+}
