@@ -77,7 +77,9 @@ public enum AccessPolicy {
         case ("v2", "silences") where method == "POST" && segments.count == 3: return .manageSilences
         case ("v2", "silence") where method == "DELETE" && segments.count == 4: return .manageSilences
         case ("v1", "heartbeats") where method == "POST" && segments.count == 4: return .sendHeartbeat
-        case ("v1", "webhook"), ("v1", "webhooks"), ("v1", "alerts") where method == "POST": return .sendAlerts
+        case ("v1", "webhook"), ("v1", "webhooks"), ("v1", "alerts"):
+            // (A `where` after several patterns binds only the last one: the method is checked here.)
+            return method == "POST" ? .sendAlerts : .administer
         case ("v1", "silences") where method == "POST" || method == "DELETE": return .manageSilences
         case ("v1", "incidents"), ("v1", "actions"), ("v1", "runbooks"): return .respond
         default: return .administer

@@ -34,6 +34,7 @@ import VigilCore
         ("DELETE", "/api/v1/tokens/0123456789ab", .administer), ("POST", "/api/v1/config/reload", .administer),
         ("PUT", "/api/v2/alerts", .administer), ("POST", "/somewhere/new", .administer),
         ("DELETE", "/api/v2/silences", .administer), ("POST", "/api/v2/alerts/groups", .administer),
+        ("PUT", "/api/v1/webhook/grafana", .administer), ("DELETE", "/api/v1/alerts", .administer),
     ])
     func routes(method: String, path: String, operation: AccessOperation) {
         #expect(AccessPolicy.operation(method: method, path: path) == operation, "\(method) \(path)")
