@@ -3,9 +3,9 @@ import VigilAccess
 
 /// A request context that carries who is asking, once ``AccessMiddleware`` has checked.
 public protocol AccessRequestContext: RequestContext {
-    /// The checked principal: set by ``AccessMiddleware`` before any handler runs. Handlers use
-    /// `principal.actor` as the actor of every change they make.
-    var principal: AccessPrincipal? { get set }
+    /// Records the checked principal before any handler runs; handlers use its person
+    /// (``AccessPrincipal/actor``) as the actor of every change they make.
+    mutating func setPrincipal(_ principal: AccessPrincipal)
 }
 
 /// Checks every request's credentials against the role table before any handler sees it, so a
@@ -33,7 +33,7 @@ public struct AccessMiddleware<Context: AccessRequestContext>: RouterMiddleware 
         switch decision {
         case .allowed(let principal):
             var context = context
-            context.principal = principal
+            context.setPrincipal(principal)
             return try await next(request, context)
         case .unauthenticated(let why):
             context.logger.info("request refused: unauthenticated", metadata: ["path": "\(request.uri.path)", "reason": "\(why)"])

@@ -12,6 +12,7 @@ struct AccessTestContext: AccessRequestContext {
     var coreContext: CoreRequestContextStorage
     var principal: AccessPrincipal?
     init(source: ApplicationRequestContextSource) { coreContext = .init(source: source) }
+    mutating func setPrincipal(_ principal: AccessPrincipal) { self.principal = principal }
 }
 
 /// What reached a handler, and as whom: a refused request must leave nothing here.
