@@ -32,6 +32,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // System libraries (Debian: libseccomp-dev, libcap-dev).
@@ -71,9 +73,21 @@ let package = Package(
         .target(name: "VigilPluginKit", dependencies: ["VigilPluginProtocol"], swiftSettings: strict),
         .target(name: "VigilSandboxLauncher", dependencies: ["VigilCore", "CSeccomp", "CLibcap", "CVigilSys"],
                 swiftSettings: strict),
+        // The HTTP front door (Alertmanager API v2, health, status). It knows the daemon only through
+        // the protocols and closures of `HTTPServices`, which the composition root fills in.
+        .target(name: "VigilHTTP", dependencies: [
+            "VigilCore",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdCore", package: "hummingbird"),
+            .product(name: "HummingbirdTLS", package: "hummingbird"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], swiftSettings: strict),
         .target(name: "VigilDaemon", dependencies: [
             "VigilCore", "VigilBus", "VigilRules", "VigilIncidents", "VigilConfig", "VigilStore",
-            "VigilPluginProtocol", "VigilPluginHost", "CVigilSys",
+            "VigilPluginProtocol", "VigilPluginHost", "CVigilSys", "VigilHTTP",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -118,6 +132,12 @@ let package = Package(
         .testTarget(name: "VigilConfigTests", dependencies: ["VigilConfig", "VigilCore"]),
         .testTarget(name: "VigilPluginProtocolTests", dependencies: ["VigilPluginProtocol", "VigilCore"]),
         .testTarget(name: "VigilStoreTests", dependencies: ["VigilStore", "VigilCore"]),
+        .testTarget(name: "VigilHTTPTests", dependencies: [
+            "VigilHTTP", "VigilCore", "VigilConfig",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "VigilPluginHostTests", dependencies: [
             "VigilPluginHost", "VigilPluginProtocol", "VigilCore", "VigilBus", "VigilConfig", "CSeccomp", "CLibcap", "CVigilSys",
             .product(name: "Logging", package: "swift-log"),

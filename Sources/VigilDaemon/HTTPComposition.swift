@@ -1,0 +1,58 @@
+import Foundation
+import Logging
+import Synchronization
+import VigilConfig
+import VigilCore
+import VigilHTTP
+import VigilStore
+
+/// Whether the daemon has started serving (its control socket listens); `/-/ready` reads it.
+final class ServingFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set(_ serving: Bool) { value.store(serving, ordering: .releasing) }
+    var isServing: Bool { value.load(ordering: .acquiring) }
+}
+
+/// Builds the HTTP server from the configuration and the daemon's parts: the one place that
+/// knows both `VigilHTTP`'s seams and the daemon's services.
+enum HTTPComposition {
+    /// The file the bound address is written to (`HOST:PORT`), so a client of a daemon started on
+    /// port 0 (tests) or behind a changed configuration finds it.
+    static func addressFile(_ stateDir: String) -> String {
+        (stateDir as NSString).appendingPathComponent("http.address")
+    }
+
+    static func server(settings: HTTPSettings, listenOverride: String?, configPath: String, store: Store,
+                       serving: ServingFlag, clock: any VigilClock, stateDir: String, alerts: AlertService,
+                       logger: Logger) throws(DaemonStartError) -> HTTPServer {
+        var listen = settings.listen
+        if let text = listenOverride {
+            guard let parsed = HTTPListenAddress.parse(text) else {
+                throw .configuration(ConfigErrors([.invalidValue(SourceLocation(file: "--http-listen", line: 1, column: 1),
+                                                                 key: "--http-listen", found: text,
+                                                                 expected: "HOST:PORT like 127.0.0.1:9093")]))
+            }
+            listen = parsed
+        }
+        var services = HTTPServices(
+            clock: clock, version: VigilVersion.current, startedAt: Date(),
+            readiness: {
+                var reasons: [String] = []
+                if !serving.isServing { reasons.append("the daemon is still starting") }
+                if await !store.answersReads() { reasons.append("the database does not answer") }
+                return Readiness(ready: reasons.isEmpty, reasons: reasons)
+            },
+            configurationText: { (try? String(contentsOfFile: configPath, encoding: .utf8)) ?? "" },
+            alerts: alerts)
+        services.resolveTimeout = settings.resolveTimeout
+        let addressFile = addressFile(stateDir)
+        unlink(addressFile)
+        return HTTPServer(settings: HTTPServerSettings(host: listen.host, port: listen.port,
+                                                       maxBodyBytes: settings.maxBodyBytes,
+                                                       tlsCertificate: settings.tls?.certificate, tlsKey: settings.tls?.key),
+                          services: services, logger: logger,
+                          onListening: { bound in
+                              try? (bound + "\n").write(toFile: addressFile, atomically: true, encoding: .utf8)
+                          })
+    }
+}

@@ -1,0 +1,126 @@
+import Foundation
+import Testing
+import VigilCore
+import VigilTestSupport
+
+/// Runs a program to completion; returns its status and output (stdout and stderr together).
+func runProgram(_ path: String, _ args: [String], stdin: String? = nil) throws -> (status: Int32, out: String) {
+    guard FileManager.default.isExecutableFile(atPath: path) else {
+        throw DaemonTestError("\(path) is missing (CI installs it: Makefile APT_PACKAGES)")
+    }
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: path)
+    p.arguments = args
+    let out = Pipe()
+    p.standardOutput = out
+    p.standardError = out
+    if let stdin {
+        let input = Pipe()
+        p.standardInput = input
+        try p.run()
+        input.fileHandleForWriting.write(Data(stdin.utf8))
+        try input.fileHandleForWriting.close()
+    } else {
+        try p.run()
+    }
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+/// `curl` a request at the daemon; returns the status code and body.
+func curl(_ method: String, _ url: String, json body: String? = nil) throws -> (code: Int, body: String) {
+    var args = ["-s", "-m", "10", "-X", method, "-w", "\n%{http_code}", url]
+    if body != nil { args += ["-H", "Content-Type: application/json", "--data-binary", "@-"] }
+    let r = try runProgram("/usr/bin/curl", args, stdin: body)
+    let lines = r.out.split(separator: "\n", omittingEmptySubsequences: false)
+    return (Int(lines.last ?? "") ?? 0, lines.dropLast().joined(separator: "\n"))
+}
+
+/// A configuration for alert tests: no plugins; incidents whose alerts all resolved are resolved
+/// after one clear second (`incidents.when_condition_clears`), and `alerting` as given.
+func alertingConfig(_ alerting: String = "") throws -> String {
+    var text = try defaultConfigText()
+    let clears = "when_condition_clears:\n    move_to: validating\n    after: 5 minutes"
+    guard text.contains(clears) else { throw DaemonTestError("Config/vigil.yaml no longer has \(clears)") }
+    text = text.replacingOccurrences(of: clears, with: "when_condition_clears:\n    move_to: resolved\n    after: 1 second")
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-alerts-\(UUID().uuidString.prefix(8))").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    try (text + "\n" + alerting).write(toFile: dir + "/vigil.yaml", atomically: true, encoding: .utf8)
+    return dir + "/vigil.yaml"
+}
+
+func incidentList(_ d: DaemonProcess) throws -> [JSONValue] {
+    let r = try vigil(["incidents", "list", "--json"], stateDirectory: d.stateDirectory)
+    guard r.status == 0 else { throw DaemonTestError("vigil incidents list: \(r.err)") }
+    return try JSONDecoder().decode(JSONValue.self, from: Data(r.out.utf8)).arrayValue ?? []
+}
+
+@Suite(.serialized) struct AlertIntakeDaemonTests {
+    @Test(.timeLimit(.minutes(2))) func amtoolAddAndQueryAgainstVigild() throws {
+        let d = try DaemonProcess(config: try alertingConfig())
+        defer { d.stop() }
+        let url = "--alertmanager.url=http://" + (try d.httpAddress())
+        let add = try runProgram("/usr/bin/amtool", [url, "alert", "add", "alertname=VigilAmtool", "severity=critical",
+                                                     "instance=h1", "--annotation=summary=Disk full on h1"])
+        #expect(add.status == 0, "\(add.out)")
+        let query = try runProgram("/usr/bin/amtool", [url, "alert", "query", "-o", "json", "alertname=VigilAmtool"])
+        #expect(query.status == 0, "\(query.out)")
+        let listed = try JSONDecoder().decode(JSONValue.self, from: Data(query.out.utf8)).arrayValue ?? []
+        #expect(listed.count == 1)
+        #expect(listed.first?["fingerprint"]?.stringValue == AlertFingerprint.hex(
+            ["alertname": "VigilAmtool", "severity": "critical", "instance": "h1"]))
+        #expect(listed.first?["annotations"]?["summary"]?.stringValue == "Disk full on h1")
+        let simple = try runProgram("/usr/bin/amtool", [url, "alert", "query"])
+        #expect(simple.out.contains("VigilAmtool"), "\(simple.out)")
+        // The alert opened one incident, critical → the active ladder's Critical (P1 on p1-p4).
+        #expect(try eventually(20) {
+            try incidentList(d).contains { $0["fingerprint"]?.stringValue == "alertmanager:{}:{alertname=\"VigilAmtool\"}"
+                && $0["severity"]?.stringValue == "P1" }
+        }, "\((try? incidentList(d)) ?? [])")
+    }
+
+    @Test(.timeLimit(.minutes(2))) func acceptedAlertSurvivesKillNine() throws {
+        let d = try DaemonProcess(config: try alertingConfig())
+        defer { d.stop() }
+        let base = "http://" + (try d.httpAddress())
+        let posted = try curl("POST", base + "/api/v2/alerts",
+                              json: #"[{"labels":{"alertname":"Durable","instance":"h9"},"endsAt":"2099-01-01T00:00:00Z"}]"#)
+        #expect(posted.code == 200)
+        d.killHard()  // right after the 200: nothing may be lost
+        try d.start()
+        let base2 = "http://" + (try d.httpAddress())
+        let listed = try curl("GET", base2 + "/api/v2/alerts?filter=alertname%3D%22Durable%22")
+        #expect(listed.code == 200)
+        #expect(listed.body.contains(AlertFingerprint.hex(["alertname": "Durable", "instance": "h9"])), "\(listed.body)")
+    }
+
+    @Test(.timeLimit(.minutes(2))) func groupResolvesWhenEveryAlertResolved() throws {
+        let d = try DaemonProcess(config: try alertingConfig("""
+            alerting:
+              group_by: [alertname]
+              routes:
+                - name: database
+                  matchers: ['team="db"']
+                  incident_type: Elevated error rates
+                  component: postgres
+            """))
+        defer { d.stop() }
+        let base = "http://" + (try d.httpAddress())
+        let two = #"[{"labels":{"alertname":"DBDown","team":"db","instance":"a"},"endsAt":"2099-01-01T00:00:00Z"},"#
+            + #"{"labels":{"alertname":"DBDown","team":"db","instance":"b"},"endsAt":"2099-01-01T00:00:00Z"}]"#
+        #expect(try curl("POST", base + "/api/v2/alerts", json: two).code == 200)
+        let key = "alertmanager:{}/{team=\"db\"}:{alertname=\"DBDown\"}"
+        func incident() throws -> JSONValue? { try incidentList(d).first { $0["fingerprint"]?.stringValue == key } }
+        #expect(try eventually(20) { try incident() != nil })
+        #expect(try incident()?["occurrences"]?.doubleValue == 2)
+        // One resolved, one still firing: the incident stays open.
+        let past = "2020-01-01T00:00:00Z"
+        #expect(try curl("POST", base + "/api/v2/alerts", json: #"[{"labels":{"alertname":"DBDown","team":"db","instance":"a"},"endsAt":"\#(past)"}]"#).code == 200)
+        let groups = try curl("GET", base + "/api/v2/alerts/groups")
+        #expect(groups.body.contains("\"name\":\"database\""), "\(groups.body)")
+        #expect(try incident()?["state"]?.stringValue != "resolved")
+        #expect(try curl("POST", base + "/api/v2/alerts", json: #"[{"labels":{"alertname":"DBDown","team":"db","instance":"b"},"endsAt":"\#(past)"}]"#).code == 200)
+        #expect(try eventually(20) { try incident()?["state"]?.stringValue == "resolved" }, "\(String(describing: try? incident()))")
+    }
+}
