@@ -63,6 +63,9 @@ public struct HTTPServer: Service {
         self.onListening = onListening
     }
 
+    static let idleTimeoutSeconds = 60
+    static let maximumConnections = 1024
+
     /// The controllers every server has.
     public static func builtInControllers(_ services: HTTPServices) -> [any HTTPController] {
         [HealthController(services: services), StatusController(services: services), AlertsController(services: services)]
@@ -81,15 +84,20 @@ public struct HTTPServer: Service {
 
     /// The Hummingbird application (plain or TLS); `run()` serves it.
     public func application() throws -> some ApplicationProtocol {
+        // A connection idle this long is closed, and at most `maximumConnections` are open at
+        // once: a crowd of silent clients cannot hold the server's sockets forever.
+        let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .seconds(Int64(Self.idleTimeoutSeconds))))
         let server: HTTPServerBuilder
         if let certificate = settings.tlsCertificate, let key = settings.tlsKey {
-            server = try .tls(.http1(), tlsConfiguration: Self.tlsConfiguration(certificate: certificate, key: key))
+            server = try .tls(http1, tlsConfiguration: Self.tlsConfiguration(certificate: certificate, key: key))
         } else {
-            server = .http1()
+            server = http1
         }
         let (onListening, logger, tls) = (self.onListening, self.logger, settings.tlsCertificate != nil)
         return Application(router: router(), server: server,
-                           configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "Vigil"),
+                           configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "Vigil",
+                                                availableConnectionsDelegate: MaximumAvailableConnections(Self.maximumConnections,
+                                                                                                          logger: logger)),
                            onServerRunning: { channel in
                                let bound = channel.localAddress.map(Self.describe) ?? "?"
                                logger.notice("http listening", metadata: ["address": "\(bound)", "tls": "\(tls)"])

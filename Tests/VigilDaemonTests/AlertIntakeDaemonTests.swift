@@ -3,8 +3,9 @@ import Testing
 import VigilCore
 import VigilTestSupport
 
-/// Runs a program to completion; returns its status and output (stdout and stderr together).
-func runProgram(_ path: String, _ args: [String], stdin: String? = nil) throws -> (status: Int32, out: String) {
+/// Runs a program to completion; returns its status and its standard output (standard error
+/// too, after it, when `stderr` is true).
+func runProgram(_ path: String, _ args: [String], stdin: String? = nil, stderr: Bool = false) throws -> (status: Int32, out: String) {
     guard FileManager.default.isExecutableFile(atPath: path) else {
         throw DaemonTestError("\(path) is missing (CI installs it: Makefile APT_PACKAGES)")
     }
@@ -13,7 +14,8 @@ func runProgram(_ path: String, _ args: [String], stdin: String? = nil) throws -
     p.arguments = args
     let out = Pipe()
     p.standardOutput = out
-    p.standardError = out
+    // amtool warns on stderr that Vigil's version is not Alertmanager's.
+    p.standardError = stderr ? out : FileHandle.nullDevice
     if let stdin {
         let input = Pipe()
         p.standardInput = input
