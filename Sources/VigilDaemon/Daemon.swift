@@ -37,6 +37,8 @@ public enum DaemonStartError: Error, CustomStringConvertible {
     case database(path: String, reason: String)
     case controlSocket(String)
     case template(String)
+    /// The HTTP server cannot be set up (an unreadable TLS certificate or key, a bad --http-listen).
+    case http(String)
 
     public var description: String {
         switch self {
@@ -46,6 +48,7 @@ public enum DaemonStartError: Error, CustomStringConvertible {
         case .database(let p, let r): "cannot open database \(p): \(r)"
         case .controlSocket(let m): m
         case .template(let m): "a communication template is invalid: \(m)"
+        case .http(let m): "the HTTP server cannot start: \(m)"
         }
     }
 
@@ -58,6 +61,7 @@ public enum DaemonStartError: Error, CustomStringConvertible {
         case .database: 74
         case .controlSocket: 71
         case .template: 78
+        case .http: 78
         }
     }
 }

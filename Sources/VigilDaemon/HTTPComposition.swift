@@ -28,9 +28,7 @@ enum HTTPComposition {
         var listen = settings.listen
         if let text = listenOverride {
             guard let parsed = HTTPListenAddress.parse(text) else {
-                throw .configuration(ConfigErrors([.invalidValue(SourceLocation(file: "--http-listen", line: 1, column: 1),
-                                                                 key: "--http-listen", found: text,
-                                                                 expected: "HOST:PORT like 127.0.0.1:9093")]))
+                throw .http("--http-listen must be HOST:PORT like 127.0.0.1:9093, found \"\(text)\"")
             }
             listen = parsed
         }
@@ -45,6 +43,10 @@ enum HTTPComposition {
             configurationText: { (try? String(contentsOfFile: configPath, encoding: .utf8)) ?? "" },
             alerts: alerts)
         services.resolveTimeout = settings.resolveTimeout
+        // Unreadable TLS files stop the daemon at start, naming them, not later inside the group.
+        if let tls = settings.tls {
+            do { try HTTPServer.checkTLS(certificate: tls.certificate, key: tls.key) } catch { throw .http("\(error)") }
+        }
         let addressFile = addressFile(stateDir)
         unlink(addressFile)
         return HTTPServer(settings: HTTPServerSettings(host: listen.host, port: listen.port,

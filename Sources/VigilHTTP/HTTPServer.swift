@@ -110,6 +110,11 @@ public struct HTTPServer: Service {
         try await application().run()
     }
 
+    /// Loads the TLS files as the server will, so a composition root can refuse them at start.
+    public static func checkTLS(certificate: String, key: String) throws {
+        _ = try tlsConfiguration(certificate: certificate, key: key)
+    }
+
     static func tlsConfiguration(certificate: String, key: String) throws -> TLSConfiguration {
         do {
             let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }

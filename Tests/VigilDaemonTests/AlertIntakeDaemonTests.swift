@@ -126,3 +126,59 @@ func incidentList(_ d: DaemonProcess) throws -> [JSONValue] {
         #expect(try eventually(20) { try incident()?["state"]?.stringValue == "resolved" }, "\(String(describing: try? incident()))")
     }
 }
+
+/// The HTTP server in a real vigild: readiness, status, TLS from `http.tls`, and TLS files that
+/// cannot be read refused at start.
+@Suite(.serialized) struct HTTPDaemonTests {
+    @Test(.timeLimit(.minutes(1))) func readyAndStatusAnswer() throws {
+        let d = try DaemonProcess(config: try alertingConfig())
+        defer { d.stop() }
+        let base = "http://" + (try d.httpAddress())
+        #expect(try curl("GET", base + "/-/healthy").code == 200)
+        #expect(try curl("GET", base + "/-/ready").code == 200)
+        let status = try curl("GET", base + "/api/v2/status")
+        #expect(status.code == 200)
+        let body = try JSONDecoder().decode(JSONValue.self, from: Data(status.body.utf8))
+        #expect(body["cluster"]?["status"]?.stringValue == "disabled")
+        #expect(body["config"]?["original"]?.stringValue?.contains("http:") == true)
+        #expect(try curl("GET", base + "/no/such/route").code == 404)
+        #expect(d.log.contains("http listening"))
+    }
+
+    @Test(.timeLimit(.minutes(1))) func servesTLSFromTheConfiguredFiles() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-tls-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let made = try runProgram("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                                                       "-subj", "/CN=localhost", "-keyout", dir + "/key.pem",
+                                                       "-out", dir + "/cert.pem"], stderr: true)
+        #expect(made.status == 0, "\(made.out)")
+        let config = try alertingConfig()
+        let text = try String(contentsOfFile: config, encoding: .utf8).replacingOccurrences(
+            of: "  # tls: { certificate: /etc/vigil/tls.crt, key: /etc/vigil/tls.key }",
+            with: "  tls: { certificate: \(dir)/cert.pem, key: \(dir)/key.pem }")
+        try text.write(toFile: config, atomically: true, encoding: .utf8)
+        let d = try DaemonProcess(config: config)
+        defer { d.stop() }
+        let address = try d.httpAddress()
+        let r = try runProgram("/usr/bin/curl", ["-s", "-m", "10", "--cacert", dir + "/cert.pem", "-w", "%{http_code}",
+                                                 "-o", "/dev/null", "--resolve", "localhost:\(address.split(separator: ":").last ?? ""):127.0.0.1",
+                                                 "https://localhost:\(address.split(separator: ":").last ?? "")/-/healthy"])
+        #expect(r.out == "200", "\(r.out)")
+        // Plain HTTP on the TLS port gets no HTTP answer.
+        #expect(try curl("GET", "http://\(address)/-/healthy").code != 200)
+    }
+
+    @Test(.timeLimit(.minutes(1))) func unreadableTLSFilesStopTheStart() throws {
+        let config = try alertingConfig()
+        let text = try String(contentsOfFile: config, encoding: .utf8).replacingOccurrences(
+            of: "  # tls: { certificate: /etc/vigil/tls.crt, key: /etc/vigil/tls.key }",
+            with: "  tls: { certificate: /nonexistent/cert.pem, key: /nonexistent/key.pem }")
+        try text.write(toFile: config, atomically: true, encoding: .utf8)
+        let state = FileManager.default.temporaryDirectory.appendingPathComponent("vigild-tls-\(UUID().uuidString.prefix(8))").path
+        let r = try runProgram(productsDirectory + "/vigild", ["--config", config, "--state-dir", state,
+                                                               "--http-listen", "127.0.0.1:0"], stderr: true)
+        #expect(r.status == 78)
+        #expect(r.out.contains("/nonexistent/cert.pem"), "\(r.out)")
+    }
+}
