@@ -105,6 +105,23 @@ struct LabelMuting: AlertMuting {
         #expect(after.contains { $0.transition == .resolved && $0.labels["alertname"] == "ClusterDown" })
     }
 
+    /// The actor is reentrant across its awaits: concurrent posts and ticks of the same alert
+    /// must still tell its incident once.
+    @Test func concurrentPostsAndTicksTellOnce() async throws {
+        let store = try Store(path: try temporaryDatabasePath())
+        let log = SignalLog()
+        let alerts = try await service(store, log: log)
+        let a = alert(["alertname": "Busy", "instance": "x"], for: .seconds(600))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for i in 0..<40 {
+                group.addTask { if i % 2 == 0 { try await alerts.accept([a]) } else { await alerts.evaluate() } }
+            }
+            try await group.waitForAll()
+        }
+        #expect(log.take().map(\.transition) == [.firing])
+        #expect(try await store.alerts().map(\.counted) == [true])
+    }
+
     @Test func regroupingOnReloadResolvesTheOldGroup() async throws {
         let store = try Store(path: try temporaryDatabasePath())
         let log = SignalLog()

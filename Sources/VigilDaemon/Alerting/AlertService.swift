@@ -42,6 +42,11 @@ public actor AlertService: AlertIntake {
     var muting: (any AlertMuting)?
     let deliver: @Sendable ([RuleSignal]) async -> Void
     var entries: [String: Entry] = [:]
+    // One evaluation at a time (the actor is reentrant across the awaits inside one): callers
+    // arriving during a pass ask for another and wait for it.
+    var evaluating = false
+    var evaluateAgain = false
+    var evaluationWaiters: [CheckedContinuation<Void, Never>] = []
 
     /// - Parameter deliver: hands signals to the incident service and returns once they are stored.
     public init(store: Store, routing: AlertRouting, ladder: SeverityLadder, clock: any VigilClock, logger: Logger,
@@ -116,7 +121,12 @@ public actor AlertService: AlertIntake {
             }
         }
         try await store.saveAlerts(merged.values.map { AlertRecord($0.alert, counted: $0.counted) })
-        for (fp, e) in merged { entries[fp] = e }
+        for (fp, e) in merged {
+            var e = e
+            // An evaluation may have run while this was being stored: it knows best what was told.
+            e.counted = entries[fp]?.counted ?? e.counted
+            entries[fp] = e
+        }
         await evaluate()
     }
 
@@ -135,34 +145,51 @@ public actor AlertService: AlertIntake {
     /// Compares every alert's firing state with what its incident was told, tells the
     /// differences (firing: new occurrences; a group with nothing left firing: resolved), then
     /// stores what was told. Called after each intake and by ``AlertClockService`` (leases).
+    /// Returns once a pass that started after the call has finished.
     public func evaluate() async {
+        if evaluating {
+            evaluateAgain = true
+            await withCheckedContinuation { evaluationWaiters.append($0) }
+            return
+        }
+        evaluating = true
+        repeat {
+            evaluateAgain = false
+            let waiting = evaluationWaiters
+            evaluationWaiters = []
+            await evaluatePass()
+            for w in waiting { w.resume() }
+        } while evaluateAgain || !evaluationWaiters.isEmpty
+        evaluating = false
+    }
+
+    private func evaluatePass() async {
         let now = clock.now()
         let status = await statuses(now: now)
         var signals: [RuleSignal] = []
-        var changed: [String] = []
+        // Fingerprint → whether it counts as firing after this pass, for those that change.
+        var told: [String: Bool] = [:]
         var uncounted: [String: Entry] = [:]
         for (fp, e) in entries {
             let firing = e.alert.isActive(at: now) && status[fp].map { $0.silenced.isEmpty && $0.inhibited.isEmpty } ?? true
             if firing, !e.counted {
                 signals.append(firingSignal(e, at: now))
-                changed.append(fp)
+                told[fp] = true
             } else if !firing, e.counted {
                 uncounted[e.groupKey] = e
-                changed.append(fp)
+                told[fp] = false
             }
         }
-        let stillFiring = Set(entries.compactMap { fp, e -> String? in
-            (e.counted && !changed.contains(fp)) || (!e.counted && changed.contains(fp)) ? e.groupKey : nil
-        })
+        let stillFiring = Set(entries.compactMap { fp, e in (told[fp] ?? e.counted) ? e.groupKey : nil })
         for (group, last) in uncounted where !stillFiring.contains(group) {
             signals.append(resolvedSignal(last, at: now))
         }
-        guard !signals.isEmpty || !changed.isEmpty else { return dropExpired(now: now) }
+        guard !told.isEmpty else { return dropExpired(now: now) }
         // Told first, stored after: a crash in between repeats an occurrence rather than losing it.
         await deliver(signals)
-        for fp in changed { entries[fp]?.counted.toggle() }
+        for (fp, counted) in told { entries[fp]?.counted = counted }
         do {
-            try await store.saveAlerts(changed.compactMap { entries[$0].map { AlertRecord($0.alert, counted: $0.counted) } })
+            try await store.saveAlerts(told.keys.compactMap { entries[$0].map { AlertRecord($0.alert, counted: $0.counted) } })
         } catch {
             logger.error("alerts: cannot store which alerts were told to incidents", metadata: ["error": "\(error)"])
         }
