@@ -171,3 +171,60 @@ actor RecordingIntake: AlertIntake {
         }
     }
 }
+
+/// Hostile bodies: refused with a message naming the problem, never a crash, nothing stored.
+@Suite struct HostileAlertBodyTests {
+    let clock = ManualClock()
+
+    func post(_ body: ByteBuffer, intake: RecordingIntake) async throws -> (Int, String) {
+        let server = testServer(alerts: intake, clock: clock)
+        return try await Application(router: server.router()).test(.router) { client in
+            try await client.execute(uri: "/api/v2/alerts", method: .post, headers: [.contentType: "application/json"],
+                                     body: body) { ($0.status.code, String(buffer: $0.body)) }
+        }
+    }
+
+    @Test func invalidUTF8Is400() async throws {
+        let intake = RecordingIntake(clock: clock)
+        var body = ByteBuffer(string: #"[{"labels":{"a":""#)
+        body.writeBytes([0xff, 0xfe])
+        body.writeString(#""}}]"#)
+        let (code, text) = try await post(body, intake: intake)
+        #expect(code == 400)
+        #expect(text.contains("not valid JSON (UTF-8)"))
+        #expect(await intake.accepted.isEmpty)
+    }
+
+    @Test func hugeLabelSetIsRefusedByName() async throws {
+        let intake = RecordingIntake(clock: clock)
+        let labels = (0..<300).map { "\"l\($0)\":\"v\"" }.joined(separator: ",")
+        let (code, text) = try await post(ByteBuffer(string: "[{\"labels\":{\(labels)}},{\"labels\":{\"alertname\":\"ok\"}}]"),
+                                          intake: intake)
+        #expect(code == 400)
+        #expect(text.contains("too many labels: 300, at most 256"))
+        #expect(await intake.accepted.map(\.labels) == [["alertname": "ok"]])
+    }
+
+    @Test func deepNestingIsRefusedWithoutCrashing() async throws {
+        let intake = RecordingIntake(clock: clock)
+        let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+        let (code, _) = try await post(ByteBuffer(string: deep), intake: intake)
+        #expect(code == 400)
+        let deepObject = "[{\"labels\":" + String(repeating: "{\"a\":", count: 50_000) + "\"x\"" + String(repeating: "}", count: 50_000) + "}]"
+        let (code2, _) = try await post(ByteBuffer(string: deepObject), intake: intake)
+        #expect(code2 == 400)
+        #expect(await intake.accepted.isEmpty)
+    }
+
+    @Test func hugeNumbersAndOddTimesAreRefused() async throws {
+        let intake = RecordingIntake(clock: clock)
+        for body in [#"[{"labels":{"a":"b"},"startsAt":"99999-01-01T00:00:00Z"}]"#,
+                     #"[{"labels":{"a":"b"},"endsAt":"2026-13-45T99:99:99Z"}]"#,
+                     #"[{"labels":{"a":"b"},"startsAt":"1e999"}]"#,
+                     #"[{"labels":{"a":"b"},"startsAt":1e999}]"#] {
+            let (code, text) = try await post(ByteBuffer(string: body), intake: intake)
+            #expect(code == 400, "\(body): \(text)")
+        }
+        #expect(await intake.accepted.isEmpty)
+    }
+}
