@@ -113,4 +113,34 @@ import VigilCore
         let other = ["alertname": "B"]
         #expect(r2.inhibitors(of: ["alertname": "A"], among: [(AlertFingerprint.hex(other), other)]).isEmpty)
     }
+
+    /// The index answers as the reference scan does, over random alerts and rules.
+    @Test func indexAgreesWithTheScan() throws {
+        var rng = SystemRandomNumberGenerator()
+        let values = ["a", "b", ""]
+        func labels() -> [String: String] {
+            var l: [String: String] = ["alertname": ["X", "Y", "Z"].randomElement(using: &rng)!]
+            for name in ["severity", "cluster", "team"] {
+                let v = values.randomElement(using: &rng)!
+                if !v.isEmpty { l[name] = v }
+            }
+            return l
+        }
+        let rules = [
+            InhibitRule(source: [try .parse(#"severity="a""#)], target: [try .parse(#"severity="b""#)], equal: ["cluster"]),
+            InhibitRule(source: [try .parse(#"alertname=~"X|Y""#)], target: [try .parse(#"alertname=~"Y|Z""#)],
+                        equal: ["team", "cluster"]),
+            InhibitRule(source: [try .parse(#"team!="""#)], target: [], equal: []),
+        ]
+        let routing = AlertRouting(inhibitRules: rules)
+        for _ in 0..<50 {
+            var byFingerprint: [String: [String: String]] = [:]
+            for _ in 0..<20 { let l = labels(); byFingerprint[AlertFingerprint.hex(l)] = l }
+            let firing = byFingerprint.map { (fingerprint: $0.key, labels: $0.value) }
+            let index = InhibitionIndex(rules: rules, firing: firing)
+            for f in firing {
+                #expect(Set(index.inhibitors(of: f.labels)) == Set(routing.inhibitors(of: f.labels, among: firing)))
+            }
+        }
+    }
 }

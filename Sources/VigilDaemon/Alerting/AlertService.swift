@@ -205,10 +205,11 @@ public actor AlertService: AlertIntake {
             for e in active { silenced[e.alert.fingerprint] = await muting.silences(matching: e.alert.labels, at: now) }
         }
         // Alertmanager: a silenced alert still inhibits others; inhibition is judged among the firing.
-        let sources = routing.inhibitRules.isEmpty ? [] : active.map { (fingerprint: $0.alert.fingerprint, labels: $0.alert.labels) }
+        let index = routing.inhibitRules.isEmpty ? nil
+            : InhibitionIndex(rules: routing.inhibitRules, firing: active.map { ($0.alert.fingerprint, $0.alert.labels) })
         for e in active {
             let fp = e.alert.fingerprint
-            let inhibited = sources.isEmpty ? [] : routing.inhibitors(of: e.alert.labels, among: sources)
+            let inhibited = index?.inhibitors(of: e.alert.labels) ?? []
             out[fp] = (silenced[fp] ?? [], inhibited)
         }
         return out
