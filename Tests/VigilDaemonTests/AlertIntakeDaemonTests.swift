@@ -127,6 +127,23 @@ func incidentList(_ d: DaemonProcess) throws -> [JSONValue] {
     }
 }
 
+extension AlertIntakeDaemonTests {
+    /// Nobody re-sends the alert: its lease runs out, the clock service resolves it, and the
+    /// incident follows the condition-cleared path.
+    @Test(.timeLimit(.minutes(1))) func leaseRunningOutInARealDaemonResolvesTheIncident() throws {
+        let d = try DaemonProcess(config: try alertingConfig())
+        defer { d.stop() }
+        let base = "http://" + (try d.httpAddress())
+        let ends = RFC3339.format(Timestamp(Date()) + .seconds(2))
+        #expect(try curl("POST", base + "/api/v2/alerts", json: #"[{"labels":{"alertname":"Lease"},"endsAt":"\#(ends)"}]"#).code == 200)
+        let key = "alertmanager:{}:{alertname=\"Lease\"}"
+        func state() throws -> String? { try incidentList(d).first { $0["fingerprint"]?.stringValue == key }?["state"]?.stringValue }
+        #expect(try eventually(20) { try state() != nil })
+        #expect(try eventually(30) { try state() == "resolved" }, "\(String(describing: try? state()))")
+        #expect(try curl("GET", base + "/api/v2/alerts").body == "[]")
+    }
+}
+
 /// The HTTP server in a real vigild: readiness, status, TLS from `http.tls`, and TLS files that
 /// cannot be read refused at start.
 @Suite(.serialized) struct HTTPDaemonTests {
