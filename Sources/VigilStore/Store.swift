@@ -231,3 +231,11 @@ public final class Store: Sendable {
         }
     }
 }
+
+extension Store {
+    /// True when the database answers a trivial read (the HTTP `/-/ready` probe): cheap, and
+    /// off the cooperative pool like every other read.
+    public func answersReads() async -> Bool {
+        (try? await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1
+    }
+}

@@ -36,3 +36,5 @@ public struct AccessController<Context: RequestContext>: Sendable {
                         body: .init(byteBuffer: ByteBuffer(string: page.html)))
     }
 }
+
+extension AccessController: HTTPController where Context == VigilRequestContext {}

@@ -4,7 +4,7 @@ import HummingbirdTesting
 import Testing
 import VigilAccess
 import VigilCore
-import VigilHTTPAccess
+import VigilHTTP
 import VigilMetrics
 import VigilStore
 

@@ -8,6 +8,13 @@ public protocol AccessRequestContext: RequestContext {
     mutating func setPrincipal(_ principal: AccessPrincipal)
 }
 
+extension VigilRequestContext: AccessRequestContext {
+    /// Controllers read ``VigilRequestContext/principal``: the person is the actor of their changes.
+    public mutating func setPrincipal(_ principal: AccessPrincipal) {
+        self.principal = HTTPPrincipal(person: principal.actor, role: principal.role.rawValue)
+    }
+}
+
 /// Checks every request's credentials against the role table before any handler sees it, so a
 /// refused request never reaches code that could store what it carried.
 ///
