@@ -20,6 +20,14 @@ import VigilCore
         #expect(config.http.maxBodyBytes == 4 << 20)
         #expect(config.http.resolveTimeout == .seconds(300))
         #expect(config.http.tls == nil)
+        #expect(config.http.loopbackAnonymous == "sender")
+    }
+
+    @Test func loopbackAnonymousIsSenderOrNone() throws {
+        let none = try ConfigLoader.load(path: writeConfig(try Self.config("http:\n  auth:\n    loopback_anonymous: none")))
+        #expect(none.http.loopbackAnonymous == "none")
+        let errs = try errors(of: try Self.config("http:\n  auth:\n    loopback_anonymous: viewer"))
+        #expect(errs.contains { $0.description.contains("loopback_anonymous") && $0.description.contains("sender or none") }, "\(errs)")
     }
 
     @Test func theShippedConfigurationListensOnAlertmanagersPort() throws {
