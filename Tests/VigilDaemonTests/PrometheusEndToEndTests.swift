@@ -15,7 +15,24 @@ import VigilTestSupport
     @Test(.timeLimit(.minutes(3))) func ruleFiringOpensAnIncidentAndClearingResolvesIt() throws {
         let d = try DaemonProcess(config: try alertingConfig())
         defer { d.stop() }
-        let vigil = try d.httpAddress()
+        try Self.fireAndClear(d, vigil: try d.httpAddress(), authorization: "")
+    }
+
+    /// Off loopback every post needs a token: Prometheus sends a `sender` token through its own
+    /// `authorization` setting (`Authorization: Bearer …`), unchanged.
+    @Test(.timeLimit(.minutes(3))) func aSenderTokenFromPrometheusOffLoopback() throws {
+        let d = try DaemonProcess(config: try alertingConfig(), httpListen: "0.0.0.0:0")
+        defer { d.stop() }
+        let port = try d.httpAddress().split(separator: ":").last.map(String.init) ?? ""
+        let token = try apiToken(d, role: "sender")
+        #expect(try curl("POST", "http://127.0.0.1:\(port)/api/v2/alerts", json: "[]").code == 401)
+        try Self.fireAndClear(d, vigil: "127.0.0.1:\(port)",
+                              authorization: "\n      authorization: { type: Bearer, credentials: \"\(token)\" }")
+    }
+
+    /// Runs Prometheus with a rule that fires, then clears; `authorization` is appended to its
+    /// alertmanager entry.
+    static func fireAndClear(_ d: DaemonProcess, vigil: String, authorization: String) throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-prom-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: folder + "/data", withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -30,7 +47,7 @@ import VigilTestSupport
             alerting:
               alertmanagers:
                 - api_version: v2
-                  static_configs: [{ targets: ["\(vigil)"] }]
+                  static_configs: [{ targets: ["\(vigil)"] }]\(authorization)
             """.write(toFile: folder + "/prometheus.yml", atomically: true, encoding: .utf8)
         try """
             groups:
