@@ -27,12 +27,11 @@ public final class VigilMetrics: Sendable {
 
     public init() {
         // Alertmanager's own names and labels: dashboards built for it keep working.
-        alertsFiring = registry.makeCounter(name: "alertmanager_alerts_received_total",
-                                            labels: [("status", "firing"), ("version", "v2")], help: Help.alertsReceived)
-        alertsResolved = registry.makeCounter(name: "alertmanager_alerts_received_total",
-                                              labels: [("status", "resolved"), ("version", "v2")], help: Help.alertsReceived)
-        alertsInvalid = registry.makeCounter(name: "alertmanager_alerts_invalid_total", labels: [("version", "v2")],
-                                             help: Help.alertsInvalid)
+        alertsFiring = Self.counter(registry, "alertmanager_alerts_received_total", [("status", "firing"), ("version", "v2")],
+                                    Help.alertsReceived)
+        alertsResolved = Self.counter(registry, "alertmanager_alerts_received_total", [("status", "resolved"), ("version", "v2")],
+                                      Help.alertsReceived)
+        alertsInvalid = Self.counter(registry, "alertmanager_alerts_invalid_total", [("version", "v2")], Help.alertsInvalid)
     }
 
     // MARK: events
@@ -71,12 +70,12 @@ public final class VigilMetrics: Sendable {
                 guard let raw = entry.data["state"], let state = ActionState(rawValue: raw), state.isSettled else { continue }
                 counter("vigil_containment_actions_total", [("outcome", raw)], Help.actions).increment()
             case .acknowledged:
-                registry.makeDurationHistogram(name: "vigil_time_to_acknowledge_seconds", labels: [("severity", severity)],
-                                               buckets: Self.acknowledgeBuckets, help: Help.acknowledge)
+                registry.makeDurationHistogram(descriptor: Self.named("vigil_time_to_acknowledge_seconds", Help.acknowledge),
+                                               labels: [("severity", severity)], buckets: Self.acknowledgeBuckets)
                     .record(Self.nonNegative(entry.time - incident.createdAt))
             case .resolved:
-                registry.makeDurationHistogram(name: "vigil_time_to_resolve_seconds", labels: [("severity", severity)],
-                                               buckets: Self.resolveBuckets, help: Help.resolve)
+                registry.makeDurationHistogram(descriptor: Self.named("vigil_time_to_resolve_seconds", Help.resolve),
+                                               labels: [("severity", severity)], buckets: Self.resolveBuckets)
                     .record(Self.nonNegative(entry.time - incident.createdAt))
             default:
                 continue
@@ -90,8 +89,8 @@ public final class VigilMetrics: Sendable {
     public func render(_ snapshot: MetricsSnapshot) -> [UInt8] {
         for l in snapshot.lanes {
             let labels = [("lane", l.lane)]
-            registry.makeGauge(name: "vigil_eventbus_queue_depth", labels: labels, help: Help.depth).set(Int64(clamping: l.depth))
-            registry.makeGauge(name: "vigil_eventbus_capacity", labels: labels, help: Help.capacity).set(Int64(clamping: l.capacity))
+            gauge("vigil_eventbus_queue_depth", labels, Help.depth).set(Int64(clamping: l.depth))
+            gauge("vigil_eventbus_capacity", labels, Help.capacity).set(Int64(clamping: l.capacity))
             advance("vigil_eventbus_published_total", labels, to: l.published, Help.published)
             advance("vigil_eventbus_shed_total", labels, to: l.shed, Help.shed)
             advance("vigil_eventbus_stalls_total", labels, to: l.stalls, Help.stalls)
@@ -101,29 +100,29 @@ public final class VigilMetrics: Sendable {
             plugins.insert(p.name)
             let labels = [("plugin", p.name)]
             for state in MetricsSnapshot.pluginStates {
-                registry.makeGauge(name: "vigil_plugin_state", labels: [("plugin", p.name), ("state", state)], help: Help.pluginState)
+                gauge("vigil_plugin_state", [("plugin", p.name), ("state", state)], Help.pluginState)
                     .set(Int64(state == p.state ? 1 : 0))
             }
             advance("vigil_plugin_restarts_total", labels, to: p.restarts, Help.restarts)
             advance("vigil_plugin_failures_total", labels, to: p.failures, Help.failures)
             advance("vigil_plugin_breaches_total", labels, to: p.breaches, Help.breaches)
-            registry.makeGauge(name: "vigil_plugin_failure_rate", labels: labels, help: Help.failureRate)
+            gauge("vigil_plugin_failure_rate", labels, Help.failureRate)
                 .set(p.failureRate.isFinite ? p.failureRate : 0)
         }
         // A plugin no longer loaded has no state: its state series go to zero rather than linger as 1.
         for gone in lastPlugins.withLock({ last in defer { last = plugins }; return last.subtracting(plugins) }) {
             for state in MetricsSnapshot.pluginStates {
-                registry.makeGauge(name: "vigil_plugin_state", labels: [("plugin", gone), ("state", state)], help: Help.pluginState).set(Int64(0))
+                gauge("vigil_plugin_state", [("plugin", gone), ("state", state)], Help.pluginState).set(Int64(0))
             }
         }
         var series = Set<[String]>()
         for o in snapshot.openIncidents {
             series.insert([o.severity, o.state])
-            registry.makeGauge(name: "vigil_incidents_open", labels: [("severity", o.severity), ("state", o.state)], help: Help.open)
+            gauge("vigil_incidents_open", [("severity", o.severity), ("state", o.state)], Help.open)
                 .set(Int64(clamping: o.count))
         }
         for gone in lastIncidentSeries.withLock({ last in defer { last = series }; return last.subtracting(series) }) {
-            registry.makeGauge(name: "vigil_incidents_open", labels: [("severity", gone[0]), ("state", gone[1])], help: Help.open)
+            gauge("vigil_incidents_open", [("severity", gone[0]), ("state", gone[1])], Help.open)
                 .set(Int64(0))
         }
         return registry.emitToBuffer()
@@ -132,7 +131,21 @@ public final class VigilMetrics: Sendable {
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
     private func counter(_ name: String, _ labels: [(String, String)], _ help: String) -> Counter {
-        registry.makeCounter(name: name, labels: labels, help: help)
+        Self.counter(registry, name, labels, help)
+    }
+
+    private static func counter(_ registry: PrometheusCollectorRegistry, _ name: String, _ labels: [(String, String)],
+                                _ help: String) -> Counter {
+        registry.makeCounter(descriptor: named(name, help), labels: labels)
+    }
+
+    private func gauge(_ name: String, _ labels: [(String, String)], _ help: String) -> Gauge {
+        registry.makeGauge(descriptor: Self.named(name, help), labels: labels)
+    }
+
+    /// A family's name and help text (the full name: no namespace or unit is appended).
+    private static func named(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
     }
 
     private func advance(_ name: String, _ labels: [(String, String)], to total: UInt64, _ help: String) {
