@@ -31,6 +31,10 @@ public struct VigilConfiguration: Sendable {
     public var runbooks: [String: Runbook] = [:]
     public var plugins: PluginSettings
     public var bus: BusSettings
+    /// The HTTP front door (`http:`).
+    public var http = HTTPSettings()
+    /// How posted alerts become incidents (`alerting:`): the route tree and inhibition rules.
+    public var alerting = AlertRouting()
 
     public init(sourceFile: String, baseDirectory: String, stateDirectory: String = "./.vigil",
                 logLevel: String = "info", control: ControlSettings = .init(), policy: IncidentPolicy,
