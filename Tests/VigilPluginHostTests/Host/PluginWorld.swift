@@ -46,7 +46,7 @@ final class PluginWorld: @unchecked Sendable {
         let dir = root.appendingPathComponent("plugins/\(name)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let script = dir.appendingPathComponent("behave.py")
-        try FileManager.default.copyItem(at: Self.behave, to: script)
+        try copyProgram(from: Self.behave.path, to: script.path)
         chmod(script.path, 0o755)
         let yaml = """
             name: \(name)
@@ -82,7 +82,7 @@ final class PluginWorld: @unchecked Sendable {
         let dir = root.appendingPathComponent("plugins/\(name)")
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("bin"), withIntermediateDirectories: true)
         if let program {
-            try FileManager.default.copyItem(atPath: program, toPath: dir.appendingPathComponent("bin/\(name)").path)
+            try copyProgram(from: program, to: dir.appendingPathComponent("bin/\(name)").path)
         }
         for (file, text) in files {
             try text.write(to: dir.appendingPathComponent(file), atomically: false, encoding: .utf8)
@@ -123,4 +123,16 @@ final class PluginWorld: @unchecked Sendable {
             (symbols.name(e.name), e.value, e.lane, symbols.labels(e.labels), symbols.name(e.source))
         }
     }
+}
+
+/// Copies a program for a plugin to run. Foundation's `copyItem` keeps its write descriptor
+/// without close-on-exec, so a plugin another test spawns at that instant inherits it and this
+/// test's `execve` fails with ETXTBSY; this copy's descriptors never leak.
+func copyProgram(from source: String, to destination: String) throws {
+    let data = try Data(contentsOf: URL(fileURLWithPath: source))
+    let fd = open(destination, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o755)
+    guard fd >= 0 else { throw CocoaError(.fileWriteUnknown) }
+    defer { close(fd) }
+    let written = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    guard written == data.count else { throw CocoaError(.fileWriteUnknown) }
 }

@@ -27,7 +27,7 @@ struct SandboxViewTests {
     func inspect(capabilities: [String] = [], environment: [String: String] = [:]) throws -> (Report, SandboxHarness.World) {
         let world = try SandboxHarness.World()
         let script = world.pluginDirectory.appendingPathComponent("inspect.py")
-        try FileManager.default.copyItem(at: SandboxHarness.repository.appendingPathComponent("Tests/VigilPluginHostTests/Fixtures/hostile/inspect.py"), to: script)
+        try copyProgram(from: SandboxHarness.repository.appendingPathComponent("Tests/VigilPluginHostTests/Fixtures/hostile/inspect.py").path, to: script.path)
         chmod(script.path, 0o755)
         var request = world.request("unused")
         request.executable = script.path
