@@ -46,6 +46,11 @@ let package = Package(
         .target(name: "CVigilSys", path: "Sources/CVigilSys"),
 
         .target(name: "VigilCore", swiftSettings: strict),
+        // Alertmanager's label matchers and an RE2-syntax regex engine: pure, no dependencies,
+        // shared by silences, maintenance windows and alert routing.
+        .target(name: "VigilMatchers", swiftSettings: strict),
+        // Silences and maintenance windows: values and rules over an injected clock, no I/O.
+        .target(name: "VigilSilences", dependencies: ["VigilCore", "VigilMatchers"], swiftSettings: strict),
         .target(name: "CVigilBarrier", path: "Sources/CVigilBarrier"),
         .target(name: "VigilBus", dependencies: ["VigilCore", "CVigilBarrier"], swiftSettings: strict),
         .target(name: "VigilRules", dependencies: ["VigilCore"], swiftSettings: strict),
@@ -112,6 +117,8 @@ let package = Package(
                           linkerSettings: staticSwiftRuntime),
 
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore"]),
+        .testTarget(name: "VigilMatchersTests", dependencies: ["VigilMatchers"]),
+        .testTarget(name: "VigilSilencesTests", dependencies: ["VigilSilences", "VigilMatchers", "VigilCore"]),
         .testTarget(name: "VigilBusTests", dependencies: ["VigilBus", "VigilCore"]),
         .testTarget(name: "VigilRulesTests", dependencies: ["VigilRules", "VigilCore", "VigilConfig"]),
         .testTarget(name: "VigilIncidentsTests", dependencies: ["VigilIncidents", "VigilCore", "VigilConfig"]),
