@@ -59,7 +59,7 @@ let package = Package(
             .product(name: "Mustache", package: "swift-mustache"),
         ], swiftSettings: strict),
         .target(name: "VigilConfig", dependencies: [
-            "VigilCore", "VigilRules",
+            "VigilCore", "VigilRules", "VigilMatchers", "VigilSilences",
             .product(name: "Yams", package: "Yams"),
         ], swiftSettings: strict),
         .target(name: "VigilStore", dependencies: [
@@ -77,7 +77,7 @@ let package = Package(
         .target(name: "VigilSandboxLauncher", dependencies: ["VigilCore", "CSeccomp", "CLibcap", "CVigilSys"],
                 swiftSettings: strict),
         .target(name: "VigilDaemon", dependencies: [
-            "VigilCore", "VigilBus", "VigilRules", "VigilIncidents", "VigilConfig", "VigilStore",
+            "VigilCore", "VigilBus", "VigilRules", "VigilIncidents", "VigilConfig", "VigilStore", "VigilMatchers", "VigilSilences",
             "VigilPluginProtocol", "VigilPluginHost", "CVigilSys",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -86,7 +86,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ], swiftSettings: strict),
         .target(name: "VigilCLI", dependencies: [
-            "VigilCore", "VigilConfig", "VigilRules", "VigilDaemon", "VigilPluginHost",
+            "VigilCore", "VigilConfig", "VigilRules", "VigilDaemon", "VigilPluginHost", "VigilMatchers",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: strict),
 

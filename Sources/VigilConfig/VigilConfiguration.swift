@@ -1,4 +1,5 @@
 import VigilCore
+import VigilSilences
 import VigilRules
 
 /// The daemon's whole configuration, loaded from `Config/vigil.yaml` and the files it names.
@@ -31,6 +32,8 @@ public struct VigilConfiguration: Sendable {
     public var runbooks: [String: Runbook] = [:]
     public var plugins: PluginSettings
     public var bus: BusSettings
+    /// Recurring windows that act as silences while open (`maintenance_windows:`).
+    public var maintenanceWindows: [MaintenanceWindow] = []
 
     public init(sourceFile: String, baseDirectory: String, stateDirectory: String = "./.vigil",
                 logLevel: String = "info", control: ControlSettings = .init(), policy: IncidentPolicy,

@@ -139,6 +139,12 @@ public final class Daemon: Sendable {
         await commands.setActionControl(ActionControl(engine: response, store: store))
         await commands.setContainmentStatus { await response.status() }
         let outbox = NotificationOutbox(store: store, clock: clock, logger: logger, breakers: breakers)
+        let silences = try await SilenceService(store: store, clock: clock, logger: logger,
+                                                windows: config.maintenanceWindows)
+        await outbox.setMuter { silences.muting($0) }
+        await response.setMuter { silences.muting($0) }
+        await silences.setOnUnmuted { changeFeed.yield($0) }
+        await commands.setSilences(silences)
         store.onNotificationsQueued { Task { await outbox.kick() } }
         for manifest in manifests where manifest.kind == .notifier {
             let channels = Set(manifest.config["channels"]?.arrayValue?.compactMap(\.stringValue) ?? [manifest.name])
@@ -156,8 +162,10 @@ public final class Daemon: Sendable {
                                 onReload: { new in
                                     await detection.replace(new.rules)
                                     await response.replace(settings: new.containment, rules: new.policy.containment)
+                                    silences.replace(windows: new.maintenanceWindows)
                                 }),
             IncidentClockService(incidents: incidents),
+            SilenceClockService(silences: silences, interval: .seconds(1)),
             BusConsumerService(bus: bus, logger: logger) { batch in await detection.ingest(batch) },
             DetectionTimerService(detection: detection, clock: clock, interval: .milliseconds(250)),
             BusSelfMonitorService(bus: bus, symbols: symbols, clock: clock),

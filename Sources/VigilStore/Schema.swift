@@ -122,6 +122,7 @@ enum Schema {
             }
             try db.create(index: "incident_fingerprint_created", on: "incident", columns: ["fingerprint", "createdAt"])
         }
+        SilenceSchema.register(in: &m)
         return m
     }
 }

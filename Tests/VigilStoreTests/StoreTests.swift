@@ -23,7 +23,7 @@ func change(_ id: String, title: String = "disk full", at time: Timestamp = t0) 
     @Test func migrationsAreNamedAndWALIsOn() throws {
         let path = try temporaryDatabase()
         let store = try Store(path: path)
-        #expect(try store.appliedMigrations() == ["v1-incidents", "v2-incident-response"])
+        #expect(try store.appliedMigrations() == ["v1-incidents", "v2-incident-response", "v-silences"])
         #expect(FileManager.default.fileExists(atPath: path + "-wal"))
     }
 

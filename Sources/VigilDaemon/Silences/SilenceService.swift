@@ -1,0 +1,194 @@
+import Foundation
+import Logging
+import Synchronization
+import VigilCore
+import VigilMatchers
+import VigilSilences
+import VigilStore
+
+/// What muted a page or an automated action: a silence or an open maintenance window.
+public struct Mute: Sendable, Equatable, CustomStringConvertible {
+    /// The silence's id, or `maintenance window NAME`.
+    public var by: String
+    public var isMaintenanceWindow: Bool
+    public var description: String { by }
+}
+
+/// The daemon's silences: created, updated and expired through the control socket and the HTTP
+/// API (each change stored, with an entry in every affected open incident's timeline, before it
+/// is answered), and asked synchronously by the notification outbox and the response engine
+/// whether an incident is muted now.
+public actor SilenceService {
+    let store: Store
+    let clock: any VigilClock
+    let logger: Logger
+    /// What the mute checks read without awaiting the actor.
+    private let snapshot: Mutex<SilenceBook>
+    private let windows: Mutex<[MaintenanceWindow]>
+    /// Changes are made one at a time (planning reads the book that the previous change updated).
+    private var busy = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+    /// The state each silence and window was last announced in, for the clock's expiry entries.
+    var announced: [UUID: SilenceState] = [:]
+    var openWindows: Set<String> = []
+    /// Told about open incidents a silence or window stopped muting (the response engine looks again).
+    var onUnmuted: (@Sendable ([Incident]) -> Void)?
+
+    public init(store: Store, clock: any VigilClock, logger: Logger, windows: [MaintenanceWindow] = []) async throws {
+        self.store = store
+        self.clock = clock
+        self.logger = logger
+        var silences: [Silence] = []
+        for record in try await store.silences() {
+            do { silences.append(try SilenceConversion.silence(record)) } catch {
+                logger.error("stored silence no longer valid; ignored", metadata: ["id": "\(record.id)", "error": "\(error)"])
+            }
+        }
+        let book = SilenceBook(silences)
+        snapshot = Mutex(book)
+        self.windows = Mutex(windows)
+        let now = clock.now()
+        for s in silences { announced[s.id] = s.state(at: now) }
+        openWindows = Set(windows.filter { $0.isOpen(at: now) }.map(\.name))
+    }
+
+    public func setOnUnmuted(_ body: @escaping @Sendable ([Incident]) -> Void) { onUnmuted = body }
+
+    /// Swaps in the maintenance windows of a reloaded configuration.
+    public nonisolated func replace(windows new: [MaintenanceWindow]) { windows.withLock { $0 = new } }
+
+    // MARK: reads (no awaiting)
+
+    /// The first silence or open maintenance window muting `labels` now, if any.
+    public nonisolated func muting(_ labels: [String: String]) -> Mute? {
+        let now = clock.now()
+        if let s = snapshot.withLock({ $0.muting(labels, at: now).first }) {
+            return Mute(by: s.idText, isMaintenanceWindow: false)
+        }
+        if let w = windows.withLock({ $0.first { $0.mutes(labels, at: now) } }) {
+            return Mute(by: "maintenance window \(w.name)", isMaintenanceWindow: true)
+        }
+        return nil
+    }
+
+    /// The mute of an incident (matched by ``SilenceLabels``).
+    public nonisolated func muting(_ incident: Incident) -> Mute? { muting(SilenceLabels.of(incident)) }
+
+    /// Every silence, newest update first; only those whose matchers equal-match `filter` when given
+    /// (Alertmanager's `GET /silences?filter=`: a silence is listed when each filter matcher matches
+    /// the silence's own equality matchers' values).
+    public nonisolated func list(filter: LabelMatchers? = nil) -> [Silence] {
+        let all = snapshot.withLock { $0.all }
+        guard let filter else { return all }
+        return all.filter { s in
+            var labels: [String: String] = [:]
+            for m in s.matchers.matchers where m.type == .equal { labels[m.name] = m.value }
+            return filter.matches(labels)
+        }
+    }
+
+    public nonisolated func silence(_ id: UUID) -> Silence? { snapshot.withLock { $0.silences[id] } }
+
+    public nonisolated var maintenanceWindows: [MaintenanceWindow] { windows.withLock { $0 } }
+
+    // MARK: changes
+
+    /// Creates or updates a silence (Alertmanager's rules); stored with its timeline entries before it returns.
+    public func set(_ draft: SilenceDraft, actor: String) async throws -> SilenceBook.Change {
+        await acquire()
+        defer { release() }
+        let now = clock.now()
+        let change = try snapshot.withLock { book throws(SilenceError) in try book.plan(draft, now: now, newID: UUID()) }
+        var rows = [change.silence]
+        if let e = change.expired { rows.append(e) }
+        try await persist(rows, now: now, actor: actor) { incident, labels in
+            var lines: [String] = []
+            if let old = change.expired, old.matchers.matches(labels) {
+                lines.append("Silence \(old.idText) expired (replaced by \(change.silence.idText))")
+            }
+            let s = change.silence
+            if s.matchers.matches(labels) {
+                let verb = change.created ? "Silenced" : "Silence updated"
+                let when = s.state(at: now) == .pending ? "from \(s.startsAt.rfc3339) " : ""
+                lines.append("\(verb) by \(s.idText) \(when)until \(s.endsAt.rfc3339) (\(s.createdBy)): \(s.comment)")
+            }
+            return lines
+        }
+        snapshot.withLock { $0.apply(rows) }
+        for r in rows { announced[r.id] = r.state(at: now) }
+        logger.notice(change.created ? "silence created" : "silence updated", metadata: [
+            "id": "\(change.silence.idText)", "matchers": "\(change.silence.matchers)", "actor": "\(actor)"])
+        if let old = change.expired { await unmuted(by: old) }
+        return change
+    }
+
+    /// Expires a silence now (`DELETE`); nil when it had already expired.
+    @discardableResult
+    public func expire(_ id: UUID, actor: String) async throws -> Silence? {
+        await acquire()
+        defer { release() }
+        let now = clock.now()
+        guard let expired = try snapshot.withLock({ book throws(SilenceError) in try book.planExpiry(id, now: now) }) else {
+            return nil
+        }
+        try await persist([expired], now: now, actor: actor) { _, labels in
+            expired.matchers.matches(labels) ? ["Silence \(expired.idText) expired by \(actor); paging and automated containment resume"] : []
+        }
+        snapshot.withLock { $0.apply([expired]) }
+        announced[id] = .expired
+        logger.notice("silence expired", metadata: ["id": "\(expired.idText)", "actor": "\(actor)"])
+        await unmuted(by: expired)
+        return expired
+    }
+
+    /// Stores `rows` and, in the same transaction, the lines `entries` gives for each open incident.
+    func persist(_ rows: [Silence], now: Timestamp, actor: String,
+                 entries: @escaping @Sendable (Incident, [String: String]) -> [String]) async throws {
+        let records = rows.map(SilenceConversion.record)
+        _ = try await store.write { tx in
+            for r in records { try tx.save(silence: r) }
+            for incident in try tx.openIncidents() {
+                let lines = entries(incident, SilenceLabels.of(incident))
+                guard !lines.isEmpty else { continue }
+                try tx.commit(StoreChange(incident: incident, timeline: lines.map {
+                    TimelineEntry(incidentID: incident.id, time: now, actor: actor, kind: .comment, message: $0,
+                                  data: ["silence": rows[0].idText])
+                }))
+            }
+        }
+    }
+
+    /// Offers the open incidents `silence` matched to the response engine again.
+    func unmuted(by silence: Silence) async {
+        guard let onUnmuted, let open = try? await store.openIncidents() else { return }
+        let affected = open.filter { silence.matchers.matches(SilenceLabels.of($0)) && muting($0) == nil }
+        if !affected.isEmpty { onUnmuted(affected) }
+    }
+
+    /// Forgets (and deletes) silences past their retention.
+    func purge(now: Timestamp) async {
+        await acquire()
+        defer { release() }
+        let old = snapshot.withLock { $0.silences.values.filter { now - $0.endsAt > SilenceBook.retention }.map(\.id) }
+        guard !old.isEmpty else { return }
+        do {
+            try await store.deleteSilences(ids: old.map { $0.uuidString.lowercased() })
+            snapshot.withLock { _ = $0.purge(now: now) }
+            for id in old { announced[id] = nil }
+        } catch {
+            logger.error("cannot purge old silences", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func acquire() async {
+        if !busy {
+            busy = true
+            return
+        }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+
+    private func release() {
+        if waiting.isEmpty { busy = false } else { waiting.removeFirst().resume() }
+    }
+}
