@@ -135,6 +135,7 @@ let package = Package(
                     path: "Tests/Scenarios", exclude: ["Fixtures", "run.sh", "document.sh"]),
         .testTarget(name: "VigilDaemonTests", dependencies: ["VigilTestSupport",
             "VigilDaemon", "VigilCore", "VigilConfig", "VigilStore", "VigilIncidents", "VigilBus", "CVigilSys",
+            "VigilMatchers", "VigilSilences",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], exclude: ["Fixtures"]),
