@@ -15,9 +15,10 @@ let package = Package(
     targets: [
         .target(name: "VigilCore"),
         .target(name: "VigilMatchers"),
+        .target(name: "VigilSilences", dependencies: ["VigilCore", "VigilMatchers"]),
         .target(name: "VigilPluginProtocol", dependencies: ["VigilCore"]),
         .target(name: "VigilRules", dependencies: ["VigilCore"]),
-        .target(name: "VigilConfig", dependencies: ["VigilCore", "VigilRules", .product(name: "Yams", package: "Yams")]),
+        .target(name: "VigilConfig", dependencies: ["VigilCore", "VigilRules", "VigilMatchers", "VigilSilences", .product(name: "Yams", package: "Yams")]),
         .target(name: "VigilDaemon", dependencies: ["VigilCore", "VigilPluginProtocol"]),
         .target(name: "CFuzzer", path: "CFuzzer"),
         .target(name: "FuzzSupport", dependencies: ["CFuzzer"], path: "Support"),

@@ -119,3 +119,54 @@ extension Incident {
                  state: .mobilised, source: "rule:disk_full", detectedAt: Timestamp(nanoseconds: 0))
     }
 }
+
+@Suite struct ScheduleTests {
+    /// 2026-03-02 (a Monday) at hh:mm UTC.
+    func monday(_ h: Int, _ m: Int = 0) -> Timestamp {
+        Timestamp(nanoseconds: 1_772_409_600_000_000_000 + Int64(h * 3600 + m * 60) * 1_000_000_000)
+    }
+    let utc = TimeZone(identifier: "UTC")!
+    let berlin = TimeZone(identifier: "Europe/Berlin")!
+
+    func window(_ s: MaintenanceWindow.Schedule, _ zone: TimeZone) throws -> MaintenanceWindow {
+        MaintenanceWindow(name: "w", matchers: try LabelMatchers.parse("team=db"), schedule: s, timeZone: zone)
+    }
+
+    @Test func weeklyWindowsCrossMidnightIntoTheNextDay() throws {
+        let w = try window(.weekly(WeeklySchedule(days: [0], start: 22 * 60, end: 2 * 60)), utc)  // Sunday 22:00-02:00
+        #expect(w.isOpen(at: monday(1, 59)))
+        #expect(!w.isOpen(at: monday(2)))
+        #expect(!w.isOpen(at: monday(22)))
+        #expect(w.isOpen(at: monday(-1)))
+        #expect(w.mutes(["team": "db"], at: monday(0)) && !w.mutes(["team": "web"], at: monday(0)))
+    }
+
+    @Test func weeklyWindowsFollowTheirTimeZone() throws {
+        // Monday 09:00-10:00 in Berlin is 08:00-09:00 UTC in March (CET).
+        let w = try window(.weekly(WeeklySchedule(days: [1], start: 9 * 60, end: 10 * 60)), berlin)
+        #expect(w.isOpen(at: monday(8, 30)))
+        #expect(!w.isOpen(at: monday(9, 30)))
+    }
+
+    @Test func cronWindowsStayOpenForTheirDuration() throws {
+        let cron = try CronSchedule(parsing: "30 4 * * mon-fri")
+        let w = try window(.cron(cron, duration: .seconds(5400)), utc)
+        #expect(!w.isOpen(at: monday(4, 29)))
+        #expect(w.isOpen(at: monday(4, 30)))
+        #expect(w.isOpen(at: monday(5, 59)))
+        #expect(!w.isOpen(at: monday(6)))
+        #expect(!w.isOpen(at: monday(4, 30) - .seconds(86400)))  // Sunday
+    }
+
+    @Test(arguments: ["* * * *", "60 * * * *", "* 24 * * *", "*/0 * * * *", "5-1 * * * *", "* * * foo *", "1,,2 * * * *"])
+    func badCronIsRefused(text: String) {
+        #expect(throws: CronSchedule.ParseError.self) { try CronSchedule(parsing: text) }
+    }
+
+    @Test func cronDayFieldsFollowTheVixieRule() throws {
+        let either = try CronSchedule(parsing: "0 0 1 * sun")
+        let z = utc
+        #expect(either.lastFire(atOrBefore: monday(0), within: .seconds(60), timeZone: z) == nil)  // Monday the 2nd
+        #expect(either.lastFire(atOrBefore: monday(-24), within: .seconds(60), timeZone: z) != nil)  // Sunday the 1st
+    }
+}
