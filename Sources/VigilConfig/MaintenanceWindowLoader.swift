@@ -93,7 +93,7 @@ enum MaintenanceWindowLoader {
                 return nil
             }
         }
-        guard !list.isEmpty, !list.allSatisfy(\.matchesEmpty) else {
+        guard !list.isEmpty, !list.allSatisfy(SilenceBook.matchesOnlyEmpty) else {
             node.diagnostics.add(.invalidValue(node.location, key: "matchers", found: node.scalar ?? "[…]",
                                                expected: "at least one matcher that does not match the empty string"))
             return nil

@@ -73,7 +73,7 @@ public struct SilenceBook: Sendable {
                 throw SilenceError("silence invalid: invalid label matcher \(i): \(error)")
             }
         }
-        if out.allSatisfy(\.matchesEmpty) {
+        if out.allSatisfy(matchesOnlyEmpty) {
             throw SilenceError("silence invalid: at least one matcher must not match the empty string")
         }
         if draft.createdBy.utf8.count > maxCreatedByBytes {
@@ -83,6 +83,15 @@ public struct SilenceBook: Sendable {
             throw SilenceError("silence invalid: comment is \(draft.comment.utf8.count) bytes; at most \(maxCommentBytes) are accepted")
         }
         return LabelMatchers(out)
+    }
+
+    /// Alertmanager's `matchesEmpty` check: `=""` and a regex matching "" count; negative matchers
+    /// never do (Alertmanager accepts a silence of only `a!~"b.*"`, though it mutes sets without `a`).
+    public static func matchesOnlyEmpty(_ m: LabelMatcher) -> Bool {
+        switch m.type {
+        case .equal, .regexp: return m.matchesEmpty
+        case .notEqual, .notRegexp: return false
+        }
     }
 
     /// Alertmanager's `canUpdate`: same matchers; an active silence keeps its start and may not

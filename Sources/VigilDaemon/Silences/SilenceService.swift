@@ -74,16 +74,37 @@ public actor SilenceService {
     /// The mute of an incident (matched by ``SilenceLabels``).
     public nonisolated func muting(_ incident: Incident) -> Mute? { muting(SilenceLabels.of(incident)) }
 
-    /// Every silence, newest update first; only those whose matchers equal-match `filter` when given
-    /// (Alertmanager's `GET /silences?filter=`: a silence is listed when each filter matcher matches
-    /// the silence's own equality matchers' values).
+    /// Every silence in Alertmanager's order (active by end, then pending by start, then expired,
+    /// latest end first); with `filter`, only those Alertmanager's `GET /silences?filter=` lists: each
+    /// filter matcher matches the silence's matcher value for that name (an empty filter value
+    /// lets a silence without, or with, that name through, as Alertmanager's `matchFilterLabels`).
     public nonisolated func list(filter: LabelMatchers? = nil) -> [Silence] {
-        let all = snapshot.withLock { $0.all }
-        guard let filter else { return all }
-        return all.filter { s in
-            var labels: [String: String] = [:]
-            for m in s.matchers.matchers where m.type == .equal { labels[m.name] = m.value }
-            return filter.matches(labels)
+        let now = clock.now()
+        let all = snapshot.withLock { Array($0.silences.values) }.filter { s in
+            guard let filter else { return true }
+            var values: [String: String] = [:]
+            for m in s.matchers.matchers { values[m.name] = m.value }
+            return filter.matchers.allSatisfy { m in
+                let present = values[m.name] != nil
+                if m.value.isEmpty, (m.type == .notEqual || m.type == .notRegexp) ? present : !present { return true }
+                return m.matches(value: values[m.name] ?? "")
+            }
+        }
+        func rank(_ s: Silence) -> Int {
+            switch s.state(at: now) {
+            case .active: 0
+            case .pending: 1
+            case .expired: 2
+            }
+        }
+        return all.sorted { a, b in
+            let (ra, rb) = (rank(a), rank(b))
+            if ra != rb { return ra < rb }
+            switch ra {
+            case 0: return (a.endsAt, a.idText) < (b.endsAt, b.idText)
+            case 1: return (a.startsAt, a.idText) < (b.startsAt, b.idText)
+            default: return (a.endsAt, a.idText) > (b.endsAt, b.idText)
+            }
         }
     }
 
