@@ -5,7 +5,7 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 # python3 runs the Python plugin SDK; bubblewrap and firejail are the sandbox peers the hostile suite
 # compares against; nftables is used by the network-containment action; libssl-dev gives SHA-256
 # (backup checksums).
-APT_PACKAGES := libseccomp-dev libcap-dev libsqlite3-dev libssl-dev pkg-config util-linux python3 bubblewrap firejail nftables iproute2
+APT_PACKAGES := libseccomp-dev libcap-dev libsqlite3-dev libssl-dev pkg-config util-linux python3 bubblewrap firejail nftables iproute2 prometheus-alertmanager
 BENCH_PACKAGES := libconcurrentqueue-dev g++
 SWIFT_BUILD_FLAGS ?=
 CONFIG ?= Config/vigil.yaml

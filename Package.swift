@@ -50,7 +50,7 @@ let package = Package(
         // shared by silences, maintenance windows and alert routing.
         .target(name: "VigilMatchers", swiftSettings: strict),
         // Silences and maintenance windows: values and rules over an injected clock, no I/O.
-        .target(name: "VigilSilences", dependencies: ["VigilCore", "VigilMatchers"], swiftSettings: strict),
+        .target(name: "VigilSilences", dependencies: ["VigilCore", "VigilMatchers", "VigilPluginProtocol"], swiftSettings: strict),
         .target(name: "CVigilBarrier", path: "Sources/CVigilBarrier"),
         .target(name: "VigilBus", dependencies: ["VigilCore", "CVigilBarrier"], swiftSettings: strict),
         .target(name: "VigilRules", dependencies: ["VigilCore"], swiftSettings: strict),

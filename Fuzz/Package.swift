@@ -15,7 +15,7 @@ let package = Package(
     targets: [
         .target(name: "VigilCore"),
         .target(name: "VigilMatchers"),
-        .target(name: "VigilSilences", dependencies: ["VigilCore", "VigilMatchers"]),
+        .target(name: "VigilSilences", dependencies: ["VigilCore", "VigilMatchers", "VigilPluginProtocol"]),
         .target(name: "VigilPluginProtocol", dependencies: ["VigilCore"]),
         .target(name: "VigilRules", dependencies: ["VigilCore"]),
         .target(name: "VigilConfig", dependencies: ["VigilCore", "VigilRules", "VigilMatchers", "VigilSilences", .product(name: "Yams", package: "Yams")]),
@@ -24,7 +24,7 @@ let package = Package(
         .target(name: "FuzzSupport", dependencies: ["CFuzzer"], path: "Support"),
     ] + fuzzTargets.map { name in
         .executableTarget(name: "fuzz-\(name)",
-                          dependencies: ["FuzzSupport", "VigilCore", "VigilMatchers", "VigilPluginProtocol", "VigilRules", "VigilConfig",
+                          dependencies: ["FuzzSupport", "VigilCore", "VigilMatchers", "VigilSilences", "VigilPluginProtocol", "VigilRules", "VigilConfig",
                                          "VigilDaemon"],
                           path: "Targets/\(name)")
     }

@@ -1,6 +1,7 @@
 import Foundation
 import VigilCore
 import VigilMatchers
+import VigilPluginProtocol
 
 /// Alertmanager API v2's `postableSilence`, read from a request body with Alertmanager's checks
 /// and status codes: a body that is not JSON of the right shape (wrong types, bad times) is a
@@ -29,8 +30,10 @@ public enum AlertmanagerSilenceSchema {
     public static func decodePostable(_ body: [UInt8]) throws(Refusal) -> SilenceDraft {
         if body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { throw required("silence") }
         let parsed: JSONValue
-        do { parsed = try JSONDecoder().decode(JSONValue.self, from: Data(body)) } catch {
-            throw badRequest("the body is not valid JSON")
+        // The bounded scanner (64 levels, strict UTF-8, finite numbers): Foundation's JSONDecoder
+        // recurses without a limit a hostile body could use.
+        do { parsed = try JSONValue.parse(body) } catch {
+            throw badRequest("the body is not valid JSON: \(error.problem)")
         }
         if parsed == .null { throw required("comment") }
         guard let object = parsed.objectValue else { throw badRequest("the body is not a JSON object") }

@@ -170,3 +170,38 @@ extension Incident {
         #expect(either.lastFire(atOrBefore: monday(-24), within: .seconds(60), timeZone: z) != nil)  // Sunday the 1st
     }
 }
+
+@Suite struct AlertmanagerSilenceSchemaTests {
+    func refusal(_ text: String) -> AlertmanagerSilenceSchema.Refusal? {
+        do { _ = try AlertmanagerSilenceSchema.decodePostable(Array(text.utf8)); return nil } catch { return error }
+    }
+
+    @Test func hostileBodiesAreRefusedNotCrashedOn() {
+        #expect(refusal(String(repeating: "[", count: 200_000))?.status == 400)
+        #expect(refusal(#"{"comment": "\#(String(repeating: "{", count: 100_000))"}"#)?.status == 422)
+        #expect(refusal("\u{FF}\u{FE}")?.status == 400)
+        let many = "[" + Array(repeating: #"{"name":"a","value":"b","isRegex":false}"#, count: 300).joined(separator: ",") + "]"
+        #expect(refusal(#"{"matchers":\#(many)}"#)?.status == 400)
+    }
+
+    @Test func requiredFieldsInGoOpenAPIsOrder() {
+        #expect(refusal("")?.message == "silence in body is required")
+        #expect(refusal("null")?.message == "comment in body is required")
+        #expect(refusal(#"{"comment":"c"}"#)?.message == "createdBy in body is required")
+        #expect(refusal(#"{"comment":"c","createdBy":"a","endsAt":"2030-01-01T00:00:00Z","matchers":[]}"#)?.code == 612)
+        #expect(refusal(#"{"comment":"c","createdBy":"a","endsAt":"2030-01-01T00:00:00Z","matchers":[{"name":"a","value":"b"}]}"#)?.message
+            == "matchers.0.isRegex in body is required")
+        #expect(refusal(#"{"comment":"c","createdBy":"a","endsAt":"2030-01-01T00:00:00Z","matchers":[{"name":"a","value":"b","isRegex":1}]}"#)?.status
+            == 400)
+    }
+
+    @Test func aValidBodyBecomesADraft() throws {
+        let d = try AlertmanagerSilenceSchema.decodePostable(Array(#"""
+            {"id":"7F4B3C0E-0000-4000-8000-000000000001","comment":"c","createdBy":"a","startsAt":"2030-01-01T00:00:00Z",
+             "endsAt":"2030-01-01T02:00:00+02:00","matchers":[{"name":"a","value":"b.*","isRegex":true,"isEqual":false}]}
+            """#.utf8))
+        #expect(d.id?.uuidString == "7F4B3C0E-0000-4000-8000-000000000001")
+        #expect(d.matchers == [MatcherInput(name: "a", value: "b.*", type: .notRegexp)])
+        #expect(d.endsAt == d.startsAt)
+    }
+}

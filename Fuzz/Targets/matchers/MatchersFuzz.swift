@@ -1,12 +1,17 @@
 import FuzzSupport
 import VigilMatchers
+import VigilSilences
 
 /// Matcher text as operators, `amtool` and HTTP filters send it, and the regex engine behind it.
 /// A list that parses prints in a form that parses back to the same list; a regex that compiles
 /// runs on text derived from the input without trapping, and its negation says the opposite.
+/// The same bytes as a `POST /api/v2/silences` body: refused with a 400 or 422, or a draft.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzMatchers(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     let bytes = input(data, size)
+    do { _ = try AlertmanagerSilenceSchema.decodePostable(bytes) } catch {
+        invariant(error.status == 400 || error.status == 422, "a body refused with \(error.status)")
+    }
     guard let text = String(validating: bytes, as: UTF8.self) else { return 0 }
     if let list = try? LabelMatchers.parse(text) {
         let printed = list.description
