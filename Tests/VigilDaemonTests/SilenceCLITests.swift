@@ -1,0 +1,67 @@
+import Foundation
+import Testing
+import VigilCore
+import VigilDaemon
+import VigilTestSupport
+
+/// `vigil silences add|list|expire` against a real `vigild` over its control socket.
+@Suite(.serialized) struct SilenceCLITests {
+    func json(_ text: String) throws -> JSONValue { try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) }
+
+    @Test(.timeLimit(.minutes(2))) func addListExpireAndTheTimeline() throws {
+        let config = try isolatedConfig(extra: """
+            maintenance_windows:
+              - name: sunday-patching
+                matchers: ['component="db"']
+                cron: "0 4 * * sun"
+                duration: 2h
+            """)
+        let d = try DaemonProcess(config: config)
+        defer { d.stop() }
+        let declared = try vigil(["incidents", "declare", "--title", "Orders table corrupted", "--type", "Data corruption",
+                                  "--json"], stateDirectory: d.stateDirectory)
+        let incident = try #require(try json(declared.out)["id"]?.stringValue)
+
+        let added = try vigil(["silences", "add", "type=\"Data corruption\"", "severity=~P.", "--comment", "restoring from backup",
+                               "--duration", "2h", "--author", "ana"], stateDirectory: d.stateDirectory)
+        #expect(added.status == 0, "\(added.err)")
+        let id = added.out.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(UUID(uuidString: id) != nil, "\(added.out)")
+
+        let listed = try vigil(["silences", "list"], stateDirectory: d.stateDirectory)
+        #expect(listed.out.contains(id) && listed.out.contains(#"type="Data corruption""#) && listed.out.contains("active"))
+        #expect(listed.out.contains("sunday-patching") && listed.out.contains(#"cron "0 4 * * sun""#))
+        let asJSON = try json(try vigil(["silences", "list", "--json"], stateDirectory: d.stateDirectory).out)
+        #expect(asJSON["silences"]?.arrayValue?.first?["created_by"]?.stringValue == "ana"
+            || asJSON["silences"]?.arrayValue?.first?["createdBy"]?.stringValue == "ana")
+
+        var timeline = try vigil(["incidents", "timeline", incident], stateDirectory: d.stateDirectory)
+        #expect(timeline.out.contains("Silenced by \(id) until "), "\(timeline.out)")
+
+        let expired = try vigil(["silences", "expire", id], stateDirectory: d.stateDirectory)
+        #expect(expired.status == 0 && expired.out.contains("expired \(id)"), "\(expired.err)")
+        timeline = try vigil(["incidents", "timeline", incident], stateDirectory: d.stateDirectory)
+        #expect(timeline.out.contains("Silence \(id) expired by "), "\(timeline.out)")
+        #expect(try vigil(["silences", "list", "--expired"], stateDirectory: d.stateDirectory).out.contains(id))
+
+        // Refusals name what is wrong, as Alertmanager words it.
+        let empty = try vigil(["silences", "add", "team=", "--comment", "x"], stateDirectory: d.stateDirectory)
+        #expect(empty.status != 0 && empty.err.contains("at least one matcher must not match the empty string"), "\(empty.err)")
+        let badRegex = try vigil(["silences", "add", "team=~(", "--comment", "x"], stateDirectory: d.stateDirectory)
+        #expect(badRegex.status != 0 && badRegex.err.contains("missing closing )"), "\(badRegex.err)")
+        let unknown = try vigil(["silences", "expire", "7f4b3c0e-0000-4000-8000-000000000000"], stateDirectory: d.stateDirectory)
+        #expect(unknown.status != 0 && unknown.err.contains("not found"), "\(unknown.err)")
+    }
+
+    @Test func aBadMaintenanceWindowIsRefusedWithItsLocation() throws {
+        let config = try isolatedConfig(extra: """
+            maintenance_windows:
+              - name: broken
+                matchers: ['component="db"']
+                weekly: {days: [mon], start: "9am", end: "10:00"}
+            """)
+        let check = try runVigil(["config", "check", config])
+        #expect(check.status != 0, "\(check.out)")
+        #expect((check.out + check.err).contains("vigil.yaml:") && (check.out + check.err).contains("9am"), "\(check.out)\(check.err)")
+    }
+}
