@@ -66,7 +66,7 @@ public struct MaintenanceWindowView: Codable, Sendable, Equatable {
         case .cron(let c, let d):
             schedule = "cron \"\(c)\" for \(DurationText.format(d))"
         }
-        timeZone = w.timeZone.identifier
+        timeZone = w.timeZone.identifier == "GMT" ? "UTC" : w.timeZone.identifier
         open = w.isOpen(at: now)
     }
 }
