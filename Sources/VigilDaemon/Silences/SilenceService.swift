@@ -24,7 +24,13 @@ public actor SilenceService {
     let logger: Logger
     /// What the mute checks read without awaiting the actor.
     private let snapshot: Mutex<SilenceBook>
-    private let windows: Mutex<[MaintenanceWindow]>
+    private let windows: Mutex<WindowState>
+    struct WindowState {
+        var all: [MaintenanceWindow]
+        /// The minute (since the epoch) `open` was worked out for.
+        var minute: Int64 = .min
+        var open: [MaintenanceWindow] = []
+    }
     /// Changes are made one at a time (planning reads the book that the previous change updated).
     private var busy = false
     private var waiting: [CheckedContinuation<Void, Never>] = []
@@ -46,7 +52,7 @@ public actor SilenceService {
         }
         let book = SilenceBook(silences)
         snapshot = Mutex(book)
-        self.windows = Mutex(windows)
+        self.windows = Mutex(WindowState(all: windows))
         let now = clock.now()
         for s in silences { announced[s.id] = s.state(at: now) }
         openWindows = Set(windows.filter { $0.isOpen(at: now) }.map(\.name))
@@ -55,7 +61,7 @@ public actor SilenceService {
     public func setOnUnmuted(_ body: @escaping @Sendable ([Incident]) -> Void) { onUnmuted = body }
 
     /// Swaps in the maintenance windows of a reloaded configuration.
-    public nonisolated func replace(windows new: [MaintenanceWindow]) { windows.withLock { $0 = new } }
+    public nonisolated func replace(windows new: [MaintenanceWindow]) { windows.withLock { $0 = WindowState(all: new) } }
 
     // MARK: reads (no awaiting)
 
@@ -65,10 +71,23 @@ public actor SilenceService {
         if let s = snapshot.withLock({ $0.muting(labels, at: now).first }) {
             return Mute(by: s.idText, isMaintenanceWindow: false)
         }
-        if let w = windows.withLock({ $0.first { $0.mutes(labels, at: now) } }) {
+        if let w = openWindows(at: now).first(where: { $0.matchers.matches(labels) }) {
             return Mute(by: "maintenance window \(w.name)", isMaintenanceWindow: true)
         }
         return nil
+    }
+
+    /// The windows open at `now`, worked out once per minute (a cron window looks back minute by
+    /// minute over its duration, too slow to repeat for every page).
+    nonisolated func openWindows(at now: Timestamp) -> [MaintenanceWindow] {
+        let minute = now.nanoseconds / 60_000_000_000
+        return windows.withLock { state in
+            if state.minute != minute {
+                state.open = state.all.filter { $0.isOpen(at: now) }
+                state.minute = minute
+            }
+            return state.open
+        }
     }
 
     /// The mute of an incident (matched by ``SilenceLabels``).
@@ -110,7 +129,7 @@ public actor SilenceService {
 
     public nonisolated func silence(_ id: UUID) -> Silence? { snapshot.withLock { $0.silences[id] } }
 
-    public nonisolated var maintenanceWindows: [MaintenanceWindow] { windows.withLock { $0 } }
+    public nonisolated var maintenanceWindows: [MaintenanceWindow] { windows.withLock { $0.all } }
 
     // MARK: changes
 
