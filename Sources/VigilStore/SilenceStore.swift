@@ -26,9 +26,12 @@ public struct SilenceRecord: Codable, FetchableRecord, PersistableRecord, Sendab
     public var updatedAt: Int64
     public var createdBy: String
     public var comment: String
+    /// The state (`pending`, `active`, `expired`) last written into the affected incidents'
+    /// timelines, so a daemon that was down when a silence ran out still announces its end.
+    public var announced: String?
 
     public init(id: String, matchers: [Matcher], startsAt: Timestamp, endsAt: Timestamp, updatedAt: Timestamp,
-                createdBy: String, comment: String) {
+                createdBy: String, comment: String, announced: String? = nil) {
         self.id = id
         self.matchers = matchers
         self.startsAt = startsAt.nanoseconds
@@ -36,6 +39,7 @@ public struct SilenceRecord: Codable, FetchableRecord, PersistableRecord, Sendab
         self.updatedAt = updatedAt.nanoseconds
         self.createdBy = createdBy
         self.comment = comment
+        self.announced = announced
     }
 }
 
@@ -51,6 +55,7 @@ enum SilenceSchema {
                 t.column("updatedAt", .integer).notNull()
                 t.column("createdBy", .text).notNull()
                 t.column("comment", .text).notNull()
+                t.column("announced", .text)
             }
         }
     }

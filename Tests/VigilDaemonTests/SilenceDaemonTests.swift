@@ -102,6 +102,20 @@ import VigilTestSupport
         #expect(second.muting(["plugin": "disk-watch"])?.by == silence.idText)
     }
 
+    @Test func anExpiryWhileTheDaemonWasDownIsAnnouncedAfterTheRestart() async throws {
+        let rig = try ContainmentTests.rig()
+        let incident = try await rig.incidents.declare(ClassificationInput(title: "checksum mismatch",
+                                                                           incidentType: "Data corruption"), actor: "dave")
+        let id = try await SilenceService(store: rig.store, clock: rig.clock, logger: quietLogger)
+            .set(try draft("incident=\(incident.id)", clock: rig.clock), actor: "ana").silence.idText
+        rig.clock.advance(by: .seconds(7200))
+        let restarted = try await SilenceService(store: try Store(path: rig.store.path), clock: rig.clock, logger: quietLogger)
+        #expect(await restarted.tick() == 1)
+        #expect(try await rig.store.timeline(incidentID: incident.id).contains { $0.message.hasPrefix("Silence \(id) expired at ") })
+        let again = try await SilenceService(store: try Store(path: rig.store.path), clock: rig.clock, logger: quietLogger)
+        #expect(await again.tick() == 0)
+    }
+
     @Test func automatedContainmentIsSkippedWhileSilenced() async throws {
         let rig = try ContainmentTests.rig { s in
             s.automaticStart = true

@@ -14,11 +14,13 @@ extension SilenceService {
         let now = clock.now()
         var lines: [(matches: @Sendable ([String: String]) -> Bool, text: String, key: String)] = []
         var ended: [Silence] = []
+        var changed: [SilenceRecord] = []
         for s in list() {
             let state = s.state(at: now)
             let before = announced[s.id]
             guard before != state else { continue }
             announced[s.id] = state
+            changed.append(SilenceConversion.record(s, announced: state))
             let matchers = s.matchers
             switch (before, state) {
             case (.pending?, .active):
@@ -44,8 +46,10 @@ extension SilenceService {
         openWindows = nowOpen
         if !lines.isEmpty {
             let entries = lines
+            let records = changed
             do {
                 _ = try await store.write { tx in
+                    for r in records { try tx.save(silence: r) }
                     for incident in try tx.openIncidents() {
                         let labels = SilenceLabels.of(incident)
                         let timeline = entries.filter { $0.matches(labels) }.map {

@@ -10,10 +10,10 @@ enum SilenceConversion {
         var description: String
     }
 
-    static func record(_ s: Silence) -> SilenceRecord {
+    static func record(_ s: Silence, announced: SilenceState? = nil) -> SilenceRecord {
         SilenceRecord(id: s.idText, matchers: s.matchers.matchers.map {
             SilenceRecord.Matcher(name: $0.name, type: $0.type.rawValue, value: $0.value)
-        }, startsAt: s.startsAt, endsAt: s.endsAt, updatedAt: s.updatedAt, createdBy: s.createdBy, comment: s.comment)
+        }, startsAt: s.startsAt, endsAt: s.endsAt, updatedAt: s.updatedAt, createdBy: s.createdBy, comment: s.comment, announced: announced?.rawValue)
     }
 
     static func silence(_ r: SilenceRecord) throws -> Silence {

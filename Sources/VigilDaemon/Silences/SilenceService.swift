@@ -45,8 +45,13 @@ public actor SilenceService {
         self.clock = clock
         self.logger = logger
         var silences: [Silence] = []
+        var announced: [UUID: SilenceState] = [:]
         for record in try await store.silences() {
-            do { silences.append(try SilenceConversion.silence(record)) } catch {
+            do {
+                let s = try SilenceConversion.silence(record)
+                silences.append(s)
+                announced[s.id] = record.announced.flatMap(SilenceState.init(rawValue:))
+            } catch {
                 logger.error("stored silence no longer valid; ignored", metadata: ["id": "\(record.id)", "error": "\(error)"])
             }
         }
@@ -54,7 +59,8 @@ public actor SilenceService {
         snapshot = Mutex(book)
         self.windows = Mutex(WindowState(all: windows))
         let now = clock.now()
-        for s in silences { announced[s.id] = s.state(at: now) }
+        // What the timelines were last told; the first tick announces what changed while the daemon was down.
+        for s in silences { self.announced[s.id] = announced[s.id] ?? s.state(at: now) }
         openWindows = Set(windows.filter { $0.isOpen(at: now) }.map(\.name))
     }
 
@@ -184,7 +190,7 @@ public actor SilenceService {
     /// Stores `rows` and, in the same transaction, the lines `entries` gives for each open incident.
     func persist(_ rows: [Silence], now: Timestamp, actor: String,
                  entries: @escaping @Sendable (Incident, [String: String]) -> [String]) async throws {
-        let records = rows.map(SilenceConversion.record)
+        let records = rows.map { SilenceConversion.record($0, announced: $0.state(at: now)) }
         _ = try await store.write { tx in
             for r in records { try tx.save(silence: r) }
             for incident in try tx.openIncidents() {
