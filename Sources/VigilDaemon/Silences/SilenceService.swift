@@ -96,6 +96,14 @@ public actor SilenceService {
         }
     }
 
+    /// Ids of every active silence muting `labels` now (Alertmanager's `status.silencedBy` of an alert),
+    /// and the names of the open maintenance windows that do.
+    public nonisolated func silencedBy(_ labels: [String: String]) -> (silences: [String], windows: [String]) {
+        let now = clock.now()
+        let ids = snapshot.withLock { $0.muting(labels, at: now).map(\.idText) }
+        return (ids, openWindows(at: now).filter { $0.matchers.matches(labels) }.map(\.name))
+    }
+
     /// The mute of an incident (matched by ``SilenceLabels``).
     public nonisolated func muting(_ incident: Incident) -> Mute? { muting(SilenceLabels.of(incident)) }
 
