@@ -8,6 +8,8 @@ import VigilMatchers
 public struct SilenceBook: Sendable {
     /// Pending and active silences allowed at once (a bound on hostile clients; Alertmanager has none).
     public static let maxLive = 10_000
+    /// Silences kept in all (expired ones included, until their retention ends).
+    public static let maxStored = 50_000
     /// Longest `createdBy`, in bytes.
     public static let maxCreatedByBytes = 1024
     /// Longest `comment`, in bytes.
@@ -54,6 +56,10 @@ public struct SilenceBook: Sendable {
         let live = silences.values.lazy.filter { $0.state(at: now) != .expired }.count
         guard live < Self.maxLive || (previous.map { $0.state(at: now) != .expired } ?? false) else {
             throw SilenceError("silence invalid: \(live) silences are pending or active; at most \(Self.maxLive) are kept")
+        }
+        guard silences.count < Self.maxStored else {
+            throw SilenceError("silence invalid: \(silences.count) silences are stored; at most \(Self.maxStored) are kept "
+                + "(expired ones are forgotten \(Self.retention.components.seconds / 3600) hours after they end)")
         }
         silence.id = newID
         if silence.startsAt < now { silence.startsAt = now }
