@@ -7,12 +7,8 @@ import VigilSilences
 /// what the request carried and returns the status and JSON body Alertmanager 0.25 answers with
 /// (checked against the real one in `SilenceParityTests`). The HTTP layer only routes and checks
 /// the content type (415) and who is asking.
-public struct SilencesAPI: Sendable {
-    /// An answer: HTTP status and body (empty for Alertmanager's bodiless answers).
-    public struct Answer: Sendable, Equatable {
-        public var status: Int
-        public var body: Data
-    }
+public struct SilencesAPI: SilencesEndpoint {
+    public typealias Answer = SilencesAnswer
 
     let service: SilenceService
     let clock: any VigilClock
