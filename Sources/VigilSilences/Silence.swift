@@ -34,11 +34,12 @@ public struct Silence: Sendable, Equatable, Identifiable {
         self.comment = comment
     }
 
-    /// Pending before `startsAt`, expired after `endsAt`, active in between (both ends included,
-    /// as Alertmanager's `getState`).
+    /// Pending before `startsAt`, expired from `endsAt` on, active in between. (Alertmanager counts
+    /// the `endsAt` instant as active; Vigil does not, so a silence expired "now" is expired at once
+    /// and a second request in the same instant cannot expire it again.)
     public func state(at now: Timestamp) -> SilenceState {
         if now < startsAt { return .pending }
-        if now > endsAt { return .expired }
+        if now >= endsAt { return .expired }
         return .active
     }
 

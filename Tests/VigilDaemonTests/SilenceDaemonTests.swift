@@ -93,6 +93,27 @@ import VigilTestSupport
         await #expect(throws: SilenceError.notFound) { try await silences.expire(UUID(), actor: "erin") }
     }
 
+    @Test func concurrentChangesAreMadeOneAtATime() async throws {
+        let rig = try ContainmentTests.rig()
+        let silences = try await SilenceService(store: rig.store, clock: rig.clock, logger: quietLogger)
+        let first = try await silences.set(try draft("team=db", clock: rig.clock), actor: "ana").silence
+        rig.clock.advance(by: .seconds(1))
+        // Fifty clients replace the same silence at once: exactly one replaces it, the others
+        // replace an already expired one (a new silence each, nothing expired twice).
+        let d = try draft("team=ops", clock: rig.clock)
+        let changes = try await withThrowingTaskGroup(of: SilenceBook.Change.self) { group in
+            for _ in 0..<50 {
+                var mine = d
+                mine.id = first.id
+                group.addTask { try await silences.set(mine, actor: "ana") }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(changes.filter { $0.expired != nil }.count == 1)
+        #expect(Set(changes.map(\.silence.id)).count == 50)
+        #expect(try await rig.store.silences().count == 51)
+    }
+
     @Test func silencesSurviveARestart() async throws {
         let rig = try ContainmentTests.rig()
         let first = try await SilenceService(store: rig.store, clock: rig.clock, logger: quietLogger)
