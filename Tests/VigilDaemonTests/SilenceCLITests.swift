@@ -53,6 +53,28 @@ import VigilTestSupport
         #expect(unknown.status != 0 && unknown.err.contains("not found"), "\(unknown.err)")
     }
 
+    @Test(.timeLimit(.minutes(2))) func theDaemonRecordsSilencedPagesInsteadOfSendingThem() throws {
+        let d = try DaemonProcess(config: try isolatedConfig())
+        defer { d.stop() }
+        let added = try vigil(["silences", "add", "type=\"Data corruption\"", "--comment", "drill"], stateDirectory: d.stateDirectory)
+        let id = added.out.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(added.status == 0, "\(added.err)")
+        let declared = try vigil(["incidents", "declare", "--title", "Orders table corrupted", "--type", "Data corruption",
+                                  "--json"], stateDirectory: d.stateDirectory)
+        let incident = try #require(try json(declared.out)["id"]?.stringValue)
+        // The outbox runs every 250 ms: wait (bounded) until it has looked at the pages.
+        var shown: JSONValue = .null
+        let settled = try eventually(20) {
+            shown = try json(try vigil(["incidents", "show", incident, "--json"], stateDirectory: d.stateDirectory).out)
+            let pages = shown["notifications"]?.arrayValue ?? []
+            return !pages.isEmpty && pages.allSatisfy { $0["state"]?.stringValue == "silenced" }
+        }
+        #expect(settled, "\(shown["notifications"] ?? .null)")
+        let timeline = try vigil(["incidents", "timeline", incident], stateDirectory: d.stateDirectory).out
+        #expect(timeline.contains("silenced by \(id)"), "\(timeline)")
+        #expect(timeline.contains("Automated containment (data_corruption) skipped: silenced by \(id)"), "\(timeline)")
+    }
+
     @Test func aBadMaintenanceWindowIsRefusedWithItsLocation() throws {
         let config = try isolatedConfig(extra: """
             maintenance_windows:
