@@ -32,6 +32,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // System libraries (Debian: libseccomp-dev, libcap-dev).
@@ -76,6 +77,11 @@ let package = Package(
         .target(name: "VigilPluginKit", dependencies: ["VigilPluginProtocol"], swiftSettings: strict),
         .target(name: "VigilSandboxLauncher", dependencies: ["VigilCore", "CSeccomp", "CLibcap", "CVigilSys"],
                 swiftSettings: strict),
+        // The HTTP server (Hummingbird): Alertmanager API v2 routes onto the daemon's services.
+        .target(name: "VigilHTTP", dependencies: [
+            "VigilSilences",
+            .product(name: "Hummingbird", package: "hummingbird"),
+        ], swiftSettings: strict),
         .target(name: "VigilDaemon", dependencies: [
             "VigilCore", "VigilBus", "VigilRules", "VigilIncidents", "VigilConfig", "VigilStore", "VigilMatchers", "VigilSilences",
             "VigilPluginProtocol", "VigilPluginHost", "CVigilSys",
@@ -118,6 +124,12 @@ let package = Package(
 
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore"]),
         .testTarget(name: "VigilMatchersTests", dependencies: ["VigilMatchers"]),
+        .testTarget(name: "VigilHTTPTests", dependencies: [
+            "VigilHTTP", "VigilSilences", "VigilDaemon", "VigilStore", "VigilCore",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         .testTarget(name: "VigilSilencesTests", dependencies: ["VigilSilences", "VigilMatchers", "VigilCore"]),
         .testTarget(name: "VigilBusTests", dependencies: ["VigilBus", "VigilCore"]),
         .testTarget(name: "VigilRulesTests", dependencies: ["VigilRules", "VigilCore", "VigilConfig"]),
