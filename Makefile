@@ -4,8 +4,9 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 # Build, link and test needs: seccomp, capabilities, SQLite; setpriv (util-linux) switches uid in tests;
 # python3 runs the Python plugin SDK; bubblewrap and firejail are the sandbox peers the hostile suite
 # compares against; nftables is used by the network-containment action; libssl-dev gives SHA-256
-# (backup checksums).
-APT_PACKAGES := libseccomp-dev libcap-dev libsqlite3-dev libssl-dev pkg-config util-linux python3 bubblewrap firejail nftables iproute2 prometheus-alertmanager
+# (backup checksums); curl; prometheus (promtool lints the daemon's /metrics in a test) and
+# prometheus-alertmanager (the oracle the HTTP tests compare against).
+APT_PACKAGES := libseccomp-dev libcap-dev libsqlite3-dev libssl-dev pkg-config util-linux python3 bubblewrap firejail nftables iproute2 curl prometheus prometheus-alertmanager
 BENCH_PACKAGES := libconcurrentqueue-dev g++
 SWIFT_BUILD_FLAGS ?=
 CONFIG ?= Config/vigil.yaml

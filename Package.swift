@@ -32,7 +32,10 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
     ],
     targets: [
         // System libraries (Debian: libseccomp-dev, libcap-dev).
@@ -68,6 +71,13 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
         ], swiftSettings: strict),
         .target(name: "VigilPluginProtocol", dependencies: ["VigilCore"], swiftSettings: strict),
+        // Who may do what over HTTP: API tokens, roles, signed acknowledgement links (pure, plus libcrypto).
+        .target(name: "VigilAccess", dependencies: ["VigilCore", "CCrypto"], swiftSettings: strict),
+        // The daemon's own metrics on a swift-prometheus registry, and /metrics' text.
+        .target(name: "VigilMetrics", dependencies: [
+            "VigilCore",
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ], swiftSettings: strict),
         .target(name: "VigilPluginHost", dependencies: [
             "VigilCore", "VigilBus", "VigilPluginProtocol", "VigilConfig", "CVigilSys", "CSeccomp",
             .product(name: "Logging", package: "swift-log"),
@@ -77,14 +87,22 @@ let package = Package(
         .target(name: "VigilPluginKit", dependencies: ["VigilPluginProtocol"], swiftSettings: strict),
         .target(name: "VigilSandboxLauncher", dependencies: ["VigilCore", "CSeccomp", "CLibcap", "CVigilSys"],
                 swiftSettings: strict),
-        // The HTTP server (Hummingbird): Alertmanager API v2 routes onto the daemon's services.
+        // The HTTP front door (Alertmanager API v2, health, status). It knows the daemon only through
+        // the protocols and closures of `HTTPServices`, which the composition root fills in.
         .target(name: "VigilHTTP", dependencies: [
-            "VigilSilences",
+            "VigilCore", "VigilAccess", "VigilMetrics", "VigilMatchers", "VigilSilences",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "HummingbirdCore", package: "hummingbird"),
+            .product(name: "HummingbirdTLS", package: "hummingbird"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], swiftSettings: strict),
         .target(name: "VigilDaemon", dependencies: [
             "VigilCore", "VigilBus", "VigilRules", "VigilIncidents", "VigilConfig", "VigilStore", "VigilMatchers", "VigilSilences",
-            "VigilPluginProtocol", "VigilPluginHost", "CVigilSys",
+            "VigilPluginProtocol", "VigilPluginHost", "CVigilSys", "VigilHTTP", "VigilAccess", "VigilMetrics",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -124,19 +142,23 @@ let package = Package(
 
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore"]),
         .testTarget(name: "VigilMatchersTests", dependencies: ["VigilMatchers"]),
-        .testTarget(name: "VigilHTTPTests", dependencies: [
-            "VigilHTTP", "VigilSilences", "VigilDaemon", "VigilStore", "VigilCore",
-            .product(name: "HummingbirdTesting", package: "hummingbird"),
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-        ]),
         .testTarget(name: "VigilSilencesTests", dependencies: ["VigilSilences", "VigilMatchers", "VigilCore"]),
         .testTarget(name: "VigilBusTests", dependencies: ["VigilBus", "VigilCore"]),
         .testTarget(name: "VigilRulesTests", dependencies: ["VigilRules", "VigilCore", "VigilConfig"]),
         .testTarget(name: "VigilIncidentsTests", dependencies: ["VigilIncidents", "VigilCore", "VigilConfig"]),
         .testTarget(name: "VigilConfigTests", dependencies: ["VigilConfig", "VigilCore"]),
         .testTarget(name: "VigilPluginProtocolTests", dependencies: ["VigilPluginProtocol", "VigilCore"]),
-        .testTarget(name: "VigilStoreTests", dependencies: ["VigilStore", "VigilCore"]),
+        .testTarget(name: "VigilStoreTests", dependencies: ["VigilStore", "VigilCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "VigilAccessTests", dependencies: ["VigilAccess", "VigilCore"]),
+        .testTarget(name: "VigilMetricsTests", dependencies: ["VigilMetrics", "VigilCore"]),
+        .testTarget(name: "VigilHTTPTests", dependencies: [
+            "VigilHTTP", "VigilCore", "VigilConfig", "VigilAccess", "VigilMetrics", "VigilStore",
+            "VigilSilences", "VigilDaemon",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         .testTarget(name: "VigilPluginHostTests", dependencies: [
             "VigilPluginHost", "VigilPluginProtocol", "VigilCore", "VigilBus", "VigilConfig", "CSeccomp", "CLibcap", "CVigilSys",
             .product(name: "Logging", package: "swift-log"),
@@ -148,6 +170,7 @@ let package = Package(
         .testTarget(name: "VigilDaemonTests", dependencies: ["VigilTestSupport",
             "VigilDaemon", "VigilCore", "VigilConfig", "VigilStore", "VigilIncidents", "VigilBus", "CVigilSys",
             "VigilMatchers", "VigilSilences",
+            "VigilAccess", "VigilMetrics",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], exclude: ["Fixtures"]),

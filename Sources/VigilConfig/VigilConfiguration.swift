@@ -34,6 +34,10 @@ public struct VigilConfiguration: Sendable {
     public var bus: BusSettings
     /// Recurring windows that act as silences while open (`maintenance_windows:`).
     public var maintenanceWindows: [MaintenanceWindow] = []
+    /// The HTTP front door (`http:`).
+    public var http = HTTPSettings()
+    /// How posted alerts become incidents (`alerting:`): the route tree and inhibition rules.
+    public var alerting = AlertRouting()
 
     public init(sourceFile: String, baseDirectory: String, stateDirectory: String = "./.vigil",
                 logLevel: String = "info", control: ControlSettings = .init(), policy: IncidentPolicy,

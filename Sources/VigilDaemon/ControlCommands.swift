@@ -57,6 +57,9 @@ public actor ControlCommands {
     /// What containment has changed daemon-wide, for `status`.
     private var containmentStatus: @Sendable () async -> ContainmentStatus? = { nil }
     func setContainmentStatus(_ provider: @escaping @Sendable () async -> ContainmentStatus?) { containmentStatus = provider }
+    /// Tokens and acknowledgement links (`tokens.*`, `incidents.ack_link`), set by the composition root.
+    private var accessControl: AccessControl?
+    public func setAccessControl(_ control: AccessControl) { accessControl = control }
     /// The plugin host's commands, set by the composition root once the host exists.
     private var pluginControl: PluginControl?
     func setPluginControl(_ control: PluginControl) { pluginControl = control }
@@ -81,6 +84,10 @@ public actor ControlCommands {
             switch request.command {
             case "status": return .success(try JSONValue.encoding(try await status()))
             case "emit": return .success(try await emit(request, actor: actor))
+            case let c where AccessControl.handles(c):
+                guard let accessControl else { throw ControlFailure("access control is not running") }
+                return .success(try await accessControl.handle(request, actor: actor,
+                                                               mayManageTokens: peer.uid == 0 || peer.uid == getuid()))
             case let c where IncidentControl.handles(c):
                 guard let incidents else { throw ControlFailure("the incident manager is not running") }
                 return .success(try await incidents.handle(request, user: actor))
@@ -95,7 +102,7 @@ public actor ControlCommands {
                 return .success(try await pluginControl.handle(request, actor: actor))
             default:
                 return .failure("unknown command \"\(request.command)\"; known: status, emit, "
-                    + (IncidentControl.commands + ActionControl.commands + SilenceControl.commands + ["plugins.list", "plugins.show", "plugins.enable", "plugins.disable",
+                    + (IncidentControl.commands + ActionControl.commands + SilenceControl.commands + AccessControl.commands + ["plugins.list", "plugins.show", "plugins.enable", "plugins.disable",
                                                     "plugins.restart"]).joined(separator: ", "))
             }
         } catch let failure as ControlFailure {

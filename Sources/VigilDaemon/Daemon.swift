@@ -16,11 +16,16 @@ public struct DaemonOptions: Sendable {
     public var stateDirectory: String?
     /// Extra plugin folders (`--plugin-dir`, repeatable).
     public var pluginDirectories: [String]
+    /// Overrides `http.listen` (`--http-listen HOST:PORT`; port 0 binds a free one, written to
+    /// `http.address` in the state folder).
+    public var httpListen: String?
 
-    public init(configPath: String, stateDirectory: String? = nil, pluginDirectories: [String] = []) {
+    public init(configPath: String, stateDirectory: String? = nil, pluginDirectories: [String] = [],
+                httpListen: String? = nil) {
         self.configPath = configPath
         self.stateDirectory = stateDirectory
         self.pluginDirectories = pluginDirectories
+        self.httpListen = httpListen
     }
 }
 
@@ -32,6 +37,8 @@ public enum DaemonStartError: Error, CustomStringConvertible {
     case database(path: String, reason: String)
     case controlSocket(String)
     case template(String)
+    /// The HTTP server cannot be set up (an unreadable TLS certificate or key, a bad --http-listen).
+    case http(String)
 
     public var description: String {
         switch self {
@@ -41,6 +48,7 @@ public enum DaemonStartError: Error, CustomStringConvertible {
         case .database(let p, let r): "cannot open database \(p): \(r)"
         case .controlSocket(let m): m
         case .template(let m): "a communication template is invalid: \(m)"
+        case .http(let m): "the HTTP server cannot start: \(m)"
         }
     }
 
@@ -53,6 +61,7 @@ public enum DaemonStartError: Error, CustomStringConvertible {
         case .database: 74
         case .controlSocket: 71
         case .template: 78
+        case .http: 78
         }
     }
 }
@@ -90,6 +99,11 @@ public final class Daemon: Sendable {
         let incidents = try await Self.incidentManager(config: config, store: store, clock: clock, stateDir: stateDir,
                                                        logger: logger)
         await commands.setIncidentControl(IncidentControl(service: incidents, store: store, clock: clock))
+        let access: AccessControl
+        do { access = try AccessControl(store: store, clock: clock, stateDirectory: stateDir, incidents: incidents) } catch {
+            throw DaemonStartError.stateDirectory(path: stateDir, reason: "\(error)")
+        }
+        await commands.setAccessControl(access)
         let socketPath = (stateDir as NSString).appendingPathComponent("control.sock")
         let server = ControlSocketServer(path: socketPath,
                                          policy: ControlAccessPolicy(allowedGroup: config.control.allowedGroup),
@@ -127,6 +141,8 @@ public final class Daemon: Sendable {
         await commands.setPluginStates {
             Dictionary(await pluginHost.statuses().map { ($0.name, $0.state.name) }, uniquingKeysWith: { a, _ in a })
         }
+        let daemonMetrics = DaemonMetrics(store: store, lanes: { bus.statistics().map(StatusView.LaneView.init) },
+                                          plugins: { await pluginHost.statuses() })
         let breakers = CircuitBreakers()
         let response = ResponseEngine(store: store, incidents: incidents, host: pluginHost, bus: bus, breakers: breakers,
                                       settings: config.containment, rules: config.policy.containment,
@@ -156,13 +172,18 @@ public final class Daemon: Sendable {
             "version": "\(VigilVersion.current)", "config": "\(config.sourceFile)", "state_dir": "\(stateDir)",
             "database": "\(dbPath)", "open_incidents": "\(open.count)", "ladder": "\(config.policy.ladder.name)",
         ])
-        let services: [any Service] = [
-            ControlSocketService(server: server, logger: logger),
+        let serving = ServingFlag()
+        let alerts = AlertService(store: store, routing: config.alerting, ladder: config.policy.ladder, clock: clock,
+                                  logger: logger) { signals in await incidents.ingest(signals) }
+        do { try await alerts.restore() } catch { throw DaemonStartError.database(path: dbPath, reason: "\(error)") }
+        var services: [any Service] = [
+            ControlSocketService(server: server, logger: logger, serving: serving),
             ConfigReloadService(path: options.configPath, commands: commands, incidents: incidents, logger: logger,
                                 onReload: { new in
                                     await detection.replace(new.rules)
                                     await response.replace(settings: new.containment, rules: new.policy.containment)
                                     silences.replace(windows: new.maintenanceWindows)
+                                    await alerts.replace(routing: new.alerting, ladder: new.policy.ladder)
                                 }),
             IncidentClockService(incidents: incidents),
             SilenceClockService(silences: silences, interval: .seconds(1)),
@@ -173,6 +194,14 @@ public final class Daemon: Sendable {
             NotificationOutboxService(outbox: outbox, interval: .milliseconds(250), logger: logger),
             ResponseService(engine: response, changes: changes),
         ]
+        if config.http.enabled {
+            services.append(try HTTPComposition.server(settings: config.http, listenOverride: options.httpListen,
+                                                       configPath: options.configPath, store: store, serving: serving,
+                                                       clock: clock, stateDir: stateDir, alerts: alerts,
+                                                       access: access, metrics: daemonMetrics, silences: silences,
+                                                       logger: logger))
+            services.append(AlertClockService(alerts: alerts))
+        }
         var groupConfig = ServiceGroupConfiguration(services: services, logger: logger)
         groupConfig.gracefulShutdownSignals = [.sigterm, .sigint]
         let group = ServiceGroup(configuration: groupConfig)
@@ -245,10 +274,13 @@ struct ResponseService: Service {
 struct ControlSocketService: Service {
     let server: ControlSocketServer
     let logger: Logger
+    var serving: ServingFlag?
 
     func run() async throws {
         do { try server.start() } catch { throw DaemonStartError.controlSocket("\(error)") }
+        serving?.set(true)
         try? await gracefulShutdown()
+        serving?.set(false)
         server.stop()
     }
 }

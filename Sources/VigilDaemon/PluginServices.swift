@@ -95,6 +95,14 @@ final class StorePluginRegistry: PluginRegistry {
         return summary
     }
 
+    func prepare(_ plugins: [String]) {
+        let all = (try? store.plugins()) ?? []
+        let recorded = Dictionary(all.compactMap { r in UInt32(exactly: r.uid).map { (r.name, $0) } }, uniquingKeysWith: { a, _ in a })
+        let accounts = PluginUIDAllocator.localAccountIDs()
+        UIDLease.acquire(plugins.map { PluginUIDAllocator.firstChoice(plugin: $0, recorded: recorded, range: range) }
+            .filter { !accounts.contains($0) })
+    }
+
     func save(_ plugin: String, _ record: PluginRecordSummary, state: String) throws {
         let now = clock.now().nanoseconds
         let previous = try store.plugins().first { $0.name == plugin }

@@ -71,3 +71,16 @@ func jsonString(_ s: String) -> String {
     let data = (try? encoder.encode(s)) ?? Data("\"\"".utf8)
     return String(decoding: data, as: UTF8.self)
 }
+
+extension SilencesController: HTTPController where Context == VigilRequestContext {
+    /// The daemon's controller: its changes are made by the request principal's person (the token's
+    /// `--person`; the access middleware has already refused a role that may not make them).
+    public init(endpoint: any SilencesEndpoint) {
+        self.init(endpoint: endpoint, actor: { _, context in context.principal?.person ?? "anonymous" })
+    }
+
+    /// Mounted under `/api/v2`, beside the alert routes.
+    public func addRoutes(to router: Router<VigilRequestContext>) {
+        addRoutes(to: router.group("api/v2"))
+    }
+}

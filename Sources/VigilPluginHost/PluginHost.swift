@@ -121,6 +121,9 @@ public actor PluginHost {
             for line in support.missing { logger.warning("sandbox: \(line)") }
         }
         logger.info("plugin sandbox", metadata: ["support": "\(support)"])
+        let registry = self.registry
+        let names = manifests.map(\.name)
+        await PluginLauncher.onThread { registry.prepare(names) }
         for manifest in manifests {
             let record: PluginRecordSummary
             let registry = self.registry

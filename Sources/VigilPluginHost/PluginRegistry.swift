@@ -27,6 +27,14 @@ public protocol PluginRegistry: Sendable {
     func record(for plugin: String) throws -> PluginRecordSummary
     /// Stores what changed.
     func save(_ plugin: String, _ record: PluginRecordSummary, state: String) throws
+    /// Leases, in one batch, the uids `plugins` will most likely get (recorded, or where their
+    /// allocation starts), before the first of them runs; ``record(for:)`` then finds them held.
+    /// Blocking (locks, NSS, /proc): call from a thread that may block.
+    func prepare(_ plugins: [String])
+}
+
+extension PluginRegistry {
+    public func prepare(_ plugins: [String]) {}
 }
 
 /// A registry in memory, with uids from ``PluginUIDAllocator`` (tests, and runs without a store).
@@ -50,5 +58,10 @@ public final class InMemoryPluginRegistry: PluginRegistry {
 
     public func save(_ plugin: String, _ record: PluginRecordSummary, state: String) throws {
         records.withLock { $0[plugin] = record }
+    }
+
+    public func prepare(_ plugins: [String]) {
+        let recorded = records.withLock { $0.mapValues(\.uid) }
+        UIDLease.acquire(plugins.map { PluginUIDAllocator.firstChoice(plugin: $0, recorded: recorded, range: range) })
     }
 }

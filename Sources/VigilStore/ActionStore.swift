@@ -207,7 +207,7 @@ extension Store {
                               rowCounts: counts, createdAt: createdAt.rfc3339)
     }
 
-    static let countedTables = ["incident", "timeline", "evidence", "action", "actionItem", "plugin", "notification"]
+    static let countedTables = ["incident", "timeline", "evidence", "action", "actionItem", "plugin", "notification", "alert"]
 }
 
 /// The gate's state, shared by every copy of the store's handle.

@@ -122,6 +122,48 @@ enum Schema {
             }
             try db.create(index: "incident_fingerprint_created", on: "incident", columns: ["fingerprint", "createdAt"])
         }
+        m.registerMigration("v3-incident-plugin-index") { db in
+            // Every firing signal about a plugin looks up the open incident about that plugin
+            // (one cause, one incident): an index on the same expression, not a scan of every
+            // incident ever stored.
+            try db.execute(sql: "CREATE INDEX incident_plugin ON incident(json_extract(labels, '$.plugin'))")
+        }
+        m.registerMigration("v3-alerts") { db in
+            // Alerts posted to the Alertmanager API, by fingerprint: stored before the sender is
+            // answered, so a crash after the 200 loses none (Alertmanager keeps them in memory only).
+            try db.create(table: "alert") { t in
+                t.primaryKey("fingerprint", .text)
+                t.column("labels", .jsonText).notNull()
+                t.column("annotations", .jsonText).notNull()
+                t.column("startsAt", .integer).notNull()
+                t.column("endsAt", .integer).notNull().indexed()
+                t.column("updatedAt", .integer).notNull()
+                t.column("generatorURL", .text).notNull()
+                // Counted as firing into its group's incident (and not yet as resolved).
+                t.column("counted", .boolean).notNull().defaults(to: false)
+            }
+        }
+        m.registerMigration("v3-access-tokens") { db in
+            // API tokens (only their SHA-256 is kept) and the nonces of acknowledgement links already
+            // used, kept until the link would have expired anyway: what makes a link single use.
+            try db.create(table: "api_token") { t in
+                t.primaryKey("id", .text)
+                t.column("hash", .text).notNull()
+                t.column("role", .text).notNull()
+                t.column("person", .text).notNull()
+                t.column("createdAt", .integer).notNull()
+                t.column("createdBy", .text).notNull()
+                t.column("expiresAt", .integer)
+                t.column("revokedAt", .integer)
+            }
+            try db.create(table: "ack_link_use") { t in
+                t.primaryKey("nonce", .text)
+                t.column("incidentID", .text).notNull()
+                t.column("person", .text).notNull()
+                t.column("usedAt", .integer).notNull()
+                t.column("expiresAt", .integer).notNull().indexed()
+            }
+        }
         SilenceSchema.register(in: &m)
         return m
     }

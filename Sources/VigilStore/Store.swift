@@ -33,6 +33,7 @@ public final class Store: Sendable {
     private let writeTransactions = Atomic<Int>(0)
     let gate = WriteGateState()
     private let notificationObservers = Mutex<[@Sendable () -> Void]>([])
+    private let changeObservers = Mutex<[@Sendable ([CommittedIncidentChange]) -> Void]>([])
 
     /// Opens (creating if needed) the database at `path` and applies pending migrations.
     public init(path: String) throws {
@@ -57,12 +58,15 @@ public final class Store: Sendable {
     /// Runs `body` in one write transaction: everything it writes commits together, or nothing
     /// does when it throws. Writes are serialised (one writer), so `body` sees the latest data.
     public func write<T: Sendable>(_ body: @escaping @Sendable (StoreTransaction) throws -> T) async throws -> T {
-        let (result, queued) = try await pool.write { db in
+        let observers = changeObservers.withLock { $0 }
+        let (result, queued, changes) = try await pool.write { db in
             let tx = StoreTransaction(db: db)
-            return (try body(tx), tx.tally.notifications)
+            tx.tally.recordsChanges = !observers.isEmpty
+            return (try body(tx), tx.tally.notifications, tx.tally.changes)
         }
         writeTransactions.add(1, ordering: .relaxed)
         if queued > 0 { for observer in notificationObservers.withLock({ $0 }) { observer() } }
+        if !changes.isEmpty { for observer in observers { observer(changes) } }
         return result
     }
 
@@ -70,6 +74,13 @@ public final class Store: Sendable {
     /// registers here so a page leaves the moment it is stored, not at its next poll.
     public func onNotificationsQueued(_ observer: @escaping @Sendable () -> Void) {
         notificationObservers.withLock { $0.append(observer) }
+    }
+
+    /// Called after every commit that appended timeline entries, with what was stored (the
+    /// daemon's metrics count escalations, breaches, deliveries and outcomes here, in one place,
+    /// whichever part of the daemon made the change). Must be quick: it runs on the writer's task.
+    public func onIncidentChangesCommitted(_ observer: @escaping @Sendable ([CommittedIncidentChange]) -> Void) {
+        changeObservers.withLock { $0.append(observer) }
     }
 
     /// How many write transactions ``write(_:)`` has committed since this store was opened.
@@ -218,5 +229,13 @@ public final class Store: Sendable {
             }
             return out
         }
+    }
+}
+
+extension Store {
+    /// True when the database answers a trivial read (the HTTP `/-/ready` probe): cheap, and
+    /// off the cooperative pool like every other read.
+    public func answersReads() async -> Bool {
+        (try? await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1
     }
 }

@@ -94,6 +94,7 @@ public struct StoreTransaction {
                                                CompactJSON.object(entry.data)])
                 stored.append(entry)
             }
+            if tally.recordsChanges { tally.changes.append(CommittedIncidentChange(incident: change.incident, timeline: stored)) }
         }
         if !change.notifications.isEmpty {
             let insert = try db.cachedStatement(sql: """
@@ -168,4 +169,13 @@ enum CompactJSON {
 /// What one write transaction inserted that someone outside it waits for.
 final class WriteTally {
     var notifications = 0
+    /// Filled only while someone observes commits (``Store/onIncidentChangesCommitted(_:)``).
+    var recordsChanges = false
+    var changes: [CommittedIncidentChange] = []
+}
+
+/// One incident's value and the timeline entries one transaction stored for it.
+public struct CommittedIncidentChange: Sendable {
+    public var incident: Incident
+    public var timeline: [TimelineEntry]
 }

@@ -24,11 +24,15 @@ struct VigilDaemonCommand: AsyncParsableCommand {
     @Option(name: .long, help: "A folder of plugin folders to load, in addition to the config's (repeatable).")
     var pluginDir: [String] = []
 
+    @Option(name: .long, help: "Where the HTTP server listens, HOST:PORT (default: the config's http.listen; port 0 picks a free one).")
+    var httpListen: String?
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical (default: the config's).")
     var logLevel: String?
 
     mutating func run() async throws {
-        let options = DaemonOptions(configPath: config, stateDirectory: stateDir, pluginDirectories: pluginDir)
+        let options = DaemonOptions(configPath: config, stateDirectory: stateDir, pluginDirectories: pluginDir,
+                                    httpListen: httpListen)
         let level: Logger.Level
         do {
             let cfg = try Daemon.loadConfiguration(config)

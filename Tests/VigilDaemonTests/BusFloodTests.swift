@@ -18,7 +18,7 @@ final class ThrottledDaemon: @unchecked Sendable {
         logPath = stateDirectory + ".log"
         FileManager.default.createFile(atPath: logPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: productsDirectory + "/vigild")
-        process.arguments = ["--config", try isolatedConfig(), "--state-dir", stateDirectory]
+        process.arguments = ["--config", try isolatedConfig(), "--state-dir", stateDirectory, "--http-listen", "127.0.0.1:0"]
         process.currentDirectoryURL = URL(fileURLWithPath: repositoryRoot)
         var environment = ProcessInfo.processInfo.environment
         environment["VIGILD_TEST_BUS_CONSUMER_EVENTS_PER_SECOND"] = "\(consumerEventsPerSecond)"

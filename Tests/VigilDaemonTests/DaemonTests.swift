@@ -90,7 +90,7 @@ import VigilDaemon
         defer { d.stop() }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: productsDirectory + "/vigild")
-        p.arguments = ["--config", d.configPath, "--state-dir", d.stateDirectory]
+        p.arguments = ["--config", d.configPath, "--state-dir", d.stateDirectory, "--http-listen", "127.0.0.1:0"]
         p.standardError = FileHandle.nullDevice
         try p.run()
         p.waitUntilExit()

@@ -86,4 +86,39 @@ import VigilTestSupport
         #expect(check.status != 0, "\(check.out)")
         #expect((check.out + check.err).contains("vigil.yaml:") && (check.out + check.err).contains("9am"), "\(check.out)\(check.err)")
     }
+
+    /// `amtool silence add|query|expire` against a real `vigild`'s HTTP server, with a token: the
+    /// token's person is who the timelines name, and a viewer token may read silences, not add them.
+    @Test(.timeLimit(.minutes(2))) func amtoolSilencesAgainstVigild() throws {
+        let d = try DaemonProcess(config: try isolatedConfig())
+        defer { d.stop() }
+        let declared = try vigil(["incidents", "declare", "--title", "Orders table corrupted", "--type", "Data corruption",
+                                  "--json"], stateDirectory: d.stateDirectory)
+        let incident = try #require(try json(declared.out)["id"]?.stringValue)
+        let url = "--alertmanager.url=http://" + (try d.httpAddress())
+        func auth(_ role: String) throws -> String {
+            let file = d.stateDirectory + "/amtool-\(role).yml"
+            try "authorization:\n  credentials: \(try apiToken(d, role: role))\n".write(toFile: file, atomically: true, encoding: .utf8)
+            return "--http.config.file=" + file
+        }
+        let (responder, viewer) = (try auth("responder"), try auth("viewer"))
+
+        let add = try runProgram("/usr/bin/amtool", [url, responder, "silence", "add", #"type="Data corruption""#,
+                                                     "--comment=restoring from backup", "--duration=1h", "--author=ana"])
+        #expect(add.status == 0, "\(add.out)")
+        let id = add.out.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(UUID(uuidString: id) != nil, "\(add.out)")
+        let refused = try runProgram("/usr/bin/amtool", [url, viewer, "silence", "add", "team=db", "--comment=x"], stderr: true)
+        #expect(refused.status != 0, "\(refused.out)")
+
+        let query = try runProgram("/usr/bin/amtool", [url, viewer, "silence", "query", "-q"])
+        #expect(query.status == 0 && query.out.contains(id), "\(query.out)")
+        var timeline = try vigil(["incidents", "timeline", incident], stateDirectory: d.stateDirectory).out
+        #expect(timeline.contains("Silenced by \(id) until ") && timeline.contains("test-responder"), "\(timeline)")
+
+        let expire = try runProgram("/usr/bin/amtool", [url, responder, "silence", "expire", id], stderr: true)
+        #expect(expire.status == 0, "\(expire.out)")
+        timeline = try vigil(["incidents", "timeline", incident], stateDirectory: d.stateDirectory).out
+        #expect(timeline.contains("Silence \(id) expired by test-responder"), "\(timeline)")
+    }
 }

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
 import VigilCore
-import VigilStore
+@testable import VigilStore
+import GRDB
 
 func temporaryDatabase() throws -> String {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-store-\(UUID().uuidString)").path
@@ -23,8 +24,24 @@ func change(_ id: String, title: String = "disk full", at time: Timestamp = t0) 
     @Test func migrationsAreNamedAndWALIsOn() throws {
         let path = try temporaryDatabase()
         let store = try Store(path: path)
-        #expect(try store.appliedMigrations() == ["v1-incidents", "v2-incident-response", "v-silences"])
+        #expect(try store.appliedMigrations() == ["v1-incidents", "v2-incident-response", "v3-incident-plugin-index", "v3-alerts", "v3-access-tokens", "v-silences"])
         #expect(FileManager.default.fileExists(atPath: path + "-wal"))
+    }
+
+    @Test func theOpenIncidentAboutAPluginIsFoundThroughAnIndex() async throws {
+        let store = try Store(path: try temporaryDatabase())
+        var labelled = change("INC-2026-0001")
+        labelled.incident.labels = ["plugin": "webhook"]
+        let opening = labelled
+        _ = try await store.openIncident(year: 2026, prefix: "INC") { _ in opening }
+        let (found, plan) = try await store.write { tx in
+            (try tx.openIncident(plugin: "webhook")?.id,
+             try Row.fetchAll(tx.db, sql: "EXPLAIN QUERY PLAN SELECT * FROM incident WHERE json_extract(labels, '$.plugin') = ?",
+                              arguments: ["webhook"]).map { ($0["detail"] as String?) ?? "" }.joined())
+        }
+        #expect(found == "INC-2026-0001")
+        #expect(try await store.write { try $0.openIncident(plugin: "other") } == nil)
+        #expect(plan.contains("incident_plugin"))
     }
 
     @Test func incidentIDsAreSequentialPerYear() async throws {

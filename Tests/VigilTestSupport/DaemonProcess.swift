@@ -34,11 +34,15 @@ public final class DaemonProcess: @unchecked Sendable {
     public let prelude: String?
     /// A command the daemon runs under (`["/usr/sbin/ip", "netns", "exec", "NAME"]`).
     public let launcher: [String]
+    /// `--http-listen`: a free loopback port by default, so daemons of parallel tests (and of
+    /// other checkouts on the machine) never fight over the configuration's 9093.
+    public let httpListen: String
 
     public init(config: String = repositoryRoot + "/Config/vigil.yaml", stateDirectory: String? = nil, prelude: String? = nil,
-                launcher: [String] = []) throws {
+                launcher: [String] = [], httpListen: String = "127.0.0.1:0") throws {
         self.prelude = prelude
         self.launcher = launcher
+        self.httpListen = httpListen
         self.stateDirectory = stateDirectory ?? FileManager.default.temporaryDirectory
             .appendingPathComponent("vigild-\(UUID().uuidString.prefix(8))").path
         self.configPath = config
@@ -53,14 +57,14 @@ public final class DaemonProcess: @unchecked Sendable {
         if let prelude {
             p.executableURL = URL(fileURLWithPath: "/bin/sh")
             p.arguments = ["-c", prelude + "\nexec \"$0\" \"$@\"", productsDirectory + "/vigild",
-                           "--config", configPath, "--state-dir", stateDirectory]
+                           "--config", configPath, "--state-dir", stateDirectory, "--http-listen", httpListen]
         } else if let first = launcher.first {
             p.executableURL = URL(fileURLWithPath: first)
             p.arguments = Array(launcher.dropFirst()) + [productsDirectory + "/vigild", "--config", configPath,
-                                                         "--state-dir", stateDirectory]
+                                                         "--state-dir", stateDirectory, "--http-listen", httpListen]
         } else {
             p.executableURL = URL(fileURLWithPath: productsDirectory + "/vigild")
-            p.arguments = ["--config", configPath, "--state-dir", stateDirectory]
+            p.arguments = ["--config", configPath, "--state-dir", stateDirectory, "--http-listen", httpListen]
         }
         p.currentDirectoryURL = URL(fileURLWithPath: repositoryRoot)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
@@ -82,6 +86,20 @@ public final class DaemonProcess: @unchecked Sendable {
             usleep(20_000)
         }
         throw ControlFailure("vigild did not start serving within \(timeout)s:\n\(log)")
+    }
+
+    /// The `HOST:PORT` the daemon's HTTP server bound, once it listens (bounded wait).
+    public func httpAddress(timeout: Double = 15) throws -> String {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let text = try? String(contentsOfFile: stateDirectory + "/http.address", encoding: .utf8),
+               text.hasSuffix("\n") {
+                return text.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            if !process.isRunning { throw ControlFailure("vigild exited early:\n\(log)") }
+            usleep(20_000)
+        }
+        throw ControlFailure("vigild's HTTP server did not listen within \(timeout)s:\n\(log)")
     }
 
     public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }

@@ -80,7 +80,7 @@ extension IncidentService {
               firings.allSatisfy({ $0.labels["plugin"] == plugin }),
               let anchor = try tx.openIncident(plugin: plugin), anchor.fingerprint != first.fingerprint,
               let opening = workflow.opening(for: first) else { return nil }
-        let wouldBe = opening.change(id: anchor.id).incident.severity
+        let wouldBe = opening.outcome.severity
         guard anchor.severity <= wouldBe else { return nil }
         return (anchor, firings)
     }

@@ -33,6 +33,14 @@ public enum PluginUIDAllocator {
         throw .rangeExhausted(range)
     }
 
+    /// The uid `allocate` tries first for `plugin`: its recorded one when in range, else its hash
+    /// position.
+    public static func firstChoice(plugin: String, recorded: [String: UInt32], range: ClosedRange<UInt32> = defaultRange) -> UInt32 {
+        if let mine = recorded[plugin], range.contains(mine) { return mine }
+        let size = UInt64(range.upperBound - range.lowerBound) + 1
+        return range.lowerBound + UInt32(fnv1a(plugin) % size)
+    }
+
     static func fnv1a(_ text: String) -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in text.utf8 {

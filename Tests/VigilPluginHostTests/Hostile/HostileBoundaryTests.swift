@@ -202,6 +202,36 @@ struct UIDLeaseTests {
         #expect(UIDLease.processes(of: uid).isEmpty)
     }
 
+    @Test(.timeLimit(.minutes(1)))
+    func oneBatchLeasesEveryFreeUIDAndKillsTheLeftoversUnderEach() throws {
+        let base: UInt32 = 77_000 + UInt32.random(in: 0..<400) * 2
+        let uids = [base, base + 1]
+        let leftovers = try uids.map { uid in
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            p.arguments = ["--reuid=\(uid)", "--regid=\(uid)", "--clear-groups", "/bin/sleep", "300"]
+            try p.run()
+            return p
+        }
+        defer { for p in leftovers where p.isRunning { p.terminate() } }
+        var waited = 0
+        while UIDLease.processTable(of: Set(uids)).count < 2, waited < 500 { usleep(10_000); waited += 1 }
+        #expect(UIDLease.processTable(of: Set(uids)).count == 2)
+        // 0 and an NSS account are never leased, whatever the batch holds.
+        #expect(UIDLease.acquire(uids + [0, 65_534]) == Set(uids))
+        for p in leftovers { p.waitUntilExit() }
+        #expect(UIDLease.processTable(of: Set(uids)).isEmpty)
+        #expect(uids.allSatisfy { UIDLease.acquire($0) })
+    }
+
+    @Test func theStatusUidLineIsReadAsRealAndEffective() {
+        let status = Array("Name:\tsleep\nUmask:\t0022\nState:\tS\nUid:\t70001\t70002\t70003\t70004\nGid:\t5\t5\t5\t5\n".utf8)
+        #expect(UIDLease.statusUIDs(status[...]) == [70_001, 70_002])
+        #expect(UIDLease.statusUIDs(Array("Name:\tx\nUid:\t99999999999\t1\n".utf8)[...]) == [])
+        #expect(UIDLease.statusUIDs(Array("Name:\tx\n".utf8)[...]) == [])
+        #expect(UIDLease.processes(of: getuid()).contains(getpid()))
+    }
+
     @Test func aUIDLeasedByAnotherDaemonIsNotHandedOut() throws {
         let uid: UInt32 = 78_000 + UInt32.random(in: 0..<900)
         mkdir("/run/vigil", 0o755)

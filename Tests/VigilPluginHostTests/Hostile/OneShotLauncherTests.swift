@@ -39,6 +39,12 @@ struct OneShotLauncherTests {
         #expect(try run(world.request("exec-sh")).output.contains("exec-sh blocked errno=\(EACCES)"))
     }
 
+    @Test func aPluginRunsBelowTheDaemonsPriorityAndCannotTakeItBack() throws {
+        let outcome = try run(world.request("renice"))
+        #expect(outcome.output.contains("nice=5"), "\(outcome.output)")
+        #expect(outcome.output.contains("renice blocked errno=\(EACCES)"), "\(outcome.output)")
+    }
+
     @Test func withoutAWatcherTheKernelAnswersEPERM() throws {
         var request = world.request("unshare")
         request.useNotify = false

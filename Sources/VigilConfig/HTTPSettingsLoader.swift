@@ -1,0 +1,108 @@
+import VigilCore
+
+/// `http:` — the HTTP front door: where it listens, how much it accepts, and its TLS files.
+public struct HTTPSettings: Sendable, Equatable {
+    /// The default listen address: Alertmanager's port, so a Prometheus already pointed at a
+    /// local Alertmanager finds Vigil there unchanged; loopback, so nothing outside the host
+    /// reaches it until the operator says so.
+    public static let defaultListen = HTTPListenAddress(host: "127.0.0.1", port: 9093)
+
+    /// Serve HTTP at all (`enabled`, default true).
+    public var enabled = true
+    /// Where the server listens (`listen`, `HOST:PORT`; port 0 picks a free port).
+    public var listen = HTTPSettings.defaultListen
+    /// Largest request body accepted; larger ones are answered 413 (`max_body_bytes`, default 4 MiB).
+    public var maxBodyBytes = 4 << 20
+    /// How long an alert posted without `endsAt` stays firing (`resolve_timeout`, Alertmanager's 5 m).
+    public var resolveTimeout: Duration = .seconds(300)
+    /// PEM certificate chain and private key; nil serves plain HTTP (for a reverse proxy in front).
+    public var tls: HTTPTLSFiles?
+    /// What a request without a token may do while the server listens on loopback only
+    /// (`auth.loopback_anonymous`): `sender` (post alerts and heartbeats, the default, so a local
+    /// Prometheus needs no credentials) or `none`. Off loopback, nothing needs no token but the
+    /// health, readiness, metrics and acknowledgement-link routes.
+    public var loopbackAnonymous = "sender"
+
+    public init() {}
+}
+
+/// A `HOST:PORT` the server binds to.
+public struct HTTPListenAddress: Sendable, Equatable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    /// Parses `127.0.0.1:9093`, `localhost:9093`, `[::1]:9093` or `0.0.0.0:9093`; nil otherwise.
+    public static func parse(_ text: String) -> HTTPListenAddress? {
+        let host: Substring
+        let portText: Substring
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { return nil }
+            host = text[text.index(after: text.startIndex)..<close]
+            let rest = text[text.index(after: close)...]
+            guard rest.hasPrefix(":") else { return nil }
+            portText = rest.dropFirst()
+        } else {
+            guard let colon = text.lastIndex(of: ":") else { return nil }
+            host = text[..<colon]
+            portText = text[text.index(after: colon)...]
+            if host.contains(":") { return nil }  // an IPv6 address needs its brackets
+        }
+        guard !host.isEmpty, host.count <= 253, !host.contains(where: { $0.isWhitespace || $0 == "/" }),
+              !portText.isEmpty, portText.count <= 5, portText.allSatisfy({ $0.isASCII && $0.isNumber }),
+              let port = Int(portText), (0...65_535).contains(port) else { return nil }
+        return HTTPListenAddress(host: String(host), port: port)
+    }
+
+    /// True for addresses only this host can reach (the token rules are looser there).
+    public var isLoopback: Bool { host == "localhost" || host.hasPrefix("127.") || host == "::1" }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+/// `http.tls`: the server's certificate chain and key, both PEM files.
+public struct HTTPTLSFiles: Sendable, Equatable {
+    public var certificate: String
+    public var key: String
+    public init(certificate: String, key: String) {
+        self.certificate = certificate
+        self.key = key
+    }
+}
+
+enum HTTPSettingsLoader {
+    static let keys = ["enabled", "listen", "max_body_bytes", "resolve_timeout", "tls", "auth"]
+
+    static func load(_ node: YAMLNode, resolve: (String) -> String) -> HTTPSettings {
+        var s = HTTPSettings()
+        guard let f = node.fields("http", allowed: keys) else { return s }
+        if let e = f["enabled"]?.bool("enabled") { s.enabled = e }
+        if let n = f["listen"], let text = n.string("listen") {
+            if let address = HTTPListenAddress.parse(text) { s.listen = address } else {
+                n.diagnostics.add(.invalidValue(n.location, key: "listen", found: text,
+                                                expected: "HOST:PORT like \"127.0.0.1:9093\" or \"[::1]:9093\" (port 0-65535)"))
+            }
+        }
+        if let m = f["max_body_bytes"]?.int("max_body_bytes", range: 1024...(256 << 20)) { s.maxBodyBytes = m }
+        if let n = f["resolve_timeout"], let d = n.duration("resolve_timeout") {
+            if d > .zero { s.resolveTimeout = d } else {
+                n.diagnostics.add(.invalidValue(n.location, key: "resolve_timeout", found: "\(d)", expected: "longer than 0"))
+            }
+        }
+        if let t = f["tls"]?.fields("tls", allowed: ["certificate", "key"]) {
+            let certificate = t.required("certificate")?.string("certificate")
+            let key = t.required("key")?.string("key")
+            if let certificate, let key { s.tls = HTTPTLSFiles(certificate: resolve(certificate), key: resolve(key)) }
+        }
+        if let a = f["auth"]?.fields("auth", allowed: ["loopback_anonymous"]), let n = a["loopback_anonymous"],
+           let text = n.string("loopback_anonymous") {
+            if ["sender", "none"].contains(text) { s.loopbackAnonymous = text } else {
+                n.diagnostics.add(.invalidValue(n.location, key: "loopback_anonymous", found: text, expected: "sender or none"))
+            }
+        }
+        return s
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import Logging
+import Synchronization
+import VigilConfig
+import VigilCore
+import VigilAccess
+import VigilHTTP
+import VigilStore
+
+/// Whether the daemon has started serving (its control socket listens); `/-/ready` reads it.
+final class ServingFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set(_ serving: Bool) { value.store(serving, ordering: .releasing) }
+    var isServing: Bool { value.load(ordering: .acquiring) }
+}
+
+/// Builds the HTTP server from the configuration and the daemon's parts: the one place that
+/// knows both `VigilHTTP`'s seams and the daemon's services.
+enum HTTPComposition {
+    /// The file the bound address is written to (`HOST:PORT`), so a client of a daemon started on
+    /// port 0 (tests) or behind a changed configuration finds it.
+    static func addressFile(_ stateDir: String) -> String {
+        (stateDir as NSString).appendingPathComponent("http.address")
+    }
+
+    static func server(settings: HTTPSettings, listenOverride: String?, configPath: String, store: Store,
+                       serving: ServingFlag, clock: any VigilClock, stateDir: String, alerts: AlertService,
+                       access: AccessControl, metrics: DaemonMetrics, silences: SilenceService,
+                       logger: Logger) throws(DaemonStartError) -> HTTPServer {
+        var listen = settings.listen
+        if let text = listenOverride {
+            guard let parsed = HTTPListenAddress.parse(text) else {
+                throw .http("--http-listen must be HOST:PORT like 127.0.0.1:9093, found \"\(text)\"")
+            }
+            listen = parsed
+        }
+        var services = HTTPServices(
+            clock: clock, version: VigilVersion.current, startedAt: Date(),
+            readiness: {
+                var reasons: [String] = []
+                if !serving.isServing { reasons.append("the daemon is still starting") }
+                if await !store.answersReads() { reasons.append("the database does not answer") }
+                return Readiness(ready: reasons.isEmpty, reasons: reasons)
+            },
+            configurationText: { (try? String(contentsOfFile: configPath, encoding: .utf8)) ?? "" },
+            alerts: alerts)
+        services.resolveTimeout = settings.resolveTimeout
+        services.metrics = metrics.metrics
+        // Tokens are checked before any route; the ack-link pages and /metrics are routes of their own.
+        let anonymous = AnonymousAccess(rawValue: settings.loopbackAnonymous) ?? .none
+        let tokens = AccessMiddleware<VigilRequestContext>(authenticator: access.authenticator, anonymous: anonymous,
+                                                           listenIsLoopback: listen.isLoopback)
+        let accessRoutes = AccessController<VigilRequestContext>(redemption: access.redemption, scrape: { await metrics.scrape() })
+        // Alertmanager API v2's silence routes, changed under the token's person.
+        let silenceRoutes = SilencesController<VigilRequestContext>(endpoint: SilencesAPI(service: silences, clock: clock))
+        // Unreadable TLS files stop the daemon at start, naming them, not later inside the group.
+        if let tls = settings.tls {
+            do { try HTTPServer.checkTLS(certificate: tls.certificate, key: tls.key) } catch { throw .http("\(error)") }
+        }
+        let addressFile = addressFile(stateDir)
+        unlink(addressFile)
+        return HTTPServer(settings: HTTPServerSettings(host: listen.host, port: listen.port,
+                                                       maxBodyBytes: settings.maxBodyBytes,
+                                                       tlsCertificate: settings.tls?.certificate, tlsKey: settings.tls?.key),
+                          services: services, controllers: [accessRoutes, silenceRoutes], middlewares: [tokens], logger: logger,
+                          onListening: { bound in
+                              try? (bound + "\n").write(toFile: addressFile, atomically: true, encoding: .utf8)
+                          })
+    }
+}

@@ -1,0 +1,95 @@
+import Testing
+import VigilConfig
+import VigilCore
+
+@Suite struct HTTPSettingsTests {
+    /// The default configuration without its `http:` section, with `section` in its place.
+    static func config(_ section: String) throws -> String {
+        let text = try defaultConfigText()
+        guard let r = text.range(of: "\nhttp:\n") else { throw ConfigErrors([]) }
+        let rest = text[r.upperBound...]
+        // The section ends at the next top-level key (or the end of the file).
+        let end = rest.range(of: "\n[a-z_]+:", options: .regularExpression)?.lowerBound ?? rest.endIndex
+        return String(text[..<r.lowerBound]) + "\n" + section + "\n" + String(rest[end...])
+    }
+
+    @Test func defaultsWhenAbsent() throws {
+        let config = try ConfigLoader.load(path: writeConfig(try Self.config("")))
+        #expect(config.http.enabled)
+        #expect(config.http.listen == HTTPListenAddress(host: "127.0.0.1", port: 9093))
+        #expect(config.http.maxBodyBytes == 4 << 20)
+        #expect(config.http.resolveTimeout == .seconds(300))
+        #expect(config.http.tls == nil)
+        #expect(config.http.loopbackAnonymous == "sender")
+    }
+
+    @Test func loopbackAnonymousIsSenderOrNone() throws {
+        let none = try ConfigLoader.load(path: writeConfig(try Self.config("http:\n  auth:\n    loopback_anonymous: none")))
+        #expect(none.http.loopbackAnonymous == "none")
+        let errs = try errors(of: try Self.config("http:\n  auth:\n    loopback_anonymous: viewer"))
+        #expect(errs.contains { $0.description.contains("loopback_anonymous") && $0.description.contains("sender or none") }, "\(errs)")
+    }
+
+    @Test func theShippedConfigurationListensOnAlertmanagersPort() throws {
+        let config = try ConfigLoader.load(path: defaultConfigPath)
+        #expect(config.http.enabled)
+        #expect(config.http.listen.description == "127.0.0.1:9093")
+        #expect(config.http.listen.isLoopback)
+    }
+
+    @Test func readsEveryKey() throws {
+        let path = try writeConfig(try Self.config("""
+            http:
+              enabled: false
+              listen: "[::1]:0"
+              max_body_bytes: 2048
+              resolve_timeout: 90 seconds
+              tls: { certificate: /etc/c.pem, key: /etc/k.pem }
+            """))
+        let config = try ConfigLoader.load(path: path)
+        #expect(!config.http.enabled)
+        #expect(config.http.listen == HTTPListenAddress(host: "::1", port: 0))
+        #expect(config.http.maxBodyBytes == 2048)
+        #expect(config.http.resolveTimeout == .seconds(90))
+        #expect(config.http.tls == HTTPTLSFiles(certificate: "/etc/c.pem", key: "/etc/k.pem"))
+    }
+
+    @Test func errorsNameLineAndColumn() throws {
+        let text = try Self.config("""
+            http:
+              listen: localhost
+              max_body_bytes: 12
+              resolve_timeout: 5 mins
+              tls: { certificate: a.pem }
+              port: 80
+            """)
+        let errs = try errors(of: text)
+        // Position of the value after `prefix` on the first line holding both.
+        func at(_ needle: String, after prefix: String = "") throws -> (Int, Int) {
+            let p = try #require(position(of: prefix + needle, in: text))
+            return (p.line, p.column + prefix.count)
+        }
+        let listen = try #require(errs.first { $0.message.contains("\"listen\" must be HOST:PORT") })
+        #expect((listen.location.line, listen.location.column) == (try at("localhost", after: "listen: ")))
+        let size = try #require(errs.first { $0.message.contains("\"max_body_bytes\" must be a whole number from 1024") })
+        #expect((size.location.line, size.location.column) == (try at("12", after: "max_body_bytes: ")))
+        #expect(errs.contains { $0.message.contains("5 mins") && $0.location.line == (try? at("5 mins", after: "resolve_timeout: "))?.0 })
+        #expect(errs.contains { $0.message == "missing required key \"key\"" })
+        let port = try #require(errs.first { $0.message.hasPrefix("unknown key \"port\"") })
+        #expect((port.location.line, port.location.column) == (try at("port: 80")))
+    }
+
+    @Test(arguments: [
+        ("127.0.0.1:9093", "127.0.0.1", 9093), ("0.0.0.0:0", "0.0.0.0", 0), ("[::]:9093", "::", 9093),
+        ("localhost:65535", "localhost", 65535),
+    ])
+    func listenAddressesParse(text: String, host: String, port: Int) {
+        #expect(HTTPListenAddress.parse(text) == HTTPListenAddress(host: host, port: port))
+    }
+
+    @Test(arguments: ["9093", ":9093", "host:", "host:65536", "host:-1", "::1:9093", "[::1]9093", "a b:80", "h:+80",
+                      "h:99999999999999999999"])
+    func badListenAddressesAreRefused(text: String) {
+        #expect(HTTPListenAddress.parse(text) == nil)
+    }
+}
