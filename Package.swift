@@ -50,6 +50,11 @@ let package = Package(
         .target(name: "CVigilSys", path: "Sources/CVigilSys"),
 
         .target(name: "VigilCore", swiftSettings: strict),
+        // Alertmanager's label matchers and an RE2-syntax regex engine: pure, no dependencies,
+        // shared by silences, maintenance windows and alert routing.
+        .target(name: "VigilMatchers", swiftSettings: strict),
+        // Silences and maintenance windows: values and rules over an injected clock, no I/O.
+        .target(name: "VigilSilences", dependencies: ["VigilCore", "VigilMatchers", "VigilPluginProtocol"], swiftSettings: strict),
         .target(name: "CVigilBarrier", path: "Sources/CVigilBarrier"),
         .target(name: "VigilBus", dependencies: ["VigilCore", "CVigilBarrier"], swiftSettings: strict),
         .target(name: "VigilRules", dependencies: ["VigilCore"], swiftSettings: strict),
@@ -58,7 +63,7 @@ let package = Package(
             .product(name: "Mustache", package: "swift-mustache"),
         ], swiftSettings: strict),
         .target(name: "VigilConfig", dependencies: [
-            "VigilCore", "VigilRules",
+            "VigilCore", "VigilRules", "VigilMatchers", "VigilSilences",
             .product(name: "Yams", package: "Yams"),
         ], swiftSettings: strict),
         .target(name: "VigilStore", dependencies: [
@@ -85,7 +90,7 @@ let package = Package(
         // The HTTP front door (Alertmanager API v2, health, status). It knows the daemon only through
         // the protocols and closures of `HTTPServices`, which the composition root fills in.
         .target(name: "VigilHTTP", dependencies: [
-            "VigilCore", "VigilAccess", "VigilMetrics",
+            "VigilCore", "VigilAccess", "VigilMetrics", "VigilMatchers", "VigilSilences",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -96,7 +101,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], swiftSettings: strict),
         .target(name: "VigilDaemon", dependencies: [
-            "VigilCore", "VigilBus", "VigilRules", "VigilIncidents", "VigilConfig", "VigilStore",
+            "VigilCore", "VigilBus", "VigilRules", "VigilIncidents", "VigilConfig", "VigilStore", "VigilMatchers", "VigilSilences",
             "VigilPluginProtocol", "VigilPluginHost", "CVigilSys", "VigilHTTP", "VigilAccess", "VigilMetrics",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -105,7 +110,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ], swiftSettings: strict),
         .target(name: "VigilCLI", dependencies: [
-            "VigilCore", "VigilConfig", "VigilRules", "VigilDaemon", "VigilPluginHost",
+            "VigilCore", "VigilConfig", "VigilRules", "VigilDaemon", "VigilPluginHost", "VigilMatchers",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: strict),
 
@@ -136,6 +141,8 @@ let package = Package(
                           linkerSettings: staticSwiftRuntime),
 
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore"]),
+        .testTarget(name: "VigilMatchersTests", dependencies: ["VigilMatchers"]),
+        .testTarget(name: "VigilSilencesTests", dependencies: ["VigilSilences", "VigilMatchers", "VigilCore"]),
         .testTarget(name: "VigilBusTests", dependencies: ["VigilBus", "VigilCore"]),
         .testTarget(name: "VigilRulesTests", dependencies: ["VigilRules", "VigilCore", "VigilConfig"]),
         .testTarget(name: "VigilIncidentsTests", dependencies: ["VigilIncidents", "VigilCore", "VigilConfig"]),
@@ -146,9 +153,11 @@ let package = Package(
         .testTarget(name: "VigilMetricsTests", dependencies: ["VigilMetrics", "VigilCore"]),
         .testTarget(name: "VigilHTTPTests", dependencies: [
             "VigilHTTP", "VigilCore", "VigilConfig", "VigilAccess", "VigilMetrics", "VigilStore",
+            "VigilSilences", "VigilDaemon",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .testTarget(name: "VigilPluginHostTests", dependencies: [
             "VigilPluginHost", "VigilPluginProtocol", "VigilCore", "VigilBus", "VigilConfig", "CSeccomp", "CLibcap", "CVigilSys",
@@ -160,6 +169,7 @@ let package = Package(
                     path: "Tests/Scenarios", exclude: ["Fixtures", "run.sh", "document.sh"]),
         .testTarget(name: "VigilDaemonTests", dependencies: ["VigilTestSupport",
             "VigilDaemon", "VigilCore", "VigilConfig", "VigilStore", "VigilIncidents", "VigilBus", "CVigilSys",
+            "VigilMatchers", "VigilSilences",
             "VigilAccess", "VigilMetrics",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

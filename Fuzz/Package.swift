@@ -5,7 +5,7 @@
 // (VigilDaemon holds only ControlProtocol.swift, the control socket's request decoding).
 import PackageDescription
 
-let fuzzTargets = ["frame-decoder", "json-scanner", "event-batch", "message-codec", "config", "rules", "control"]
+let fuzzTargets = ["frame-decoder", "json-scanner", "event-batch", "message-codec", "config", "rules", "control", "matchers"]
 
 let package = Package(
     name: "VigilFuzz",
@@ -14,15 +14,18 @@ let package = Package(
     ],
     targets: [
         .target(name: "VigilCore"),
+        .target(name: "VigilMatchers"),
+        .target(name: "VigilSilences", dependencies: ["VigilCore", "VigilMatchers", "VigilPluginProtocol"]),
         .target(name: "VigilPluginProtocol", dependencies: ["VigilCore"]),
         .target(name: "VigilRules", dependencies: ["VigilCore"]),
-        .target(name: "VigilConfig", dependencies: ["VigilCore", "VigilRules", .product(name: "Yams", package: "Yams")]),
+        .target(name: "VigilConfig", dependencies: ["VigilCore", "VigilRules", "VigilMatchers", "VigilSilences", .product(name: "Yams", package: "Yams")]),
         .target(name: "VigilDaemon", dependencies: ["VigilCore", "VigilPluginProtocol"]),
         .target(name: "CFuzzer", path: "CFuzzer"),
         .target(name: "FuzzSupport", dependencies: ["CFuzzer"], path: "Support"),
     ] + fuzzTargets.map { name in
         .executableTarget(name: "fuzz-\(name)",
-                          dependencies: ["FuzzSupport", "VigilCore", "VigilPluginProtocol", "VigilRules", "VigilConfig", "VigilDaemon"],
+                          dependencies: ["FuzzSupport", "VigilCore", "VigilMatchers", "VigilSilences", "VigilPluginProtocol", "VigilRules", "VigilConfig",
+                                         "VigilDaemon"],
                           path: "Targets/\(name)")
     }
 )

@@ -9,6 +9,7 @@ public enum ConfigLoader {
     static let topLevelKeys = [
         "state_dir", "log_level", "control", "severity", "incident_types", "escalation", "roles", "roster",
         "rules", "containment", "templates", "runbooks", "plugins", "bus", "incidents", "http", "alerting",
+        "maintenance_windows",
     ]
 
     /// Loads the configuration at `path`; throws ``ConfigErrors`` listing every problem.
@@ -123,6 +124,7 @@ public enum ConfigLoader {
         }
         if let p = top["plugins"] { config.plugins = PluginSettingsLoader.load(p, resolve: path) }
         if let b = top["bus"] { config.bus = BusSettingsLoader.load(b) }
+        if let w = top["maintenance_windows"] { config.maintenanceWindows = MaintenanceWindowLoader.load(w) }
         if let h = top["http"] { config.http = HTTPSettingsLoader.load(h, resolve: path) }
         if let a = top["alerting"] { config.alerting = AlertingSettingsLoader.load(a, policy: config.policy) }
         // Rules are part of the configuration: a reload with a bad rule is refused whole, like any other error.

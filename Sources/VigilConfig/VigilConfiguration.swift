@@ -1,4 +1,5 @@
 import VigilCore
+import VigilSilences
 import VigilRules
 
 /// The daemon's whole configuration, loaded from `Config/vigil.yaml` and the files it names.
@@ -31,6 +32,8 @@ public struct VigilConfiguration: Sendable {
     public var runbooks: [String: Runbook] = [:]
     public var plugins: PluginSettings
     public var bus: BusSettings
+    /// Recurring windows that act as silences while open (`maintenance_windows:`).
+    public var maintenanceWindows: [MaintenanceWindow] = []
     /// The HTTP front door (`http:`).
     public var http = HTTPSettings()
     /// How posted alerts become incidents (`alerting:`): the route tree and inhibition rules.

@@ -66,6 +66,9 @@ public actor ControlCommands {
     /// Plugin name → state, for `status`.
     private var pluginStates: @Sendable () async -> [String: String] = { [:] }
     func setPluginStates(_ provider: @escaping @Sendable () async -> [String: String]) { pluginStates = provider }
+    /// The silences' commands (`silences.*`), set by the composition root.
+    private var silenceControl: SilenceControl?
+    func setSilences(_ service: SilenceService) { silenceControl = SilenceControl(service: service, clock: clock) }
     /// How many detection rules are loaded, for `status`.
     private var ruleCount: @Sendable () async -> Int = { 0 }
     func setRuleCount(_ provider: @escaping @Sendable () async -> Int) { ruleCount = provider }
@@ -91,12 +94,15 @@ public actor ControlCommands {
             case let c where ActionControl.handles(c):
                 guard let actionControl else { throw ControlFailure("the response engine is not running") }
                 return .success(try await actionControl.handle(request, actor: actor))
+            case let c where SilenceControl.handles(c):
+                guard let silenceControl else { throw ControlFailure("the silences are not loaded") }
+                return .success(try await silenceControl.handle(request, actor: actor))
             case let command where command.hasPrefix("plugins."):
                 guard let pluginControl else { throw ControlFailure("the plugin host is not running") }
                 return .success(try await pluginControl.handle(request, actor: actor))
             default:
                 return .failure("unknown command \"\(request.command)\"; known: status, emit, "
-                    + (IncidentControl.commands + ActionControl.commands + AccessControl.commands + ["plugins.list", "plugins.show", "plugins.enable", "plugins.disable",
+                    + (IncidentControl.commands + ActionControl.commands + SilenceControl.commands + AccessControl.commands + ["plugins.list", "plugins.show", "plugins.enable", "plugins.disable",
                                                     "plugins.restart"]).joined(separator: ", "))
             }
         } catch let failure as ControlFailure {

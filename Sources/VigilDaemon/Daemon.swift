@@ -155,6 +155,12 @@ public final class Daemon: Sendable {
         await commands.setActionControl(ActionControl(engine: response, store: store))
         await commands.setContainmentStatus { await response.status() }
         let outbox = NotificationOutbox(store: store, clock: clock, logger: logger, breakers: breakers)
+        let silences = try await SilenceService(store: store, clock: clock, logger: logger,
+                                                windows: config.maintenanceWindows)
+        await outbox.setMuter { silences.muting($0) }
+        await response.setMuter { silences.muting($0) }
+        await silences.setOnUnmuted { changeFeed.yield($0) }
+        await commands.setSilences(silences)
         store.onNotificationsQueued { Task { await outbox.kick() } }
         for manifest in manifests where manifest.kind == .notifier {
             let channels = Set(manifest.config["channels"]?.arrayValue?.compactMap(\.stringValue) ?? [manifest.name])
@@ -176,9 +182,11 @@ public final class Daemon: Sendable {
                                 onReload: { new in
                                     await detection.replace(new.rules)
                                     await response.replace(settings: new.containment, rules: new.policy.containment)
+                                    silences.replace(windows: new.maintenanceWindows)
                                     await alerts.replace(routing: new.alerting, ladder: new.policy.ladder)
                                 }),
             IncidentClockService(incidents: incidents),
+            SilenceClockService(silences: silences, interval: .seconds(1)),
             BusConsumerService(bus: bus, logger: logger) { batch in await detection.ingest(batch) },
             DetectionTimerService(detection: detection, clock: clock, interval: .milliseconds(250)),
             BusSelfMonitorService(bus: bus, symbols: symbols, clock: clock),
@@ -190,7 +198,8 @@ public final class Daemon: Sendable {
             services.append(try HTTPComposition.server(settings: config.http, listenOverride: options.httpListen,
                                                        configPath: options.configPath, store: store, serving: serving,
                                                        clock: clock, stateDir: stateDir, alerts: alerts,
-                                                       access: access, metrics: daemonMetrics, logger: logger))
+                                                       access: access, metrics: daemonMetrics, silences: silences,
+                                                       logger: logger))
             services.append(AlertClockService(alerts: alerts))
         }
         var groupConfig = ServiceGroupConfiguration(services: services, logger: logger)

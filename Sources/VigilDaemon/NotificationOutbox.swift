@@ -68,6 +68,12 @@ public actor NotificationOutbox {
 
     public func register(_ delivery: any NotificationDelivery) { deliveries.append(delivery) }
 
+    /// Says whether a silence or maintenance window mutes an incident's pages now.
+    private var muter: (@Sendable (Incident) -> Mute?)?
+
+    /// Sets the check that mutes pages (the daemon's ``SilenceService``).
+    public func setMuter(_ muter: @escaping @Sendable (Incident) -> Mute?) { self.muter = muter }
+
     private var delivering = false
     private var again = false
 
@@ -95,6 +101,18 @@ public actor NotificationOutbox {
         var sent = 0
         for var n in try await store.pendingNotifications() {
             if let next = n.nextAttemptAt, next > now.nanoseconds { continue }
+            let incident: Incident?
+            if let id = n.incidentID { incident = try await store.incident(id: id) } else { incident = nil }
+            // A silence or maintenance window mutes the page: recorded as such, never delivered.
+            if let incident, let mute = muter?(incident) {
+                n.state = "silenced"
+                n.lastError = "silenced by \(mute)"
+                n.nextAttemptAt = nil
+                try await store.updateNotification(n)
+                await record(n, "Did not send \(n.channel) notification to \(n.recipients.joined(separator: ", ")): "
+                    + "silenced by \(mute): \(n.subject)")
+                continue
+            }
             // A notifier claiming the channel by name wins; one claiming "*" takes the rest.
             let claimed = deliveries.first { $0.channels.contains(n.channel) } ?? deliveries.first { $0.channels.contains("*") }
             guard let delivery = claimed else {
@@ -111,8 +129,6 @@ public actor NotificationOutbox {
                 try await store.updateNotification(n)
                 continue
             }
-            let incident: Incident?
-            if let id = n.incidentID { incident = try await store.incident(id: id) } else { incident = nil }
             n.attempts += 1
             do {
                 try await delivery.deliver(n, incident: incident)

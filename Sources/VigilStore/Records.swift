@@ -172,7 +172,7 @@ public struct NotificationRecord: Codable, FetchableRecord, MutablePersistableRe
     public var recipients: [String]
     public var subject: String
     public var body: String
-    /// `pending`, `sent`, `failed`.
+    /// `pending`, `sent`, `failed`, `silenced` (muted by a silence or maintenance window; never delivered).
     public var state: String
     public var attempts: Int
     public var nextAttemptAt: Int64?

@@ -164,6 +164,7 @@ enum Schema {
                 t.column("expiresAt", .integer).notNull().indexed()
             }
         }
+        SilenceSchema.register(in: &m)
         return m
     }
 }

@@ -47,6 +47,10 @@ public actor ResponseEngine {
     var running: Set<String> = []
     /// Non-notifier plugins whose breaker implement_circuit_breakers opened: re-enabled (half-open) at the time.
     var breakerTrials: [String: Timestamp] = [:]
+    /// Says whether a silence or maintenance window mutes automated containment of an incident.
+    var muter: (@Sendable (Incident) -> Mute?)?
+    /// (incident, mute) pairs whose skipped automated start is already in the timeline.
+    var mutedStarts: Set<String> = []
 
     /// Sets which action plugins may ask for the nftables containment table (from the plugin policy).
     func setNftablesGrants(_ plugins: Set<String>) {
@@ -151,6 +155,10 @@ public actor ResponseEngine {
 
     private func startAutomatically(_ incident: Incident) async {
         guard let category = incident.containmentCategory else { return }
+        if let mute = muter?(incident) {
+            await recordMutedStart(incident, category: category, mute: mute)
+            return
+        }
         do {
             let existing = try await store.actions(incidentID: incident.id)
             guard existing.isEmpty else { return }
@@ -203,17 +211,22 @@ public actor ResponseEngine {
         let now = clock.now()
         let actor = Self.actor
         let pending = requests
+        let mute = muter?(incident)
         return try await store.write { tx in
             var out: [ActionRecord] = []
             var entries: [TimelineEntry] = []
             for var r in pending {
+                if let mute, r.actionState == .queued || r.actionState == .awaitingApproval {
+                    r.state = ActionState.skipped.rawValue
+                    r.result = .object(["detail": .string("silenced by \(mute)")])
+                }
                 try tx.save(&r)
                 let id = r.id ?? 0
                 var message = "Requested \(r.name) (\(category) \(r.params["position"]?.stringValue ?? ""), mode \(r.mode)"
                     + "\(r.dryRun ? ", dry run" : ""))"
                 switch r.actionState {
                 case .awaitingApproval: message += ": awaiting approval (`vigil actions approve \(id)`)"
-                case .skipped: message += ": skipped (mode off)"
+                case .skipped: message += mute.map { ": skipped (silenced by \($0))" } ?? ": skipped (mode off)"
                 case .suppressed: message += ": " + loop
                 default: break
                 }
