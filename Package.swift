@@ -49,7 +49,7 @@ let package = Package(
         // Small C shims for kernel interfaces Swift cannot express (CMSG macros, SO_PEERCRED, ioctls).
         .target(name: "CVigilSys", path: "Sources/CVigilSys"),
 
-        .target(name: "VigilCore", swiftSettings: strict),
+        .target(name: "VigilCore", dependencies: ["VigilMatchers"], swiftSettings: strict),
         // Alertmanager's label matchers and an RE2-syntax regex engine: pure, no dependencies,
         // shared by silences, maintenance windows and alert routing.
         .target(name: "VigilMatchers", swiftSettings: strict),

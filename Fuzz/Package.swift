@@ -13,8 +13,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
-        .target(name: "VigilCore"),
         .target(name: "VigilMatchers"),
+        .target(name: "VigilCore", dependencies: ["VigilMatchers"]),
         .target(name: "VigilSilences", dependencies: ["VigilCore", "VigilMatchers", "VigilPluginProtocol"]),
         .target(name: "VigilPluginProtocol", dependencies: ["VigilCore"]),
         .target(name: "VigilRules", dependencies: ["VigilCore"]),

@@ -32,6 +32,16 @@ import VigilCore
 }
 
 @Suite struct AlertMatcherTests {
+    /// A `filter=` query is hostile input: a pattern that makes a backtracking engine take
+    /// exponential time must be answered in linear time (the RE2 engine of VigilMatchers).
+    @Test(.timeLimit(.minutes(1))) func aCatastrophicPatternIsAnsweredInLinearTime() throws {
+        let long = String(repeating: "a", count: 20_000)
+        let m = try AlertMatcher.parse(#"job=~"(a*)*b""#)
+        #expect(!m.matches(["job": long]))
+        #expect(try AlertMatcher.parse(#"job=~"(a|aa)*""#).matches(["job": long]))
+        #expect(throws: MatcherError.self) { try AlertMatcher.parse(#"job=~"(?P<x"#) }
+    }
+
     @Test func parsesEveryOperator() throws {
         let eq = try AlertMatcher.parse(#"alertname="Disk Full""#)
         #expect(eq.op == .equal && eq.name == "alertname" && eq.value == "Disk Full")

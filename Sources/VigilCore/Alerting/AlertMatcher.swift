@@ -1,97 +1,69 @@
 import Foundation
+import VigilMatchers
 
 /// One label matcher as Alertmanager writes them: `name="value"`, `name!="value"`,
 /// `name=~"regex"`, `name!~"regex"`. Regexes are anchored (they match the whole value), and a
 /// missing label matches as the empty value.
+///
+/// The routing and alert-query face of ``LabelMatcher`` (VigilMatchers), which silences use too:
+/// one parser, and regexes on its linear-time RE2 engine — patterns come from HTTP queries, and a
+/// backtracking engine would let one `filter` hold a thread for minutes.
 public struct AlertMatcher: Sendable, CustomStringConvertible {
     public enum Operator: String, Sendable, CaseIterable {
         case equal = "="
         case notEqual = "!="
         case regex = "=~"
         case notRegex = "!~"
+
+        var matchType: LabelMatcher.MatchType {
+            switch self {
+            case .equal: .equal
+            case .notEqual: .notEqual
+            case .regex: .regexp
+            case .notRegex: .notRegexp
+            }
+        }
+
+        init(_ type: LabelMatcher.MatchType) {
+            switch type {
+            case .equal: self = .equal
+            case .notEqual: self = .notEqual
+            case .regexp: self = .regex
+            case .notRegexp: self = .notRegex
+            }
+        }
     }
 
     /// Longest regex accepted: patterns come from HTTP queries and configuration.
-    public static let maximumPatternLength = 1024
+    public static let maximumPatternLength = LabelMatcher.maxRegexLength
 
     public let name: String
     public let op: Operator
     public let value: String
-    private let regex: NSRegularExpression?
+    private let matcher: LabelMatcher
 
     /// Fails with a sentence naming the problem (bad name, bad regex).
     public init(name: String, op: Operator, value: String) throws(MatcherError) {
-        guard LabelName.isValid(name) else { throw MatcherError("invalid label name \"\(name)\"") }
+        do { matcher = try LabelMatcher(name: name, type: op.matchType, value: value) } catch {
+            throw MatcherError(error.description)
+        }
         self.name = name
         self.op = op
         self.value = value
-        switch op {
-        case .equal, .notEqual:
-            regex = nil
-        case .regex, .notRegex:
-            guard value.utf8.count <= Self.maximumPatternLength else {
-                throw MatcherError("the regex of \(name) is longer than \(Self.maximumPatternLength) bytes")
-            }
-            do { regex = try NSRegularExpression(pattern: "^(?:" + value + ")$", options: [.dotMatchesLineSeparators]) } catch {
-                throw MatcherError("error parsing regexp: \(value)")
-            }
-        }
     }
 
-    public func matches(_ labels: [String: String]) -> Bool { matches(value: labels[name] ?? "") }
+    public func matches(_ labels: [String: String]) -> Bool { matcher.matches(labels) }
 
-    public func matches(value v: String) -> Bool {
-        switch op {
-        case .equal: return v == value
-        case .notEqual: return v != value
-        case .regex, .notRegex:
-            let hit = regex.map { $0.firstMatch(in: v, range: NSRange(v.startIndex..., in: v)) != nil } ?? false
-            return op == .regex ? hit : !hit
-        }
-    }
+    public func matches(value v: String) -> Bool { matcher.matches(value: v) }
 
-    public var description: String {
-        let escaped = value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-            .replacingOccurrences(of: "\n", with: "\\n")
-        return "\(name)\(op.rawValue)\"\(escaped)\""
-    }
+    public var description: String { matcher.description }
 
-    /// Parses one matcher: `name="value"` (quoted, with `\"`, `\\`, `\n` escapes) or `name=value`.
+    /// Parses one matcher as Alertmanager's `labels.ParseMatcher`: `name="value"` (quoted, with
+    /// escapes) or `name=value`.
     public static func parse(_ text: String) throws(MatcherError) -> AlertMatcher {
-        let t = text.trimmingWhitespace()
-        guard let opStart = t.firstIndex(where: { $0 == "=" || $0 == "!" }) else {
-            throw MatcherError("bad matcher format: \(text)")
-        }
-        let name = t[..<opStart].trimmingWhitespace()
-        let rest = t[opStart...]
-        let op: Operator
-        if rest.hasPrefix("=~") { op = .regex } else if rest.hasPrefix("!~") { op = .notRegex }
-        else if rest.hasPrefix("!=") { op = .notEqual } else if rest.hasPrefix("=") { op = .equal }
-        else { throw MatcherError("bad matcher format: \(text)") }
-        var raw = rest.dropFirst(op.rawValue.count).trimmingWhitespace()
-        var value = ""
-        if raw.hasPrefix("\"") {
-            raw.removeFirst()
-            var escaping = false
-            var closed = false
-            for (i, c) in raw.enumerated() {
-                if escaping {
-                    value.append(c == "n" ? "\n" : c)
-                    escaping = false
-                } else if c == "\\" {
-                    escaping = true
-                } else if c == "\"" {
-                    guard i == raw.count - 1 else { throw MatcherError("unexpected text after the closing quote: \(text)") }
-                    closed = true
-                } else {
-                    value.append(c)
-                }
-            }
-            guard closed else { throw MatcherError("unterminated quoted value: \(text)") }
-        } else {
-            value = raw
-        }
-        return try AlertMatcher(name: name, op: op, value: value)
+        let parsed: LabelMatcher
+        do { parsed = try LabelMatchers.parseMatcher(text) } catch { throw MatcherError(error.description) }
+        return try AlertMatcher(name: parsed.name, op: Operator(parsed.type), value: parsed.value)
     }
 }
 
