@@ -42,7 +42,8 @@ enum HTTPComposition {
                 if await !store.answersReads() { reasons.append("the database does not answer") }
                 return Readiness(ready: reasons.isEmpty, reasons: reasons)
             },
-            configurationText: { (try? String(contentsOfFile: configPath, encoding: .utf8)) ?? "" },
+            // A file read: on the lookup queue, not the cooperative pool.
+            configurationText: { await ControlCommands.offPool { (try? String(contentsOfFile: configPath, encoding: .utf8)) ?? "" } },
             alerts: alerts)
         services.resolveTimeout = settings.resolveTimeout
         services.metrics = metrics.metrics
