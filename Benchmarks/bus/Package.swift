@@ -7,7 +7,8 @@ let package = Package(
     name: "BusBenchmark",
     dependencies: [.package(url: "https://github.com/apple/swift-collections", from: "1.1.0")],
     targets: [
-        .target(name: "VigilCore"),
+        .target(name: "VigilMatchers"),
+        .target(name: "VigilCore", dependencies: ["VigilMatchers"]),
         .target(name: "CVigilBarrier"),
         .target(name: "VigilBus", dependencies: ["VigilCore", "CVigilBarrier"]),
         // Interposes malloc & co. and hooks swift_retain to count them around the hot path.

@@ -14,7 +14,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.0.0"),
     ],
     targets: [
-        .target(name: "VigilCore"),
+        .target(name: "VigilMatchers"),
+        .target(name: "VigilCore", dependencies: ["VigilMatchers"]),
         .systemLibrary(name: "CCrypto", path: "Sources/CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .target(name: "VigilIncidents", dependencies: ["VigilCore", .product(name: "Mustache", package: "swift-mustache")]),
         .target(name: "VigilStore", dependencies: ["VigilCore", "CCrypto", .product(name: "GRDB", package: "GRDB.swift")]),

@@ -6,7 +6,8 @@ import PackageDescription
 let package = Package(
     name: "RulesBenchmark",
     targets: [
-        .target(name: "VigilCore"),
+        .target(name: "VigilMatchers"),
+        .target(name: "VigilCore", dependencies: ["VigilMatchers"]),
         .target(name: "VigilRules", dependencies: ["VigilCore"]),
         .executableTarget(name: "RulesBenchmark", dependencies: ["VigilRules", "VigilCore"]),
     ]
