@@ -98,6 +98,8 @@ public final class Daemon: Sendable {
                                        logger: logger)
         let incidents = try await Self.incidentManager(config: config, store: store, clock: clock, stateDir: stateDir,
                                                        logger: logger)
+        // Before any plugin starts, so a burst of breaches at start meets a warm path.
+        await incidents.warmUp()
         await commands.setIncidentControl(IncidentControl(service: incidents, store: store, clock: clock))
         let access: AccessControl
         do { access = try AccessControl(store: store, clock: clock, stateDirectory: stateDir, incidents: incidents) } catch {

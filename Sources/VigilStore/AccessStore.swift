@@ -32,7 +32,7 @@ extension Store {
     /// incident work.
     public func insertToken(_ record: APITokenRecord) async throws {
         if writeGate == .readOnly { throw StoreError.readOnly("a new API token") }
-        try await pool.write { db in try record.insert(db) }
+        try await scheduled(.normal) { try await pool.write { db in try record.insert(db) } }
     }
 
     public func token(id: String) async throws -> APITokenRecord? {

@@ -32,6 +32,7 @@ public final class Store: Sendable {
     let pool: DatabasePool
     private let writeTransactions = Atomic<Int>(0)
     let gate = WriteGateState()
+    let scheduler = WriteScheduler()
     private let notificationObservers = Mutex<[@Sendable () -> Void]>([])
     private let changeObservers = Mutex<[@Sendable ([CommittedIncidentChange]) -> Void]>([])
 
@@ -56,18 +57,29 @@ public final class Store: Sendable {
     // MARK: incidents
 
     /// Runs `body` in one write transaction: everything it writes commits together, or nothing
-    /// does when it throws. Writes are serialised (one writer), so `body` sees the latest data.
-    public func write<T: Sendable>(_ body: @escaping @Sendable (StoreTransaction) throws -> T) async throws -> T {
+    /// does when it throws. Writes are serialised (one writer), so `body` sees the latest data;
+    /// `urgent` ones go before every normal write still waiting (see ``WriteScheduler``).
+    public func write<T: Sendable>(priority: WritePriority = .normal,
+                                   _ body: @escaping @Sendable (StoreTransaction) throws -> T) async throws -> T {
         let observers = changeObservers.withLock { $0 }
-        let (result, queued, changes) = try await pool.write { db in
-            let tx = StoreTransaction(db: db)
-            tx.tally.recordsChanges = !observers.isEmpty
-            return (try body(tx), tx.tally.notifications, tx.tally.changes)
+        let (result, queued, changes) = try await scheduled(priority) {
+            try await self.pool.write { db in
+                let tx = StoreTransaction(db: db)
+                tx.tally.recordsChanges = !observers.isEmpty
+                return (try body(tx), tx.tally.notifications, tx.tally.changes)
+            }
         }
         writeTransactions.add(1, ordering: .relaxed)
         if queued > 0 { for observer in notificationObservers.withLock({ $0 }) { observer() } }
         if !changes.isEmpty { for observer in observers { observer(changes) } }
         return result
+    }
+
+    /// Runs `write` when the scheduler hands it the writer, and passes the writer on after it.
+    func scheduled<T>(_ priority: WritePriority, _ write: () async throws -> T) async throws -> T {
+        await scheduler.acquire(priority)
+        defer { scheduler.release() }
+        return try await write()
     }
 
     /// Called (on the writer's task) after every commit that queued notifications; the outbox
@@ -155,7 +167,7 @@ public final class Store: Sendable {
 
     /// Records a delivery attempt's outcome.
     public func updateNotification(_ n: NotificationRecord) async throws {
-        try await pool.write { db in try n.update(db) }
+        try await scheduled(.normal) { try await pool.write { db in try n.update(db) } }
     }
 
     // MARK: plugins

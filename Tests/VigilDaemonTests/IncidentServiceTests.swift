@@ -206,3 +206,23 @@ func cpuSignal(at time: Timestamp, value: Double = 97) -> RuleSignal {
         }
     }
 }
+
+/// The daemon opens one incident in a rolled-back transaction at start, so the first real burst
+/// meets warm caches: it must leave nothing behind.
+@Suite struct IncidentWarmUpTests {
+    @Test func warmUpOpensAnIncidentAndRollsItAllBack() async throws {
+        let store = try Store(path: try temporaryDatabasePath())
+        let clock = ManualClock(monday)
+        let service = IncidentService(store: store, policy: try shippedPolicy(), clock: clock, logger: quietLogger)
+        let writes = store.committedWrites
+        #expect(await service.warmUp())
+        #expect(try await store.incidents().isEmpty)
+        #expect(try await store.pendingNotifications().isEmpty)
+        #expect(store.committedWrites == writes)
+        // The id counter was rolled back too: the first real incident is number 1.
+        await service.ingest([cpuSignal(at: monday)])
+        let opened = try await store.incidents()
+        #expect(opened.count == 1)
+        #expect(opened.first?.id.hasSuffix("-0001") == true)
+    }
+}
