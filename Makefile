@@ -11,7 +11,7 @@ BENCH_PACKAGES := libconcurrentqueue-dev g++
 SWIFT_BUILD_FLAGS ?=
 CONFIG ?= Config/vigil.yaml
 
-.PHONY: all deps build install-plugins run test test-unit test-scenarios test-tsan fuzz bench-bus bench-rules bench-plugins bench-incidents soak-bus scenario clean
+.PHONY: all deps build install-plugins run test test-unit test-scenarios test-tsan fuzz bench-bus bench-rules bench-plugins bench-incidents bench-http soak-bus scenario clean
 
 all: build
 
@@ -98,6 +98,11 @@ bench-incidents: deps
 
 bench-plugins: deps
 	bash Benchmarks/plugins/run.sh
+
+# Alert ingest, delivery and latency through the Alertmanager API, side by side with the real
+# Alertmanager (Benchmarks/http/run.sh; release build of vigild).
+bench-http: deps
+	bash Benchmarks/http/run.sh
 
 scenario: build
 	bash Tests/Scenarios/run.sh $(NAME)

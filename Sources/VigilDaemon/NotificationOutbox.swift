@@ -94,87 +94,119 @@ public actor NotificationOutbox {
         delivering = false
     }
 
-    /// Attempts every pending notification that is due; returns how many were sent.
+    /// At most this many notifications are handed to notifiers at once: a notifier plugin
+    /// answers requests concurrently (the Python SDK a thread each, within its `processes`
+    /// limit), and one slow receiver must not hold every other page back.
+    public static let concurrentDeliveries = 8
+
+    /// What one attempt decided: the notification's new state and the timeline line, if any.
+    struct Outcome: Sendable {
+        var notification: NotificationRecord
+        var timeline: String?
+        var sent: Bool
+    }
+
+    /// Attempts every pending notification that is due, a few at a time; the outcomes of each
+    /// round are stored in one transaction (their states and timeline lines). Returns how many were sent.
     @discardableResult
     public func deliverDue() async throws -> Int {
         let now = clock.now()
+        let due = try await store.pendingNotifications().filter { n in n.nextAttemptAt.map { $0 <= now.nanoseconds } ?? true }
         var sent = 0
-        for var n in try await store.pendingNotifications() {
-            if let next = n.nextAttemptAt, next > now.nanoseconds { continue }
-            let incident: Incident?
-            if let id = n.incidentID { incident = try await store.incident(id: id) } else { incident = nil }
-            // A silence or maintenance window mutes the page: recorded as such, never delivered.
-            if let incident, let mute = muter?(incident) {
-                n.state = "silenced"
-                n.lastError = "silenced by \(mute)"
-                n.nextAttemptAt = nil
-                try await store.updateNotification(n)
-                await record(n, "Did not send \(n.channel) notification to \(n.recipients.joined(separator: ", ")): "
-                    + "silenced by \(mute): \(n.subject)")
-                continue
+        var start = 0
+        while start < due.count {
+            let round = due[start..<min(start + Self.concurrentDeliveries, due.count)]
+            start += round.count
+            let outcomes = await withTaskGroup(of: Outcome?.self) { group in
+                for n in round { group.addTask { await self.attempt(n, now: now) } }
+                var out: [Outcome] = []
+                for await o in group { if let o { out.append(o) } }
+                return out
             }
-            // A notifier claiming the channel by name wins; one claiming "*" takes the rest.
-            let claimed = deliveries.first { $0.channels.contains(n.channel) } ?? deliveries.first { $0.channels.contains("*") }
-            guard let delivery = claimed else {
-                // No notifier for this channel yet (plugins may still be starting): wait, don't fail.
-                n.nextAttemptAt = (now + retry.initial).nanoseconds
-                n.lastError = "no notifier handles channel \"\(n.channel)\""
-                try await store.updateNotification(n)
-                continue
-            }
-            if let breakers, !breakers.allow(delivery.breakerKey, now: now) {
-                let b = breakers.breaker(delivery.breakerKey)
-                n.nextAttemptAt = (b.retryAt(openFor: breakers.openFor) ?? now + breakers.openFor).nanoseconds
-                n.lastError = "circuit breaker of \(delivery.breakerKey) is \(b.state.rawValue)" + (b.reason.map { ": \($0)" } ?? "")
-                try await store.updateNotification(n)
-                continue
-            }
-            n.attempts += 1
-            do {
-                try await delivery.deliver(n, incident: incident)
-                breakers?.succeeded(delivery.breakerKey)
-                n.state = "sent"
-                n.lastError = nil
-                n.nextAttemptAt = nil
-                sent += 1
-                await record(n, "Delivered \(n.channel) notification to \(n.recipients.joined(separator: ", ")) "
-                    + "via \(delivery.name) (attempt \(n.attempts)): \(n.subject)")
-            } catch {
-                n.lastError = "\(error)"
-                breakers?.failed(delivery.breakerKey, now: now, reason: "\(error)")
-                if n.attempts >= retry.maxAttempts {
-                    n.state = "failed"
-                    await record(n, "Giving up on \(n.channel) notification to \(n.recipients.joined(separator: ", ")) "
-                        + "after \(n.attempts) attempts: \(error)")
-                    logger.error("notification failed for good", metadata: [
-                        "id": "\(n.id ?? -1)", "incident": "\(n.incidentID ?? "-")", "error": "\(error)"])
-                } else {
-                    n.nextAttemptAt = (now + retry.delay(afterAttempt: n.attempts)).nanoseconds
-                    logger.warning("notification delivery failed; will retry", metadata: [
-                        "id": "\(n.id ?? -1)", "attempt": "\(n.attempts)", "error": "\(error)"])
-                }
-            }
-            try await store.updateNotification(n)
+            sent += outcomes.filter(\.sent).count
+            try await save(outcomes, at: now)
         }
         return sent
     }
-}
 
-extension NotificationOutbox {
-    /// A delivery outcome in the incident's timeline.
-    func record(_ n: NotificationRecord, _ message: String) async {
-        guard let id = n.incidentID else { return }
-        let now = clock.now()
+    /// One attempt at one notification: nil when nothing changed.
+    private func attempt(_ notification: NotificationRecord, now: Timestamp) async -> Outcome? {
+        var n = notification
+        let incident: Incident?
         do {
-            try await store.write { tx in
-                guard let incident = try tx.incident(id: id) else { return }
-                _ = try tx.commit(StoreChange(incident: incident, timeline: [
-                    TimelineEntry(incidentID: id, time: now, actor: "vigild", kind: .notification, message: message,
-                                  data: ["notification": "\(n.id ?? 0)", "channel": n.channel, "state": n.state]),
-                ]))
-            }
+            if let id = n.incidentID { incident = try await store.incident(id: id) } else { incident = nil }
         } catch {
-            logger.error("cannot record a notification outcome", metadata: ["incident": "\(id)", "error": "\(error)"])
+            logger.error("notification outbox cannot read the incident", metadata: ["id": "\(n.id ?? -1)", "error": "\(error)"])
+            return nil
+        }
+        // A silence or maintenance window mutes the page: recorded as such, never delivered.
+        if let incident, let mute = muter?(incident) {
+            n.state = "silenced"
+            n.lastError = "silenced by \(mute)"
+            n.nextAttemptAt = nil
+            return Outcome(notification: n, timeline: "Did not send \(n.channel) notification to \(n.recipients.joined(separator: ", ")): "
+                + "silenced by \(mute): \(n.subject)", sent: false)
+        }
+        // A notifier claiming the channel by name wins; one claiming "*" takes the rest.
+        let claimed = deliveries.first { $0.channels.contains(n.channel) } ?? deliveries.first { $0.channels.contains("*") }
+        guard let delivery = claimed else {
+            // No notifier for this channel yet (plugins may still be starting): wait, don't fail.
+            n.nextAttemptAt = (now + retry.initial).nanoseconds
+            n.lastError = "no notifier handles channel \"\(n.channel)\""
+            return Outcome(notification: n, timeline: nil, sent: false)
+        }
+        if let breakers, !breakers.allow(delivery.breakerKey, now: now) {
+            let b = breakers.breaker(delivery.breakerKey)
+            n.nextAttemptAt = (b.retryAt(openFor: breakers.openFor) ?? now + breakers.openFor).nanoseconds
+            n.lastError = "circuit breaker of \(delivery.breakerKey) is \(b.state.rawValue)" + (b.reason.map { ": \($0)" } ?? "")
+            return Outcome(notification: n, timeline: nil, sent: false)
+        }
+        n.attempts += 1
+        do {
+            try await delivery.deliver(n, incident: incident)
+            breakers?.succeeded(delivery.breakerKey)
+            n.state = "sent"
+            n.lastError = nil
+            n.nextAttemptAt = nil
+            return Outcome(notification: n, timeline: "Delivered \(n.channel) notification to \(n.recipients.joined(separator: ", ")) "
+                + "via \(delivery.name) (attempt \(n.attempts)): \(n.subject)", sent: true)
+        } catch {
+            n.lastError = "\(error)"
+            breakers?.failed(delivery.breakerKey, now: now, reason: "\(error)")
+            if n.attempts >= retry.maxAttempts {
+                n.state = "failed"
+                logger.error("notification failed for good", metadata: [
+                    "id": "\(n.id ?? -1)", "incident": "\(n.incidentID ?? "-")", "error": "\(error)"])
+                return Outcome(notification: n, timeline: "Giving up on \(n.channel) notification to "
+                    + "\(n.recipients.joined(separator: ", ")) after \(n.attempts) attempts: \(error)", sent: false)
+            }
+            n.nextAttemptAt = (now + retry.delay(afterAttempt: n.attempts)).nanoseconds
+            logger.warning("notification delivery failed; will retry", metadata: [
+                "id": "\(n.id ?? -1)", "attempt": "\(n.attempts)", "error": "\(error)"])
+            return Outcome(notification: n, timeline: nil, sent: false)
+        }
+    }
+
+    /// Stores a round's outcomes in one transaction: each notification's state, and the
+    /// delivery lines in their incidents' timelines.
+    private func save(_ outcomes: [Outcome], at now: Timestamp) async throws {
+        guard !outcomes.isEmpty else { return }
+        try await store.write { tx in
+            var lines: [String: [TimelineEntry]] = [:]
+            var order: [String] = []
+            for o in outcomes {
+                try tx.update(o.notification)
+                guard let id = o.notification.incidentID, let message = o.timeline else { continue }
+                if lines[id] == nil { order.append(id) }
+                lines[id, default: []].append(TimelineEntry(
+                    incidentID: id, time: now, actor: "vigild", kind: .notification, message: message,
+                    data: ["notification": "\(o.notification.id ?? 0)", "channel": o.notification.channel,
+                           "state": o.notification.state]))
+            }
+            for id in order {
+                guard let incident = try tx.incident(id: id) else { continue }
+                _ = try tx.commit(StoreChange(incident: incident, timeline: lines[id] ?? []))
+            }
         }
     }
 }

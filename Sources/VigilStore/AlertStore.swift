@@ -53,6 +53,18 @@ extension Store {
         }
     }
 
+    /// Applies queued alert writes in their order, in one transaction (``AlertWriteQueue``).
+    func applyAlertOperations(_ operations: [AlertWriteQueue.Operation]) async throws {
+        try await pool.write { db in
+            for op in operations {
+                switch op {
+                case .save(let r): try r.save(db)
+                case .remove(let fp): _ = try AlertRecord.deleteOne(db, key: fp)
+                }
+            }
+        }
+    }
+
     /// Every stored alert, oldest first.
     public func alerts() async throws -> [AlertRecord] {
         try await pool.read { db in try AlertRecord.order(Column("startsAt"), Column("fingerprint")).fetchAll(db) }

@@ -12,6 +12,11 @@ public struct StoreTransaction {
     /// Counts what this transaction queued for delivery, so the store can wake the outbox.
     let tally = WriteTally()
 
+    /// Stores a notification's new delivery state (the outbox's outcome of an attempt).
+    public func update(_ notification: NotificationRecord) throws {
+        try notification.update(db)
+    }
+
     // The hot lookups of signal intake run as cached statements (compiled once per connection).
     public func incident(id: String) throws -> Incident? {
         try IncidentRecord.fetchOne(try db.cachedStatement(sql: "SELECT * FROM incident WHERE id = ?"), arguments: [id])?

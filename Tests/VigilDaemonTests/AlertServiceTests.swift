@@ -42,6 +42,7 @@ struct LabelMuting: AlertMuting {
         let alerts = try await service(store, log: log)
         try await alerts.accept([alert(["alertname": "DiskFull", "instance": "a", "severity": "critical"]),
                                  alert(["alertname": "DiskFull", "instance": "b"], for: .seconds(120))])
+        await alerts.evaluated()
         let firing = log.take()
         #expect(firing.map(\.transition) == [.firing, .firing])
         #expect(Set(firing.map(\.fingerprint)) == ["alertmanager:{}:{alertname=\"DiskFull\"}"])
@@ -49,6 +50,7 @@ struct LabelMuting: AlertMuting {
         #expect(firing.contains { $0.severity == "P3" })  // no severity label → Medium
         // Re-sending a firing alert is no new occurrence.
         try await alerts.accept([alert(["alertname": "DiskFull", "instance": "a", "severity": "critical"])])
+        await alerts.evaluated()
         #expect(log.take().isEmpty)
         // a's lease (renewed to +60 s) runs out; b still fires: nothing resolves yet.
         clock.advance(by: .seconds(61))
@@ -69,6 +71,7 @@ struct LabelMuting: AlertMuting {
         do {
             let alerts = try await service(try Store(path: path), log: log)
             try await alerts.accept([alert(["alertname": "A"], for: .seconds(300))])
+            await alerts.evaluated()
         }
         #expect(log.take().count == 1)
         let restarted = try await service(try Store(path: path), log: log)
@@ -91,6 +94,7 @@ struct LabelMuting: AlertMuting {
             alert(["alertname": "Slow", "severity": "warning", "cluster": "c1"]),
             alert(["alertname": "Quiet", "silenced": "yes"]),
         ])
+        await alerts.evaluated()
         #expect(log.take().map { $0.labels["alertname"] } == ["ClusterDown"])
         let snapshot = await alerts.snapshot()
         let slow = try #require(snapshot.first { $0.alert.labels["alertname"] == "Slow" })
@@ -100,6 +104,7 @@ struct LabelMuting: AlertMuting {
         // The source resolves: the inhibited alert now fires.
         try await alerts.accept([Alert(labels: ["alertname": "ClusterDown", "severity": "critical", "cluster": "c1"],
                                        startsAt: clock.now() - .seconds(10), endsAt: clock.now(), updatedAt: clock.now())])
+        await alerts.evaluated()
         let after = log.take()
         #expect(after.contains { $0.transition == .firing && $0.labels["alertname"] == "Slow" })
         #expect(after.contains { $0.transition == .resolved && $0.labels["alertname"] == "ClusterDown" })
@@ -118,6 +123,7 @@ struct LabelMuting: AlertMuting {
             }
             try await group.waitForAll()
         }
+        await alerts.evaluated()
         #expect(log.take().map(\.transition) == [.firing])
         #expect(try await store.alerts().map(\.counted) == [true])
     }
@@ -127,6 +133,7 @@ struct LabelMuting: AlertMuting {
         let log = SignalLog()
         let alerts = try await service(store, log: log)
         try await alerts.accept([alert(["alertname": "X", "team": "db"])])
+        await alerts.evaluated()
         #expect(log.take().map(\.fingerprint) == ["alertmanager:{}:{alertname=\"X\"}"])
         let db = AlertRoute(name: "db", matchers: [try .parse(#"team="db""#)])
         await alerts.replace(routing: AlertRouting(root: AlertRoute(groupBy: ["alertname"], routes: [db])),

@@ -14,6 +14,12 @@ public struct AlertServiceError: Error, CustomStringConvertible, Sendable {
 /// incident; when every alert of the group has resolved (or its lease ran out) the group sends
 /// `resolved`, and the incident follows the condition-cleared policy (`incidents.when_condition_clears`).
 ///
+/// A sender is answered as soon as its alerts are on disk (writes of concurrent senders share
+/// one transaction, ``AlertWriteQueue``); evaluation — routing to incidents, notifications —
+/// follows in the background, coalesced, and looks only at the alerts that changed. A full pass
+/// over every alert runs on each clock tick (leases running out, silences starting or ending),
+/// after a reload, and when a changed alert can inhibit others.
+///
 /// Inhibited and silenced alerts do not count as firing. Delivery to the incident service is
 /// at-least-once: a crash between telling it and storing that it was told repeats the
 /// occurrence, never loses it.
@@ -35,23 +41,40 @@ public actor AlertService: AlertIntake {
     static let resolvedRetention: Duration = .seconds(3600)
 
     let store: Store
+    let writes: AlertWriteQueue
     let clock: any VigilClock
     let logger: Logger
     var routing: AlertRouting
     var ladder: SeverityLadder
     var muting: (any AlertMuting)?
     let deliver: @Sendable ([RuleSignal]) async -> Void
-    var entries: [String: Entry] = [:]
-    // One evaluation at a time (the actor is reentrant across the awaits inside one): callers
-    // arriving during a pass ask for another and wait for it.
+    private(set) var entries: [String: Entry] = [:]
+    /// Alerts being stored that are not yet in ``entries``: counted against ``capacity``.
+    var arriving = 0
+    /// Per group key, how many of its alerts are counted (a group resolves when this reaches 0).
+    private(set) var countedInGroup: [String: Int] = [:]
+    /// Alerts matching some inhibition rule's source side: a change to one of them can change
+    /// whether others are inhibited, so it asks for a full pass.
+    private(set) var inhibitionSources: Set<String> = []
+
+    // Evaluation runs on one task at a time (the actor is reentrant across the awaits inside a
+    // pass); work arriving meanwhile is coalesced into the next pass.
+    /// Fingerprints stored since the last pass looked at them.
+    var changed: Set<String> = []
+    var fullPassRequested = false
     var evaluating = false
-    var evaluateAgain = false
-    var evaluationWaiters: [CheckedContinuation<Void, Never>] = []
+    /// Callers of ``evaluate()``: resumed when the next full pass has finished.
+    var fullPassWaiters: [CheckedContinuation<Void, Never>] = []
+    /// Callers of ``evaluated()``: resumed when nothing is left to evaluate.
+    var idleWaiters: [CheckedContinuation<Void, Never>] = []
 
     /// - Parameter deliver: hands signals to the incident service and returns once they are stored.
     public init(store: Store, routing: AlertRouting, ladder: SeverityLadder, clock: any VigilClock, logger: Logger,
                 muting: (any AlertMuting)? = nil, deliver: @escaping @Sendable ([RuleSignal]) async -> Void) {
         self.store = store
+        self.writes = AlertWriteQueue(store: store) { [logger] error in
+            logger.warning("alerts: cannot delete expired alerts", metadata: ["error": "\(error)"])
+        }
         self.routing = routing
         self.ladder = ladder
         self.clock = clock
@@ -63,7 +86,7 @@ public actor AlertService: AlertIntake {
     /// Loads the alerts stored by a previous run (their counted state included).
     public func restore() async throws {
         for record in try await store.alerts() {
-            entries[record.fingerprint] = entry(record.alert, counted: record.counted)
+            put(entry(record.alert, counted: record.counted))
         }
     }
 
@@ -76,20 +99,19 @@ public actor AlertService: AlertIntake {
         self.routing = routing
         self.ladder = ladder
         var left: [String: Entry] = [:]
-        var changed: [AlertRecord] = []
-        for (fp, old) in entries {
+        var regrouped: [AlertRecord] = []
+        for old in entries.values {
             var new = entry(old.alert, counted: old.counted)
             if new.groupKey != old.groupKey, old.counted {
                 new.counted = false
                 left[old.groupKey] = old
-                changed.append(AlertRecord(new.alert, counted: false))
+                regrouped.append(AlertRecord(new.alert, counted: false))
             }
-            entries[fp] = new
+            put(new)
         }
-        let stillCounted = Set(entries.values.filter(\.counted).map(\.groupKey))
-        let signals = left.filter { !stillCounted.contains($0.key) }.map { resolvedSignal($0.value, at: clock.now()) }
+        let signals = left.filter { countedInGroup[$0.key, default: 0] == 0 }.map { resolvedSignal($0.value, at: clock.now()) }
         if !signals.isEmpty { await deliver(signals) }
-        do { try await store.saveAlerts(changed) } catch {
+        do { try await writes.save(regrouped) } catch {
             logger.error("alerts: cannot store regrouped alerts", metadata: ["error": "\(error)"])
         }
         await evaluate()
@@ -109,25 +131,27 @@ public actor AlertService: AlertIntake {
             if let previous, previous.alert.isActive(at: now), previous.alert.startsAt < alert.startsAt {
                 alert.startsAt = previous.alert.startsAt
             }
-            var e = entry(alert, counted: previous?.counted ?? false)
-            e.counted = previous?.counted ?? false
-            merged[fp] = e
+            merged[fp] = entry(alert, counted: previous?.counted ?? false)
         }
         let added = merged.keys.filter { entries[$0] == nil }.count
-        if entries.count + added > Self.capacity {
+        if entries.count + arriving + added > Self.capacity {
             dropExpired(now: now)
-            guard entries.count + added <= Self.capacity else {
-                throw AlertServiceError(description: "Vigil holds \(entries.count) alerts, its limit is \(Self.capacity)")
+            guard entries.count + arriving + added <= Self.capacity else {
+                throw AlertServiceError(description: "Vigil holds \(entries.count + arriving) alerts, its limit is \(Self.capacity)")
             }
         }
-        try await store.saveAlerts(merged.values.map { AlertRecord($0.alert, counted: $0.counted) })
+        arriving += added
+        defer { arriving -= added }
+        // Stored before the sender hears 200: a crash after the answer loses nothing.
+        try await writes.save(merged.values.map { AlertRecord($0.alert, counted: $0.counted) })
         for (fp, e) in merged {
             var e = e
             // An evaluation may have run while this was being stored: it knows best what was told.
             e.counted = entries[fp]?.counted ?? e.counted
-            entries[fp] = e
+            put(e)
+            changed.insert(fp)
         }
-        await evaluate()
+        startEvaluating()
     }
 
     public func snapshot() async -> [AlertSnapshot] {
@@ -140,98 +164,42 @@ public actor AlertService: AlertIntake {
         }
     }
 
-    // MARK: evaluation
-
-    /// Compares every alert's firing state with what its incident was told, tells the
-    /// differences (firing: new occurrences; a group with nothing left firing: resolved), then
-    /// stores what was told. Called after each intake and by ``AlertClockService`` (leases).
-    /// Returns once a pass that started after the call has finished.
-    public func evaluate() async {
-        if evaluating {
-            evaluateAgain = true
-            await withCheckedContinuation { evaluationWaiters.append($0) }
-            return
-        }
-        evaluating = true
-        repeat {
-            evaluateAgain = false
-            let waiting = evaluationWaiters
-            evaluationWaiters = []
-            await evaluatePass()
-            for w in waiting { w.resume() }
-        } while evaluateAgain || !evaluationWaiters.isEmpty
-        evaluating = false
-    }
-
-    private func evaluatePass() async {
-        let now = clock.now()
-        let status = await statuses(now: now)
-        var signals: [RuleSignal] = []
-        // Fingerprint → whether it counts as firing after this pass, for those that change.
-        var told: [String: Bool] = [:]
-        var uncounted: [String: Entry] = [:]
-        for (fp, e) in entries {
-            let firing = e.alert.isActive(at: now) && status[fp].map { $0.silenced.isEmpty && $0.inhibited.isEmpty } ?? true
-            if firing, !e.counted {
-                signals.append(firingSignal(e, at: now))
-                told[fp] = true
-            } else if !firing, e.counted {
-                uncounted[e.groupKey] = e
-                told[fp] = false
-            }
-        }
-        let stillFiring = Set(entries.compactMap { fp, e in (told[fp] ?? e.counted) ? e.groupKey : nil })
-        for (group, last) in uncounted where !stillFiring.contains(group) {
-            signals.append(resolvedSignal(last, at: now))
-        }
-        guard !told.isEmpty else { return dropExpired(now: now) }
-        // Told first, stored after: a crash in between repeats an occurrence rather than losing it.
-        await deliver(signals)
-        for (fp, counted) in told { entries[fp]?.counted = counted }
-        do {
-            try await store.saveAlerts(told.keys.compactMap { entries[$0].map { AlertRecord($0.alert, counted: $0.counted) } })
-        } catch {
-            logger.error("alerts: cannot store which alerts were told to incidents", metadata: ["error": "\(error)"])
-        }
-        dropExpired(now: now)
-    }
-
-    /// Silences and inhibitions of the alerts firing at `now`, by fingerprint.
-    func statuses(now: Timestamp) async -> [String: (silenced: [String], inhibited: [String])] {
-        let active = entries.values.filter { $0.alert.isActive(at: now) }
-        var out: [String: (silenced: [String], inhibited: [String])] = [:]
-        var silenced: [String: [String]] = [:]
-        if let muting {
-            for e in active { silenced[e.alert.fingerprint] = await muting.silences(matching: e.alert.labels, at: now) }
-        }
-        // Alertmanager: a silenced alert still inhibits others; inhibition is judged among the firing.
-        let index = routing.inhibitRules.isEmpty ? nil
-            : InhibitionIndex(rules: routing.inhibitRules, firing: active.map { ($0.alert.fingerprint, $0.alert.labels) })
-        for e in active {
-            let fp = e.alert.fingerprint
-            let inhibited = index?.inhibitors(of: e.alert.labels) ?? []
-            out[fp] = (silenced[fp] ?? [], inhibited)
-        }
-        return out
-    }
-
-    /// Forgets alerts resolved longer than the retention ago that no incident still counts.
-    func dropExpired(now: Timestamp) {
-        let cutoff = now - Self.resolvedRetention
-        let expired = entries.filter { !$0.value.counted && $0.value.alert.endsAt < cutoff }.map(\.key)
-        guard !expired.isEmpty else { return }
-        for fp in expired { entries[fp] = nil }
-        Task { [store, logger] in
-            do { try await store.saveAlerts([], removing: expired) } catch {
-                logger.warning("alerts: cannot delete expired alerts", metadata: ["error": "\(error)"])
-            }
-        }
-    }
-
     func entry(_ alert: Alert, counted: Bool) -> Entry {
         let match = routing.route(alert.labels)
         let (key, labels) = routing.groupKey(alert.labels, match: match)
         return Entry(alert: alert, counted: counted, receiver: match.route.name ?? "vigil", groupKey: key,
                      groupLabels: labels, route: match.route)
+    }
+
+    // MARK: the indexes kept beside the entries
+
+    /// Holds `e` (replacing the alert with its fingerprint), keeping the group counts and the
+    /// inhibition sources in step. Every change to ``entries`` goes through here or ``remove(_:)``.
+    func put(_ e: Entry) {
+        let fp = e.alert.fingerprint
+        if let old = entries[fp], old.counted { countedInGroup[old.groupKey, default: 0] -= 1 }
+        if e.counted { countedInGroup[e.groupKey, default: 0] += 1 }
+        if countedInGroup[e.groupKey] == 0 { countedInGroup[e.groupKey] = nil }
+        entries[fp] = e
+        if routing.inhibitRules.contains(where: { $0.source.matches(e.alert.labels) }) {
+            inhibitionSources.insert(fp)
+        } else {
+            inhibitionSources.remove(fp)
+        }
+    }
+
+    func remove(_ fp: String) {
+        guard let old = entries.removeValue(forKey: fp) else { return }
+        if old.counted {
+            countedInGroup[old.groupKey, default: 0] -= 1
+            if countedInGroup[old.groupKey] == 0 { countedInGroup[old.groupKey] = nil }
+        }
+        inhibitionSources.remove(fp)
+    }
+
+    func setCounted(_ fp: String, _ counted: Bool) {
+        guard var e = entries[fp], e.counted != counted else { return }
+        e.counted = counted
+        put(e)
     }
 }
