@@ -62,4 +62,17 @@ import VigilTestSupport
             try incidentList(d).contains { $0["fingerprint"]?.stringValue == "alertmanager:{}:{alertname=\"backup-db-1\"}" }
         })
     }
+
+    /// `config.original` is the configuration loaded at start, secrets redacted, not the file now.
+    @Test(.timeLimit(.minutes(1))) func statusShowsTheLoadedConfigurationRedacted() throws {
+        let path = try alertingConfig()
+        let d = try DaemonProcess(config: path)
+        defer { d.stop() }
+        try "replaced after the start\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let status = try curl("GET", "http://" + (try d.httpAddress()) + "/api/v2/status", token: try apiToken(d))
+        let original = try JSONDecoder().decode(JSONValue.self, from: Data(status.body.utf8))["config"]?["original"]?.stringValue
+        #expect(original?.contains("roster:") == true && original?.contains("email: <secret>") == true)
+        #expect(original?.contains("@example.org") == false)
+        #expect(original?.contains("replaced after the start") == false)
+    }
 }
