@@ -47,7 +47,8 @@ public enum AccessPolicy {
     public static func allowedOperations(_ role: AccessRole) -> Set<AccessOperation> {
         switch role {
         case .viewer: [.open, .read]
-        case .responder: [.open, .read, .respond, .manageSilences]
+        // A responder may beat a heartbeat by hand (a job run manually while its sender is down).
+        case .responder: [.open, .read, .respond, .manageSilences, .sendHeartbeat]
         case .admin: Set(AccessOperation.allCases)
         case .sender: [.open, .sendAlerts, .sendHeartbeat]
         }

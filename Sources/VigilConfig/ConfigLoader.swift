@@ -9,7 +9,7 @@ public enum ConfigLoader {
     static let topLevelKeys = [
         "state_dir", "log_level", "control", "severity", "incident_types", "escalation", "roles", "roster",
         "rules", "containment", "templates", "runbooks", "plugins", "bus", "incidents", "http", "alerting",
-        "maintenance_windows",
+        "maintenance_windows", "heartbeats",
     ]
 
     /// Loads the configuration at `path`; throws ``ConfigErrors`` listing every problem.
@@ -28,7 +28,10 @@ public enum ConfigLoader {
     public static func load(text: String, file: String) throws(ConfigErrors) -> VigilConfiguration {
         let diagnostics = Diagnostics()
         let config = parse(text: text, file: file, diagnostics: diagnostics)
-        if let config, diagnostics.errors.isEmpty { return config }
+        if var config, diagnostics.errors.isEmpty {
+            config.sourceText = text
+            return config
+        }
         throw ConfigErrors(diagnostics.errors)
     }
 
@@ -127,6 +130,7 @@ public enum ConfigLoader {
         if let w = top["maintenance_windows"] { config.maintenanceWindows = MaintenanceWindowLoader.load(w) }
         if let h = top["http"] { config.http = HTTPSettingsLoader.load(h, resolve: path) }
         if let a = top["alerting"] { config.alerting = AlertingSettingsLoader.load(a, policy: config.policy) }
+        if let h = top["heartbeats"] { config.heartbeats = HeartbeatSettingsLoader.load(h, policy: config.policy) }
         // Rules are part of the configuration: a reload with a bad rule is refused whole, like any other error.
         config.rules = RuleFileLoader.load(paths: config.ruleFiles, consistently: config.consistentlyDuration,
                                            staleAfter: config.ruleStaleAfter, policy: config.policy,

@@ -15,6 +15,10 @@ public struct HTTPSettings: Sendable, Equatable {
     public var maxBodyBytes = 4 << 20
     /// How long an alert posted without `endsAt` stays firing (`resolve_timeout`, Alertmanager's 5 m).
     public var resolveTimeout: Duration = .seconds(300)
+    /// How long a firing alert from a webhook intake (Grafana, Alertmanager, generic) stays firing
+    /// without being repeated (`webhook_lease`, default 12 h: longer than the senders' default
+    /// 4 h repeat interval, so a quiet but still firing alert does not resolve between repeats).
+    public var webhookLease: Duration = .seconds(12 * 3600)
     /// PEM certificate chain and private key; nil serves plain HTTP (for a reverse proxy in front).
     public var tls: HTTPTLSFiles?
     /// What a request without a token may do while the server listens on loopback only
@@ -74,7 +78,7 @@ public struct HTTPTLSFiles: Sendable, Equatable {
 }
 
 enum HTTPSettingsLoader {
-    static let keys = ["enabled", "listen", "max_body_bytes", "resolve_timeout", "tls", "auth"]
+    static let keys = ["enabled", "listen", "max_body_bytes", "resolve_timeout", "webhook_lease", "tls", "auth"]
 
     static func load(_ node: YAMLNode, resolve: (String) -> String) -> HTTPSettings {
         var s = HTTPSettings()
@@ -90,6 +94,11 @@ enum HTTPSettingsLoader {
         if let n = f["resolve_timeout"], let d = n.duration("resolve_timeout") {
             if d > .zero { s.resolveTimeout = d } else {
                 n.diagnostics.add(.invalidValue(n.location, key: "resolve_timeout", found: "\(d)", expected: "longer than 0"))
+            }
+        }
+        if let n = f["webhook_lease"], let d = n.duration("webhook_lease") {
+            if d > .zero, d <= .seconds(366 * 86_400) { s.webhookLease = d } else {
+                n.diagnostics.add(.invalidValue(n.location, key: "webhook_lease", found: "\(d)", expected: "longer than 0 and at most 366 days"))
             }
         }
         if let t = f["tls"]?.fields("tls", allowed: ["certificate", "key"]) {

@@ -38,6 +38,11 @@ public struct VigilConfiguration: Sendable {
     public var http = HTTPSettings()
     /// How posted alerts become incidents (`alerting:`): the route tree and inhibition rules.
     public var alerting = AlertRouting()
+    /// The text this configuration was loaded from (the main file only; `/api/v2/status` shows
+    /// it through ``ConfigRedaction``).
+    public var sourceText = ""
+    /// Dead man's switches (`heartbeats:`): a missed one opens an incident.
+    public var heartbeats: [HeartbeatDefinition] = []
 
     public init(sourceFile: String, baseDirectory: String, stateDirectory: String = "./.vigil",
                 logLevel: String = "info", control: ControlSettings = .init(), policy: IncidentPolicy,

@@ -178,6 +178,10 @@ public final class Daemon: Sendable {
         let alerts = AlertService(store: store, routing: config.alerting, ladder: config.policy.ladder, clock: clock,
                                   logger: logger) { signals in await incidents.ingest(signals) }
         do { try await alerts.restore() } catch { throw DaemonStartError.database(path: dbPath, reason: "\(error)") }
+        let shownConfiguration = ShownConfiguration(config)
+        let heartbeats = HeartbeatService(store: store, heartbeats: config.heartbeats, ladder: config.policy.ladder,
+                                          clock: clock, logger: logger) { signals in await incidents.ingest(signals) }
+        do { try await heartbeats.restore() } catch { throw DaemonStartError.database(path: dbPath, reason: "\(error)") }
         var services: [any Service] = [
             ControlSocketService(server: server, logger: logger, serving: serving),
             ConfigReloadService(path: options.configPath, commands: commands, incidents: incidents, logger: logger,
@@ -186,6 +190,8 @@ public final class Daemon: Sendable {
                                     await response.replace(settings: new.containment, rules: new.policy.containment)
                                     silences.replace(windows: new.maintenanceWindows)
                                     await alerts.replace(routing: new.alerting, ladder: new.policy.ladder)
+                                    await heartbeats.replace(new.heartbeats, ladder: new.policy.ladder)
+                                    shownConfiguration.replace(new)
                                 }),
             IncidentClockService(incidents: incidents),
             SilenceClockService(silences: silences, interval: .seconds(1)),
@@ -201,8 +207,10 @@ public final class Daemon: Sendable {
                                                        configPath: options.configPath, store: store, serving: serving,
                                                        clock: clock, stateDir: stateDir, alerts: alerts,
                                                        access: access, metrics: daemonMetrics, silences: silences,
-                                                       logger: logger))
+                                                       logger: logger, heartbeats: heartbeats,
+                                                       shownConfiguration: shownConfiguration))
             services.append(AlertClockService(alerts: alerts))
+            services.append(HeartbeatClockService(heartbeats: heartbeats))
         }
         var groupConfig = ServiceGroupConfiguration(services: services, logger: logger)
         groupConfig.gracefulShutdownSignals = [.sigterm, .sigint]

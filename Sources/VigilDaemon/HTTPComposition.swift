@@ -14,6 +14,18 @@ final class ServingFlag: Sendable {
     var isServing: Bool { value.load(ordering: .acquiring) }
 }
 
+/// The configuration `/api/v2/status` shows (`config.original`): redacted when it is loaded or
+/// reloaded, so a request neither reads the file nor sees a secret.
+final class ShownConfiguration: Sendable {
+    private let text: Mutex<String>
+    init(_ config: VigilConfiguration) { text = Mutex(ConfigRedaction.redacted(config.sourceText)) }
+    func replace(_ config: VigilConfiguration) {
+        let redacted = ConfigRedaction.redacted(config.sourceText)
+        text.withLock { $0 = redacted }
+    }
+    var current: String { text.withLock { $0 } }
+}
+
 /// Builds the HTTP server from the configuration and the daemon's parts: the one place that
 /// knows both `VigilHTTP`'s seams and the daemon's services.
 enum HTTPComposition {
@@ -26,7 +38,8 @@ enum HTTPComposition {
     static func server(settings: HTTPSettings, listenOverride: String?, configPath: String, store: Store,
                        serving: ServingFlag, clock: any VigilClock, stateDir: String, alerts: AlertService,
                        access: AccessControl, metrics: DaemonMetrics, silences: SilenceService,
-                       logger: Logger) throws(DaemonStartError) -> HTTPServer {
+                       logger: Logger, heartbeats: HeartbeatService? = nil,
+                       shownConfiguration: ShownConfiguration) throws(DaemonStartError) -> HTTPServer {
         var listen = settings.listen
         if let text = listenOverride {
             guard let parsed = HTTPListenAddress.parse(text) else {
@@ -42,11 +55,12 @@ enum HTTPComposition {
                 if await !store.answersReads() { reasons.append("the database does not answer") }
                 return Readiness(ready: reasons.isEmpty, reasons: reasons)
             },
-            // A file read: on the lookup queue, not the cooperative pool.
-            configurationText: { await ControlCommands.offPool { (try? String(contentsOfFile: configPath, encoding: .utf8)) ?? "" } },
+            configurationText: { shownConfiguration.current },
             alerts: alerts)
         services.resolveTimeout = settings.resolveTimeout
         services.metrics = metrics.metrics
+        services.heartbeats = heartbeats
+        services.webhookLease = settings.webhookLease
         // Tokens are checked before any route; the ack-link pages and /metrics are routes of their own.
         let anonymous = AnonymousAccess(rawValue: settings.loopbackAnonymous) ?? .none
         let tokens = AccessMiddleware<VigilRequestContext>(authenticator: access.authenticator, anonymous: anonymous,

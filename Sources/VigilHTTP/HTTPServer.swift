@@ -68,7 +68,8 @@ public struct HTTPServer: Service {
 
     /// The controllers every server has.
     public static func builtInControllers(_ services: HTTPServices) -> [any HTTPController] {
-        [HealthController(services: services), StatusController(services: services), AlertsController(services: services)]
+        [HealthController(services: services), StatusController(services: services), AlertsController(services: services),
+         HeartbeatsController(services: services), WebhooksController(services: services)]
     }
 
     /// The router with every middleware and route; tests drive it in-process.

@@ -34,6 +34,11 @@ public struct HTTPServices: Sendable {
     public var resolveTimeout: Duration = .seconds(300)
     /// Where alert intake is counted (`alertmanager_alerts_received_total`, `…_invalid_total`).
     public var metrics: VigilMetrics?
+    /// Where `POST /api/v1/heartbeats/NAME` records beats; nil answers the heartbeat routes with 503.
+    public var heartbeats: (any HeartbeatIntake)?
+    /// How long a firing alert received by a webhook intake stays firing without being repeated
+    /// (`http.webhook_lease`): webhook senders repeat only every repeat interval (4 h by default).
+    public var webhookLease: Duration = .seconds(12 * 3600)
 
     public init(clock: any VigilClock, version: String, startedAt: Date = Date(),
                 readiness: @escaping @Sendable () async -> Readiness = { Readiness(ready: true) },

@@ -165,6 +165,7 @@ enum Schema {
             }
         }
         SilenceSchema.register(in: &m)
+        HeartbeatSchema.register(in: &m)
         return m
     }
 }

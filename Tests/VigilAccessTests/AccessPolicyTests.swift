@@ -7,7 +7,7 @@ import VigilCore
     /// The whole table, written out: a change to who may do what must change this test.
     static let expected: [AccessRole: Set<AccessOperation>] = [
         .viewer: [.open, .read],
-        .responder: [.open, .read, .respond, .manageSilences],
+        .responder: [.open, .read, .respond, .manageSilences, .sendHeartbeat],
         .admin: Set(AccessOperation.allCases),
         .sender: [.open, .sendAlerts, .sendHeartbeat],
     ]

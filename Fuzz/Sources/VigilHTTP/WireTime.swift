@@ -1,0 +1,1 @@
+../../../Sources/VigilHTTP/WireTime.swift
