@@ -2,7 +2,7 @@
 // libFuzzer targets for every parser that reads plugin, file or socket input (`make fuzz`, see
 // Docs/security.md, "Fuzzing"). A package of its own so only the parsers' modules are rebuilt
 // with `-sanitize=fuzzer,address`; the library targets are symlinks to the real sources
-// (VigilDaemon holds only ControlProtocol.swift, the control socket's request decoding).
+// (VigilControl holds only ControlProtocol.swift, the control socket's request decoding).
 import PackageDescription
 
 let fuzzTargets = ["frame-decoder", "json-scanner", "event-batch", "message-codec", "config", "rules", "control", "matchers"]
@@ -19,13 +19,13 @@ let package = Package(
         .target(name: "VigilPluginProtocol", dependencies: ["VigilCore"]),
         .target(name: "VigilRules", dependencies: ["VigilCore"]),
         .target(name: "VigilConfig", dependencies: ["VigilCore", "VigilRules", "VigilMatchers", "VigilSilences", .product(name: "Yams", package: "Yams")]),
-        .target(name: "VigilDaemon", dependencies: ["VigilCore", "VigilPluginProtocol"]),
+        .target(name: "VigilControl", dependencies: ["VigilCore", "VigilPluginProtocol"]),
         .target(name: "CFuzzer", path: "CFuzzer"),
         .target(name: "FuzzSupport", dependencies: ["CFuzzer"], path: "Support"),
     ] + fuzzTargets.map { name in
         .executableTarget(name: "fuzz-\(name)",
                           dependencies: ["FuzzSupport", "VigilCore", "VigilMatchers", "VigilSilences", "VigilPluginProtocol", "VigilRules", "VigilConfig",
-                                         "VigilDaemon"],
+                                         "VigilControl"],
                           path: "Targets/\(name)")
     }
 )

@@ -1,3 +1,4 @@
+import VigilControl
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -199,7 +200,7 @@ public final class Daemon: Sendable {
                                                        configPath: options.configPath, store: store, serving: serving,
                                                        clock: clock, stateDir: stateDir, alerts: alerts,
                                                        access: access, metrics: daemonMetrics, silences: silences,
-                                                       logger: logger))
+                                                       commands: commands, logger: logger))
             services.append(AlertClockService(alerts: alerts))
         }
         var groupConfig = ServiceGroupConfiguration(services: services, logger: logger)
