@@ -37,7 +37,7 @@ import VigilTestSupport
         let local = try vigil(["incidents", "timeline", id], stateDirectory: d.stateDirectory)
         #expect(local.out.contains("test-responder"))
         // `--as` is the socket's; over HTTP the token's person is the only name.
-        let asOther = try runVigil(["incidents", "comment", id, "--text", "hi", "--as", "alice"] + remote)
+        let asOther = try runVigil(["incidents", "comment", id, "hi", "--as", "alice"] + remote)
         #expect(asOther.status == 1)
         #expect(asOther.err.contains("as: not accepted over HTTP"), "\(asOther.err)")
         // Unknown incident: the daemon's sentence, exit 1.
