@@ -1,4 +1,3 @@
-import VigilControl
 import VigilCore
 
 /// The documented JSON form of an incident (`vigil incidents show --json`, `list --json`);
@@ -15,7 +14,8 @@ public struct IncidentView: Codable, Sendable, Equatable {
         /// When the breach was recorded.
         public var breachedAt: String?
 
-        public init(state: String, deadline: String? = nil, remainingSeconds: Int? = nil, responseTime: String? = nil, breachedAt: String? = nil) {
+        public init(state: String, deadline: String? = nil, remainingSeconds: Int? = nil, responseTime: String? = nil,
+                    breachedAt: String? = nil) {
             self.state = state
             self.deadline = deadline
             self.remainingSeconds = remainingSeconds
@@ -49,7 +49,8 @@ public struct IncidentView: Codable, Sendable, Equatable {
         /// Only while unacknowledged: what happens next and when.
         public var upcoming: [EscalationStepView]
 
-        public init(responder: String, path: String, level: Int, escalatedAt: String? = nil, upcoming: [EscalationStepView]) {
+        public init(responder: String, path: String, level: Int, escalatedAt: String? = nil,
+                    upcoming: [EscalationStepView]) {
             self.responder = responder
             self.path = path
             self.level = level
@@ -92,7 +93,8 @@ public struct IncidentView: Codable, Sendable, Equatable {
         public var attempts: Int
         public var lastError: String?
 
-        public init(id: Int64? = nil, channel: String, recipients: [String], subject: String, state: String, attempts: Int, lastError: String? = nil) {
+        public init(id: Int64? = nil, channel: String, recipients: [String], subject: String, state: String,
+                    attempts: Int, lastError: String? = nil) {
             self.id = id
             self.channel = channel
             self.recipients = recipients
@@ -111,7 +113,8 @@ public struct IncidentView: Codable, Sendable, Equatable {
         public var dueAt: String?
         public var state: String
 
-        public init(id: Int64? = nil, kind: String, title: String, owner: String? = nil, dueAt: String? = nil, state: String) {
+        public init(id: Int64? = nil, kind: String, title: String, owner: String? = nil, dueAt: String? = nil,
+                    state: String) {
             self.id = id
             self.kind = kind
             self.title = title
@@ -159,7 +162,17 @@ public struct IncidentView: Codable, Sendable, Equatable {
     public var notifications: [NotificationView]?
     public var actionItems: [ActionItemView]?
 
-    public init(id: String, title: String, summary: String = "", type: String? = nil, severity: String, severityName: String? = nil, state: String, source: String, fingerprint: String? = nil, occurrences: Int = 1, detectedAt: String, createdAt: String, updatedAt: String, lastSeenAt: String, acknowledgedAt: String? = nil, resolvedAt: String? = nil, closedAt: String? = nil, sla: SLA, containmentCategory: String? = nil, runbook: String? = nil, escalationLevel: Int = 0, escalation: Escalation? = nil, classification: Classification? = nil, roles: [String: String] = [:], roleDetails: [RoleView]? = nil, labels: [String: String] = [:], channel: String? = nil, backlog: Bool? = nil, statusUpdates: StatusUpdates? = nil, flapCount: Int? = nil, conditionClearedAt: String? = nil, postMortemDueAt: String? = nil, resolution: IncidentResolution? = nil, timeline: [TimelineView]? = nil, notifications: [NotificationView]? = nil, actionItems: [ActionItemView]? = nil) {
+    public init(id: String, title: String, summary: String = "", type: String? = nil, severity: String,
+                severityName: String? = nil, state: String, source: String, fingerprint: String? = nil,
+                occurrences: Int = 1, detectedAt: String, createdAt: String, updatedAt: String, lastSeenAt: String,
+                acknowledgedAt: String? = nil, resolvedAt: String? = nil, closedAt: String? = nil, sla: SLA,
+                containmentCategory: String? = nil, runbook: String? = nil, escalationLevel: Int = 0,
+                escalation: Escalation? = nil, classification: Classification? = nil, roles: [String: String] = [:],
+                roleDetails: [RoleView]? = nil, labels: [String: String] = [:], channel: String? = nil,
+                backlog: Bool? = nil, statusUpdates: StatusUpdates? = nil, flapCount: Int? = nil,
+                conditionClearedAt: String? = nil, postMortemDueAt: String? = nil,
+                resolution: IncidentResolution? = nil, timeline: [TimelineView]? = nil,
+                notifications: [NotificationView]? = nil, actionItems: [ActionItemView]? = nil) {
         self.id = id
         self.title = title
         self.summary = summary
@@ -197,7 +210,6 @@ public struct IncidentView: Codable, Sendable, Equatable {
         self.notifications = notifications
         self.actionItems = actionItems
     }
-
 }
 
 /// The documented JSON form of one timeline entry.
@@ -233,7 +245,8 @@ public struct OnCallView: Codable, Sendable, Equatable {
         public var until: String
         public var override: Bool
 
-        public init(role: String, roleName: String, person: String, personName: String, contacts: [String: String], skills: [String], rotation: String, from: String, until: String, override: Bool) {
+        public init(role: String, roleName: String, person: String, personName: String, contacts: [String: String],
+                    skills: [String], rotation: String, from: String, until: String, override: Bool) {
             self.role = role
             self.roleName = roleName
             self.person = person
@@ -271,7 +284,8 @@ public struct RunbookView: Codable, Sendable {
         public var at: String?
         public var note: String?
 
-        public init(number: Int, kind: String, text: String, done: Bool? = nil, by: String? = nil, at: String? = nil, note: String? = nil) {
+        public init(number: Int, kind: String, text: String, done: Bool? = nil, by: String? = nil, at: String? = nil,
+                    note: String? = nil) {
             self.number = number
             self.kind = kind
             self.text = text
@@ -291,7 +305,8 @@ public struct RunbookView: Codable, Sendable {
     public var next: Int?
     public var steps: [StepView]
 
-    public init(name: String, title: String, incidentTypes: [String], file: String, incident: String? = nil, done: Int? = nil, next: Int? = nil, steps: [StepView]) {
+    public init(name: String, title: String, incidentTypes: [String], file: String, incident: String? = nil,
+                done: Int? = nil, next: Int? = nil, steps: [StepView]) {
         self.name = name
         self.title = title
         self.incidentTypes = incidentTypes

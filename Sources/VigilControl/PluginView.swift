@@ -39,7 +39,13 @@ public struct PluginView: Codable, Sendable, Equatable {
     /// What the manifest asks beyond the plugin policy, field by field (state `refused`).
     public var policyViolations: [PolicyViolation]?
 
-    public init(name: String, kind: String, version: String, description: String, directory: String, critical: Bool, state: String, cause: String? = nil, causeCategory: String? = nil, pid: Int32? = nil, uid: UInt32? = nil, since: String, restartAt: String? = nil, starts: Int, restarts: Int, exits: Int, failures: Int, timeouts: Int, protocolViolations: Int, breaches: Int, eventsReceived: UInt64, eventsRefused: UInt64, failureRate: Double, failuresByCause: [String: Int], syscalls: [String: UInt64], profile: String, network: String, policyViolations: [PolicyViolation]? = nil) {
+    public init(name: String, kind: String, version: String, description: String, directory: String, critical: Bool,
+                state: String, cause: String? = nil, causeCategory: String? = nil, pid: Int32? = nil,
+                uid: UInt32? = nil, since: String, restartAt: String? = nil, starts: Int, restarts: Int, exits: Int,
+                failures: Int, timeouts: Int, protocolViolations: Int, breaches: Int, eventsReceived: UInt64,
+                eventsRefused: UInt64, failureRate: Double, failuresByCause: [String: Int],
+                syscalls: [String: UInt64], profile: String, network: String,
+                policyViolations: [PolicyViolation]? = nil) {
         self.name = name
         self.kind = kind
         self.version = version

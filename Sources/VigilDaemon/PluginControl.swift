@@ -6,7 +6,11 @@ import VigilPluginHost
 extension PluginView {
     /// Every field empty: the two makers below fill it in.
     static var blank: PluginView {
-        PluginView(name: "", kind: "", version: "", description: "", directory: "", critical: false, state: "", cause: nil, causeCategory: nil, pid: nil, uid: nil, since: "", restartAt: nil, starts: 0, restarts: 0, exits: 0, failures: 0, timeouts: 0, protocolViolations: 0, breaches: 0, eventsReceived: 0, eventsRefused: 0, failureRate: 0, failuresByCause: [:], syscalls: [:], profile: "", network: "", policyViolations: nil)
+        PluginView(name: "", kind: "", version: "", description: "", directory: "", critical: false, state: "",
+                   cause: nil, causeCategory: nil, pid: nil, uid: nil, since: "", restartAt: nil, starts: 0,
+                   restarts: 0, exits: 0, failures: 0, timeouts: 0, protocolViolations: 0, breaches: 0,
+                   eventsReceived: 0, eventsRefused: 0, failureRate: 0, failuresByCause: [:], syscalls: [:],
+                   profile: "", network: "", policyViolations: nil)
     }
 
     /// A plugin the policy refused: never started, so no counters.
