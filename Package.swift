@@ -90,7 +90,7 @@ let package = Package(
         // The HTTP front door (Alertmanager API v2, health, status). It knows the daemon only through
         // the protocols and closures of `HTTPServices`, which the composition root fills in.
         .target(name: "VigilHTTP", dependencies: [
-            "VigilCore", "VigilAccess", "VigilMetrics", "VigilMatchers", "VigilSilences",
+            "VigilCore", "VigilControl", "VigilAccess", "VigilMetrics", "VigilMatchers", "VigilSilences",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -100,8 +100,12 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], swiftSettings: strict),
+        // One command model: the control protocol's requests, responses and views, the command
+        // catalogue with its /api/v1 routes, and the clients (Unix socket, HTTP). The CLI depends on
+        // this, not on the daemon.
+        .target(name: "VigilControl", dependencies: ["VigilCore", "VigilPluginProtocol"], swiftSettings: strict),
         .target(name: "VigilDaemon", dependencies: [
-            "VigilCore", "VigilBus", "VigilRules", "VigilIncidents", "VigilConfig", "VigilStore", "VigilMatchers", "VigilSilences",
+            "VigilControl", "VigilCore", "VigilBus", "VigilRules", "VigilIncidents", "VigilConfig", "VigilStore", "VigilMatchers", "VigilSilences",
             "VigilPluginProtocol", "VigilPluginHost", "CVigilSys", "VigilHTTP", "VigilAccess", "VigilMetrics",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -110,12 +114,12 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ], swiftSettings: strict),
         .target(name: "VigilCLI", dependencies: [
-            "VigilCore", "VigilConfig", "VigilRules", "VigilDaemon", "VigilPluginHost", "VigilMatchers",
+            "VigilCore", "VigilConfig", "VigilRules", "VigilControl", "VigilIncidents", "VigilPluginHost", "VigilMatchers",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: strict),
 
         .executableTarget(name: "vigild", dependencies: [
-            "VigilDaemon",
+            "VigilDaemon", "VigilControl",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: strict),
         .executableTarget(name: "vigil", dependencies: ["VigilCLI"], swiftSettings: strict),
@@ -153,7 +157,8 @@ let package = Package(
         .testTarget(name: "VigilMetricsTests", dependencies: ["VigilMetrics", "VigilCore"]),
         .testTarget(name: "VigilHTTPTests", dependencies: [
             "VigilHTTP", "VigilCore", "VigilConfig", "VigilAccess", "VigilMetrics", "VigilStore",
-            "VigilSilences", "VigilDaemon",
+            "VigilSilences", "VigilDaemon", "VigilControl",
+            .product(name: "Yams", package: "Yams"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
@@ -164,11 +169,12 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], exclude: ["Fixtures"]),
         // Starting the real vigild and vigil from tests (daemon tests and the end-to-end scenarios).
-        .target(name: "VigilTestSupport", dependencies: ["VigilCore", "VigilDaemon"], path: "Tests/VigilTestSupport"),
-        .testTarget(name: "Scenarios", dependencies: ["VigilTestSupport", "VigilCore", "VigilDaemon"],
+        .target(name: "VigilTestSupport", dependencies: ["VigilCore", "VigilDaemon", "VigilControl"], path: "Tests/VigilTestSupport"),
+        .testTarget(name: "Scenarios", dependencies: ["VigilTestSupport", "VigilCore", "VigilDaemon", "VigilControl"],
                     path: "Tests/Scenarios", exclude: ["Fixtures", "run.sh", "document.sh"]),
         .testTarget(name: "VigilDaemonTests", dependencies: ["VigilTestSupport",
-            "VigilDaemon", "VigilCore", "VigilConfig", "VigilStore", "VigilIncidents", "VigilBus", "CVigilSys",
+            "VigilDaemon", "VigilControl", "VigilHTTP", "VigilPluginProtocol",
+            .product(name: "Yams", package: "Yams"), "VigilCore", "VigilConfig", "VigilStore", "VigilIncidents", "VigilBus", "CVigilSys",
             "VigilMatchers", "VigilSilences",
             "VigilAccess", "VigilMetrics",
             .product(name: "Logging", package: "swift-log"),

@@ -2,7 +2,7 @@
 // libFuzzer targets for every parser that reads plugin, file or socket input (`make fuzz`, see
 // Docs/security.md, "Fuzzing"). A package of its own so only the parsers' modules are rebuilt
 // with `-sanitize=fuzzer,address`; the library targets are symlinks to the real sources
-// (VigilDaemon holds only ControlProtocol.swift, the control socket's request decoding; VigilHTTP
+// (VigilControl holds only ControlProtocol.swift, the control socket's request decoding; VigilHTTP
 // only WebhookWire.swift and WireTime.swift, the webhook intakes' decoding).
 import PackageDescription
 
@@ -20,14 +20,14 @@ let package = Package(
         .target(name: "VigilPluginProtocol", dependencies: ["VigilCore"]),
         .target(name: "VigilRules", dependencies: ["VigilCore"]),
         .target(name: "VigilConfig", dependencies: ["VigilCore", "VigilRules", "VigilMatchers", "VigilSilences", .product(name: "Yams", package: "Yams")]),
-        .target(name: "VigilDaemon", dependencies: ["VigilCore", "VigilPluginProtocol"]),
+        .target(name: "VigilControl", dependencies: ["VigilCore", "VigilPluginProtocol"]),
         .target(name: "VigilHTTP", dependencies: ["VigilCore"]),
         .target(name: "CFuzzer", path: "CFuzzer"),
         .target(name: "FuzzSupport", dependencies: ["CFuzzer"], path: "Support"),
     ] + fuzzTargets.map { name in
         .executableTarget(name: "fuzz-\(name)",
                           dependencies: ["FuzzSupport", "VigilCore", "VigilMatchers", "VigilSilences", "VigilPluginProtocol", "VigilRules", "VigilConfig",
-                                         "VigilDaemon", "VigilHTTP"],
+                                         "VigilControl", "VigilHTTP"],
                           path: "Targets/\(name)")
     }
 )

@@ -70,6 +70,8 @@ public enum AccessPolicy {
         case "ack" where segments.count == 2 && (reading || method == "POST"): return .open
         default: break
         }
+        // API tokens are the admin's, to read as well as to change.
+        if segments.count >= 3, segments[0] == "api", segments[1] == "v1", segments[2] == "tokens" { return .administer }
         if reading { return .read }
         guard segments.first == "api", segments.count >= 3 else { return .administer }
         let resource = segments[2]

@@ -1,6 +1,6 @@
 import ArgumentParser
 import VigilCore
-import VigilDaemon
+import VigilControl
 
 /// `vigil actions`: containment action requests — what ran, why and what it changed; approve,
 /// deny, undo, run one by hand, verify containment.

@@ -1,6 +1,7 @@
 import VigilConfig
 import VigilCore
-import VigilDaemon
+import VigilControl
+import VigilIncidents
 
 /// `vigil config check`: everything the daemon would refuse at start or reload, the detection
 /// rules of every file in `rules.files` included (``ConfigLoader`` parses them).

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import VigilCore
-import VigilDaemon
+import VigilControl
 
 /// `vigil emit metric|signal`: put an event on the daemon's bus, as a detector would.
 struct EmitCommand: ParsableCommand {

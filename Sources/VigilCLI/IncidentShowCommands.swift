@@ -1,6 +1,6 @@
 import ArgumentParser
 import VigilCore
-import VigilDaemon
+import VigilControl
 
 extension IncidentsCommand {
     struct Show: ParsableCommand {

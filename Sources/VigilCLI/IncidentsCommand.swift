@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import VigilCore
-import VigilDaemon
+import VigilControl
 
 struct IncidentsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

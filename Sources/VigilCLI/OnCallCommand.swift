@@ -1,6 +1,6 @@
 import ArgumentParser
 import VigilCore
-import VigilDaemon
+import VigilControl
 
 /// `vigil oncall`: who holds each role now (or at `--at`), for a component when given.
 struct OnCallCommand: ParsableCommand {

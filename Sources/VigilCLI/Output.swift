@@ -1,6 +1,6 @@
 import Foundation
 import VigilCore
-import VigilDaemon
+import VigilControl
 
 /// Renders rows as an aligned plain-text table (two spaces between columns).
 struct TextTable {

@@ -2,8 +2,8 @@ import ArgumentParser
 import Foundation
 import VigilConfig
 import VigilCore
-import VigilDaemon
 import VigilPluginHost
+import VigilControl
 
 struct PluginsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

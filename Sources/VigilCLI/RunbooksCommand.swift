@@ -1,6 +1,6 @@
 import ArgumentParser
 import VigilCore
-import VigilDaemon
+import VigilControl
 
 /// `vigil runbooks list|show|step`: the runbooks of `runbooks.directory` and an incident's
 /// progress through its runbook.

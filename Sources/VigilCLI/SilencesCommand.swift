@@ -1,6 +1,6 @@
 import ArgumentParser
 import VigilCore
-import VigilDaemon
+import VigilControl
 
 /// `vigil silences`: mute paging and automated containment for what matchers select, as
 /// `amtool silence` does for Alertmanager (same matcher syntax).

@@ -1,6 +1,6 @@
 import ArgumentParser
 import VigilCore
-import VigilDaemon
+import VigilControl
 
 /// `vigil tokens create|list|revoke`: API tokens for the HTTP API (root or the daemon's user only).
 struct TokensCommand: ParsableCommand {

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import VigilCore
-import VigilDaemon
+import VigilControl
 
 /// `vigil`: the operator's command line for a running `vigild`.
 public struct VigilCommand: ParsableCommand {
@@ -14,47 +14,78 @@ public struct VigilCommand: ParsableCommand {
 
     public init() {}
 
-    /// Runs the command line. `--state-dir DIR` is accepted before the subcommand too
-    /// (`vigil --state-dir DIR status`), as well as after it.
+    /// Runs the command line. `--state-dir DIR`, `--url URL` and `--token TOKEN` are accepted
+    /// before the subcommand too (`vigil --url https://host:9093 --token … status`), as well as after it.
     public static func main() {
         main(Self.hoistingStateDirectory(Array(CommandLine.arguments.dropFirst())))
     }
 
-    /// Moves a leading `--state-dir DIR` (or `--state-dir=DIR`) out of the arguments and into
-    /// `VIGIL_STATE_DIR`, which every command reads; later arguments are left as they are.
+    /// The leading options that say where the daemon is, and the environment variable each is
+    /// moved into (every command reads them there).
+    static let hoisted = ["--state-dir": "VIGIL_STATE_DIR", "--url": "VIGIL_URL", "--token": "VIGIL_TOKEN"]
+
+    /// Moves leading `--state-dir DIR`, `--url URL`, `--token TOKEN` (or `--option=VALUE`) out of
+    /// the arguments and into `VIGIL_STATE_DIR`, `VIGIL_URL`, `VIGIL_TOKEN`; later arguments are
+    /// left as they are.
     static func hoistingStateDirectory(_ arguments: [String]) -> [String] {
         var rest = arguments[...]
-        while let first = rest.first, first.hasPrefix("-") {
-            if first == "--state-dir", rest.count >= 2 {
-                setenv("VIGIL_STATE_DIR", rest[rest.startIndex + 1], 1)
-                rest = rest.dropFirst(2)
-            } else if first.hasPrefix("--state-dir=") {
-                setenv("VIGIL_STATE_DIR", String(first.dropFirst("--state-dir=".count)), 1)
-                rest = rest.dropFirst()
-            } else {
-                break
+        outer: while let first = rest.first, first.hasPrefix("-") {
+            for (option, variable) in hoisted {
+                if first == option, rest.count >= 2 {
+                    setenv(variable, rest[rest.startIndex + 1], 1)
+                    rest = rest.dropFirst(2)
+                    continue outer
+                } else if first.hasPrefix(option + "=") {
+                    setenv(variable, String(first.dropFirst(option.count + 1)), 1)
+                    rest = rest.dropFirst()
+                    continue outer
+                }
             }
+            break
         }
         return Array(rest)
     }
 }
 
-/// Where to find the daemon; shared by every command that talks to it.
+/// Where to find the daemon; shared by every command that talks to it: the local control socket
+/// in the state folder, or with `--url` (env `VIGIL_URL`) a remote daemon's HTTP API with an
+/// API token (`--token`, env `VIGIL_TOKEN`). Both carry the same commands.
 struct DaemonLocation: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The daemon's state folder (env VIGIL_STATE_DIR, default ./.vigil).",
                                             valueName: "dir"))
     var stateDir: String?
+    @Option(name: .long, help: ArgumentHelp("A remote daemon's HTTP address, e.g. https://vigil.example:9093 (env VIGIL_URL); "
+                                            + "without it the local control socket is used.", valueName: "url"))
+    var url: String?
+    @Option(name: .long, help: ArgumentHelp("The API token for --url (env VIGIL_TOKEN; make one with `vigil tokens create`).",
+                                            valueName: "token"))
+    var token: String?
 
     var resolved: String {
         stateDir ?? ProcessInfo.processInfo.environment["VIGIL_STATE_DIR"] ?? "./.vigil"
     }
 
+    /// The remote address, when one is given (an empty `VIGIL_URL` is none).
+    var remoteURL: String? {
+        let environment = ProcessInfo.processInfo.environment
+        return (url ?? environment["VIGIL_URL"]).flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// The control socket, or the HTTP API with `--url`.
+    func transport() throws(ControlFailure) -> any ControlTransport {
+        guard let remote = remoteURL else { return ControlClient(stateDirectory: resolved) }
+        guard let token = token ?? ProcessInfo.processInfo.environment["VIGIL_TOKEN"], !token.isEmpty else {
+            throw ControlFailure("--url \(remote) needs an API token: --token TOKEN or VIGIL_TOKEN "
+                + "(make one on the daemon's host with `vigil tokens create --role responder --person NAME`)")
+        }
+        return try HTTPControlClient(url: remote, token: token)
+    }
+
     /// Sends a request and returns its result, or exits with the daemon's error on stderr.
     func call(_ command: String, _ args: [String: JSONValue] = [:]) throws -> JSONValue {
-        let client = ControlClient(stateDirectory: resolved)
         let response: ControlResponse
         do {
-            response = try client.send(ControlRequest(command: command, args: args))
+            response = try transport().send(ControlRequest(command: command, args: args))
         } catch {
             printError("vigil: \(error)")
             throw ExitCode(69)

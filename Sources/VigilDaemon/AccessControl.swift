@@ -1,44 +1,17 @@
+import VigilControl
 import Foundation
 import VigilAccess
 import VigilCore
 import VigilStore
 
-/// The documented JSON form of one API token in `vigil tokens list` and `create`: never its secret.
-public struct TokenView: Codable, Sendable, Equatable {
-    public var id: String
-    public var role: String
-    public var person: String
-    public var state: String
-    public var createdAt: String
-    public var createdBy: String
-    public var expiresAt: String?
-    public var revokedAt: String?
-
+extension TokenView {
     init(_ r: APITokenRecord, now: Timestamp) {
-        id = r.id
-        role = r.role
-        person = r.person
-        createdAt = Timestamp(nanoseconds: r.createdAt).rfc3339
-        createdBy = r.createdBy
-        expiresAt = r.expiresAt.map { Timestamp(nanoseconds: $0).rfc3339 }
-        revokedAt = r.revokedAt.map { Timestamp(nanoseconds: $0).rfc3339 }
-        state = r.revokedAt != nil ? "revoked" : (r.expiresAt.map { $0 <= now.nanoseconds } ?? false) ? "expired" : "active"
+        self.init(id: r.id, role: r.role, person: r.person,
+                  state: r.revokedAt != nil ? "revoked" : (r.expiresAt.map { $0 <= now.nanoseconds } ?? false) ? "expired" : "active",
+                  createdAt: Timestamp(nanoseconds: r.createdAt).rfc3339, createdBy: r.createdBy,
+                  expiresAt: r.expiresAt.map { Timestamp(nanoseconds: $0).rfc3339 },
+                  revokedAt: r.revokedAt.map { Timestamp(nanoseconds: $0).rfc3339 })
     }
-}
-
-/// `vigil tokens create` answers with the token's view and, this once, its secret.
-public struct CreatedTokenView: Codable, Sendable {
-    public var token: TokenView
-    public var secret: String
-}
-
-/// `vigil incidents ack-link`: a signed, single-use acknowledgement link for one person.
-public struct AckLinkView: Codable, Sendable {
-    public var incident: String
-    public var person: String
-    public var expiresAt: String
-    /// The path to append to the daemon's HTTP address: `/ack/<token>`.
-    public var path: String
 }
 
 /// Answers the access commands of the control socket (`tokens.create|list|revoke`,
@@ -124,7 +97,7 @@ public struct AccessControl: Sendable {
         case "tokens.revoke":
             let id = try r.string("id")
             guard APIToken.isValidID(id), let record = try await store.revokeToken(id: id, at: now) else {
-                throw ControlFailure("no token \(id) (see vigil tokens list)")
+                throw ControlFailure.notFound("no token \(id) (see vigil tokens list)")
             }
             return try JSONValue.encoding(TokenView(record, now: now))
         case "incidents.ack_link":

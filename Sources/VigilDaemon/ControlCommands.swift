@@ -1,10 +1,27 @@
+import VigilControl
 import Foundation
 import Logging
 import VigilConfig
 import VigilCore
 import VigilStore
 
-/// Answers control-socket requests against the store and the live configuration.
+/// Who sent a control request: a local account on the control socket, or an API token's person
+/// over HTTP. Every change is recorded in the timeline under ``actor``.
+public enum ControlCaller: Sendable, Equatable {
+    /// The socket peer's account name.
+    case local(String)
+    /// The person of the API token, and its role.
+    case http(person: String, role: String)
+
+    public var actor: String {
+        switch self {
+        case .local(let name): name
+        case .http(let person, _): person
+        }
+    }
+}
+
+/// Answers control requests (control socket and HTTP API) against the store and the live configuration.
 ///
 /// Commands that change incidents persist their change (incident + timeline, one transaction)
 /// before answering, so anything the CLI was told succeeded survives a `SIGKILL`.
@@ -75,41 +92,56 @@ public actor ControlCommands {
 
     public var configuration: VigilConfiguration { config }
 
-    /// Handles one request from an authenticated peer.
+    /// Handles one request from an authenticated control-socket peer.
     public func handle(_ request: ControlRequest, peer: PeerCredentials) async -> ControlResponse {
+        // An NSS look-up may block (LDAP, sssd): it runs on a thread, not on the cooperative pool.
+        let uid = peer.uid
+        let name = await Self.offPool { Self.userName(uid: uid) }
+        return await execute(request, caller: .local(name), mayManageTokens: peer.uid == 0 || peer.uid == getuid())
+    }
+
+    /// Handles one request of the HTTP API for the token's `person`; the access middleware has
+    /// already checked the token's role against the route (tokens need `admin`).
+    public func handle(_ request: ControlRequest, person: String, role: String) async -> ControlResponse {
+        guard ControlCatalogue.routes.contains(where: { $0.command == request.command }) else {
+            return .failure(ControlFailure("\(request.command) is not available over HTTP"))
+        }
+        return await execute(request, caller: .http(person: person, role: role), mayManageTokens: role == "admin")
+    }
+
+    /// The one executor of every command, whichever door it came through: changes are recorded
+    /// under `caller`'s name.
+    func execute(_ request: ControlRequest, caller: ControlCaller, mayManageTokens: Bool) async -> ControlResponse {
         do {
-            // An NSS look-up may block (LDAP, sssd): it runs on a thread, not on the cooperative pool.
-            let uid = peer.uid
-            let actor = await Self.offPool { Self.userName(uid: uid) }
+            let actor = caller.actor
             switch request.command {
             case "status": return .success(try JSONValue.encoding(try await status()))
             case "emit": return .success(try await emit(request, actor: actor))
             case let c where AccessControl.handles(c):
-                guard let accessControl else { throw ControlFailure("access control is not running") }
-                return .success(try await accessControl.handle(request, actor: actor,
-                                                               mayManageTokens: peer.uid == 0 || peer.uid == getuid()))
+                guard let accessControl else { throw ControlFailure("access control is not running", kind: .unavailable) }
+                return .success(try await accessControl.handle(request, actor: actor, mayManageTokens: mayManageTokens))
             case let c where IncidentControl.handles(c):
-                guard let incidents else { throw ControlFailure("the incident manager is not running") }
-                return .success(try await incidents.handle(request, user: actor))
+                guard let incidents else { throw ControlFailure("the incident manager is not running", kind: .unavailable) }
+                return .success(try await incidents.handle(request, user: caller))
             case let c where ActionControl.handles(c):
-                guard let actionControl else { throw ControlFailure("the response engine is not running") }
+                guard let actionControl else { throw ControlFailure("the response engine is not running", kind: .unavailable) }
                 return .success(try await actionControl.handle(request, actor: actor))
             case let c where SilenceControl.handles(c):
-                guard let silenceControl else { throw ControlFailure("the silences are not loaded") }
+                guard let silenceControl else { throw ControlFailure("the silences are not loaded", kind: .unavailable) }
                 return .success(try await silenceControl.handle(request, actor: actor))
             case let command where command.hasPrefix("plugins."):
-                guard let pluginControl else { throw ControlFailure("the plugin host is not running") }
+                guard let pluginControl else { throw ControlFailure("the plugin host is not running", kind: .unavailable) }
                 return .success(try await pluginControl.handle(request, actor: actor))
             default:
-                return .failure("unknown command \"\(request.command)\"; known: status, emit, "
+                return .failure(ControlFailure("unknown command \"\(request.command)\"; known: status, emit, "
                     + (IncidentControl.commands + ActionControl.commands + SilenceControl.commands + AccessControl.commands + ["plugins.list", "plugins.show", "plugins.enable", "plugins.disable",
-                                                    "plugins.restart"]).joined(separator: ", "))
+                                                    "plugins.restart"]).joined(separator: ", "), kind: .notFound))
             }
         } catch let failure as ControlFailure {
-            return .failure(failure.description)
+            return .failure(failure)
         } catch {
             logger.error("control command failed", metadata: ["command": "\(request.command)", "error": "\(error)"])
-            return .failure("internal error while running \(request.command): \(error)")
+            return .failure(ControlFailure("internal error while running \(request.command): \(error)", kind: .unavailable))
         }
     }
 
@@ -161,9 +193,4 @@ public actor ControlCommands {
     static func offPool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
         await withCheckedContinuation { continuation in lookups.async { continuation.resume(returning: work()) } }
     }
-}
-
-/// The version string reported by `vigil status` and `--version`.
-public enum VigilVersion {
-    public static let current = "0.1.0"
 }

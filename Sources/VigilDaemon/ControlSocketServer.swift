@@ -1,6 +1,7 @@
 import CVigilSys
 import Foundation
 import Logging
+import VigilControl
 import VigilCore
 
 /// Who is on the other end of a control connection, from `SO_PEERCRED`.
@@ -214,19 +215,7 @@ public final class ControlSocketServer: @unchecked Sendable {
         }
     }
 
-    static func address(_ path: String) throws -> sockaddr_un {
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
-            throw ControlFailure("socket path too long (\(bytes.count) bytes, at most 107): \(path)")
-        }
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-            for (i, b) in bytes.enumerated() { raw[i] = b }
-            raw[bytes.count] = 0
-        }
-        return addr
-    }
+    static func address(_ path: String) throws -> sockaddr_un { try ControlClient.address(path) }
 
     /// Whether something accepts connections at `path`.
     static func answers(path: String) -> Bool {

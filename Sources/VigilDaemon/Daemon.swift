@@ -1,3 +1,4 @@
+import VigilControl
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -207,7 +208,7 @@ public final class Daemon: Sendable {
                                                        configPath: options.configPath, store: store, serving: serving,
                                                        clock: clock, stateDir: stateDir, alerts: alerts,
                                                        access: access, metrics: daemonMetrics, silences: silences,
-                                                       logger: logger, heartbeats: heartbeats,
+                                                       commands: commands, logger: logger, heartbeats: heartbeats,
                                                        shownConfiguration: shownConfiguration))
             services.append(AlertClockService(alerts: alerts))
             services.append(HeartbeatClockService(heartbeats: heartbeats))

@@ -1,3 +1,4 @@
+import VigilControl
 import VigilCore
 import VigilMetrics
 import VigilPluginHost

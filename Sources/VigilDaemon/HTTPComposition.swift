@@ -1,3 +1,4 @@
+import VigilControl
 import Foundation
 import Logging
 import Synchronization
@@ -38,7 +39,7 @@ enum HTTPComposition {
     static func server(settings: HTTPSettings, listenOverride: String?, configPath: String, store: Store,
                        serving: ServingFlag, clock: any VigilClock, stateDir: String, alerts: AlertService,
                        access: AccessControl, metrics: DaemonMetrics, silences: SilenceService,
-                       logger: Logger, heartbeats: HeartbeatService? = nil,
+                       commands: ControlCommands, logger: Logger, heartbeats: HeartbeatService? = nil,
                        shownConfiguration: ShownConfiguration) throws(DaemonStartError) -> HTTPServer {
         var listen = settings.listen
         if let text = listenOverride {
@@ -65,9 +66,12 @@ enum HTTPComposition {
         let anonymous = AnonymousAccess(rawValue: settings.loopbackAnonymous) ?? .none
         let tokens = AccessMiddleware<VigilRequestContext>(authenticator: access.authenticator, anonymous: anonymous,
                                                            listenIsLoopback: listen.isLoopback)
-        let accessRoutes = AccessController<VigilRequestContext>(redemption: access.redemption, scrape: { await metrics.scrape() })
-        // Alertmanager API v2's silence routes, changed under the token's person.
-        let silenceRoutes = SilencesController<VigilRequestContext>(endpoint: SilencesAPI(service: silences, clock: clock))
+        let controllers = HTTPServer.daemonControllers(
+            redemption: access.redemption, scrape: { await metrics.scrape() },
+            // Alertmanager API v2's silence routes, changed under the token's person.
+            silences: SilencesAPI(service: silences, clock: clock),
+            // The incident API: the control socket's commands, run by the same executor under the token's person.
+            execute: { request, principal in await commands.handle(request, person: principal.person, role: principal.role) })
         // Unreadable TLS files stop the daemon at start, naming them, not later inside the group.
         if let tls = settings.tls {
             do { try HTTPServer.checkTLS(certificate: tls.certificate, key: tls.key) } catch { throw .http("\(error)") }
@@ -77,7 +81,7 @@ enum HTTPComposition {
         return HTTPServer(settings: HTTPServerSettings(host: listen.host, port: listen.port,
                                                        maxBodyBytes: settings.maxBodyBytes,
                                                        tlsCertificate: settings.tls?.certificate, tlsKey: settings.tls?.key),
-                          services: services, controllers: [accessRoutes, silenceRoutes], middlewares: [tokens], logger: logger,
+                          services: services, controllers: controllers, middlewares: [tokens], logger: logger,
                           onListening: { bound in
                               try? (bound + "\n").write(toFile: addressFile, atomically: true, encoding: .utf8)
                           })

@@ -1,3 +1,4 @@
+import VigilControl
 import VigilCore
 import VigilIncidents
 import VigilStore
@@ -25,19 +26,19 @@ public struct IncidentControl: Sendable {
     public static func handles(_ command: String) -> Bool { commands.contains(command) }
 
     /// Runs one request for the authenticated local `user`; refusals are ``ControlFailure``s.
-    public func handle(_ r: ControlRequest, user: String) async throws(ControlFailure) -> JSONValue {
+    public func handle(_ r: ControlRequest, user: ControlCaller) async throws(ControlFailure) -> JSONValue {
         do {
             return try await dispatch(r, user: user)
         } catch let f as ControlFailure {
             throw f
         } catch let e as IncidentServiceError {
-            throw ControlFailure(e.description)
+            throw ControlFailure(e.description, kind: e.failureKind)
         } catch {
             throw ControlFailure("\(r.command) failed: \(error)")
         }
     }
 
-    private func dispatch(_ r: ControlRequest, user: String) async throws -> JSONValue {
+    private func dispatch(_ r: ControlRequest, user: ControlCaller) async throws -> JSONValue {
         let policy = await service.policy
         switch r.command {
         case "incidents.declare":
@@ -54,14 +55,14 @@ public struct IncidentControl: Sendable {
             })
         case "incidents.show":
             let id = try r.string("id")
-            guard let incident = try await store.incident(id: id) else { throw ControlFailure("no incident \(id)") }
+            guard let incident = try await store.incident(id: id) else { throw ControlFailure.notFound("no incident \(id)") }
             return try JSONValue.encoding(IncidentView(
                 incident, policy: policy, now: clock.now(), timeline: try await store.timeline(incidentID: id),
                 notifications: try await store.notifications(incidentID: id),
                 actionItems: try await store.actionItems(incidentID: id)))
         case "incidents.timeline":
             let id = try r.string("id")
-            guard try await store.incident(id: id) != nil else { throw ControlFailure("no incident \(id)") }
+            guard try await store.incident(id: id) != nil else { throw ControlFailure.notFound("no incident \(id)") }
             return try JSONValue.encoding(try await store.timeline(incidentID: id).map(TimelineView.init))
         case "incidents.ack":
             return try view(try await service.acknowledge(try r.string("id"), actor: try actor(r, user: user, policy: policy),
@@ -110,7 +111,7 @@ public struct IncidentControl: Sendable {
             return try JSONValue.encoding(policy.runbooks.values.sorted { $0.name < $1.name }.map { RunbookView($0) })
         case "runbooks.show":
             if let id = r.optionalString("incident") {
-                guard let incident = try await store.incident(id: id) else { throw ControlFailure("no incident \(id)") }
+                guard let incident = try await store.incident(id: id) else { throw ControlFailure.notFound("no incident \(id)") }
                 let workflow = await service.workflow
                 guard let runbook = workflow.runbook(for: incident) else {
                     throw ControlFailure("\(id) has no runbook" + (incident.runbook.map { " loaded (it names \"\($0)\")" } ?? ""))
@@ -120,7 +121,7 @@ public struct IncidentControl: Sendable {
             }
             let name = try r.string("name")
             guard let runbook = policy.runbooks[name] else {
-                throw ControlFailure("no runbook \"\(name)\" (known: \(policy.runbooks.keys.sorted().joined(separator: ", ")))")
+                throw ControlFailure.notFound("no runbook \"\(name)\" (known: \(policy.runbooks.keys.sorted().joined(separator: ", ")))")
             }
             return try JSONValue.encoding(RunbookView(runbook))
         case "runbooks.step":
@@ -145,13 +146,16 @@ public struct IncidentControl: Sendable {
     }
 
     /// The name timeline entries carry: the local user, or `alice via root` when acting for a roster person.
-    private func actor(_ r: ControlRequest, user: String, policy: IncidentPolicy) throws(ControlFailure) -> String {
-        guard let person = r.optionalString("as") else { return user }
+    private func actor(_ r: ControlRequest, user: ControlCaller, policy: IncidentPolicy) throws(ControlFailure) -> String {
+        guard let person = r.optionalString("as") else { return user.actor }
+        guard case .local(let account) = user else {
+            throw ControlFailure("as: not accepted over HTTP; changes are recorded under the API token's person (\(user.actor))")
+        }
         guard policy.roster.people.contains(where: { $0.id == person }) else {
             throw ControlFailure("--as \(person): not a person in the roster (known: "
                 + policy.roster.people.map(\.id).joined(separator: ", ") + ")")
         }
-        return person == user ? user : "\(person) via \(user)"
+        return person == account ? account : "\(person) via \(account)"
     }
 
     private func strings(_ r: ControlRequest, _ key: String) -> [String] {
@@ -187,6 +191,21 @@ public struct IncidentControl: Sendable {
             s.insert(st)
         }
         return s
+    }
+}
+
+extension IncidentServiceError {
+    /// How the control protocol (and so HTTP) reports it.
+    var failureKind: ControlFailure.Kind {
+        switch self {
+        case .notFound: .notFound
+        case .storage: .unavailable
+        case .refused(let e):
+            switch e {
+            case .illegalTransition, .notOpen, .alreadyAcknowledged, .topOfEscalationPath: .conflict
+            default: .invalid
+            }
+        }
     }
 }
 

@@ -1,48 +1,21 @@
+import VigilControl
 import Foundation
 import VigilCore
 import VigilPluginHost
 
-/// The documented JSON form of a plugin (`vigil plugins list|show --json`).
-public struct PluginView: Codable, Sendable, Equatable {
-    public var name: String
-    public var kind: String
-    public var version: String
-    public var description: String
-    public var directory: String
-    public var critical: Bool
-    /// `starting`, `running`, `stopping`, `backing off`, `quarantined`, `disabled`, or `refused`
-    /// (its manifest asks beyond the plugin policy; ``policyViolations`` says what).
-    public var state: String
-    /// Why it is backing off or quarantined, or why its last run ended.
-    public var cause: String?
-    public var causeCategory: String?
-    public var pid: Int32?
-    public var uid: UInt32?
-    public var since: String
-    /// When a plugin backing off starts again.
-    public var restartAt: String?
-    public var starts: Int
-    public var restarts: Int
-    public var exits: Int
-    public var failures: Int
-    public var timeouts: Int
-    public var protocolViolations: Int
-    public var breaches: Int
-    public var eventsReceived: UInt64
-    /// Events dropped: undeclared or reserved names, reserved labels, limits, spent budget.
-    public var eventsRefused: UInt64
-    /// Failures / attempts over the sliding window, 0…1.
-    public var failureRate: Double
-    public var failuresByCause: [String: Int]
-    /// Watched syscalls made so far, by name.
-    public var syscalls: [String: UInt64]
-    public var profile: String
-    public var network: String
-    /// What the manifest asks beyond the plugin policy, field by field (state `refused`).
-    public var policyViolations: [PolicyViolation]?
+extension PluginView {
+    /// Every field empty: the two makers below fill it in.
+    static var blank: PluginView {
+        PluginView(name: "", kind: "", version: "", description: "", directory: "", critical: false, state: "",
+                   cause: nil, causeCategory: nil, pid: nil, uid: nil, since: "", restartAt: nil, starts: 0,
+                   restarts: 0, exits: 0, failures: 0, timeouts: 0, protocolViolations: 0, breaches: 0,
+                   eventsReceived: 0, eventsRefused: 0, failureRate: 0, failuresByCause: [:], syscalls: [:],
+                   profile: "", network: "", policyViolations: nil)
+    }
 
     /// A plugin the policy refused: never started, so no counters.
     init(refused r: RefusedPlugin) {
+        self = .blank
         let m = r.manifest
         name = m.name
         kind = m.kind.rawValue
@@ -67,6 +40,7 @@ public struct PluginView: Codable, Sendable, Equatable {
     }
 
     init(_ s: PluginStatus, manifest: PluginManifest?, uid: UInt32?) {
+        self = .blank
         name = s.name
         kind = s.kind.rawValue
         version = manifest?.version ?? ""
@@ -142,7 +116,7 @@ struct PluginControl: Sendable {
         if let r = refused[name] { return PluginView(refused: r) }
         guard let status = await host.status(name) else {
             let known = await host.statuses().map(\.name)
-            throw ControlFailure("no plugin named \"\(name)\"; loaded: " + (known.isEmpty ? "none" : known.joined(separator: ", ")))
+            throw ControlFailure.notFound("no plugin named \"\(name)\"; loaded: " + (known.isEmpty ? "none" : known.joined(separator: ", ")))
         }
         return PluginView(status, manifest: await host.manifest(name), uid: await host.uid(name))
     }

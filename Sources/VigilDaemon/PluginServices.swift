@@ -1,3 +1,4 @@
+import VigilControl
 import Foundation
 import Logging
 import ServiceLifecycle

@@ -5,6 +5,8 @@ import Logging
 import NIOCore
 import NIOSSL
 import ServiceLifecycle
+import VigilAccess
+import VigilSilences
 
 /// Where and how the server listens (the daemon maps the configuration's `http:` onto this).
 public struct HTTPServerSettings: Sendable, Equatable {
@@ -70,6 +72,17 @@ public struct HTTPServer: Service {
     public static func builtInControllers(_ services: HTTPServices) -> [any HTTPController] {
         [HealthController(services: services), StatusController(services: services), AlertsController(services: services),
          HeartbeatsController(services: services), WebhooksController(services: services)]
+    }
+
+    /// The controllers the daemon adds to the built-in ones: signed acknowledgement links and
+    /// `/metrics`, Alertmanager's silence routes, and the incident API (``ControlController``).
+    /// The daemon's composition root and the OpenAPI test both take the route set from here.
+    public static func daemonControllers(redemption: AckLinkRedemption, scrape: @escaping @Sendable () async -> [UInt8],
+                                         silences: any SilencesEndpoint,
+                                         execute: @escaping ControlController.Executor) -> [any HTTPController] {
+        [AccessController<VigilRequestContext>(redemption: redemption, scrape: scrape),
+         SilencesController<VigilRequestContext>(endpoint: silences),
+         ControlController(execute: execute)]
     }
 
     /// The router with every middleware and route; tests drive it in-process.

@@ -1,3 +1,4 @@
+import VigilControl
 import ArgumentParser
 import Foundation
 import Logging

@@ -32,6 +32,8 @@ import VigilCore
         ("POST", "/api/v1/actions/4/approve", .respond),
         ("POST", "/api/v1/plugins/disk/disable", .administer), ("POST", "/api/v1/tokens", .administer),
         ("DELETE", "/api/v1/tokens/0123456789ab", .administer), ("POST", "/api/v1/config/reload", .administer),
+        ("GET", "/api/v1/tokens", .administer), ("GET", "/api/v1/status", .read), ("GET", "/api/v1/plugins", .read),
+        ("POST", "/api/v1/incidents/INC-1/verify", .respond),
         ("PUT", "/api/v2/alerts", .administer), ("POST", "/somewhere/new", .administer),
         ("DELETE", "/api/v2/silences", .administer), ("POST", "/api/v2/alerts/groups", .administer),
         ("PUT", "/api/v1/webhook/grafana", .administer), ("DELETE", "/api/v1/alerts", .administer),

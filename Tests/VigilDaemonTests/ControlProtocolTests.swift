@@ -1,3 +1,4 @@
+import VigilControl
 import Testing
 import VigilCore
 import VigilDaemon

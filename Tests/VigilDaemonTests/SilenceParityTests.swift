@@ -1,3 +1,4 @@
+import VigilControl
 import Foundation
 import Testing
 import VigilCore

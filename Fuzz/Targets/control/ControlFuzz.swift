@@ -1,6 +1,6 @@
 import FuzzSupport
 import VigilCore
-import VigilDaemon
+import VigilControl
 import VigilPluginProtocol
 
 /// A request line of the control socket. A decoded request written back as JSON decodes equal.

@@ -1,48 +1,16 @@
+import VigilControl
 import Foundation
 import VigilCore
 import VigilStore
 
-/// The documented JSON form of a containment action request (`vigil actions list|show --json`).
-public struct ActionView: Codable, Sendable, Equatable {
-    public var id: Int64
-    public var incident: String?
-    public var action: String
-    /// `auto`, `approve` or `off`.
-    public var mode: String
-    /// See ``ActionState``.
-    public var state: String
-    public var dryRun: Bool
-    /// `security_breach`, … (absent for a person's `vigil actions run`).
-    public var category: String?
-    /// `2/4`: its place in the category's order.
-    public var position: String?
-    public var requestedBy: String?
-    public var requestedAt: String
-    public var deadline: String?
-    public var completedAt: String?
-    public var detail: String?
-    public var params: JSONValue?
-    public var result: JSONValue?
-    /// How it is undone, when it can be (`vigil actions undo ID`).
-    public var undo: JSONValue?
-
+extension ActionView {
     public init(_ r: ActionRecord) {
-        id = r.id ?? 0
-        incident = r.incidentID
-        action = r.name
-        mode = r.mode
-        state = r.state
-        dryRun = r.dryRun
-        category = r.params["category"]?.stringValue
-        position = r.params["position"]?.stringValue
-        requestedBy = r.params["by"]?.stringValue
-        requestedAt = Timestamp(nanoseconds: r.requestedAt).rfc3339
-        deadline = r.deadline.map { Timestamp(nanoseconds: $0).rfc3339 }
-        completedAt = r.completedAt.map { Timestamp(nanoseconds: $0).rfc3339 }
-        detail = r.result?["detail"]?.stringValue
-        params = r.params["params"]
-        result = r.result
-        undo = r.undo
+        self.init(id: r.id ?? 0, incident: r.incidentID, action: r.name, mode: r.mode, state: r.state, dryRun: r.dryRun,
+                  category: r.params["category"]?.stringValue, position: r.params["position"]?.stringValue,
+                  requestedBy: r.params["by"]?.stringValue, requestedAt: Timestamp(nanoseconds: r.requestedAt).rfc3339,
+                  deadline: r.deadline.map { Timestamp(nanoseconds: $0).rfc3339 },
+                  completedAt: r.completedAt.map { Timestamp(nanoseconds: $0).rfc3339 },
+                  detail: r.result?["detail"]?.stringValue, params: r.params["params"], result: r.result, undo: r.undo)
     }
 }
 
@@ -93,7 +61,7 @@ public struct ActionControl: Sendable {
                 .map(ActionView.init))
         case "actions.show":
             let id = try id(r)
-            guard let a = try await store.action(id: id) else { throw ControlFailure("no action \(id)") }
+            guard let a = try await store.action(id: id) else { throw ControlFailure.notFound("no action \(id)") }
             return try JSONValue.encoding(ActionView(a))
         case "actions.approve":
             return try JSONValue.encoding(ActionView(try await engine.approve(try id(r), actor: actor, note: r.optionalString("note"))))
@@ -117,20 +85,6 @@ public struct ActionControl: Sendable {
             throw ControlFailure("unknown command \(r.command)")
         }
     }
-}
-
-/// One action the daemon can run, for `vigil actions catalog`.
-public struct ActionCatalogEntry: Codable, Sendable, Equatable {
-    public var action: String
-    public var summary: String
-    /// `auto`, `approve` or `off`, as configured (or the default).
-    public var mode: String
-    public var dryRun: Bool
-    public var builtIn: Bool
-    /// Loaded action plugins that declare it.
-    public var plugins: [String]
-    /// Containment categories that list it, in order.
-    public var categories: [String]
 }
 
 extension ResponseEngine {

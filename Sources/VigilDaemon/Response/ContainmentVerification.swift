@@ -1,16 +1,9 @@
+import VigilControl
 import Foundation
 import VigilBus
 import VigilCore
 import VigilPluginHost
 import VigilStore
-
-/// One of the five checks of seed 004's "Manual Containment Verification".
-public struct VerificationCheck: Codable, Sendable, Equatable {
-    /// `threat_contained`, `system_stable`, `no_collateral_impact`, `monitoring_working`, `backups_operational`.
-    public var name: String
-    public var passed: Bool
-    public var detail: String
-}
 
 extension ResponseEngine {
     public static let checkNames = ["threat_contained", "system_stable", "no_collateral_impact", "monitoring_working",

@@ -44,15 +44,53 @@ public struct ControlResponse: Codable, Sendable {
     public var ok: Bool
     public var result: JSONValue?
     public var error: String?
+    /// With `error`: what kind of refusal (``ControlFailure/Kind``); absent from older daemons.
+    public var errorKind: String?
+
+    public init(ok: Bool, result: JSONValue?, error: String?, errorKind: String? = nil) {
+        self.ok = ok
+        self.result = result
+        self.error = error
+        self.errorKind = errorKind
+    }
 
     public static func success(_ result: JSONValue) -> ControlResponse { .init(ok: true, result: result, error: nil) }
     public static func failure(_ message: String) -> ControlResponse { .init(ok: false, result: nil, error: message) }
+    public static func failure(_ failure: ControlFailure) -> ControlResponse {
+        .init(ok: false, result: nil, error: failure.description, errorKind: failure.kind.rawValue)
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case ok, result, error
+        case errorKind = "error_kind"
+    }
 }
 
 /// A request the daemon refuses, with the sentence the operator sees.
 public struct ControlFailure: Error, CustomStringConvertible, Sendable {
+    /// What kind of refusal it is; HTTP answers it with the matching status code.
+    public enum Kind: String, Codable, Sendable {
+        /// The request itself is wrong (a missing or malformed argument): 400.
+        case invalid
+        /// The incident, action, plugin or runbook it names does not exist: 404.
+        case notFound = "not_found"
+        /// The change conflicts with the current state (an invalid transition): 409.
+        case conflict
+        /// The caller may not do this: 403.
+        case forbidden
+        /// The daemon cannot do it now (a part is not running) or failed doing it: 503/500.
+        case unavailable
+    }
+
     public var description: String
-    public init(_ description: String) { self.description = description }
+    public var kind: Kind
+    public init(_ description: String, kind: Kind = .invalid) {
+        self.description = description
+        self.kind = kind
+    }
+
+    public static func notFound(_ description: String) -> ControlFailure { .init(description, kind: .notFound) }
+    public static func conflict(_ description: String) -> ControlFailure { .init(description, kind: .conflict) }
 }
 
 /// The documented JSON form of `vigil status`.
@@ -102,6 +140,32 @@ public struct StatusView: Codable, Sendable, Equatable {
     public var rules: Int
     /// What containment has changed in the daemon right now (absent from older daemons).
     public var containment: ContainmentStatus?
+
+    public init(version: String, pid: Int32, startedAt: String, uptimeSeconds: Int, configFile: String,
+                configLoadedAt: String, stateDirectory: String, database: String, severityLadder: String,
+                openIncidents: Int, incidentsByState: [String: Int], lanes: [LaneView], plugins: [String: String],
+                rules: Int, containment: ContainmentStatus?) {
+        self.version = version
+        self.pid = pid
+        self.startedAt = startedAt
+        self.uptimeSeconds = uptimeSeconds
+        self.configFile = configFile
+        self.configLoadedAt = configLoadedAt
+        self.stateDirectory = stateDirectory
+        self.database = database
+        self.severityLadder = severityLadder
+        self.openIncidents = openIncidents
+        self.incidentsByState = incidentsByState
+        self.lanes = lanes
+        self.plugins = plugins
+        self.rules = rules
+        self.containment = containment
+    }
+}
+
+/// The version string reported by `vigil status` and `--version`.
+public enum VigilVersion {
+    public static let current = "0.1.0"
 }
 
 /// The daemon-wide effects of containment actions, for `vigil status`.

@@ -2,7 +2,7 @@ import Foundation
 import VigilCore
 
 /// Talks to a running daemon over its control socket; used by the `vigil` CLI and tests.
-public struct ControlClient: Sendable {
+public struct ControlClient: ControlTransport {
     public let socketPath: String
 
     public init(stateDirectory: String) {
@@ -53,11 +53,11 @@ public struct ControlClient: Sendable {
     }
 
     /// Connects to a Unix stream socket, with a message that says what to do when nothing is there.
-    static func connect(path: String) throws(ControlFailure) -> Int32 {
+    public static func connect(path: String) throws(ControlFailure) -> Int32 {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw ControlFailure("socket(): \(String(cString: strerror(errno)))") }
         var addr: sockaddr_un
-        do { addr = try ControlSocketServer.address(path) } catch { close(fd); throw ControlFailure("\(error)") }
+        do { addr = try Self.address(path) } catch { close(fd); throw error }
         let r = withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
@@ -78,5 +78,20 @@ public struct ControlClient: Sendable {
             }
         }
         return fd
+    }
+
+    /// The `sockaddr_un` of `path`, or a failure when it does not fit (107 bytes at most).
+    public static func address(_ path: String) throws(ControlFailure) -> sockaddr_un {
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
+            throw ControlFailure("socket path too long (\(bytes.count) bytes, at most 107): \(path)")
+        }
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            for (i, b) in bytes.enumerated() { raw[i] = b }
+            raw[bytes.count] = 0
+        }
+        return addr
     }
 }

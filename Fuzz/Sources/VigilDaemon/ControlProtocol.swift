@@ -1,1 +1,0 @@
-../../../Sources/VigilDaemon/ControlProtocol.swift
