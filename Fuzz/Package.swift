@@ -3,7 +3,7 @@
 // Docs/security.md, "Fuzzing"). A package of its own so only the parsers' modules are rebuilt
 // with `-sanitize=fuzzer,address`; the library targets are symlinks to the real sources
 // (VigilControl holds only ControlProtocol.swift, the control socket's request decoding; VigilHTTP
-// only WebhookWire.swift and WireTime.swift, the webhook intakes' decoding).
+// only WebhookWire.swift, WireText.swift and WireTime.swift, the webhook intakes' decoding).
 import PackageDescription
 
 let fuzzTargets = ["frame-decoder", "json-scanner", "event-batch", "message-codec", "config", "rules", "control", "matchers", "webhooks"]

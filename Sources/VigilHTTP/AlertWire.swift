@@ -7,12 +7,7 @@ import VigilCore
 /// JSON that does not fit the schema's types → 400, a missing required field or a malformed
 /// `generatorURL` → 422 (go-openapi's codes 602 and 601), and per-alert validation → 400 naming
 /// each invalid alert while the valid ones are kept. The domain never sees these types.
-enum AlertWire {
-    /// Largest label set one alert may carry (Alertmanager has none; this bounds what one
-    /// alert can make Vigil hold).
-    static let maximumLabels = 256
-    static let maximumValueBytes = 64 << 10
-
+enum AlertWire: WireText {
     /// One posted alert before defaults and validation (times absent when nil).
     struct Posted {
         var labels: [String: String]
@@ -120,10 +115,6 @@ enum AlertWire {
         return (valid, errors)
     }
 
-    static func quoted(_ s: String) -> String {
-        "\"" + String(s.prefix(200)).replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
-    }
-
     static func stringMap(_ value: Any?, field: String) throws -> [String: String]? {
         guard let value, !(value is NSNull) else { return nil }
         guard let object = value as? [String: Any] else {
@@ -148,28 +139,6 @@ enum AlertWire {
         case .time(let t): return t
         case .invalid:
             throw parseFailure("\(field) \(quoted(text)) is not an RFC 3339 time like 2026-12-05T09:00:00Z")
-        }
-    }
-
-    /// go-openapi's `uri` format (Go's `url.ParseRequestURI`): an absolute URI or an absolute path.
-    static func isURI(_ s: String) -> Bool {
-        if s.hasPrefix("/") { return !s.contains(where: { $0.isWhitespace }) }
-        guard let colon = s.firstIndex(of: ":"), colon != s.startIndex else { return false }
-        let scheme = s[..<colon]
-        guard let first = scheme.first, first.isASCII, first.isLetter,
-              scheme.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "+" || $0 == "-" || $0 == ".") })
-        else { return false }
-        return !s.contains(where: { $0 == " " || $0 == "\n" })
-    }
-
-    static func kind(_ value: Any) -> String {
-        switch value {
-        case is NSNull: "null"
-        case is String: "a string"
-        case is NSNumber: "a number or boolean"
-        case is [Any]: "a list"
-        case is [String: Any]: "an object"
-        default: "a value of another type"
         }
     }
 }

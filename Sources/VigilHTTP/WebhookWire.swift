@@ -10,7 +10,7 @@ import VigilCore
 /// whole; problems of one alert refuse that alert only (``Received/problem``), and the others
 /// are kept, as `POST /api/v2/alerts` does. ``read(_:payload:now:lease:)`` is the whole of it,
 /// public for the fuzz target (`Fuzz/Targets/webhooks`).
-public enum WebhookWire {
+public enum WebhookWire: WireText {
     /// The payloads ``decode(_:as:)`` reads.
     enum Payload: String, Sendable {
         case grafana, alertmanager, generic
@@ -52,9 +52,6 @@ public enum WebhookWire {
         var field = ""
     }
 
-    /// Largest label set and label value one alert may carry (as `POST /api/v2/alerts`).
-    static let maximumLabels = 256
-    static let maximumValueBytes = 64 << 10
     /// Most alerts one request may carry (the body limit bounds it too).
     static let maximumAlerts = 10_000
 
@@ -294,32 +291,6 @@ public enum WebhookWire {
         case .zero: return nil
         case .time(let t): return t
         case .invalid: throw Refusal(message: "\(field) \(quoted(text)) is not an RFC 3339 time like 2026-12-05T09:00:00Z")
-        }
-    }
-
-    /// An absolute URI (`scheme:…`) or an absolute path, as go-openapi's `uri` format.
-    static func isURI(_ s: String) -> Bool {
-        if s.hasPrefix("/") { return !s.contains(where: { $0.isWhitespace }) }
-        guard let colon = s.firstIndex(of: ":"), colon != s.startIndex else { return false }
-        let scheme = s[..<colon]
-        guard let first = scheme.first, first.isASCII, first.isLetter,
-              scheme.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "+" || $0 == "-" || $0 == ".") })
-        else { return false }
-        return !s.contains(where: { $0 == " " || $0 == "\n" })
-    }
-
-    static func quoted(_ s: String) -> String {
-        "\"" + String(s.prefix(200)).replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
-    }
-
-    static func kind(_ value: Any) -> String {
-        switch value {
-        case is NSNull: "null"
-        case is String: "a string"
-        case is NSNumber: "a number or boolean"
-        case is [Any]: "a list"
-        case is [String: Any]: "an object"
-        default: "a value of another type"
         }
     }
 }
