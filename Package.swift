@@ -69,6 +69,7 @@ let package = Package(
         .target(name: "VigilStore", dependencies: [
             "VigilCore", "CCrypto",
             .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "DequeModule", package: "swift-collections"),
         ], swiftSettings: strict),
         .target(name: "VigilPluginProtocol", dependencies: ["VigilCore"], swiftSettings: strict),
         // Who may do what over HTTP: API tokens, roles, signed acknowledgement links (pure, plus libcrypto).

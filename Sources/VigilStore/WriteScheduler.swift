@@ -1,3 +1,4 @@
+import DequeModule
 import Synchronization
 
 /// How soon a write transaction must run.
@@ -22,29 +23,9 @@ final class WriteScheduler: Sendable {
 
     private struct State {
         var busy = false
-        var urgent: [CheckedContinuation<Void, Never>] = []
-        var urgentHead = 0
-        var normal: [CheckedContinuation<Void, Never>] = []
-        var normalHead = 0
+        var urgent = Deque<CheckedContinuation<Void, Never>>()
+        var normal = Deque<CheckedContinuation<Void, Never>>()
         var urgentStreak = 0
-
-        mutating func popUrgent() -> CheckedContinuation<Void, Never>? {
-            guard urgentHead < urgent.count else { return nil }
-            let c = urgent[urgentHead]
-            urgentHead += 1
-            if urgentHead == urgent.count { urgent.removeAll(keepingCapacity: true); urgentHead = 0 }
-            return c
-        }
-
-        mutating func popNormal() -> CheckedContinuation<Void, Never>? {
-            guard normalHead < normal.count else { return nil }
-            let c = normal[normalHead]
-            normalHead += 1
-            if normalHead == normal.count { normal.removeAll(keepingCapacity: true); normalHead = 0 }
-            return c
-        }
-
-        var normalWaiting: Bool { normalHead < normal.count }
     }
 
     private let state = Mutex(State())
@@ -72,15 +53,15 @@ final class WriteScheduler: Sendable {
     func release() {
         let next = state.withLock { s -> CheckedContinuation<Void, Never>? in
             let next: CheckedContinuation<Void, Never>?
-            if s.urgentStreak >= Self.urgentRun, s.normalWaiting {
+            if s.urgentStreak >= Self.urgentRun, !s.normal.isEmpty {
                 s.urgentStreak = 0
-                next = s.popNormal()
-            } else if let u = s.popUrgent() {
-                s.urgentStreak = s.normalWaiting ? s.urgentStreak + 1 : 0
+                next = s.normal.popFirst()
+            } else if let u = s.urgent.popFirst() {
+                s.urgentStreak = s.normal.isEmpty ? 0 : s.urgentStreak + 1
                 next = u
             } else {
                 s.urgentStreak = 0
-                next = s.popNormal()
+                next = s.normal.popFirst()
             }
             if next == nil { s.busy = false }
             return next
@@ -90,6 +71,6 @@ final class WriteScheduler: Sendable {
 
     /// Writes waiting for the writer (for tests).
     var waiting: (urgent: Int, normal: Int) {
-        state.withLock { ($0.urgent.count - $0.urgentHead, $0.normal.count - $0.normalHead) }
+        state.withLock { ($0.urgent.count, $0.normal.count) }
     }
 }
