@@ -66,6 +66,10 @@ try:
     print("breach_to_incident_p99_ms %.3f" % p(0.99))
     if os.environ.get("PLUGIN_BENCH_VERBOSE"):
         print("latencies_ms " + " ".join("%.0f" % x for x in latencies))
+        # detected:created per breach, ms after the first breach: shows bursts and their queueing.
+        t0 = min(stamp(i["detected_at"]) for i in found)
+        print("timeline_ms " + " ".join("%.0f:%.0f" % (stamp(i["detected_at"]) - t0, stamp(i["created_at"]) - t0)
+                                          for i in sorted(found, key=lambda i: i["detected_at"])))
 finally:
     daemon.terminate()
     daemon.wait(timeout=30)

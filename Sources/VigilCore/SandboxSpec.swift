@@ -7,6 +7,9 @@ import Foundation
 /// mount is a bind at the identical path), so `executable` and the path lists mean the same
 /// thing on both sides. See `Docs/sandbox.md`, section "Launcher contract".
 public struct SandboxSpec: Codable, Sendable, Equatable {
+    /// The nice value every plugin and its start run at (the daemon's own threads run at 0).
+    public static let pluginNiceness: Int32 = 5
+
     /// The spec format this build writes and reads.
     public static let currentVersion = 1
 

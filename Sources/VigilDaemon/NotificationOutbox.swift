@@ -117,8 +117,13 @@ public actor NotificationOutbox {
         while start < due.count {
             let round = due[start..<min(start + Self.concurrentDeliveries, due.count)]
             start += round.count
+            // The round's incidents in one read, each once (an incident has several pages).
+            let incidents = try await store.incidents(ids: Set(round.compactMap(\.incidentID)))
             let outcomes = await withTaskGroup(of: Outcome?.self) { group in
-                for n in round { group.addTask { await self.attempt(n, now: now) } }
+                for n in round {
+                    let incident = n.incidentID.flatMap { incidents[$0] }
+                    group.addTask { await self.attempt(n, incident: incident, now: now) }
+                }
                 var out: [Outcome] = []
                 for await o in group { if let o { out.append(o) } }
                 return out
@@ -130,15 +135,8 @@ public actor NotificationOutbox {
     }
 
     /// One attempt at one notification: nil when nothing changed.
-    private func attempt(_ notification: NotificationRecord, now: Timestamp) async -> Outcome? {
+    private func attempt(_ notification: NotificationRecord, incident: Incident?, now: Timestamp) async -> Outcome? {
         var n = notification
-        let incident: Incident?
-        do {
-            if let id = n.incidentID { incident = try await store.incident(id: id) } else { incident = nil }
-        } catch {
-            logger.error("notification outbox cannot read the incident", metadata: ["id": "\(n.id ?? -1)", "error": "\(error)"])
-            return nil
-        }
         // A silence or maintenance window mutes the page: recorded as such, never delivered.
         if let incident, let mute = muter?(incident) {
             n.state = "silenced"

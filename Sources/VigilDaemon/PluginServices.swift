@@ -80,16 +80,17 @@ final class StorePluginRegistry: PluginRegistry {
     }
 
     func record(for plugin: String) throws -> PluginRecordSummary {
-        let all = try store.plugins()
-        if let r = all.first(where: { $0.name == plugin }), let uid = UInt32(exactly: r.uid), range.contains(uid),
+        let mine = try store.plugin(named: plugin)
+        if let r = mine, let uid = UInt32(exactly: r.uid), range.contains(uid),
            !PluginUIDAllocator.localAccountIDs().contains(uid), UIDLease.acquire(uid) {
             return PluginRecordSummary(uid: uid, enabled: r.enabled, quarantine: r.quarantineReason, restarts: r.restarts)
         }
+        let all = try store.plugins()
         let recorded = Dictionary(all.compactMap { r in UInt32(exactly: r.uid).map { (r.name, $0) } }, uniquingKeysWith: { a, _ in a })
         let uid = try PluginUIDAllocator.allocate(plugin: plugin, recorded: recorded,
                                                   taken: PluginUIDAllocator.localAccountIDs(), range: range,
                                                   usable: UIDLease.acquire)
-        let previous = all.first { $0.name == plugin }
+        let previous = mine
         let summary = PluginRecordSummary(uid: uid, enabled: previous?.enabled ?? true, quarantine: previous?.quarantineReason,
                                           restarts: previous?.restarts ?? 0)
         try save(plugin, summary, state: "stopped")
@@ -106,7 +107,7 @@ final class StorePluginRegistry: PluginRegistry {
 
     func save(_ plugin: String, _ record: PluginRecordSummary, state: String) throws {
         let now = clock.now().nanoseconds
-        let previous = try store.plugins().first { $0.name == plugin }
+        let previous = try store.plugin(named: plugin)
         try store.savePlugin(PluginRecord(
             name: plugin, uid: Int64(record.uid), enabled: record.enabled, state: state,
             quarantineReason: record.quarantine,

@@ -85,7 +85,7 @@ struct PluginLauncher: Sendable {
         let useNotify = settings.useNotify && watcher != nil
         // The path walk, mkdirat/fchown and the `#!` reads of the spec are blocking filesystem
         // calls: a thread of their own, not the cooperative pool.
-        let built: Result<SandboxSpec, PathRefusal> = await Self.onThread {
+        let built: Result<SandboxSpec, PathRefusal> = await Self.onThread(yielding: true) {
             Result { () throws(PathRefusal) -> SandboxSpec in
                 var request = Self.request(for: checked, uid: uid, useNotify: useNotify)
                 if let guardian {
@@ -116,7 +116,7 @@ struct PluginLauncher: Sendable {
         let cgroupName = Self.cgroupName(plugin: manifest.name)
         let cgroupLimits = PluginCgroup.Limits(memoryBytes: spec.limits.memoryBytes ?? Self.defaultCgroupMemory,
                                                processes: spec.limits.processes ?? Self.defaultCgroupProcesses)
-        let spawned: Result<(SandboxedProcess, PluginCgroup?), SandboxLaunchError> = await Self.onThread {
+        let spawned: Result<(SandboxedProcess, PluginCgroup?), SandboxLaunchError> = await Self.onThread(yielding: true) {
             defer { close(pluginEnd); close(errWrite) }
             var cgroup: PluginCgroup?
             return Result { () throws(SandboxLaunchError) in
@@ -199,9 +199,14 @@ struct PluginLauncher: Sendable {
     }
 
     /// Runs blocking work on a fresh thread and returns its result.
-    static func onThread<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+    /// `yielding`: the thread runs at the plugins' nice value (a plugin's start is work on its
+    /// behalf, like the zygote's, and yields to the daemon's own; Linux sets nice per thread).
+    static func onThread<T: Sendable>(yielding: Bool = false, _ work: @escaping @Sendable () -> T) async -> T {
         await withCheckedContinuation { continuation in
-            let thread = Thread { continuation.resume(returning: work()) }
+            let thread = Thread {
+                if yielding { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, SandboxSpec.pluginNiceness) }
+                continuation.resume(returning: work())
+            }
             thread.name = "vigil-spawn"
             thread.start()
         }

@@ -11,6 +11,11 @@ enum PluginSetup {
         // Its own session and process group: a plugin's signals to its group, or a terminal's,
         // never reach the daemon's.
         guard setsid() >= 0 else { throw .errno(.session, "setsid") }
+        // A new session is a new scheduler autogroup, weighted like the daemon's whole session
+        // whatever the nice values inside it: forty plugins setting up at once took most of two
+        // cores from the daemon until each joined its cgroup (which autogroups do not apply to).
+        // At autogroup nice 19 a session of plugin setup yields to the daemon's.
+        try? writeSmallFile("/proc/self/autogroup", "\(SandboxLauncher.pluginAutogroupNiceness)", step: .session)
         // The kernel's OOM killer takes a plugin (and its children, who inherit this) before vigild.
         try writeSmallFile("/proc/self/oom_score_adj", "1000", step: .session)
         let lastCap = vigil_cap_last_cap()

@@ -38,7 +38,10 @@ public enum SandboxLauncher {
     }
 
     /// The nice value every plugin runs at (the daemon runs at 0).
-    public static let pluginNiceness: Int32 = 5
+    public static let pluginNiceness = SandboxSpec.pluginNiceness
+    /// The nice value of each plugin's session (its scheduler autogroup, where the kernel has them;
+    /// only for processes outside a cpu cgroup).
+    public static let pluginAutogroupNiceness: Int32 = 19
 
     static func readSpec(arguments: [String]) throws(LauncherFailure) -> SandboxSpec {
         guard arguments.count == 3, arguments[1] == "--spec" else {

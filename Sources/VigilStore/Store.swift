@@ -64,6 +64,11 @@ public final class Store: Sendable {
         let observers = changeObservers.withLock { $0 }
         let (result, queued, changes) = try await scheduled(priority) {
             try await self.pool.write { db in
+                // An urgent transaction (incidents from a burst of breaches) runs its thread at a
+                // raised priority: the plugin starts, quarantines and reads that the same burst
+                // causes share two cores with it and must not stretch it out.
+                let raised = priority == .urgent ? ThreadPriority.raise() : nil
+                defer { raised?.restore() }
                 let tx = StoreTransaction(db: db)
                 tx.tally.recordsChanges = !observers.isEmpty
                 return (try body(tx), tx.tally.notifications, tx.tally.changes)
@@ -113,6 +118,16 @@ public final class Store: Sendable {
 
     public func incident(id: String) async throws -> Incident? {
         try await pool.read { db in try IncidentRecord.fetchOne(db, key: id)?.incident() }
+    }
+
+    /// The incidents with these ids, in one read (absent ids are left out).
+    public func incidents(ids: Set<String>) async throws -> [String: Incident] {
+        guard !ids.isEmpty else { return [:] }
+        return try await pool.read { db in
+            var out: [String: Incident] = [:]
+            for record in try IncidentRecord.fetchAll(db, keys: Array(ids)) { out[record.id] = try record.incident() }
+            return out
+        }
     }
 
     /// Incidents, newest first; restricted to `states` when given.
@@ -204,6 +219,13 @@ public final class Store: Sendable {
         return byName.values.sorted { $0.name < $1.name }
     }
 
+    /// One plugin's record (the one held by the write gate, if any): a plugin's state change
+    /// reads its own row, not every plugin's.
+    public func plugin(named name: String) throws -> PluginRecord? {
+        if let held = gate.held.withLock({ $0[name] }) { return held }
+        return try pool.read { db in try PluginRecord.fetchOne(db, key: name) }
+    }
+
     /// Saves a plugin's record; held in memory while the write gate holds, refused while read-only.
     public func savePlugin(_ record: PluginRecord) throws {
         switch writeGate {
@@ -250,4 +272,22 @@ extension Store {
     public func answersReads() async -> Bool {
         (try? await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1
     }
+}
+
+/// The calling thread's nice value, raised for one transaction and put back after (on Linux the
+/// nice value is per thread: `PRIO_PROCESS` with 0 names the calling thread). Needs CAP_SYS_NICE,
+/// which the daemon has as root; without it nothing changes.
+struct ThreadPriority {
+    static let urgentNice: Int32 = -5
+    let previous: Int32
+
+    static func raise() -> ThreadPriority? {
+        errno = 0
+        let previous = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
+        guard errno == 0, previous > urgentNice,
+              setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, urgentNice) == 0 else { return nil }
+        return ThreadPriority(previous: previous)
+    }
+
+    func restore() { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, previous) }
 }

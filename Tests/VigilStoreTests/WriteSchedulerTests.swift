@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 import Testing
 @testable import VigilStore
@@ -69,5 +70,20 @@ import Testing
         await #expect(throws: (any Error).self) { try await store.write { _ in throw StoreError.notFound(what: "x", id: "y") } }
         _ = try await store.write { tx in try tx.commit(change(id, title: "after")) }
         #expect(try await store.incident(id: id)?.title == "after")
+    }
+}
+
+/// An urgent transaction's thread runs at a raised priority and is put back after it.
+@Suite(.enabled(if: geteuid() == 0, "raising a thread's priority needs CAP_SYS_NICE"))
+struct UrgentWritePriorityTests {
+    static func nice() -> Int32 { getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0) }
+
+    @Test func urgentTransactionsRunAtTheRaisedNiceValueAndNormalOnesDoNot() async throws {
+        let store = try Store(path: try temporaryDatabase())
+        let (during, before) = try await store.write(priority: .urgent) { _ in (Self.nice(), 0) }
+        #expect(during == ThreadPriority.urgentNice)
+        #expect(before == 0)
+        let normal = try await store.write(priority: .normal) { _ in Self.nice() }
+        #expect(normal > ThreadPriority.urgentNice, "the writer's thread was put back after the urgent transaction")
     }
 }

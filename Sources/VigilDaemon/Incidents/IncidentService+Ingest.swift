@@ -79,8 +79,7 @@ extension IncidentService {
         guard let first = firings.first, let plugin = first.labels["plugin"],
               firings.allSatisfy({ $0.labels["plugin"] == plugin }),
               let anchor = try tx.openIncident(plugin: plugin), anchor.fingerprint != first.fingerprint,
-              let opening = workflow.opening(for: first) else { return nil }
-        let wouldBe = opening.outcome.severity
+              let wouldBe = workflow.severity(for: first) else { return nil }
         guard anchor.severity <= wouldBe else { return nil }
         return (anchor, firings)
     }

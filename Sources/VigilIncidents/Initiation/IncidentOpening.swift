@@ -64,6 +64,12 @@ extension IncidentWorkflow {
             evidence: evidence), at: clock.now())
     }
 
+    /// The severity a signal would open its incident at, without building the opening (its
+    /// evidence and messages): what correlation compares with the incident it would join.
+    public func severity(for signal: RuleSignal) -> Severity? {
+        try? SeverityClassifier(policy: policy).classify(ClassificationInput(signal: signal)).severity
+    }
+
     func resolveResponder(_ text: String?) throws(WorkflowError) -> String {
         guard let text else { return policy.handling.initialResponder }
         let id = text.lowercased().split { !$0.isLetter && !$0.isNumber }.joined(separator: "_")

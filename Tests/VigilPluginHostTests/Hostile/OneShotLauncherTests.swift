@@ -43,6 +43,11 @@ struct OneShotLauncherTests {
         let outcome = try run(world.request("renice"))
         #expect(outcome.output.contains("nice=5"), "\(outcome.output)")
         #expect(outcome.output.contains("renice blocked errno=\(EACCES)"), "\(outcome.output)")
+        // Its own session is its own scheduler autogroup: at nice 19, and it cannot raise it.
+        if FileManager.default.fileExists(atPath: "/proc/self/autogroup") {
+            #expect(outcome.output.contains(" nice 19"), "\(outcome.output)")
+            #expect(outcome.output.contains("autogroup blocked"), "\(outcome.output)")
+        }
     }
 
     @Test func withoutAWatcherTheKernelAnswersEPERM() throws {

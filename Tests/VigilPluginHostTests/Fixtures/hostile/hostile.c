@@ -157,6 +157,19 @@ static int attempt(const char *a, const char *arg) {
         emit(line);
         rc = setpriority(PRIO_PROCESS, 0, 0);
         report(a, rc, "took back the daemon's priority");
+        /* The session's scheduler autogroup (where the kernel has them): read, then try to raise. */
+        char group[96] = {0};
+        int fd = open("/proc/self/autogroup", O_RDONLY);
+        int n = fd < 0 ? -1 : read(fd, group, sizeof group - 1);
+        if (fd >= 0) close(fd);
+        snprintf(line, sizeof line, "autogroup=%s", n > 0 ? group : "none\n");
+        emit(line);
+        if (n > 0) {
+            fd = open("/proc/self/autogroup", O_WRONLY);
+            rc = fd < 0 ? -1 : (write(fd, "0", 1) == 1 ? 0 : -1);
+            if (fd >= 0) close(fd);
+            report("autogroup", rc, "raised its session's weight");
+        }
     } else if (!strcmp(a, "unshare")) {
         rc = unshare(CLONE_NEWUSER | CLONE_NEWNS);
         report(a, rc, "unshared");

@@ -1,0 +1,101 @@
+import Foundation
+import GRDB
+import Testing
+import VigilCore
+@testable import VigilStore
+
+/// Strings that JSON writers escape in different ways.
+private let awkward = ["", "plain", "a/b", "quote\"d", "back\\slash", "tab\there", "line\nbreak", "\u{0}\u{1}\u{8}\u{c}\u{1f}",
+                       "é ü 中文", "emoji 🚨", "\u{2028}\u{7f}", "{\"nested\":\"json\"}", "  spaced  "]
+
+@Suite struct RecordCodingTests {
+    @Test func flatJSONReadsWhatEveryWriterWrites() throws {
+        var map: [String: String] = [:]
+        for (i, s) in awkward.enumerated() { map["k\(i)\(s)"] = awkward[(i + 3) % awkward.count] + s }
+        let sorted = JSONEncoder()
+        sorted.outputFormatting = .sortedKeys
+        let pretty = JSONEncoder()
+        pretty.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let texts = [CompactJSON.object(map), String(decoding: try JSONEncoder().encode(map), as: UTF8.self),
+                     String(decoding: try sorted.encode(map), as: UTF8.self), String(decoding: try pretty.encode(map), as: UTF8.self),
+                     #"{"a":"\u00e9\ud83d\udea8\/"}"#]
+        for text in texts.prefix(4) { #expect(FlatJSON.object(text) == map, "\(text)") }
+        #expect(FlatJSON.object(texts[4]) == ["a": "é🚨/"])
+        #expect(FlatJSON.object("{}") == [:])
+        #expect(FlatJSON.object(" { } ") == [:])
+    }
+
+    @Test func flatJSONLeavesOtherShapesToTheFullDecoder() {
+        for text in [#"{"a":1}"#, #"{"a":"b","a":"c"}"#, "[]", #"{"a":"b"} x"#, #"{"a":"b""#, #"{"a":"\ud800"}"#,
+                     #"{"a":"\q"}"#, "{\"a\":\"\u{1}\"}", #"{"a":"b",}"#, "", #"{"a":"\u12"}"#] {
+            #expect(FlatJSON.object(text) == nil, "\(text)")
+        }
+    }
+
+    @Test func incidentsRoundTripThroughHandWrittenRowCoding() async throws {
+        let store = try Store(path: try temporaryDatabase())
+        var c = change("INC-2026-0001")
+        c.incident.labels = Dictionary(uniqueKeysWithValues: awkward.enumerated().map { ("l\($0.offset)", $0.element) })
+        c.incident.roles = ["incident_commander": "alice/ops", "communications_lead": "bob \"b\""]
+        c.incident.classification = Classification(impact: "major", affectedComponents: ["eventbus"], rationale: ["a/b"],
+                                                    security: true)
+        c.incident.resolution = IncidentResolution(verification: "ok\n", summary: "fixed", actions: ["x"], resolvedBy: "alice")
+        c.incident.acknowledgedAt = t0 + .seconds(5)
+        c.incident.backlog = true
+        c.timeline[0].data = ["path": "/etc/passwd", "note": awkward.joined(separator: "|")]
+        let opening = c
+        let (opened, _) = try await store.openIncident(year: 2026, prefix: "INC") { _ in opening }
+        let read = try #require(try await store.incident(id: opened.id))
+        #expect(read == opened)
+        #expect(try await store.timeline(incidentID: opened.id).map(\.data) == [c.timeline[0].data])
+    }
+
+    @Test func classificationTextIsItsCodableForm() throws {
+        let sorted = JSONEncoder()
+        sorted.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let cases = [Classification(), Classification(impact: "major", userScope: "all", serviceImpact: "partial outage",
+                                                      affectedComponents: ["eventbus", "a/b"], initialTeam: ["sre"],
+                                                      rationale: awkward, security: true, dataIntegrity: false, userImpacting: true,
+                                                      mobilisation: "Full incident response team")]
+        for c in cases {
+            #expect(RowJSON.text(c) == String(decoding: try sorted.encode(c), as: UTF8.self))
+            #expect(try JSONDecoder().decode(Classification.self, from: Data(RowJSON.text(c).utf8)) == c)
+        }
+    }
+
+    @Test func rowsWrittenByGRDBsCodablePathStillRead() async throws {
+        // Before the hand-written coding, JSON columns were JSONEncoder text (slashes escaped).
+        let path = try temporaryDatabase()
+        let store = try Store(path: path)
+        let opening = change("INC-2026-0001")
+        let (opened, _) = try await store.openIncident(year: 2026, prefix: "INC") { _ in opening }
+        let labels = ["a/b": "c/d", "q": "\"", "e": "é"]
+        let classification = Classification(impact: "minor", userScope: "group")
+        let queue = try DatabaseQueue(path: path)
+        try await queue.write { db in
+            try db.execute(sql: "UPDATE incident SET labels = ?, classification = ? WHERE id = ?", arguments: [
+                String(decoding: try JSONEncoder().encode(labels), as: UTF8.self),
+                String(decoding: try JSONEncoder().encode(classification), as: UTF8.self), opened.id])
+        }
+        let read = try #require(try await store.incident(id: opened.id))
+        #expect(read.labels == labels)
+        #expect(read.classification == classification)
+    }
+
+    @Test func aCorruptJSONColumnNamesTheRowAndColumn() async throws {
+        let path = try temporaryDatabase()
+        let store = try Store(path: path)
+        let opening = change("INC-2026-0001")
+        let (opened, _) = try await store.openIncident(year: 2026, prefix: "INC") { _ in opening }
+        let queue = try DatabaseQueue(path: path)
+        try await queue.write { db in try db.execute(sql: "UPDATE incident SET roles = '{\"a\": 1}' WHERE id = ?", arguments: [opened.id]) }
+        do {
+            _ = try await store.incident(id: opened.id)
+            Issue.record("a corrupt row was read")
+        } catch let StoreError.corruptRow(table, id, reason) {
+            #expect(table == "incident")
+            #expect(id == opened.id)
+            #expect(reason.contains("roles"))
+        }
+    }
+}
