@@ -1,5 +1,6 @@
 import Hummingbird
 import VigilAccess
+import VigilCore
 
 /// A request context that carries who is asking, once ``AccessMiddleware`` has checked.
 public protocol AccessRequestContext: RequestContext {
@@ -62,18 +63,8 @@ public struct AccessMiddleware<Context: AccessRequestContext>: RouterMiddleware 
 extension AccessMiddleware {
     /// A JSON string literal for `text`.
     static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
+        var out = ""
+        JSONValue.quote(text, into: &out)
+        return out
     }
 }
