@@ -95,8 +95,8 @@ public actor NotificationOutbox {
     }
 
     /// At most this many notifications are handed to notifiers at once: a notifier plugin
-    /// answers requests concurrently (the Python SDK a thread each, within its `processes`
-    /// limit), and one slow receiver must not hold every other page back.
+    /// answers requests concurrently (the Python SDK on a pool of 8 worker threads, within its
+    /// `processes` limit), and one slow receiver must not hold every other page back.
     public static let concurrentDeliveries = 8
 
     /// What one attempt decided: the notification's new state and the timeline line, if any.

@@ -17,14 +17,21 @@ public struct HTTPServerSettings: Sendable, Equatable {
     /// PEM files; nil serves plain HTTP.
     public var tlsCertificate: String?
     public var tlsKey: String?
+    /// A request's head and body must arrive within this of its head (slow clients are cut off).
+    public var requestReadTimeout: Duration
+    /// A connection with no request for this long is closed; a head must arrive whole within it.
+    public var idleTimeout: Duration
 
     public init(host: String = "127.0.0.1", port: Int = 9093, maxBodyBytes: Int = 4 << 20,
-                tlsCertificate: String? = nil, tlsKey: String? = nil) {
+                tlsCertificate: String? = nil, tlsKey: String? = nil,
+                requestReadTimeout: Duration = .seconds(30), idleTimeout: Duration = .seconds(60)) {
         self.host = host
         self.port = port
         self.maxBodyBytes = maxBodyBytes
         self.tlsCertificate = tlsCertificate
         self.tlsKey = tlsKey
+        self.requestReadTimeout = requestReadTimeout
+        self.idleTimeout = idleTimeout
     }
 }
 
@@ -65,7 +72,6 @@ public struct HTTPServer: Service {
         self.onListening = onListening
     }
 
-    static let idleTimeoutSeconds = 60
     static let maximumConnections = 1024
 
     /// The controllers every server has.
@@ -98,16 +104,20 @@ public struct HTTPServer: Service {
 
     /// The Hummingbird application (plain or TLS); `run()` serves it.
     public func application() throws -> some ApplicationProtocol {
-        // A connection idle this long is closed, and at most `maximumConnections` are open at
-        // once: a crowd of silent clients cannot hold the server's sockets forever.
-        let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .seconds(Int64(Self.idleTimeoutSeconds))))
+        // A connection idle this long is closed, a request not read whole within its deadline
+        // too, and at most `maximumConnections` are open at once: a crowd of silent or trickling
+        // clients cannot hold the server's sockets.
+        let (readLimit, logger) = (TimeAmount.nanoseconds(settings.requestReadTimeout.nanoseconds), self.logger)
+        let http1 = HTTPServerBuilder.http1(configuration: .init(
+            additionalChannelHandlers: [RequestReadDeadline(limit: readLimit, logger: logger)],
+            idleTimeout: .nanoseconds(settings.idleTimeout.nanoseconds)))
         let server: HTTPServerBuilder
         if let certificate = settings.tlsCertificate, let key = settings.tlsKey {
             server = try .tls(http1, tlsConfiguration: Self.tlsConfiguration(certificate: certificate, key: key))
         } else {
             server = http1
         }
-        let (onListening, logger, tls) = (self.onListening, self.logger, settings.tlsCertificate != nil)
+        let (onListening, tls) = (self.onListening, settings.tlsCertificate != nil)
         return Application(router: router(), server: server,
                            configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "Vigil",
                                                 availableConnectionsDelegate: MaximumAvailableConnections(Self.maximumConnections,

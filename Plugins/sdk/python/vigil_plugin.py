@@ -19,6 +19,7 @@ Docs/plugin-protocol.md.
 
 import json
 import os
+import queue
 import socket
 import struct
 import sys
@@ -34,8 +35,11 @@ class PluginError(Exception):
 
 
 class Plugin:
-    def __init__(self, name, version="0", batch_size=1000, flush_interval=0.05, fd=3):
+    def __init__(self, name, version="0", batch_size=1000, flush_interval=0.05, fd=3, workers=8):
         self.name = name
+        # Notify and act requests are answered by this many threads at most (each thread counts
+        # against the sandbox's `processes` limit; the daemon keeps at most 8 deliveries in flight).
+        self.workers = max(1, int(workers))
         self.version = version
         self.batch_size = batch_size
         self.flush_interval = flush_interval
@@ -166,9 +170,16 @@ class Plugin:
 
     def _serve(self, kind, handler):
         self.handshake()
+        self._requests = queue.Queue()
+        for _ in range(self.workers):
+            threading.Thread(target=self._worker, args=(handler,), daemon=True).start()
         threading.Thread(target=self._reader, args=((kind, handler),), daemon=True).start()
         self.stopping.wait()
         os._exit(0)
+
+    def _worker(self, handler):
+        while True:
+            self._answer(self._requests.get(), handler)
 
     def _answer(self, request, handler):
         try:
@@ -194,7 +205,9 @@ class Plugin:
                 elif kind == "shutdown":
                     break
                 elif serving is not None and kind == serving[0]:
-                    threading.Thread(target=self._answer, args=(message, serving[1]), daemon=True).start()
+                    # Queued for the workers: the reader goes straight back to the socket, so pings
+                    # are answered while every worker is busy.
+                    self._requests.put(message)
         except (PluginError, OSError, ValueError):
             # The daemon is gone (or broke the protocol): nothing is left to report to, and a
             # plugin must not outlive its daemon, whatever its body is doing.

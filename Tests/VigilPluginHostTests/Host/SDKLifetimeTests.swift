@@ -32,6 +32,64 @@ struct SDKLifetimeTests {
         _ = frame.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
     }
 
+    /// Starts behave.py in `mode` with fd 3 on a socketpair; returns its pid and the daemon's end.
+    func spawnBehave(_ mode: String) -> (pid: pid_t, fd: Int32)? {
+        var pair: [Int32] = [-1, -1]
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else { return nil }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, pair[1], 3)  // dup2 clears close-on-exec
+        let script = Self.repository + "/Tests/VigilPluginHostTests/Fixtures/python/behave.py"
+        let argv: [UnsafeMutablePointer<CChar>?] = ["/usr/bin/python3", script, mode, mode].map { (s: String) in strdup(s) } + [nil]
+        let envp: [UnsafeMutablePointer<CChar>?] = ["VIGIL_SDK=\(Self.repository)/Plugins/sdk/python", "PATH=/usr/bin:/bin"].map { (s: String) in strdup(s) } + [nil]
+        defer { (argv + envp).forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, "/usr/bin/python3", &actions, nil, argv, envp)
+        close(pair[1])
+        guard spawned == 0 else { close(pair[0]); return nil }
+        return (pid, pair[0])
+    }
+
+    /// The SDK answers notify requests on a bounded pool of worker threads (each thread counts
+    /// against the sandbox's `processes`; a thread per request ran into it under load and the
+    /// plugin died), and its reader keeps answering pings while every worker is busy.
+    @Test(.timeLimit(.minutes(1)))
+    func aPythonNotifierAnswersABurstOnABoundedPoolAndKeepsAnsweringPings() throws {
+        let plugin = try #require(spawnBehave("counting-notifier"))
+        defer { close(plugin.fd); kill(plugin.pid, SIGKILL); var s: Int32 = 0; waitpid(plugin.pid, &s, 0) }
+        #expect(readFrame(plugin.fd)?.contains("\"hello\"") == true)
+        writeFrame(plugin.fd, #"{"type":"welcome","protocol":1,"config":{}}"#)
+        let burst = 60
+        for i in 0..<burst {
+            writeFrame(plugin.fd, #"{"type":"notify","id":"r\#(i)","incident":{},"message":{"title":"t","body":"b"},"deadline_ms":30000}"#)
+        }
+        writeFrame(plugin.fd, #"{"type":"ping","seq":7}"#)
+        var answered = Set<String>()
+        var pongAfter: Int?
+        var most = 0, threads = 0
+        while answered.count < burst, let frame = readFrame(plugin.fd) {
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(frame.utf8)) as? [String: Any])
+            switch json["type"] as? String {
+            case "pong": pongAfter = answered.count
+            case "result":
+                #expect(json["ok"] as? Bool == true, "\(frame)")
+                answered.insert(json["id"] as? String ?? "?")
+                let detail = (json["detail"] as? String ?? "").split(separator: " ")
+                for part in detail {
+                    let kv = part.split(separator: "=")
+                    if kv.count == 2, let n = Int(kv[1]) { if kv[0] == "most" { most = max(most, n) } else { threads = max(threads, n) } }
+                }
+            default: break
+            }
+        }
+        #expect(answered.count == burst)
+        #expect(most > 1 && most <= 8, "at most 8 requests at once (saw \(most))")
+        #expect(threads <= 10, "main, reader and 8 workers (saw \(threads))")
+        // Sent after the 60 requests, answered long before the last of them (60 × 50 ms / 8 ≈ 0.4 s).
+        #expect((pongAfter ?? burst) < burst - 8, "the pong came after \(pongAfter ?? -1) results")
+    }
+
     @Test(.timeLimit(.minutes(1)))
     func aPythonDetectorThatIgnoresStoppingExitsWhenItsSocketCloses() throws {
         var pair: [Int32] = [-1, -1]

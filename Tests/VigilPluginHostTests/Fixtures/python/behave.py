@@ -66,6 +66,21 @@ elif mode == "slow-notifier":
         time.sleep(30)
         return True, "too late"
     plugin.run_notifier(deliver)
+elif mode == "counting-notifier":
+    # Reports how many requests it was answering at once (the SDK's worker pool bounds it).
+    import threading
+    lock = threading.Lock()
+    state = {"active": 0, "most": 0}
+    def deliver(request):
+        with lock:
+            state["active"] += 1
+            state["most"] = max(state["most"], state["active"])
+        time.sleep(0.05)
+        with lock:
+            state["active"] -= 1
+            most = state["most"]
+        return True, "most=%d threads=%d" % (most, threading.active_count())
+    plugin.run_notifier(deliver)
 elif mode == "slow-echo":
     def deliver(request):
         time.sleep(1.5)
