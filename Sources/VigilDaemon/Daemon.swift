@@ -177,7 +177,7 @@ public final class Daemon: Sendable {
         ])
         let serving = ServingFlag()
         let alerts = AlertService(store: store, routing: config.alerting, ladder: config.policy.ladder, clock: clock,
-                                  logger: logger) { signals in await incidents.ingest(signals) }
+                                  logger: logger, muting: silences) { signals in await incidents.ingest(signals) }
         do { try await alerts.restore() } catch { throw DaemonStartError.database(path: dbPath, reason: "\(error)") }
         let shownConfiguration = ShownConfiguration(config)
         let heartbeats = HeartbeatService(store: store, heartbeats: config.heartbeats, ladder: config.policy.ladder,

@@ -13,6 +13,18 @@ public struct StoreTransaction {
     let tally = WriteTally()
 
     /// Stores a notification's new delivery state (the outbox's outcome of an attempt).
+    /// Puts the incident's notifications that a silence or maintenance window kept from leaving
+    /// back in the outbox, due `now` (the mute ended). Returns how many.
+    public func requeueSilencedNotifications(incidentID: String, at now: Timestamp) throws -> Int {
+        try db.execute(sql: """
+            UPDATE notification SET state = 'pending', nextAttemptAt = ?, lastError = NULL
+            WHERE incidentID = ? AND state = 'silenced'
+            """, arguments: [now.nanoseconds, incidentID])
+        let count = db.changesCount
+        tally.notifications += count
+        return count
+    }
+
     public func update(_ notification: NotificationRecord) throws {
         try notification.update(db)
     }

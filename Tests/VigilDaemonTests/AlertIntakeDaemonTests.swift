@@ -91,6 +91,19 @@ func incidentList(_ d: DaemonProcess) throws -> [JSONValue] {
             try incidentList(d).contains { $0["fingerprint"]?.stringValue == "alertmanager:{}:{alertname=\"VigilAmtool\"}"
                 && $0["severity"]?.stringValue == "P1" }
         }, "\((try? incidentList(d)) ?? [])")
+        // Silenced as Alertmanager shows it: left out of the default query, listed with
+        // --silenced, suppressed and silencedBy the silence's id.
+        let silence = try runProgram("/usr/bin/amtool", [url, auth, "silence", "add", "alertname=VigilAmtool",
+                                                         "--comment=swap", "--duration=1h", "--author=ana"])
+        #expect(silence.status == 0, "\(silence.out)")
+        let silenceID = silence.out.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try eventually(10) {
+            !(try runProgram("/usr/bin/amtool", [url, auth, "alert", "query"])).out.contains("VigilAmtool")
+        })
+        let silenced = try runProgram("/usr/bin/amtool", [url, auth, "alert", "query", "--silenced", "-o", "json", "alertname=VigilAmtool"])
+        let shown = try JSONDecoder().decode(JSONValue.self, from: Data(silenced.out.utf8)).arrayValue ?? []
+        #expect(shown.first?["status"]?["state"]?.stringValue == "suppressed", "\(silenced.out)")
+        #expect(shown.first?["status"]?["silencedBy"]?.arrayValue == [.string(silenceID)], "\(silenced.out)")
     }
 
     @Test(.timeLimit(.minutes(2))) func acceptedAlertSurvivesKillNine() throws {

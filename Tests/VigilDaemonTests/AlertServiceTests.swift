@@ -83,7 +83,7 @@ struct LabelMuting: AlertMuting {
         #expect(log.take().map(\.transition) == [.resolved])
     }
 
-    @Test func inhibitedAndSilencedAlertsDoNotFire() async throws {
+    @Test func inhibitedAlertsDoNotFireAndSilencedOnesFireMuted() async throws {
         let store = try Store(path: try temporaryDatabasePath())
         let log = SignalLog()
         let rule = InhibitRule(source: [try .parse(#"severity="critical""#)], target: [try .parse(#"severity="warning""#)],
@@ -95,7 +95,8 @@ struct LabelMuting: AlertMuting {
             alert(["alertname": "Quiet", "silenced": "yes"]),
         ])
         await alerts.evaluated()
-        #expect(log.take().map { $0.labels["alertname"] } == ["ClusterDown"])
+        // A silence mutes the incident's paging; the incident itself opens (its timeline says so).
+        #expect(Set(log.take().map { $0.labels["alertname"] }) == ["ClusterDown", "Quiet"])
         let snapshot = await alerts.snapshot()
         let slow = try #require(snapshot.first { $0.alert.labels["alertname"] == "Slow" })
         #expect(slow.inhibitedBy == [AlertFingerprint.hex(["alertname": "ClusterDown", "severity": "critical", "cluster": "c1"])])

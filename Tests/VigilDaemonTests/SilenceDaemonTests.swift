@@ -53,6 +53,34 @@ import VigilTestSupport
         #expect(timeline.contains { $0.kind == .notification && $0.message.contains("silenced by \(change.silence.idText)") })
     }
 
+    @Test func pagesASilenceHeldGoOutWhenItEndsUnlessTheIncidentWasAcknowledged() async throws {
+        let rig = try ContainmentTests.rig()
+        let silences = try await SilenceService(store: rig.store, clock: rig.clock, logger: quietLogger)
+        let delivery = RecordingDelivery()
+        let outbox = NotificationOutbox(store: rig.store, clock: rig.clock, logger: quietLogger)
+        await outbox.register(delivery)
+        await outbox.setMuter { silences.muting($0) }
+        let id = try await silences.set(try draft(#"{type="Data corruption"}"#, clock: rig.clock), actor: "ana").silence.idText
+        let waiting = try await rig.incidents.declare(ClassificationInput(title: "checksum mismatch", incidentType: "Data corruption"),
+                                                      actor: "dave")
+        let handled = try await rig.incidents.declare(ClassificationInput(title: "bad block", incidentType: "Data corruption"),
+                                                      actor: "dave")
+        try await outbox.deliverDue()
+        #expect(delivery.count == 0)
+        _ = try await rig.incidents.acknowledge(handled.id, actor: "erin", note: nil)
+
+        rig.clock.advance(by: .seconds(3601))
+        #expect(await silences.tick() == 1)
+        try await outbox.deliverDue()
+        let resent = try await rig.store.notifications(incidentID: waiting.id)
+        #expect(!resent.isEmpty && resent.allSatisfy { $0.state == "sent" }, "\(resent.map(\.state))")
+        #expect(delivery.count == resent.count && delivery.delivered.allSatisfy { $0.incidentID == waiting.id })
+        #expect(try await rig.store.notifications(incidentID: handled.id).allSatisfy { $0.state == "silenced" })
+        let timeline = try await rig.store.timeline(incidentID: waiting.id)
+        #expect(timeline.contains { $0.message.hasPrefix("Paging resumed (silence \(id) ended): \(resent.count) muted notification") })
+        #expect(try await !rig.store.timeline(incidentID: handled.id).contains { $0.message.hasPrefix("Paging resumed") })
+    }
+
     @Test func creationAndExpiryAreInTheAffectedTimelines() async throws {
         let rig = try ContainmentTests.rig()
         let silences = try await SilenceService(store: rig.store, clock: rig.clock, logger: quietLogger)

@@ -63,7 +63,9 @@ extension AlertService {
         var uncounted: [String: Entry] = [:]
         var delta: [String: Int] = [:]
         func look(_ fp: String, _ e: Entry) {
-            let firing = e.alert.isActive(at: now) && status[fp].map { $0.silenced.isEmpty && $0.inhibited.isEmpty } ?? true
+            // Inhibited alerts do not fire (Alertmanager's inhibition); silenced ones do: their
+            // incident opens and stays, and the silence mutes its paging and containment.
+            let firing = e.alert.isActive(at: now) && status[fp].map { $0.inhibited.isEmpty } ?? true
             if firing, !e.counted {
                 signals.append(firingSignal(e, at: now))
                 told[fp] = true

@@ -20,7 +20,8 @@ public struct AlertServiceError: Error, CustomStringConvertible, Sendable {
 /// over every alert runs on each clock tick (leases running out, silences starting or ending),
 /// after a reload, and when a changed alert can inhibit others.
 ///
-/// Inhibited and silenced alerts do not count as firing. Delivery to the incident service is
+/// Inhibited alerts do not count as firing; silenced ones do (the silence mutes their incident's
+/// paging and containment) and show `silencedBy` in the API. Delivery to the incident service is
 /// at-least-once: a crash between telling it and storing that it was told repeats the
 /// occurrence, never loses it.
 public actor AlertService: AlertIntake {

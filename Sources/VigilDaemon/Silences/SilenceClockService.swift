@@ -64,9 +64,16 @@ extension SilenceService {
             }
         }
         for s in ended { await unmuted(by: s) }
-        if !closed.isEmpty, let onUnmuted, let open = try? await store.openIncidents() {
-            let affected = open.filter { muting($0) == nil }
-            if !affected.isEmpty { onUnmuted(affected) }
+        if !closed.isEmpty, let open = try? await store.openIncidents() {
+            let windows = maintenanceWindows.filter { closed.contains($0.name) }
+            let affected = open.filter { incident in
+                let labels = SilenceLabels.of(incident)
+                return windows.contains { $0.matchers.matches(labels) } && muting(incident) == nil
+            }
+            if !affected.isEmpty {
+                await resendMutedPages(affected, because: "maintenance window \(closed.sorted().joined(separator: ", ")) closed")
+                onUnmuted?(affected)
+            }
         }
         await purge(now: now)
         return lines.count

@@ -212,11 +212,41 @@ public actor SilenceService {
         }
     }
 
-    /// Offers the open incidents `silence` matched to the response engine again.
+    /// Offers the open incidents `silence` matched to the response engine again, and sends the
+    /// pages it kept back for those nobody has acknowledged.
     func unmuted(by silence: Silence) async {
-        guard let onUnmuted, let open = try? await store.openIncidents() else { return }
+        guard let open = try? await store.openIncidents() else { return }
         let affected = open.filter { silence.matchers.matches(SilenceLabels.of($0)) && muting($0) == nil }
-        if !affected.isEmpty { onUnmuted(affected) }
+        guard !affected.isEmpty else { return }
+        await resendMutedPages(affected, because: "silence \(silence.idText) ended")
+        onUnmuted?(affected)
+    }
+
+    /// Puts back in the outbox the pages a silence or window kept from leaving, for each of
+    /// `incidents` still unacknowledged (Alertmanager notifies what still fires once its silence
+    /// ends; an acknowledged incident already has its responder), with a line in its timeline.
+    func resendMutedPages(_ incidents: [Incident], because reason: String) async {
+        let waiting = incidents.filter { $0.acknowledgedAt == nil }
+        guard !waiting.isEmpty else { return }
+        let now = clock.now()
+        do {
+            let resent = try await store.write { tx -> Int in
+                var total = 0
+                for incident in waiting {
+                    let count = try tx.requeueSilencedNotifications(incidentID: incident.id, at: now)
+                    guard count > 0 else { continue }
+                    total += count
+                    try tx.commit(StoreChange(incident: incident, timeline: [TimelineEntry(
+                        incidentID: incident.id, time: now, actor: "vigild", kind: .comment,
+                        message: "Paging resumed (\(reason)): \(count) muted notification\(count == 1 ? "" : "s") sent now",
+                        data: ["resent": "\(count)"])]))
+                }
+                return total
+            }
+            if resent > 0 { logger.notice("muted pages re-sent", metadata: ["count": "\(resent)", "reason": "\(reason)"]) }
+        } catch {
+            logger.error("cannot re-send muted pages", metadata: ["reason": "\(reason)", "error": "\(error)"])
+        }
     }
 
     /// Forgets (and deletes) silences past their retention.
@@ -244,5 +274,13 @@ public actor SilenceService {
 
     private func release() {
         if waiting.isEmpty { busy = false } else { waiting.removeFirst().resume() }
+    }
+}
+
+extension SilenceService: AlertMuting {
+    /// Ids of the active silences matching an alert's labels at `now`: `silencedBy` in the alerts
+    /// API (maintenance windows mute incidents, not alerts' status).
+    public nonisolated func silences(matching labels: [String: String], at now: Timestamp) async -> [String] {
+        snapshot.withLock { $0.muting(labels, at: now).map(\.idText) }
     }
 }
