@@ -95,7 +95,7 @@ public actor NotificationOutbox {
     }
 
     /// At most this many notifications are handed to notifiers at once: a notifier plugin
-    /// answers requests concurrently (the Python SDK on a pool of 8 worker threads, within its
+    /// answers requests concurrently (the Python SDK on a pool of 4 worker threads, within its
     /// `processes` limit), and one slow receiver must not hold every other page back.
     public static let concurrentDeliveries = 8
 

@@ -64,7 +64,7 @@ extension PluginHost {
             if hello.protocolVersion != WireProtocol.version || hello.plugin != name {
                 let reason = hello.protocolVersion != WireProtocol.version
                     ? "protocol \(hello.protocolVersion) is not supported; this daemon speaks protocol \(WireProtocol.version)"
-                    : "hello names plugin \"\(hello.plugin)\" but this plugin is \"\(name)\""
+                    : "hello names plugin \"\(LogText.sanitized(String(hello.plugin.prefix(80))))\" but this plugin is \"\(name)\""
                 send(.reject(reason: reason), on: current.run.channel)
                 execute(supervisor.handle(.handshakeRejected(plugin: name, generation: generation, reason: reason), now: now))
                 return

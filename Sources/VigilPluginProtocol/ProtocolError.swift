@@ -23,6 +23,22 @@ public enum ProtocolError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// Text a plugin chose, as it may appear in the daemon's log and the operator's terminal:
+    /// printable ASCII kept, everything else (newlines, escapes, bidi controls) as `\u{…}`, cut
+    /// at 64 characters. A plugin cannot forge a log line or drive a terminal through it.
+    static func shown(_ text: String) -> String {
+        var out = ""
+        for (i, scalar) in text.unicodeScalars.enumerated() {
+            if i == 64 { return out + "…" }
+            if scalar.value >= 0x20, scalar.value < 0x7f, scalar != "\\" {
+                out.unicodeScalars.append(scalar)
+            } else {
+                out += "\\u{" + String(scalar.value, radix: 16) + "}"
+            }
+        }
+        return out
+    }
+
     public var description: String {
         switch self {
         case .oversizedFrame(let f, let length, let limit):
@@ -30,11 +46,11 @@ public enum ProtocolError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidJSON(let f, let offset, let problem):
             "frame \(f): invalid JSON at byte \(offset): \(problem)"
         case .invalidMessage(let f, let type, let field, let problem):
-            "frame \(f): \"\(type)\" message: field \"\(field)\" \(problem)"
+            "frame \(f): \"\(Self.shown(type))\" message: field \"\(Self.shown(field))\" \(problem)"
         case .unknownType(let f, let type):
-            "frame \(f): unknown message type \"\(type)\""
+            "frame \(f): unknown message type \"\(Self.shown(type))\""
         case .unexpectedMessage(let f, let type, let expected):
-            "frame \(f): unexpected \"\(type)\" message; expected \(expected)"
+            "frame \(f): unexpected \"\(Self.shown(type))\" message; expected \(expected)"
         case .unsupportedVersion(let f, let version):
             "frame \(f): protocol version \(version) is not supported (this build speaks \(WireProtocol.version))"
         }

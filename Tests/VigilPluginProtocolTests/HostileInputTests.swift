@@ -99,3 +99,16 @@ import VigilPluginProtocol
         #expect(d.bufferedByteCount == 0)
     }
 }
+
+/// A plugin's message type or field name in a protocol error cannot forge a log line or drive a
+/// terminal (found by an attack pass: a `type` holding a newline and a fake `vigild` line).
+@Suite struct ProtocolErrorTextTests {
+    @Test func pluginChosenTextIsEscapedAndCut() {
+        let forged = "\n2026-12-06T01:11:33+0000 critical vigild: plugin quarantined\u{1b}[2J\u{202e}\\"
+        let text = ProtocolError.unknownType(frame: 2, type: forged).description
+        #expect(!text.contains("\n") && !text.contains("\u{1b}") && !text.contains("\u{202e}"), "\(text)")
+        #expect(text.contains("\\u{a}2026-12-06T01:11:33+0000 critical vigild"))
+        #expect(ProtocolError.unknownType(frame: 1, type: String(repeating: "x", count: 500)).description.count < 120)
+        #expect(ProtocolError.unknownType(frame: 1, type: "pong").description == #"frame 1: unknown message type "pong""#)
+    }
+}

@@ -35,10 +35,10 @@ class PluginError(Exception):
 
 
 class Plugin:
-    def __init__(self, name, version="0", batch_size=1000, flush_interval=0.05, fd=3, workers=8):
+    def __init__(self, name, version="0", batch_size=1000, flush_interval=0.05, fd=3, workers=4):
         self.name = name
         # Notify and act requests are answered by this many threads at most (each thread counts
-        # against the sandbox's `processes` limit; the daemon keeps at most 8 deliveries in flight).
+        # against the sandbox's `processes` limit and address space).
         self.workers = max(1, int(workers))
         self.version = version
         self.batch_size = batch_size
@@ -170,6 +170,7 @@ class Plugin:
 
     def _serve(self, kind, handler):
         self.handshake()
+        _small_threads()
         self._requests = queue.Queue()
         for _ in range(self.workers):
             threading.Thread(target=self._worker, args=(handler,), daemon=True).start()
@@ -213,6 +214,22 @@ class Plugin:
             # plugin must not outlive its daemon, whatever its body is doing.
             os._exit(0)
         self.stopping.set()
+
+
+def _small_threads():
+    """Threads that fit the sandbox's address-space limit (RLIMIT_AS, 256 MiB by default): each
+    thread reserves its stack (8 MiB by default) and, when it allocates, glibc may give it a malloc
+    arena of its own (64 MiB reserved). Both are capped here, before any worker starts."""
+    try:
+        threading.stack_size(512 * 1024)
+    except (ValueError, RuntimeError):
+        pass
+    try:
+        import ctypes
+        M_ARENA_MAX = -8
+        ctypes.CDLL(None).mallopt(M_ARENA_MAX, 2)
+    except (OSError, AttributeError):
+        pass
 
 
 def as_list(value):
