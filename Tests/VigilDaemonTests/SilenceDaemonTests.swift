@@ -30,13 +30,19 @@ import VigilTestSupport
                             createdBy: "ana", comment: "planned disk swap")
     }
 
-    @Test func aSilencedIncidentsPagesAreRecordedNotSent() async throws {
+    /// A rig whose outbox delivers to a recorder and asks the silences service what is muted.
+    static func mutedOutbox() async throws -> (ContainmentTests.Rig, SilenceService, RecordingDelivery, NotificationOutbox) {
         let rig = try ContainmentTests.rig()
         let silences = try await SilenceService(store: rig.store, clock: rig.clock, logger: quietLogger)
         let delivery = RecordingDelivery()
         let outbox = NotificationOutbox(store: rig.store, clock: rig.clock, logger: quietLogger)
         await outbox.register(delivery)
         await outbox.setMuter { silences.muting($0) }
+        return (rig, silences, delivery, outbox)
+    }
+
+    @Test func aSilencedIncidentsPagesAreRecordedNotSent() async throws {
+        let (rig, silences, delivery, outbox) = try await Self.mutedOutbox()
         let change = try await silences.set(try draft(#"{type="Data corruption"}"#, clock: rig.clock), actor: "ana")
 
         let muted = try await rig.incidents.declare(ClassificationInput(title: "checksum mismatch", incidentType: "Data corruption"),
@@ -54,12 +60,7 @@ import VigilTestSupport
     }
 
     @Test func pagesASilenceHeldGoOutWhenItEndsUnlessTheIncidentWasAcknowledged() async throws {
-        let rig = try ContainmentTests.rig()
-        let silences = try await SilenceService(store: rig.store, clock: rig.clock, logger: quietLogger)
-        let delivery = RecordingDelivery()
-        let outbox = NotificationOutbox(store: rig.store, clock: rig.clock, logger: quietLogger)
-        await outbox.register(delivery)
-        await outbox.setMuter { silences.muting($0) }
+        let (rig, silences, delivery, outbox) = try await Self.mutedOutbox()
         let id = try await silences.set(try draft(#"{type="Data corruption"}"#, clock: rig.clock), actor: "ana").silence.idText
         let waiting = try await rig.incidents.declare(ClassificationInput(title: "checksum mismatch", incidentType: "Data corruption"),
                                                       actor: "dave")
