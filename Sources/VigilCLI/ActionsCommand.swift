@@ -156,11 +156,11 @@ struct ActionsCommand: ParsableCommand {
         if let i = v.incident { print("incident:   \(i)") }
         if let c = v.category { print("category:   \(c) \(v.position ?? "")") }
         print("mode:       \(v.mode)")
-        print("requested:  \(v.requestedAt)" + (v.requestedBy.map { " by \($0)" } ?? ""))
+        print("requested:  \(v.requestedAt)" + (v.requestedBy.map { " by \(TerminalText.cell($0))" } ?? ""))
         if let d = v.deadline { print("deadline:   \(d)") }
         if let c = v.completedAt { print("completed:  \(c)") }
-        if let d = v.detail { print("result:     \(d)") }
-        if let u = v.undo { print("undo:       vigil actions undo \(v.id)  (\(u))") }
+        if let d = v.detail { print("result:     \(TerminalText.cell(d))") }
+        if let u = v.undo { print("undo:       vigil actions undo \(v.id)  (\(TerminalText.cell("\(u)"))))") }
         if v.state == ActionState.awaitingApproval.rawValue {
             print("\nvigil actions approve \(v.id)   or   vigil actions deny \(v.id) --reason \"...\"")
         }

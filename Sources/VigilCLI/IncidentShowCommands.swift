@@ -38,7 +38,7 @@ struct IncidentReport {
     init(_ v: IncidentView) { self.v = v }
 
     func render() -> String {
-        var out: [String] = ["\(v.id)  \(v.title)"]
+        var out: [String] = ["\(v.id)  \(TerminalText.cell(v.title))"]
         var facts = TextTable("FIELD", "VALUE")
         facts.add(["severity", v.severity + (v.severityName.map { " (\($0))" } ?? "")])
         facts.add(["state", v.state + (v.backlog == true ? " (backlog)" : "")])
@@ -82,15 +82,15 @@ struct IncidentReport {
         }
         if let c = v.classification, !c.rationale.isEmpty {
             out.append("\nCLASSIFICATION RATIONALE")
-            out += c.rationale.map { "  - \($0)" }
+            out += c.rationale.map { "  - \(TerminalText.cell($0))" }
         }
         if let r = v.resolution {
             out.append("\nRESOLUTION")
-            out.append("  resolved by:  \(r.resolvedBy)")
-            out.append("  summary:      \(r.summary)")
-            out.append("  verification: \(r.verification)")
-            if let rc = r.rootCause { out.append("  root cause:   \(rc)") }
-            for a in r.actions { out.append("  action:       \(a)") }
+            out.append("  resolved by:  \(TerminalText.cell(r.resolvedBy))")
+            out.append("  summary:      \(TerminalText.cell(r.summary))")
+            out.append("  verification: \(TerminalText.cell(r.verification))")
+            if let rc = r.rootCause { out.append("  root cause:   \(TerminalText.cell(rc))") }
+            for a in r.actions { out.append("  action:       \(TerminalText.cell(a))") }
         }
         if let items = v.actionItems, !items.isEmpty {
             out.append("\nACTION ITEMS")

@@ -12,6 +12,7 @@ struct TextTable {
     mutating func add(_ cells: [String]) { rows.append(cells) }
 
     func render() -> String {
+        let rows = self.rows.map { $0.map(TerminalText.cell) }
         var widths = header.map(\.count)
         for row in rows {
             for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) }
@@ -25,13 +26,84 @@ struct TextTable {
     }
 }
 
+/// Text the CLI shows came from the daemon, and much of it from plugins and HTTP clients
+/// (failure causes, action results, alert labels, titles): before it reaches a terminal, control
+/// characters, escape sequences and bidirectional overrides are written as `\u{1B}`, so no
+/// field can rewrite the operator's screen or forge a line of output.
+enum TerminalText {
+    /// Longest table cell shown, in bytes of UTF-8 (a cut cell says how much was cut).
+    static let maximumCellBytes = 2048
+
+    /// One table cell or one-line field: line breaks and tabs escaped too, cut at
+    /// ``maximumCellBytes``.
+    static func cell(_ text: String) -> String { escaped(text, keepLines: false, limit: maximumCellBytes) }
+
+    /// A whole block of output: its own line breaks and tabs kept, everything else escaped.
+    static func block(_ text: String) -> String { escaped(text, keepLines: true, limit: Int.max) }
+
+    static func escaped(_ text: String, keepLines: Bool, limit: Int) -> String {
+        // The common case, plain text, is returned as it is.
+        if text.utf8.count <= limit, !text.unicodeScalars.contains(where: { needsEscape($0, keepLines: keepLines) }) {
+            return text
+        }
+        var out = ""
+        var kept = 0
+        for scalar in text.unicodeScalars {
+            let piece: String
+            if needsEscape(scalar, keepLines: keepLines) {
+                switch scalar.value {
+                case 0x0A: piece = "\\n"
+                case 0x0D: piece = "\\r"
+                case 0x09: piece = "\\t"
+                default: piece = "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+                }
+            } else {
+                piece = String(scalar)
+            }
+            guard kept + piece.utf8.count <= limit else { return out + "… (\(text.utf8.count) bytes, cut)" }
+            kept += piece.utf8.count
+            out += piece
+        }
+        return out
+    }
+
+    static func needsEscape(_ scalar: Unicode.Scalar, keepLines: Bool) -> Bool {
+        switch scalar.value {
+        case 0x0A, 0x09: !keepLines
+        case 0x00...0x1F, 0x7F...0x9F, 0x2028, 0x2029, 0x202A...0x202E, 0x2066...0x2069: true
+        default: false
+        }
+    }
+}
+
+/// The CLI's `print`: every line it writes goes through ``TerminalText/block(_:)``. Fields that
+/// must stay on one line are passed through ``TerminalText/cell(_:)`` where they are written.
+func print(_ text: String = "") {
+    Swift.print(TerminalText.block(text))
+}
+
 /// Writes JSON the way every `--json` flag does: pretty, keys sorted, snake_case keys.
 func printJSON<T: Encodable>(_ value: T) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     encoder.keyEncodingStrategy = .convertToSnakeCase
-    let data = try encoder.encode(value)
-    print(String(decoding: data, as: UTF8.self))
+    printJSONData(try encoder.encode(value))
+}
+
+/// Writes encoded JSON to standard output.
+func printJSONData(_ data: Data) {
+    // JSONEncoder escapes C0 controls; DEL, C1 controls, line separators and bidirectional
+    // overrides (which can only stand inside strings) become `\u` escapes too.
+    var text = ""
+    for scalar in String(decoding: data, as: UTF8.self).unicodeScalars {
+        if TerminalText.needsEscape(scalar, keepLines: true) {
+            let hex = String(scalar.value, radix: 16)
+            text += "\\u" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+        } else {
+            text.unicodeScalars.append(scalar)
+        }
+    }
+    Swift.print(text)
 }
 
 /// A short human form of an SLA state: `running (12m left)`, `breached 3m ago`, `met`.
@@ -48,5 +120,5 @@ func describe(_ sla: IncidentView.SLA) -> String {
 
 /// Writes a line to standard error.
 func printError(_ message: String) {
-    FileHandle.standardError.write(Data((message + "\n").utf8))
+    FileHandle.standardError.write(Data((TerminalText.block(message) + "\n").utf8))
 }

@@ -184,8 +184,9 @@ private func percent(_ rate: Double) -> String {
 }
 
 private func show(_ v: PluginView) {
-    print("\(v.name)  \(v.kind)\(v.critical ? ", critical" : "")" + (v.version.isEmpty ? "" : ", version \(v.version)"))
-    if !v.description.isEmpty { print(v.description) }
+    print("\(v.name)  \(v.kind)\(v.critical ? ", critical" : "")"
+        + (v.version.isEmpty ? "" : ", version \(TerminalText.cell(v.version))"))
+    if !v.description.isEmpty { print(TerminalText.cell(v.description)) }
     var facts = TextTable("FIELD", "VALUE")
     facts.add(["state", v.state + (v.restartAt.map { ", restarts at \($0)" } ?? "")])
     facts.add(["cause", v.cause ?? "-"])

@@ -131,7 +131,7 @@ struct RulesCommand: ParsableCommand {
                     let encoder = JSONEncoder()
                     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
                     encoder.keyEncodingStrategy = .convertToSnakeCase
-                    print(String(decoding: try encoder.encode(view), as: UTF8.self))
+                    printJSONData(try encoder.encode(view))
                 } else {
                     print(t.description)
                 }

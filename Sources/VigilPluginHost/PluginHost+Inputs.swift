@@ -88,7 +88,10 @@ extension PluginHost {
             waiting[result.id] = nil
             waiter.timer?.cancel()
             execute(supervisor.handle(.requestCompleted(plugin: name, id: result.id), now: now))
-            waiter.continuation.resume(returning: result)
+            // The detail is stored with the action and printed by the CLI: one line, escaped, cut.
+            var answer = result
+            answer.detail = LogText.sanitized(result.detail, limit: LogText.maximumDetailBytes)
+            waiter.continuation.resume(returning: answer)
         case .log(let line):
             relayLog(line, from: name, now: now)
         case .refused(let reason, let total):

@@ -30,21 +30,24 @@ public enum PluginFailureCause: Sendable, Equatable, CustomStringConvertible {
     /// Isolated by a containment action or an operator; not a failure of the plugin.
     case isolated(String)
 
+    /// One line, whatever the plugin put into it: the text parts are escaped and cut
+    /// (``LogText``), since this is stored, put into incident labels and printed by the CLI.
     public var description: String {
-        switch self {
+        func safe(_ text: String) -> String { LogText.sanitized(text) }
+        return switch self {
         case .exited(let code): "exited with status \(code)"
         case .signaled(let signal): "killed by signal \(signal) (\(Self.signalName(signal)))"
-        case .seccompKilled(let syscall): "killed by seccomp (SIGSYS) in \(syscall ?? "an unnamed syscall")"
-        case .resourceLimit(let what): "resource limit: \(what)"
-        case .breach(let syscall): "isolation breach: syscall \(syscall) outside the profile"
-        case .spawnFailed(let why): "failed to start: \(why)"
+        case .seccompKilled(let syscall): "killed by seccomp (SIGSYS) in \(syscall.map(safe) ?? "an unnamed syscall")"
+        case .resourceLimit(let what): "resource limit: \(safe(what))"
+        case .breach(let syscall): "isolation breach: syscall \(safe(syscall)) outside the profile"
+        case .spawnFailed(let why): "failed to start: \(safe(why))"
         case .handshakeTimeout: "no hello before the handshake timeout"
-        case .handshakeRejected(let why): "handshake rejected: \(why)"
+        case .handshakeRejected(let why): "handshake rejected: \(safe(why))"
         case .heartbeatMissed: "missed a heartbeat (ping unanswered)"
-        case .deadlineMissed(let id): "missed the deadline of request \(id)"
-        case .protocolViolation(let what): "protocol violation: \(what)"
-        case .crashLoop(let what): what
-        case .isolated(let why): "isolated: \(why)"
+        case .deadlineMissed(let id): "missed the deadline of request \(safe(id))"
+        case .protocolViolation(let what): "protocol violation: \(safe(what))"
+        case .crashLoop(let what): what  // built by the supervisor from a description, already safe
+        case .isolated(let why): "isolated: \(safe(why))"
         }
     }
 

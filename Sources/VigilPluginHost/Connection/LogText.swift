@@ -7,6 +7,8 @@
 public enum LogText {
     /// Longest text kept, in bytes of UTF-8 (a cut line says how much was cut).
     public static let maximumBytes = 1024
+    /// Longest `detail` of a plugin's `result` kept (stored with the action, shown by the CLI).
+    public static let maximumDetailBytes = 4096
 
     /// Control characters (C0, DEL, C1), line and paragraph separators and bidirectional
     /// overrides are written as `\n`, `\u{1B}`…; text past `limit` bytes is cut.

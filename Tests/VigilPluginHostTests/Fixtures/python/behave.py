@@ -56,6 +56,16 @@ elif mode == "wrong-name":
     plugin.name = "somebody-else"
     plugin.handshake()
     time.sleep(30)
+elif mode == "forged-name":
+    # A hello whose name forges a line of vigild's log and rewrites the terminal (issue 16).
+    plugin.name = "x\n2026-12-06T00:00:00+0000 critical vigild : plugin quarantined\x1b[2J\x1b]0;owned\x07\u202e"
+    plugin.handshake()
+    time.sleep(30)
+elif mode == "forged-detail-action":
+    # An action whose result detail forges lines and terminal escapes in `vigil actions`.
+    def act(request):
+        return True, "done\nFORGED-LINE approved by root\x1b[31m\x1b]0;owned\x07\u202e" + "A" * 20000, {}
+    plugin.run_action(act)
 elif mode == "echo-notifier":
     def deliver(request):
         message = request.get("message") or {}
