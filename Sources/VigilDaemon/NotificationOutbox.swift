@@ -76,12 +76,21 @@ public actor NotificationOutbox {
 
     private var delivering = false
     private var again = false
+    /// Wakes a running delivery pass when new notifications are queued, so they need not wait
+    /// for the deliveries in flight (a notifier that hangs until its deadline).
+    private var wakeRunningPass: AsyncStream<Void>.Continuation?
+    /// Notifications being attempted, or attempted and not yet stored: never attempted twice at once.
+    private var inFlight: Set<Int64> = []
+    /// Deliveries in flight per notifier (its breaker key).
+    private var busy: [String: Int] = [:]
 
-    /// Delivers what is due now, unless a delivery pass is running (which then runs once more).
+    /// Delivers what is due now. While a delivery pass runs, a kick makes it look for new
+    /// notifications at once (and run once more when it ends).
     /// The store calls this after every commit that queued notifications.
     public func kick() async {
         if delivering {
             again = true
+            wakeRunningPass?.yield()
             return
         }
         delivering = true
@@ -98,6 +107,9 @@ public actor NotificationOutbox {
     /// answers requests concurrently (the Python SDK on a pool of 4 worker threads, within its
     /// `processes` limit), and one slow receiver must not hold every other page back.
     public static let concurrentDeliveries = 8
+    /// At most this many of them go to one notifier: a notifier that hangs (until the deadline
+    /// of its requests) holds these slots, never the other notifiers' pages.
+    public static let concurrentDeliveriesPerNotifier = 4
 
     /// What one attempt decided: the notification's new state and the timeline line, if any.
     struct Outcome: Sendable {
@@ -106,36 +118,152 @@ public actor NotificationOutbox {
         var sent: Bool
     }
 
-    /// Attempts every pending notification that is due, a few at a time; the outcomes of each
-    /// round are stored in one transaction (their states and timeline lines). Returns how many were sent.
+    /// What a delivery pass waits for.
+    private enum Step: Sendable {
+        /// One attempt ended (nil: nothing to store); its notifier's slot is free.
+        case attempted(Outcome?, notifier: String?, id: Int64?)
+        /// A batch of outcomes was stored (or could not be).
+        case stored(ids: [Int64], error: (any Error)?)
+        /// New notifications were queued.
+        case kicked
+    }
+
+    /// Attempts every pending notification that is due: up to ``concurrentDeliveries`` at once,
+    /// at most ``concurrentDeliveriesPerNotifier`` per notifier, each next one started as soon as
+    /// a slot is free — a slow notifier never holds another's page back. Outcomes (states and
+    /// timeline lines) are stored as they come, those that arrive together in one transaction.
+    /// Notifications queued while the pass runs are picked up by it. Returns how many were sent.
     @discardableResult
     public func deliverDue() async throws -> Int {
-        let now = clock.now()
-        let due = try await store.pendingNotifications().filter { n in n.nextAttemptAt.map { $0 <= now.nanoseconds } ?? true }
+        var queue = try await due()
+        guard !queue.isEmpty else { return 0 }
         var sent = 0
-        var start = 0
-        while start < due.count {
-            let round = due[start..<min(start + Self.concurrentDeliveries, due.count)]
-            start += round.count
-            // The round's incidents in one read, each once (an incident has several pages).
-            let incidents = try await store.incidents(ids: Set(round.compactMap(\.incidentID)))
-            let outcomes = await withTaskGroup(of: Outcome?.self) { group in
-                for n in round {
-                    let incident = n.incidentID.flatMap { incidents[$0] }
-                    group.addTask { await self.attempt(n, incident: incident, now: now) }
+        var failure: (any Error)?
+        var unsaved: [Outcome] = []
+        var storing = false
+        var running = 0
+        let (kicks, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let previousWake = wakeRunningPass
+        wakeRunningPass = wake
+        defer { wakeRunningPass = previousWake; wake.finish() }
+
+        let leftover = await withTaskGroup(of: Step.self) { group -> [Int64] in
+            // Starts what fits: the queue in order, skipping notifications whose notifier is full.
+            // Returns why nothing could start (the store could not be read), if so.
+            func fill() async -> (any Error)? {
+                var starting: [(NotificationRecord, String?)] = []
+                var index = 0
+                while running + starting.count < Self.concurrentDeliveries, index < queue.count {
+                    let n = queue[index]
+                    let key = delivery(for: n)?.breakerKey
+                    if let key, busy[key, default: 0] >= Self.concurrentDeliveriesPerNotifier {
+                        index += 1
+                        continue
+                    }
+                    queue.remove(at: index)
+                    if let key { busy[key, default: 0] += 1 }
+                    starting.append((n, key))
                 }
-                var out: [Outcome] = []
-                for await o in group { if let o { out.append(o) } }
-                return out
+                guard !starting.isEmpty else { return nil }
+                // Their incidents in one read, each once (an incident has several pages).
+                let incidents: [String: Incident]
+                do {
+                    incidents = try await store.incidents(ids: Set(starting.compactMap(\.0.incidentID)))
+                } catch {
+                    // Not attempted now: they stay pending for the next pass.
+                    for (n, key) in starting {
+                        if let key { busy[key, default: 1] -= 1 }
+                        if let id = n.id { inFlight.remove(id) }
+                    }
+                    return error
+                }
+                for (n, key) in starting {
+                    running += 1
+                    let incident = n.incidentID.flatMap { incidents[$0] }
+                    group.addTask {
+                        .attempted(await self.attempt(n, incident: incident), notifier: key, id: n.id)
+                    }
+                }
+                return nil
             }
-            sent += outcomes.filter(\.sent).count
-            try await save(outcomes, at: now)
+            func storeOutcomes() {
+                guard !storing, !unsaved.isEmpty else { return }
+                storing = true
+                let batch = unsaved
+                unsaved = []
+                group.addTask {
+                    do {
+                        try await self.save(batch)
+                        return .stored(ids: batch.compactMap(\.notification.id), error: nil)
+                    } catch {
+                        return .stored(ids: batch.compactMap(\.notification.id), error: error)
+                    }
+                }
+            }
+            func listen() {
+                group.addTask {
+                    for await _ in kicks { return .kicked }
+                    return .kicked
+                }
+            }
+
+            if let error = await fill() { failure = error }
+            listen()
+            while running > 0 || storing || !unsaved.isEmpty {
+                guard let step = await group.next() else { break }
+                switch step {
+                case .attempted(let outcome, let key, let id):
+                    running -= 1
+                    if let key { busy[key, default: 1] -= 1 }
+                    if let outcome {
+                        if outcome.sent { sent += 1 }
+                        unsaved.append(outcome)
+                    } else if let id {
+                        inFlight.remove(id)
+                    }
+                    storeOutcomes()
+                    if let error = await fill(), failure == nil { failure = error }
+                case .stored(let ids, let error):
+                    storing = false
+                    inFlight.subtract(ids)
+                    if let error, failure == nil { failure = error }
+                    storeOutcomes()
+                case .kicked:
+                    let known = Set(queue.compactMap(\.id))
+                    if let fresh = try? await due() { queue += fresh.filter { !known.contains($0.id ?? -1) } }
+                    if let error = await fill(), failure == nil { failure = error }
+                    listen()
+                }
+            }
+            group.cancelAll()
+            return queue.compactMap(\.id)
         }
+        // Whatever could not start (its notifier busy with another pass's deliveries) waits for the next pass.
+        inFlight.subtract(leftover)
+        if let failure { throw failure }
         return sent
     }
 
+    /// The pending notifications that are due now and not already being attempted; each is
+    /// marked as being attempted.
+    private func due() async throws -> [NotificationRecord] {
+        let now = clock.now()
+        let due = try await store.pendingNotifications().filter { n in
+            (n.nextAttemptAt.map { $0 <= now.nanoseconds } ?? true) && !inFlight.contains(n.id ?? -1)
+        }
+        inFlight.formUnion(due.compactMap(\.id))
+        return due
+    }
+
+    /// The notifier for a notification's channel: one claiming the channel by name wins, one
+    /// claiming `*` takes the rest.
+    private func delivery(for n: NotificationRecord) -> (any NotificationDelivery)? {
+        deliveries.first { $0.channels.contains(n.channel) } ?? deliveries.first { $0.channels.contains("*") }
+    }
+
     /// One attempt at one notification: nil when nothing changed.
-    private func attempt(_ notification: NotificationRecord, incident: Incident?, now: Timestamp) async -> Outcome? {
+    private func attempt(_ notification: NotificationRecord, incident: Incident?) async -> Outcome? {
+        let now = clock.now()
         var n = notification
         // A silence or maintenance window mutes the page: recorded as such, never delivered.
         if let incident, let mute = muter?(incident) {
@@ -145,9 +273,7 @@ public actor NotificationOutbox {
             return Outcome(notification: n, timeline: "Did not send \(n.channel) notification to \(n.recipients.joined(separator: ", ")): "
                 + "silenced by \(mute): \(n.subject)", sent: false)
         }
-        // A notifier claiming the channel by name wins; one claiming "*" takes the rest.
-        let claimed = deliveries.first { $0.channels.contains(n.channel) } ?? deliveries.first { $0.channels.contains("*") }
-        guard let delivery = claimed else {
+        guard let delivery = delivery(for: n) else {
             // No notifier for this channel yet (plugins may still be starting): wait, don't fail.
             n.nextAttemptAt = (now + retry.initial).nanoseconds
             n.lastError = "no notifier handles channel \"\(n.channel)\""
@@ -187,8 +313,9 @@ public actor NotificationOutbox {
 
     /// Stores a round's outcomes in one transaction: each notification's state, and the
     /// delivery lines in their incidents' timelines.
-    private func save(_ outcomes: [Outcome], at now: Timestamp) async throws {
+    private func save(_ outcomes: [Outcome]) async throws {
         guard !outcomes.isEmpty else { return }
+        let now = clock.now()
         try await store.write { tx in
             var lines: [String: [TimelineEntry]] = [:]
             var order: [String] = []
