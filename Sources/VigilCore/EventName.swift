@@ -12,7 +12,7 @@ public enum EventName {
 
     /// The same check on raw UTF-8 bytes, for hot paths that have not made a `String`.
     public static func isValid<C: Collection>(_ bytes: C, allowColon: Bool) -> Bool where C.Element == UInt8 {
-        guard let first = bytes.first, bytes.count <= 200 else { return false }
+        guard let first = bytes.first, bytes.count <= maximumNameBytes else { return false }
         func ok(_ c: UInt8, first: Bool) -> Bool {
             (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c == 95 || (allowColon && c == 58) || (!first && c >= 48 && c <= 57)
         }
@@ -44,6 +44,27 @@ public enum EventName {
     /// Label names the daemon stamps itself (who sent an event, which plugin it is about); a
     /// plugin may not set them, so an incident's `plugin` label is always the daemon's word.
     public static let reservedLabels: Set<String> = ["plugin", "source"]
+
+    /// Whether a plugin may not set the label `name`: the reserved labels in any case (`Plugin`
+    /// reads as `plugin` to a person), their `plugin_…`/`source_…` extensions, and `__…`
+    /// (Prometheus's internal labels).
+    public static func isReservedLabel(_ name: String) -> Bool {
+        if name.hasPrefix("__") { return true }
+        let lower = name.lowercased()
+        return reservedLabels.contains(lower) || reservedLabels.contains { lower.hasPrefix($0 + "_") }
+    }
+
+    /// Longest event or label name, in bytes.
+    public static let maximumNameBytes = 200
+
+    /// Why `name` is not a valid event name (or label name, without `:`), for an error message.
+    public static func problem(with name: String, label: Bool) -> String {
+        let size = name.utf8.count
+        if size == 0 { return "it is empty" }
+        if size > maximumNameBytes { return "it is \(size) bytes long (at most \(maximumNameBytes))" }
+        return label ? "use letters, digits and '_' and do not start with a digit"
+                     : "use letters, digits, '_' and ':' and do not start with a digit"
+    }
 
     /// The lane an event goes on when its source does not choose: security signals on `security`,
     /// other signals on `incident`, metric samples on `telemetry`.

@@ -197,15 +197,13 @@ extension PluginHost {
             logger.log(level: level, "\(message)", metadata: ["plugin": "\(name)", "enhanced": "true"])
             return
         }
-        var budget = logBudget[name] ?? (100, now)
-        budget.tokens = min(100, budget.tokens + (now - budget.at).inSeconds * 20)
-        budget.at = now
-        guard budget.tokens >= 1 else {
-            logBudget[name] = budget
-            return
+        var limit = logBudget[name] ?? LineRateLimit(now: now)
+        let (write, dropped) = limit.admit(now: now)
+        logBudget[name] = limit
+        if let dropped {
+            logger.warning("plugin log lines dropped by the rate limit", metadata: ["plugin": "\(name)", "dropped": "\(dropped)"])
         }
-        budget.tokens -= 1
-        logBudget[name] = budget
+        guard write else { return }
         logger.log(level: level, "\(message)", metadata: ["plugin": "\(name)"])
     }
 }

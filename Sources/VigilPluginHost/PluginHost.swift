@@ -79,7 +79,7 @@ public actor PluginHost {
     private var profiles: [String: SandboxProfile] = [:]
     var baselines: [String: SyscallBaseline] = [:]
     var windowStartedAt: Timestamp
-    var logBudget: [String: (tokens: Double, at: Timestamp)] = [:]
+    var logBudget: [String: LineRateLimit] = [:]
     /// Plugins whose log lines skip the rate limit (enable_enhanced_logging).
     public private(set) var enhancedLogging: Set<String> = []
     /// Set by ``beginShutdown()``: plugins still alive then are killed.

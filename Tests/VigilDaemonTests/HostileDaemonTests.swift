@@ -191,7 +191,7 @@ struct HostileDaemonTests {
             let r = try vigil(["plugins", "show", name, "--json"], stateDirectory: state)
             return try JSONDecoder().decode(JSONValue.self, from: Data(r.out.utf8)).objectValue ?? [:]
         }
-        let refused = try eventually { (try show("forger")["events_refused"]?.doubleValue ?? 0) >= 11 }
+        let refused = try eventually { (try show("forger")["events_refused"]?.doubleValue ?? 0) >= 15 }
         #expect(refused, "the forger's events were refused and counted")
         #expect(daemon.waitForLog("plugin events refused"))
         // The healthy detector's events went through the same bus and rules meanwhile.

@@ -51,7 +51,8 @@ struct EventInterner {
             switch self {
             case .undeclared(let n): "event \"\(n)\" is not declared under emits: in plugin.yaml"
             case .reservedName(let n): "event \"\(n)\" is the daemon's own name; plugins may not send it"
-            case .reservedLabel(let k): "label \"\(k)\" is stamped by the daemon; plugins may not set it"
+            case .reservedLabel(let k): "label \"\(k)\" is reserved (plugin, source, their plugin_/source_ forms in any case, "
+                + "and __ names are stamped by the daemon); plugins may not set it"
             case .tooManyLabels(let n, let limit): "\(n) labels on one event (at most \(limit))"
             case .labelValueTooLong(let k, let b, let limit): "label \"\(k)\" has a \(b)-byte value (at most \(limit))"
             case .unitTooLong(let b, let limit): "a \(b)-byte unit (at most \(limit))"
@@ -102,8 +103,8 @@ struct EventInterner {
         if !span.escaped, let hit = Self.find(raw, hash, in: names) { return hit }
         let text = EventRecords.string(span, in: bytes)
         guard EventName.isValid(text) else {
-            throw Violation(problem: "invalid event name \"\(LogText.sanitized(String(text.prefix(80))))\": use letters, digits, '_' and ':' "
-                + "and do not start with a digit (at most 200 bytes)")
+            throw Violation(problem: "invalid event name \"\(LogText.sanitized(String(text.prefix(80))))\": "
+                + EventName.problem(with: text, label: false))
         }
         var entry = NameEntry(symbol: .none, signalLane: manifest.lane(forEmitted: text, kind: .signal),
                               metricLane: manifest.lane(forEmitted: text, kind: .metric))
@@ -145,13 +146,13 @@ struct EventInterner {
         let dictionary = EventRecords.labels(range, in: bytes)
         for key in dictionary.keys where !EventName.isValidLabel(key) {
             throw .violation(Violation(problem: "invalid label name \"\(LogText.sanitized(String(key.prefix(80))))\": "
-                + "use letters, digits and '_' and do not start with a digit"))
+                + EventName.problem(with: key, label: true)))
         }
         guard dictionary.count <= limits.maximumLabels else {
             throw .refused(.tooManyLabels(dictionary.count, limit: limits.maximumLabels))
         }
         for (key, value) in dictionary {
-            if EventName.reservedLabels.contains(key) { throw .refused(.reservedLabel(key)) }
+            if EventName.isReservedLabel(key) { throw .refused(.reservedLabel(key)) }
             if value.utf8.count > limits.maximumLabelValueBytes {
                 throw .refused(.labelValueTooLong(key, bytes: value.utf8.count, limit: limits.maximumLabelValueBytes))
             }

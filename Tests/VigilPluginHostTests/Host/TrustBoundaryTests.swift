@@ -30,15 +30,15 @@ struct PluginTrustTests {
                          "unusual_system_call_patterns", "eventbus_queue_depth", "undeclared_signal"] {
             #expect(!names.contains(reserved), "\(reserved) came through")
         }
-        #expect(!seen.contains { $0.labels["plugin"] != nil || $0.labels["source"] != nil })
-        #expect(!seen.contains { $0.name == "test_metric" && [1, 2, 3, 4].contains($0.value) })
+        #expect(!seen.contains { $0.labels.keys.contains { EventName.isReservedLabel($0) } })
+        #expect(!seen.contains { $0.name == "test_metric" && (1...8).contains($0.value) })
         // The honest event of the same frame went through, on the lane its declaration names.
         let honest = try #require(seen.first { $0.name == "test_signal" })
         #expect(honest.lane == .security)
         #expect(honest.source == "plugin:forger")
         #expect(seen.allSatisfy { $0.source == "plugin:forger" })
         let status = try #require(await world.host.status("forger"))
-        #expect(status.counters.eventsRefused == 11)
+        #expect(status.counters.eventsRefused == 15)
         #expect(status.state == .running)
         #expect(status.counters.failures == 0)
         await world.stop()
@@ -191,5 +191,42 @@ struct CapturingLogHandler: LogHandler {
         let long = LogText.sanitized(String(repeating: "é", count: 1_000_000))
         #expect(long.utf8.count < LogText.maximumBytes + 64)
         #expect(long.hasSuffix("(2000000 bytes, cut)"))
+    }
+}
+
+/// A plugin writing lines in a loop: 20 of them a second reach the log, and what was dropped is
+/// reported as one count every 10 seconds — not a warning per admitted line (issue 16).
+@Suite struct LineRateLimitTests {
+    @Test func aFloodCostsTwentyLinesASecondAndOneCountEveryTenSeconds() {
+        var limit = LineRateLimit(now: Timestamp(nanoseconds: 0))
+        var written = 0
+        var reports: [Int] = []
+        // 1,000 lines a second for 60 seconds.
+        for i in 0..<60_000 {
+            let (write, dropped) = limit.admit(now: Timestamp(nanoseconds: Int64(i) * 1_000_000))
+            if write { written += 1 }
+            if let dropped { reports.append(dropped) }
+        }
+        #expect(written >= 1_250 && written <= 1_301, "burst 100 + 20/s for 60 s: \(written)")
+        #expect(reports.count >= 5 && reports.count <= 6, "one report per 10 s: \(reports)")
+        let unreported = limit.unreported() ?? 0
+        #expect(written + reports.reduce(0, +) + unreported == 60_000, "every dropped line is counted once")
+        #expect(limit.unreported() == nil)
+    }
+
+    @Test func quietTextIsNeverDroppedNorReported() {
+        var limit = LineRateLimit(now: Timestamp(nanoseconds: 0))
+        for i in 0..<1_000 {
+            let (write, dropped) = limit.admit(now: Timestamp(nanoseconds: Int64(i) * 100_000_000))
+            #expect(write && dropped == nil)
+        }
+        #expect(limit.unreported() == nil)
+    }
+
+    @Test func aClockThatGoesBackDoesNotMintLines() {
+        var limit = LineRateLimit(now: Timestamp(nanoseconds: 10_000_000_000))
+        var written = 0
+        for _ in 0..<1_000 where limit.admit(now: Timestamp(nanoseconds: 0)).write { written += 1 }
+        #expect(written == 100)
     }
 }

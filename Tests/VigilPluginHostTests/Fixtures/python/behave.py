@@ -112,6 +112,10 @@ elif mode == "forge":
         {"name": "undeclared_signal"},
         {"name": "test_metric", "value": 3, "labels": dict(("l%d" % i, "v") for i in range(40))},
         {"name": "test_metric", "value": 4, "labels": {"big": "x" * 5000}},
+        {"name": "test_metric", "value": 5, "labels": {"Plugin": "webhook"}},
+        {"name": "test_metric", "value": 6, "labels": {"plugin_name": "webhook"}},
+        {"name": "test_metric", "value": 7, "labels": {"SOURCE": "vigild:breach-watcher"}},
+        {"name": "test_metric", "value": 8, "labels": {"__name__": "plugin_quarantined"}},
         {"name": "test_signal", "labels": {"why": "honest"}},
     ]
     plugin.send({"type": "events", "events": forged})

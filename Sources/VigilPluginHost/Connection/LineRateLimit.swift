@@ -1,0 +1,41 @@
+import VigilCore
+
+/// How many lines of a plugin's text (`log` frames, stderr) reach the daemon's log: a token
+/// bucket of ``burst`` lines refilled at ``linesPerSecond``. What it drops is counted and
+/// reported rolled up — at most one report every ``reportEvery`` — so a plugin writing in a
+/// loop costs the log 20 of its lines a second and one count every 10 seconds, not a warning
+/// per line.
+struct LineRateLimit: Sendable {
+    static let linesPerSecond = 20.0
+    static let burst = 100.0
+    static let reportEvery: Duration = .seconds(10)
+
+    private var tokens = LineRateLimit.burst
+    private var refilledAt: Timestamp
+    private var dropped = 0
+    private var reportedAt: Timestamp?
+
+    init(now: Timestamp) { refilledAt = now }
+
+    /// Whether a line may be written now, and how many dropped lines to report first (nil: none
+    /// now; they are reported with a later line, at most once every ``reportEvery``).
+    mutating func admit(now: Timestamp) -> (write: Bool, reportDropped: Int?) {
+        let elapsed = now >= refilledAt ? (now - refilledAt).inSeconds : 0
+        tokens = min(Self.burst, tokens + elapsed * Self.linesPerSecond)
+        refilledAt = max(refilledAt, now)
+        guard tokens >= 1 else {
+            dropped += 1
+            return (false, nil)
+        }
+        tokens -= 1
+        guard dropped > 0, reportedAt.map({ now - $0 >= Self.reportEvery }) ?? true else { return (true, nil) }
+        defer { dropped = 0; reportedAt = now }
+        return (true, dropped)
+    }
+
+    /// The dropped lines not reported yet (when the plugin's run ends).
+    mutating func unreported() -> Int? {
+        defer { dropped = 0 }
+        return dropped > 0 ? dropped : nil
+    }
+}
