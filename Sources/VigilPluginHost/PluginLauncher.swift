@@ -148,6 +148,9 @@ struct PluginLauncher: Sendable {
             let limit = cgroup?.limitHit()
             cgroup?.remove()
             switch exit {
+            case .exited(let code)? where limit != nil:
+                // One of its processes hit the limit (a child the OOM killer chose); the plugin then exited.
+                exited(.overLimit((limit ?? "") + " in one of its processes, then the plugin exited with status \(code)"))
             case _? where limit != nil: exited(.overLimit(limit ?? ""))
             case .exited(let code)?: exited(.exited(code: code))
             case .killed(let signal, let syscall)?: exited(.killed(signal: signal, syscall: syscall?.name))
