@@ -26,8 +26,31 @@ public struct HTTPSettings: Sendable, Equatable {
     /// Prometheus needs no credentials) or `none`. Off loopback, nothing needs no token but the
     /// health, readiness, metrics and acknowledgement-link routes.
     public var loopbackAnonymous = "sender"
+    /// Where people reach this server (`external_url`, e.g. `https://vigil.example.com`), for the
+    /// acknowledgement links pages carry; nil: ``listen`` with `http`/`https` by ``tls``.
+    public var externalURL: String?
 
     public init() {}
+
+    /// The base of links to this server: ``externalURL`` without a trailing `/`, or one made from
+    /// the listen address (a wildcard address replaced by `hostName`).
+    public func linkBase(hostName: String) -> String {
+        if let externalURL { return externalURL.hasSuffix("/") ? String(externalURL.dropLast()) : externalURL }
+        var host = listen.host
+        if host == "0.0.0.0" || host == "::" { host = hostName }
+        if host.contains(":") { host = "[" + host + "]" }
+        return (tls == nil ? "http" : "https") + "://" + host + ":" + String(listen.port)
+    }
+
+    /// Whether `text` can be an ``externalURL``: `http://` or `https://`, a host, an optional path,
+    /// no query, fragment, credentials, spaces or control characters.
+    public static func isValidExternalURL(_ text: String) -> Bool {
+        guard text.utf8.count <= 512, text.hasPrefix("http://") || text.hasPrefix("https://"),
+              !text.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7F || "?#@\\\"<>`".unicodeScalars.contains($0) })
+        else { return false }
+        let rest = text.drop { $0 != ":" }.dropFirst(3)
+        return !(rest.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).first ?? "").isEmpty
+    }
 }
 
 /// A `HOST:PORT` the server binds to.
@@ -78,7 +101,7 @@ public struct HTTPTLSFiles: Sendable, Equatable {
 }
 
 enum HTTPSettingsLoader {
-    static let keys = ["enabled", "listen", "max_body_bytes", "resolve_timeout", "webhook_lease", "tls", "auth"]
+    static let keys = ["enabled", "listen", "max_body_bytes", "resolve_timeout", "webhook_lease", "tls", "auth", "external_url"]
 
     static func load(_ node: YAMLNode, resolve: (String) -> String) -> HTTPSettings {
         var s = HTTPSettings()
@@ -99,6 +122,12 @@ enum HTTPSettingsLoader {
         if let n = f["webhook_lease"], let d = n.duration("webhook_lease") {
             if d > .zero, d <= .seconds(366 * 86_400) { s.webhookLease = d } else {
                 n.diagnostics.add(.invalidValue(n.location, key: "webhook_lease", found: "\(d)", expected: "longer than 0 and at most 366 days"))
+            }
+        }
+        if let n = f["external_url"], let text = n.string("external_url") {
+            if HTTPSettings.isValidExternalURL(text) { s.externalURL = text } else {
+                n.diagnostics.add(.invalidValue(n.location, key: "external_url", found: text,
+                                                expected: "an http:// or https:// URL with a host and no query, fragment or credentials"))
             }
         }
         if let t = f["tls"]?.fields("tls", allowed: ["certificate", "key"]) {

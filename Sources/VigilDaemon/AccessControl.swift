@@ -37,6 +37,18 @@ public struct AccessControl: Sendable {
 
     public static func handles(_ command: String) -> Bool { commands.contains(command) }
 
+    /// The signed acknowledgement links a page carries: one per person it is for, each valid for
+    /// ``defaultLinkLifetime``, under `base` (``HTTPSettings/linkBase(hostName:)``); none for an
+    /// incident that is closed or already acknowledged.
+    public func pageLinks(for incident: Incident, people: [String], base: String) -> [PageAckLink] {
+        guard incident.state.isOpen, incident.acknowledgedAt == nil else { return [] }
+        return people.compactMap { person in
+            guard let (link, token) = try? signer.sign(incidentID: incident.id, person: person,
+                                                        lifetime: Self.defaultLinkLifetime) else { return nil }
+            return PageAckLink(person: person, url: base + "/ack/" + token, expiresAt: link.expiresAt)
+        }
+    }
+
     /// Checks HTTP credentials against the stored tokens.
     public var authenticator: TokenAuthenticator {
         let store = self.store
@@ -160,5 +172,16 @@ private extension Unicode.GeneralCategory {
         case .control, .format, .lineSeparator, .paragraphSeparator, .surrogate, .privateUse, .unassigned: true
         default: false
         }
+    }
+}
+
+/// One acknowledgement link in a page: who it acknowledges as, and until when.
+public struct PageAckLink: Sendable, Equatable {
+    public var person: String
+    public var url: String
+    public var expiresAt: Timestamp
+
+    var json: JSONValue {
+        .object(["person": .string(person), "url": .string(url), "expires_at": .string(expiresAt.rfc3339)])
     }
 }

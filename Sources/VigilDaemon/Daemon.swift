@@ -165,10 +165,17 @@ public final class Daemon: Sendable {
         await silences.setOnUnmuted { changeFeed.yield($0) }
         await commands.setSilences(silences)
         store.onNotificationsQueued { Task { await outbox.kick() } }
+        // Pages carry signed acknowledgement links when the HTTP server that redeems them runs.
+        let linkBase = LinkBase(config.http, hostName: Self.hostName())
+        var ackLinks: (@Sendable (Incident, [String]) -> [PageAckLink])?
+        if config.http.enabled {
+            ackLinks = { @Sendable incident, people in access.pageLinks(for: incident, people: people, base: linkBase.current) }
+        }
         for manifest in manifests where manifest.kind == .notifier {
             let channels = Set(manifest.config["channels"]?.arrayValue?.compactMap(\.stringValue) ?? [manifest.name])
             await outbox.register(NotifierPluginDelivery(plugin: manifest.name, channels: channels, host: pluginHost,
-                                                         ladder: { await commands.configuration.policy.ladder }, clock: clock))
+                                                         ladder: { await commands.configuration.policy.ladder }, clock: clock,
+                                                         ackLinks: ackLinks))
         }
         let open = try await store.openIncidents()
         logger.notice("vigild starting", metadata: [
@@ -209,7 +216,7 @@ public final class Daemon: Sendable {
                                                        clock: clock, stateDir: stateDir, alerts: alerts,
                                                        access: access, metrics: daemonMetrics, silences: silences,
                                                        commands: commands, logger: logger, heartbeats: heartbeats,
-                                                       shownConfiguration: shownConfiguration))
+                                                       shownConfiguration: shownConfiguration, linkBase: linkBase))
             services.append(AlertClockService(alerts: alerts))
             services.append(HeartbeatClockService(heartbeats: heartbeats))
         }
@@ -223,6 +230,15 @@ public final class Daemon: Sendable {
 
 extension Daemon {
     /// The launcher's spec files live in a root-only folder of the state folder.
+    /// This host's name from the kernel (`gethostname`, no NSS look-up), for links when the
+    /// server listens on a wildcard address and `http.external_url` is not set.
+    static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+        let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return name.isEmpty ? "localhost" : name
+    }
+
     static func prepareSpecDirectory(_ stateDir: String) throws(DaemonStartError) {
         let path = (stateDir as NSString).appendingPathComponent("sandbox")
         do {

@@ -27,6 +27,31 @@ final class ShownConfiguration: Sendable {
     var current: String { text.withLock { $0 } }
 }
 
+/// The base of the acknowledgement links pages carry: `http.external_url` when set, otherwise
+/// the address the server really bound (port 0 and wildcard addresses resolved once it listens).
+final class LinkBase: Sendable {
+    private let value: Mutex<String>
+    private let settings: HTTPSettings
+    private let hostName: String
+
+    init(_ settings: HTTPSettings, hostName: String) {
+        self.settings = settings
+        self.hostName = hostName
+        value = Mutex(settings.linkBase(hostName: hostName))
+    }
+
+    /// The server listens at `address` (`HOST:PORT`).
+    func bound(_ address: String) {
+        guard settings.externalURL == nil, let listen = HTTPListenAddress.parse(address) else { return }
+        var s = settings
+        s.listen = listen
+        let base = s.linkBase(hostName: hostName)
+        value.withLock { $0 = base }
+    }
+
+    var current: String { value.withLock { $0 } }
+}
+
 /// Builds the HTTP server from the configuration and the daemon's parts: the one place that
 /// knows both `VigilHTTP`'s seams and the daemon's services.
 enum HTTPComposition {
@@ -40,7 +65,7 @@ enum HTTPComposition {
                        serving: ServingFlag, clock: any VigilClock, stateDir: String, alerts: AlertService,
                        access: AccessControl, metrics: DaemonMetrics, silences: SilenceService,
                        commands: ControlCommands, logger: Logger, heartbeats: HeartbeatService? = nil,
-                       shownConfiguration: ShownConfiguration) throws(DaemonStartError) -> HTTPServer {
+                       shownConfiguration: ShownConfiguration, linkBase: LinkBase? = nil) throws(DaemonStartError) -> HTTPServer {
         var listen = settings.listen
         if let text = listenOverride {
             guard let parsed = HTTPListenAddress.parse(text) else {
@@ -83,6 +108,7 @@ enum HTTPComposition {
                                                        tlsCertificate: settings.tls?.certificate, tlsKey: settings.tls?.key),
                           services: services, controllers: controllers, middlewares: [tokens], logger: logger,
                           onListening: { bound in
+                              linkBase?.bound(bound)
                               try? (bound + "\n").write(toFile: addressFile, atomically: true, encoding: .utf8)
                           })
     }

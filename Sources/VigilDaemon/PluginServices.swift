@@ -138,9 +138,12 @@ struct NotifierPluginDelivery: NotificationDelivery {
     let host: PluginHost
     let ladder: @Sendable () async -> SeverityLadder
     let clock: any VigilClock
+    /// Signs the acknowledgement links a page carries (nil: the HTTP server is off, no links).
+    var ackLinks: (@Sendable (Incident, [String]) -> [PageAckLink])?
 
     func deliver(_ notification: NotificationRecord, incident: Incident?) async throws {
         var payload: JSONValue = .null
+        var body = notification.body
         if let incident {
             payload = try JSONValue.encoding(IncidentView(incident, ladder: await ladder(), now: clock.now()))
         }
@@ -148,9 +151,15 @@ struct NotifierPluginDelivery: NotificationDelivery {
             members["recipients"] = .array(notification.recipients.map { .string($0) })
             members["channel"] = .string(notification.channel)
             members["notification_id"] = .number(Double(notification.id ?? 0))
+            // One link per person paged, signed afresh for each attempt: opening it shows a
+            // confirmation page, its button acknowledges as that person.
+            if let incident, let links = ackLinks?(incident, notification.people), !links.isEmpty {
+                members["ack_links"] = .array(links.map(\.json))
+                body += "\n\n" + links.map { "Acknowledge as \($0.person): \($0.url)" }.joined(separator: "\n")
+            }
             payload = .object(members)
         }
-        let result = try await host.notify(plugin, incident: payload, title: notification.subject, body: notification.body)
+        let result = try await host.notify(plugin, incident: payload, title: notification.subject, body: body)
         guard result.ok else { throw ControlFailure("\(plugin): \(result.detail)") }
     }
 }

@@ -170,6 +170,8 @@ public struct NotificationRecord: Codable, FetchableRecord, MutablePersistableRe
     public var createdAt: Int64
     public var channel: String
     public var recipients: [String]
+    /// The roster ids of the people it is for (empty for a channel or a group address).
+    public var people: [String]
     public var subject: String
     public var body: String
     /// `pending`, `sent`, `failed`, `silenced` (muted by a silence or maintenance window; never delivered).
@@ -179,13 +181,14 @@ public struct NotificationRecord: Codable, FetchableRecord, MutablePersistableRe
     public var lastError: String?
 
     public init(id: Int64? = nil, incidentID: String?, createdAt: Timestamp, channel: String, recipients: [String],
-                subject: String, body: String, state: String = "pending", attempts: Int = 0,
+                people: [String] = [], subject: String, body: String, state: String = "pending", attempts: Int = 0,
                 nextAttemptAt: Timestamp? = nil, lastError: String? = nil) {
         self.id = id
         self.incidentID = incidentID
         self.createdAt = createdAt.nanoseconds
         self.channel = channel
         self.recipients = recipients
+        self.people = people
         self.subject = subject
         self.body = body
         self.state = state

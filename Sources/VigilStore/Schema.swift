@@ -166,6 +166,12 @@ enum Schema {
         }
         SilenceSchema.register(in: &m)
         HeartbeatSchema.register(in: &m)
+        m.registerMigration("v4-notification-people") { db in
+            // The roster ids a notification is for: what its signed acknowledgement links name.
+            try db.alter(table: "notification") { t in
+                t.add(column: "people", .jsonText).notNull().defaults(to: "[]")
+            }
+        }
         return m
     }
 }

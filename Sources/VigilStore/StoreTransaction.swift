@@ -115,11 +115,12 @@ public struct StoreTransaction {
         }
         if !change.notifications.isEmpty {
             let insert = try db.cachedStatement(sql: """
-                INSERT INTO notification (incidentID, createdAt, channel, recipients, subject, body, state, attempts,
-                                          nextAttemptAt, lastError) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO notification (incidentID, createdAt, channel, recipients, people, subject, body, state, attempts,
+                                          nextAttemptAt, lastError) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             for n in change.notifications {
-                try insert.execute(arguments: [id, n.createdAt, n.channel, CompactJSON.array(n.recipients), n.subject, n.body,
+                try insert.execute(arguments: [id, n.createdAt, n.channel, CompactJSON.array(n.recipients),
+                                               CompactJSON.array(n.people), n.subject, n.body,
                                                n.state, n.attempts, n.nextAttemptAt, n.lastError])
                 tally.notifications += 1
             }

@@ -30,6 +30,25 @@ import VigilCore
         #expect(errs.contains { $0.description.contains("loopback_anonymous") && $0.description.contains("sender or none") }, "\(errs)")
     }
 
+    @Test func externalURLIsWhereLinksPoint() throws {
+        let config = try ConfigLoader.load(path: writeConfig(try Self.config("http:\n  external_url: https://vigil.example.com/")))
+        #expect(config.http.externalURL == "https://vigil.example.com/")
+        #expect(config.http.linkBase(hostName: "h") == "https://vigil.example.com")
+        var s = HTTPSettings()
+        #expect(s.linkBase(hostName: "h") == "http://127.0.0.1:9093", "the listen address by default")
+        s.listen = HTTPListenAddress(host: "0.0.0.0", port: 80)
+        #expect(s.linkBase(hostName: "box1") == "http://box1:80", "a wildcard address becomes the host's name")
+        s.listen = HTTPListenAddress(host: "::1", port: 9093)
+        s.tls = HTTPTLSFiles(certificate: "/c", key: "/k")
+        #expect(s.linkBase(hostName: "h") == "https://[::1]:9093")
+        for bad in ["ftp://x", "https://", "https://a b", "https://x/?q=1", "https://x/#f", "https://u@x", "vigil.example.com"] {
+            let errs = try errors(of: try Self.config("http:\n  external_url: \"\(bad)\""))
+            #expect(errs.contains { $0.description.contains("external_url") }, "\(bad): \(errs)")
+        }
+        #expect(!HTTPSettings.isValidExternalURL("https://x/\u{1B}[2J") && !HTTPSettings.isValidExternalURL("https://x/a\tb"))
+        #expect(HTTPSettings.isValidExternalURL("http://10.0.0.5:9093/vigil"))
+    }
+
     @Test func theShippedConfigurationListensOnAlertmanagersPort() throws {
         let config = try ConfigLoader.load(path: defaultConfigPath)
         #expect(config.http.enabled)

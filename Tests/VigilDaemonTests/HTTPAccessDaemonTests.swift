@@ -65,6 +65,84 @@ import VigilTestSupport
         #expect(try curl("POST", base + path.dropLast(3) + "AAA").code == 404)
     }
 
+    /// A page carries one signed acknowledgement link per person it is for, under the address
+    /// the server really bound; the bundled webhook notifier passes it on, and the link works.
+    @Test(.timeLimit(.minutes(2)), .enabled(if: isRoot, "plugins run sandboxed as root"))
+    func pagesCarryWorkingAckLinks() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-links-\(UUID().uuidString.prefix(8))").path
+        let plugins = root + "/plugins"
+        try FileManager.default.createDirectory(atPath: plugins, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        // A receiver on loopback that writes each body it is sent as one line.
+        let received = root + "/received.jsonl"
+        let sink = Process()
+        sink.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        sink.arguments = ["-c", """
+            import http.server, sys
+            class H(http.server.BaseHTTPRequestHandler):
+                def do_POST(self):
+                    body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                    with open(sys.argv[1], "ab") as f:
+                        f.write(body.replace(b"\\n", b" ") + b"\\n")
+                    self.send_response(200); self.end_headers()
+                def log_message(self, *a): pass
+            s = http.server.HTTPServer(("127.0.0.1", 0), H)
+            print(s.server_port, flush=True)
+            s.serve_forever()
+            """, received]
+        let out = Pipe()
+        sink.standardOutput = out
+        try sink.run()
+        // SIGKILL: the test process's blocked signals are inherited, SIGTERM may never arrive.
+        defer { kill(sink.processIdentifier, SIGKILL); sink.waitUntilExit() }
+        let portLine = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+        let port = try #require(Int(portLine.trimmingCharacters(in: .whitespacesAndNewlines)), "sink port: \(portLine)")
+
+        for name in ["webhook", "sdk"] {
+            try FileManager.default.copyItem(atPath: repositoryRoot + "/Plugins/" + name, toPath: plugins + "/" + name)
+        }
+        let manifest = plugins + "/webhook/plugin.yaml"
+        let text = try String(contentsOfFile: manifest, encoding: .utf8)
+            .replacingOccurrences(of: "ports: [9099]", with: "ports: [\(port)]")
+            .replacingOccurrences(of: "http://127.0.0.1:9099/vigil", with: "http://127.0.0.1:\(port)/vigil")
+        try text.write(toFile: manifest, atomically: true, encoding: .utf8)
+        _ = try runProgram("/bin/chmod", ["-R", "a+rX", root])
+
+        let d = try DaemonProcess(config: try isolatedConfig(pluginDirectories: [plugins]))
+        defer { d.stop() }
+        let base = "http://" + (try d.httpAddress())
+        let declared = try vigil(["incidents", "declare", "--title", "Checkout down", "--severity", "P1", "--json"],
+                                 stateDirectory: d.stateDirectory)
+        let id = try #require(try JSONDecoder().decode(JSONValue.self, from: Data(declared.out.utf8))["id"]?.stringValue,
+                              "\(declared.err)")
+        var links: [JSONValue] = []
+        var body = ""
+        #expect(try eventually(60) {
+            let lines = ((try? String(contentsOfFile: received, encoding: .utf8)) ?? "").split(separator: "\n")
+            for line in lines {
+                guard let page = try? JSONDecoder().decode(JSONValue.self, from: Data(line.utf8)),
+                      page["incident"]?["id"]?.stringValue == id,
+                      let found = page["incident"]?["ack_links"]?.arrayValue, !found.isEmpty else { continue }
+                links = found
+                body = page["body"]?.stringValue ?? ""
+                return true
+            }
+            return false
+        }, "a page with links reached the receiver\n\(d.log)")
+        let link = try #require(links.first)
+        let person = try #require(link["person"]?.stringValue)
+        let url = try #require(link["url"]?.stringValue)
+        #expect(url.hasPrefix(base + "/ack/v1."), "\(url) is under \(base)")
+        #expect(link["expires_at"]?.stringValue != nil)
+        #expect(body.contains("Acknowledge as \(person): \(url)"), "\(body)")
+        #expect(try curl("GET", url).code == 200)
+        #expect(try curl("POST", url).code == 200)
+        let incident = try incidentList(d).first { $0["id"]?.stringValue == id }
+        #expect(incident?["acknowledged_at"] != nil)
+        let timeline = try vigil(["incidents", "timeline", id], stateDirectory: d.stateDirectory).out
+        #expect(timeline.contains("Acknowledged by \(person)"), "\(timeline)")
+    }
+
     /// The real /metrics after real work passes `promtool check metrics` with nothing to say.
     @Test(.timeLimit(.minutes(2))) func metricsPassPromtool() throws {
         let d = try DaemonProcess(config: try alertingConfig())
