@@ -136,6 +136,8 @@ public enum ConfigLoader {
                                            staleAfter: config.ruleStaleAfter, policy: config.policy,
                                            incidentTypeNames: top["incident_types"]?.node.sequence?.compactMap { $0["name"]?.string },
                                            from: top["rules"] ?? root, diagnostics: diagnostics)
+        // A detector may declare what these rules listen for only when its grant says so.
+        config.plugins.policy.ruleNames = Set(config.rules.rules.map(\.expression.selector.name))
         return config
     }
 

@@ -5,7 +5,7 @@ import VigilCore
 /// configuration file's folder. Asking the policy for something no policy may grant
 /// (`CAP_SYS_ADMIN`, `unshare`, …) is an error of the configuration itself.
 enum PluginPolicyLoader {
-    static let ceilingKeys = ["limits", "networks", "capabilities", "syscalls", "executables", "read_paths", "write_paths", "nftables"]
+    static let ceilingKeys = ["limits", "networks", "capabilities", "syscalls", "executables", "read_paths", "write_paths", "nftables", "emits"]
 
     /// A list of names an operator grants, normalized; names that can never be granted are
     /// errors at their place.
@@ -32,7 +32,7 @@ enum PluginPolicyLoader {
         }
         for entry in f["grants"]?.mapping("grants") ?? [] {
             let empty = PluginCeiling(limits: .init(memoryBytes: nil, cpuSeconds: nil, openFiles: nil, processes: nil),
-                                      networks: [])
+                                      networks: [], emits: [])
             policy.grants[entry.key] = ceiling(entry.value, entry.key, base: empty, resolve: resolve)
         }
         return policy
@@ -73,9 +73,33 @@ enum PluginPolicyLoader {
             })
         }
         if let b = f["nftables"]?.bool("nftables") { c.nftables = b }
+        if let n = f["emits"] { c.emits = emits(n) }
         if let n = f["read_paths"] { c.readPaths = paths(n, "read_paths", resolve: resolve) }
         if let n = f["write_paths"] { c.writePaths = paths(n, "write_paths", resolve: resolve) }
         return c
+    }
+
+    /// `emits:` of a ceiling: event names and prefixes (`app_*`, `*`); the daemon's own names
+    /// can never be granted.
+    static func emits(_ node: YAMLNode) -> [String] {
+        var out: [String] = []
+        for item in node.sequence("emits") ?? [] {
+            guard let s = item.string("emits") else { continue }
+            let entry = EmittedEvent(name: s)
+            let stem = String(entry.stem)
+            guard s == "*" || (!stem.isEmpty && EventName.isValid(stem)) else {
+                item.diagnostics.add(.invalidValue(item.location, key: "emits", found: s,
+                                                   expected: "an event name (letters, digits, '_', ':'), or a prefix ending in '*'"))
+                continue
+            }
+            guard s == "*" || !EventName.isReservedForDaemon(stem) else {
+                item.diagnostics.add(.invalidValue(item.location, key: "emits", found: s,
+                                                   expected: "a name outside the daemon's own (\(s) can never be granted)"))
+                continue
+            }
+            if !out.contains(s) { out.append(s) }
+        }
+        return out
     }
 
     static func paths(_ node: YAMLNode, _ key: String, resolve: (String) -> String) -> [String] {

@@ -4,16 +4,32 @@
 /// Deny by default: a manifest gets only what ``defaultCeiling`` allows plus the grant named
 /// after it in ``grants``. A manifest that asks for more does not start; ``violations(of:)``
 /// says what, field by field. Some syscalls and capabilities can never be granted, whatever the
-/// policy says (``neverGrantableSyscalls``, ``neverGrantableCapabilities``).
+/// policy says (``neverGrantableSyscalls``, ``neverGrantableCapabilities``). A detector's
+/// `emits:` is held to it too: the `security` lane, the seed's security signals and the names
+/// the rules listen for only through the plugin's own grant (``grantOnlyNames``).
 public struct PluginPolicy: Sendable, Equatable {
     /// What every plugin may ask for.
     public var defaultCeiling: PluginCeiling
     /// Additions for one plugin, by its manifest `name`.
     public var grants: [String: PluginCeiling]
+    /// Event names the configuration's rules listen for (filled in by the configuration loader):
+    /// with the seed's security signals they are the names a detector may declare only when its
+    /// own grant lists them (``grantOnlyNames``).
+    public var ruleNames: Set<String>
 
-    public init(defaultCeiling: PluginCeiling = PluginCeiling(), grants: [String: PluginCeiling] = [:]) {
+    public init(defaultCeiling: PluginCeiling = PluginCeiling(), grants: [String: PluginCeiling] = [:],
+                ruleNames: Set<String> = []) {
         self.defaultCeiling = defaultCeiling
         self.grants = grants
+        self.ruleNames = ruleNames
+    }
+
+    /// Names that open incidents or take the never-dropped security lane: the seed's security
+    /// signals and every name a loaded rule listens for. The default ceiling never reaches them; a
+    /// detector may declare one (by name or by a prefix covering it) only when its own grant's
+    /// `emits` does, so no detector can raise another's incidents just by declaring their names.
+    public var grantOnlyNames: Set<String> {
+        EventName.securitySignals.union(ruleNames).filter { !EventName.isReservedForDaemon($0) }
     }
 
     /// The policy of a configuration without a `plugins.policy` section: the default limits,
@@ -77,6 +93,45 @@ public struct PluginPolicy: Sendable, Equatable {
             // An unset limit would be unlimited; the ceiling then becomes the limit (see ``granted(_:)``).
             guard let value else { continue }
             if value > maximum { refuse("sandbox.limits.\(name)", text(value), "at most \(text(maximum))") }
+        }
+        out += emitsViolations(of: manifest)
+        return out
+    }
+
+    /// What `manifest`'s `emits:` asks beyond the policy (field `emits`). An entry is admitted
+    /// when the plugin's own grant covers it (an exact grant for a name, or a granted prefix whose
+    /// stem starts the entry); otherwise it may not ask for the `security` lane, may not name or
+    /// cover (as a prefix) any of ``grantOnlyNames`` the grant does not cover, and must be covered by
+    /// the default ceiling's `emits`.
+    func emitsViolations(of manifest: PluginManifest) -> [PolicyViolation] {
+        let granted = grants[manifest.name]?.emits ?? []
+        let guarded = grantOnlyNames
+        var out: [PolicyViolation] = []
+        func grantText() -> String {
+            granted.isEmpty ? "grants.\(manifest.name).emits lists nothing" : "grants.\(manifest.name).emits: " + granted.joined(separator: ", ")
+        }
+        for entry in manifest.emits {
+            let asked = entry.name + (entry.lane.map { " (lane \($0))" } ?? "")
+            func refuse(_ allowed: String) {
+                out.append(PolicyViolation(plugin: manifest.name, field: "emits", asked: asked, allowed: allowed))
+            }
+            if PluginCeiling.covers(granted, entry) { continue }
+            let lane = entry.lane ?? (entry.isPrefix ? nil : EventName.defaultLane(name: entry.name, kind: .signal))
+            if lane == .security {
+                refuse("the security lane only for names granted to this plugin (\(grantText()))")
+                continue
+            }
+            let reached = guarded.filter { entry.matches($0) && !PluginCeiling.covers(granted, EmittedEvent(name: $0)) }.sorted()
+            if !reached.isEmpty {
+                let shown = reached.prefix(6).joined(separator: ", ") + (reached.count > 6 ? ", …" : "")
+                refuse(entry.isPrefix
+                    ? "no prefix reaching names rules listen for or security signals (\(shown)) unless granted (\(grantText()))"
+                    : "only with a grant: a rule listens for it, or it is a security signal (\(grantText()))")
+                continue
+            }
+            if !PluginCeiling.covers(defaultCeiling.emits, entry) {
+                refuse(defaultCeiling.emits.isEmpty ? "nothing" : defaultCeiling.emits.joined(separator: ", "))
+            }
         }
         return out
     }
@@ -164,9 +219,16 @@ public struct PluginCeiling: Sendable, Equatable {
     /// Whether the plugin may ask the daemon to apply its nftables containment table
     /// (`inet vigil_containment`, nothing else) in its action results.
     public var nftables: Bool
+    /// Event names (`cpu_usage`) and prefixes (`app_*`, `*` for every name) a detector may
+    /// declare under `emits:`. In the default ceiling they never reach
+    /// ``PluginPolicy/grantOnlyNames``; in a plugin's grant they do, and they allow the `security`
+    /// lane for what they cover.
+    public var emits: [String]
 
     public init(limits: Limits = Limits(), networks: Set<PluginNetwork> = [.none], capabilities: Set<String> = [],
-                syscalls: Set<String> = [], executables: Set<String> = [], readPaths: [String] = [], writePaths: [String] = [], nftables: Bool = false) {
+                syscalls: Set<String> = [], executables: Set<String> = [], readPaths: [String] = [], writePaths: [String] = [],
+                nftables: Bool = false, emits: [String] = ["*"]) {
+        self.emits = emits
         self.limits = limits
         self.networks = networks
         self.capabilities = capabilities
@@ -188,11 +250,23 @@ public struct PluginCeiling: Sendable, Equatable {
         out.readPaths += grant.readPaths.filter { !out.readPaths.contains($0) }
         out.writePaths += grant.writePaths.filter { !out.writePaths.contains($0) }
         out.nftables = nftables || grant.nftables
+        out.emits += grant.emits.filter { !out.emits.contains($0) }
         out.limits.memoryBytes = grant.limits.memoryBytes ?? limits.memoryBytes
         out.limits.cpuSeconds = grant.limits.cpuSeconds ?? limits.cpuSeconds
         out.limits.openFiles = grant.limits.openFiles ?? limits.openFiles
         out.limits.processes = grant.limits.processes ?? limits.processes
         return out
+    }
+}
+
+extension PluginCeiling {
+    /// Whether one of `patterns` (names, or prefixes ending in `*`) covers all of `entry`: an
+    /// exact pattern only that name; a prefix every name, and every narrower prefix, its stem starts.
+    public static func covers(_ patterns: [String], _ entry: EmittedEvent) -> Bool {
+        patterns.contains { pattern in
+            let p = EmittedEvent(name: pattern)
+            return p.isPrefix ? entry.stem.hasPrefix(p.stem) : (!entry.isPrefix && entry.name == pattern)
+        }
     }
 }
 

@@ -61,11 +61,8 @@ extension PluginHost {
         switch report {
         case .hello(let hello):
             guard let current = runs[name], current.generation == generation else { return }
-            if hello.protocolVersion != WireProtocol.version || hello.plugin != name {
-                let reason = hello.protocolVersion != WireProtocol.version
-                    ? "protocol \(hello.protocolVersion) is not supported; this daemon speaks protocol \(WireProtocol.version)"
-                    : "hello names plugin \"\(LogText.sanitized(String(hello.plugin.prefix(80))))\" but this plugin is \"\(name)\""
-                send(.reject(reason: reason), on: current.run.channel)
+            if let reason = HelloCheck.refusal(of: hello, plugin: name) {
+                // The connection has already answered `reject`, dropped what followed and closed.
                 execute(supervisor.handle(.handshakeRejected(plugin: name, generation: generation, reason: reason), now: now))
                 return
             }

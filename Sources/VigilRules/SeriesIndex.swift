@@ -75,12 +75,17 @@ extension RuleEngine {
                              source: Symbol) -> Int32 {
         let rule = rules[r]
         var values: [UInt32]
+        // The plugin that sent the series, as the daemon stamped it (`plugin:NAME`): whatever the
+        // rule's grouping, one plugin's series never share an alert (or incident) with another's,
+        // and the alert says who sent it. The daemon's own and the CLI's series group as before.
+        let sender = isPluginSource(source) && !rule.groupNames.contains("source") ? source : .none
         if case .series = rule.rule.groupBy {
             values = [labels.id, source.id]
         } else {
             values = zip(rule.groupSymbols, rule.groupNames).map {
                 labelValue($0.0, pairs: pairs, source: source, isSource: $0.1 == "source").id
             }
+            if sender != .none { values.append(sender.id) }
         }
         let key = GroupKey(rule: Int32(r), values: values)
         if let g = groupTable[key] { return g }
@@ -91,12 +96,18 @@ extension RuleEngine {
             for (name, value) in zip(rule.groupNames, values) where value != 0 {
                 groupLabels[name] = symbols.name(Symbol(id: value))
             }
+            if sender != .none { groupLabels["source"] = symbols.name(sender) }
         }
         let fingerprint = rule.rule.id + (groupLabels.isEmpty ? "" : RuleTransition.labelText(groupLabels))
         let g = Int32(groups.count)
         groups.append(GroupRecord(rule: Int32(r), labels: groupLabels, fingerprint: fingerprint))
         groupTable[key] = g
         return g
+    }
+
+    /// Whether `source` is a plugin's, as its connection stamps it (`plugin:NAME`).
+    func isPluginSource(_ source: Symbol) -> Bool {
+        source != .none && symbols.name(source).hasPrefix("plugin:")
     }
 
     /// Every label of a series as strings, with `source` added when the labels do not carry one.

@@ -62,7 +62,14 @@ final class ScenarioWorld: @unchecked Sendable {
         chmod(probe + "/signals.ndjson", 0o644)
         config = root + "/vigil.yaml"
         for plugin in chosen { try install(plugin) }
-        try writeConfig(edit: edit)
+        let detectors = chosen.compactMap { plugin -> String? in
+            switch plugin {
+            case .probe: "host-probe"
+            case .webhook: nil
+            case .behave(let name, _, _), .hostile(let name, _, _), .flood(let name, _, _): name
+            }
+        }
+        try writeConfig(detectors: detectors, edit: edit)
         say("scenario \(name): state \(state), plugins \(chosen.count)")
     }
 
@@ -274,7 +281,7 @@ final class ScenarioWorld: @unchecked Sendable {
     }
 
     /// The default configuration and rule files, durations shortened so a scenario takes seconds.
-    private func writeConfig(edit: (inout String) -> Void) throws {
+    private func writeConfig(detectors: [String], edit: (inout String) -> Void) throws {
         let source = repositoryRoot + "/Config"
         var rules = try String(contentsOfFile: source + "/detection-rules.yaml", encoding: .utf8)
         for (old, new) in [("for 5 minutes", "for 3 seconds"), ("for 3 minutes", "for 3 seconds"), ("for 30 seconds", "for 3 seconds")] {
@@ -286,8 +293,12 @@ final class ScenarioWorld: @unchecked Sendable {
             // on after 2 seconds instead of 5 minutes.
             .replacingOccurrences(of: "files: [\(source)/detection-rules.yaml,", with: "files: [detection-rules.yaml,")
             .replacingOccurrences(of: "    move_to: validating\n    after: 5 minutes", with: "    move_to: validating\n    after: 2 seconds")
-            // The file-fed detector reads the folder the scenario writes (plugins.policy grants it).
-            .replacingOccurrences(of: "\n    grants:\n", with: "\n    grants:\n      host-probe: { read_paths: [\(probe)] }\n")
+            // The file-fed detector reads the folder the scenario writes (plugins.policy grants it),
+            // and every scenario detector may declare any name, the rules' and the security lane too.
+            .replacingOccurrences(of: "\n    grants:\n", with: "\n    grants:\n" + detectors.map { name in
+                name == "host-probe" ? "      host-probe: { read_paths: [\(probe)], emits: [\"*\"] }\n"
+                    : "      \(name): { emits: [\"*\"] }\n"
+            }.joined())
         edit(&text)
         try text.write(toFile: config, atomically: true, encoding: .utf8)
     }

@@ -130,10 +130,75 @@ import VigilCore
 
     @Test func withoutAPolicySectionEverythingBeyondTheDefaultsIsDenied() throws {
         let policy = try Self.policy("{}")
-        #expect(policy == .builtIn)
+        #expect(policy.defaultCeiling == PluginPolicy.builtIn.defaultCeiling && policy.grants.isEmpty)
         #expect(policy.violations(of: try Self.manifest("network: none")).isEmpty)
         #expect(policy.violations(of: try Self.manifest("network: loopback")).map(\.field) == ["sandbox.network"])
         #expect(policy.violations(of: try Self.manifest("executables: [/bin/sh]")).map(\.field) == ["sandbox.executables"])
+    }
+
+    static func detector(emits: String, name: String = "evil") throws -> PluginManifest {
+        try PluginManifestFile.load(text: """
+            name: \(name)
+            kind: detector
+            exec: run.py
+            protocol: 1
+            emits: \(emits)
+            """, file: "/opt/vigil/plugins/\(name)/plugin.yaml", directory: "/opt/vigil/plugins/\(name)")
+    }
+
+    /// Issue 16's attack pass: `emits: [{name: "*", lane: security}]` passed `vigil plugins
+    /// check`, and the plugin raised P1 incidents from the seed's rule signals. The shipped policy
+    /// refuses it, and every way around it, field `emits`.
+    @Test func aDetectorMayNotDeclareTheSecurityLaneOrTheRulesNamesWithoutAGrant() throws {
+        let policy = try ConfigLoader.load(path: defaultConfigPath).plugins.policy
+        // What the configuration's rules listen for, and the seed's security signals.
+        #expect(policy.grantOnlyNames.isSuperset(of: ["cpu_usage", "authentication_failures", "configuration_tampering_detected",
+                                                       "sqlite_connection_failures", "fps"]))
+        #expect(!policy.grantOnlyNames.contains("plugin_failure_rate"), "the daemon's own names are refused outright")
+        func refused(_ emits: String, name: String = "evil") throws -> [String] {
+            policy.violations(of: try Self.detector(emits: emits, name: name)).map { "\($0.field)=\($0.asked)" }
+        }
+        #expect(try refused(#"[{name: "*", lane: security}]"#) == ["emits=* (lane security)"])
+        #expect(try refused(#"["*"]"#) == ["emits=*"])
+        #expect(try refused("[authentication_failures, configuration_tampering_detected, cpu_usage]")
+            == ["emits=authentication_failures", "emits=configuration_tampering_detected", "emits=cpu_usage"])
+        // A prefix that could reach one of them, and the security lane for a name of its own.
+        #expect(try refused("[auth*, cpu_*, {name: my_signal, lane: security}]")
+            == ["emits=auth*", "emits=cpu_*", "emits=my_signal (lane security)"])
+        // Names and prefixes no rule listens for are the default ceiling's.
+        #expect(try refused("[my_signal, app_*, {name: other_signal, lane: incident}]").isEmpty)
+        let v = try #require(policy.violations(of: try Self.detector(emits: "[auth*]")).first)
+        #expect(v.allowed.contains("authentication_failures") && v.allowed.contains("grants.evil.emits lists nothing"), "\(v)")
+        // The shipped grants: each bundled detector its own rules' names, and nobody else's.
+        #expect(try refused("[cpu_usage, memory_usage, disk_space, network_latency]", name: "system-metrics").isEmpty)
+        #expect(try refused("[authentication_failures]", name: "auth-watch").isEmpty)
+        #expect(try refused("[authentication_failures]", name: "system-metrics") == ["emits=authentication_failures"])
+        #expect(try refused("[cpu_*]", name: "auth-watch") == ["emits=cpu_*"])
+    }
+
+    @Test func anEmitsGrantCoversNamesPrefixesAndTheSecurityLane() throws {
+        let policy = try Self.policy("""
+            default: { emits: [app_*] }
+            grants:
+              watcher: { emits: [authentication_failures, sec_*] }
+            """)
+        func refused(_ emits: String, name: String = "watcher") throws -> [String] {
+            policy.violations(of: try Self.detector(emits: emits, name: name)).map { "\($0.field)=\($0.asked)" }
+        }
+        #expect(try refused("[authentication_failures, sec_login, sec_x_*, {name: sec_alarm, lane: security}, app_ok]").isEmpty)
+        // A prefix wider than the grant's, and a name outside the default ceiling.
+        #expect(try refused("[sec*, other]") == ["emits=sec*", "emits=other"])
+        // The grant is the watcher's alone; the default ceiling narrows what anyone else declares.
+        #expect(try refused("[authentication_failures, app_ok, other]", name: "bystander")
+            == ["emits=authentication_failures", "emits=other"])
+        do {
+            _ = try Self.policy("grants:\n  watcher: { emits: [plugin_quarantined, \"bad name\"] }")
+            Issue.record("a grant of the daemon's own name loaded")
+        } catch let error as ConfigErrors {
+            let lines = error.errors.map(\.description)
+            #expect(lines.count == 2, "\(lines)")
+            #expect(lines.contains { $0.contains("plugin_quarantined can never be granted") }, "\(lines)")
+        }
     }
 
     @Test func manifestPathsAreNormalizedWithoutTheFilesystemAndCannotClimbAboveRoot() throws {

@@ -210,6 +210,51 @@ struct HostileDaemonTests {
         #expect(try show("forger")["state"]?.stringValue == "running")
     }
 
+    /// Issue 16, provenance: a detector raising the seed's `authentication_failures` labelled
+    /// `service=webhook` opened a P1 incident naming only the webhook. The incident now names the
+    /// plugin that sent the signals — the daemon's stamp, `source`, and its first timeline line —
+    /// and no `plugin` label the sender could aim containment with.
+    @Test(.timeLimit(.minutes(2)))
+    func anIncidentFromAPluginsSignalsNamesThePluginThatSentThem() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-sender-\(UUID().uuidString.prefix(8))").path
+        let plugins = root + "/plugins"
+        try FileManager.default.createDirectory(atPath: plugins, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        chmod(root, 0o755)
+        let sdk = repositoryRoot + "/Plugins/sdk/python"
+        let behave = repositoryRoot + "/Tests/VigilPluginHostTests/Fixtures/python/behave.py"
+        try folder(plugins + "/auth-spoof", manifest: """
+            name: auth-spoof
+            kind: detector
+            emits: [authentication_failures]
+            exec: behave.py
+            args: [auth-burst, auth-spoof]
+            protocol: 1
+            sandbox: { read_paths: [\(sdk)], env: { VIGIL_SDK: \(sdk) } }
+            """, copy: [behave: "behave.py"])
+        let config = try isolatedConfig(pluginDirectories: [plugins], grants: ["auth-spoof: { emits: [authentication_failures] }"])
+        let daemon = try DaemonProcess(config: config, stateDirectory: root + "/state")
+        defer { daemon.stop() }
+        var incident: JSONValue?
+        let opened = try eventually {
+            let list = try vigil(["incidents", "list", "--json"], stateDirectory: daemon.stateDirectory)
+            incident = try JSONDecoder().decode([JSONValue].self, from: Data(list.out.utf8))
+                .first { $0["fingerprint"]?.stringValue?.hasPrefix("security_events.authentication_failures") == true }
+            return incident != nil
+        }
+        #expect(opened, "\(daemon.log)")
+        let id = try #require(incident?["id"]?.stringValue)
+        let shown = try vigil(["incidents", "show", id, "--json"], stateDirectory: daemon.stateDirectory)
+        let view = try JSONDecoder().decode(JSONValue.self, from: Data(shown.out.utf8))
+        let labels = view["labels"]?.objectValue ?? [:]
+        #expect(labels["source"]?.stringValue == "plugin:auth-spoof", "\(labels)")
+        #expect(labels["service"]?.stringValue == "webhook")
+        #expect(labels["plugin"] == nil, "\(labels)")
+        #expect(view["fingerprint"]?.stringValue?.contains("source=\"plugin:auth-spoof\"") == true, "\(view)")
+        let first = view["timeline"]?.arrayValue?.first?["message"]?.stringValue ?? ""
+        #expect(first.contains("signal from plugin auth-spoof"), "\(first)")
+    }
+
     func compileHostile(to path: String) throws {
         let cc = Process()
         cc.executableURL = URL(fileURLWithPath: "/usr/bin/cc")

@@ -57,6 +57,15 @@ struct PluginPolicyDaemonTests {
             protocol: 1
             sandbox: { read_paths: [\(sdk)], env: { VIGIL_SDK: \(sdk) } }
             """, copy: [keeper: "keeper.py"])
+        // Issue 16's attack pass: every name, on the never-dropped lane, and the seed's own signals.
+        try installPlugin(at: dir + "/shouter", manifest: """
+            name: shouter
+            kind: detector
+            exec: keeper.py
+            protocol: 1
+            emits: [{name: "*", lane: security}, authentication_failures, configuration_tampering_detected, cpu_*, own_metric]
+            sandbox: { read_paths: [\(sdk)], env: { VIGIL_SDK: \(sdk) } }
+            """, copy: [keeper: "keeper.py"])
         // Allowed by the policy as written (the SDK beside the plugins), but a symlink on disk.
         try FileManager.default.createSymbolicLink(atPath: dir + "/sdk", withDestinationPath: repositoryRoot + "/Plugins/sdk")
         try installPlugin(at: dir + "/linker", manifest: """
@@ -94,6 +103,14 @@ struct PluginPolicyDaemonTests {
         }, "\(daemon.log)")
         #expect(try Self.json(["plugins", "show", "linker"], daemon)["pid"] == nil)
 
+        // A detector declaring the security lane or the rules' names without a grant never starts.
+        let shouter = try Self.json(["plugins", "show", "shouter"], daemon)
+        #expect(shouter["state"]?.stringValue == "refused", "\(shouter)")
+        let emits = (shouter["policy_violations"]?.arrayValue ?? []).filter { $0["field"]?.stringValue == "emits" }
+        #expect(emits.compactMap { $0["asked"]?.stringValue }
+            == ["* (lane security)", "authentication_failures", "configuration_tampering_detected", "cpu_*"], "\(shouter)")
+        #expect(shouter["pid"] == nil)
+
         let kept = daemon.stateDirectory + "/plugins/keeper/data/kept"
         #expect(try eventually { FileManager.default.fileExists(atPath: kept) }, "\(daemon.log)")
         let keeper = try Self.json(["plugins", "show", "keeper"], daemon)
@@ -101,6 +118,26 @@ struct PluginPolicyDaemonTests {
         #expect(try String(contentsOfFile: kept, encoding: .utf8) == "\(Int(uid))")
         var st = stat()
         #expect(lstat(daemon.stateDirectory + "/plugins/keeper/data", &st) == 0 && st.st_uid == UInt32(uid) && st.st_mode & 0o777 == 0o700)
+    }
+
+    /// The shipped configuration, its bundled plugins and nothing else: the policy (the `emits`
+    /// grants included) refuses none of them, and each runs (system-metrics once `make build`
+    /// has put its program in place).
+    @Test(.timeLimit(.minutes(2)))
+    func theDefaultConfigurationRefusesNoBundledPlugin() throws {
+        let daemon = try DaemonProcess()
+        defer { daemon.stop() }
+        let built = FileManager.default.isExecutableFile(atPath: repositoryRoot + "/Plugins/system-metrics/bin/system-metrics")
+        for name in ["system-metrics", "webhook", "network-containment", "storage-containment", "scale-hook"] {
+            var view: JSONValue?
+            let running = try eventually {
+                view = try Self.json(["plugins", "show", name], daemon)
+                return view?["state"]?.stringValue == "running"
+            }
+            #expect(view?["state"]?.stringValue != "refused", "\(name): \(String(describing: view))")
+            #expect((view?["policy_violations"]?.arrayValue ?? []).isEmpty, "\(name): \(String(describing: view))")
+            if name != "system-metrics" || built { #expect(running, "\(name): \(String(describing: view))") }
+        }
     }
 
     @Test func pluginsCheckListsWhatAManifestAsksBeyondThePolicy() throws {
@@ -121,8 +158,21 @@ struct PluginPolicyDaemonTests {
             && $0.joined(separator: " ").contains("goes through a symlink") }, "\(r.out)")
         #expect(r.err.contains("2 of 3 plugin(s) refused"), "\(r.err)")
 
-        let bundled = try runVigil(["plugins", "check", repositoryRoot + "/Plugins", "--config", repositoryRoot + "/Config/vigil.yaml",
+        let shouter = try runVigil(["plugins", "check", plugins + "/shouter", "--config", try isolatedConfig(pluginDirectories: [plugins]),
                                     "--profiles", repositoryRoot + "/Sandbox"])
-        #expect(bundled.status == 0, "\(bundled.out)\(bundled.err)")
+        #expect(shouter.status == 1)
+        let shouted = shouter.out.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }
+        for asked in [["*", "(lane", "security)"], ["authentication_failures"], ["configuration_tampering_detected"], ["cpu_*"]] {
+            #expect(shouted.contains { $0.count > asked.count && $0[0] == "emits" && Array($0[1...asked.count]) == asked },
+                    "emits \(asked) in \(shouter.out)")
+        }
+        #expect(!shouted.contains { $0.count > 1 && $0[0] == "emits" && $0[1] == "own_metric" }, "\(shouter.out)")
+
+        // Every bundled plugin, the examples too, passes the shipped policy (their grants name their emits).
+        for folder in ["/Plugins", "/Plugins/examples"] {
+            let bundled = try runVigil(["plugins", "check", repositoryRoot + folder, "--config", repositoryRoot + "/Config/vigil.yaml",
+                                        "--profiles", repositoryRoot + "/Sandbox"])
+            #expect(bundled.status == 0, "\(bundled.out)\(bundled.err)")
+        }
     }
 }

@@ -40,8 +40,33 @@ import VigilRules
         var h = Harness(set)
         h.metric("cpu", 95, labels: ["host": "a", "rack": "r1"], at: .zero)
         h.metric("cpu", 95, labels: ["host": "b", "rack": "r1"], source: "plugin:m", at: .zero)
+        // A plugin's series keep the plugin that sent them, whatever the grouping (see below).
         #expect(h.signals.map(\.fingerprint) == ["each{host=\"a\", rack=\"r1\"}", "all", "byrack{rack=\"r1\"}",
-                                                 "each{host=\"b\", rack=\"r1\", source=\"plugin:m\"}", "all", "byrack{rack=\"r1\"}"])
+                                                 "each{host=\"b\", rack=\"r1\", source=\"plugin:m\"}",
+                                                 "all{source=\"plugin:m\"}", "byrack{rack=\"r1\", source=\"plugin:m\"}"])
+    }
+
+    /// Issue 16, provenance: a detector sent the seed's `authentication_failures` labelled
+    /// `service=webhook`, and the incident named only the webhook. The alert carries the plugin
+    /// that really sent the series (the daemon's stamp, `source`), one plugin's events never count
+    /// towards another's alert, and the same plugin's signals still make one alert.
+    @Test func aPluginsSignalsCarryThePluginThatSentThemAndDedupPerSender() throws {
+        var h = Harness(try rules("authentication_failures > 2 in 1 minute"))
+        let forged = ["service": "webhook"]
+        for i in 0..<3 { h.signal("authentication_failures", labels: forged, source: "plugin:attacker", at: .seconds(Int64(i))) }
+        for i in 0..<2 { h.signal("authentication_failures", labels: forged, source: "plugin:auth-watch", at: .seconds(Int64(10 + i))) }
+        let fired = h.signals.filter { $0.transition == .firing }
+        #expect(fired.map(\.fingerprint) == ["r1{service=\"webhook\", source=\"plugin:attacker\"}"])
+        #expect(fired.first?.labels == ["service": "webhook", "source": "plugin:attacker"])
+        // The attacker's three did not fill auth-watch's window: its third is its own first firing.
+        h.signal("authentication_failures", labels: forged, source: "plugin:auth-watch", at: .seconds(12))
+        h.signal("authentication_failures", labels: forged, source: "plugin:attacker", at: .seconds(13))
+        #expect(h.signals.filter { $0.transition == .firing }.map { $0.labels["source"] } == ["plugin:attacker", "plugin:auth-watch"])
+        #expect(Set(h.signals.map(\.fingerprint)).count == 2)
+        // The daemon's own events (and the CLI's) group as the rule says.
+        var d = Harness(try rules("authentication_failures > 0 in 1 minute"))
+        d.signal("authentication_failures", labels: forged, source: "cli:alice", at: .zero)
+        #expect(d.signals.map(\.fingerprint) == ["r1{service=\"webhook\"}"])
     }
 
     @Test func unitsConvertWithinTheirDimensionAndOnlyThere() throws {

@@ -60,8 +60,15 @@ extension IncidentWorkflow {
             fingerprint: signal.fingerprint, labels: signal.labels, responder: policy.handling.initialResponder,
             actor: "rule:\(signal.ruleID)", firstKind: .detected,
             firstMessage: "Detected by rule \(signal.ruleID): \(signal.expression) (value \(value), condition held since "
-                + "\(signal.firstHeldAt.rfc3339))",
+                + "\(signal.firstHeldAt.rfc3339))" + Self.senderNote(signal),
             evidence: evidence), at: clock.now())
+    }
+
+    /// `; signal from plugin NAME` when the signal's series came from a plugin: the `source` label
+    /// the daemon stamped on them (plugins cannot set it), never anything the plugin said.
+    static func senderNote(_ signal: RuleSignal) -> String {
+        guard let source = signal.labels["source"], source.hasPrefix("plugin:") else { return "" }
+        return "; signal from plugin \(source.dropFirst("plugin:".count))"
     }
 
     /// The severity a signal would open its incident at, without building the opening (its

@@ -3,6 +3,20 @@ import VigilBus
 import VigilCore
 import VigilPluginProtocol
 
+/// The one rule a `hello` is held to: this daemon's protocol version, and the plugin's own name.
+enum HelloCheck {
+    /// Why `hello` is refused for the plugin named `plugin`, or nil when it is accepted.
+    static func refusal(of hello: Hello, plugin: String) -> String? {
+        if hello.protocolVersion != WireProtocol.version {
+            return "protocol \(hello.protocolVersion) is not supported; this daemon speaks protocol \(WireProtocol.version)"
+        }
+        if hello.plugin != plugin {
+            return "hello names plugin \"\(LogText.sanitized(String(hello.plugin.prefix(80))))\" but this plugin is \"\(plugin)\""
+        }
+        return nil
+    }
+}
+
 /// What a plugin connection tells the host, in the order it happened.
 public enum ConnectionReport: Sendable, Equatable {
     case hello(Hello)
@@ -32,6 +46,8 @@ final class PluginChannelHandler: ChannelInboundHandler {
     typealias OutboundOut = ByteBuffer
 
     private let kind: PluginKind
+    /// The manifest's name: the only one a `hello` may give.
+    private let pluginName: String
     private let account: PluginAccount
     private let limits: ConnectionLimits
     /// This connection's own rings on the bus: a flooding plugin fills, pauses and sheds only these.
@@ -46,7 +62,9 @@ final class PluginChannelHandler: ChannelInboundHandler {
     /// Events a never-drop lane refused, in order, offered again before anything else.
     private var held: [(lane: Lane, events: [Event])] = []
     private var helloSeen = false
-    private var closedForViolation = false
+    /// Nothing more from this connection is acted on: it broke the protocol, or its `hello` was
+    /// refused (the rest of the read buffer and every later read are dropped).
+    private var stopped = false
     private var paused = false
     /// Reading is held back because control frames came faster than ``ConnectionLimits``.
     private var throttled = false
@@ -59,6 +77,7 @@ final class PluginChannelHandler: ChannelInboundHandler {
          maximumFrameBytes: Int, account: PluginAccount, limits: ConnectionLimits = ConnectionLimits(),
          report: @escaping @Sendable (ConnectionReport) -> Void) {
         kind = manifest.kind
+        pluginName = manifest.name
         self.account = account
         self.limits = limits
         self.bus = bus.makeProducer()
@@ -83,7 +102,7 @@ final class PluginChannelHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !closedForViolation else { return }
+        guard !stopped else { return }
         let buffer = unwrapInboundIn(data)
         buffer.withUnsafeReadableBytes { decoder.append($0) }
         drainFrames(context: context)
@@ -102,7 +121,7 @@ final class PluginChannelHandler: ChannelInboundHandler {
     // MARK: frames
 
     private func drainFrames(context: ChannelHandlerContext) {
-        while !paused, !throttled, !closedForViolation {
+        while !paused, !throttled, !stopped {
             do {
                 let handled = try decoder.withNextFrame { (payload, number) throws(ProtocolError) -> Bool in
                     try handleFrame(payload, number: number, context: context)
@@ -110,7 +129,7 @@ final class PluginChannelHandler: ChannelInboundHandler {
                 }
                 if handled == nil { return }
             } catch {
-                closedForViolation = true
+                stopped = true
                 report(.violation(error))
                 context.close(promise: nil)
                 return
@@ -140,8 +159,21 @@ final class PluginChannelHandler: ChannelInboundHandler {
         switch message {
         case .hello(let hello):
             guard !helloSeen else { throw .unexpectedMessage(frame: number, type: "hello", expected: "no second hello") }
-            // The host checks the version and name, and answers `welcome` or `reject`.
             helloSeen = true
+            if let reason = HelloCheck.refusal(of: hello, plugin: pluginName) {
+                // Refused here, before the next frame of the same read: nothing the plugin sent
+                // after it (events, logs, results) is acted on. `reject` goes out, then the
+                // connection closes; the host records the refusal from the report.
+                stopped = true
+                report(.hello(hello))
+                let frame = PluginMessage.reject(reason: reason).encodedFrame()
+                var buffer = context.channel.allocator.buffer(capacity: frame.count)
+                buffer.writeBytes(frame)
+                let channel = context.channel
+                context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in channel.close(promise: nil) }
+                return
+            }
+            // The host answers `welcome` (it checks the hello again: one rule, ``HelloCheck``).
             report(.hello(hello))
         case .pong(let seq): report(.pong(seq: seq))
         case .ping(let seq):
@@ -286,9 +318,9 @@ final class PluginChannelHandler: ChannelInboundHandler {
     private func endThrottle(context: ChannelHandlerContext) {
         guard throttled else { return }
         throttled = false
-        guard !closedForViolation else { return }
+        guard !stopped else { return }
         drainFrames(context: context)
-        if !paused, !throttled, !closedForViolation {
+        if !paused, !throttled, !stopped {
             context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
             context.read()
         }
@@ -313,7 +345,7 @@ final class PluginChannelHandler: ChannelInboundHandler {
     }
 
     private func resume(context: ChannelHandlerContext) {
-        guard paused, !closedForViolation else { return }
+        guard paused, !stopped else { return }
         while let first = held.first {
             let outcome = first.events.withUnsafeBufferPointer { bus.offer($0, lane: first.lane) }
             if outcome.rejected > 0 {
@@ -326,7 +358,7 @@ final class PluginChannelHandler: ChannelInboundHandler {
         paused = false
         report(.backpressure(paused: false))
         drainFrames(context: context)
-        if !paused, !throttled, !closedForViolation {
+        if !paused, !throttled, !stopped {
             context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
             context.read()
         }

@@ -131,6 +131,28 @@ extension PluginTrustTests {
         await world.stop()
     }
 
+    /// A refused hello ends the conversation: the events, the log line and the second hello the
+    /// plugin wrote behind it, in the same write, are dropped unread and the connection closed.
+    @Test(arguments: ["imposter", "imposter-version"])
+    func nothingAfterARefusedHelloIsActedOn(name: String) async throws {
+        let lines = CapturedLines()
+        var logger = Logger(label: "test.capture", factory: { _ in CapturingLogHandler(lines: lines) })
+        logger.logLevel = .info
+        let world = try PluginWorld(logger: logger)
+        await world.start([try world.pythonPlugin(name, mode: "hello-then-events")])
+        let rejected = await world.eventually {
+            (await world.host.status(name)?.counters.failuresByCategory["handshake_rejected"] ?? 0) >= 1
+        }
+        #expect(rejected)
+        let fromIt = world.drained().filter { $0.source == "plugin:\(name)" }
+        #expect(fromIt.isEmpty, "acted on after a refused hello: \(fromIt.map(\.name))")
+        #expect(!lines.relayed(from: name).contains { $0.message.contains("after-refused-hello") })
+        let status = try #require(await world.host.status(name))
+        #expect(status.counters.eventsReceived == 0)
+        #expect(status.counters.failuresByCategory["protocol"] == nil, "a second hello was read: \(status.counters.failuresByCategory)")
+        await world.stop()
+    }
+
     @Test func aPluginsLogFloodIsCutEscapedAndRateLimited() async throws {
         let lines = CapturedLines()
         var logger = Logger(label: "test.capture", factory: { _ in CapturingLogHandler(lines: lines) })

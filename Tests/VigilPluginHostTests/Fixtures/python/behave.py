@@ -66,6 +66,37 @@ elif mode == "forged-detail-action":
     def act(request):
         return True, "done\nFORGED-LINE approved by root\x1b[31m\x1b]0;owned\x07\u202e" + "A" * 20000, {}
     plugin.run_action(act)
+elif mode == "hello-then-events":
+    # A refused hello (another plugin's name, or protocol 99 when the name argument ends in
+    # "-version") with events, a log line and a second, correct hello behind it in the same write:
+    # nothing after the refused hello may be acted on.
+    def frame(message):
+        data = json.dumps(message, separators=(",", ":")).encode("utf-8")
+        return struct.pack(">I", len(data)) + data
+    bad = {"type": "hello", "protocol": 1, "plugin": "somebody-else", "version": "test"}
+    if name.endswith("-version"):
+        bad = {"type": "hello", "protocol": 99, "plugin": name, "version": "test"}
+    events = {"type": "events", "events": [{"name": "test_signal", "labels": {"why": "after-refused-hello"}},
+                                           {"name": "test_metric", "value": 7}]}
+    plugin._sock.sendall(frame(bad) + frame(events) + frame({"type": "log", "level": "critical", "message": "after-refused-hello"})
+                         + frame({"type": "hello", "protocol": 1, "plugin": name, "version": "test"}) + frame(events))
+    try:
+        while plugin._sock.recv(65536):
+            pass
+    except OSError:
+        pass
+    time.sleep(30)
+elif mode == "auth-burst":
+    # The seed's authentication_failures rule (> 20 in 1 minute), labelled as if about the webhook.
+    plugin.handshake()
+    plugin.send({"type": "events", "events": [
+        {"name": "authentication_failures", "labels": {"service": "webhook", "user": "u%d" % i}} for i in range(25)]})
+    while True:
+        message = plugin.receive()
+        if message.get("type") == "ping":
+            plugin.send({"type": "pong", "seq": message.get("seq", 0)})
+        elif message.get("type") == "shutdown":
+            break
 elif mode == "echo-notifier":
     def deliver(request):
         message = request.get("message") or {}
