@@ -175,6 +175,11 @@ public actor PluginHost {
         }
         watcher?.stop()
         spawner.shutdown()
+        if let launchGuard = settings.launchGuard {
+            // Every plugin has ended: their data images are unmounted (the loop devices go with them).
+            let names = supervisor.names
+            await PluginLauncher.onThread { for name in names { launchGuard.releaseDataFolder(for: name) } }
+        }
         try? await group.shutdownGracefully()
     }
 
