@@ -75,11 +75,15 @@ public enum PluginDataVolume {
     /// mount of this plugin's image (made when missing); `path` is that folder's path, for the
     /// mount and for messages. Falls back to the plain folder when loop devices or mkfs are
     /// unavailable. The caller then gives the folder (the image's root) to the plugin's uid.
-    static func prepare(parent: Int32, path: String, uid: UInt32, bytes: UInt64) throws(Refusal) -> DataFolderMode {
-        try lock.withLock { _ throws(Refusal) in try prepareLocked(parent: parent, path: path, uid: uid, bytes: bytes) }
+    static func prepare(parent: Int32, path: String, uid: UInt32, bytes: UInt64,
+                        loopControl: String = loopControl) throws(Refusal) -> DataFolderMode {
+        try lock.withLock { _ throws(Refusal) in
+            try prepareLocked(parent: parent, path: path, uid: uid, bytes: bytes, loopControl: loopControl)
+        }
     }
 
-    private static func prepareLocked(parent: Int32, path: String, uid: UInt32, bytes: UInt64) throws(Refusal) -> DataFolderMode {
+    private static func prepareLocked(parent: Int32, path: String, uid: UInt32, bytes: UInt64,
+                                      loopControl: String) throws(Refusal) -> DataFolderMode {
         let folder = parentPath(of: path)
         let image = folder + "/" + imageName
         if let mounted = try mountedImage(parent: parent, image: image) { return mounted }

@@ -78,6 +78,8 @@ public struct PluginLaunchGuard: Sendable, Equatable {
     /// Whether data folders get a quota of their own (an ext4 image each); off only for tests of
     /// the folder itself.
     public var dataQuota = true
+    /// Where loop devices are asked for (a missing path is the fallback of a container; tests).
+    var loopControlPath = PluginDataVolume.loopControl
 
     /// Unmounts the plugin's data image, if mounted (lazily: a plugin still running keeps its
     /// view until it ends; the loop device goes with the last user). For a plugin removed for
@@ -161,7 +163,8 @@ public struct PluginLaunchGuard: Sendable, Equatable {
                 // on `data` is the image's root.
                 close(next)
                 do throws(PluginDataVolume.Refusal) {
-                    mode = try PluginDataVolume.prepare(parent: fd, path: target, uid: uid, bytes: quotaBytes)
+                    mode = try PluginDataVolume.prepare(parent: fd, path: target, uid: uid, bytes: quotaBytes,
+                                                       loopControl: loopControlPath)
                 } catch {
                     throw refuse(error.reason)
                 }

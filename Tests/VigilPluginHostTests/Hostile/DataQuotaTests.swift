@@ -112,6 +112,20 @@ struct DataQuotaTests {
     }
 
     @Test(.timeLimit(.minutes(2)))
+    func withoutLoopDevicesTheFolderIsPlainAndSaysSo() throws {
+        var plain = launchGuard
+        plain.loopControlPath = world.root.path + "/no-loop-control"
+        let manifest = try PluginManifestFile.load(
+            text: "name: hostile\nkind: detector\nexec: hostile\nprotocol: 1\n",
+            file: world.pluginDirectory.path + "/plugin.yaml", directory: world.pluginDirectory.path)
+        let data = try plain.prepare(manifest, uid: world.uid)
+        #expect(data.mode.warning == "no data quota: \(plain.loopControlPath) is missing (no loop devices, as in most containers)")
+        #expect(!FileManager.default.fileExists(atPath: world.stateDirectory.path + "/plugins/hostile/data.img"))
+        #expect(try run("data-marker", "plain", data: data).output.contains("marker=created"))
+        #expect(try String(contentsOfFile: data.path + "/marker", encoding: .utf8) == "plain")
+    }
+
+    @Test(.timeLimit(.minutes(2)))
     func aPlainDataFolderOfAnEarlierVersionMovesIntoTheImage() throws {
         let folder = world.stateDirectory.path + "/plugins/hostile"
         try FileManager.default.createDirectory(atPath: folder + "/data", withIntermediateDirectories: true)
