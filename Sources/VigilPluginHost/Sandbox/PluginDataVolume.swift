@@ -43,7 +43,8 @@ public enum DataFolderMode: Sendable, Equatable, CustomStringConvertible {
 /// The mount stays while the daemon runs (every run of the plugin binds the same one) and is
 /// detached when the plugin host stops; a daemon that died without stopping leaves it, and the
 /// next one finds it again by its loop device's backing file. The loop device is made with
-/// `LO_FLAGS_AUTOCLEAR`, so it goes away with the last mount. The image is root's (0600) beside the data folder, outside every
+/// `LO_FLAGS_AUTOCLEAR`, so it goes away with the last mount, which may be a copy in another
+/// mount namespace: a device still backed by the image is mounted again, never a second one. The image is root's (0600) beside the data folder, outside every
 /// plugin's view: no plugin can write the raw filesystem the kernel parses.
 ///
 /// A plain data folder left by an earlier version is copied into the new image when it is made
@@ -183,6 +184,17 @@ public enum PluginDataVolume {
         defer { close(target) }
         var device: Int32 = -1, step: Int32 = 0
         let flags = vigil_ms_nosuid() | vigil_ms_nodev() | vigil_ms_noexec()
+        // A loop device may still hold this image: a mount namespace copied from the daemon's
+        // while it was mounted (`unshare -m`, `ip netns exec`) keeps its copy of the mount after
+        // the daemon let go. Mounting that device again shares its one superblock; a second
+        // loop device on the same image would be a second ext4 writing it (corruption).
+        if let held = attachedDevice(backing: image),
+           Glibc.mount("/dev/loop\(held)", "/proc/self/fd/\(target)", "ext4", flags, "errors=remount-ro") == 0 {
+            let root = openat(parent, "data", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            guard root >= 0 else { throw Refusal(reason: "cannot open \(path) after mounting: \(String(cString: strerror(errno)))") }
+            defer { close(root) }
+            return quota(of: root, parent: parent)
+        }
         guard vigil_loop_mount(imageFD, "/proc/self/fd/\(target)", "ext4", flags, "errors=remount-ro", &device, &step) == 0 else {
             let code = errno
             let why = String(cString: strerror(code))
@@ -195,6 +207,17 @@ public enum PluginDataVolume {
         guard root >= 0 else { throw Refusal(reason: "cannot open \(path) after mounting: \(String(cString: strerror(errno)))") }
         defer { close(root) }
         return quota(of: root, parent: parent)
+    }
+
+    /// The number of a loop device whose backing file is `image`, if any.
+    static func attachedDevice(backing image: String) -> Int? {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: "/sys/block")) ?? [] where name.hasPrefix("loop") {
+            guard let n = Int(name.dropFirst(4)),
+                  let backing = try? String(contentsOfFile: "/sys/block/\(name)/loop/backing_file", encoding: .utf8),
+                  backing.trimmingCharacters(in: CharacterSet.newlines) == image else { continue }
+            return n
+        }
+        return nil
     }
 
     static func loopStep(_ step: Int32) -> String {

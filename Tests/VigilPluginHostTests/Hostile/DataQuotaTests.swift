@@ -111,6 +111,52 @@ struct DataQuotaTests {
         #expect(try run("data-marker", data: again).output.contains("marker=kept across runs"))
     }
 
+    /// Loop devices backed by `image`.
+    static func devices(backing image: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/sys/block")) ?? []).filter { name in
+            name.hasPrefix("loop") && (try? String(contentsOfFile: "/sys/block/\(name)/loop/backing_file", encoding: .utf8))?
+                .trimmingCharacters(in: .newlines) == image
+        }
+    }
+
+    @Test(.timeLimit(.minutes(2)), .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare")))
+    func aCopyOfTheMountInAnotherNamespaceIsSharedNeverMountedTwice() throws {
+        let data = try prepare()
+        defer { launchGuard.releaseDataFolder(for: "hostile") }
+        let image = world.stateDirectory.path + "/plugins/hostile/data.img"
+        // A mount namespace copied while the image is mounted, private: the daemon's unmount never reaches it.
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+        holder.arguments = ["--mount", "--propagation", "private", "sleep", "120"]
+        try holder.run()
+        // SIGKILL: the test process's blocked signals are inherited, SIGTERM may never arrive.
+        defer { kill(holder.processIdentifier, SIGKILL); holder.waitUntilExit() }
+        let mountinfo = "/proc/\(holder.processIdentifier)/mountinfo"
+        let own = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/mnt")
+        let deadline = Date().addingTimeInterval(10)
+        // Until it runs `sleep` in a namespace of its own (before, its mountinfo is ours; `unshare`
+        // makes its mounts private before it executes `sleep`).
+        while Date() < deadline,
+              (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(holder.processIdentifier)/ns/mnt")) == own
+                || (try? String(contentsOfFile: "/proc/\(holder.processIdentifier)/comm", encoding: .utf8)) != "sleep\n" {
+            usleep(10_000)
+        }
+        #expect(try String(contentsOfFile: mountinfo, encoding: .utf8).contains(data.path))
+        let first = Self.devices(backing: image)
+        #expect(first.count == 1)
+        launchGuard.releaseDataFolder(for: "hostile")
+        #expect(Self.devices(backing: image) == first, "the copy still holds the loop device")
+        // Meanwhile something wrote into the plain folder under the mount point (a fallback run):
+        // it is moved aside for the operator, never merged or deleted.
+        try "plain".write(toFile: data.path + "/stray", atomically: false, encoding: .utf8)
+        let again = try prepare()
+        #expect(again.mode == data.mode)
+        #expect(Self.devices(backing: image) == first, "the same device, not a second ext4 on the image")
+        #expect(try run("data-marker", "shared", data: again).output.contains("marker=created"))
+        #expect(try String(contentsOfFile: world.stateDirectory.path + "/plugins/hostile/data.unmerged/stray", encoding: .utf8) == "plain")
+        #expect(!FileManager.default.fileExists(atPath: again.path + "/stray"))
+    }
+
     @Test(.timeLimit(.minutes(2)))
     func withoutLoopDevicesTheFolderIsPlainAndSaysSo() throws {
         var plain = launchGuard
