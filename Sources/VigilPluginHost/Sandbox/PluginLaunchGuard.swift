@@ -72,18 +72,15 @@ public struct PluginLaunchGuard: Sendable, Equatable {
     public func prepare(_ manifest: PluginManifest, uid: UInt32) throws(PathRefusal) -> PreparedDataFolder {
         try Self.checkPaths(of: manifest)
         let bytes = manifest.sandbox.limits.dataBytes ?? PluginDataVolume.defaultBytes
-        return try makeDataDirectory(plugin: manifest.name, uid: uid, quotaBytes: dataQuota ? bytes : nil)
+        return try makeDataDirectory(plugin: manifest.name, uid: uid, quotaBytes: bytes)
     }
 
-    /// Whether data folders get a quota of their own (an ext4 image each); off only for tests of
-    /// the folder itself.
-    public var dataQuota = true
     /// Where loop devices are asked for (a missing path is the fallback of a container; tests).
     var loopControlPath = PluginDataVolume.loopControl
 
     /// Unmounts the plugin's data image, if mounted (lazily: a plugin still running keeps its
-    /// view until it ends; the loop device goes with the last user). For a plugin removed for
-    /// good and for tests; the daemon otherwise keeps the mount across restarts.
+    /// view until it ends; the loop device goes with the last user). The plugin host calls it
+    /// for every plugin when it stops; the next start mounts the image again.
     public func releaseDataFolder(for plugin: String) {
         PluginDataVolume.release(dataDirectory(for: plugin))
     }
@@ -132,7 +129,7 @@ public struct PluginLaunchGuard: Sendable, Equatable {
 
     /// Makes (or checks) `<state>/plugins/<plugin>/data` one level at a time, relative to the
     /// folder above, never following a symlink; with `quotaBytes`, mounts the plugin's image on
-    /// it first (``PluginDataVolume``). `data` (the image's root) ends owned by `uid`, mode 0700.
+    /// it (``PluginDataVolume``; nil: a plain folder). `data` (the image's root) ends owned by `uid`, mode 0700.
     func makeDataDirectory(plugin: String, uid: UInt32, quotaBytes: UInt64?) throws(PathRefusal) -> PreparedDataFolder {
         var mode = DataFolderMode.plain(reason: "quota disabled")
         let target = dataDirectory(for: plugin)
