@@ -48,8 +48,8 @@ public enum DataFolderMode: Sendable, Equatable, CustomStringConvertible {
 /// plugin's view: no plugin can write the raw filesystem the kernel parses.
 ///
 /// A plain data folder left by an earlier version is copied into the new image when it is made
-/// (`mkfs.ext4 -d`), then deleted; one that does not fit stays a plain folder (``DataFolderMode/plain(reason:)``)
-/// until it is emptied or the limit raised. Blocking (mkfs, mount, rm): call off the cooperative pool.
+/// (`mkfs.ext4 -d`), then deleted once the image is mounted; one that does not fit stays a plain
+/// folder (``DataFolderMode/plain(reason:)``) until it is emptied or the limit raised. Blocking (mkfs, mount, rm): call off the cooperative pool.
 public enum PluginDataVolume {
     /// `sandbox.limits.data` when the manifest and the policy set none.
     public static let defaultBytes = PluginLimits.defaultDataBytes
@@ -88,31 +88,55 @@ public enum PluginDataVolume {
         let folder = parentPath(of: path)
         let image = folder + "/" + imageName
         if let mounted = try mountedImage(parent: parent, image: image) { return mounted }
-        guard FileManager.default.fileExists(atPath: loopControl) else {
-            return .plain(reason: "\(loopControl) is missing (no loop devices, as in most containers)")
+        // Asked before any image is made or anything moved: without loop devices nothing changes.
+        let control = open(loopControl, O_RDWR | O_CLOEXEC)
+        guard control >= 0 else {
+            return .plain(reason: errno == ENOENT ? "\(loopControl) is missing (no loop devices, as in most containers)"
+                : "\(loopControl) cannot be opened: \(String(cString: strerror(errno)))")
         }
+        close(control)
         guard let mkfs = mkfsCandidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             return .plain(reason: "mkfs.ext4 not found (install e2fsprogs)")
         }
         var st = stat()
         let haveImage = fstatat(parent, imageName, &st, AT_SYMLINK_NOFOLLOW) == 0
         if haveImage, st.st_mode & S_IFMT != S_IFREG { throw Refusal(reason: "\(image) is not a regular file") }
-        if !haveImage {
-            let migrating = !isEmptyFolder(parent: parent, name: "data")
-            if let reason = try makeImage(parent: parent, image: image, source: migrating ? path : nil, uid: uid,
-                                          bytes: bytes, mkfs: mkfs) {
-                return .plain(reason: reason)
-            }
-            // Its content is in the image now; the plain copy goes (under the mount it would be
-            // hidden and still take room on the state filesystem).
-            if migrating { try retire(parent: parent, folder: folder, as: "data.migrated", delete: true) }
-        } else if !isEmptyFolder(parent: parent, name: "data") {
-            // Written while the image existed but could not be mounted (a fallback run): never
-            // deleted, never merged; moved aside for the operator.
-            try retire(parent: parent, folder: folder, as: "data.unmerged", delete: false)
+        let plainHasData = !isEmptyFolder(parent: parent, name: "data")
+        if !haveImage, let reason = try makeImage(parent: parent, image: image, source: plainHasData ? path : nil, uid: uid,
+                                                  bytes: bytes, mkfs: mkfs) {
+            return .plain(reason: reason)
         }
-        if mkdirat(parent, "data", 0o700) != 0, errno != EEXIST { throw Refusal(reason: "mkdir \(path): \(String(cString: strerror(errno)))") }
-        return try mount(parent: parent, path: path, image: image)
+        // The plain folder's files, now in the new image (migrated), or written while the image
+        // existed but could not be mounted (unmerged: never merged or deleted, left for the
+        // operator), go aside so the mount does not hide them; back if the mount fails.
+        var aside: String?
+        if plainHasData { aside = try moveAside(parent: parent, folder: folder, as: haveImage ? "data.unmerged" : "data.migrated") }
+        func undo() {
+            guard let aside else { return }
+            _ = unlinkat(parent, "data", AT_REMOVEDIR)
+            _ = renameat(parent, aside, parent, "data")
+            // Made from the plain folder this time, which is whole again: the next start makes it again.
+            if !haveImage { _ = unlinkat(parent, imageName, 0) }
+        }
+        if mkdirat(parent, "data", 0o700) != 0, errno != EEXIST {
+            let why = String(cString: strerror(errno))
+            undo()
+            throw Refusal(reason: "mkdir \(path): \(why)")
+        }
+        let mode: DataFolderMode
+        do throws(Refusal) { mode = try mount(parent: parent, path: path, image: image) } catch {
+            undo()
+            throw error
+        }
+        if case .plain = mode {
+            undo()
+            return mode
+        }
+        if !haveImage, let aside {
+            // rm does not follow symlinks; --one-file-system keeps it off anything mounted below.
+            _ = try? HostProgram.run("/bin/rm", ["-rf", "--one-file-system", "--", folder + "/" + aside])
+        }
+        return mode
     }
 
     /// The quota of the image already mounted on `data`, nil when nothing is mounted there.
@@ -262,9 +286,9 @@ public enum PluginDataVolume {
         _ = lock.withLock { _ in umount2(path, Int32(MNT_DETACH) | Int32(UMOUNT_NOFOLLOW)) }
     }
 
-    /// Moves the plain `data` folder aside as `name` (deleting it when `delete`, otherwise
-    /// replacing nothing an operator has not looked at: an existing `name` makes it `name.N`).
-    static func retire(parent: Int32, folder: String, as name: String, delete: Bool) throws(Refusal) {
+    /// Moves the plain `data` folder aside as `name` (`name.N` when an operator has not yet
+    /// looked at an earlier one); returns the name it got.
+    static func moveAside(parent: Int32, folder: String, as name: String) throws(Refusal) -> String {
         var chosen = name
         var n = 1
         var st = stat()
@@ -276,9 +300,7 @@ public enum PluginDataVolume {
         guard renameat(parent, "data", parent, chosen) == 0 else {
             throw Refusal(reason: "cannot move \(folder)/data aside: \(String(cString: strerror(errno)))")
         }
-        guard delete else { return }
-        // rm does not follow symlinks; --one-file-system keeps it off anything mounted below.
-        _ = try? HostProgram.run("/bin/rm", ["-rf", "--one-file-system", "--", folder + "/" + chosen])
+        return chosen
     }
 
     static func isEmptyFolder(parent: Int32, name: String) -> Bool {

@@ -172,6 +172,24 @@ struct DataQuotaTests {
     }
 
     @Test(.timeLimit(.minutes(2)))
+    func filesOfAFallbackRunStayWhileLoopDevicesAreMissingThenGoAsideUnmerged() throws {
+        let data = try prepare()
+        launchGuard.releaseDataFolder(for: "hostile")
+        var plain = launchGuard
+        plain.loopControlPath = world.root.path + "/no-loop-control"
+        let manifest = try PluginManifestFile.load(
+            text: "name: hostile\nkind: detector\nexec: hostile\nprotocol: 1\nsandbox: { limits: { data: 8 MiB } }\n",
+            file: world.pluginDirectory.path + "/plugin.yaml", directory: world.pluginDirectory.path)
+        #expect(try run("data-marker", "fallback", data: try plain.prepare(manifest, uid: world.uid)).output.contains("marker=created"))
+        // Still no loop devices: nothing is moved, the plugin finds its file.
+        #expect(try run("data-marker", data: try plain.prepare(manifest, uid: world.uid)).output.contains("marker=fallback"))
+        let again = try prepare()
+        defer { launchGuard.releaseDataFolder(for: "hostile") }
+        #expect(again.mode == data.mode)
+        #expect(try String(contentsOfFile: world.stateDirectory.path + "/plugins/hostile/data.unmerged/marker", encoding: .utf8) == "fallback")
+    }
+
+    @Test(.timeLimit(.minutes(2)))
     func aPlainDataFolderOfAnEarlierVersionMovesIntoTheImage() throws {
         let folder = world.stateDirectory.path + "/plugins/hostile"
         try FileManager.default.createDirectory(atPath: folder + "/data", withIntermediateDirectories: true)
