@@ -6,7 +6,7 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 # compares against; nftables is used by the network-containment action; libssl-dev gives SHA-256
 # (backup checksums); curl; prometheus (promtool lints the daemon's /metrics in a test) and
 # prometheus-alertmanager (the oracle the HTTP tests compare against).
-APT_PACKAGES := libseccomp-dev libcap-dev libsqlite3-dev libssl-dev pkg-config util-linux python3 bubblewrap firejail nftables iproute2 curl prometheus prometheus-alertmanager
+APT_PACKAGES := libseccomp-dev libcap-dev libsqlite3-dev libssl-dev pkg-config util-linux e2fsprogs python3 bubblewrap firejail nftables iproute2 curl prometheus prometheus-alertmanager
 BENCH_PACKAGES := libconcurrentqueue-dev g++
 SWIFT_BUILD_FLAGS ?=
 CONFIG ?= Config/vigil.yaml

@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/sysmacros.h>
+#include <sys/vfs.h>
+#include <linux/loop.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -356,6 +359,79 @@ unsigned long vigil_ms_rdonly(void) { return MS_RDONLY; }
 unsigned long vigil_ms_nosuid(void) { return MS_NOSUID; }
 unsigned long vigil_ms_nodev(void) { return MS_NODEV; }
 unsigned long vigil_ms_noexec(void) { return MS_NOEXEC; }
+
+/* Opens /dev/loopN; makes the node when no udev made it (a container's /dev). */
+static int vigil_open_loop(int n) {
+    char path[32];
+    snprintf(path, sizeof(path), "/dev/loop%d", n);
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) {
+        if (mknod(path, S_IFBLK | 0660, makedev(7, (unsigned)n)) != 0 && errno != EEXIST) return -1;
+        fd = open(path, O_RDWR | O_CLOEXEC);
+    }
+    return fd;
+}
+
+int vigil_loop_mount(int image_fd, const char *target, const char *fstype, unsigned long flags,
+                     const char *options, int *device, int *step) {
+    *step = 1;
+    int control = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+    if (control < 0) return -1;
+    int loop = -1, n = -1;
+    /* Another process may take the free device between GET_FREE and the attach: EBUSY, retry. */
+    for (int attempt = 0; attempt < 16; attempt++) {
+        *step = 2;
+        n = ioctl(control, LOOP_CTL_GET_FREE);
+        if (n < 0) break;
+        *step = 3;
+        loop = vigil_open_loop(n);
+        if (loop < 0) break;
+        *step = 4;
+        struct loop_config config;
+        memset(&config, 0, sizeof(config));
+        config.fd = (unsigned)image_fd;
+        config.info.lo_flags = LO_FLAGS_AUTOCLEAR;
+        if (ioctl(loop, LOOP_CONFIGURE, &config) == 0) break;
+        if (errno == EINVAL || errno == ENOTTY) {
+            if (ioctl(loop, LOOP_SET_FD, image_fd) == 0) {
+                struct loop_info64 info;
+                memset(&info, 0, sizeof(info));
+                info.lo_flags = LO_FLAGS_AUTOCLEAR;
+                if (ioctl(loop, LOOP_SET_STATUS64, &info) == 0) break;
+                int saved = errno;
+                ioctl(loop, LOOP_CLR_FD, 0);
+                errno = saved;
+            }
+        }
+        int saved = errno;
+        close(loop);
+        loop = -1;
+        errno = saved;
+        if (saved != EBUSY) break;
+    }
+    int saved = errno;
+    close(control);
+    if (loop < 0) { errno = saved; return -1; }
+    *device = n;
+    *step = 5;
+    char path[32];
+    snprintf(path, sizeof(path), "/dev/loop%d", n);
+    int rc = mount(path, target, fstype, flags, options);
+    saved = errno;
+    /* With LO_FLAGS_AUTOCLEAR, this close detaches the file unless the mount holds the device. */
+    close(loop);
+    errno = saved;
+    return rc;
+}
+
+unsigned int vigil_dev_major(uint64_t dev) { return major((dev_t)dev); }
+unsigned int vigil_dev_minor(uint64_t dev) { return minor((dev_t)dev); }
+
+long vigil_filesystem_type(int fd) {
+    struct statfs fs;
+    if (fstatfs(fd, &fs) != 0) return -1;
+    return (long)fs.f_type;
+}
 
 long vigil_syscall6(long nr, long a, long b, long c, long d, long e, long f) {
     return syscall(nr, a, b, c, d, e, f);

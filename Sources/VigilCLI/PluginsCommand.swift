@@ -195,6 +195,7 @@ private func show(_ v: PluginView) {
     facts.add(["uid", v.uid.map { "\($0)" } ?? "-"])
     facts.add(["sandbox", "profile \(v.profile), network \(v.network)"])
     facts.add(["folder", v.directory])
+    if let data = v.dataFolder { facts.add(["data folder", data]) }
     facts.add(["starts", "\(v.starts) (restarts \(v.restarts), exits \(v.exits))"])
     facts.add(["failures", "\(v.failures)" + (v.failuresByCause.isEmpty ? "" : " (" + v.failuresByCause.sorted { $0.key < $1.key }
         .map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ")")])
@@ -204,6 +205,7 @@ private func show(_ v: PluginView) {
     facts.add(["breaches", "\(v.breaches)"])
     facts.add(["events received", "\(v.eventsReceived)" + (v.eventsRefused > 0 ? " (\(v.eventsRefused) refused)" : "")])
     print(facts.render().split(separator: "\n").dropFirst().joined(separator: "\n"))
+    if let warning = v.dataWarning { print("warning: \(warning)") }
     if !v.syscalls.isEmpty {
         print("\nWATCHED SYSCALLS")
         var t = TextTable("SYSCALL", "COUNT")

@@ -9,7 +9,7 @@ public enum PluginManifestFile {
                           "timeouts", "critical", "config", "emits"]
     static let sandboxKeys = ["profile", "network", "ports", "capabilities", "read_paths", "write_paths",
                               "limits", "env", "syscalls", "executables"]
-    static let limitKeys = ["memory", "cpu", "open_files", "processes"]
+    static let limitKeys = ["memory", "cpu", "open_files", "processes", "data"]
     static let timeoutKeys = ["handshake", "heartbeat", "action_deadline"]
 
     /// Loads `DIRECTORY/plugin.yaml`; throws ``ConfigErrors`` listing every problem.
@@ -196,7 +196,20 @@ public enum PluginManifestFile {
         }
         if let o = f["open_files"], let v = o.int("open_files", range: 8...1_048_576) { limits.openFiles = UInt64(v) }
         if let p = f["processes"], let v = p.int("processes", range: 1...65_536) { limits.processes = UInt64(v) }
+        if let d = f["data"] { limits.dataBytes = dataBytes(d) }
         return limits
+    }
+
+    /// `data:` of `limits`, a size of at least ``PluginLimits/minimumDataBytes`` and at most
+    /// 1 TiB, rounded down to whole KiB (mkfs.ext4 counts the image in blocks).
+    static func dataBytes(_ node: YAMLNode) -> UInt64? {
+        guard let n = bytes(node, "data") else { return nil }
+        guard n >= PluginLimits.minimumDataBytes, n <= 1 << 40 else {
+            node.diagnostics.add(.invalidValue(node.location, key: "data", found: node.scalar ?? "\(n)",
+                                               expected: "a size from 4 MiB to 1 TiB"))
+            return nil
+        }
+        return n / 1024 * 1024
     }
 
     /// A size like `256 MiB`, `1 GiB`, `512M` or a plain number of bytes.

@@ -31,7 +31,7 @@ enum PluginPolicyLoader {
             policy.defaultCeiling = ceiling(d, "default", base: PluginCeiling(), resolve: resolve)
         }
         for entry in f["grants"]?.mapping("grants") ?? [] {
-            let empty = PluginCeiling(limits: .init(memoryBytes: nil, cpuSeconds: nil, openFiles: nil, processes: nil),
+            let empty = PluginCeiling(limits: .init(memoryBytes: nil, cpuSeconds: nil, openFiles: nil, processes: nil, dataBytes: nil),
                                       networks: [], emits: [])
             policy.grants[entry.key] = ceiling(entry.value, entry.key, base: empty, resolve: resolve)
         }
@@ -51,6 +51,7 @@ enum PluginPolicyLoader {
             }
             if let o = lf["open_files"], let v = o.int("open_files", range: 8...1_048_576) { c.limits.openFiles = UInt64(v) }
             if let p = lf["processes"], let v = p.int("processes", range: 1...65_536) { c.limits.processes = UInt64(v) }
+            if let d = lf["data"] { c.limits.dataBytes = PluginManifestFile.dataBytes(d) }
         }
         if let n = f["networks"], let items = n.sequence("networks") {
             c.networks = Set(items.compactMap { PluginManifestFile.choice($0, "networks", PluginNetwork.self) })

@@ -38,6 +38,11 @@ public struct PluginView: Codable, Sendable, Equatable {
     public var network: String
     /// What the manifest asks beyond the plugin policy, field by field (state `refused`).
     public var policyViolations: [PolicyViolation]?
+    /// How its data folder is held: `ext4 image of 64 MiB, at most 16384 files`, or a plain
+    /// folder without a quota and why (nil before its first start).
+    public var dataFolder: String?
+    /// Set when the data folder has no quota (no loop devices here): the operator must know.
+    public var dataWarning: String?
 
     public init(name: String, kind: String, version: String, description: String, directory: String, critical: Bool,
                 state: String, cause: String? = nil, causeCategory: String? = nil, pid: Int32? = nil,

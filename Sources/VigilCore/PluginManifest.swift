@@ -153,13 +153,23 @@ public struct PluginLimits: Codable, Sendable, Equatable {
     public var cpuSeconds: UInt64?
     public var openFiles: UInt64?
     public var processes: UInt64?
+    /// The size of the plugin's data folder (`sandbox.limits.data`), a filesystem of its own with
+    /// one inode per 4 KiB; nil: the daemon's default (64 MiB), at most the policy's ceiling.
+    public var dataBytes: UInt64?
 
-    public init(memoryBytes: UInt64? = 512 << 20, cpuSeconds: UInt64? = nil, openFiles: UInt64? = 256, processes: UInt64? = 64) {
+    public init(memoryBytes: UInt64? = 512 << 20, cpuSeconds: UInt64? = nil, openFiles: UInt64? = 256, processes: UInt64? = 64,
+                dataBytes: UInt64? = nil) {
         self.memoryBytes = memoryBytes
         self.cpuSeconds = cpuSeconds
         self.openFiles = openFiles
         self.processes = processes
+        self.dataBytes = dataBytes
     }
+
+    /// `sandbox.limits.data` when neither the manifest nor the policy's ceiling says less.
+    public static let defaultDataBytes: UInt64 = 64 << 20
+    /// The smallest data folder (ext4 needs room for its journal and tables).
+    public static let minimumDataBytes: UInt64 = 4 << 20
 }
 
 /// Deadlines the supervisor enforces on the plugin.

@@ -87,6 +87,7 @@ public struct PluginPolicy: Sendable, Equatable {
             ("cpu", asked.cpuSeconds, ceiling.limits.cpuSeconds, { "\($0) seconds" }),
             ("open_files", asked.openFiles, ceiling.limits.openFiles, { "\($0)" }),
             ("processes", asked.processes, ceiling.limits.processes, { "\($0)" }),
+            ("data", asked.dataBytes, ceiling.limits.dataBytes, PluginCeiling.Limits.bytesText),
         ]
         for (name, value, maximum, text) in limits {
             guard let maximum else { continue }
@@ -146,6 +147,9 @@ public struct PluginPolicy: Sendable, Equatable {
         limits.cpuSeconds = limits.cpuSeconds ?? ceiling.cpuSeconds
         limits.openFiles = limits.openFiles ?? ceiling.openFiles
         limits.processes = limits.processes ?? ceiling.processes
+        // Unlike the others, an unset data size is the default, not the ceiling: every byte of
+        // it is a byte of the state filesystem the plugin may hold.
+        limits.dataBytes = limits.dataBytes ?? min(PluginLimits.defaultDataBytes, ceiling.dataBytes ?? .max)
         copy.sandbox.limits = limits
         return copy
     }
@@ -188,13 +192,16 @@ public struct PluginCeiling: Sendable, Equatable {
         public var cpuSeconds: UInt64?
         public var openFiles: UInt64?
         public var processes: UInt64?
+        /// The largest data folder (`sandbox.limits.data`).
+        public var dataBytes: UInt64?
 
         public init(memoryBytes: UInt64? = 1 << 30, cpuSeconds: UInt64? = nil, openFiles: UInt64? = 1024,
-                    processes: UInt64? = 64) {
+                    processes: UInt64? = 64, dataBytes: UInt64? = 1 << 30) {
             self.memoryBytes = memoryBytes
             self.cpuSeconds = cpuSeconds
             self.openFiles = openFiles
             self.processes = processes
+            self.dataBytes = dataBytes
         }
 
         static func bytesText(_ n: UInt64) -> String {
@@ -255,6 +262,7 @@ public struct PluginCeiling: Sendable, Equatable {
         out.limits.cpuSeconds = grant.limits.cpuSeconds ?? limits.cpuSeconds
         out.limits.openFiles = grant.limits.openFiles ?? limits.openFiles
         out.limits.processes = grant.limits.processes ?? limits.processes
+        out.limits.dataBytes = grant.limits.dataBytes ?? limits.dataBytes
         return out
     }
 }

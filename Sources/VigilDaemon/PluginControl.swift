@@ -68,6 +68,8 @@ extension PluginView {
         syscalls = s.syscalls
         profile = manifest?.sandbox.profile ?? manifest?.kind.rawValue ?? ""
         network = manifest?.sandbox.network.rawValue ?? "none"
+        dataFolder = s.dataFolder?.description
+        dataWarning = s.dataFolder?.warning
     }
 }
 

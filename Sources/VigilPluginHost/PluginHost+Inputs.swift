@@ -17,6 +17,7 @@ extension PluginHost {
                 return
             }
             runs[name] = (generation, run)
+            dataFolders[name] = run.dataFolder
             execute(supervisor.handle(.spawned(plugin: name, generation: generation, pid: run.pid), now: now))
             if stopDeadline != nil { send(.shutdown(reason: "vigild is stopping"), on: run.channel) }
             // Reading starts only now, so every report of this run finds it registered.

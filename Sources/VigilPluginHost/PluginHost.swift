@@ -68,6 +68,8 @@ public actor PluginHost {
     var supervisor: PluginSupervisor
     var runs: [String: (generation: Int, run: PluginRun)] = [:]
     var records: [String: PluginRecordSummary] = [:]
+    /// How each plugin's data folder was held at its last start (quota, or plain and why).
+    var dataFolders: [String: DataFolderMode] = [:]
     var waiting: [String: Waiting] = [:]
     /// Ids of requests that ended unanswered, per plugin (the last few): a late answer to one is
     /// not a violation, an answer to any other id the plugin was never sent is.
@@ -173,6 +175,11 @@ public actor PluginHost {
         }
         watcher?.stop()
         spawner.shutdown()
+        if let launchGuard = settings.launchGuard {
+            // Every plugin has ended: their data images are unmounted (the loop devices go with them).
+            let names = supervisor.names
+            await PluginLauncher.onThread { for name in names { launchGuard.releaseDataFolder(for: name) } }
+        }
         try? await group.shutdownGracefully()
     }
 
@@ -205,6 +212,7 @@ public actor PluginHost {
             status.counters.eventsReceived = account.eventsReceived
             status.counters.eventsRefused = account.eventsRefused
         }
+        status.dataFolder = dataFolders[name]
         return status
     }
 

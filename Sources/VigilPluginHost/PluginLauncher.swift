@@ -11,6 +11,8 @@ import VigilCore
 struct PluginRun: Sendable {
     let pid: Int32
     let channel: any Channel
+    /// How its data folder is held (nil without a launch guard: no data folder).
+    var dataFolder: DataFolderMode? = nil
 }
 
 /// Starts one run of a plugin under `vigil-sandbox` and connects it: socket pair (fd 3), stderr
@@ -85,21 +87,29 @@ struct PluginLauncher: Sendable {
         let useNotify = settings.useNotify && watcher != nil
         // The path walk, mkdirat/fchown and the `#!` reads of the spec are blocking filesystem
         // calls: a thread of their own, not the cooperative pool.
-        let built: Result<SandboxSpec, PathRefusal> = await Self.onThread(yielding: true) {
-            Result { () throws(PathRefusal) -> SandboxSpec in
+        // With a quota, the data folder may also need mkfs.ext4 and a loop mount (PluginDataVolume).
+        let built: Result<(SandboxSpec, PreparedDataFolder?), PathRefusal> = await Self.onThread(yielding: true) {
+            Result { () throws(PathRefusal) -> (SandboxSpec, PreparedDataFolder?) in
                 var request = Self.request(for: checked, uid: uid, useNotify: useNotify)
+                var data: PreparedDataFolder?
                 if let guardian {
-                    request.dataDirectory = try guardian.prepare(checked, uid: uid)
+                    data = try guardian.prepare(checked, uid: uid)
+                    request.dataDirectory = data?.path
                 } else {
                     try PluginLaunchGuard.checkPaths(of: checked)
                 }
-                return request.spec(profile: profile)
+                return (request.spec(profile: profile), data)
             }
         }
         let spec: SandboxSpec
+        let data: PreparedDataFolder?
         switch built {
-        case .success(let s): spec = s
+        case .success(let s): (spec, data) = s
         case .failure(let refusal): throw .path(refusal)
+        }
+        if let warning = data?.mode.warning {
+            logger.warning("plugin data folder", metadata: ["plugin": "\(manifest.name)", "path": "\(data?.path ?? "")",
+                                                            "warning": "\(warning)"])
         }
         var pair: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
@@ -141,17 +151,27 @@ struct PluginLauncher: Sendable {
         }
         let pid = process.pluginPID
         let probe = process.probe
+        let dataPath: String? = if case .quota? = data?.mode { data?.path } else { nil }
+        let runLogger = logger
+        let runName = manifest.name
         let waiter = Thread {
             let exit = PluginExit.wait(pid: pid, probe: probe)
             // A limit of the run's cgroup wins over the bare signal: the OOM killer's SIGKILL
             // alone does not say it was this plugin's own memory limit.
             let limit = cgroup?.limitHit()
             cgroup?.remove()
+            // A full data folder is the plugin's own problem (its writes got ENOSPC), said once
+            // at each exit; a run that then failed failed over that limit.
+            let full = dataPath.flatMap(PluginDataVolume.exhaustion(of:))
+            if let full {
+                runLogger.warning("plugin data folder full", metadata: ["plugin": "\(runName)", "detail": "\(full)"])
+            }
             switch exit {
             case .exited(let code)? where limit != nil:
                 // One of its processes hit the limit (a child the OOM killer chose); the plugin then exited.
                 exited(.overLimit((limit ?? "") + " in one of its processes, then the plugin exited with status \(code)"))
             case _? where limit != nil: exited(.overLimit(limit ?? ""))
+            case .exited(let code)? where full != nil && code != 0: exited(.overLimit(full ?? ""))
             case .exited(let code)?: exited(.exited(code: code))
             case .killed(let signal, let syscall)?: exited(.killed(signal: signal, syscall: syscall?.name))
             case nil: exited(.exited(code: -1))
@@ -182,7 +202,7 @@ struct PluginLauncher: Sendable {
                     }
                 }
                 .takingOwnershipOfDescriptor(input: errRead).get()
-            return PluginRun(pid: pid, channel: channel)
+            return PluginRun(pid: pid, channel: channel, dataFolder: data?.mode)
         } catch {
             kill(pid, SIGKILL)
             throw .system("connecting to the plugin: \(error)")

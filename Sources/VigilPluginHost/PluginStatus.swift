@@ -163,6 +163,8 @@ public struct PluginStatus: Sendable, Equatable {
     public var failureRate: Double
     /// Cumulative watched-syscall counts from the breach watcher (empty without a sandbox).
     public var syscalls: [String: UInt64]
+    /// How its data folder was held at its last start (nil: not started yet, or no data folder).
+    public var dataFolder: DataFolderMode? = nil
 
     /// A JSON rendering for `--json` output.
     public var json: JSONValue {
@@ -183,6 +185,10 @@ public struct PluginStatus: Sendable, Equatable {
             o["cause_category"] = .string(lastCause.category)
         }
         if let pid { o["pid"] = .number(Double(pid)) }
+        if let dataFolder {
+            o["data_folder"] = .string(dataFolder.description)
+            if let warning = dataFolder.warning { o["data_warning"] = .string(warning) }
+        }
         if case .backingOff(let until) = state { o["restart_at"] = .string(until.rfc3339) }
         return .object(o)
     }

@@ -106,6 +106,30 @@ import VigilCore
         #expect(policy.violations(of: try Self.manifest("read_paths: [/srv/shared-secrets]")).map(\.field) == ["sandbox.read_paths"])
     }
 
+    @Test func theDataFolderSizeIsALimitUnderTheCeilingWithADefaultOfItsOwn() throws {
+        // Unset: the default (64 MiB), not the ceiling: every byte is one of the state filesystem.
+        #expect(PluginPolicy.builtIn.granted(try Self.manifest("network: none")).sandbox.limits.dataBytes == 64 << 20)
+        #expect(try Self.manifest("limits: { data: 200 MiB }").sandbox.limits.dataBytes == 200 << 20)
+        let big = try Self.manifest("limits: { data: 2 GiB }")
+        #expect(PluginPolicy.builtIn.violations(of: big).map { "\($0.field)=\($0.asked) (\($0.allowed))" }
+            == ["sandbox.limits.data=2 GiB (at most 1 GiB)"])
+        let policy = try Self.policy("""
+            default:
+              limits: { data: 16 MiB }
+            grants:
+              evil: { limits: { data: 4 GiB } }
+            """)
+        #expect(policy.violations(of: big).isEmpty)
+        #expect(policy.granted(try Self.manifest("network: none", name: "other", directory: "/opt/p/other")).sandbox.limits.dataBytes == 16 << 20)
+        // Below what ext4 needs for its own tables and journal: an error at its place.
+        do {
+            _ = try Self.manifest("limits: { data: 1 MiB }")
+            Issue.record("a 1 MiB data folder loaded")
+        } catch let error as ConfigErrors {
+            #expect(error.errors.map(\.description).joined().contains("a size from 4 MiB to 1 TiB"), "\(error)")
+        }
+    }
+
     @Test func aPolicyGrantingTheUngrantableIsAConfigurationErrorWithItsPlace() throws {
         let yaml = """
             default:

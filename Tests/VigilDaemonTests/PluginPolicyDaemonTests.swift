@@ -118,6 +118,56 @@ struct PluginPolicyDaemonTests {
         #expect(try String(contentsOfFile: kept, encoding: .utf8) == "\(Int(uid))")
         var st = stat()
         #expect(lstat(daemon.stateDirectory + "/plugins/keeper/data", &st) == 0 && st.st_uid == UInt32(uid) && st.st_mode & 0o777 == 0o700)
+        guard Self.loopDevices else { return }
+        // Its data folder is an image of its own, mounted while the daemon runs and let go when it stops.
+        #expect(keeper["data_folder"]?.stringValue == "ext4 image of 64 MiB, at most 16384 files", "\(keeper)")
+        #expect(keeper["data_warning"] == nil)
+        #expect(Self.isMountPoint(daemon.stateDirectory + "/plugins/keeper/data"))
+        daemon.stop()
+        #expect(!Self.isMountPoint(daemon.stateDirectory + "/plugins/keeper/data"), "unmounted when vigild stops")
+    }
+
+    static let loopDevices = FileManager.default.fileExists(atPath: "/dev/loop-control")
+        && FileManager.default.isExecutableFile(atPath: "/usr/sbin/mkfs.ext4")
+
+    static func isMountPoint(_ path: String) -> Bool {
+        var inside = stat(), outside = stat()
+        return lstat(path, &inside) == 0 && lstat(path + "/..", &outside) == 0 && inside.st_dev != outside.st_dev
+    }
+
+    @Test(.timeLimit(.minutes(2)), .enabled(if: loopDevices, "needs loop devices and mkfs.ext4"))
+    func aPluginThatFailsWithItsDataFolderFullFailsOverThatLimit() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-filler-\(UUID().uuidString.prefix(8))").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try """
+            #!/usr/bin/env python3
+            import os, sys
+            folder = os.environ["VIGIL_DATA_DIR"]
+            try:
+                for i in range(10000):
+                    with open(os.path.join(folder, "f%d" % i), "wb") as f:
+                        f.write(b"x" * 1048576)
+            except OSError:
+                sys.exit(1)
+            """.write(toFile: dir + "/filler.py", atomically: true, encoding: .utf8)
+        try installPlugin(at: dir + "/filler", manifest: """
+            name: filler
+            kind: detector
+            exec: filler.py
+            protocol: 1
+            sandbox: { limits: { data: 4 MiB } }
+            """, copy: [dir + "/filler.py": "filler.py"])
+        chmod(dir, 0o755)
+        let daemon = try DaemonProcess(config: try isolatedConfig(pluginDirectories: [dir]))
+        defer { daemon.stop() }
+        #expect(try eventually {
+            let filler = try Self.json(["plugins", "show", "filler"], daemon)
+            return (filler["failures_by_cause"]?["rlimit"]?.doubleValue ?? 0) >= 1
+        }, "\(daemon.log)")
+        #expect(daemon.log.contains("plugin data folder full"), "\(daemon.log)")
+        // The daemon is unaffected and answers.
+        #expect(try Self.json(["plugins", "show", "filler"], daemon)["data_folder"]?.stringValue == "ext4 image of 4 MiB, at most 1024 files")
     }
 
     /// The shipped configuration, its bundled plugins and nothing else: the policy (the `emits`

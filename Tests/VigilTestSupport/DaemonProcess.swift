@@ -120,6 +120,17 @@ public final class DaemonProcess: @unchecked Sendable {
     public func killHard() {
         signal(SIGKILL)
         process.waitUntilExit()
+        releaseDataFolders()
+    }
+
+    /// Detaches the plugins' data images a killed daemon left mounted in its state folder (as a
+    /// reboot would; a daemon started on it again mounts them again), so no test leaves a mount
+    /// or a loop device behind.
+    public func releaseDataFolders() {
+        let plugins = stateDirectory + "/plugins"
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: plugins)) ?? [] {
+            _ = umount2(plugins + "/" + name + "/data", Int32(MNT_DETACH) | Int32(UMOUNT_NOFOLLOW))
+        }
     }
 
     public func stop() {
@@ -129,7 +140,13 @@ public final class DaemonProcess: @unchecked Sendable {
         }
     }
 
-    deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+    deinit {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            releaseDataFolders()
+        }
+    }
 }
 
 /// Runs the real `vigil` CLI against the daemon of `stateDirectory`; returns exit status, stdout and stderr.

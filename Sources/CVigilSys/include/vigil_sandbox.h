@@ -142,6 +142,21 @@ unsigned long vigil_ms_nosuid(void);
 unsigned long vigil_ms_nodev(void);
 unsigned long vigil_ms_noexec(void);
 
+/// Attaches the file open at `image_fd` to a free loop device (LOOP_CTL_GET_FREE, then
+/// LOOP_CONFIGURE, or LOOP_SET_FD + LOOP_SET_STATUS64 on kernels before 5.8) with
+/// LO_FLAGS_AUTOCLEAR, and mounts it at `target` as `fstype` with `flags` and `options`. The
+/// loop device goes away with the last mount of it (or at once when the mount fails). Writes the
+/// loop device's number to *device. Returns 0; or -1 with errno and *step: 1 loop-control,
+/// 2 no free device, 3 opening the device, 4 attaching the file, 5 mount.
+int vigil_loop_mount(int image_fd, const char *target, const char *fstype, unsigned long flags,
+                     const char *options, int *device, int *step);
+
+/// major(dev) and minor(dev) (macros Swift does not import).
+unsigned int vigil_dev_major(uint64_t dev);
+unsigned int vigil_dev_minor(uint64_t dev);
+/// fstatfs(fd).f_type (the filesystem's magic), or -1 with errno.
+long vigil_filesystem_type(int fd);
+
 /// Raw x32 (nr | 0x40000000) and i386 (int 0x80) syscalls, for the hostile tests' own checks.
 long vigil_syscall6(long nr, long a, long b, long c, long d, long e, long f);
 #endif

@@ -67,10 +67,22 @@ public struct PluginLaunchGuard: Sendable, Equatable {
     }
 
     /// Walks every declared path without following symlinks, then makes the data folder for
-    /// `uid`; returns the data folder's path. Blocking: call it off the cooperative pool.
-    public func prepare(_ manifest: PluginManifest, uid: UInt32) throws(PathRefusal) -> String {
+    /// `uid` with its quota (``PluginDataVolume``, `sandbox.limits.data`). Blocking (it may run
+    /// mkfs.ext4 and mount): call it off the cooperative pool.
+    public func prepare(_ manifest: PluginManifest, uid: UInt32) throws(PathRefusal) -> PreparedDataFolder {
         try Self.checkPaths(of: manifest)
-        return try makeDataDirectory(plugin: manifest.name, uid: uid)
+        let bytes = manifest.sandbox.limits.dataBytes ?? PluginDataVolume.defaultBytes
+        return try makeDataDirectory(plugin: manifest.name, uid: uid, quotaBytes: bytes)
+    }
+
+    /// Where loop devices are asked for (a missing path is the fallback of a container; tests).
+    var loopControlPath = PluginDataVolume.loopControl
+
+    /// Unmounts the plugin's data image, if mounted (lazily: a plugin still running keeps its
+    /// view until it ends; the loop device goes with the last user). The plugin host calls it
+    /// for every plugin when it stops; the next start mounts the image again.
+    public func releaseDataFolder(for plugin: String) {
+        PluginDataVolume.release(dataDirectory(for: plugin))
     }
 
     /// Every read path, write path and program of `manifest` must exist and be reached from `/`
@@ -116,8 +128,10 @@ public struct PluginLaunchGuard: Sendable, Equatable {
     }
 
     /// Makes (or checks) `<state>/plugins/<plugin>/data` one level at a time, relative to the
-    /// folder above, never following a symlink; `data` ends owned by `uid`, mode 0700.
-    func makeDataDirectory(plugin: String, uid: UInt32) throws(PathRefusal) -> String {
+    /// folder above, never following a symlink; with `quotaBytes`, mounts the plugin's image on
+    /// it (``PluginDataVolume``; nil: a plain folder). `data` (the image's root) ends owned by `uid`, mode 0700.
+    func makeDataDirectory(plugin: String, uid: UInt32, quotaBytes: UInt64?) throws(PathRefusal) -> PreparedDataFolder {
+        var mode = DataFolderMode.plain(reason: "quota disabled")
         let target = dataDirectory(for: plugin)
         func refuse(_ reason: String) -> PathRefusal {
             PathRefusal(plugin: plugin, field: "data folder", path: target, reason: reason)
@@ -127,15 +141,31 @@ public struct PluginLaunchGuard: Sendable, Equatable {
         guard fd >= 0 else { throw refuse("cannot be made: state folder: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         let steps: [(name: String, owner: uid_t)] = [("plugins", geteuid()), (plugin, geteuid()), ("data", uid)]
+        func openStep(_ name: String) throws(PathRefusal) -> Int32 {
+            let next = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            guard next >= 0 else {
+                let why = errno == ELOOP || errno == ENOTDIR ? "is not a real folder (a symlink or a file is in the way) at \(name)"
+                    : "cannot be opened at \(name): \(String(cString: strerror(errno)))"
+                throw refuse(why)
+            }
+            return next
+        }
         for step in steps {
             if mkdirat(fd, step.name, 0o700) != 0, errno != EEXIST {
                 throw refuse("cannot be made at \(step.name): \(String(cString: strerror(errno)))")
             }
-            let next = openat(fd, step.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-            guard next >= 0 else {
-                let why = errno == ELOOP || errno == ENOTDIR ? "is not a real folder (a symlink or a file is in the way) at \(step.name)"
-                    : "cannot be opened at \(step.name): \(String(cString: strerror(errno)))"
-                throw refuse(why)
+            var next = try openStep(step.name)
+            if step.name == "data", let quotaBytes {
+                // A real folder (checked just above); the image is mounted on it, and from here
+                // on `data` is the image's root.
+                close(next)
+                do throws(PluginDataVolume.Refusal) {
+                    mode = try PluginDataVolume.prepare(parent: fd, path: target, uid: uid, bytes: quotaBytes,
+                                                       loopControl: loopControlPath)
+                } catch {
+                    throw refuse(error.reason)
+                }
+                next = try openStep(step.name)
             }
             close(fd)
             fd = next
@@ -151,8 +181,14 @@ public struct PluginLaunchGuard: Sendable, Equatable {
                 throw refuse("has a parent \(step.name) that is not root's alone (owner \(st.st_uid), mode \(String(st.st_mode & 0o7777, radix: 8)))")
             }
         }
-        return target
+        return PreparedDataFolder(path: target, mode: mode)
     }
+}
+
+/// A plugin's data folder, ready for a run: where it is and how it is bounded.
+public struct PreparedDataFolder: Sendable, Equatable {
+    public var path: String
+    public var mode: DataFolderMode
 }
 
 /// `O_PATH` (Glibc only exports it under `_GNU_SOURCE`); the same value on x86-64 and arm64.

@@ -22,7 +22,10 @@ import VigilCore
             chmod(root + "/state", 0o700)
         }
 
-        func remove() { try? FileManager.default.removeItem(atPath: root) }
+        func remove() {
+            launchGuard().releaseDataFolder(for: "evil")
+            try? FileManager.default.removeItem(atPath: root)
+        }
 
         func launchGuard(_ policy: PluginPolicy = .builtIn) -> PluginLaunchGuard {
             PluginLaunchGuard(policy: policy, stateDirectory: state,
@@ -75,7 +78,7 @@ import VigilCore
         let tree = try Tree()
         defer { tree.remove() }
         let g = tree.launchGuard()
-        let data = try g.prepare(try tree.manifest("{}"), uid: 61_234)
+        let data = try g.prepare(try tree.manifest("{}"), uid: 61_234).path
         #expect(data == tree.state + "/plugins/evil/data")
         var st = stat()
         #expect(lstat(data, &st) == 0 && st.st_uid == 61_234 && st.st_gid == 61_234 && st.st_mode & 0o7777 == 0o700)
@@ -83,7 +86,7 @@ import VigilCore
             #expect(lstat(parent, &st) == 0 && st.st_uid == 0 && st.st_mode & 0o7777 == 0o700, "\(parent)")
         }
         // Again: it is kept, and still the plugin's.
-        #expect(try g.prepare(try tree.manifest("{}"), uid: 61_234) == data)
+        #expect(try g.prepare(try tree.manifest("{}"), uid: 61_234).path == data)
         // The request binds it writable and names it in the environment.
         var request = SandboxRequest(plugin: "evil", pluginDirectory: tree.plugins + "/evil", executable: "/bin/true", uid: 61_234, gid: 61_234)
         request.dataDirectory = data

@@ -64,6 +64,73 @@ static int boundary_attempt(const char *a, const char *arg) {
         char count[64];
         snprintf(count, sizeof count, "files=%d\n", n);
         emit(count);
+    } else if (!strcmp(a, "data-bytes")) {
+        /* Fills VIGIL_DATA_DIR with 4 MiB files (each far under RLIMIT_FSIZE) until a write fails;
+         * stops at 2 GiB (the attack pass wrote 1.3 GB). */
+        const char *dir = getenv("VIGIL_DATA_DIR");
+        static char chunk[65536];
+        memset(chunk, 'x', sizeof chunk);
+        long long total = 0;
+        int failed = 0;
+        char path[512];
+        for (int f = 0; !failed && total < (2LL << 30); f++) {
+            snprintf(path, sizeof path, "%s/b%d", dir ? dir : "/nonexistent", f);
+            int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+            if (fd < 0) { failed = 1; break; }
+            for (int i = 0; i < 64; i++) {
+                ssize_t n = write(fd, chunk, sizeof chunk);
+                if (n > 0) total += n;
+                if (n < (ssize_t)sizeof chunk) { if (n >= 0) errno = ENOSPC; failed = 1; break; }
+            }
+            if (!failed && fsync(fd) != 0) failed = 1;
+            int saved = errno;
+            close(fd);
+            errno = saved;
+        }
+        int saved = errno;
+        char detail[64];
+        snprintf(detail, sizeof detail, "wrote %lld bytes", total);
+        errno = saved;
+        report(a, failed ? -1 : 0, detail);
+        char count[64];
+        snprintf(count, sizeof count, "bytes=%lld\n", total);
+        emit(count);
+    } else if (!strcmp(a, "data-inodes")) {
+        /* Empty files in VIGIL_DATA_DIR: inodes only. Stops at 500,000 (the attack made 469,488). */
+        const char *dir = getenv("VIGIL_DATA_DIR");
+        int n = 0;
+        char path[512];
+        for (; n < 500000; n++) {
+            snprintf(path, sizeof path, "%s/i%d", dir ? dir : "/nonexistent", n);
+            int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+            if (fd < 0) break;
+            close(fd);
+        }
+        int saved = errno;
+        char detail[64];
+        snprintf(detail, sizeof detail, "created %d files", n);
+        errno = saved;
+        report(a, n >= 500000 ? 0 : -1, detail);
+        char count[64];
+        snprintf(count, sizeof count, "files=%d\n", n);
+        emit(count);
+    } else if (!strcmp(a, "data-marker")) {
+        /* Prints VIGIL_DATA_DIR/marker, or writes `arg` there when it is not yet. */
+        const char *dir = getenv("VIGIL_DATA_DIR");
+        char path[512], text[128] = {0}, line[200];
+        snprintf(path, sizeof path, "%s/marker", dir ? dir : "/nonexistent");
+        int fd = open(path, O_RDONLY);
+        if (fd >= 0) {
+            ssize_t n = read(fd, text, sizeof text - 1);
+            close(fd);
+            snprintf(line, sizeof line, "marker=%s\n", n > 0 ? text : "");
+        } else {
+            fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+            rc = fd < 0 ? -1 : write(fd, arg, strlen(arg));
+            if (fd >= 0) close(fd);
+            snprintf(line, sizeof line, rc < 0 ? "marker=unwritable errno=%d\n" : "marker=created\n", errno);
+        }
+        emit(line);
     } else if (!strcmp(a, "proc-host")) {
         int fd = open("/proc/kallsyms", O_RDONLY);
         rc = fd;
