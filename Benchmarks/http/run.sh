@@ -26,7 +26,7 @@ SAMPLES="${BENCH_HTTP_SAMPLES:-200}"
 AM_PORT="${BENCH_HTTP_AM_PORT:-19093}"
 VIGIL_PORT="${BENCH_HTTP_VIGIL_PORT:-19094}"
 SINK_PORT="${BENCH_HTTP_SINK_PORT:-19099}"
-DELIVERY_TIMEOUT="${BENCH_HTTP_DELIVERY_TIMEOUT:-120}"
+DELIVERY_TIMEOUT="${BENCH_HTTP_DELIVERY_TIMEOUT:-240}"
 
 swift build -c release --product vigild >/dev/null
 swift build -c release --product vigil-sandbox >/dev/null
