@@ -11,6 +11,10 @@
 #   - latency: one alert at a time, POST sent → webhook received, p50/p99.
 # Both keep state on the same disk; Vigil's is durable (SQLite WAL, synchronous=FULL) before each 200.
 # Ends with one JSON line {"benchmark":"http",...}.
+# It cannot hang: the load generator gives every request and phase a deadline (a preflight alert
+# must reach the sink first; a phase whose alerts do not all arrive fails) and runs under
+# `timeout` as a last resort; any failure prints what failed and the daemons' last log lines and
+# exits non-zero. BENCH_HTTP_KEEP=1 keeps the scratch folder (logs, vigild's database).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo="$PWD"
@@ -22,6 +26,7 @@ SAMPLES="${BENCH_HTTP_SAMPLES:-200}"
 AM_PORT="${BENCH_HTTP_AM_PORT:-19093}"
 VIGIL_PORT="${BENCH_HTTP_VIGIL_PORT:-19094}"
 SINK_PORT="${BENCH_HTTP_SINK_PORT:-19099}"
+DELIVERY_TIMEOUT="${BENCH_HTTP_DELIVERY_TIMEOUT:-240}"
 
 swift build -c release --product vigild >/dev/null
 swift build -c release --product vigil-sandbox >/dev/null
@@ -100,12 +105,27 @@ ready() { curl -s -m 2 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/-/rea
 for _ in $(seq 1 100); do ready "$AM_PORT" && ready "$VIGIL_PORT" && break; sleep 0.2; done
 ready "$AM_PORT" || { echo "alertmanager did not start:"; cat "$work/am/log"; exit 1; }
 ready "$VIGIL_PORT" || { echo "vigild did not start:"; tail -20 "$work/vigil/log"; exit 1; }
-# The webhook notifier must be up before anything is delivered through it.
-for _ in $(seq 1 100); do grep -q '"webhook"\|plugin=webhook\|webhook.*running' "$work/vigil/log" 2>/dev/null && break; sleep 0.2; done
+# (Whether the webhook notifier is up is the generator's preflight: one alert must reach the sink.)
 
 echo "bench-http: $(nproc) cores, $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg); alertmanager $(prometheus-alertmanager --version 2>&1 | head -1 | awk '{print $3}')"
-out="$("$gen" --target "am=127.0.0.1:$AM_PORT" --target "vigil=127.0.0.1:$VIGIL_PORT" --sink-port "$SINK_PORT" \
-        --seconds "$SECONDS_PER_RUN" --delivery-alerts "$ALERTS" --latency-samples "$SAMPLES")"
+# The generator's own phase budgets, summed for both targets, plus a margin: past this it is stuck.
+limit=$(( 2 * (60 + 40 + SECONDS_PER_RUN + 1 + DELIVERY_TIMEOUT + 70 + 120) + 30 ))
+set +e
+timeout -k 10 "$limit" "$gen" --target "am=127.0.0.1:$AM_PORT" --target "vigil=127.0.0.1:$VIGIL_PORT" --sink-port "$SINK_PORT" \
+    --seconds "$SECONDS_PER_RUN" --delivery-alerts "$ALERTS" --latency-samples "$SAMPLES" \
+    --delivery-timeout "$DELIVERY_TIMEOUT" | tee "$work/results"
+rc=${PIPESTATUS[0]}
+set -e
+if [ "$rc" -ne 0 ]; then
+    if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then echo "bench-http: the load generator did not finish within $limit s (killed)"; fi
+    echo "bench-http: FAILED (load generator exit $rc). vigild's last log lines:"
+    grep -v 'incident opened' "$work/vigil/log" | tail -n 15
+    echo "alertmanager's last log lines:"
+    tail -n 5 "$work/am/log"
+    if [ -n "${BENCH_HTTP_KEEP:-}" ]; then echo "scratch folder kept: $work"; else echo "(BENCH_HTTP_KEEP=1 keeps the scratch folder)"; fi
+    exit 1
+fi
+out="$(cat "$work/results")"
 python3 - "$out" <<'PY'
 import json, sys
 r = {}

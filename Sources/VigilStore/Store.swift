@@ -42,10 +42,13 @@ public final class Store: Sendable {
         var config = Configuration()
         config.busyMode = .timeout(5)
         config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
             try db.execute(sql: "PRAGMA foreign_keys = ON")
         }
         pool = try DatabasePool(path: path, configuration: config)
+        // After the pool is open, on its writer: GRDB's DatabasePool switches the writer to WAL
+        // and then to `synchronous = NORMAL` after `prepareDatabase` ran, which would leave
+        // commits unsynced (durable against a kill, not against a power cut) whatever we set there.
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         try Schema.migrator.migrate(pool)
     }
 

@@ -59,6 +59,21 @@ import VigilTestSupport
         #expect(timeline.contains { $0.kind == .notification && $0.message.contains("silenced by \(change.silence.idText)") })
     }
 
+    /// An alert evaluation pass asks once for all its alerts: the answers are the per-alert ones, in order.
+    @Test func theBatchedSilenceLookupAnswersAsOneAlertAtATime() async throws {
+        let rig = try ContainmentTests.rig()
+        let silences = try await SilenceService(store: rig.store, clock: rig.clock, logger: quietLogger)
+        let disk = try await silences.set(try draft(#"{alertname="DiskFull"}"#, clock: rig.clock), actor: "ana").silence.idText
+        let host = try await silences.set(try draft(#"{instance="db1"}"#, clock: rig.clock), actor: "ana").silence.idText
+        let alerts: [[String: String]] = [["alertname": "DiskFull", "instance": "db1"], ["alertname": "CPU"],
+                                          ["alertname": "CPU", "instance": "db1"], ["alertname": "DiskFull"]]
+        let batched = await silences.silences(matchingEach: alerts, at: rig.clock.now())
+        var single: [[String]] = []
+        for labels in alerts { single.append(await silences.silences(matching: labels, at: rig.clock.now())) }
+        #expect(batched.map { Set($0) } == single.map { Set($0) })
+        #expect(batched.map { Set($0) } == [[disk, host], [], [host], [disk]])
+    }
+
     @Test func pagesASilenceHeldGoOutWhenItEndsUnlessTheIncidentWasAcknowledged() async throws {
         let (rig, silences, delivery, outbox) = try await Self.mutedOutbox()
         let id = try await silences.set(try draft(#"{type="Data corruption"}"#, clock: rig.clock), actor: "ana").silence.idText

@@ -28,6 +28,14 @@ func change(_ id: String, title: String = "disk full", at time: Timestamp = t0) 
         #expect(FileManager.default.fileExists(atPath: path + "-wal"))
     }
 
+    /// GRDB's DatabasePool sets its writer to `synchronous = NORMAL` after `prepareDatabase`:
+    /// a commit must still be synced (FULL, 2) on the connection that writes.
+    @Test func theWriterCommitsWithSynchronousFull() async throws {
+        let store = try Store(path: try temporaryDatabase())
+        let level = try await store.write { tx in try Int.fetchOne(tx.db, sql: "PRAGMA synchronous") }
+        #expect(level == 2)
+    }
+
     @Test func theOpenIncidentAboutAPluginIsFoundThroughAnIndex() async throws {
         let store = try Store(path: try temporaryDatabase())
         var labelled = change("INC-2026-0001")

@@ -73,4 +73,17 @@ public enum LabelName {
 public protocol AlertMuting: Sendable {
     /// Ids of the active silences matching `labels` at `now` (empty: not silenced).
     func silences(matching labels: [String: String], at now: Timestamp) async -> [String]
+    /// The same for many label sets, answered in their order: one call for a whole evaluation
+    /// pass (tens of thousands of alerts), not one suspension per alert.
+    func silences(matchingEach labelSets: [[String: String]], at now: Timestamp) async -> [[String]]
+}
+
+extension AlertMuting {
+    /// One ``silences(matching:at:)`` call per label set.
+    public func silences(matchingEach labelSets: [[String: String]], at now: Timestamp) async -> [[String]] {
+        var out: [[String]] = []
+        out.reserveCapacity(labelSets.count)
+        for labels in labelSets { out.append(await silences(matching: labels, at: now)) }
+        return out
+    }
 }

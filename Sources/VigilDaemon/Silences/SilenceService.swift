@@ -283,4 +283,9 @@ extension SilenceService: AlertMuting {
     public nonisolated func silences(matching labels: [String: String], at now: Timestamp) async -> [String] {
         snapshot.withLock { $0.muting(labels, at: now).map(\.idText) }
     }
+
+    /// The same for every alert of an evaluation pass under one lock hold.
+    public nonisolated func silences(matchingEach labelSets: [[String: String]], at now: Timestamp) async -> [[String]] {
+        snapshot.withLock { s in labelSets.map { s.muting($0, at: now).map(\.idText) } }
+    }
 }

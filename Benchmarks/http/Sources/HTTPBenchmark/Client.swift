@@ -1,3 +1,4 @@
+import Dispatch
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -54,39 +55,79 @@ struct BenchError: Error, CustomStringConvertible {
     init(_ d: String) { description = d }
 }
 
-/// A keep-alive HTTP/1.1 client connection.
-final class HTTPConnection: Sendable {
-    let channel: Channel
+/// A keep-alive HTTP/1.1 client connection. A server may close a keep-alive connection that
+/// sat idle (vigild after 60 s, between phases): the next request then opens a new one, as any
+/// HTTP client does, instead of writing into a closed channel, where the request would be lost
+/// and its answer awaited for ever.
+final class HTTPConnection: @unchecked Sendable {
     let host: String
+    let port: Int
+    let group: EventLoopGroup
+    /// One request at a time per connection (each phase drives a connection from one task).
+    private var channel: Channel
+    private var lastUsed: UInt64
+    /// A connection idle this long is replaced before use: the server may be closing it right
+    /// now, and a request written into that race is lost.
+    static let idleReuse: UInt64 = 5_000_000_000
 
-    init(channel: Channel, host: String) {
+    private init(channel: Channel, host: String, port: Int, group: EventLoopGroup) {
         self.channel = channel
         self.host = host
+        self.port = port
+        self.group = group
+        self.lastUsed = DispatchTime.now().uptimeNanoseconds
     }
 
     static func connect(host: String, port: Int, group: EventLoopGroup) async throws -> HTTPConnection {
-        let channel = try await ClientBootstrap(group: group)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    try channel.pipeline.syncOperations.addHandler(ClientHandler())
-                }
-            }
-            .connect(host: host, port: port).get()
-        return HTTPConnection(channel: channel, host: "\(host):\(port)")
+        HTTPConnection(channel: try await open(host: host, port: port, group: group), host: host, port: port, group: group)
     }
 
-    /// Sends a request and returns the response's status code.
-    func request(_ method: HTTPMethod, _ uri: String, json body: ByteBuffer? = nil) async throws -> UInt {
+    private static func open(host: String, port: Int, group: EventLoopGroup) async throws -> Channel {
+        do {
+            return try await ClientBootstrap(group: group)
+                .connectTimeout(.seconds(5))
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                        try channel.pipeline.syncOperations.addHandler(ClientHandler())
+                    }
+                }
+                .connect(host: host, port: port).get()
+        } catch {
+            throw BenchError("cannot connect to \(host):\(port): \(error)")
+        }
+    }
+
+    /// Sends a request and returns the response's status code; throws when the connection
+    /// fails or no answer comes within `timeout` (the connection is then closed).
+    func request(_ method: HTTPMethod, _ uri: String, json body: ByteBuffer? = nil,
+                 timeout: TimeAmount = .seconds(30)) async throws -> UInt {
+        let now = DispatchTime.now().uptimeNanoseconds
+        if !channel.isActive || now - lastUsed > Self.idleReuse {
+            try? await channel.close()
+            channel = try await Self.open(host: host, port: port, group: group)
+        }
         var head = HTTPRequestHead(version: .http1_1, method: method, uri: uri)
-        head.headers.add(name: "Host", value: host)
+        head.headers.add(name: "Host", value: "\(host):\(port)")
         if let body {
             head.headers.add(name: "Content-Type", value: "application/json")
             head.headers.add(name: "Content-Length", value: "\(body.readableBytes)")
         }
+        let channel = self.channel
         let status = channel.eventLoop.makePromise(of: UInt.self)
-        channel.writeAndFlush(OutgoingRequest(head: head, body: body, status: status), promise: nil)
+        // A write that fails (the channel closed under it) never reaches ClientHandler: fail the
+        // request here. Completing a promise twice is a no-op in NIO, so the later of the two loses.
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        written.futureResult.whenFailure { status.fail(BenchError("request to \(self.host):\(self.port) not sent: \($0)")) }
+        let description = "\(method) \(uri) to \(host):\(port)"
+        let timer = channel.eventLoop.scheduleTask(in: timeout) {
+            status.fail(BenchError("no answer to \(description) within \(timeout.nanoseconds / 1_000_000_000) s"))
+            channel.close(promise: nil)
+        }
+        status.futureResult.whenComplete { _ in timer.cancel() }
+        channel.writeAndFlush(OutgoingRequest(head: head, body: body, status: status), promise: written)
+        defer { lastUsed = DispatchTime.now().uptimeNanoseconds }
         return try await status.futureResult.get()
     }
 

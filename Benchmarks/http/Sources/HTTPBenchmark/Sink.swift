@@ -84,9 +84,7 @@ final class Receipts: @unchecked Sendable {
             let first = await group.next() ?? nil
             if first == nil {
                 // Timed out: release the waiter so the group can finish.
-                lock.lock()
-                let w = waiters.removeValue(forKey: id)
-                lock.unlock()
+                let w = lock.withLock { waiters.removeValue(forKey: id) }
                 w?.resume(returning: 0)
             }
             group.cancelAll()

@@ -3,11 +3,18 @@ import NIOCore
 import NIOPosix
 
 // vigil-bench-http --target NAME=HOST:PORT ... --sink-port P [--seconds S] [--delivery-alerts M]
-//                  [--latency-samples L] [--connections C] [--batch B]
-// For each target in turn: ingest (batches of B alerts over C keep-alive connections for S
-// seconds, counting alerts answered 200), delivery (M distinct alerts, each its own group, posted
-// as fast as accepted; rate = alerts seen at the webhook sink / time from the first post to the
-// last arrival), latency (one alert at a time, post → webhook arrival). Prints `key value` lines.
+//                  [--latency-samples L] [--connections C] [--batch B] [--preflight-timeout S]
+//                  [--delivery-timeout S] [--latency-timeout S]
+// For each target in turn: preflight (one alert must reach the webhook sink: the notifier is up),
+// ingest (batches of B alerts over C keep-alive connections for S seconds, counting alerts answered
+// 200), delivery (M distinct alerts, each its own group, posted as fast as accepted; rate = alerts
+// seen at the webhook sink / time from the first post to the last arrival), latency (one alert at
+// a time, post → webhook arrival). Prints `key value` lines as it goes.
+//
+// It never hangs: every request has a deadline, a phase that does not complete (alerts that never
+// reach the sink, a sample lost) is an error, and each phase runs under a watchdog that ends the
+// process (exit 3) if the phase outlives its budget anyway. Any failure exits non-zero with a line
+// naming the target and the phase on stderr.
 
 struct Options {
     var targets: [(name: String, host: String, port: Int)] = []
@@ -18,6 +25,11 @@ struct Options {
     var connections = 4
     var batch = 100
     var ingestPool = 20_000
+    var preflightTimeout = 60.0
+    var deliveryTimeout = 120.0
+    var latencyTimeout = 120.0
+    /// How long one latency sample may take to reach the sink before the phase fails.
+    var sampleTimeout = 10.0
 
     init(_ args: [String]) throws {
         var i = 0
@@ -41,6 +53,9 @@ struct Options {
             case "--connections": connections = Int(try value()) ?? connections
             case "--batch": batch = Int(try value()) ?? batch
             case "--ingest-pool": ingestPool = Int(try value()) ?? ingestPool
+            case "--preflight-timeout": preflightTimeout = Double(try value()) ?? preflightTimeout
+            case "--delivery-timeout": deliveryTimeout = Double(try value()) ?? deliveryTimeout
+            case "--latency-timeout": latencyTimeout = Double(try value()) ?? latencyTimeout
             default: throw BenchError("unknown argument \(args[i])")
             }
             i += 1
@@ -137,11 +152,15 @@ func deliver(_ conns: [HTTPConnection], _ o: Options, ids: Range<Int>, receipts:
         try await group.waitForAll()
     }
     let posted = Double(now() - start) / 1e9
-    let timeout = now() + 120_000_000_000
+    let timeout = now() + UInt64(o.deliveryTimeout * 1e9)
     var (count, last) = receipts.count(in: ids)
     while count < ids.count, now() < timeout {
         try await Task.sleep(for: .milliseconds(20))
         (count, last) = receipts.count(in: ids)
+    }
+    guard count == ids.count else {
+        throw BenchError("\(name): only \(count) of \(ids.count) alerts reached the webhook sink within "
+            + "\(Int(o.deliveryTimeout)) s of the last post (--delivery-timeout)")
     }
     let elapsed = Double(last > start ? last - start : 1) / 1e9
     print("\(name)_delivery_posted_s \(String(format: "%.3f", posted))")
@@ -152,50 +171,92 @@ func deliver(_ conns: [HTTPConnection], _ o: Options, ids: Range<Int>, receipts:
 
 func latency(_ conn: HTTPConnection, _ o: Options, ids: Range<Int>, receipts: Receipts, name: String) async throws -> (Double, Double) {
     var samples: [Double] = []
-    var lost = 0
     for id in ids {
         let body = buffer("[" + alertJSON([("alertname", "BenchLatency"), ("bench", "latency"), ("id", "bid\(id)x")]) + "]")
         let start = now()
         let status = try await conn.request(.POST, "/api/v2/alerts", json: body)
         guard status == 200 else { throw BenchError("\(name): latency post answered \(status)") }
-        if let arrived = await receipts.wait(for: id, timeout: .seconds(10)), arrived > 0 {
-            samples.append(Double(arrived - start) / 1e6)
-        } else {
-            lost += 1
+        guard let arrived = await receipts.wait(for: id, timeout: .seconds(o.sampleTimeout)), arrived > 0 else {
+            throw BenchError("\(name): latency sample \(samples.count + 1) (alert bid\(id)x) did not reach the webhook "
+                + "sink within \(Int(o.sampleTimeout)) s")
         }
+        samples.append(Double(arrived - start) / 1e6)
     }
     samples.sort()
     func pct(_ p: Double) -> Double {
         guard !samples.isEmpty else { return .nan }
         return samples[min(samples.count - 1, Int((p * Double(samples.count)).rounded(.up)) - 1)]
     }
-    if lost > 0 { print("\(name)_latency_lost \(lost)") }
     return (pct(0.5), pct(0.99))
 }
 
-let options: Options
-do { options = try Options(Array(CommandLine.arguments.dropFirst())) } catch {
-    FileHandle.standardError.write(Data("vigil-bench-http: \(error)\n".utf8))
-    exit(64)
-}
-let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-let receipts = Receipts()
-let sink = try await Sink.start(port: options.sinkPort, receipts: receipts, group: group)
-let ids = IDs()
-for target in options.targets {
-    var conns: [HTTPConnection] = []
-    for _ in 0..<options.connections {
-        conns.append(try await HTTPConnection.connect(host: target.host, port: target.port, group: group))
+/// One alert must reach the sink: the target's notifier is up and delivering (Vigil starts its
+/// webhook plugin after the HTTP server answers /-/ready).
+func preflight(_ conn: HTTPConnection, _ o: Options, id: Int, receipts: Receipts, name: String) async throws {
+    let body = buffer("[" + alertJSON([("alertname", "BenchPreflight"), ("bench", "preflight"), ("id", "bid\(id)x")]) + "]")
+    let status = try await conn.request(.POST, "/api/v2/alerts", json: body)
+    guard status == 200 else { throw BenchError("\(name): preflight post answered \(status)") }
+    guard await receipts.wait(for: id, timeout: .seconds(o.preflightTimeout)) ?? 0 > 0 else {
+        throw BenchError("\(name): the preflight alert did not reach the webhook sink within \(Int(o.preflightTimeout)) s "
+            + "(is the notifier running?)")
     }
-    let n = target.name
-    let ingestRate = try await ingest(conns, options, name: n)
-    print("\(n)_ingest_per_s \(String(format: "%.1f", ingestRate))")
-    let delivered = try await deliver(conns, options, ids: ids.take(options.deliveryAlerts), receipts: receipts, name: n)
-    print("\(n)_delivered_per_s \(String(format: "%.1f", delivered))")
-    let (p50, p99) = try await latency(conns[0], options, ids: ids.take(options.latencySamples), receipts: receipts, name: n)
-    print("\(n)_p50_ms \(String(format: "%.3f", p50))")
-    print("\(n)_p99_ms \(String(format: "%.3f", p99))")
-    for c in conns { await c.close() }
 }
-try? await sink.close()
-try await group.shutdownGracefully()
+
+/// Runs one phase under a watchdog: if it outlives `budget` seconds (something awaited that
+/// nothing will ever complete), the process says so and exits 3 rather than hang.
+func phase<T>(_ target: String, _ name: String, budget: Double, _ body: () async throws -> T) async throws -> T {
+    let timer = DispatchSource.makeTimerSource(queue: .global())
+    timer.schedule(deadline: .now() + budget)
+    timer.setEventHandler {
+        FileHandle.standardError.write(Data("vigil-bench-http: \(target) \(name) did not finish within \(Int(budget)) s; giving up\n".utf8))
+        exit(3)
+    }
+    timer.resume()
+    defer { timer.cancel() }
+    do { return try await body() } catch { throw BenchError("\(target) \(name) failed: \(error)") }
+}
+
+func fail(_ message: String, code: Int32) -> Never {
+    FileHandle.standardError.write(Data("vigil-bench-http: \(message)\n".utf8))
+    exit(code)
+}
+
+let options: Options
+do { options = try Options(Array(CommandLine.arguments.dropFirst())) } catch { fail("\(error)", code: 64) }
+setvbuf(stdout, nil, _IOLBF, 0)  // each result line as it is measured (run.sh shows progress)
+do {
+    let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    let receipts = Receipts()
+    let sink = try await Sink.start(port: options.sinkPort, receipts: receipts, group: group)
+    let ids = IDs()
+    let request = 30.0  // a request's own deadline (HTTPConnection.request)
+    for target in options.targets {
+        let n = target.name
+        var conns: [HTTPConnection] = []
+        for _ in 0..<options.connections {
+            conns.append(try await HTTPConnection.connect(host: target.host, port: target.port, group: group))
+        }
+        try await phase(n, "preflight", budget: options.preflightTimeout + request + 10) {
+            try await preflight(conns[0], options, id: ids.take(1).lowerBound, receipts: receipts, name: n)
+        }
+        let ingestRate = try await phase(n, "ingest", budget: 1 + options.seconds + request + 10) {
+            try await ingest(conns, options, name: n)
+        }
+        print("\(n)_ingest_per_s \(String(format: "%.1f", ingestRate))")
+        // Posting takes seconds; the arrivals then have --delivery-timeout.
+        let delivered = try await phase(n, "delivery", budget: options.deliveryTimeout + 2 * request + 10) {
+            try await deliver(conns, options, ids: ids.take(options.deliveryAlerts), receipts: receipts, name: n)
+        }
+        print("\(n)_delivered_per_s \(String(format: "%.1f", delivered))")
+        let (p50, p99) = try await phase(n, "latency", budget: options.latencyTimeout) {
+            try await latency(conns[0], options, ids: ids.take(options.latencySamples), receipts: receipts, name: n)
+        }
+        print("\(n)_p50_ms \(String(format: "%.3f", p50))")
+        print("\(n)_p99_ms \(String(format: "%.3f", p99))")
+        for c in conns { await c.close() }
+    }
+    try? await sink.close().get()
+    try await group.shutdownGracefully()
+} catch {
+    fail("\(error)", code: 1)
+}
