@@ -135,7 +135,12 @@ public actor NotificationOutbox {
     /// Notifications queued while the pass runs are picked up by it. Returns how many were sent.
     @discardableResult
     public func deliverDue() async throws -> Int {
-        var queue = try await due()
+        var queue = DueQueue()
+        var newest: Int64 = 0
+        for n in try await due(after: nil) {
+            queue.append(n, key: delivery(for: n)?.breakerKey)
+            newest = max(newest, n.id ?? 0)
+        }
         guard !queue.isEmpty else { return 0 }
         var sent = 0
         var failure: (any Error)?
@@ -148,22 +153,17 @@ public actor NotificationOutbox {
         defer { wakeRunningPass = previousWake; wake.finish() }
 
         let leftover = await withTaskGroup(of: Step.self) { group -> [Int64] in
-            // Starts what fits: the queue in order, skipping notifications whose notifier is full.
+            // Starts what fits: each notifier's queue in order, none beyond its share of the slots.
             // Returns why nothing could start (the store could not be read), if so.
             func fill() async -> (any Error)? {
                 var starting: [(NotificationRecord, String?)] = []
-                var index = 0
-                while running + starting.count < Self.concurrentDeliveries, index < queue.count {
-                    let n = queue[index]
-                    let key = delivery(for: n)?.breakerKey
-                    if let key, busy[key, default: 0] >= Self.concurrentDeliveriesPerNotifier {
-                        index += 1
-                        continue
-                    }
-                    queue.remove(at: index)
-                    if let key { busy[key, default: 0] += 1 }
+                var load = busy
+                while running + starting.count < Self.concurrentDeliveries,
+                      let (n, key) = queue.next(where: { load[$0, default: 0] < Self.concurrentDeliveriesPerNotifier }) {
+                    if let key { load[key, default: 0] += 1 }
                     starting.append((n, key))
                 }
+                busy = load
                 guard !starting.isEmpty else { return nil }
                 // Their incidents in one read, each once (an incident has several pages).
                 let incidents: [String: Incident]
@@ -229,14 +229,20 @@ public actor NotificationOutbox {
                     if let error, failure == nil { failure = error }
                     storeOutcomes()
                 case .kicked:
-                    let known = Set(queue.compactMap(\.id))
-                    if let fresh = try? await due() { queue += fresh.filter { !known.contains($0.id ?? -1) } }
+                    // Only what was queued since: older pending notifications that became due
+                    // again (retries, pages a silence released) wait for the next pass.
+                    if let fresh = try? await due(after: newest) {
+                        for n in fresh {
+                            queue.append(n, key: delivery(for: n)?.breakerKey)
+                            newest = max(newest, n.id ?? 0)
+                        }
+                    }
                     if let error = await fill(), failure == nil { failure = error }
                     listen()
                 }
             }
             group.cancelAll()
-            return queue.compactMap(\.id)
+            return queue.remainingIDs
         }
         // Whatever could not start (its notifier busy with another pass's deliveries) waits for the next pass.
         inFlight.subtract(leftover)
@@ -244,15 +250,57 @@ public actor NotificationOutbox {
         return sent
     }
 
-    /// The pending notifications that are due now and not already being attempted; each is
-    /// marked as being attempted.
-    private func due() async throws -> [NotificationRecord] {
+    /// The pending notifications that are due now (with an id above `after`, when given) and not
+    /// already being attempted; each is marked as being attempted.
+    private func due(after: Int64?) async throws -> [NotificationRecord] {
         let now = clock.now()
-        let due = try await store.pendingNotifications().filter { n in
+        let due = try await store.pendingNotifications(after: after).filter { n in
             (n.nextAttemptAt.map { $0 <= now.nanoseconds } ?? true) && !inFlight.contains(n.id ?? -1)
         }
         inFlight.formUnion(due.compactMap(\.id))
         return due
+    }
+
+    /// A delivery pass's notifications waiting for a slot: one first-in-first-out line per
+    /// notifier, so finding the next one a free notifier can take never scans the others.
+    struct DueQueue {
+        private var lines: [String: (items: [NotificationRecord], head: Int)] = [:]
+        /// The notifiers in the order their first notification came.
+        private var order: [String] = []
+        private static let unclaimed = "\u{0}unclaimed"
+        private(set) var count = 0
+
+        var isEmpty: Bool { count == 0 }
+
+        mutating func append(_ n: NotificationRecord, key: String?) {
+            let k = key ?? Self.unclaimed
+            if lines[k] == nil { order.append(k); lines[k] = ([], 0) }
+            lines[k]?.items.append(n)
+            count += 1
+        }
+
+        /// The oldest notification of the first notifier in order that has one and `hasRoom`
+        /// (a notification no notifier claims always has room), taken off the queue.
+        mutating func next(where hasRoom: (String) -> Bool) -> (NotificationRecord, String?)? {
+            for k in order {
+                guard let line = lines[k], line.head < line.items.count else { continue }
+                let key: String? = k == Self.unclaimed ? nil : k
+                if let key, !hasRoom(key) { continue }
+                let n = line.items[line.head]
+                if line.head + 1 == line.items.count {
+                    lines[k] = ([], 0)
+                } else {
+                    lines[k]?.head += 1
+                }
+                count -= 1
+                return (n, key)
+            }
+            return nil
+        }
+
+        var remainingIDs: [Int64] {
+            lines.values.flatMap { $0.items[$0.head...].compactMap(\.id) }
+        }
     }
 
     /// The notifier for a notification's channel: one claiming the channel by name wins, one

@@ -108,8 +108,53 @@ extension TimelineRecord {
     }
 }
 
+extension NotificationRecord {
+    // The outbox reads every pending notification at each pass and writes each outcome.
+    public init(row: Row) throws {
+        id = try row.decode(Int64?.self, forColumn: "id")
+        incidentID = try row.decode(String?.self, forColumn: "incidentID")
+        createdAt = try row.decode(Int64.self, forColumn: "createdAt")
+        channel = try row.decode(String.self, forColumn: "channel")
+        recipients = try RowJSON.strings(row, "recipients", table: "notification")
+        people = try RowJSON.strings(row, "people", table: "notification")
+        subject = try row.decode(String.self, forColumn: "subject")
+        body = try row.decode(String.self, forColumn: "body")
+        state = try row.decode(String.self, forColumn: "state")
+        attempts = try row.decode(Int.self, forColumn: "attempts")
+        nextAttemptAt = try row.decode(Int64?.self, forColumn: "nextAttemptAt")
+        lastError = try row.decode(String?.self, forColumn: "lastError")
+    }
+
+    public func encode(to container: inout PersistenceContainer) throws {
+        container["id"] = id
+        container["incidentID"] = incidentID
+        container["createdAt"] = createdAt
+        container["channel"] = channel
+        container["recipients"] = CompactJSON.array(recipients)
+        container["people"] = CompactJSON.array(people)
+        container["subject"] = subject
+        container["body"] = body
+        container["state"] = state
+        container["attempts"] = attempts
+        container["nextAttemptAt"] = nextAttemptAt
+        container["lastError"] = lastError
+    }
+}
+
 /// JSON columns of hand-coded records.
 enum RowJSON {
+    /// A `["a","b",…]` column (an absent or NULL one reads as empty): the flat reader first,
+    /// JSONDecoder for anything it does not take.
+    static func strings(_ row: Row, _ column: String, table: String) throws -> [String] {
+        guard row.hasColumn(column), let text = try row.decode(String?.self, forColumn: column) else { return [] }
+        if let items = FlatJSON.array(text) { return items }
+        do {
+            return try JSONDecoder().decode([String].self, from: Data(text.utf8))
+        } catch {
+            throw StoreError.corruptRow(table: table, id: rowID(row), reason: "column \(column) is not a JSON array of strings")
+        }
+    }
+
     /// A `{"name":"value",…}` column: the flat reader first, JSONDecoder for anything it does not
     /// take (a row written by another tool with other spacing or escapes still reads).
     static func map(_ row: Row, _ column: String, table: String) throws -> [String: String] {
@@ -174,11 +219,37 @@ enum FlatJSON {
         }
     }
 
+    /// Reads `["a","b",…]` (JSON strings only); nil for anything else.
+    static func array(_ text: String) -> [String]? {
+        var text = text
+        return text.withUTF8 { bytes -> [String]? in
+            var p = Parser(bytes: bytes)
+            return p.array()
+        }
+    }
+
     private struct Parser {
         let bytes: UnsafeBufferPointer<UInt8>
         var i = 0
 
         init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+
+        mutating func array() -> [String]? {
+            skipSpace()
+            guard take(UInt8(ascii: "[")) else { return nil }
+            var out: [String] = []
+            skipSpace()
+            if take(UInt8(ascii: "]")) { return end() ? out : nil }
+            while true {
+                skipSpace()
+                guard let item = string() else { return nil }
+                out.append(item)
+                skipSpace()
+                if take(UInt8(ascii: ",")) { continue }
+                guard take(UInt8(ascii: "]")) else { return nil }
+                return end() ? out : nil
+            }
+        }
 
         mutating func object() -> [String: String]? {
             skipSpace()

@@ -172,8 +172,15 @@ public final class Store: Sendable {
 
     /// Notifications not yet delivered, oldest first.
     public func pendingNotifications() async throws -> [NotificationRecord] {
+        try await pendingNotifications(after: nil)
+    }
+
+    /// The pending notifications with an id above `after` (all when nil), oldest first.
+    public func pendingNotifications(after: Int64?) async throws -> [NotificationRecord] {
         try await pool.read { db in
-            try NotificationRecord.filter(Column("state") == "pending").order(Column("id")).fetchAll(db)
+            var request = NotificationRecord.filter(Column("state") == "pending")
+            if let after { request = request.filter(Column("id") > after) }
+            return try request.order(Column("id")).fetchAll(db)
         }
     }
 

@@ -32,6 +32,34 @@ private let awkward = ["", "plain", "a/b", "quote\"d", "back\\slash", "tab\there
         }
     }
 
+    @Test func flatJSONReadsStringArraysAndRefusesOtherShapes() throws {
+        let texts = [CompactJSON.array(awkward), String(decoding: try JSONEncoder().encode(awkward), as: UTF8.self),
+                     String(decoding: try { let e = JSONEncoder(); e.outputFormatting = .prettyPrinted; return e }().encode(awkward), as: UTF8.self)]
+        for text in texts { #expect(FlatJSON.array(text) == awkward, "\(text)") }
+        #expect(FlatJSON.array("[]") == [] && FlatJSON.array(" [ ] ") == [])
+        for text in ["[1]", "{}", #"["a",]"#, #"["a""#, #"["a"] x"#, #"["\ud800"]"#, "", #"[null]"#] {
+            #expect(FlatJSON.array(text) == nil, "\(text)")
+        }
+    }
+
+    @Test func notificationsRoundTripThroughHandWrittenRowCoding() async throws {
+        let store = try Store(path: try temporaryDatabase())
+        var c = change("INC-2026-0001")
+        c.notifications = [NotificationRecord(incidentID: "INC-2026-0001", createdAt: t0, channel: "email",
+                                              recipients: awkward, people: ["alice", "bob \"b\""], subject: "s\n", body: "b")]
+        let opening = c
+        _ = try await store.openIncident(year: 2026, prefix: "INC") { _ in opening }
+        var read = try #require(try await store.pendingNotifications().first)
+        #expect(read.recipients == awkward && read.people == ["alice", "bob \"b\""] && read.subject == "s\n")
+        read.state = "sent"
+        read.attempts = 1
+        read.lastError = "x"
+        let sent = read
+        try await store.write { tx in try tx.update(sent) }
+        #expect(try await store.notifications(incidentID: "INC-2026-0001") == [sent])
+        #expect(try await store.pendingNotifications(after: nil).isEmpty)
+    }
+
     @Test func incidentsRoundTripThroughHandWrittenRowCoding() async throws {
         let store = try Store(path: try temporaryDatabase())
         var c = change("INC-2026-0001")
