@@ -55,7 +55,8 @@ struct ContainmentDaemonTests {
             ip -n \(nsB) link set lo up; ip -n \(nsB) link set vcb\(tag) up
             """
         let made = try Self.sh(setup)
-        defer { _ = try? Self.sh("ip netns pids \(nsB) | xargs -r kill; ip netns del \(nsA); ip netns del \(nsB)") }
+        // SIGKILL: a process started from the test inherits its blocked signals, so SIGTERM may never arrive.
+        defer { _ = try? Self.sh("ip netns pids \(nsA) | xargs -r kill -9; ip netns pids \(nsB) | xargs -r kill -9; ip netns del \(nsA); ip netns del \(nsB)") }
         try #require(made.status == 0, "network namespaces: \(made.out)")
         let server = Process()
         server.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
@@ -70,7 +71,7 @@ struct ContainmentDaemonTests {
         server.standardOutput = FileHandle.nullDevice
         server.standardError = FileHandle.nullDevice
         try server.run()
-        defer { server.terminate() }
+        defer { kill(server.processIdentifier, SIGKILL) }
         let connect = "ip netns exec \(nsA) python3 -c \"import socket; socket.create_connection(('10.77.0.2', 7070), timeout=1.5)\""
         #expect(try eventually(10) { try Self.sh(connect).status == 0 }, "the listener answers before containment")
 
