@@ -69,7 +69,7 @@ extension PluginHost {
             }
             send(.welcome(Welcome(config: supervisor.manifest(name)?.config ?? .object([:]))), on: current.run.channel)
             execute(supervisor.handle(.handshakeCompleted(plugin: name, generation: generation), now: now))
-            logger.info("plugin ready", metadata: ["plugin": "\(name)", "version": "\(hello.version)"])
+            logger.info("plugin ready", metadata: ["plugin": "\(name)", "version": "\(LogText.sanitized(String(hello.version.prefix(80))))"])
         case .pong(let seq):
             execute(supervisor.handle(.pong(plugin: name, generation: generation, seq: seq), now: now))
         case .result(let result):

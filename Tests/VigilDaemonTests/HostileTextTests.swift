@@ -2,6 +2,8 @@ import Foundation
 import VigilTestSupport
 import Testing
 import VigilCore
+import Logging
+@testable import VigilDaemon
 
 /// Issue 16: text a plugin chooses — its hello name, an action's result — reaches the
 /// operator's terminal through `vigil plugins` and `vigil actions`, the incident the daemon opens
@@ -41,6 +43,15 @@ struct HostileTextTests {
             protocol: 1
             sandbox: { read_paths: [\(sdk)], env: { VIGIL_SDK: \(sdk) } }
             config: { actions: [tidy_up] }
+            """, copy: [behave: "behave.py"])
+        try installPlugin(at: plugins + "/forged-version", manifest: """
+            name: forged-version
+            kind: detector
+            emits: [test_metric]
+            exec: behave.py
+            args: [forged-version, forged-version]
+            protocol: 1
+            sandbox: { read_paths: [\(sdk)], env: { VIGIL_SDK: \(sdk) } }
             """, copy: [behave: "behave.py"])
         let daemon = try DaemonProcess(config: try isolatedConfig(pluginDirectories: [plugins]))
         defer { daemon.stop() }
@@ -93,6 +104,40 @@ struct HostileTextTests {
             let out = try cli(args)
             #expect(Self.isInert(out), "vigil \(args.joined(separator: " ")):\n\(out.prefix(2000))")
         }
+        // An accepted hello with a forged version, and an alert whose name carries escapes: both
+        // reach the daemon's log, as one escaped line each.
+        #expect(try eventually { try json(["plugins", "show", "forged-version"])["state"]?.stringValue == "running" },
+                "\(daemon.log)")
+        let alert = #"[{"labels":{"alertname":"Esc\u001b[2J\u001b]0;owned\u0007\u202e\nFORGED-LINE x","severity":"critical"}}]"#
+        let posted = try runProgram("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST",
+                                                      "-H", "Content-Type: application/json", "--data-binary", "@-",
+                                                      "http://\(try daemon.httpAddress())/api/v2/alerts"], stdin: alert)
+        #expect(posted.out == "200", "\(posted)")
+        #expect(daemon.waitForLog("Esc\\u{1B}[2J", timeout: 30), "the alert's name is logged, escaped")
+        #expect(daemon.waitForLog("plugin=forged-version version=1\\n2026-12-06", timeout: 30), "the version is logged, escaped")
         #expect(Self.isInert(daemon.log), "the daemon's log holds no forged line or escape")
+        #expect(!daemon.log.split(separator: "\n").contains { $0.utf8.count > 20_000 }, "no 100 kB line")
+    }
+}
+
+/// The daemon's log handler writes every entry as one line of plain text.
+@Suite struct LogLineTests {
+    @Test func messagesAndMetadataBecomeOneEscapedLine() {
+        let forged = "x\n2026-12-06T00:00:00+0000 critical vigild: FORGED\u{1B}[2J\u{1B}]0;own\u{7}\u{202E}\r\u{0}\u{85}"
+        let event = LogEvent(level: .info, message: Logger.Message(stringLiteral: forged),
+                             metadata: ["v": .string(forged), "n": .array([.string("\u{1B}")]),
+                                        "d": .dictionary(["k\u{1B}": .stringConvertible(42)])],
+                             source: "test", file: #fileID, function: #function, line: #line)
+        let safe = AdjustableLogHandler.oneLine(event)
+        let texts = [safe.message.description, "\(safe.metadata ?? [:])"]
+        for text in texts {
+            #expect(!text.unicodeScalars.contains { AdjustableLogHandler.isUnsafe($0) }, "\(text)")
+        }
+        #expect(safe.message.description.hasPrefix("x\\n2026-12-06T00:00:00+0000 critical vigild: FORGED\\u{1B}[2J"))
+        #expect(safe.metadata?["d"] == .dictionary(["k\\u{1B}": .string("42")]))
+        // Plain text, and text escaped before (a backslash stays one backslash), is left as it is.
+        let plain = LogEvent(level: .info, message: "incident opened \\n", metadata: ["id": "INC-1"], source: "t",
+                             file: #fileID, function: #function, line: #line)
+        #expect(AdjustableLogHandler.oneLine(plain).message.description == "incident opened \\n")
     }
 }

@@ -46,6 +46,67 @@ public struct AdjustableLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         guard event.level >= control.level else { return }
-        inner.log(event: event)
+        inner.log(event: Self.oneLine(event))
+    }
+
+    /// Every entry is one line of plain text, whatever went into it: text from plugins, alert
+    /// senders and configuration reaches messages and metadata (rule labels, alert names,
+    /// versions), so control characters, escape sequences, line and paragraph separators and
+    /// bidirectional overrides are written as `\u{1B}`, `\n`… — nothing can forge a line that
+    /// reads as another entry or rewrite an operator's terminal. Backslashes are left alone, so
+    /// text escaped before (``LogText``) reads the same.
+    static func oneLine(_ event: LogEvent) -> LogEvent {
+        var e = event
+        let message = e.message.description
+        if needsEscape(message) { e.message = Logger.Message(stringLiteral: escaped(message)) }
+        if let metadata = e.metadata, metadata.values.contains(where: needsEscape) {
+            e.metadata = metadata.mapValues(escaped)
+        }
+        return e
+    }
+
+    static func needsEscape(_ value: Logger.MetadataValue) -> Bool {
+        switch value {
+        case .string(let s): needsEscape(s)
+        case .stringConvertible(let c): needsEscape(c.description)
+        case .array(let items): items.contains(where: needsEscape)
+        case .dictionary(let d): d.keys.contains(where: needsEscape) || d.values.contains(where: needsEscape)
+        }
+    }
+
+    static func escaped(_ value: Logger.MetadataValue) -> Logger.MetadataValue {
+        switch value {
+        case .string(let s): .string(escaped(s))
+        case .stringConvertible(let c): .string(escaped(c.description))
+        case .array(let items): .array(items.map(escaped))
+        case .dictionary(let d): .dictionary(Dictionary(d.map { (escaped($0.key), escaped($0.value)) }, uniquingKeysWith: { a, _ in a }))
+        }
+    }
+
+    static func needsEscape(_ text: String) -> Bool {
+        text.unicodeScalars.contains(where: isUnsafe)
+    }
+
+    static func isUnsafe(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x00...0x1F, 0x7F...0x9F, 0x2028, 0x2029, 0x202A...0x202E, 0x2066...0x2069: true
+        default: false
+        }
+    }
+
+    static func escaped(_ text: String) -> String {
+        guard needsEscape(text) else { return text }
+        var out = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            guard isUnsafe(scalar) else { out.append(scalar); continue }
+            let piece: String = switch scalar.value {
+            case 0x0A: "\\n"
+            case 0x0D: "\\r"
+            case 0x09: "\\t"
+            default: "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+            }
+            out.append(contentsOf: piece.unicodeScalars)
+        }
+        return String(out)
     }
 }

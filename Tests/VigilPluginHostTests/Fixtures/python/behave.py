@@ -61,6 +61,13 @@ elif mode == "forged-name":
     plugin.name = "x\n2026-12-06T00:00:00+0000 critical vigild : plugin quarantined\x1b[2J\x1b]0;owned\x07\u202e"
     plugin.handshake()
     time.sleep(30)
+elif mode == "forged-version":
+    # An accepted hello whose version forges log lines and rewrites the terminal.
+    plugin.version = "1\n2026-12-06T00:00:00+0000 critical vigild : FORGED\x1b[2J\x1b]0;own\x07\u202e\r" + "V" * 100000
+    def run(vigil):
+        while not vigil.sleep(1):
+            pass
+    plugin.run_detector(run)
 elif mode == "forged-detail-action":
     # An action whose result detail forges lines and terminal escapes in `vigil actions`.
     def act(request):
