@@ -195,6 +195,7 @@ public final class Daemon: Sendable {
             ConfigReloadService(path: options.configPath, commands: commands, incidents: incidents, logger: logger,
                                 onReload: { new in
                                     await detection.replace(new.rules)
+                                    await pluginHost.applyRuleNames(new.plugins.policy.ruleNames)
                                     await response.replace(settings: new.containment, rules: new.policy.containment)
                                     silences.replace(windows: new.maintenanceWindows)
                                     await alerts.replace(routing: new.alerting, ladder: new.policy.ladder)

@@ -49,7 +49,7 @@ public actor PluginHost {
         var timer: Task<Void, Never>?
     }
 
-    let settings: PluginHostSettings
+    private(set) var settings: PluginHostSettings
     let bus: EventBus
     let symbols: SymbolTable
     let clock: any VigilClock
@@ -242,6 +242,32 @@ public actor PluginHost {
     }
 
     /// Stops a plugin and keeps it stopped until an operator enables it (containment).
+    /// The configuration was reloaded with rules listening for `ruleNames`: from now on the
+    /// launch guard holds every start to them, and a plugin whose `emits:` the new rules put
+    /// beyond its grant (a name a new rule listens for, declared without a grant) is quarantined
+    /// now — a reload must not hand a running detector the incidents its grant would refuse.
+    /// Returns the plugins quarantined.
+    @discardableResult
+    public func applyRuleNames(_ ruleNames: Set<String>) -> [String] {
+        guard var guardian = settings.launchGuard else { return [] }
+        guardian.policy.ruleNames = ruleNames
+        settings.launchGuard = guardian
+        var stopped: [String] = []
+        for name in supervisor.names {
+            guard let manifest = supervisor.manifest(name),
+                  let state = supervisor.status(name, now: clock.now())?.state, state != .quarantined, state != .disabled else { continue }
+            let refused = guardian.policy.violations(of: manifest).filter { $0.field == "emits" }
+            guard !refused.isEmpty else { continue }
+            let what = refused.map { "\($0.asked): allowed \($0.allowed)" }.joined(separator: "; ")
+            logger.error("plugin quarantined: the reloaded rules put its emits beyond its grant",
+                         metadata: ["plugin": "\(name)", "emits": "\(what)"])
+            execute(supervisor.handle(.quarantine(plugin: name, reason: "the reloaded rules put its emits beyond its grant: \(what)"),
+                                      now: clock.now()))
+            stopped.append(name)
+        }
+        return stopped
+    }
+
     public func quarantine(_ name: String, reason: String) throws(PluginHostError) {
         try known(name)
         execute(supervisor.handle(.quarantine(plugin: name, reason: reason), now: clock.now()))

@@ -190,6 +190,57 @@ struct PluginPolicyDaemonTests {
         }
     }
 
+    /// A detector declares a name no rule listens for (so no grant is needed) and runs; a reload
+    /// adds a rule on that name: the plugin may no longer declare it, and is quarantined at once
+    /// instead of raising the new rule's incidents until its next start.
+    @Test(.timeLimit(.minutes(2)))
+    func aReloadThatPutsARunningPluginsEmitsBeyondItsGrantQuarantinesIt() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-late-\(UUID().uuidString.prefix(8))").path
+        let plugins = root + "/plugins"
+        try FileManager.default.createDirectory(atPath: plugins, withIntermediateDirectories: true)
+        chmod(root, 0o755)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let sdk = repositoryRoot + "/Plugins/sdk/python"
+        try installPlugin(at: plugins + "/late", manifest: """
+            name: late
+            kind: detector
+            emits: [authish_failures]
+            exec: behave.py
+            args: [detector, late]
+            protocol: 1
+            sandbox: { read_paths: [\(sdk)], env: { VIGIL_SDK: \(sdk) } }
+            """, copy: [repositoryRoot + "/Tests/VigilPluginHostTests/Fixtures/python/behave.py": "behave.py"])
+        let config = try isolatedConfig(pluginDirectories: [plugins])
+        let daemon = try DaemonProcess(config: config)
+        defer { daemon.stop() }
+        #expect(try eventually { try Self.json(["plugins", "show", "late"], daemon)["state"]?.stringValue == "running" },
+                "\(daemon.log)")
+
+        try """
+            rules:
+              - id: late.authish
+                rule: authish_failures
+                incident_type: Authentication failure
+                severity: Critical
+                description: a rule added while the plugin runs
+            """.write(toFile: root + "/late-rules.yaml", atomically: true, encoding: .utf8)
+        let text = try String(contentsOfFile: config, encoding: .utf8)
+        let anchor = "operator-rules.yaml]"
+        try #require(text.contains(anchor))
+        try text.replacingOccurrences(of: anchor, with: "operator-rules.yaml, \(root)/late-rules.yaml]")
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        daemon.signal(SIGHUP)
+        #expect(daemon.waitForLog("configuration reloaded"), "\(daemon.log)")
+        var view: JSONValue?
+        #expect(try eventually {
+            view = try Self.json(["plugins", "show", "late"], daemon)
+            return view?["state"]?.stringValue == "quarantined"
+        }, "\(String(describing: view))\n\(daemon.log)")
+        #expect(view?["cause"]?.stringValue?.contains("the reloaded rules put its emits beyond its grant") == true,
+                "\(String(describing: view))")
+        #expect(try vigil(["status"], stateDirectory: daemon.stateDirectory).status == 0)
+    }
+
     @Test func pluginsCheckListsWhatAManifestAsksBeyondThePolicy() throws {
         let plugins = try Self.plugins()
         defer { try? FileManager.default.removeItem(atPath: plugins) }
