@@ -54,6 +54,10 @@ extension PluginHost {
             }
             execute(supervisor.tick(now: now, random: Double.random(in: 0...1)))
             judgeSyscallWindows(now: now)
+            checkMemoryLimits(now: now)
+        case .overLimit(let name, let generation, let limit):
+            logger.warning("plugin over its limit", metadata: ["plugin": "\(name)", "limit": "\(limit)"])
+            execute(supervisor.handle(.overLimit(plugin: name, generation: generation, limit: limit), now: now))
         }
     }
 
@@ -182,6 +186,22 @@ extension PluginHost {
             logger.warning("unusual system call pattern", metadata: ["plugin": "\(name)", "findings": "\(text)"])
             publish("unusual_system_call_patterns", kind: .signal, lane: .security, value: 1, unit: "",
                     labels: ["plugin": name, "finding": text])
+        }
+    }
+
+    /// Once a second: a plugin whose memory cgroup OOM-killed one of its processes (a child that
+    /// grew past the limit while the plugin lived on) is over its limit — the run ends as a
+    /// failure with that cause, as it would had the plugin itself been killed. The cgroup files
+    /// are read on a thread of their own.
+    func checkMemoryLimits(now: Timestamp) {
+        if let last = limitsCheckedAt, now - last < .seconds(1) { return }
+        limitsCheckedAt = now
+        let probes = runs.compactMap { name, current in current.run.memoryLimitHit.map { (name, current.generation, $0) } }
+        guard !probes.isEmpty else { return }
+        let continuation = self.continuation
+        Task {
+            let hits = await PluginLauncher.onThread { probes.compactMap { p in p.2().map { (p.0, p.1, $0) } } }
+            for (name, generation, limit) in hits { continuation.yield(.overLimit(name, generation, limit)) }
         }
     }
 

@@ -39,6 +39,8 @@ public actor PluginHost {
         case breach(BreachReport)
         case republish(Event)
         case tick
+        /// The run's cgroup OOM-killed one of its processes while the plugin lived on.
+        case overLimit(String, Int, String)
     }
 
     struct Waiting {
@@ -86,6 +88,8 @@ public actor PluginHost {
     public private(set) var enhancedLogging: Set<String> = []
     /// Set by ``beginShutdown()``: plugins still alive then are killed.
     var stopDeadline: Timestamp?
+    /// When the running plugins' memory cgroups were last read for OOM kills.
+    var limitsCheckedAt: Timestamp?
     /// Runs whose exit arrived before their spawn was registered.
     var exitedEarly: Set<Key> = []
 

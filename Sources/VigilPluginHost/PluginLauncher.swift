@@ -13,6 +13,9 @@ struct PluginRun: Sendable {
     let channel: any Channel
     /// How its data folder is held (nil without a launch guard: no data folder).
     var dataFolder: DataFolderMode? = nil
+    /// Reads whether the run's memory cgroup has OOM-killed any of its processes (a blocking
+    /// read of the cgroup's files: call it off the cooperative pool).
+    var memoryLimitHit: (@Sendable () -> String?)? = nil
 }
 
 /// Starts one run of a plugin under `vigil-sandbox` and connects it: socket pair (fd 3), stderr
@@ -202,7 +205,11 @@ struct PluginLauncher: Sendable {
                     }
                 }
                 .takingOwnershipOfDescriptor(input: errRead).get()
-            return PluginRun(pid: pid, channel: channel, dataFolder: data?.mode)
+            var probe: (@Sendable () -> String?)?
+            if let group = cgroup {
+                probe = { @Sendable in group.memoryLimitHit() }
+            }
+            return PluginRun(pid: pid, channel: channel, dataFolder: data?.mode, memoryLimitHit: probe)
         } catch {
             kill(pid, SIGKILL)
             throw .system("connecting to the plugin: \(error)")

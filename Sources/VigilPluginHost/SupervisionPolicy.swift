@@ -79,6 +79,8 @@ public enum SupervisionInput: Sendable, Equatable {
     case handshakeRejected(plugin: String, generation: Int, reason: String)
     case pong(plugin: String, generation: Int, seq: Int64)
     case protocolViolation(plugin: String, generation: Int, description: String)
+    /// A kernel limit of the run was hit while the plugin lived on (its cgroup OOM-killed a child).
+    case overLimit(plugin: String, generation: Int, limit: String)
     case terminated(plugin: String, generation: Int, PluginTermination)
     case breach(plugin: String, syscall: String)
     /// The connection stopped (`true`) or resumed (`false`) reading because of bus backpressure.

@@ -97,6 +97,24 @@ struct HostileLifetimeTests {
         #expect(try vigil(["status", "--json"], stateDirectory: world.state).status == 0)
     }
 
+    /// Children that grow past the run's memory limit while the plugin itself lives on: the
+    /// cgroup's OOM killer takes a child, and the run ends as a failure over that limit (the
+    /// attack pass saw the plugin stay `running` with its children killed and respawned).
+    @Test(.timeLimit(.minutes(3)))
+    func aPluginWhoseChildrenGoOverItsMemoryLimitFailsWithThatCause() throws {
+        let world = try makeWorld([("spawner", "memory-children", "300", "memory: 256 MiB, processes: 16, open_files: 64")])
+        defer { try? FileManager.default.removeItem(atPath: world.root) }
+        let daemon = try DaemonProcess(config: try isolatedConfig(pluginDirectories: [world.plugins]), stateDirectory: world.state)
+        defer { daemon.stop() }
+        let failed = try eventually(30) { (try show("spawner", world)["cause"]?.stringValue ?? "").contains("memory limit") }
+        let view = try show("spawner", world)
+        #expect(failed, "cause: \(view["cause"]?.stringValue ?? "-")")
+        #expect((view["failures_by_cause"]?["rlimit"]?.doubleValue ?? 0) >= 1, "\(view)")
+        // Found while the plugin lived on, not at its exit.
+        #expect(daemon.log.contains("plugin over its limit"), "\(daemon.log.suffix(3000))")
+        #expect(try vigil(["status", "--json"], stateDirectory: world.state).status == 0)
+    }
+
     /// Kept in step with `PluginUIDAllocator.defaultRange` (this target does not link the plugin host).
     static let pluginUIDRange: ClosedRange<UInt32> = 70_000...79_999
 }

@@ -107,6 +107,8 @@ public struct PluginSupervisor: Sendable {
                 e.counters.protocolViolations += 1
                 return e.kill(.protocolViolation(description), now: now, name: name)
             }
+        case .overLimit(let name, let generation, let limit):
+            return update(name, generation) { e in e.kill(.resourceLimit(limit), now: now, name: name) }
         case .terminated(let name, let generation, let termination):
             var commands = update(name, generation) { e in
                 e.terminated(termination, now: now, random: random, policy: policy, name: name)
