@@ -33,7 +33,8 @@ public enum PluginFailureCause: Sendable, Equatable, CustomStringConvertible {
     /// One line, whatever the plugin put into it: the text parts are escaped and cut
     /// (``LogText``), since this is stored, put into incident labels and printed by the CLI.
     public var description: String {
-        func safe(_ text: String) -> String { LogText.sanitized(text) }
+        // Control characters escaped, backslashes kept: a payload escaped before reads the same.
+        func safe(_ text: String) -> String { LogText.controlsEscaped(text) }
         return switch self {
         case .exited(let code): "exited with status \(code)"
         case .signaled(let signal): "killed by signal \(signal) (\(Self.signalName(signal)))"

@@ -72,6 +72,7 @@ struct HostileTextTests {
         let cause = try json(["plugins", "show", "forged-name"])["cause"]?.stringValue ?? ""
         #expect(cause.contains("handshake rejected"), "\(cause)")
         #expect(cause.contains("\\n2026-12-06T00:00:00"), "the name's line break is shown escaped: \(cause)")
+        #expect(!cause.contains("\\\\n2026"), "escaped once, not twice: \(cause)")
         for args in [["plugins", "list"], ["plugins", "show", "forged-name"], ["plugins", "show", "forged-name", "--json"]] {
             let out = try cli(args)
             #expect(Self.isInert(out), "vigil \(args.joined(separator: " ")):\n\(out)")
