@@ -154,6 +154,10 @@ public actor PluginHost {
     /// Processes inputs and timer ticks until ``beginShutdown()`` has stopped every plugin
     /// (or the task is cancelled, which begins the shutdown too).
     public func run() async {
+        if PluginCgroup.detect() != nil {
+            let stale = await PluginLauncher.onThread { PluginCgroup.removeStale() }
+            if stale > 0 { logger.notice("removed run cgroups left by daemons that are gone", metadata: ["count": "\(stale)"]) }
+        }
         let ticker = Task { [continuation, settings] in
             while !Task.isCancelled {
                 try? await Task.sleep(for: settings.tickInterval)

@@ -156,6 +156,27 @@ public struct PluginCgroup: Sendable {
     }
 
     /// Kills what is left in the cgroup and removes its folders (bounded: about a second).
+    /// Removes the run folders a daemon that is gone left behind (`vigil/PLUGIN.PID.N` whose
+    /// daemon PID no longer exists; a daemon killed with SIGKILL never removed them): only empty
+    /// ones — a folder that still holds a process is left to the kernel and the operator.
+    /// Folders of live daemons are never touched. Returns how many were removed. Blocking
+    /// filesystem calls: run it on a thread of its own.
+    @discardableResult
+    public static func removeStale(root: String = "/sys/fs/cgroup") -> Int {
+        var removed = 0
+        let parents = [root + "/vigil"] + ["memory", "pids", "cpu"].map { root + "/" + $0 + "/vigil" }
+        for parent in parents {
+            guard let children = try? FileManager.default.contentsOfDirectory(atPath: parent) else { continue }
+            for child in children {
+                let parts = child.split(separator: ".")
+                guard parts.count >= 3, let pid = Int32(parts[parts.count - 2]), pid > 0,
+                      kill(pid, 0) != 0, errno == ESRCH else { continue }
+                if rmdir(parent + "/" + child) == 0 { removed += 1 }
+            }
+        }
+        return removed
+    }
+
     public func remove() {
         for path in paths.reversed() {
             for attempt in 0..<100 {

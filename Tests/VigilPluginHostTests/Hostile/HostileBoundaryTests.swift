@@ -149,6 +149,20 @@ struct HostileBoundaryTests {
         #expect(cgroup.limitHit()?.hasPrefix("memory limit") == true)
     }
 
+    /// A daemon killed with SIGKILL leaves its runs' cgroup folders; the next one removes those of
+    /// daemons that are gone (never a live daemon's, never one that still holds a process).
+    @Test func runCgroupsOfDaemonsThatAreGoneAreRemoved() throws {
+        guard let version = PluginCgroup.detect() else { return }
+        let limits = PluginCgroup.Limits(memoryBytes: 64 << 20, processes: 8)
+        // pid_max is at most 4194304: this pid never exists.
+        let stale = try PluginCgroup.create(name: "stale.99999999.1", limits: limits, version: version)
+        let live = try PluginCgroup.create(name: "live.\(getpid()).1", limits: limits, version: version)
+        defer { stale.remove(); live.remove() }
+        #expect(PluginCgroup.removeStale() >= stale.paths.count)
+        for path in stale.paths { #expect(!FileManager.default.fileExists(atPath: path), "\(path) removed") }
+        for path in live.paths { #expect(FileManager.default.fileExists(atPath: path), "\(path) of a live daemon kept") }
+    }
+
     @Test func aForkBombStopsAtTheRunsProcessLimit() throws {
         guard let version = PluginCgroup.detect() else { return }
         let cgroup = try PluginCgroup.create(name: "hostile-pids.\(getpid())", limits: .init(memoryBytes: 256 << 20, processes: 8),

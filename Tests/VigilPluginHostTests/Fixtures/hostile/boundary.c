@@ -217,14 +217,6 @@ static int boundary_attempt(const char *a, const char *arg) {
         rc = tcp ? connect(s, (struct sockaddr *)&sin, sizeof sin)
                  : sendto(s, "x", 1, 0, (struct sockaddr *)&sin, sizeof sin);
         report(a, rc, tcp ? "connected to a non-loopback address" : "sent a datagram to a non-loopback address");
-    } else if (!strcmp(a, "memory-children")) {
-        /* Four children hold a third of `arg` MiB each, together over the run's memory limit; the
-         * plugin itself holds nothing. The OOM killer picks a child and the plugin lives on. */
-        size_t third = ((size_t)atol(arg) << 20) / 3;
-        for (int i = 0; i < 4; i++) {
-            if (fork() == 0) { hold(third); for (;;) pause(); }
-        }
-        emit("memory-children started\n");
     } else if (!strcmp(a, "linger")) {
         /* A child that would outlive the plugin, for the lifetime tests. */
         if (fork() == 0) { for (;;) pause(); }
