@@ -87,12 +87,14 @@ extension PluginsCommand {
                 asks beyond it is listed field by field, and such a plugin counts as refused (vigild would not start it).
                 """)
         @Argument(help: "Plugin folders, or folders of plugin folders.") var folders: [String] = ["Plugins"]
-        @Option(help: "The folder of sandbox profiles.") var profiles: String = "Sandbox"
+        @Option(help: "The folder of sandbox profiles (default: the configuration's plugins.sandbox_profiles, else ./Sandbox).")
+        var profiles: String?
         @Option(help: "The configuration whose plugin policy applies (default Config/vigil.yaml when it exists, else the built-in policy).")
         var config: String?
 
         func run() throws {
             let launchGuard = try policy()
+            let profiles = profilesFolder()
             var failures = 0
             var checked = 0
             for folder in folders {
@@ -103,7 +105,7 @@ extension PluginsCommand {
                         .filter { FileManager.default.fileExists(atPath: ($0 as NSString).appendingPathComponent("plugin.yaml")) }
                 for candidate in candidates {
                     checked += 1
-                    if !check(candidate, launchGuard: launchGuard) { failures += 1 }
+                    if !check(candidate, launchGuard: launchGuard, profiles: profiles) { failures += 1 }
                 }
             }
             if checked == 0 { printError("no plugin.yaml found in \(folders.joined(separator: ", "))"); throw ExitCode(1) }
@@ -131,8 +133,16 @@ extension PluginsCommand {
             }
         }
 
+        /// `--profiles`, or the configuration's `plugins.sandbox_profiles`, or `Sandbox`.
+        func profilesFolder() -> String {
+            if let profiles { return profiles }
+            let path = config ?? (FileManager.default.fileExists(atPath: "Config/vigil.yaml") ? "Config/vigil.yaml" : nil)
+            if let path, let c = try? ConfigLoader.load(path: path), let folder = c.plugins.sandboxDirectory { return folder }
+            return "Sandbox"
+        }
+
         /// Checks one plugin folder; false when vigild would refuse it.
-        func check(_ candidate: String, launchGuard: PluginLaunchGuard) -> Bool {
+        func check(_ candidate: String, launchGuard: PluginLaunchGuard, profiles: String) -> Bool {
             let manifest: PluginManifest
             do { manifest = try PluginManifestFile.load(directory: candidate) } catch {
                 for e in error.errors { printError(e.description) }
