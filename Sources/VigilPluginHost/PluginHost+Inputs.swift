@@ -95,7 +95,7 @@ extension PluginHost {
             answer.detail = LogText.sanitized(result.detail, limit: LogText.maximumDetailBytes)
             waiter.continuation.resume(returning: answer)
         case .log(let line):
-            relayLog(line, from: name, now: now)
+            relayLog(line, from: name, generation: generation, now: now)
         case .refused(let reason, let total):
             logger.warning("plugin events refused", metadata: ["plugin": "\(name)", "reason": "\(LogText.sanitized(reason))",
                                                             "refused_in_run": "\(total)"])
@@ -208,18 +208,33 @@ extension PluginHost {
     /// A plugin's `log` frames go to the daemon's log at most 20 a second (bursts of 100), as
     /// one escaped line of at most ``LogText/maximumBytes``, never above `error`: a plugin
     /// cannot write lines that read as the daemon's own, or page anyone through the log level.
-    private func relayLog(_ line: LogLine, from name: String, now: Timestamp) {
+    /// A sustained flood — more than ``LogFlood/lines`` lines dropped by the rate limit, or
+    /// ``LogFlood/bytes`` bytes of log frames, within a minute — ends the run as a protocol
+    /// violation: past the limit the lines cost the log nothing, but reading them costs CPU.
+    private func relayLog(_ line: LogLine, from name: String, generation: Int, now: Timestamp) {
         let level = min(Logger.Level(rawValue: line.level) ?? .info, .error)
         let message = LogText.sanitized(line.message)
         if enhancedLogging.contains(name) {
             logger.log(level: level, "\(message)", metadata: ["plugin": "\(name)", "enhanced": "true"])
             return
         }
+        // Every byte of every log frame counts towards a flood, written or dropped.
+        var flood = logFlood[name] ?? LogFlood(start: now)
+        if now - flood.start >= LogFlood.window { flood = LogFlood(start: now) }
+        flood.bytes += line.message.utf8.count
+        logFlood[name] = flood
         var limit = logBudget[name] ?? LineRateLimit(now: now)
         let (write, dropped) = limit.admit(now: now)
         logBudget[name] = limit
         if let dropped {
             logger.warning("plugin log lines dropped by the rate limit", metadata: ["plugin": "\(name)", "dropped": "\(dropped)"])
+        }
+        if !write { flood.lines += 1; logFlood[name] = flood }
+        if flood.lines > LogFlood.lines || flood.bytes > LogFlood.bytes {
+            logFlood[name] = nil
+            execute(supervisor.handle(.protocolViolation(plugin: name, generation: generation, description:
+                "log flood: \(flood.bytes) bytes of log frames, \(flood.lines) lines over the rate limit, within a minute"), now: now))
+            return
         }
         guard write else { return }
         logger.log(level: level, "\(message)", metadata: ["plugin": "\(name)"])

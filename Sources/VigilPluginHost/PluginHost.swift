@@ -84,6 +84,8 @@ public actor PluginHost {
     var baselines: [String: SyscallBaseline] = [:]
     var windowStartedAt: Timestamp
     var logBudget: [String: LineRateLimit] = [:]
+    /// Log lines dropped by the rate limit in the current minute, per plugin.
+    var logFlood: [String: LogFlood] = [:]
     /// Plugins whose log lines skip the rate limit (enable_enhanced_logging).
     public private(set) var enhancedLogging: Set<String> = []
     /// Set by ``beginShutdown()``: plugins still alive then are killed.

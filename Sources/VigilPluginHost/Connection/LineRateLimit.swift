@@ -39,3 +39,15 @@ struct LineRateLimit: Sendable {
         return dropped > 0 ? dropped : nil
     }
 }
+
+/// A plugin's `log` frames within one minute: past ``lines`` lines dropped by the rate limit (50 a
+/// second above it, for a minute) or ``bytes`` bytes of messages (about half a megabyte a second
+/// for a minute; a line is shown cut at 1 KiB anyway), its run ends as a log flood.
+struct LogFlood: Sendable {
+    static let window: Duration = .seconds(60)
+    static let lines = 3_000
+    static let bytes = 32 << 20
+    var start: Timestamp
+    var lines = 0
+    var bytes = 0
+}

@@ -153,16 +153,21 @@ extension PluginTrustTests {
         await world.stop()
     }
 
-    @Test func aPluginsLogFloodIsCutEscapedAndRateLimited() async throws {
+    @Test func aPluginsLogFloodIsCutEscapedRateLimitedAndEnded() async throws {
         let lines = CapturedLines()
         var logger = Logger(label: "test.capture", factory: { _ in CapturingLogHandler(lines: lines) })
         logger.logLevel = .info
         let world = try PluginWorld(logger: logger)
         await world.start([try world.pythonPlugin("chatty", mode: "log-flood")])
         let started = ContinuousClock.now
-        #expect(await world.eventually { lines.relayed(from: "chatty").count >= 100 })
+        // Megabyte lines as fast as it can: past 32 MiB of log frames within a minute the run ends
+        // as a protocol violation (a log flood), whatever the rate limit let through.
+        let stopped = await world.eventually { (await world.host.status("chatty")?.counters.protocolViolations ?? 0) >= 1 }
+        #expect(stopped)
+        #expect(await world.host.status("chatty")?.lastCause?.description.contains("log flood") == true)
         let relayed = lines.relayed(from: "chatty")
         let elapsed = (ContinuousClock.now - started) / .seconds(1)
+        #expect(relayed.count >= 10, "\(relayed.count) lines relayed before the flood ended the run")
         // A burst of 100, then 20 a second: never the megabyte lines at the plugin's pace.
         #expect(Double(relayed.count) <= 100 + 20 * elapsed + 20)
         #expect(relayed.allSatisfy { $0.message.utf8.count < LogText.maximumBytes + 64 })
