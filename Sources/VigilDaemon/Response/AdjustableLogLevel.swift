@@ -1,5 +1,6 @@
 import Logging
 import Synchronization
+import VigilPluginHost
 
 /// The daemon's log level, changeable while it runs (enable_enhanced_logging raises it and puts
 /// it back). `vigild` bootstraps swift-log with ``AdjustableLogHandler``s that read it.
@@ -87,26 +88,9 @@ public struct AdjustableLogHandler: LogHandler {
         text.unicodeScalars.contains(where: isUnsafe)
     }
 
-    static func isUnsafe(_ scalar: Unicode.Scalar) -> Bool {
-        switch scalar.value {
-        case 0x00...0x1F, 0x7F...0x9F, 0x2028, 0x2029, 0x202A...0x202E, 0x2066...0x2069: true
-        default: false
-        }
-    }
+    static func isUnsafe(_ scalar: Unicode.Scalar) -> Bool { LogText.isControl(scalar) }
 
-    static func escaped(_ text: String) -> String {
-        guard needsEscape(text) else { return text }
-        var out = String.UnicodeScalarView()
-        for scalar in text.unicodeScalars {
-            guard isUnsafe(scalar) else { out.append(scalar); continue }
-            let piece: String = switch scalar.value {
-            case 0x0A: "\\n"
-            case 0x0D: "\\r"
-            case 0x09: "\\t"
-            default: "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
-            }
-            out.append(contentsOf: piece.unicodeScalars)
-        }
-        return String(out)
-    }
+    /// ``LogText/controlsEscaped(_:limit:)`` without a length limit (the daemon's own entries are
+    /// not cut; plugin text was cut where it entered).
+    static func escaped(_ text: String) -> String { LogText.controlsEscaped(text, limit: .max) }
 }

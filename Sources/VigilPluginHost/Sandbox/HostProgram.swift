@@ -21,32 +21,17 @@ enum HostProgram {
     static func run(_ path: String, _ arguments: [String]) throws(SandboxLaunchError) -> Outcome {
         var pipe: [Int32] = [-1, -1]
         guard vigil_pipe_cloexec(&pipe) == 0 else { throw .system("pipe", errno) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, pipe[1], 2)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        var allSignals = sigset_t()
-        sigfillset(&allSignals)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        posix_spawnattr_setsigdefault(&attributes, &allSignals)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        let envp: [UnsafeMutablePointer<CChar>?] = [nil]
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
-        close(pipe[1])
-        guard rc == 0 else {
+        // The same spawn as the launcher's: stdin and stdout /dev/null, the pipe as stderr, no
+        // blocked signals, default dispositions, an empty environment.
+        let pid: pid_t
+        do {
+            pid = try LauncherProcess.spawn(path, arguments: arguments, descriptors: [pipe[1]])
+        } catch {
             close(pipe[0])
-            throw .system("posix_spawn \(path)", rc)
+            close(pipe[1])
+            throw error
         }
+        close(pipe[1])
         var kept: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 1024)
         while true {

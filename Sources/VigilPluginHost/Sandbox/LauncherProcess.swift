@@ -1,6 +1,7 @@
 import Foundation
 
-/// `posix_spawn` of `vigil-sandbox`, the only way the daemon starts a process.
+/// `posix_spawn` of `vigil-sandbox` (and of the host programs ``HostProgram`` runs), the only way
+/// the daemon starts a process.
 enum LauncherProcess {
     /// Spawns `path` with `arguments`, `/dev/null` as fds 0 and 1, `descriptors[i]` as fd `2 + i`,
     /// an empty environment, no blocked signals and default dispositions. Returns its pid.
