@@ -162,9 +162,10 @@ struct HostileDaemonTests {
         #expect((healthy["events_received"]?.doubleValue ?? 0) >= 6)
     }
 
-    /// Issue 16: a detector that speaks as the daemon — a breach, a quarantine, a failure rate,
-    /// labels naming another plugin — against the real daemon, next to a healthy detector and a
-    /// webhook notifier it names. Nothing it says may reach an incident or a containment action.
+    /// Issue 16: detectors that speak as the daemon — a breach naming another plugin, a failure
+    /// rate, a label naming the webhook — against the real daemon, next to a healthy detector.
+    /// Nothing they say reaches an incident or a containment action, and each is stopped as a
+    /// protocol violation with that cause.
     @Test func aDetectorPretendingToBeTheDaemonNamesNobody() throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-forger-\(UUID().uuidString.prefix(8))").path
         let plugins = root + "/plugins"
@@ -174,7 +175,8 @@ struct HostileDaemonTests {
         chmod(root, 0o755)
         let sdk = repositoryRoot + "/Plugins/sdk/python"
         let behave = repositoryRoot + "/Tests/VigilPluginHostTests/Fixtures/python/behave.py"
-        for (name, mode) in [("healthy", "detector"), ("forger", "forge")] {
+        let forgers = ["forger-1", "forger-3", "forger-6"]  // forgeries 1, 3 and 6 of behave.py's list
+        for (name, mode) in [("healthy", "detector")] + forgers.map { ($0, "impersonate") } {
             try folder(plugins + "/" + name, manifest: """
                 name: \(name)
                 kind: detector
@@ -191,12 +193,15 @@ struct HostileDaemonTests {
             let r = try vigil(["plugins", "show", name, "--json"], stateDirectory: state)
             return try JSONDecoder().decode(JSONValue.self, from: Data(r.out.utf8)).objectValue ?? [:]
         }
-        let refused = try eventually { (try show("forger")["events_refused"]?.doubleValue ?? 0) >= 15 }
-        #expect(refused, "the forger's events were refused and counted")
-        #expect(daemon.waitForLog("plugin events refused"))
+        for forger in forgers {
+            let stopped = try eventually { (try show(forger)["protocol_violations"]?.doubleValue ?? 0) >= 1 }
+            #expect(stopped, "\(forger) was not stopped")
+            let cause = try show(forger)["cause"]?.stringValue ?? ""
+            #expect(cause.contains("speaks as the daemon or for another plugin"), "\(forger): \(cause)")
+            #expect((try show(forger)["events_refused"]?.doubleValue ?? 0) >= 1)
+        }
         // The healthy detector's events went through the same bus and rules meanwhile.
         #expect(try eventually { (try show("healthy")["events_received"]?.doubleValue ?? 0) >= 11 })
-        #expect(!daemon.log.contains("incident opened"))
         let list = try vigil(["incidents", "list", "--json"], stateDirectory: state)
         let incidents = try JSONDecoder().decode([JSONValue].self, from: Data(list.out.utf8))
         for incident in incidents {
@@ -207,7 +212,10 @@ struct HostileDaemonTests {
         let healthy = try show("healthy")
         #expect(healthy["state"]?.stringValue == "running")
         #expect(healthy["failures"]?.doubleValue == 0)
-        #expect(try show("forger")["state"]?.stringValue == "running")
+        // The daemon's incidents about the forgers name the forgers themselves.
+        for incident in incidents where incident["labels"]?["plugin"] != nil {
+            #expect(forgers.contains(incident["labels"]?["plugin"]?.stringValue ?? ""), "\(incident)")
+        }
     }
 
     /// Issue 16, provenance: a detector raising the seed's `authentication_failures` labelled

@@ -10,7 +10,8 @@ import VigilPluginProtocol
 /// It is also where a detector's word stops counting: the lane comes from its manifest's
 /// `emits:` declaration, the daemon's own names and labels (`plugin`, `source`) are refused, and
 /// every new string or label set is charged to the plugin's ``InternBudget``. A refused event is
-/// not a protocol violation by itself: the connection drops it, counts it and warns the plugin.
+/// not a protocol violation by itself — the connection drops it, counts it and warns the plugin —
+/// except an impersonation (the daemon's own names and labels), which ends the run at once.
 ///
 /// One per connection, used from one thread at a time. The cache is bounded by entries and by
 /// bytes: past either it starts over.
@@ -57,6 +58,15 @@ struct EventInterner {
             case .labelValueTooLong(let k, let b, let limit): "label \"\(k)\" has a \(b)-byte value (at most \(limit))"
             case .unitTooLong(let b, let limit): "a \(b)-byte unit (at most \(limit))"
             case .budgetSpent(let limit): "the plugin's \(limit) distinct names, label values and label sets are used up"
+            }
+        }
+
+        /// Speaking as the daemon or about another plugin (the daemon's names, `plugin`/`source`
+        /// labels): no honest plugin does it, so it ends the run as a protocol violation.
+        var isImpersonation: Bool {
+            switch self {
+            case .reservedName, .reservedLabel: true
+            default: false
             }
         }
 

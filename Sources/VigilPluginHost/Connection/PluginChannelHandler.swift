@@ -281,11 +281,16 @@ final class PluginChannelHandler: ChannelInboundHandler {
     }
 
     /// Drops one event: counted, the plugin warned on the first of each kind (a `log` frame back
-    /// to it, and a report to the host), the run ended once it keeps on past the tolerance.
+    /// to it, and a report to the host), the run ended once it keeps on past the tolerance — or at
+    /// once for an impersonation (the whole frame is then dropped).
     private func refuse(_ refusal: EventInterner.Refusal, frame: Int, index: Int,
                         context: ChannelHandlerContext) throws(ProtocolError) {
         refusedInRun += 1
         account.countRefused(1)
+        if refusal.isImpersonation {
+            throw .invalidMessage(frame: frame, type: "events", field: "events[\(index)]",
+                                  problem: "\(refusal): a plugin that speaks as the daemon or for another plugin is stopped")
+        }
         if refusedInRun > limits.refusedEventsTolerated {
             throw .invalidMessage(frame: frame, type: "events", field: "events[\(index)]",
                                   problem: "more than \(limits.refusedEventsTolerated) refused events after the warning; last: \(refusal)")

@@ -12,6 +12,34 @@ import VigilCore
 struct PluginTrustTests {
     @Test func aDetectorCannotSpeakForTheDaemonOrAnotherPlugin() async throws {
         let world = try PluginWorld()
+        // Each impersonator sends one forgery (the daemon's names, `plugin`/`source` labels in any
+        // form) behind an honest event in the same frame, then only honest events.
+        let count = 12
+        var manifests: [PluginManifest] = []
+        for i in 0..<count { manifests.append(try world.pythonPlugin("impersonator-\(i)", mode: "impersonate")) }
+        await world.start(manifests)
+        for i in 0..<count {
+            let name = "impersonator-\(i)"
+            let stopped = await world.eventually { (await world.host.status(name)?.counters.protocolViolations ?? 0) >= 1 }
+            #expect(stopped, "\(name) was not stopped")
+            let cause = await world.host.status(name)?.lastCause?.description ?? ""
+            #expect(cause.contains("speaks as the daemon or for another plugin"), "\(name): \(cause)")
+            #expect(cause.contains("reserved") || cause.contains("the daemon's own name"), "\(name): \(cause)")
+        }
+        let seen = world.drained().filter { !$0.source.hasPrefix("vigild:") }
+        for reserved in ["plugin_isolation_breach_detected", "plugin_quarantined", "plugin_failure_rate",
+                         "unusual_system_call_patterns", "eventbus_queue_depth"] {
+            #expect(!seen.contains { $0.name == reserved }, "\(reserved) came through")
+        }
+        #expect(!seen.contains { $0.labels.keys.contains { EventName.isReservedLabel($0) } })
+        // The frame that carried a forgery is dropped whole, the honest event before it too.
+        #expect(!seen.contains { $0.name == "test_signal" && $0.labels["why"] == "honest" })
+        #expect(!seen.contains { $0.name == "test_metric" })
+        await world.stop()
+    }
+
+    @Test func refusedButHonestMistakesAreDroppedCountedAndWarnedAbout() async throws {
+        let world = try PluginWorld()
         let manifest = try world.pythonPlugin("forger", mode: "forge",
                                               emits: "[test_metric, {name: test_signal, lane: security}]")
         await world.start([manifest])
@@ -22,23 +50,16 @@ struct PluginTrustTests {
             return seen.contains { $0.labels["series"] == "warned" }
         }
         #expect(warned)
-        // The daemon's own events about the plugin (its failure rate, with a `plugin` label) are
-        // on the bus too; what matters is what came from the plugin.
         seen.removeAll { $0.source.hasPrefix("vigild:") }
-        let names = Set(seen.map(\.name))
-        for reserved in ["plugin_isolation_breach_detected", "plugin_quarantined", "plugin_failure_rate",
-                         "unusual_system_call_patterns", "eventbus_queue_depth", "undeclared_signal"] {
-            #expect(!names.contains(reserved), "\(reserved) came through")
-        }
-        #expect(!seen.contains { $0.labels.keys.contains { EventName.isReservedLabel($0) } })
-        #expect(!seen.contains { $0.name == "test_metric" && (1...8).contains($0.value) })
+        #expect(!seen.contains { $0.name == "undeclared_signal" })
+        #expect(!seen.contains { $0.name == "test_metric" && (3...4).contains($0.value) })
         // The honest event of the same frame went through, on the lane its declaration names.
         let honest = try #require(seen.first { $0.name == "test_signal" })
         #expect(honest.lane == .security)
         #expect(honest.source == "plugin:forger")
         #expect(seen.allSatisfy { $0.source == "plugin:forger" })
         let status = try #require(await world.host.status("forger"))
-        #expect(status.counters.eventsRefused == 15)
+        #expect(status.counters.eventsRefused == 3)
         #expect(status.state == .running)
         #expect(status.counters.failures == 0)
         await world.stop()
@@ -53,7 +74,7 @@ struct PluginTrustTests {
         #expect(failed)
         let status = try #require(await world.host.status("insistent"))
         #expect(status.lastCause?.description.contains("refused events") == true)
-        #expect(!world.drained().contains { $0.name == "plugin_failure_rate" && $0.source == "plugin:insistent" })
+        #expect(!world.drained().contains { $0.name == "undeclared_signal" })
         await world.stop()
     }
 

@@ -135,28 +135,16 @@ elif mode == "slow-echo":
         return True, "answered by %s" % name, {}
     plugin.run_notifier(deliver)
 elif mode == "forge":
-    # Sends what only the daemon may say, or what it did not declare; then keeps reading, so the
-    # daemon's warning (a log frame) can be seen, and stays alive.
+    # Sends what it did not declare or may not afford (refused, counted, tolerated); then keeps
+    # reading, so the daemon's warning (a log frame) can be seen, and stays alive.
     plugin.handshake()
-    forged = [
-        {"name": "plugin_isolation_breach_detected", "labels": {"syscall": "ptrace"}},
-        {"name": "plugin_isolation_breach_detected", "labels": {"plugin": os.environ.get("VICTIM", "healthy")}},
-        {"name": "plugin_quarantined", "labels": {"cause": "breach"}},
-        {"name": "plugin_failure_rate", "value": 100},
-        {"name": "unusual_system_call_patterns"},
-        {"name": "eventbus_queue_depth", "value": 5000},
-        {"name": "test_metric", "value": 1, "labels": {"plugin": "webhook"}},
-        {"name": "test_metric", "value": 2, "labels": {"source": "vigild:breach-watcher"}},
+    refused = [
         {"name": "undeclared_signal"},
         {"name": "test_metric", "value": 3, "labels": dict(("l%d" % i, "v") for i in range(40))},
         {"name": "test_metric", "value": 4, "labels": {"big": "x" * 5000}},
-        {"name": "test_metric", "value": 5, "labels": {"Plugin": "webhook"}},
-        {"name": "test_metric", "value": 6, "labels": {"plugin_name": "webhook"}},
-        {"name": "test_metric", "value": 7, "labels": {"SOURCE": "vigild:breach-watcher"}},
-        {"name": "test_metric", "value": 8, "labels": {"__name__": "plugin_quarantined"}},
         {"name": "test_signal", "labels": {"why": "honest"}},
     ]
-    plugin.send({"type": "events", "events": forged})
+    plugin.send({"type": "events", "events": refused})
     warnings = []
     while True:
         message = plugin.receive()
@@ -168,10 +156,34 @@ elif mode == "forge":
                                                        "labels": {"series": "warned"}}]})
         elif message.get("type") == "shutdown":
             break
+elif mode == "impersonate":
+    # Speaks as the daemon or for another plugin: forgery number N (the digits ending the
+    # plugin's name), behind an honest event of the same frame; then goes on sending honest events.
+    forgeries = [
+        {"name": "plugin_isolation_breach_detected", "labels": {"syscall": "ptrace"}},
+        {"name": "plugin_isolation_breach_detected", "labels": {"plugin": os.environ.get("VICTIM", "healthy")}},
+        {"name": "plugin_quarantined", "labels": {"cause": "breach"}},
+        {"name": "plugin_failure_rate", "value": 100},
+        {"name": "unusual_system_call_patterns"},
+        {"name": "eventbus_queue_depth", "value": 5000},
+        {"name": "test_metric", "value": 1, "labels": {"plugin": "webhook"}},
+        {"name": "test_metric", "value": 2, "labels": {"source": "vigild:breach-watcher"}},
+        {"name": "test_metric", "value": 5, "labels": {"Plugin": "webhook"}},
+        {"name": "test_metric", "value": 6, "labels": {"plugin_name": "webhook"}},
+        {"name": "test_metric", "value": 7, "labels": {"SOURCE": "vigild:breach-watcher"}},
+        {"name": "test_metric", "value": 8, "labels": {"__name__": "plugin_quarantined"}},
+    ]
+    digits = "".join(c for c in name if c.isdigit())
+    forged = forgeries[int(digits or "0") % len(forgeries)]
+    plugin.handshake()
+    plugin.send({"type": "events", "events": [{"name": "test_signal", "labels": {"why": "honest"}}, forged]})
+    while True:
+        plugin.send({"type": "events", "events": [{"name": "test_signal", "labels": {"why": "after"}}]})
+        time.sleep(0.05)
 elif mode == "refuse-flood":
     plugin.handshake()
     while True:
-        plugin.send({"type": "events", "events": [{"name": "plugin_failure_rate", "value": 100}] * 200})
+        plugin.send({"type": "events", "events": [{"name": "undeclared_signal"}] * 200})
 elif mode == "forge-results":
     # Answers requests it was never sent: the old, guessable ids of another notifier, and more.
     plugin.handshake()
