@@ -168,7 +168,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .testTarget(name: "VigilPluginHostTests", dependencies: [
-            "VigilPluginHost", "VigilPluginProtocol", "VigilCore", "VigilBus", "VigilConfig", "CSeccomp", "CLibcap", "CVigilSys",
+            "VigilPluginHost", "VigilSandboxLauncher", "VigilPluginProtocol", "VigilCore", "VigilBus", "VigilConfig", "CSeccomp", "CLibcap", "CVigilSys",
             .product(name: "Logging", package: "swift-log"),
         ], exclude: ["Fixtures"]),
         // Starting the real vigild and vigil from tests (daemon tests and the end-to-end scenarios).

@@ -109,8 +109,7 @@ public enum JSONValue: Codable, Sendable, Equatable, CustomStringConvertible {
 
     /// Converts any `Encodable` value into a `JSONValue`.
     public static func encoding<T: Encodable>(_ value: T) throws -> JSONValue {
-        let data = try JSONEncoder().encode(value)
-        return try JSONDecoder().decode(JSONValue.self, from: data)
+        try JSONValueEncoder().encode(value)
     }
 
     /// Decodes this value as `T`.

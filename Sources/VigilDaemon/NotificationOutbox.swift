@@ -378,7 +378,7 @@ public actor NotificationOutbox {
             }
             for id in order {
                 guard let incident = try tx.incident(id: id) else { continue }
-                _ = try tx.commit(StoreChange(incident: incident, timeline: lines[id] ?? []))
+                _ = try tx.record(StoreChange(incident: incident, timeline: lines[id] ?? []))
             }
         }
     }

@@ -54,7 +54,7 @@ extension PluginHost {
             }
             execute(supervisor.tick(now: now, random: Double.random(in: 0...1)))
             judgeSyscallWindows(now: now)
-            checkMemoryLimits(now: now)
+            checkRunLimits(now: now)
         case .overLimit(let name, let generation, let limit):
             logger.warning("plugin over its limit", metadata: ["plugin": "\(name)", "limit": "\(limit)"])
             execute(supervisor.handle(.overLimit(plugin: name, generation: generation, limit: limit), now: now))
@@ -105,6 +105,10 @@ extension PluginHost {
         case .violation(let error):
             logger.error("plugin protocol violation", metadata: ["plugin": "\(name)", "error": "\(error)"])
             execute(supervisor.handle(.protocolViolation(plugin: name, generation: generation, description: error.description),
+                                      now: now))
+        case .stderrFlood(let what):
+            logger.error("plugin stderr flood", metadata: ["plugin": "\(name)", "detail": "\(what)"])
+            execute(supervisor.handle(.protocolViolation(plugin: name, generation: generation, description: "log flood: " + what),
                                       now: now))
         case .closed:
             break
@@ -190,13 +194,14 @@ extension PluginHost {
     }
 
     /// Once a second: a plugin whose memory cgroup OOM-killed one of its processes (a child that
-    /// grew past the limit while the plugin lived on) is over its limit — the run ends as a
-    /// failure with that cause, as it would had the plugin itself been killed. The cgroup files
-    /// are read on a thread of their own.
-    func checkMemoryLimits(now: Timestamp) {
+    /// grew past the limit while the plugin lived on), or whose pids cgroup refused a fork (a
+    /// fork bomb held at the limit), is over its limit — the run ends as a failure with that
+    /// cause, as it would had the plugin itself been killed. The cgroup files are read on a
+    /// thread of their own.
+    func checkRunLimits(now: Timestamp) {
         if let last = limitsCheckedAt, now - last < .seconds(1) { return }
         limitsCheckedAt = now
-        let probes = runs.compactMap { name, current in current.run.memoryLimitHit.map { (name, current.generation, $0) } }
+        let probes = runs.compactMap { name, current in current.run.runLimitHit.map { (name, current.generation, $0) } }
         guard !probes.isEmpty else { return }
         let continuation = self.continuation
         Task {

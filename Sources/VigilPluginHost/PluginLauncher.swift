@@ -13,9 +13,9 @@ struct PluginRun: Sendable {
     let channel: any Channel
     /// How its data folder is held (nil without a launch guard: no data folder).
     var dataFolder: DataFolderMode? = nil
-    /// Reads whether the run's memory cgroup has OOM-killed any of its processes (a blocking
-    /// read of the cgroup's files: call it off the cooperative pool).
-    var memoryLimitHit: (@Sendable () -> String?)? = nil
+    /// Reads whether the run's cgroup has OOM-killed any of its processes or refused a fork (a
+    /// blocking read of the cgroup's files: call it off the cooperative pool).
+    var runLimitHit: (@Sendable () -> String?)? = nil
 }
 
 /// Starts one run of a plugin under `vigil-sandbox` and connects it: socket pair (fd 3), stderr
@@ -201,15 +201,18 @@ struct PluginLauncher: Sendable {
             _ = try await NIOPipeBootstrap(group: group)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(StderrRelay(plugin: name, logger: logger, clock: clock))
+                        try channel.pipeline.syncOperations.addHandler(StderrRelay(plugin: name, logger: logger, clock: clock,
+                                                                                      flooded: report))
                     }
                 }
                 .takingOwnershipOfDescriptor(input: errRead).get()
             var probe: (@Sendable () -> String?)?
             if let group = cgroup {
-                probe = { @Sendable in group.memoryLimitHit() }
+                // Memory (a child the OOM killer took) or processes (a fork pids.max refused):
+                // either ends the run while the plugin lives on.
+                probe = { @Sendable in group.limitHit() }
             }
-            return PluginRun(pid: pid, channel: channel, dataFolder: data?.mode, memoryLimitHit: probe)
+            return PluginRun(pid: pid, channel: channel, dataFolder: data?.mode, runLimitHit: probe)
         } catch {
             kill(pid, SIGKILL)
             throw .system("connecting to the plugin: \(error)")

@@ -11,7 +11,9 @@ enum Identity {
             (Int32(VIGIL_LIMIT_MEMORY.rawValue), limits.memoryBytes, "RLIMIT_AS"),
             (Int32(VIGIL_LIMIT_CPU.rawValue), limits.cpuSeconds, "RLIMIT_CPU"),
             (Int32(VIGIL_LIMIT_NOFILE.rawValue), limits.openFiles, "RLIMIT_NOFILE"),
-            (Int32(VIGIL_LIMIT_NPROC.rawValue), limits.processes, "RLIMIT_NPROC"),
+            // One above the cgroup's pids.max: the cgroup refuses first, so the daemon sees it
+            // (pids.events) and ends the run over the limit; this is the backstop without a cgroup.
+            (Int32(VIGIL_LIMIT_NPROC.rawValue), limits.processes.map { $0 == .max ? $0 : $0 + 1 }, "RLIMIT_NPROC"),
             // Over it a write fails with EFBIG and SIGXFSZ ends the plugin (a 1 TiB sparse file was one write).
             (Int32(VIGIL_LIMIT_FSIZE.rawValue), limits.fileBytes, "RLIMIT_FSIZE"),
             // No core files: a SIGSYS kill must not write the plugin's memory anywhere.

@@ -18,6 +18,9 @@ final class SeccompFilter {
     /// clone() flags that create namespaces: clone with any of them is not allowed.
     static let namespaceCloneFlags: UInt64 = 0x7E02_0000
     static let prSetSeccomp: UInt64 = 22
+    /// A plugin may not clear or change its parent-death signal: it is what ends a plugin (the
+    /// first process of its pid namespace, whose death ends the rest) when the daemon dies.
+    static let prSetParentDeathSignal: UInt64 = 1
     static let addressFamilyUnix: UInt64 = 1
     static let addressFamilyInet: UInt64 = 2
     static let addressFamilyInet6: UInt64 = 10
@@ -36,18 +39,31 @@ final class SeccompFilter {
     }
 
     /// Comparisons, one per rule, that together match exactly the arguments whose low 32 bits
-    /// differ from `value` and whose high 32 bits are zero.
+    /// are none of `values` and whose high 32 bits are zero.
     ///
     /// The kernel reads an `int` argument (prctl's option, a socket family) from the low 32 bits
     /// only, while libseccomp compares all 64: a plain `NE 22` lets `0x1_0000_0016` through, and
     /// the kernel then runs option 22. libseccomp takes one comparison per argument per rule, so the
-    /// complement of `value` is cut into 32 aligned blocks: block i agrees with `value` above bit
-    /// i, differs at bit i, and leaves the bits below free. Any high bit set matches no block.
-    static func notEqual32(argument: UInt32, _ value: UInt64) -> [scmp_arg_cmp] {
-        (0..<32).map { (bit: UInt64) in
-            let mask = UInt64.max << bit
-            return scmp_arg_cmp(arg: argument, op: SCMP_CMP_MASKED_EQ, datum_a: mask, datum_b: (value ^ (1 << bit)) & mask)
+    /// complement of `values` is cut into aligned blocks (a block agrees with some value above a
+    /// bit, differs from every value with that prefix at the bit, and leaves the bits below free):
+    /// 32 blocks for one value, a few more for each further one. Any high bit set matches no block.
+    static func notIn32(argument: UInt32, _ values: Set<UInt64>) -> [scmp_arg_cmp] {
+        var blocks: [scmp_arg_cmp] = []
+        // `datum` fixes the bits at and above `level`; `inside` are the values with that prefix.
+        func cover(level: UInt64, datum: UInt64, inside: [UInt64]) {
+            let mask = UInt64.max << level
+            if inside.isEmpty {
+                blocks.append(scmp_arg_cmp(arg: argument, op: SCMP_CMP_MASKED_EQ, datum_a: mask, datum_b: datum))
+                return
+            }
+            guard level > 0 else { return }  // exactly one of `values`: not covered
+            let bit = level - 1
+            for b: UInt64 in [0, 1] {
+                cover(level: bit, datum: datum | (b << bit), inside: inside.filter { ($0 >> bit) & 1 == b })
+            }
         }
+        cover(level: 32, datum: 0, inside: values.filter { $0 >> 32 == 0 }.sorted())
+        return blocks
     }
 
     private let context: scmp_filter_ctx
@@ -99,7 +115,13 @@ final class SeccompFilter {
             case "clone":
                 try add(action, name, scmp_arg_cmp(arg: 0, op: SCMP_CMP_MASKED_EQ, datum_a: Self.namespaceCloneFlags, datum_b: 0))
             case "prctl":
-                for block in Self.notEqual32(argument: 0, Self.prSetSeccomp) { try add(action, name, block) }
+                for block in Self.notIn32(argument: 0, [Self.prSetSeccomp, Self.prSetParentDeathSignal]) {
+                    try add(action, name, block)
+                }
+                // Asked for, refused (EPERM) rather than a breach: some runtimes set it for their
+                // own children. PR_SET_SECCOMP stays a breach (default action).
+                try add(Self.errnoAction(EPERM), name, scmp_arg_cmp(arg: 0, op: SCMP_CMP_MASKED_EQ, datum_a: UInt64.max,
+                                                                     datum_b: Self.prSetParentDeathSignal))
             case "socket", "socketpair":
                 // EQ on 64 bits: a family with any high bit set matches no rule (denied, reported).
                 for family in Self.families(network, netlink: netlink) {
@@ -114,8 +136,8 @@ final class SeccompFilter {
     private func add(_ action: UInt32, _ name: String, _ conditions: scmp_arg_cmp...) throws(LauncherFailure) {
         let number = seccomp_syscall_resolve_name(name)
         guard number != __NR_SCMP_ERROR else { throw LauncherFailure(.seccompBuild, "unknown syscall \(name)") }
-        // The default action already covers it; libseccomp refuses such a rule.
-        if action == defaultAction, conditions.isEmpty { return }
+        // The default action already covers it (with or without conditions); libseccomp refuses such a rule.
+        if action == defaultAction { return }
         var conditions = conditions
         let rc = conditions.withUnsafeMutableBufferPointer {
             seccomp_rule_add_array(context, action, number, UInt32($0.count), $0.baseAddress)

@@ -35,6 +35,8 @@ public final class Store: Sendable {
     let scheduler = WriteScheduler()
     private let notificationObservers = Mutex<[@Sendable () -> Void]>([])
     private let changeObservers = Mutex<[@Sendable ([CommittedIncidentChange]) -> Void]>([])
+    /// The open incidents as last read, each with the row it was decoded from (``openIncidents()``).
+    private let openIncidentCache = Mutex<[String: DecodedIncidentRow]>([:])
 
     /// Opens (creating if needed) the database at `path` and applies pending migrations.
     public init(path: String) throws {
@@ -142,9 +144,36 @@ public final class Store: Sendable {
         }
     }
 
-    /// Every incident still needing people (not resolved, post-mortem or closed).
+    /// Every incident still needing people (not resolved, post-mortem or closed), newest first.
+    ///
+    /// Read every second by the incident clocks: each row is compared with the row it was last
+    /// decoded from (``openIncidentCache``) and decoded again only when a column differs, so a
+    /// pass over thousands of open incidents costs a read, not thousands of JSON decodes.
     public func openIncidents() async throws -> [Incident] {
-        try await incidents(states: Set(IncidentState.allCases.filter(\.isOpen)), limit: 100_000)
+        let known = openIncidentCache.withLock { $0 }
+        let (incidents, fresh) = try await pool.read { db -> ([Incident], [String: DecodedIncidentRow]) in
+            let statement = try db.cachedStatement(sql: """
+                SELECT * FROM incident WHERE state IN (\(StoreTransaction.openStates))
+                ORDER BY createdAt DESC, id DESC LIMIT 100000
+                """)
+            var incidents: [Incident] = []
+            var fresh: [String: DecodedIncidentRow] = [:]
+            let rows = try Row.fetchCursor(statement)
+            while let row = try rows.next() {
+                let id: String = try row.decode(forColumn: "id")
+                if let cached = known[id], cached.row == row {
+                    incidents.append(cached.incident)
+                    fresh[id] = cached
+                } else {
+                    let incident = try IncidentRecord(row: row).incident()
+                    incidents.append(incident)
+                    fresh[id] = DecodedIncidentRow(row: row.copy(), incident: incident)
+                }
+            }
+            return (incidents, fresh)
+        }
+        openIncidentCache.withLock { $0 = fresh }
+        return incidents
     }
 
     public func timeline(incidentID: String) async throws -> [TimelineEntry] {
@@ -300,4 +329,11 @@ struct ThreadPriority {
     }
 
     func restore() { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, previous) }
+}
+
+/// An incident and the database row it was decoded from.
+struct DecodedIncidentRow: @unchecked Sendable {
+    // `Row` is a class GRDB does not mark Sendable; a copied row is immutable and owned here.
+    let row: Row
+    let incident: Incident
 }

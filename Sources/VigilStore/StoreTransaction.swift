@@ -25,8 +25,28 @@ public struct StoreTransaction {
         return count
     }
 
+    /// Stores a notification's new state (a cached statement: the outbox saves every attempt).
     public func update(_ notification: NotificationRecord) throws {
-        try notification.update(db)
+        guard let id = notification.id else { throw StoreError.notFound(what: "notification", id: "(none)") }
+        let statement = try db.cachedStatement(sql: """
+            UPDATE notification SET incidentID = ?, createdAt = ?, channel = ?, recipients = ?, people = ?, subject = ?,
+                body = ?, state = ?, attempts = ?, nextAttemptAt = ?, lastError = ? WHERE id = ?
+            """)
+        let n = notification
+        try statement.execute(arguments: [n.incidentID, n.createdAt, n.channel, CompactJSON.array(n.recipients),
+                                          CompactJSON.array(n.people), n.subject, n.body, n.state, n.attempts,
+                                          n.nextAttemptAt, n.lastError, id])
+        guard db.changesCount > 0 else { throw StoreError.notFound(what: "notification", id: "\(id)") }
+    }
+
+    /// Appends `change`'s timeline (and notifications, evidence, action items) to an incident
+    /// whose own row it leaves as stored: for lines about the incident that change nothing in it
+    /// (a delivery attempt). Observers are told as for ``commit(_:)``.
+    public func record(_ change: StoreChange) throws -> [TimelineEntry] {
+        guard try IncidentRecord.exists(db, key: change.incident.id) else {
+            throw StoreError.notFound(what: "incident", id: change.incident.id)
+        }
+        return try append(change)
     }
 
     // The hot lookups of signal intake run as cached statements (compiled once per connection).

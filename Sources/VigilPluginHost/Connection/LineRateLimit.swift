@@ -40,7 +40,7 @@ struct LineRateLimit: Sendable {
     }
 }
 
-/// A plugin's `log` frames within one minute: past ``lines`` lines dropped by the rate limit (50 a
+/// A plugin's `log` frames (or, counted apart, its stderr: ``StderrRelay``) within one minute: past ``lines`` lines dropped by the rate limit (50 a
 /// second above it, for a minute) or ``bytes`` bytes of messages (about half a megabyte a second
 /// for a minute; a line is shown cut at 1 KiB anyway), its run ends as a log flood.
 struct LogFlood: Sendable {

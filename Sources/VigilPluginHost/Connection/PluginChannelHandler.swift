@@ -31,6 +31,8 @@ public enum ConnectionReport: Sendable, Equatable {
     case violation(ProtocolError)
     /// The plugin's end is closed.
     case closed
+    /// The plugin's stderr went past ``LogFlood`` (what, in a sentence); its reading has stopped.
+    case stderrFlood(String)
 }
 
 /// The daemon's end of one plugin's socket: splits frames, enforces the protocol, puts events on

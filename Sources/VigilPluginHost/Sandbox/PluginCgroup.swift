@@ -134,15 +134,8 @@ public struct PluginCgroup: Sendable {
         for path in paths { try Self.write("\(pid)", to: path + "/cgroup.procs") }
     }
 
-    /// Whether the memory cgroup's OOM killer has killed any process of the run (while the plugin
-    /// itself may live on): the limit, as ``limitHit()`` words it.
-    public func memoryLimitHit() -> String? {
-        guard let memory = paths.first(where: { version == .v2 || $0.hasPrefix(root + "/memory/") }) else { return nil }
-        let file = version == .v2 ? "/memory.events" : "/memory.oom_control"
-        return Self.counter("oom_kill", in: memory + file) > 0 ? "memory limit (the cgroup's OOM killer)" : nil
-    }
-
-    /// Which limit ended the run, if one did: the memory cgroup's OOM kills, then the pids limit.
+    /// Which limit the run hit, if one did: the memory cgroup's OOM kills, then the pids limit
+    /// (a fork refused). Read once a second while the run lives, and when it ends.
     public func limitHit() -> String? {
         if let memory = paths.first(where: { version == .v2 || $0.hasPrefix(root + "/memory/") }) {
             let file = version == .v2 ? "/memory.events" : "/memory.oom_control"

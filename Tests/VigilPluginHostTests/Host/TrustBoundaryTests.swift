@@ -197,6 +197,41 @@ extension PluginTrustTests {
         #expect(relayed.first?.message.hasPrefix("ok\\n2026-12-04T10:00:00+0000 critical vigild") == true)
         await world.stop()
     }
+
+    /// Attack pass, issue 16: a fork bomb held at its process limit ran on for ever, never
+    /// failed; a fork the run's pids cgroup refused now ends the run over that limit.
+    @Test func aPluginHeldAtItsProcessLimitFailsOverIt() async throws {
+        guard PluginCgroup.detect() != nil else { return }
+        let world = try PluginWorld()
+        await world.start([try world.pythonPlugin("forker", mode: "fork-hold")])
+        let failed = await world.eventually { (await world.host.status("forker")?.counters.failures ?? 0) >= 1 }
+        #expect(failed)
+        let cause = await world.host.status("forker")?.lastCause?.description ?? ""
+        #expect(cause.contains("process limit"), "\(cause)")
+        await world.stop()
+    }
+
+    /// Attack pass, issue 16: a plugin writing stderr as fast as it can (short lines, or megabytes
+    /// without a newline) ran for ever at a full core of the daemon's CPU; its run now ends as a
+    /// log flood, and what reached the log stayed within the rate limit.
+    @Test(arguments: ["stderr-lines", "stderr-chunks"])
+    func aPluginsStderrFloodIsEnded(mode: String) async throws {
+        let lines = CapturedLines()
+        var logger = Logger(label: "test.capture", factory: { _ in CapturingLogHandler(lines: lines) })
+        logger.logLevel = .info
+        let world = try PluginWorld(logger: logger)
+        await world.start([try world.pythonPlugin("noisy", mode: mode)])
+        let started = ContinuousClock.now
+        let stopped = await world.eventually { (await world.host.status("noisy")?.counters.protocolViolations ?? 0) >= 1 }
+        #expect(stopped)
+        let cause = await world.host.status("noisy")?.lastCause?.description ?? ""
+        #expect(cause.contains("log flood") && cause.contains("on stderr"), "\(cause)")
+        let elapsed = (ContinuousClock.now - started) / .seconds(1)
+        let relayed = lines.relayed(from: "noisy")
+        #expect(Double(relayed.count) <= 100 + 20 * elapsed + 20)
+        #expect(relayed.allSatisfy { !$0.message.contains("\u{1B}") && $0.message.utf8.count <= 4 * StderrRelay.maximumLineBytes })
+        await world.stop()
+    }
 }
 
 /// Keeps what the plugin host logged, for tests that read the daemon's own log.

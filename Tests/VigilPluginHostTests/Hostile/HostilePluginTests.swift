@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import VigilCore
 @testable import VigilPluginHost
+@testable import VigilSandboxLauncher
 
 /// Plugins that really try to escape, run by the real `vigil-sandbox` as root (as `vigild` runs).
 /// Needs root, `cc` and a built `vigil-sandbox`; CI runs as root, so there it always runs.
@@ -132,6 +133,25 @@ struct HostilePluginTests {
         let other = try run("prctl-name")
         #expect(other.output.contains("prctl-name allowed"))
         #expect(other.breaches.isEmpty)
+    }
+
+    /// Attack pass, issue 16: a plugin (pid 1 of its pid namespace) cleared its parent-death
+    /// signal and outlived a `kill -9` of the daemon with its children.
+    @Test func aPluginCannotClearItsParentDeathSignal() throws {
+        let outcome = try run("prctl-pdeathsig")
+        #expect(outcome.output.contains("prctl-pdeathsig blocked errno=\(EPERM)"))
+        #expect(!outcome.output.contains("pdeathsig now 0"))
+        #expect(outcome.output.contains("capbset-read allowed"))
+        #expect(outcome.breaches.isEmpty)
+    }
+
+    @Test func theFilterRefusesExactlyTheListedIntArguments() {
+        // Every 32-bit value but the listed ones is matched by exactly one block; none with a high bit.
+        let blocks = SeccompFilter.notIn32(argument: 0, [1, 22])
+        func matches(_ x: UInt64) -> Int { blocks.filter { x & $0.datum_a == $0.datum_b }.count }
+        for x: UInt64 in [0, 2, 3, 15, 16, 21, 23, 38, 0x5356_4d41, 0xffff_ffff] { #expect(matches(x) == 1, "\(x)") }
+        for x: UInt64 in [1, 22, 0x1_0000_0001, 0x1_0000_0016, 0x1_0000_0000] { #expect(matches(x) == 0, "\(x)") }
+        #expect(SeccompFilter.notIn32(argument: 0, [22]).count == 32)
     }
 
     @Test func executingAShellIsRefusedByLandlock() throws {

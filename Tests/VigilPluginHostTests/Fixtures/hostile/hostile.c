@@ -239,6 +239,17 @@ static int attempt(const char *a, const char *arg) {
     } else if (!strcmp(a, "prctl-seccomp")) {
         rc = prctl(PR_SET_SECCOMP, SECCOMP_MODE_STRICT, 0, 0, 0);
         report(a, rc, "stacked a strict-mode filter");
+    } else if (!strcmp(a, "prctl-pdeathsig")) {
+        /* Clearing the parent-death signal would let the plugin outlive a killed daemon. */
+        rc = prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+        report(a, rc, "cleared its parent-death signal");
+        int sig = -1;
+        if (prctl(PR_GET_PDEATHSIG, &sig, 0, 0, 0) == 0) {
+            char line[64];
+            int n = snprintf(line, sizeof line, "pdeathsig now %d\n", sig);
+            if (write(out, line, (size_t)n) < 0) {}
+        }
+        if (prctl(PR_CAPBSET_READ, 0, 0, 0, 0) >= 0 && write(out, "capbset-read allowed\n", 21) < 0) {}
     } else if (!strcmp(a, "seccomp")) {
         rc = syscall(SYS_seccomp, SECCOMP_SET_MODE_STRICT, 0, NULL);
         report(a, rc, "stacked a strict-mode filter");

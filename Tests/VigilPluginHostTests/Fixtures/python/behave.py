@@ -220,6 +220,35 @@ elif mode == "log-flood":
     forged = "ok\n2026-12-04T10:00:00+0000 critical vigild: [VigilPluginHost] plugin quarantined\x1b[2J" + "z" * ((1 << 20) - 200)
     while True:
         plugin.send({"type": "log", "level": "critical", "message": forged})
+elif mode == "fork-hold":
+    # Forks until refused, every child kept asleep: held at the limit, never crashing.
+    plugin.handshake()
+    children = 0
+    while True:
+        try:
+            pid = os.fork()
+        except OSError:
+            break
+        if pid == 0:
+            while True:
+                time.sleep(60)
+        children += 1
+    while True:
+        message = plugin.receive()
+        if message.get("type") == "ping":
+            plugin.send({"type": "pong", "seq": message.get("seq", 0)})
+elif mode == "stderr-lines":
+    # Short stderr lines with escapes, as fast as it can (not one log frame).
+    plugin.handshake()
+    chunk = ("ok \x1b[2J forged vigild line\n" * 2000).encode()
+    while True:
+        os.write(2, chunk)
+elif mode == "stderr-chunks":
+    # Megabyte stderr writes with no newline at all.
+    plugin.handshake()
+    chunk = b"z" * (1 << 20)
+    while True:
+        os.write(2, chunk)
 elif mode == "deep-nesting":
     # A frame nested a hundred thousand levels deep, inside and outside the events array.
     plugin.handshake()
