@@ -47,6 +47,9 @@ struct LogFlood: Sendable {
     static let window: Duration = .seconds(60)
     static let lines = 3_000
     static let bytes = 32 << 20
+    /// Bytes of stderr within the window: lower, since stderr carries no frames to read whole
+    /// (lines are cut at 4 KiB and at most 20 a second reach the log), and every byte costs a scan.
+    static let stderrBytes = 8 << 20
     var start: Timestamp
     var lines = 0
     var bytes = 0

@@ -7,7 +7,7 @@ import VigilCore
 /// counted and reported rolled up).
 ///
 /// A sustained flood — more than ``LogFlood/lines`` lines dropped by the rate limit, or
-/// ``LogFlood/bytes`` bytes, within a minute — stops reading (the plugin's writes then block on
+/// ``LogFlood/stderrBytes`` bytes, within a minute — stops reading (the plugin's writes then block on
 /// the full pipe) and is reported (`flooded`): the host ends the run as a log flood. Past the
 /// rate limit the lines cost the log nothing, but reading them cost the daemon a core.
 final class StderrRelay: ChannelInboundHandler {
@@ -53,7 +53,7 @@ final class StderrRelay: ChannelInboundHandler {
                 rest = rest[(end + 1)...]
             }
         }
-        if flood.lines > LogFlood.lines || flood.bytes > LogFlood.bytes {
+        if flood.lines > LogFlood.lines || flood.bytes > LogFlood.stderrBytes {
             stopped = true
             let what = "\(flood.bytes) bytes on stderr, \(flood.lines) lines over the rate limit, within a minute"
             partial.removeAll()

@@ -125,6 +125,14 @@ final class PluginWorld: @unchecked Sendable {
     }
 }
 
+extension SupervisionPolicy {
+    /// A plugin that fails is not started again within a test: many crash-looping plugins in one
+    /// test (a dozen impersonators, floods) load the machine that the other suites share.
+    static let noRestartsDuringATest = SupervisionPolicy(initialBackoff: .seconds(120), maximumBackoff: .seconds(120),
+                                                         crashLoopFailures: 3, crashLoopWindow: .seconds(60),
+                                                         failureRateInterval: .milliseconds(200), shutdownGrace: .seconds(1))
+}
+
 /// Copies a program for a plugin to run. Foundation's `copyItem` keeps its write descriptor
 /// without close-on-exec, so a plugin another test spawns at that instant inherits it and this
 /// test's `execve` fails with ETXTBSY; this copy's descriptors never leak.

@@ -11,7 +11,7 @@ import VigilCore
        .timeLimit(.minutes(2)))
 struct PluginTrustTests {
     @Test func aDetectorCannotSpeakForTheDaemonOrAnotherPlugin() async throws {
-        let world = try PluginWorld()
+        let world = try PluginWorld(policy: .noRestartsDuringATest)
         // Each impersonator sends one forgery (the daemon's names, `plugin`/`source` labels in any
         // form) behind an honest event in the same frame, then only honest events.
         let count = 12
@@ -202,7 +202,7 @@ extension PluginTrustTests {
     /// failed; a fork the run's pids cgroup refused now ends the run over that limit.
     @Test func aPluginHeldAtItsProcessLimitFailsOverIt() async throws {
         guard PluginCgroup.detect() != nil else { return }
-        let world = try PluginWorld()
+        let world = try PluginWorld(policy: .noRestartsDuringATest)
         await world.start([try world.pythonPlugin("forker", mode: "fork-hold")])
         let failed = await world.eventually { (await world.host.status("forker")?.counters.failures ?? 0) >= 1 }
         #expect(failed)
@@ -219,7 +219,7 @@ extension PluginTrustTests {
         let lines = CapturedLines()
         var logger = Logger(label: "test.capture", factory: { _ in CapturingLogHandler(lines: lines) })
         logger.logLevel = .info
-        let world = try PluginWorld(logger: logger)
+        let world = try PluginWorld(policy: .noRestartsDuringATest, logger: logger)
         await world.start([try world.pythonPlugin("noisy", mode: mode)])
         let started = ContinuousClock.now
         let stopped = await world.eventually { (await world.host.status("noisy")?.counters.protocolViolations ?? 0) >= 1 }
