@@ -13,6 +13,7 @@
 #include <sys/sysmacros.h>
 #include <sys/vfs.h>
 #include <linux/loop.h>
+#include <linux/seccomp.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -33,6 +34,71 @@ pid_t vigil_clone_sandbox(int mount, int pid, int ipc, int uts, int net) {
 }
 
 int vigil_set_parent_death_signal(int signal) { return prctl(PR_SET_PDEATHSIG, signal, 0, 0, 0); }
+
+/* The plugin's pid 1 (see Docs/sandbox.md, "The reaper"). The first process of a pid namespace
+   ignores every signal it has no handler for, the kernel's own included: a plugin that was pid 1
+   wrote past RLIMIT_FSIZE and got EFBIG, never the SIGXFSZ that ends it. So pid 1 stays this loop
+   and the plugin runs as pid 2. All signals are blocked here and taken with sigwaitinfo: SIGCHLD
+   reaps (orphans of the plugin included), anything else (the daemon's SIGTERM) goes on to the
+   plugin. When the plugin ends, its raw wait status goes to the daemon on `status_fd` (the run's
+   notify socket, which the plugin never holds) and the reaper exits, which ends every process left
+   in the namespace. Returns 0 in the plugin (pid 2, status_fd closed), -1 when the fork failed.
+   Runs under the plugin's seccomp filter: only rt_sigprocmask, clone, close, prctl(PR_SET_NAME),
+   rt_sigtimedwait, wait4, kill, sendto and exit_group. */
+int vigil_become_reaper(int status_fd) {
+    sigset_t all, none;
+    sigfillset(&all);
+    sigemptyset(&none);
+    if (sigprocmask(SIG_SETMASK, &all, NULL) != 0) return -1;
+    pid_t child = (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+    if (child < 0) {
+        int saved = errno;
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        errno = saved;
+        return -1;
+    }
+    if (child == 0) {
+        close(status_fd);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        return 0;
+    }
+    for (int fd = 0; fd <= 4; fd++) if (fd != status_fd) close(fd);
+    prctl(PR_SET_NAME, "vigil-reaper", 0, 0, 0);
+    for (;;) {
+        siginfo_t info;
+        int sig = sigwaitinfo(&all, &info);
+        if (sig < 0) continue;
+        if (sig != SIGCHLD) { kill(child, sig); continue; }
+        int status = 0;
+        pid_t pid;
+        while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+            if (pid != child) continue;
+            unsigned char message[5] = { 'X', (unsigned char)(status & 0xff), (unsigned char)((status >> 8) & 0xff),
+                                         (unsigned char)((status >> 16) & 0xff), (unsigned char)((status >> 24) & 0xff) };
+            (void)send(status_fd, message, sizeof(message), MSG_NOSIGNAL);
+            _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+        }
+    }
+}
+
+int vigil_kill_notifying(int notify_fd, unsigned long long id, pid_t pid) {
+    /* A pidfd first, then the check that the notification (so the task, blocked in it) is still
+       there: the pidfd then names that task, never a process that reused its pid. */
+    int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (pidfd < 0) return -1;
+    __u64 check = id;
+    int rc = -1;
+    if (ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &check) == 0)
+        rc = (int)syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+    close(pidfd);
+    return rc;
+}
+
+int vigil_decode_wait_status(int status, int *signal) {
+    if (WIFEXITED(status)) { *signal = 0; return WEXITSTATUS(status); }
+    *signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+    return -1;
+}
 
 int vigil_thread_count(void) {
     int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);

@@ -44,7 +44,7 @@ enum PluginSettingsLoader {
         if let l = f["launcher"]?.string("launcher") { s.launcher = resolve(l) }
         if let sup = f["supervision"]?.fields("supervision", allowed: [
             "initial_backoff", "maximum_backoff", "crash_loop_failures", "crash_loop_window", "stable_run",
-            "failure_rate_window", "failure_rate_interval", "shutdown_grace", "syscall_window",
+            "failure_rate_window", "failure_rate_interval", "shutdown_grace", "syscall_window", "cpu_held_at_quota",
         ]) {
             var v = SupervisionSettings()
             v.initialBackoff = sup["initial_backoff"]?.duration("initial_backoff")
@@ -56,6 +56,7 @@ enum PluginSettingsLoader {
             v.failureRateInterval = sup["failure_rate_interval"]?.duration("failure_rate_interval")
             v.shutdownGrace = sup["shutdown_grace"]?.duration("shutdown_grace")
             v.syscallWindow = sup["syscall_window"]?.duration("syscall_window")
+            v.cpuHeldAtQuota = sup["cpu_held_at_quota"]?.duration("cpu_held_at_quota")
             s.supervision = v
         }
         s.directories = (f["directories"]?.strings("directories") ?? []).map(resolve)

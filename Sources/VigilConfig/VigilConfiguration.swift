@@ -129,6 +129,9 @@ public struct SupervisionSettings: Sendable, Equatable {
     public var failureRateWindow: Duration?
     public var failureRateInterval: Duration?
     public var shutdownGrace: Duration?
+    /// How long a plugin may be held at its CPU quota (throttled in most periods) before its run
+    /// ends over the limit.
+    public var cpuHeldAtQuota: Duration?
     /// The window of watched-syscall counts judged for `unusual_system_call_patterns`.
     public var syscallWindow: Duration?
     public init() {}

@@ -178,6 +178,7 @@ extension PluginHostSettings {
         if let v = s.failureRateWindow { policy.failureRateWindow = v }
         if let v = s.failureRateInterval { policy.failureRateInterval = v }
         if let v = s.shutdownGrace { policy.shutdownGrace = v }
+        if let v = s.cpuHeldAtQuota { policy.cpuHeldAtQuota = v }
         self.init(launcherPath: p.launcher ?? PluginHostSettings.launcherBesideExecutable(),
                   specDirectory: (stateDirectory as NSString).appendingPathComponent("sandbox"),
                   profilesDirectory: p.sandboxDirectory ?? (config.baseDirectory as NSString).appendingPathComponent("../Sandbox"),

@@ -110,8 +110,9 @@ extension PluginHost {
             logger.error("plugin stderr flood", metadata: ["plugin": "\(name)", "detail": "\(what)"])
             execute(supervisor.handle(.protocolViolation(plugin: name, generation: generation, description: "log flood: " + what),
                                       now: now))
-        case .closed:
-            break
+        case .closed(let unread):
+            let detail = unread > 0 ? " inside a frame (\(unread) bytes of it unread)" : ""
+            execute(supervisor.handle(.connectionClosed(plugin: name, generation: generation, detail: detail), now: now))
         }
     }
 
@@ -205,7 +206,7 @@ extension PluginHost {
         guard !probes.isEmpty else { return }
         let continuation = self.continuation
         Task {
-            let hits = await PluginLauncher.onThread { probes.compactMap { p in p.2().map { (p.0, p.1, $0) } } }
+            let hits = await PluginLauncher.onThread { probes.compactMap { p in p.2(now).map { (p.0, p.1, $0) } } }
             for (name, generation, limit) in hits { continuation.yield(.overLimit(name, generation, limit)) }
         }
     }

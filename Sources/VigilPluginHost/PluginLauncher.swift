@@ -15,7 +15,7 @@ struct PluginRun: Sendable {
     var dataFolder: DataFolderMode? = nil
     /// Reads whether the run's cgroup has OOM-killed any of its processes or refused a fork (a
     /// blocking read of the cgroup's files: call it off the cooperative pool).
-    var runLimitHit: (@Sendable () -> String?)? = nil
+    var runLimitHit: (@Sendable (Timestamp) -> String?)? = nil
 }
 
 /// Starts one run of a plugin under `vigil-sandbox` and connects it: socket pair (fd 3), stderr
@@ -127,8 +127,10 @@ struct PluginLauncher: Sendable {
         let (daemonEnd, pluginEnd, errRead, errWrite) = (pair[0], pair[1], errPipe[0], errPipe[1])
         let watcher = self.watcher
         let cgroupName = Self.cgroupName(plugin: manifest.name)
+        // One more process for the plugin's reaper (its pid namespace's pid 1) when it has one.
         let cgroupLimits = PluginCgroup.Limits(memoryBytes: spec.limits.memoryBytes ?? Self.defaultCgroupMemory,
-                                               processes: spec.limits.processes ?? Self.defaultCgroupProcesses)
+                                               processes: (spec.limits.processes ?? Self.defaultCgroupProcesses)
+                                                   .addingReportingOverflow(spec.namespaces.pid ? 1 : 0).partialValue)
         let spawned: Result<(SandboxedProcess, PluginCgroup?), SandboxLaunchError> = await Self.onThread(yielding: true) {
             defer { close(pluginEnd); close(errWrite) }
             var cgroup: PluginCgroup?
@@ -154,11 +156,12 @@ struct PluginLauncher: Sendable {
         }
         let pid = process.pluginPID
         let probe = process.probe
+        let reaperStatus = process.reaperStatus
         let dataPath: String? = if case .quota? = data?.mode { data?.path } else { nil }
         let runLogger = logger
         let runName = manifest.name
         let waiter = Thread {
-            let exit = PluginExit.wait(pid: pid, probe: probe)
+            let exit = PluginExit.wait(pid: pid, probe: probe, reaperStatus: reaperStatus)
             // A limit of the run's cgroup wins over the bare signal: the OOM killer's SIGKILL
             // alone does not say it was this plugin's own memory limit.
             let limit = cgroup?.limitHit()
@@ -206,11 +209,12 @@ struct PluginLauncher: Sendable {
                     }
                 }
                 .takingOwnershipOfDescriptor(input: errRead).get()
-            var probe: (@Sendable () -> String?)?
+            var probe: (@Sendable (Timestamp) -> String?)?
             if let group = cgroup {
-                // Memory (a child the OOM killer took) or processes (a fork pids.max refused):
-                // either ends the run while the plugin lives on.
-                probe = { @Sendable in group.limitHit() }
+                // Memory (a child the OOM killer took), processes (a fork pids.max refused) or
+                // CPU (held at its quota): each ends the run while the plugin lives on.
+                let limits = RunLimitProbe(cgroup: group, cpuHeldAtQuota: settings.policy.cpuHeldAtQuota)
+                probe = { @Sendable now in limits.check(now: now) }
             }
             return PluginRun(pid: pid, channel: channel, dataFolder: data?.mode, runLimitHit: probe)
         } catch {

@@ -22,6 +22,13 @@ public struct SupervisionPolicy: Sendable, Equatable {
     public var failureRateInterval: Duration
     /// Time a plugin has to exit after `shutdown` before it is killed.
     public var shutdownGrace: Duration
+    /// Time a plugin that closed its connection (or half-closed it, perhaps inside a frame) has
+    /// to exit before it is killed as a protocol violation; it can never be served again.
+    public var closedConnectionGrace: Duration = .seconds(2)
+    /// How long a plugin may be held at its cgroup's CPU quota (throttled in at least half of
+    /// the scheduler's periods, every second) before its run ends over the limit: the quota
+    /// keeps the host's cores free, and a plugin that spins for this long is failing.
+    public var cpuHeldAtQuota: Duration = .seconds(30)
 
     public init(initialBackoff: Duration = .seconds(1), maximumBackoff: Duration = .seconds(300), backoffMultiplier: Double = 2,
                 jitter: Double = 0.2, crashLoopFailures: Int = 5, crashLoopWindow: Duration = .seconds(600),
@@ -79,6 +86,8 @@ public enum SupervisionInput: Sendable, Equatable {
     case handshakeRejected(plugin: String, generation: Int, reason: String)
     case pong(plugin: String, generation: Int, seq: Int64)
     case protocolViolation(plugin: String, generation: Int, description: String)
+    /// The plugin's connection reached end of file (`detail`: what was left unread, if anything).
+    case connectionClosed(plugin: String, generation: Int, detail: String)
     /// A kernel limit of the run was hit while the plugin lived on (its cgroup OOM-killed a child).
     case overLimit(plugin: String, generation: Int, limit: String)
     case terminated(plugin: String, generation: Int, PluginTermination)

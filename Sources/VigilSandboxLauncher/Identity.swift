@@ -6,14 +6,17 @@ import VigilCore
 /// Limits, uid/gid and capabilities: the plugin ends up as its own unprivileged uid holding
 /// exactly its declared capabilities (ambient, so they survive `execve`), nothing else.
 enum Identity {
-    static func applyLimits(_ limits: SandboxSpec.ResourceLimits) throws(LauncherFailure) {
+    /// `reaper`: the plugin runs under a reaper (pid 1 of its pid namespace), one more process
+    /// of its uid and cgroup than the plugin's own `processes`.
+    static func applyLimits(_ limits: SandboxSpec.ResourceLimits, reaper: Bool) throws(LauncherFailure) {
+        let extra: UInt64 = reaper ? 2 : 1
         let wanted: [(Int32, UInt64?, String)] = [
             (Int32(VIGIL_LIMIT_MEMORY.rawValue), limits.memoryBytes, "RLIMIT_AS"),
             (Int32(VIGIL_LIMIT_CPU.rawValue), limits.cpuSeconds, "RLIMIT_CPU"),
             (Int32(VIGIL_LIMIT_NOFILE.rawValue), limits.openFiles, "RLIMIT_NOFILE"),
             // One above the cgroup's pids.max: the cgroup refuses first, so the daemon sees it
             // (pids.events) and ends the run over the limit; this is the backstop without a cgroup.
-            (Int32(VIGIL_LIMIT_NPROC.rawValue), limits.processes.map { $0 == .max ? $0 : $0 + 1 }, "RLIMIT_NPROC"),
+            (Int32(VIGIL_LIMIT_NPROC.rawValue), limits.processes.map { $0 > .max - extra ? .max : $0 + extra }, "RLIMIT_NPROC"),
             // Over it a write fails with EFBIG and SIGXFSZ ends the plugin (a 1 TiB sparse file was one write).
             (Int32(VIGIL_LIMIT_FSIZE.rawValue), limits.fileBytes, "RLIMIT_FSIZE"),
             // No core files: a SIGSYS kill must not write the plugin's memory anywhere.

@@ -38,6 +38,7 @@ public enum LauncherStep: Int32, Sendable, CaseIterable {
     case chdir = 132
     case execve = 133
     case session = 134
+    case reaper = 135
 
     /// The exit status the launcher (or the plugin process before `execve`) ends with.
     public var exitCode: Int32 { rawValue }
@@ -79,6 +80,7 @@ public enum LauncherStep: Int32, Sendable, CaseIterable {
         case .chdir: "chdir"
         case .execve: "execve"
         case .session: "session"
+        case .reaper: "reaper"
         }
     }
 }

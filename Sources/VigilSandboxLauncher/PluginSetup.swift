@@ -27,7 +27,7 @@ enum PluginSetup {
         if spec.namespaces.net, !prepared.loopbackReady {
             guard vigil_loopback_up() == 0 else { throw .errno(.loopback, "lo up") }
         }
-        try Identity.applyLimits(spec.limits)
+        try Identity.applyLimits(spec.limits, reaper: spec.namespaces.pid)
         try Identity.become(uid: spec.uid, gid: spec.gid, keeping: prepared.capabilities, lastCap: lastCap)
         if prepared.parentDeathSignal {
             // After setresuid, which clears it. The parent is the daemon's zygote keeper thread,
@@ -55,7 +55,13 @@ enum PluginSetup {
         }
         let ack = vigil_recv_byte(notifySocket)
         guard ack == Int32(UInt8(ascii: "A")) else { throw .errno(.ack, "no ack from the daemon") }
-        close(notifySocket)
+        if spec.namespaces.pid {
+            // The plugin runs as pid 2 under a reaper (pid 1) that keeps the notify socket to
+            // report how the plugin ended: see vigil_become_reaper.
+            guard vigil_become_reaper(notifySocket) == 0 else { throw .errno(.reaper, "fork under the reaper") }
+        } else {
+            close(notifySocket)
+        }
         prepared.exec.execute()
         throw .errno(.execve, spec.executable)
     }

@@ -20,6 +20,7 @@ Docs/plugin-protocol.md.
 import json
 import os
 import queue
+import signal as _signal
 import socket
 import struct
 import sys
@@ -28,6 +29,12 @@ import time as _time
 
 PROTOCOL = 1
 MAX_FRAME = 1 << 20
+
+# Python ignores SIGXFSZ from start-up, so a write past the sandbox's file size limit
+# (RLIMIT_FSIZE) only raised EFBIG and the plugin ran on; with the default action back, the
+# kernel ends it and vigild records the failure as "file size limit (SIGXFSZ)".
+if hasattr(_signal, "SIGXFSZ"):
+    _signal.signal(_signal.SIGXFSZ, _signal.SIG_DFL)
 
 
 class PluginError(Exception):

@@ -14,6 +14,13 @@ pid_t vigil_clone_sandbox(int mount, int pid, int ipc, int uts, int net);
 
 /// prctl(PR_SET_PDEATHSIG, signal): sent when the thread that started this process ends.
 int vigil_set_parent_death_signal(int signal);
+/* Forks the plugin (pid 2) under a reaper that stays pid 1: 0 in the plugin, -1 on failure. */
+int vigil_become_reaper(int status_fd);
+/* A raw wait status: the exit code, or -1 with *signal set to the killing signal. */
+int vigil_decode_wait_status(int status, int *signal);
+/* SIGKILL to the process of the task blocked in seccomp notification `id` (its pid as the
+   notification gives it), only while that notification is still pending. */
+int vigil_kill_notifying(int notify_fd, unsigned long long id, pid_t pid);
 
 /// The number of threads of the calling process (from /proc/self/stat), or -1.
 int vigil_thread_count(void);

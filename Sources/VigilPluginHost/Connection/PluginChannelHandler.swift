@@ -29,8 +29,8 @@ public enum ConnectionReport: Sendable, Equatable {
     case backpressure(paused: Bool)
     /// A frame broke the protocol; the connection is closed.
     case violation(ProtocolError)
-    /// The plugin's end is closed.
-    case closed
+    /// The plugin's end is closed; `unread`: bytes of a frame it never finished.
+    case closed(unread: Int)
     /// The plugin's stderr went past ``LogFlood`` (what, in a sentence); its reading has stopped.
     case stderrFlood(String)
 }
@@ -112,7 +112,7 @@ final class PluginChannelHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         bus.close()
-        report(.closed)
+        report(.closed(unread: stopped ? 0 : decoder.bufferedByteCount))
         context.fireChannelInactive()
     }
 

@@ -183,9 +183,13 @@ public final class BreachWatcher: Sendable {
             onBreach(BreachReport(plugin: plugin.plugin, pid: Int32(bitPattern: request.pointee.pid), syscall: name,
                                   number: number, arguments: [args.0, args.1, args.2, args.3, args.4, args.5],
                                   time: clock.now(), outcome: fatal ? .killed : .denied))
-            // The plugin is pid 1 of its pid namespace: killing it ends every process in it. It is
-            // still unanswered, so the hard-denied call never runs.
-            if fatal { kill(plugin.pid, SIGKILL) }
+            // The caller first (still unanswered, so the hard-denied call never runs, and it dies
+            // before it could go on), then the run's first process (the reaper, pid 1 of the pid
+            // namespace, or the plugin itself): its end ends every process of the plugin.
+            if fatal {
+                _ = vigil_kill_notifying(fd, request.pointee.id, Int32(bitPattern: request.pointee.pid))
+                kill(plugin.pid, SIGKILL)
+            }
         }
         response.pointee.id = request.pointee.id
         response.pointee.val = 0

@@ -148,6 +148,15 @@ public struct PluginCgroup: Sendable {
         return nil
     }
 
+    /// The CPU controller's period counters (`nr_periods`, `nr_throttled` of `cpu.stat`): how
+    /// many 100 ms periods the run had runnable work in, and in how many it hit its quota.
+    public func cpuPeriods() -> (periods: UInt64, throttled: UInt64)? {
+        guard let cpu = paths.first(where: { version == .v2 || $0.hasPrefix(root + "/cpu/") }) else { return nil }
+        let file = cpu + "/cpu.stat"
+        guard FileManager.default.fileExists(atPath: file) else { return nil }
+        return (Self.counter("nr_periods", in: file), Self.counter("nr_throttled", in: file))
+    }
+
     /// Kills what is left in the cgroup and removes its folders (bounded: about a second).
     /// Removes the run folders a daemon that is gone left behind (`vigil/PLUGIN.PID.N` whose
     /// daemon PID no longer exists; a daemon killed with SIGKILL never removed them): only empty

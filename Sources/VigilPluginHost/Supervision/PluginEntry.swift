@@ -38,6 +38,9 @@ struct PluginEntry: Sendable {
     var afterStop: PluginRunState?
     /// When an unanswered `shutdown` turns into a kill.
     var stopDeadline: Timestamp?
+    /// When a run whose connection closed, and whose process did not exit, is killed.
+    var closedDeadline: Timestamp?
+    var closedDetail = ""
 
     init(manifest: PluginManifest, policy: SupervisionPolicy, now: Timestamp) {
         self.manifest = manifest
@@ -109,6 +112,7 @@ struct PluginEntry: Sendable {
                              policy: SupervisionPolicy, name: String) -> [SupervisionCommand] {
         counters.exits += 1
         pid = nil
+        closedDeadline = nil
         outstandingPing = nil
         nextPingAt = nil
         handshakeDeadline = nil
@@ -181,6 +185,15 @@ struct PluginEntry: Sendable {
     /// Everything due at `now` for this plugin.
     mutating func due(now: Timestamp, policy: SupervisionPolicy, name: String) -> [SupervisionCommand] {
         var commands: [SupervisionCommand] = []
+        if let deadline = closedDeadline, now >= deadline, pendingCause == nil {
+            closedDeadline = nil
+            switch state {
+            case .starting, .running:
+                counters.protocolViolations += 1
+                commands += kill(.protocolViolation("closed its connection\(closedDetail) and did not exit"), now: now, name: name)
+            default: break
+            }
+        }
         switch state {
         case .starting:
             if let deadline = handshakeDeadline, now >= deadline {

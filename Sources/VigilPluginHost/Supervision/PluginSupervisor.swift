@@ -107,6 +107,20 @@ public struct PluginSupervisor: Sendable {
                 e.counters.protocolViolations += 1
                 return e.kill(.protocolViolation(description), now: now, name: name)
             }
+        case .connectionClosed(let name, let generation, let detail):
+            // An exit usually follows at once; a process that keeps running without its
+            // connection (a half-close, perhaps inside a frame) is ended after a short grace.
+            return update(name, generation) { e in
+                switch e.state {
+                case .starting, .running:
+                    if e.closedDeadline == nil, e.pendingCause == nil {
+                        e.closedDeadline = now + policy.closedConnectionGrace
+                        e.closedDetail = detail
+                    }
+                default: break
+                }
+                return []
+            }
         case .overLimit(let name, let generation, let limit):
             return update(name, generation) { e in e.kill(.resourceLimit(limit), now: now, name: name) }
         case .terminated(let name, let generation, let termination):

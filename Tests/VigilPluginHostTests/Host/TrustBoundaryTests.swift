@@ -211,6 +211,47 @@ extension PluginTrustTests {
         await world.stop()
     }
 
+    /// Attack pass, issue 16: a plugin spinning on both cores was held at its quota (one core)
+    /// and ran on for ever; held there for `cpuHeldAtQuota` its run ends over the CPU limit.
+    @Test(.timeLimit(.minutes(1))) func aPluginHeldAtItsCPUQuotaFailsOverIt() async throws {
+        guard PluginCgroup.detect() != nil else { return }
+        var policy = SupervisionPolicy.noRestartsDuringATest
+        policy.cpuHeldAtQuota = .seconds(3)
+        let world = try PluginWorld(policy: policy)
+        await world.start([try world.pythonPlugin("spinner", mode: "spin", heartbeat: "10 minutes")])
+        let failed = await world.eventually(.seconds(30)) { (await world.host.status("spinner")?.counters.failures ?? 0) >= 1 }
+        #expect(failed)
+        let cause = await world.host.status("spinner")?.lastCause?.description ?? ""
+        #expect(cause.contains("CPU limit (held at its quota"), "\(cause)")
+        await world.stop()
+    }
+
+    /// Attack pass, issue 16: a plugin that sent half a frame and shut its write side, then
+    /// slept, was noticed only when its heartbeat ran out (30 s); now its run ends when the
+    /// connection closes without the process exiting, the unread frame named.
+    @Test func aPluginThatHalfClosesInsideAFrameIsEndedAtOnce() async throws {
+        let world = try PluginWorld(policy: .noRestartsDuringATest)
+        await world.start([try world.pythonPlugin("halfway", mode: "half-close", heartbeat: "10 minutes")])
+        let failed = await world.eventually { (await world.host.status("halfway")?.counters.failures ?? 0) >= 1 }
+        #expect(failed)
+        let cause = await world.host.status("halfway")?.lastCause?.description ?? ""
+        #expect(cause.contains("closed its connection inside a frame"), "\(cause)")
+        await world.stop()
+    }
+
+    /// Attack pass, issue 16: a plugin writing past its file size limit got EFBIG and ran on
+    /// (pid 1 of its pid namespace ignores SIGXFSZ, and Python ignores it from start-up); the SDK
+    /// restores the default action and the reaper reports the kill, so the run fails over the limit.
+    @Test func aPluginWritingPastItsFileSizeLimitFailsOverIt() async throws {
+        let world = try PluginWorld(policy: .noRestartsDuringATest)
+        await world.start([try world.pythonPlugin("writer", mode: "fsize")])
+        let failed = await world.eventually { (await world.host.status("writer")?.counters.failures ?? 0) >= 1 }
+        #expect(failed)
+        let cause = await world.host.status("writer")?.lastCause?.description ?? ""
+        #expect(cause.contains("file size limit (SIGXFSZ)"), "\(cause)")
+        await world.stop()
+    }
+
     /// Attack pass, issue 16: a plugin writing stderr as fast as it can (short lines, or megabytes
     /// without a newline) ran for ever at a full core of the daemon's CPU; its run now ends as a
     /// log flood, and what reached the log stayed within the rate limit.

@@ -63,7 +63,8 @@ struct HostileBoundaryTests {
 
     @Test func everyPluginLeadsItsOwnSessionAndProcessGroup() throws {
         let outcome = try run("session")
-        #expect(outcome.output.contains("session sid=1 pgid=1 pid=1"), "\(outcome.output)")
+        // The session its reaper (pid 1 of its namespace) made: the plugin runs as pid 2 in it.
+        #expect(outcome.output.contains("session sid=1 pgid=1 pid=2"), "\(outcome.output)")
     }
 
     @Test func procShowsOnlyThePluginsOwnProcesses() throws {
@@ -123,6 +124,17 @@ struct HostileBoundaryTests {
     @Test func aTerabyteSparseFileInAWritePathIsRefused() throws {
         let outcome = try run("fsize", world.writableDirectory.appendingPathComponent("sparse").path)
         #expect(outcome.output.contains("fsize blocked errno=\(EFBIG)"), "\(outcome.output)")
+    }
+
+    /// Attack pass, issue 16: the plugin was pid 1 of its pid namespace, which ignores every
+    /// signal it has no handler for, the kernel's SIGXFSZ included: it wrote past the limit, got
+    /// EFBIG and ran on. Under its reaper (pid 1) the plugin is pid 2 and the signal ends it;
+    /// the reaper passes that end on to the daemon.
+    @Test func aWritePastTheFileSizeLimitEndsThePluginBySIGXFSZ() throws {
+        let outcome = try run("fsize-signal", world.writableDirectory.appendingPathComponent("sparse").path)
+        #expect(!outcome.output.contains("SURVIVED"), "\(outcome.output)")
+        #expect(outcome.exit == .killed(signal: SIGXFSZ, syscall: nil), "\(String(describing: outcome.exit))")
+        #expect(PluginEntry.cause(of: .killed(signal: SIGXFSZ, syscall: nil)).description.contains("file size limit"))
     }
 
     @Test func tmpHasAsManyInodesAsPagesNotHalfAMillion() throws {

@@ -105,7 +105,7 @@ struct LauncherContractTests {
             close(pair[1])
         }
         for (process, socket) in running {
-            #expect(PluginExit.wait(pid: process.pluginPID, probe: process.probe) == .exited(code: 0))
+            #expect(process.wait() == .exited(code: 0))
             close(socket)
         }
         #expect(breaches.withLock { $0.map { "\($0.plugin):\($0.syscall)" }.sorted() } == ["p0:socket", "p2:unshare"])

@@ -115,7 +115,7 @@ enum SandboxHarness {
         }
         close(pair[1])
         let output = readToEnd(pair[0])
-        let exit = PluginExit.wait(pid: process.pluginPID, probe: process.probe)
+        let exit = process.wait()
         return Outcome(output: output, exit: exit,
                        breaches: breaches.withLock { $0 }, watched: watcher.statistics(plugin: request.plugin))
     }

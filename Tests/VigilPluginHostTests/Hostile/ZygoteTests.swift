@@ -41,7 +41,7 @@ struct ZygoteTests {
         let stderr = SandboxHarness.readToEnd(errPipe[0])
         switch spawned {
         case .success(let process):
-            return Run(output: output, stderr: stderr, exit: PluginExit.wait(pid: process.pluginPID, probe: process.probe))
+            return Run(output: output, stderr: stderr, exit: process.wait())
         case .failure(let error):
             return Run(output: output, stderr: stderr, failure: error)
         }

@@ -46,6 +46,13 @@ static int boundary_attempt(const char *a, const char *arg) {
         rc = fd < 0 ? -1 : pwrite(fd, "x", 1, (off_t)1 << 40);
         report(a, rc, "wrote at 1 TiB");
         if (fd >= 0) { ftruncate(fd, 0); close(fd); unlink(arg); }
+    } else if (!strcmp(a, "fsize-signal")) {
+        /* The same write with SIGXFSZ at its default action: the kernel ends the plugin, although
+           the plugin is no longer pid 1 of its pid namespace (which ignores it) but runs under a reaper. */
+        int fd = open(arg, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        rc = fd < 0 ? -1 : pwrite(fd, "x", 1, (off_t)1 << 40);
+        report(a, rc, "SURVIVED a write at 1 TiB");
+        if (fd >= 0) { ftruncate(fd, 0); close(fd); unlink(arg); }
     } else if (!strcmp(a, "tmp-inodes")) {
         /* Empty files cost no blocks, only inodes (and kernel slab): stop at 50,000. */
         int n = 0;

@@ -220,6 +220,32 @@ elif mode == "log-flood":
     forged = "ok\n2026-12-04T10:00:00+0000 critical vigild: [VigilPluginHost] plugin quarantined\x1b[2J" + "z" * ((1 << 20) - 200)
     while True:
         plugin.send({"type": "log", "level": "critical", "message": forged})
+elif mode == "spin":
+    # Both cores, for ever: a child and the plugin itself spin.
+    plugin.handshake()
+    os.fork()
+    while True:
+        pass
+elif mode == "half-close":
+    # Half a frame, then the write side shut: the process lives on, silent.
+    import socket
+    plugin.handshake()
+    plugin._sock.sendall(struct.pack(">I", 100) + b'{"type": "ev')
+    plugin._sock.shutdown(socket.SHUT_WR)
+    while True:
+        time.sleep(60)
+elif mode == "fsize":
+    # One write far past the file size limit, in /tmp (sparse: no space needed).
+    plugin.handshake()
+    with open("/tmp/big", "wb") as f:
+        f.seek(1 << 40)
+        f.write(b"x")
+        f.flush()
+    sys.stderr.write("fsize SURVIVED\n")
+    while True:
+        message = plugin.receive()
+        if message.get("type") == "ping":
+            plugin.send({"type": "pong", "seq": message.get("seq")})
 elif mode == "fork-hold":
     # Forks until refused, every child kept asleep: held at the limit, never crashing.
     plugin.handshake()
