@@ -22,7 +22,7 @@ import urllib.parse
 sys.path.insert(0, os.environ.get("VIGIL_SDK") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sdk", "python"))
 import vigil_plugin  # noqa: E402
 
-plugin = vigil_plugin.Plugin("webhook", "1.0")
+plugin = vigil_plugin.Plugin("webhook", "1.0", workers=8)
 _pool = threading.local()
 
 

@@ -80,7 +80,7 @@ extension PluginHost {
             // The sender is checked before anything is taken: an answer to another plugin's
             // request leaves that request waiting for its real answer.
             guard let waiter = waiting[result.id], waiter.plugin == name, waiter.generation == generation else {
-                if expiredRequests[name]?.contains(result.id) == true { return }  // late, already failed
+                if takeLateAnswer(result.id, plugin: name) { return }  // late, already failed
                 let id = LogText.sanitized(String(result.id.prefix(80)))
                 execute(supervisor.handle(.protocolViolation(plugin: name, generation: generation,
                                                              description: "answered request \"\(id)\", which was not sent to it"),

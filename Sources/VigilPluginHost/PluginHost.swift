@@ -355,6 +355,15 @@ public actor PluginHost {
             plugin: waiter.plugin, reason: "no result within the deadline of \(DurationText.format(span))"))
     }
 
+    /// Whether `id` is a request of `plugin` that already failed for its deadline: its late
+    /// answer is dropped, once (a second answer is a violation, so results stay bounded by the
+    /// requests sent, which is why they spend no control-frame token).
+    func takeLateAnswer(_ id: String, plugin: String) -> Bool {
+        guard let late = expiredRequests[plugin]?.firstIndex(of: id) else { return false }
+        expiredRequests[plugin]?.remove(at: late)
+        return true
+    }
+
     func rememberExpired(_ id: String, plugin: String) {
         var ids = expiredRequests[plugin] ?? []
         ids.append(id)

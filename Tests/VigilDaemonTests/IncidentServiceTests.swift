@@ -170,6 +170,24 @@ func cpuSignal(at time: Timestamp, value: Double = 97) -> RuleSignal {
         #expect(entry?["status"]?.stringValue == "Contained")
         #expect(entry?["updates"]?.arrayValue?.count == 2)
     }
+
+    /// An alert storm opening an incident per alert regenerated the page (every user-impacting
+    /// incident with its timeline) once per intake batch: most of the daemon's CPU. Requests
+    /// from intake within the spacing coalesce into one regeneration when it has passed.
+    @Test(.timeLimit(.minutes(1))) func intakeRegeneratesTheStatusPageAtMostOncePerSpacing() async throws {
+        let path = try temporaryDatabasePath()
+        let store = try Store(path: path)
+        let pagePath = (path as NSString).deletingLastPathComponent + "/status-page.json"
+        let page = StatusPagePublisher(path: pagePath, store: store, clock: ManualClock(monday), logger: quietLogger,
+                                       spacing: .milliseconds(300))
+        let started = ContinuousClock.now
+        for _ in 0..<50 { page.publishSoon() }
+        while await page.regenerations < 2 { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(ContinuousClock.now - started >= .milliseconds(300), "the second waited for the spacing")
+        try await Task.sleep(for: .milliseconds(700))
+        #expect(await page.regenerations == 2, "fifty requests, two regenerations")
+        #expect(FileManager.default.fileExists(atPath: pagePath))
+    }
 }
 
 /// The clock service over the incident service: paced by the test, stopped by graceful shutdown.

@@ -32,7 +32,7 @@ import VigilStore
         let outbox = NotificationOutbox(store: rig.store, clock: rig.clock, logger: quietLogger)
         await outbox.register(delivery)
         var ids: [String] = []
-        for i in 0..<6 {
+        for i in 0..<12 {
             ids.append(try await rig.incidents.declare(ClassificationInput(title: "cpu \(i)", incidentType: "High CPU utilization"),
                                                       actor: "dave").id)
         }
@@ -99,7 +99,7 @@ import VigilStore
     /// round (and every page queued after it) for that long. It may hold only its own slots.
     @Test(.timeLimit(.minutes(1))) func aHangingNotifierHoldsBackOnlyItsOwnPages() async throws {
         let rig = try ContainmentTests.rig()
-        for i in 0..<4 {
+        for i in 0..<6 {
             _ = try await rig.incidents.declare(ClassificationInput(title: "cpu \(i)", incidentType: "High CPU utilization"), actor: "dave")
         }
         let first = try await rig.store.pendingNotifications()

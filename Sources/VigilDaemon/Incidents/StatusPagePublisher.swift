@@ -12,20 +12,30 @@ public actor StatusPagePublisher {
     private let store: Store
     private let clock: any VigilClock
     private let logger: Logger
+    /// Regenerations asked for with ``publishSoon()`` are at least this far apart. The page
+    /// reads every user-impacting incident of the retention period with its timeline: an alert
+    /// storm opening an incident per alert regenerated it once per intake batch, which was
+    /// measured taking most of the daemon's CPU (a quarter of it in reading timelines alone).
+    public nonisolated let spacing: Duration
+    private var lastPublished: ContinuousClock.Instant?
+    /// How many times the page has been regenerated.
+    public private(set) var regenerations = 0
 
-    public init(path: String, store: Store, clock: any VigilClock, logger: Logger) {
+    public init(path: String, store: Store, clock: any VigilClock, logger: Logger, spacing: Duration = .seconds(1)) {
         self.path = path
         self.store = store
         self.clock = clock
         self.logger = logger
+        self.spacing = spacing
     }
 
     private var publishing = false
     private var again = false
 
     /// Asks for the page to be regenerated soon, without waiting: requests made while one is
-    /// being written coalesce into one more. Signal intake uses this, so a burst of incidents
-    /// never waits for the page (people's commands still wait for it with ``publish()``).
+    /// being written, or within ``spacing`` of the last one, coalesce into one more, written
+    /// when the spacing has passed. Signal intake uses this, so a burst of incidents never waits
+    /// for the page (people's commands still wait for it with ``publish()``).
     public nonisolated func publishSoon() {
         Task { await self.coalescedPublish() }
     }
@@ -37,6 +47,10 @@ public actor StatusPagePublisher {
         }
         publishing = true
         repeat {
+            if let last = lastPublished {
+                let wait = last + spacing - ContinuousClock.now
+                if wait > .zero { try? await Task.sleep(for: wait) }
+            }
             again = false
             await publish()
         } while again
@@ -45,6 +59,8 @@ public actor StatusPagePublisher {
 
     /// Regenerates the page; failures are logged (the page is an effect, the database keeps the facts).
     public func publish() async {
+        lastPublished = ContinuousClock.now
+        regenerations += 1
         do {
             let now = clock.now()
             let recent = try await store.incidents(limit: 500).filter {

@@ -157,7 +157,13 @@ final class PluginChannelHandler: ChannelInboundHandler {
             return
         }
         let message = try PluginMessage.from(scanned, frame: number, payload: payload, records: [])
-        if case .hello = message {} else { spendControlToken(context: context) }
+        // A `result` spends no token: each must answer a request the daemon sent to this plugin
+        // (anything else ends the run), so they are bounded by the daemon's own requests — and
+        // counted, they capped a notifier at 200 pages a second.
+        switch message {
+        case .hello, .result: break
+        default: spendControlToken(context: context)
+        }
         switch message {
         case .hello(let hello):
             guard !helloSeen else { throw .unexpectedMessage(frame: number, type: "hello", expected: "no second hello") }

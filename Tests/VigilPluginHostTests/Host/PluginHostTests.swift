@@ -41,6 +41,39 @@ struct PluginHostTests {
         await world.stop()
     }
 
+    /// Results spend no control-frame token (each answers a request the daemon sent): counted,
+    /// they capped a notifier at 200 pages a second with a burst of 400.
+    @Test(.timeLimit(.minutes(1))) func aNotifierAnsweringManyRequestsIsNotThrottled() async throws {
+        var limits = ConnectionLimits()
+        limits.controlFramesPerSecond = 5
+        limits.controlFrameBurst = 10
+        let world = try PluginWorld(limits: limits)
+        await world.start([try world.pythonPlugin("echo", mode: "echo-notifier", kind: .notifier)])
+        #expect(await world.eventually { await world.host.status("echo")?.state == .running })
+        let started = ContinuousClock.now
+        let answered = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for i in 0..<200 {
+                group.addTask { try await world.host.notify("echo", incident: .null, title: "page \(i)", body: "b").ok }
+            }
+            return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(answered == 200)
+        // At 5 frames a second, 200 counted results would take 38 s.
+        #expect(ContinuousClock.now - started < .seconds(20))
+        #expect(await world.host.accounts["echo"]?.timesThrottled == 0)
+        await world.stop()
+    }
+
+    /// A late answer to a request that already timed out is dropped once; the same answer again
+    /// is a protocol violation (else replaying it would be a free, unthrottled frame).
+    @Test func aLateAnswerIsTakenOnce() async throws {
+        let world = try PluginWorld()
+        await world.host.rememberExpired("req-1", plugin: "late")
+        #expect(await world.host.takeLateAnswer("req-1", plugin: "other") == false)
+        #expect(await world.host.takeLateAnswer("req-1", plugin: "late"))
+        #expect(await world.host.takeLateAnswer("req-1", plugin: "late") == false)
+    }
+
     @Test func aRequestPastItsDeadlineFailsAndTheNotifierIsRestarted() async throws {
         let world = try PluginWorld()
         await world.start([try world.pythonPlugin("slow", mode: "slow-notifier", kind: .notifier, actionDeadline: "1 second")])
