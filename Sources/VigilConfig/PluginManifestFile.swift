@@ -212,7 +212,7 @@ public enum PluginManifestFile {
         return n / 1024 * 1024
     }
 
-    /// A size like `256 MiB`, `1 GiB`, `512M` or a plain number of bytes.
+    /// A size like `256 MiB`, `1 GiB`, `1 TiB`, `512M` or a plain number of bytes.
     static func bytes(_ node: YAMLNode, _ key: String) -> UInt64? {
         guard let s = node.string(key) else { return nil }
         let text = s.trimmingCharacters(in: .whitespaces)
@@ -223,10 +223,11 @@ public enum PluginManifestFile {
         case "k", "kb", "kib": 1 << 10
         case "m", "mb", "mib": 1 << 20
         case "g", "gb", "gib": 1 << 30
+        case "t", "tb", "tib": 1 << 40
         default: nil
         }
         guard let n = UInt64(digits), let scale, n > 0 else {
-            node.diagnostics.add(.invalidValue(node.location, key: key, found: s, expected: "a size like \"256 MiB\" or \"1 GiB\""))
+            node.diagnostics.add(.invalidValue(node.location, key: key, found: s, expected: "a size like \"256 MiB\", \"1 GiB\" or \"1 TiB\""))
             return nil
         }
         let (total, overflow) = n.multipliedReportingOverflow(by: scale)

@@ -55,6 +55,11 @@ extension PluginHost {
             execute(supervisor.tick(now: now, random: Double.random(in: 0...1)))
             judgeSyscallWindows(now: now)
             checkRunLimits(now: now)
+        case .syscallFlood(let name, let pid, let detail):
+            guard let current = runs[name], current.run.pid == pid else { return }
+            logger.error("plugin syscall flood", metadata: ["plugin": "\(name)", "detail": "\(detail)"])
+            execute(supervisor.handle(.protocolViolation(plugin: name, generation: current.generation, description: detail),
+                                      now: now))
         case .overLimit(let name, let generation, let limit):
             logger.warning("plugin over its limit", metadata: ["plugin": "\(name)", "limit": "\(limit)"])
             execute(supervisor.handle(.overLimit(plugin: name, generation: generation, limit: limit), now: now))

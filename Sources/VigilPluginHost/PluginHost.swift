@@ -41,6 +41,8 @@ public actor PluginHost {
         case tick
         /// The run's cgroup OOM-killed one of its processes while the plugin lived on.
         case overLimit(String, Int, String)
+        /// The run (plugin, its first process) made watched syscalls faster than the watcher's budget.
+        case syscallFlood(String, Int32, String)
     }
 
     struct Waiting {
@@ -118,6 +120,8 @@ public actor PluginHost {
                 // security lane carries the breach even if everything else is busy.
                 if !publisher.publish(report) { continuation.yield(.republish(publisher.event(report))) }
                 continuation.yield(.breach(report))
+            }, onFlood: { plugin, pid, detail in
+                continuation.yield(.syscallFlood(plugin, pid, detail))
             })
         }
     }

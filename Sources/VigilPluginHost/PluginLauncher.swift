@@ -161,6 +161,10 @@ struct PluginLauncher: Sendable {
         let runLogger = logger
         let runName = manifest.name
         let waiter = Thread {
+            // Full already when the run began (a data folder is kept across runs): then a failure
+            // of this run is not put down to it (attack pass: after one run filled its folder,
+            // every later failure, an ENOSPC in /tmp, an EFBIG, read "data folder full").
+            let fullAtStart = dataPath.flatMap(PluginDataVolume.exhaustion(of:)) != nil
             let exit = PluginExit.wait(pid: pid, probe: probe, reaperStatus: reaperStatus)
             // A limit of the run's cgroup wins over the bare signal: the OOM killer's SIGKILL
             // alone does not say it was this plugin's own memory limit.
@@ -172,12 +176,13 @@ struct PluginLauncher: Sendable {
             if let full {
                 runLogger.warning("plugin data folder full", metadata: ["plugin": "\(runName)", "detail": "\(full)"])
             }
+            let filledInThisRun = fullAtStart ? nil : full
             switch exit {
             case .exited(let code)? where limit != nil:
                 // One of its processes hit the limit (a child the OOM killer chose); the plugin then exited.
                 exited(.overLimit((limit ?? "") + " in one of its processes, then the plugin exited with status \(code)"))
             case _? where limit != nil: exited(.overLimit(limit ?? ""))
-            case .exited(let code)? where full != nil && code != 0: exited(.overLimit(full ?? ""))
+            case .exited(let code)? where filledInThisRun != nil && code != 0: exited(.overLimit(filledInThisRun ?? ""))
             case .exited(let code)?: exited(.exited(code: code))
             case .killed(let signal, let syscall)?: exited(.killed(signal: signal, syscall: syscall?.name))
             case nil: exited(.exited(code: -1))

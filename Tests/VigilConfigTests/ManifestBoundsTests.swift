@@ -28,6 +28,15 @@ import VigilCore
         #expect(m.sandbox.limits.memoryBytes == 17_179_869_183 << 30)
     }
 
+    /// Attack pass: Docs/sandbox.md gives the data folder's range up to 1 TiB, which the
+    /// parser refused ("1024 GiB" was needed); TiB is a unit like the others, and still checked.
+    @Test func terabytesAreASize() throws {
+        let m = try manifest("sandbox:\n  limits:\n    data: 1 TiB\n    memory: 2 T")
+        #expect(m.sandbox.limits.dataBytes == 1 << 40)
+        #expect(m.sandbox.limits.memoryBytes == 2 << 40)
+        #expect(throws: ConfigErrors.self) { try manifest("sandbox:\n  limits:\n    memory: 16777216 TiB") }
+    }
+
     /// Nested aliases ("billion laughs"): a few hundred bytes that expanded to 10^9 values.
     @Test(.timeLimit(.minutes(1))) func aliasBombInConfigIsAnError() {
         var yaml = "config:\n  a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"

@@ -168,6 +168,13 @@ struct PluginPolicyDaemonTests {
         #expect(daemon.log.contains("plugin data folder full"), "\(daemon.log)")
         // The daemon is unaffected and answers.
         #expect(try Self.json(["plugins", "show", "filler"], daemon)["data_folder"]?.stringValue == "ext4 image of 4 MiB, at most 1024 files")
+        // Attack pass, issue 16: the folder is kept, so the next run starts with it full; that
+        // run's failure is its own (exit 1 at its first write), not put down to the folder again.
+        #expect(try eventually {
+            let filler = try Self.json(["plugins", "show", "filler"], daemon)
+            return (filler["failures_by_cause"]?["exit"]?.doubleValue ?? 0) >= 1
+        }, "\(daemon.log)")
+        #expect(try Self.json(["plugins", "show", "filler"], daemon)["failures_by_cause"]?["rlimit"]?.doubleValue == 1)
     }
 
     /// The shipped configuration, its bundled plugins and nothing else: the policy (the `emits`

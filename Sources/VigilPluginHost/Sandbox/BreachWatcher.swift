@@ -57,13 +57,31 @@ public final class BreachWatcher: Sendable {
     private let clock: any VigilClock
     private let onBreach: @Sendable (BreachReport) -> Void
     private let onExit: @Sendable (String, Int32) -> Void
+    private let onFlood: @Sendable (String, Int32, String) -> Void
     private let finished = DispatchSemaphore(value: 0)
+
+    /// Watched calls a run may make, on average, per second (with a burst of ``watchedCallBurst``)
+    /// before they are a flood. Every watched call is a round trip through this thread: six
+    /// children looping on `ioctl(FIONREAD)` made 5 million of them in 70 s and held a core of
+    /// the daemon's, outside the plugin's own CPU quota, for as long as they ran.
+    public static let watchedCallsPerSecond = 1_000.0
+    public static let watchedCallBurst = 20_000.0
+
+    /// A run's budget of watched calls (watcher thread only).
+    struct Budget {
+        var tokens = BreachWatcher.watchedCallBurst
+        var refilledAt: Timestamp
+        var reported = false
+    }
 
     /// Starts the watcher thread. `onExit(plugin, pid)` is called when a plugin's filter has no
     /// task left (POLLHUP), after which its fd is closed.
+    /// `onFlood(plugin, pid, detail)` is called once per run whose watched calls exceed
+    /// ``watchedCallsPerSecond`` (with the burst); its calls go on being answered until the run ends.
     public init(clock: any VigilClock = SystemClock(),
                 onBreach: @escaping @Sendable (BreachReport) -> Void,
-                onExit: @escaping @Sendable (String, Int32) -> Void = { _, _ in }) throws {
+                onExit: @escaping @Sendable (String, Int32) -> Void = { _, _ in },
+                onFlood: @escaping @Sendable (String, Int32, String) -> Void = { _, _, _ in }) throws {
         var fds: [Int32] = [-1, -1]
         guard vigil_pipe_cloexec(&fds) == 0 else { throw SandboxLaunchError.system("pipe", errno) }
         _ = fcntl(fds[0], F_SETFL, O_NONBLOCK)
@@ -71,6 +89,7 @@ public final class BreachWatcher: Sendable {
         self.clock = clock
         self.onBreach = onBreach
         self.onExit = onExit
+        self.onFlood = onFlood
         let thread = Thread { [self] in run() }
         thread.name = "vigil-breach-watcher"
         thread.start()
@@ -135,6 +154,7 @@ public final class BreachWatcher: Sendable {
             close(wake.write)
             finished.signal()
         }
+        var budgets: [Int32: Budget] = [:]
         while true {
             let (watched, stopping) = state.withLock { ($0.watched, $0.stopping) }
             if stopping { return }
@@ -149,8 +169,9 @@ public final class BreachWatcher: Sendable {
             for entry in pollFDs.dropFirst() where entry.revents != 0 {
                 guard let plugin = watched[entry.fd] else { continue }
                 if entry.revents & Int16(POLLIN) != 0 {
-                    handle(fd: entry.fd, plugin: plugin, request: request, response: response)
+                    handle(fd: entry.fd, plugin: plugin, request: request, response: response, budgets: &budgets)
                 } else if entry.revents & Int16(POLLHUP | POLLERR | POLLNVAL) != 0 {
+                    budgets[entry.fd] = nil
                     state.withLock { _ = $0.watched.removeValue(forKey: entry.fd) }
                     close(entry.fd)
                     onExit(plugin.plugin, plugin.pid)
@@ -160,7 +181,7 @@ public final class BreachWatcher: Sendable {
     }
 
     private func handle(fd: Int32, plugin: Watched, request: UnsafeMutablePointer<seccomp_notif>,
-                        response: UnsafeMutablePointer<seccomp_notif_resp>) {
+                        response: UnsafeMutablePointer<seccomp_notif_resp>, budgets: inout [Int32: Budget]) {
         memset(request, 0, MemoryLayout<seccomp_notif>.size)
         // ENOENT: the task died between poll and receive; nothing to answer.
         guard seccomp_notify_receive(fd, request) == 0 else { return }
@@ -175,6 +196,18 @@ public final class BreachWatcher: Sendable {
                 s.totals[plugin.plugin, default: [:]][name, default: 0] += 1
                 s.window[plugin.plugin, default: [:]][name, default: 0] += 1
             }
+            let now = clock.now()
+            var budget = budgets[fd] ?? Budget(refilledAt: now)
+            let elapsed = max(0, (now - budget.refilledAt).inSeconds)
+            budget.tokens = min(Self.watchedCallBurst, budget.tokens + elapsed * Self.watchedCallsPerSecond)
+            budget.refilledAt = now
+            budget.tokens -= 1
+            if budget.tokens < 0, !budget.reported {
+                budget.reported = true
+                onFlood(plugin.plugin, plugin.pid, "watched syscall flood: more than \(Int(Self.watchedCallBurst)) calls "
+                        + "(last: \(name)) beyond \(Int(Self.watchedCallsPerSecond)) a second, each a round trip through vigild")
+            }
+            budgets[fd] = budget
         } else {
             // Reported before the plugin gets its EPERM, so the report never trails the plugin's exit.
             state.withLock { $0.breaches[plugin.plugin, default: 0] += 1 }

@@ -211,6 +211,20 @@ extension PluginTrustTests {
         await world.stop()
     }
 
+    /// Attack pass, issue 16: six children looping on a watched syscall (`ioctl`) made 5 million
+    /// round trips through the daemon's watcher in 70 s, a core of the daemon's outside the
+    /// plugin's own quota, and were never ended; past the watcher's budget the run ends.
+    @Test(.timeLimit(.minutes(1))) func aWatchedSyscallStormEndsTheRun() async throws {
+        guard SandboxSupport.detect().userNotification else { return }
+        let world = try PluginWorld(policy: .noRestartsDuringATest)
+        await world.start([try world.pythonPlugin("storm", mode: "ioctl-storm", heartbeat: "10 minutes")])
+        let ended = await world.eventually(.seconds(30)) { (await world.host.status("storm")?.counters.protocolViolations ?? 0) >= 1 }
+        #expect(ended)
+        let cause = await world.host.status("storm")?.lastCause?.description ?? ""
+        #expect(cause.contains("watched syscall flood") && cause.contains("ioctl"), "\(cause)")
+        await world.stop()
+    }
+
     /// Attack pass, issue 16: a plugin spinning on both cores was held at its quota (one core)
     /// and ran on for ever; held there for `cpuHeldAtQuota` its run ends over the CPU limit.
     @Test(.timeLimit(.minutes(1))) func aPluginHeldAtItsCPUQuotaFailsOverIt() async throws {

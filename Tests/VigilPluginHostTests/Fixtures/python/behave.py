@@ -220,6 +220,13 @@ elif mode == "log-flood":
     forged = "ok\n2026-12-04T10:00:00+0000 critical vigild: [VigilPluginHost] plugin quarantined\x1b[2J" + "z" * ((1 << 20) - 200)
     while True:
         plugin.send({"type": "log", "level": "critical", "message": forged})
+elif mode == "ioctl-storm":
+    # A watched syscall (ioctl) in a loop: each one is a round trip through the daemon.
+    import fcntl, termios
+    plugin.handshake()
+    buf = bytearray(4)
+    while True:
+        fcntl.ioctl(3, termios.FIONREAD, buf)
 elif mode == "spin":
     # Both cores, for ever: a child and the plugin itself spin.
     plugin.handshake()
