@@ -141,4 +141,13 @@ import VigilCore
         let i386 = record.replacingOccurrences(of: "arch=c000003e syscall=101", with: "arch=40000003 syscall=26")
         #expect(SyscallProbe.parseAudit(i386, pid: 30172)?.name.hasPrefix("ptrace (arch 0x40000003)") == true)
     }
+
+    /// Under a reaper the process killed is the plugin (pid 2 of its namespace), whose host pid
+    /// the daemon never learns: its record is matched by the plugin's own uid. `auid` is not `uid`.
+    @Test func underAReaperTheRecordIsMatchedByThePluginsUID() {
+        let record = "5,345,15079177166,-;audit: type=1326 audit(1795554802.880:2): auid=61200 uid=70001 gid=70001 ses=4294967295 pid=30180 comm=\"probe\" exe=\"/x\" sig=31 arch=c000003e syscall=101 compat=0 ip=0x7f code=0x80000000"
+        #expect(SyscallProbe.parseAudit(record, pid: 30172, uid: 70001)?.name == "ptrace")
+        #expect(SyscallProbe.parseAudit(record, pid: 30172, uid: 61200) == nil)
+        #expect(SyscallProbe.parseAudit(record, pid: 30172) == nil)
+    }
 }
