@@ -10,24 +10,21 @@ struct LineRateLimit: Sendable {
     static let burst = 100.0
     static let reportEvery: Duration = .seconds(10)
 
-    private var tokens = LineRateLimit.burst
-    private var refilledAt: Timestamp
+    private var bucket: TokenBucket
     private var dropped = 0
     private var reportedAt: Timestamp?
 
-    init(now: Timestamp) { refilledAt = now }
+    init(now: Timestamp) { bucket = TokenBucket(perSecond: Self.linesPerSecond, burst: Self.burst, now: now) }
 
     /// Whether a line may be written now, and how many dropped lines to report first (nil: none
     /// now; they are reported with a later line, at most once every ``reportEvery``).
     mutating func admit(now: Timestamp) -> (write: Bool, reportDropped: Int?) {
-        let elapsed = now >= refilledAt ? (now - refilledAt).inSeconds : 0
-        tokens = min(Self.burst, tokens + elapsed * Self.linesPerSecond)
-        refilledAt = max(refilledAt, now)
-        guard tokens >= 1 else {
+        bucket.refill(now: now)
+        guard bucket.tokens >= 1 else {
             dropped += 1
             return (false, nil)
         }
-        tokens -= 1
+        bucket.spend(now: now)
         guard dropped > 0, reportedAt.map({ now - $0 >= Self.reportEvery }) ?? true else { return (true, nil) }
         defer { dropped = 0; reportedAt = now }
         return (true, dropped)

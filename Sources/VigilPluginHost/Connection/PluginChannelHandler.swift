@@ -70,8 +70,7 @@ final class PluginChannelHandler: ChannelInboundHandler {
     private var paused = false
     /// Reading is held back because control frames came faster than ``ConnectionLimits``.
     private var throttled = false
-    private var controlTokens: Double
-    private var controlRefilledAt: Timestamp
+    private var controlFrames: TokenBucket
     private var refusedInRun = 0
     private var refusalKindsReported: Set<String> = []
 
@@ -91,8 +90,7 @@ final class PluginChannelHandler: ChannelInboundHandler {
         interner = EventInterner(symbols: symbols, manifest: manifest, budget: account.internBudget,
                                  limits: .init(maximumLabels: limits.maximumLabels,
                                                maximumLabelValueBytes: limits.maximumLabelValueBytes))
-        controlTokens = limits.controlFrameBurst
-        controlRefilledAt = clock.now()
+        controlFrames = TokenBucket(perSecond: limits.controlFramesPerSecond, burst: limits.controlFrameBurst, now: clock.now())
         for i in 0..<3 { lanes[i].reserveCapacity(1024) }
     }
 
@@ -312,16 +310,12 @@ final class PluginChannelHandler: ChannelInboundHandler {
 
     /// Takes one control-frame token; with none left, reading pauses until one has been refilled.
     private func spendControlToken(context: ChannelHandlerContext) {
-        let now = clock.now()
-        let elapsed = max(0, (now - controlRefilledAt).inSeconds)
-        controlTokens = min(limits.controlFrameBurst, controlTokens + elapsed * limits.controlFramesPerSecond)
-        controlRefilledAt = now
-        controlTokens -= 1
-        guard controlTokens < 0, !throttled else { return }
+        let left = controlFrames.spend(now: clock.now())
+        guard left < 0, !throttled else { return }
         throttled = true
         account.countThrottled()
         context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
-        let wait = max(0.001, -controlTokens / max(limits.controlFramesPerSecond, 1))
+        let wait = max(0.001, -left / max(limits.controlFramesPerSecond, 1))
         let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
         context.eventLoop.scheduleTask(in: .nanoseconds(Int64(min(wait, 1) * 1e9))) {
             bound.value.handler.endThrottle(context: bound.value.context)

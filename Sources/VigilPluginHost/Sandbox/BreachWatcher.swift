@@ -69,8 +69,7 @@ public final class BreachWatcher: Sendable {
 
     /// A run's budget of watched calls (watcher thread only).
     struct Budget {
-        var tokens = BreachWatcher.watchedCallBurst
-        var refilledAt: Timestamp
+        var calls: TokenBucket
         var reported = false
     }
 
@@ -197,12 +196,9 @@ public final class BreachWatcher: Sendable {
                 s.window[plugin.plugin, default: [:]][name, default: 0] += 1
             }
             let now = clock.now()
-            var budget = budgets[fd] ?? Budget(refilledAt: now)
-            let elapsed = max(0, (now - budget.refilledAt).inSeconds)
-            budget.tokens = min(Self.watchedCallBurst, budget.tokens + elapsed * Self.watchedCallsPerSecond)
-            budget.refilledAt = now
-            budget.tokens -= 1
-            if budget.tokens < 0, !budget.reported {
+            var budget = budgets[fd]
+                ?? Budget(calls: TokenBucket(perSecond: Self.watchedCallsPerSecond, burst: Self.watchedCallBurst, now: now))
+            if budget.calls.spend(now: now) < 0, !budget.reported {
                 budget.reported = true
                 onFlood(plugin.plugin, plugin.pid, "watched syscall flood: more than \(Int(Self.watchedCallBurst)) calls "
                         + "(last: \(name)) beyond \(Int(Self.watchedCallsPerSecond)) a second, each a round trip through vigild")
