@@ -84,7 +84,10 @@ int vigil_become_reaper(int status_fd) {
 int vigil_kill_notifying(int notify_fd, unsigned long long id, pid_t pid) {
     /* A pidfd first, then the check that the notification (so the task, blocked in it) is still
        there: the pidfd then names that task, never a process that reused its pid. */
-    int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    /* The notification names the calling thread: PIDFD_THREAD (Linux 6.9) takes any thread's id,
+       without it only a thread group leader's is accepted. SIGKILL ends the whole process either way. */
+    int pidfd = (int)syscall(SYS_pidfd_open, pid, 0x80 /* PIDFD_THREAD = O_EXCL */);
+    if (pidfd < 0) pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
     if (pidfd < 0) return -1;
     __u64 check = id;
     int rc = -1;
