@@ -205,13 +205,8 @@ extension PluginTrustTests {
     /// failed; a fork the run's pids cgroup refused now ends the run over that limit.
     @Test func aPluginHeldAtItsProcessLimitFailsOverIt() async throws {
         guard PluginCgroup.detect() != nil else { return }
-        let world = try PluginWorld(policy: .noRestartsDuringATest)
-        await world.start([try world.pythonPlugin("forker", mode: "fork-hold")])
-        let failed = await world.eventually { (await world.host.status("forker")?.counters.failures ?? 0) >= 1 }
-        #expect(failed)
-        let cause = await world.host.status("forker")?.lastCause?.description ?? ""
+        let cause = try await Self.causeOfTheFirstFailure("forker", mode: "fork-hold")
         #expect(cause.contains("process limit"), "\(cause)")
-        await world.stop()
     }
 
     /// Attack pass, issue 16: six children looping on a watched syscall (`ioctl`) made 5 million
@@ -219,13 +214,9 @@ extension PluginTrustTests {
     /// plugin's own quota, and were never ended; past the watcher's budget the run ends.
     @Test(.timeLimit(.minutes(1))) func aWatchedSyscallStormEndsTheRun() async throws {
         guard SandboxSupport.detect().userNotification else { return }
-        let world = try PluginWorld(policy: .noRestartsDuringATest)
-        await world.start([try world.pythonPlugin("storm", mode: "ioctl-storm", heartbeat: "10 minutes")])
-        let ended = await world.eventually(.seconds(30)) { (await world.host.status("storm")?.counters.protocolViolations ?? 0) >= 1 }
-        #expect(ended)
-        let cause = await world.host.status("storm")?.lastCause?.description ?? ""
+        let cause = try await Self.causeOfTheFirstFailure("storm", mode: "ioctl-storm", heartbeat: "10 minutes",
+                                                          counted: \.protocolViolations, within: .seconds(30))
         #expect(cause.contains("watched syscall flood") && cause.contains("ioctl"), "\(cause)")
-        await world.stop()
     }
 
     /// Attack pass, issue 16: a plugin spinning on both cores was held at its quota (one core)
@@ -234,39 +225,25 @@ extension PluginTrustTests {
         guard PluginCgroup.detect() != nil else { return }
         var policy = SupervisionPolicy.noRestartsDuringATest
         policy.cpuHeldAtQuota = .seconds(3)
-        let world = try PluginWorld(policy: policy)
-        await world.start([try world.pythonPlugin("spinner", mode: "spin", heartbeat: "10 minutes")])
-        let failed = await world.eventually(.seconds(30)) { (await world.host.status("spinner")?.counters.failures ?? 0) >= 1 }
-        #expect(failed)
-        let cause = await world.host.status("spinner")?.lastCause?.description ?? ""
+        let cause = try await Self.causeOfTheFirstFailure("spinner", mode: "spin", heartbeat: "10 minutes", policy: policy,
+                                                          within: .seconds(30))
         #expect(cause.contains("CPU limit (held at its quota"), "\(cause)")
-        await world.stop()
     }
 
     /// Attack pass, issue 16: a plugin that sent half a frame and shut its write side, then
     /// slept, was noticed only when its heartbeat ran out (30 s); now its run ends when the
     /// connection closes without the process exiting, the unread frame named.
     @Test func aPluginThatHalfClosesInsideAFrameIsEndedAtOnce() async throws {
-        let world = try PluginWorld(policy: .noRestartsDuringATest)
-        await world.start([try world.pythonPlugin("halfway", mode: "half-close", heartbeat: "10 minutes")])
-        let failed = await world.eventually { (await world.host.status("halfway")?.counters.failures ?? 0) >= 1 }
-        #expect(failed)
-        let cause = await world.host.status("halfway")?.lastCause?.description ?? ""
+        let cause = try await Self.causeOfTheFirstFailure("halfway", mode: "half-close", heartbeat: "10 minutes")
         #expect(cause.contains("closed its connection inside a frame"), "\(cause)")
-        await world.stop()
     }
 
     /// Attack pass, issue 16: a plugin writing past its file size limit got EFBIG and ran on
     /// (pid 1 of its pid namespace ignores SIGXFSZ, and Python ignores it from start-up); the SDK
     /// restores the default action and the reaper reports the kill, so the run fails over the limit.
     @Test func aPluginWritingPastItsFileSizeLimitFailsOverIt() async throws {
-        let world = try PluginWorld(policy: .noRestartsDuringATest)
-        await world.start([try world.pythonPlugin("writer", mode: "fsize")])
-        let failed = await world.eventually { (await world.host.status("writer")?.counters.failures ?? 0) >= 1 }
-        #expect(failed)
-        let cause = await world.host.status("writer")?.lastCause?.description ?? ""
+        let cause = try await Self.causeOfTheFirstFailure("writer", mode: "fsize")
         #expect(cause.contains("file size limit (SIGXFSZ)"), "\(cause)")
-        await world.stop()
     }
 
     /// Attack pass, issue 16: a plugin writing stderr as fast as it can (short lines, or megabytes
@@ -369,5 +346,21 @@ struct CapturingLogHandler: LogHandler {
         var written = 0
         for _ in 0..<1_000 where limit.admit(now: Timestamp(nanoseconds: 0)).write { written += 1 }
         #expect(written == 100)
+    }
+}
+
+extension PluginTrustTests {
+    /// Starts one behave.py plugin (not restarted), waits until `counted` shows its run ended,
+    /// and returns the recorded cause ("" when it never ended: the caller's expectation fails).
+    static func causeOfTheFirstFailure(_ name: String, mode: String, heartbeat: String = "15 seconds",
+                                       policy: SupervisionPolicy = .noRestartsDuringATest,
+                                       counted: KeyPath<PluginCounters, Int> = \.failures,
+                                       within timeout: Duration = .seconds(20)) async throws -> String {
+        let world = try PluginWorld(policy: policy)
+        await world.start([try world.pythonPlugin(name, mode: mode, heartbeat: heartbeat)])
+        let ended = await world.eventually(timeout) { (await world.host.status(name)?.counters[keyPath: counted] ?? 0) >= 1 }
+        let cause = ended ? await world.host.status(name)?.lastCause?.description ?? "" : ""
+        await world.stop()
+        return cause
     }
 }
