@@ -115,6 +115,7 @@ let package = Package(
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "HeapModule", package: "swift-collections"),
         ], swiftSettings: strict),
         .target(name: "VigilCLI", dependencies: [
             "VigilCore", "VigilConfig", "VigilRules", "VigilControl", "VigilIncidents", "VigilPluginHost", "VigilMatchers",

@@ -164,7 +164,7 @@ public final class Daemon: Sendable {
         await response.setMuter { silences.muting($0) }
         await silences.setOnUnmuted { changeFeed.yield($0) }
         await commands.setSilences(silences)
-        store.onNotificationsQueued { Task { await outbox.kick() } }
+        store.onNotificationsQueued { queued in Task { await outbox.kick(queued) } }
         // Pages carry signed acknowledgement links when the HTTP server that redeems them runs.
         let linkBase = LinkBase(config.http, hostName: Self.hostName())
         var ackLinks: (@Sendable (Incident, [String]) -> [PageAckLink])?
@@ -209,6 +209,7 @@ public final class Daemon: Sendable {
             BusSelfMonitorService(bus: bus, symbols: symbols, clock: clock),
             PluginHostService(host: pluginHost),
             NotificationOutboxService(outbox: outbox, interval: .milliseconds(250), logger: logger),
+            StoreCheckpointService(store: store, logger: logger),
             ResponseService(engine: response, changes: changes),
         ]
         if config.http.enabled {

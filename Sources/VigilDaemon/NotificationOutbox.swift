@@ -75,7 +75,18 @@ public actor NotificationOutbox {
     public func setMuter(_ muter: @escaping @Sendable (Incident) -> Mute?) { self.muter = muter }
 
     private var delivering = false
-    private var again = false
+    /// A pass over every pending notification is asked for (a poll, a retry falling due, pages a
+    /// silence put back): the next pass reads them all.
+    private var fullPassRequested = false
+    /// Notifications handed over by the transaction that queued them, not yet taken by a pass
+    /// (each already marked in flight), with their incidents as stored.
+    private var handed: [(notification: NotificationRecord, incident: Incident?)] = []
+    /// Notifications whose outcome was stored in the last ``settledMemory``, by when: a hand-over
+    /// reaches the outbox in a task of its own, so a poll's full pass may have read the committed
+    /// row, delivered it and stored the outcome first; the late hand-over must not send it again.
+    private var settled: [Int64: ContinuousClock.Instant] = [:]
+    private var settledPruned = ContinuousClock.now
+    static let settledMemory: Duration = .seconds(30)
     /// Wakes a running delivery pass when new notifications are queued, so they need not wait
     /// for the deliveries in flight (a notifier that hangs until its deadline).
     private var wakeRunningPass: AsyncStream<Void>.Continuation?
@@ -84,22 +95,42 @@ public actor NotificationOutbox {
     /// Deliveries in flight per notifier (its breaker key).
     private var busy: [String: Int] = [:]
 
-    /// Delivers what is due now. While a delivery pass runs, a kick makes it look for new
-    /// notifications at once (and run once more when it ends).
-    /// The store calls this after every commit that queued notifications.
+    /// Delivers every pending notification that is due now. While a delivery pass runs, a kick
+    /// makes it look for new notifications at once (and run a full pass once more when it ends).
     public func kick() async {
+        fullPassRequested = true
+        await run()
+    }
+
+    /// Delivers what a committed transaction just queued (``Store/onNotificationsQueued(_:)``),
+    /// starting from the records and incidents it hands over: nothing is read back from the
+    /// store on a page's way out. Unlisted ones (pages a silence put back) ask for a full pass.
+    public func kick(_ queued: QueuedNotifications) async {
+        let now = clock.now()
+        for item in queued.inserted {
+            let n = item.notification
+            guard let id = n.id, n.state == "pending", n.nextAttemptAt.map({ $0 <= now.nanoseconds }) ?? true,
+                  settled[id] == nil, inFlight.insert(id).inserted else { continue }
+            handed.append(item)
+        }
+        if queued.unlisted { fullPassRequested = true }
+        guard !handed.isEmpty || queued.unlisted else { return }
+        await run()
+    }
+
+    private func run() async {
         if delivering {
-            again = true
             wakeRunningPass?.yield()
             return
         }
         delivering = true
-        repeat {
-            again = false
-            do { try await deliverDue() } catch {
+        while fullPassRequested || !handed.isEmpty {
+            let full = fullPassRequested
+            fullPassRequested = false
+            do { try await deliverDue(readingAll: full) } catch {
                 logger.error("notification outbox failed", metadata: ["error": "\(error)"])
             }
-        } while again
+        }
         delivering = false
     }
 
@@ -118,6 +149,8 @@ public actor NotificationOutbox {
         var notification: NotificationRecord
         var timeline: String?
         var sent: Bool
+        /// The incident as the attempt saw it: its timeline line is appended without reading it again.
+        var incident: Incident? = nil
     }
 
     /// What a delivery pass waits for.
@@ -137,11 +170,36 @@ public actor NotificationOutbox {
     /// Notifications queued while the pass runs are picked up by it. Returns how many were sent.
     @discardableResult
     public func deliverDue() async throws -> Int {
+        try await deliverDue(readingAll: true)
+    }
+
+    /// A delivery pass over what was handed over, and every pending notification that is due
+    /// when `readingAll`.
+    private func deliverDue(readingAll: Bool) async throws -> Int {
+        // Listening from the start: what is handed over while the pending ones are read is
+        // taken by this pass, not left for the next.
+        let (kicks, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let previousWake = wakeRunningPass
+        wakeRunningPass = wake
+        defer { wakeRunningPass = previousWake; wake.finish() }
         var queue = DueQueue()
         var newest: Int64 = 0
-        for n in try await due(after: nil) {
-            queue.append(n, key: delivery(for: n)?.breakerKey)
-            newest = max(newest, n.id ?? 0)
+        // Incidents as their notifications' transaction stored them: not read again.
+        var snapshots: [Int64: Incident] = [:]
+        func take(_ items: [(notification: NotificationRecord, incident: Incident?)]) {
+            for (n, incident) in items {
+                queue.append(n, key: delivery(for: n)?.breakerKey)
+                newest = max(newest, n.id ?? 0)
+                if let id = n.id, let incident { snapshots[id] = incident }
+            }
+        }
+        take(handed)
+        handed = []
+        if readingAll {
+            for n in try await due(after: nil) {
+                queue.append(n, key: delivery(for: n)?.breakerKey)
+                newest = max(newest, n.id ?? 0)
+            }
         }
         guard !queue.isEmpty else { return 0 }
         var sent = 0
@@ -149,10 +207,6 @@ public actor NotificationOutbox {
         var unsaved: [Outcome] = []
         var storing = false
         var running = 0
-        let (kicks, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        let previousWake = wakeRunningPass
-        wakeRunningPass = wake
-        defer { wakeRunningPass = previousWake; wake.finish() }
 
         let leftover = await withTaskGroup(of: Step.self) { group -> [Int64] in
             // Starts what fits: each notifier's queue in order, none beyond its share of the slots.
@@ -167,10 +221,15 @@ public actor NotificationOutbox {
                 }
                 busy = load
                 guard !starting.isEmpty else { return nil }
-                // Their incidents in one read, each once (an incident has several pages).
-                let incidents: [String: Incident]
+                // Their incidents in one read, each once (an incident has several pages), unless
+                // handed over with them.
+                var incidents: [String: Incident] = [:]
+                for (n, _) in starting {
+                    if let id = n.id, let incident = snapshots.removeValue(forKey: id) { incidents[incident.id] = incident }
+                }
+                let unread = Set(starting.compactMap(\.0.incidentID)).subtracting(incidents.keys)
                 do {
-                    incidents = try await store.incidents(ids: Set(starting.compactMap(\.0.incidentID)))
+                    if !unread.isEmpty { incidents.merge(try await store.incidents(ids: unread)) { $1 } }
                 } catch {
                     // Not attempted now: they stay pending for the next pass.
                     for (n, key) in starting {
@@ -183,7 +242,9 @@ public actor NotificationOutbox {
                     running += 1
                     let incident = n.incidentID.flatMap { incidents[$0] }
                     group.addTask {
-                        .attempted(await self.attempt(n, incident: incident), notifier: key, id: n.id)
+                        var outcome = await self.attempt(n, incident: incident)
+                        outcome?.incident = incident
+                        return .attempted(outcome, notifier: key, id: n.id)
                     }
                 }
                 return nil
@@ -228,12 +289,16 @@ public actor NotificationOutbox {
                 case .stored(let ids, let error):
                     storing = false
                     inFlight.subtract(ids)
+                    if error == nil { remember(settled: ids) }
                     if let error, failure == nil { failure = error }
                     storeOutcomes()
                 case .kicked:
-                    // Only what was queued since: older pending notifications that became due
-                    // again (retries, pages a silence released) wait for the next pass.
-                    if let fresh = try? await due(after: newest) {
+                    take(handed)
+                    handed = []
+                    // A full pass asked for: what was queued since now, older pending
+                    // notifications that became due again (retries, pages a silence released)
+                    // in the full pass that follows this one.
+                    if fullPassRequested, let fresh = try? await due(after: newest) {
                         for n in fresh {
                             queue.append(n, key: delivery(for: n)?.breakerKey)
                             newest = max(newest, n.id ?? 0)
@@ -250,6 +315,15 @@ public actor NotificationOutbox {
         inFlight.subtract(leftover)
         if let failure { throw failure }
         return sent
+    }
+
+    private func remember(settled ids: [Int64]) {
+        let now = ContinuousClock.now
+        for id in ids { settled[id] = now }
+        if now - settledPruned >= .seconds(1) {
+            settledPruned = now
+            settled = settled.filter { now - $0.value < Self.settledMemory }
+        }
     }
 
     /// The pending notifications that are due now (with an id above `after`, when given) and not
@@ -369,18 +443,24 @@ public actor NotificationOutbox {
         try await store.write { tx in
             var lines: [String: [TimelineEntry]] = [:]
             var order: [String] = []
+            var seen: [String: Incident] = [:]
             for o in outcomes {
                 try tx.update(o.notification)
                 guard let id = o.notification.incidentID, let message = o.timeline else { continue }
                 if lines[id] == nil { order.append(id) }
+                if let incident = o.incident, incident.id == id { seen[id] = incident }
                 lines[id, default: []].append(TimelineEntry(
                     incidentID: id, time: now, actor: "vigild", kind: .notification, message: message,
                     data: ["notification": "\(o.notification.id ?? 0)", "channel": o.notification.channel,
                            "state": o.notification.state]))
             }
             for id in order {
-                guard let incident = try tx.incident(id: id) else { continue }
-                _ = try tx.record(StoreChange(incident: incident, timeline: lines[id] ?? []))
+                // The lines change nothing in the incident's row: the copy the attempt saw names
+                // it (``StoreTransaction/record(_:)`` checks it still exists).
+                guard let incident = try seen[id] ?? tx.incident(id: id) else { continue }
+                do {
+                    _ = try tx.record(StoreChange(incident: incident, timeline: lines[id] ?? []))
+                } catch StoreError.notFound { continue }
             }
         }
     }

@@ -2,9 +2,11 @@ import VigilControl
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 import VigilBus
 import VigilConfig
 import VigilCore
+import VigilIncidents
 import VigilPluginHost
 import VigilStore
 
@@ -140,12 +142,13 @@ struct NotifierPluginDelivery: NotificationDelivery {
     let clock: any VigilClock
     /// Signs the acknowledgement links a page carries (nil: the HTTP server is off, no links).
     var ackLinks: (@Sendable (Incident, [String]) -> [PageAckLink])?
+    let payloads = IncidentPayloads()
 
     func deliver(_ notification: NotificationRecord, incident: Incident?) async throws {
         var payload: JSONValue = .null
         var body = notification.body
         if let incident {
-            payload = try JSONValue.encoding(IncidentView(incident, ladder: await ladder(), now: clock.now()))
+            payload = try payloads.payload(for: incident, ladder: await ladder(), now: clock.now())
         }
         if case .object(var members) = payload {
             members["recipients"] = .array(notification.recipients.map { .string($0) })
@@ -193,5 +196,52 @@ extension PluginHostSettings {
             connectionLimits.controlFramesPerSecond = Double(v)
             connectionLimits.controlFrameBurst = Double(v) * 2
         }
+    }
+}
+
+/// The incident part of a page, encoded once for all the pages of one incident that say the
+/// same: an incident opens by paging three or four people at once, and encoding its view was a
+/// twentieth of the daemon's work per alert in a storm. A view depends on the time only through
+/// its response clock (state and whole seconds left), so two pages whose incident, ladder and
+/// clock are equal carry equal views. Bounded: at most ``capacity`` incidents are kept.
+final class IncidentPayloads: Sendable {
+    private struct Entry {
+        var incident: Incident
+        var ladder: SeverityLadder
+        var clock: ClockKey
+        var payload: JSONValue
+    }
+
+    private struct ClockKey: Equatable {
+        var state: ResponseClock.State
+        var remainingSeconds: Int?
+
+        init(_ incident: Incident, now: Timestamp) {
+            let clock = ResponseClock(incident, now: now)
+            state = clock.state
+            remainingSeconds = clock.remaining.map { Int($0.inSeconds.rounded(.down)) }
+        }
+    }
+
+    static let capacity = 256
+    private let entries = Mutex<[String: Entry]>([:])
+    private let encoded = Atomic<Int>(0)
+    /// How many views were encoded (not served from what was kept).
+    var encodings: Int { encoded.load(ordering: .relaxed) }
+    /// How many incidents' views are kept.
+    var kept: Int { entries.withLock { $0.count } }
+
+    func payload(for incident: Incident, ladder: SeverityLadder, now: Timestamp) throws -> JSONValue {
+        let clock = ClockKey(incident, now: now)
+        if let hit = entries.withLock({ $0[incident.id] }), hit.clock == clock, hit.ladder == ladder, hit.incident == incident {
+            return hit.payload
+        }
+        let payload = try JSONValue.encoding(IncidentView(incident, ladder: ladder, now: now))
+        encoded.add(1, ordering: .relaxed)
+        entries.withLock { kept in
+            if kept.count >= Self.capacity, kept[incident.id] == nil { kept.removeAll(keepingCapacity: true) }
+            kept[incident.id] = Entry(incident: incident, ladder: ladder, clock: clock, payload: payload)
+        }
+        return payload
     }
 }

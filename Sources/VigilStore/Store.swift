@@ -30,10 +30,12 @@ public struct StoreChange: Sendable {
 public final class Store: Sendable {
     public let path: String
     let pool: DatabasePool
+    /// The connection WAL checkpoints run on (``checkpoint()``).
+    let checkpointer: DatabaseQueue
     private let writeTransactions = Atomic<Int>(0)
     let gate = WriteGateState()
     let scheduler = WriteScheduler()
-    private let notificationObservers = Mutex<[@Sendable () -> Void]>([])
+    private let notificationObservers = Mutex<[@Sendable (QueuedNotifications) -> Void]>([])
     private let changeObservers = Mutex<[@Sendable ([CommittedIncidentChange]) -> Void]>([])
     /// The open incidents as last read, each with the row it was decoded from (``openIncidents()``).
     private let openIncidentCache = Mutex<[String: DecodedIncidentRow]>([:])
@@ -52,6 +54,7 @@ public final class Store: Sendable {
         // commits unsynced (durable against a kill, not against a power cut) whatever we set there.
         try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         try Schema.migrator.migrate(pool)
+        checkpointer = try Self.openCheckpointer(path: path, configuration: config, writer: pool)
     }
 
     /// Names of the migrations applied to this database, in order.
@@ -76,11 +79,11 @@ public final class Store: Sendable {
                 defer { raised?.restore() }
                 let tx = StoreTransaction(db: db)
                 tx.tally.recordsChanges = !observers.isEmpty
-                return (try body(tx), tx.tally.notifications, tx.tally.changes)
+                return (try body(tx), tx.tally.queued(), tx.tally.changes)
             }
         }
         writeTransactions.add(1, ordering: .relaxed)
-        if queued > 0 { for observer in notificationObservers.withLock({ $0 }) { observer() } }
+        if let queued { for observer in notificationObservers.withLock({ $0 }) { observer(queued) } }
         if !changes.isEmpty { for observer in observers { observer(changes) } }
         return result
     }
@@ -92,9 +95,10 @@ public final class Store: Sendable {
         return try await write()
     }
 
-    /// Called (on the writer's task) after every commit that queued notifications; the outbox
-    /// registers here so a page leaves the moment it is stored, not at its next poll.
-    public func onNotificationsQueued(_ observer: @escaping @Sendable () -> Void) {
+    /// Called (on the writer's task) after every commit that queued notifications, with what it
+    /// queued: the outbox registers here so a page leaves the moment it is stored, not at its
+    /// next poll, and without reading back what the transaction just wrote.
+    public func onNotificationsQueued(_ observer: @escaping @Sendable (QueuedNotifications) -> Void) {
         notificationObservers.withLock { $0.append(observer) }
     }
 
@@ -180,6 +184,25 @@ public final class Store: Sendable {
         try await pool.read { db in
             try TimelineRecord.filter(Column("incidentID") == incidentID).order(Column("sequence"))
                 .fetchAll(db).map { $0.entry() }
+        }
+    }
+
+    /// The timeline entries of one kind of each of `incidentIDs`, in one read, by incident, each
+    /// incident's in order (the status page reads only its public updates of hundreds of incidents).
+    public func timelines(incidentIDs: [String], kind: TimelineKind) async throws -> [String: [TimelineEntry]] {
+        guard !incidentIDs.isEmpty else { return [:] }
+        return try await pool.read { db in
+            var out: [String: [TimelineEntry]] = [:]
+            // In slices: SQLite limits the parameters of one statement.
+            var start = incidentIDs.startIndex
+            while start < incidentIDs.endIndex {
+                let slice = incidentIDs[start..<min(start + 500, incidentIDs.endIndex)]
+                start = slice.endIndex
+                let rows = try TimelineRecord.filter(slice.contains(Column("incidentID")) && Column("kind") == kind.rawValue)
+                    .order(Column("incidentID"), Column("sequence")).fetchAll(db)
+                for r in rows { out[r.incidentID, default: []].append(r.entry()) }
+            }
+            return out
         }
     }
 

@@ -21,7 +21,7 @@ public struct StoreTransaction {
             WHERE incidentID = ? AND state = 'silenced'
             """, arguments: [now.nanoseconds, incidentID])
         let count = db.changesCount
-        tally.notifications += count
+        if count > 0 { tally.unlisted = true }
         return count
     }
 
@@ -43,13 +43,18 @@ public struct StoreTransaction {
     /// whose own row it leaves as stored: for lines about the incident that change nothing in it
     /// (a delivery attempt). Observers are told as for ``commit(_:)``.
     public func record(_ change: StoreChange) throws -> [TimelineEntry] {
-        guard try IncidentRecord.exists(db, key: change.incident.id) else {
+        guard try exists(incidentID: change.incident.id) else {
             throw StoreError.notFound(what: "incident", id: change.incident.id)
         }
         return try append(change)
     }
 
     // The hot lookups of signal intake run as cached statements (compiled once per connection).
+    private func exists(incidentID: String) throws -> Bool {
+        try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM incident WHERE id = ?)"),
+                          arguments: [incidentID]) ?? false
+    }
+
     public func incident(id: String) throws -> Incident? {
         try IncidentRecord.fetchOne(try db.cachedStatement(sql: "SELECT * FROM incident WHERE id = ?"), arguments: [id])?
             .incident()
@@ -89,10 +94,11 @@ public struct StoreTransaction {
     /// Allocates the next id (`PREFIX-YYYY-NNNN`, counted per year) and stores the incident that
     /// `make` builds for it, with its timeline, notifications, evidence and action items.
     public func open(year: Int, prefix: String, make: (String) throws -> StoreChange) throws -> (Incident, [TimelineEntry]) {
-        let last = try Int.fetchOne(db, sql: "SELECT last FROM incident_counter WHERE year = ?", arguments: [year]) ?? 0
+        let last = try Int.fetchOne(db.cachedStatement(sql: "SELECT last FROM incident_counter WHERE year = ?"),
+                                    arguments: [year]) ?? 0
         let next = last + 1
-        try db.execute(sql: "INSERT INTO incident_counter(year, last) VALUES (?, ?) "
-                       + "ON CONFLICT(year) DO UPDATE SET last = excluded.last", arguments: [year, next])
+        try db.cachedStatement(sql: "INSERT INTO incident_counter(year, last) VALUES (?, ?) "
+                               + "ON CONFLICT(year) DO UPDATE SET last = excluded.last").execute(arguments: [year, next])
         let number = String(next)
         let id = "\(prefix)-\(year)-" + String(repeating: "0", count: max(0, 4 - number.count)) + number
         var change = try make(id)
@@ -104,7 +110,7 @@ public struct StoreTransaction {
     /// Stores an existing incident's new value and appends what happened.
     @discardableResult
     public func commit(_ change: StoreChange) throws -> [TimelineEntry] {
-        guard try IncidentRecord.exists(db, key: change.incident.id) else {
+        guard try exists(incidentID: change.incident.id) else {
             throw StoreError.notFound(what: "incident", id: change.incident.id)
         }
         try IncidentRecord(change.incident).update(db)
@@ -138,12 +144,15 @@ public struct StoreTransaction {
                 INSERT INTO notification (incidentID, createdAt, channel, recipients, people, subject, body, state, attempts,
                                           nextAttemptAt, lastError) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
-            for n in change.notifications {
+            for var n in change.notifications {
                 try insert.execute(arguments: [id, n.createdAt, n.channel, CompactJSON.array(n.recipients),
                                                CompactJSON.array(n.people), n.subject, n.body,
                                                n.state, n.attempts, n.nextAttemptAt, n.lastError])
-                tally.notifications += 1
+                n.id = db.lastInsertedRowID
+                n.incidentID = id
+                tally.notifications.append(n)
             }
+            tally.incidents[id] = change.incident
         }
         if !change.evidence.isEmpty {
             let insert = try db.cachedStatement(sql: """
@@ -190,9 +199,33 @@ enum CompactJSON {
     }
 }
 
+/// Notifications one committed transaction queued (``Store/onNotificationsQueued(_:)``).
+public struct QueuedNotifications: Sendable {
+    /// Each notification it inserted, with its id, and its incident as the transaction left it.
+    public var inserted: [(notification: NotificationRecord, incident: Incident?)]
+    /// Whether it also put back notifications it does not list (those a silence held, when the
+    /// silence ended): whoever delivers must read the pending ones to find them.
+    public var unlisted: Bool
+
+    public init(inserted: [(notification: NotificationRecord, incident: Incident?)], unlisted: Bool) {
+        self.inserted = inserted
+        self.unlisted = unlisted
+    }
+}
+
 /// What one write transaction inserted that someone outside it waits for.
 final class WriteTally {
-    var notifications = 0
+    var notifications: [NotificationRecord] = []
+    /// The last value each incident with a new notification was given in the transaction.
+    var incidents: [String: Incident] = [:]
+    var unlisted = false
+
+    /// What the transaction queued, nil when nothing.
+    func queued() -> QueuedNotifications? {
+        guard !notifications.isEmpty || unlisted else { return nil }
+        return QueuedNotifications(inserted: notifications.map { ($0, $0.incidentID.flatMap { incidents[$0] }) },
+                                   unlisted: unlisted)
+    }
     /// Filled only while someone observes commits (``Store/onIncidentChangesCommitted(_:)``).
     var recordsChanges = false
     var changes: [CommittedIncidentChange] = []

@@ -1,7 +1,8 @@
 import ServiceLifecycle
 
-/// Re-evaluates the alerts each time the pacer says so: an alert whose lease (`endsAt`) ran out
-/// without the sender renewing it resolves here, and with it, possibly, its group's incident.
+/// Ticks the alerts each time the pacer says so (``AlertService/tick()``): an alert whose lease
+/// (`endsAt`) ran out without the sender renewing it resolves here, and with it, possibly, its
+/// group's incident.
 /// Time comes from the service's injected clock; the pacer only says how often to look.
 public struct AlertClockService: Service {
     let alerts: AlertService
@@ -16,7 +17,7 @@ public struct AlertClockService: Service {
         let (alerts, pacer) = (self.alerts, self.pacer)
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
-                await alerts.evaluate()
+                await alerts.tick()
                 guard await pacer.next() else { return }
             }
         }

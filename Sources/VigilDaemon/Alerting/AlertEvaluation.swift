@@ -56,7 +56,9 @@ extension AlertService {
     /// One pass over `only` those fingerprints, or over every alert when nil.
     private func evaluatePass(only: Set<String>?) async {
         let now = clock.now()
-        let status = await statuses(now: now, only: only)
+        // Silences do not change what fires (a silenced alert's incident opens; the silence
+        // mutes its paging): only inhibitions are looked up.
+        let inhibited = inhibitions(now: now, only: only)
         var signals: [RuleSignal] = []
         // Fingerprint → whether it counts as firing after this pass, for those that change.
         var told: [String: Bool] = [:]
@@ -65,7 +67,7 @@ extension AlertService {
         func look(_ fp: String, _ e: Entry) {
             // Inhibited alerts do not fire (Alertmanager's inhibition); silenced ones do: their
             // incident opens and stays, and the silence mutes its paging and containment.
-            let firing = e.alert.isActive(at: now) && status[fp].map { $0.inhibited.isEmpty } ?? true
+            let firing = e.alert.isActive(at: now) && inhibited[fp] == nil
             if firing, !e.counted {
                 signals.append(firingSignal(e, at: now))
                 told[fp] = true
@@ -97,32 +99,44 @@ extension AlertService {
         if only == nil { dropExpired(now: now) }
     }
 
-    /// Silences and inhibitions of the alerts firing at `now` (of `only` those, when given), by fingerprint.
-    func statuses(now: Timestamp, only: Set<String>? = nil) async -> [String: (silenced: [String], inhibited: [String])] {
-        let active: [Entry]
-        if let only {
-            active = only.compactMap { entries[$0] }.filter { $0.alert.isActive(at: now) }
-        } else {
-            active = entries.values.filter { $0.alert.isActive(at: now) }
-        }
-        var out: [String: (silenced: [String], inhibited: [String])] = [:]
+    /// Silences and inhibitions of the alerts firing at `now`, by fingerprint (for the API).
+    func statuses(now: Timestamp) async -> [String: (silenced: [String], inhibited: [String])] {
+        let active = entries.values.filter { $0.alert.isActive(at: now) }
         var silenced: [String: [String]] = [:]
         if let muting {
-            // One call for the pass: a suspension per alert made a full pass over 20,000 alerts
-            // take tens of milliseconds, during which newly posted alerts wait to be evaluated.
+            // One call for all: a suspension per alert made a pass over 20,000 alerts take tens
+            // of milliseconds, during which newly posted alerts wait.
             let ids = await muting.silences(matchingEach: active.map(\.alert.labels), at: now)
             for (e, s) in zip(active, ids) where !s.isEmpty { silenced[e.alert.fingerprint] = s }
         }
-        // Alertmanager: a silenced alert still inhibits others; inhibition is judged among the
-        // firing, and only alerts matching a rule's source side can inhibit.
-        let index = routing.inhibitRules.isEmpty ? nil
-            : InhibitionIndex(rules: routing.inhibitRules, firing: inhibitionSources.compactMap { fp in
-                entries[fp].flatMap { $0.alert.isActive(at: now) ? (fp, $0.alert.labels) : nil }
-            })
+        let inhibited = inhibitions(now: now, only: nil)
+        var out: [String: (silenced: [String], inhibited: [String])] = [:]
         for e in active {
             let fp = e.alert.fingerprint
-            let inhibited = index?.inhibitors(of: e.alert.labels) ?? []
-            out[fp] = (silenced[fp] ?? [], inhibited)
+            out[fp] = (silenced[fp] ?? [], inhibited[fp] ?? [])
+        }
+        return out
+    }
+
+    /// The inhibited among the alerts firing at `now` (among `only` those, when given), each
+    /// with its inhibitors' fingerprints. Alertmanager: a silenced alert still inhibits others;
+    /// inhibition is judged among the firing, and only alerts matching a rule's source side can
+    /// inhibit. No rules, no work.
+    func inhibitions(now: Timestamp, only: Set<String>?) -> [String: [String]] {
+        guard !routing.inhibitRules.isEmpty else { return [:] }
+        let index = InhibitionIndex(rules: routing.inhibitRules, firing: inhibitionSources.compactMap { fp in
+            entries[fp].flatMap { $0.alert.isActive(at: now) ? (fp, $0.alert.labels) : nil }
+        })
+        var out: [String: [String]] = [:]
+        func look(_ e: Entry) {
+            guard e.alert.isActive(at: now) else { return }
+            let by = index.inhibitors(of: e.alert.labels)
+            if !by.isEmpty { out[e.alert.fingerprint] = by }
+        }
+        if let only {
+            for fp in only { if let e = entries[fp] { look(e) } }
+        } else {
+            for e in entries.values { look(e) }
         }
         return out
     }

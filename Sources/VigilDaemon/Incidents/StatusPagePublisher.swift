@@ -67,8 +67,9 @@ public actor StatusPagePublisher {
                 $0.classification?.userImpacting == true
                     && ($0.state.isOpen || ($0.resolvedAt ?? $0.closedAt).map { now - $0 <= StatusPageDocument.resolvedRetention } == true)
             }
-            var pairs: [(Incident, [TimelineEntry])] = []
-            for i in recent { pairs.append((i, try await store.timeline(incidentID: i.id))) }
+            // Only their public updates, all in one read: the page uses nothing else of a timeline.
+            let updates = try await store.timelines(incidentIDs: recent.map(\.id), kind: .statusPage)
+            let pairs = recent.map { ($0, updates[$0.id] ?? []) }
             let document = StatusPageDocument.build(pairs, now: now)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
