@@ -92,7 +92,7 @@ let package = Package(
         // The HTTP front door (Alertmanager API v2, health, status). It knows the daemon only through
         // the protocols and closures of `HTTPServices`, which the composition root fills in.
         .target(name: "VigilHTTP", dependencies: [
-            "VigilCore", "VigilControl", "VigilAccess", "VigilMetrics", "VigilMatchers", "VigilSilences",
+            "VigilCore", "VigilControl", "VigilAccess", "VigilMetrics", "VigilMatchers", "VigilSilences", "VigilPluginProtocol",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "HummingbirdCore", package: "hummingbird"),

@@ -3,10 +3,12 @@
 // Docs/security.md, "Fuzzing"). A package of its own so only the parsers' modules are rebuilt
 // with `-sanitize=fuzzer,address`; the library targets are symlinks to the real sources
 // (VigilControl holds only ControlProtocol.swift, the control socket's request decoding; VigilHTTP
-// only WebhookWire.swift, WireText.swift and WireTime.swift, the webhook intakes' decoding).
+// only AlertBody.swift, WebhookWire.swift, WireText.swift and WireTime.swift, the alert and webhook
+// intakes' decoding).
 import PackageDescription
 
-let fuzzTargets = ["frame-decoder", "json-scanner", "event-batch", "message-codec", "config", "rules", "control", "matchers", "webhooks"]
+let fuzzTargets = ["frame-decoder", "json-scanner", "event-batch", "message-codec", "config", "rules", "control", "matchers", "webhooks",
+                   "alerts"]
 
 let package = Package(
     name: "VigilFuzz",
@@ -21,7 +23,7 @@ let package = Package(
         .target(name: "VigilRules", dependencies: ["VigilCore"]),
         .target(name: "VigilConfig", dependencies: ["VigilCore", "VigilRules", "VigilMatchers", "VigilSilences", .product(name: "Yams", package: "Yams")]),
         .target(name: "VigilControl", dependencies: ["VigilCore", "VigilPluginProtocol"]),
-        .target(name: "VigilHTTP", dependencies: ["VigilCore"]),
+        .target(name: "VigilHTTP", dependencies: ["VigilCore", "VigilPluginProtocol"]),
         .target(name: "CFuzzer", path: "CFuzzer"),
         .target(name: "FuzzSupport", dependencies: ["CFuzzer"], path: "Support"),
     ] + fuzzTargets.map { name in

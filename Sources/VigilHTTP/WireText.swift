@@ -1,4 +1,5 @@
 import Foundation
+import VigilCore
 
 /// What the hand-written wire readers (`AlertWire`, `WebhookWire`) share: the label bounds, how a
 /// refusal names a value, and go-openapi's `uri` check; Foundation only, so the fuzz package links it with
@@ -26,6 +27,17 @@ extension WireText {
               scheme.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "+" || $0 == "-" || $0 == ".") })
         else { return false }
         return !s.contains(where: { $0 == " " || $0 == "\n" })
+    }
+
+    /// What a parsed JSON value is, as a refusal names it ("a list", "null", …).
+    static func kind(_ value: JSONValue) -> String {
+        switch value {
+        case .null: "null"
+        case .string: "a string"
+        case .number, .bool: "a number or boolean"
+        case .array: "a list"
+        case .object: "an object"
+        }
     }
 
     /// What a decoded JSON value is, as a refusal names it ("a list", "null", …).

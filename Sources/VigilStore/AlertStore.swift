@@ -31,14 +31,29 @@ public struct AlertRecord: Codable, FetchableRecord, PersistableRecord, Sendable
               endsAt: Timestamp(nanoseconds: endsAt), updatedAt: Timestamp(nanoseconds: updatedAt), generatorURL: generatorURL)
     }
 
-    static func text(_ map: [String: String]) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        return (try? encoder.encode(map)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-    }
+    /// Keys sorted; written without `JSONEncoder` (a Codable encode per label set was a fifth
+    /// of the daemon's work per posted alert).
+    static func text(_ map: [String: String]) -> String { CompactJSON.object(map) }
 
     static func map(_ text: String) -> [String: String] {
-        (try? JSONDecoder().decode([String: String].self, from: Data(text.utf8))) ?? [:]
+        FlatJSON.object(text) ?? (try? JSONDecoder().decode([String: String].self, from: Data(text.utf8))) ?? [:]
+    }
+
+    /// Inserts the alert or replaces the one with its fingerprint, through a cached statement
+    /// (GRDB's `save` compiled an UPDATE and then an INSERT through Codable boxes each time).
+    func upsert(_ db: Database) throws {
+        let statement = try db.cachedStatement(sql: """
+            INSERT INTO alert (fingerprint, labels, annotations, startsAt, endsAt, updatedAt, generatorURL, counted)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(fingerprint) DO UPDATE SET labels = excluded.labels, annotations = excluded.annotations,
+                startsAt = excluded.startsAt, endsAt = excluded.endsAt, updatedAt = excluded.updatedAt,
+                generatorURL = excluded.generatorURL, counted = excluded.counted
+            """)
+        try statement.execute(arguments: [fingerprint, labels, annotations, startsAt, endsAt, updatedAt, generatorURL, counted])
+    }
+
+    static func delete(_ db: Database, fingerprint: String) throws {
+        try db.cachedStatement(sql: "DELETE FROM alert WHERE fingerprint = ?").execute(arguments: [fingerprint])
     }
 }
 
@@ -48,8 +63,8 @@ extension Store {
     public func saveAlerts(_ records: [AlertRecord], removing: [String] = []) async throws {
         guard !records.isEmpty || !removing.isEmpty else { return }
         try await pool.write { db in
-            for r in records { try r.save(db) }
-            for fp in removing { _ = try AlertRecord.deleteOne(db, key: fp) }
+            for r in records { try r.upsert(db) }
+            for fp in removing { try AlertRecord.delete(db, fingerprint: fp) }
         }
     }
 
@@ -58,8 +73,8 @@ extension Store {
         try await pool.write { db in
             for op in operations {
                 switch op {
-                case .save(let r): try r.save(db)
-                case .remove(let fp): _ = try AlertRecord.deleteOne(db, key: fp)
+                case .save(let r): try r.upsert(db)
+                case .remove(let fp): try AlertRecord.delete(db, fingerprint: fp)
                 }
             }
         }
