@@ -39,6 +39,8 @@ public final class Store: Sendable {
     private let changeObservers = Mutex<[@Sendable ([CommittedIncidentChange]) -> Void]>([])
     /// The open incidents as last read, each with the row it was decoded from (``openIncidents()``).
     private let openIncidentCache = Mutex<[String: DecodedIncidentRow]>([:])
+    /// The newest incidents as the status page last read them (``recentIncidents(limit:)``).
+    private let recentIncidentCache = Mutex<[String: DecodedIncidentRow]>([:])
 
     /// Opens (creating if needed) the database at `path` and applies pending migrations.
     public init(path: String) throws {
@@ -154,15 +156,30 @@ public final class Store: Sendable {
     /// decoded from (``openIncidentCache``) and decoded again only when a column differs, so a
     /// pass over thousands of open incidents costs a read, not thousands of JSON decodes.
     public func openIncidents() async throws -> [Incident] {
-        let known = openIncidentCache.withLock { $0 }
+        try await incidents(sql: """
+            SELECT * FROM incident WHERE state IN (\(StoreTransaction.openStates))
+            ORDER BY createdAt DESC, id DESC LIMIT 100000
+            """, arguments: [], cache: openIncidentCache)
+    }
+
+    /// The newest `limit` incidents in any state, newest first, decoded as ``openIncidents()``
+    /// does (only rows that changed since the last call): the status page reads them each time
+    /// it is regenerated, at most once a second in an alert storm.
+    public func recentIncidents(limit: Int) async throws -> [Incident] {
+        try await incidents(sql: "SELECT * FROM incident ORDER BY createdAt DESC, id DESC LIMIT ?",
+                            arguments: [limit], cache: recentIncidentCache)
+    }
+
+    /// The incidents `sql` selects, each decoded again only when its row differs from the one
+    /// `cache` holds for it; `cache` then holds exactly the rows just read.
+    private func incidents(sql: String, arguments: StatementArguments,
+                           cache: borrowing Mutex<[String: DecodedIncidentRow]>) async throws -> [Incident] {
+        let known = cache.withLock { $0 }
         let (incidents, fresh) = try await pool.read { db -> ([Incident], [String: DecodedIncidentRow]) in
-            let statement = try db.cachedStatement(sql: """
-                SELECT * FROM incident WHERE state IN (\(StoreTransaction.openStates))
-                ORDER BY createdAt DESC, id DESC LIMIT 100000
-                """)
+            let statement = try db.cachedStatement(sql: sql)
             var incidents: [Incident] = []
             var fresh: [String: DecodedIncidentRow] = [:]
-            let rows = try Row.fetchCursor(statement)
+            let rows = try Row.fetchCursor(statement, arguments: arguments)
             while let row = try rows.next() {
                 let id: String = try row.decode(forColumn: "id")
                 if let cached = known[id], cached.row == row {
@@ -176,7 +193,7 @@ public final class Store: Sendable {
             }
             return (incidents, fresh)
         }
-        openIncidentCache.withLock { $0 = fresh }
+        cache.withLock { $0 = fresh }
         return incidents
     }
 

@@ -77,6 +77,27 @@ import VigilCore
         #expect(try await store.timelines(incidentIDs: [], kind: .statusPage).isEmpty)
     }
 
+    /// The status page's read: the newest incidents in any state, as a plain read gives them,
+    /// and a changed row read changed.
+    @Test func recentIncidentsReadLikeAPlainReadAndSeeChanges() async throws {
+        let store = try Store(path: try temporaryDatabase())
+        for n in 1...12 {
+            let opening = change(String(format: "INC-2026-%04d", n), at: t0 + .seconds(n))
+            _ = try await store.openIncident(year: 2026, prefix: "INC") { _ in opening }
+        }
+        #expect(try await store.recentIncidents(limit: 5) == (try await store.incidents(limit: 5)))
+        let id = try #require(try await store.incidents(limit: 1).first?.id)
+        try await store.write { tx in
+            var incident = try #require(try tx.incident(id: id))
+            incident.title = "renamed"
+            try tx.commit(StoreChange(incident: incident))
+        }
+        let again = try await store.recentIncidents(limit: 5)
+        #expect(again.first?.title == "renamed")
+        #expect(again == (try await store.incidents(limit: 5)))
+        #expect(try await store.recentIncidents(limit: 50).count == 12)
+    }
+
     /// The writer checkpoints only at its safety net; ``Store/checkpoint()`` copies the WAL from
     /// a connection of its own while the writer goes on.
     @Test(.timeLimit(.minutes(1))) func checkpointsRunBesideTheWriter() async throws {

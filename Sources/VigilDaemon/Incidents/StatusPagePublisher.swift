@@ -63,7 +63,7 @@ public actor StatusPagePublisher {
         regenerations += 1
         do {
             let now = clock.now()
-            let recent = try await store.incidents(limit: 500).filter {
+            let recent = try await store.recentIncidents(limit: 500).filter {
                 $0.classification?.userImpacting == true
                     && ($0.state.isOpen || ($0.resolvedAt ?? $0.closedAt).map { now - $0 <= StatusPageDocument.resolvedRetention } == true)
             }
