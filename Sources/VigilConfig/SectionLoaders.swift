@@ -47,16 +47,16 @@ enum PluginSettingsLoader {
             "failure_rate_window", "failure_rate_interval", "shutdown_grace", "syscall_window", "cpu_held_at_quota",
         ]) {
             var v = SupervisionSettings()
-            v.initialBackoff = sup["initial_backoff"]?.duration("initial_backoff")
-            v.maximumBackoff = sup["maximum_backoff"]?.duration("maximum_backoff")
+            v.initialBackoff = sup["initial_backoff"]?.duration("initial_backoff", atLeast: .milliseconds(10))
+            v.maximumBackoff = sup["maximum_backoff"]?.duration("maximum_backoff", atLeast: .milliseconds(10))
             v.crashLoopFailures = sup["crash_loop_failures"]?.int("crash_loop_failures", range: 1...1000)
-            v.crashLoopWindow = sup["crash_loop_window"]?.duration("crash_loop_window")
-            v.stableRun = sup["stable_run"]?.duration("stable_run")
-            v.failureRateWindow = sup["failure_rate_window"]?.duration("failure_rate_window")
-            v.failureRateInterval = sup["failure_rate_interval"]?.duration("failure_rate_interval")
+            v.crashLoopWindow = sup["crash_loop_window"]?.duration("crash_loop_window", atLeast: .seconds(1))
+            v.stableRun = sup["stable_run"]?.duration("stable_run", atLeast: .seconds(1))
+            v.failureRateWindow = sup["failure_rate_window"]?.duration("failure_rate_window", atLeast: .seconds(1))
+            v.failureRateInterval = sup["failure_rate_interval"]?.duration("failure_rate_interval", atLeast: .milliseconds(100))
             v.shutdownGrace = sup["shutdown_grace"]?.duration("shutdown_grace")
-            v.syscallWindow = sup["syscall_window"]?.duration("syscall_window")
-            v.cpuHeldAtQuota = sup["cpu_held_at_quota"]?.duration("cpu_held_at_quota")
+            v.syscallWindow = sup["syscall_window"]?.duration("syscall_window", atLeast: .seconds(1))
+            v.cpuHeldAtQuota = sup["cpu_held_at_quota"]?.duration("cpu_held_at_quota", atLeast: .seconds(1))
             s.supervision = v
         }
         s.directories = (f["directories"]?.strings("directories") ?? []).map(resolve)

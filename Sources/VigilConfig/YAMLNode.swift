@@ -112,6 +112,17 @@ public struct YAMLNode {
         return d
     }
 
+    /// A duration of at least `minimum` (a zero backoff or sampling window would spin).
+    public func duration(_ name: String, atLeast minimum: Duration) -> Duration? {
+        guard let d = duration(name) else { return nil }
+        guard d >= minimum else {
+            diagnostics.add(.invalidValue(location, key: name, found: string(name) ?? "",
+                                          expected: "a duration of at least \(DurationText.format(minimum))"))
+            return nil
+        }
+        return d
+    }
+
     public func bool(_ name: String) -> Bool? {
         guard let s = string(name) else { return nil }
         switch s.lowercased() {
