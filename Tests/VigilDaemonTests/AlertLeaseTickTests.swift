@@ -7,18 +7,15 @@ import VigilStore
 /// The clock's tick looks only at the alerts whose lease ran out (found by lease time), yet
 /// tells incidents exactly what a full pass would.
 @Suite struct AlertLeaseTickTests {
-    let clock = ManualClock(monday)
+    /// The alert service rig of ``AlertServiceTests`` (its manual clock, shipped ladder, muting).
+    let rig = AlertServiceTests()
+    var clock: ManualClock { rig.clock }
 
     func service(_ store: Store, routing: AlertRouting = AlertRouting(), log: SignalLog) async throws -> AlertService {
-        let s = AlertService(store: store, routing: routing, ladder: try shippedPolicy().ladder, clock: clock,
-                             logger: quietLogger, muting: LabelMuting()) { log.append($0) }
-        try await s.restore()
-        return s
+        try await rig.service(store, routing: routing, log: log)
     }
 
-    func alert(_ labels: [String: String], for lease: Duration = .seconds(60)) -> Alert {
-        Alert(labels: labels, startsAt: clock.now(), endsAt: clock.now() + lease, updatedAt: clock.now())
-    }
+    func alert(_ labels: [String: String], for lease: Duration = .seconds(60)) -> Alert { rig.alert(labels, for: lease) }
 
     @Test func aTickResolvesOnlyWhatsLeaseRanOut() async throws {
         let store = try Store(path: try temporaryDatabasePath())
