@@ -9,6 +9,9 @@
 #     webhook sink per second, from the first post to the last arrival. Alertmanager: group_wait 0,
 #     a webhook receiver. Vigil: the bundled webhook notifier plugin (Plugins/webhook).
 #   - latency: one alert at a time, POST sent → webhook received, p50/p99.
+# For reference, the delivery phase alone also runs against a second Alertmanager with its default
+# group_wait (30 s), each alert still its own group: what an Alertmanager left at its defaults
+# delivers (printed, not in the JSON line; BENCH_HTTP_AM_DEFAULT=0 skips it, about 35 s).
 # Both keep state on the same disk; Vigil's is durable (SQLite WAL, synchronous=FULL) before each 200.
 # Ends with one JSON line {"benchmark":"http",...}.
 # It cannot hang: the load generator gives every request and phase a deadline (a preflight alert
@@ -24,6 +27,8 @@ SECONDS_PER_RUN="${BENCH_HTTP_SECONDS:-10}"
 ALERTS="${BENCH_HTTP_ALERTS:-3000}"
 SAMPLES="${BENCH_HTTP_SAMPLES:-200}"
 AM_PORT="${BENCH_HTTP_AM_PORT:-19093}"
+AM_DEFAULT_PORT="${BENCH_HTTP_AM_DEFAULT_PORT:-19095}"
+AM_DEFAULT="${BENCH_HTTP_AM_DEFAULT:-1}"
 VIGIL_PORT="${BENCH_HTTP_VIGIL_PORT:-19094}"
 SINK_PORT="${BENCH_HTTP_SINK_PORT:-19099}"
 DELIVERY_TIMEOUT="${BENCH_HTTP_DELIVERY_TIMEOUT:-240}"
@@ -66,6 +71,25 @@ YAML
 prometheus-alertmanager --config.file="$work/am/alertmanager.yml" --storage.path="$work/am/data" \
     --web.listen-address="127.0.0.1:$AM_PORT" --cluster.listen-address= --log.level=warn >"$work/am/log" 2>&1 &
 pids+=($!)
+reference=()
+if [ "$AM_DEFAULT" != "0" ]; then
+    # The reference: every alert its own group, Alertmanager's timing defaults (group_wait 30s).
+    mkdir -p "$work/am-default"
+    cat > "$work/am-default/alertmanager.yml" <<YAML
+route:
+  receiver: sink
+  group_by: ['...']
+receivers:
+  - name: sink
+    webhook_configs:
+      - url: http://127.0.0.1:$SINK_PORT/alertmanager
+        send_resolved: false
+YAML
+    prometheus-alertmanager --config.file="$work/am-default/alertmanager.yml" --storage.path="$work/am-default/data" \
+        --web.listen-address="127.0.0.1:$AM_DEFAULT_PORT" --cluster.listen-address= --log.level=warn >"$work/am-default/log" 2>&1 &
+    pids+=($!)
+    reference=(--delivery-only "amdefault=127.0.0.1:$AM_DEFAULT_PORT")
+fi
 
 # Vigil: the shipped configuration with its paths made absolute, the webhook notifier pointed at
 # the sink, and a route making every alert its own incident (the ingest pool: one incident).
@@ -102,18 +126,19 @@ PY
 pids+=($!)
 
 ready() { curl -s -m 2 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/-/ready" | grep -q 200; }
-for _ in $(seq 1 100); do ready "$AM_PORT" && ready "$VIGIL_PORT" && break; sleep 0.2; done
+for _ in $(seq 1 100); do ready "$AM_PORT" && ready "$VIGIL_PORT" && { [ "$AM_DEFAULT" = "0" ] || ready "$AM_DEFAULT_PORT"; } && break; sleep 0.2; done
 ready "$AM_PORT" || { echo "alertmanager did not start:"; cat "$work/am/log"; exit 1; }
+[ "$AM_DEFAULT" = "0" ] || ready "$AM_DEFAULT_PORT" || { echo "the reference alertmanager did not start:"; cat "$work/am-default/log"; exit 1; }
 ready "$VIGIL_PORT" || { echo "vigild did not start:"; tail -20 "$work/vigil/log"; exit 1; }
 # (Whether the webhook notifier is up is the generator's preflight: one alert must reach the sink.)
 
 echo "bench-http: $(nproc) cores, $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg); alertmanager $(prometheus-alertmanager --version 2>&1 | head -1 | awk '{print $3}')"
 # The generator's own phase budgets, summed for both targets, plus a margin: past this it is stuck.
-limit=$(( 2 * (60 + 40 + SECONDS_PER_RUN + 1 + DELIVERY_TIMEOUT + 70 + 120) + 30 ))
+limit=$(( 2 * (60 + 40 + SECONDS_PER_RUN + 1 + DELIVERY_TIMEOUT + 70 + 120) + DELIVERY_TIMEOUT + 70 + 30 ))
 set +e
 timeout -k 10 "$limit" "$gen" --target "am=127.0.0.1:$AM_PORT" --target "vigil=127.0.0.1:$VIGIL_PORT" --sink-port "$SINK_PORT" \
     --seconds "$SECONDS_PER_RUN" --delivery-alerts "$ALERTS" --latency-samples "$SAMPLES" \
-    --delivery-timeout "$DELIVERY_TIMEOUT" | tee "$work/results"
+    --delivery-timeout "$DELIVERY_TIMEOUT" "${reference[@]}" | tee "$work/results"
 rc=${PIPESTATUS[0]}
 set -e
 if [ "$rc" -ne 0 ]; then
@@ -138,6 +163,10 @@ print(f"{'ingest, alerts/s (100/batch, 4 conns)':<34}{r['am_ingest_per_s']:>14,.
 print(f"{'distinct alerts delivered/s':<34}{r['am_delivered_per_s']:>14,.1f}{r['vigil_delivered_per_s']:>14,.1f}{ratio(r['vigil_delivered_per_s'], r['am_delivered_per_s']):>9.1f}x")
 print(f"{'one alert → webhook, p50 ms':<34}{r['am_p50_ms']:>14.2f}{r['vigil_p50_ms']:>14.2f}{ratio(r['vigil_p50_ms'], r['am_p50_ms']):>9.2f}x")
 print(f"{'one alert → webhook, p99 ms':<34}{r['am_p99_ms']:>14.2f}{r['vigil_p99_ms']:>14.2f}{ratio(r['vigil_p99_ms'], r['am_p99_ms']):>9.2f}x")
+if "amdefault_delivered_per_s" in r:
+    d = r["amdefault_delivered_per_s"]
+    print(f"{'  reference: Alertmanager with its default group_wait (30 s)':<62}")
+    print(f"{'distinct alerts delivered/s':<34}{d:>14,.1f}{r['vigil_delivered_per_s']:>14,.1f}{ratio(r['vigil_delivered_per_s'], d):>9.1f}x")
 for k in sorted(r):
     if k.endswith(("_lost", "_status_400", "_status_500", "_status_503", "_delivered")) or "_ingest_status_" in k:
         print(f"  {k}: {r[k]:.0f}")

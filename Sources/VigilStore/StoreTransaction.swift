@@ -152,8 +152,10 @@ public struct StoreTransaction {
                 n.incidentID = id
                 tally.notifications.append(n)
             }
-            tally.incidents[id] = change.incident
         }
+        // The incident as this transaction leaves it, for the pages it queued: a later change to
+        // the same incident in the transaction replaces the copy an earlier one left.
+        if !change.notifications.isEmpty || tally.incidents[id] != nil { tally.incidents[id] = change.incident }
         if !change.evidence.isEmpty {
             let insert = try db.cachedStatement(sql: """
                 INSERT INTO evidence (incidentID, time, source, kind, content, sha256) VALUES (?, ?, ?, ?, ?, ?)

@@ -35,6 +35,25 @@ import VigilCore
         #expect(Set(stored.compactMap(\.id)).count == 2)
     }
 
+    /// Pages queued by one change of an incident carry the incident as the transaction left it,
+    /// after a later change to it in the same transaction.
+    @Test func theHandedIncidentIsTheTransactionsLastCopy() async throws {
+        let store = try Store(path: try temporaryDatabase())
+        let seen = Mutex<[QueuedNotifications]>([])
+        store.onNotificationsQueued { q in seen.withLock { $0.append(q) } }
+        let opening = paged("INC-2026-0001", channels: ["email"])
+        let final = try await store.write { tx -> Incident in
+            var (incident, _) = try tx.open(year: 2026, prefix: "INC") { _ in opening }
+            incident.occurrences += 1
+            incident.title = "disk full, twice"
+            try tx.commit(StoreChange(incident: incident))
+            return incident
+        }
+        let handed = seen.withLock { $0 }
+        #expect(handed.count == 1 && handed[0].inserted.count == 1)
+        #expect(handed[0].inserted.first?.incident == final)
+    }
+
     /// Notifications a silence held and put back are not listed: the observer is told to read.
     @Test func putBackNotificationsAreUnlisted() async throws {
         let store = try Store(path: try temporaryDatabase())

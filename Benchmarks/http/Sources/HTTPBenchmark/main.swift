@@ -4,12 +4,14 @@ import NIOPosix
 
 // vigil-bench-http --target NAME=HOST:PORT ... --sink-port P [--seconds S] [--delivery-alerts M]
 //                  [--latency-samples L] [--connections C] [--batch B] [--preflight-timeout S]
-//                  [--delivery-timeout S] [--latency-timeout S]
+//                  [--delivery-timeout S] [--latency-timeout S] [--delivery-only NAME=HOST:PORT ...]
 // For each target in turn: preflight (one alert must reach the webhook sink: the notifier is up),
 // ingest (batches of B alerts over C keep-alive connections for S seconds, counting alerts answered
 // 200), delivery (M distinct alerts, each its own group, posted as fast as accepted; rate = alerts
 // seen at the webhook sink / time from the first post to the last arrival), latency (one alert at
-// a time, post → webhook arrival). Prints `key value` lines as it goes.
+// a time, post → webhook arrival). A `--delivery-only` target gets the delivery phase alone (an
+// Alertmanager with its default 30 s group_wait, for reference: a preflight or latency sample
+// would wait for it each time). Prints `key value` lines as it goes.
 //
 // It never hangs: every request has a deadline, a phase that does not complete (alerts that never
 // reach the sink, a sample lost) is an error, and each phase runs under a watchdog that ends the
@@ -18,6 +20,7 @@ import NIOPosix
 
 struct Options {
     var targets: [(name: String, host: String, port: Int)] = []
+    var deliveryOnly: [(name: String, host: String, port: Int)] = []
     var sinkPort = 9099
     var seconds = 10.0
     var deliveryAlerts = 3000
@@ -40,12 +43,17 @@ struct Options {
         }
         while i < args.count {
             switch args[i] {
-            case "--target":
+            case "--target", "--delivery-only":
+                let flag = args[i]
                 let v = try value()
                 let parts = v.split(separator: "=", maxSplits: 1)
                 let hp = parts.last?.split(separator: ":") ?? []
-                guard parts.count == 2, hp.count == 2, let port = Int(hp[1]) else { throw BenchError("--target NAME=HOST:PORT, found \(v)") }
-                targets.append((String(parts[0]), String(hp[0]), port))
+                guard parts.count == 2, hp.count == 2, let port = Int(hp[1]) else { throw BenchError("\(flag) NAME=HOST:PORT, found \(v)") }
+                if flag == "--target" {
+                    targets.append((String(parts[0]), String(hp[0]), port))
+                } else {
+                    deliveryOnly.append((String(parts[0]), String(hp[0]), port))
+                }
             case "--sink-port": sinkPort = Int(try value()) ?? sinkPort
             case "--seconds": seconds = Double(try value()) ?? seconds
             case "--delivery-alerts": deliveryAlerts = Int(try value()) ?? deliveryAlerts
@@ -253,6 +261,18 @@ do {
         }
         print("\(n)_p50_ms \(String(format: "%.3f", p50))")
         print("\(n)_p99_ms \(String(format: "%.3f", p99))")
+        for c in conns { await c.close() }
+    }
+    for target in options.deliveryOnly {
+        let n = target.name
+        var conns: [HTTPConnection] = []
+        for _ in 0..<options.connections {
+            conns.append(try await HTTPConnection.connect(host: target.host, port: target.port, group: group))
+        }
+        let delivered = try await phase(n, "delivery", budget: options.deliveryTimeout + 2 * request + 10) {
+            try await deliver(conns, options, ids: ids.take(options.deliveryAlerts), receipts: receipts, name: n)
+        }
+        print("\(n)_delivered_per_s \(String(format: "%.1f", delivered))")
         for c in conns { await c.close() }
     }
     try? await sink.close().get()
