@@ -193,14 +193,16 @@ public actor NotificationOutbox {
                 if let id = n.id, let incident { snapshots[id] = incident }
             }
         }
-        take(handed)
-        handed = []
+        // The pending ones are read before the hand-overs are taken: if the read fails, those
+        // stay handed (and in flight) for the next pass rather than being dropped with this one.
         if readingAll {
             for n in try await due(after: nil) {
                 queue.append(n, key: delivery(for: n)?.breakerKey)
                 newest = max(newest, n.id ?? 0)
             }
         }
+        take(handed)
+        handed = []
         guard !queue.isEmpty else { return 0 }
         var sent = 0
         var failure: (any Error)?
@@ -221,15 +223,17 @@ public actor NotificationOutbox {
                 }
                 busy = load
                 guard !starting.isEmpty else { return nil }
-                // Their incidents in one read, each once (an incident has several pages), unless
-                // handed over with them.
-                var incidents: [String: Incident] = [:]
+                // Each page's incident: the copy its own transaction handed over, else one read
+                // for the rest, each incident once (an incident has several pages).
+                var handedIncident: [Int64: Incident] = [:]
                 for (n, _) in starting {
-                    if let id = n.id, let incident = snapshots.removeValue(forKey: id) { incidents[incident.id] = incident }
+                    if let id = n.id, let incident = snapshots.removeValue(forKey: id) { handedIncident[id] = incident }
                 }
-                let unread = Set(starting.compactMap(\.0.incidentID)).subtracting(incidents.keys)
+                let unread = Set(starting.filter { n, _ in n.id.map { handedIncident[$0] == nil } ?? true }
+                    .compactMap(\.0.incidentID))
+                var incidents: [String: Incident] = [:]
                 do {
-                    if !unread.isEmpty { incidents.merge(try await store.incidents(ids: unread)) { $1 } }
+                    if !unread.isEmpty { incidents = try await store.incidents(ids: unread) }
                 } catch {
                     // Not attempted now: they stay pending for the next pass.
                     for (n, key) in starting {
@@ -240,7 +244,7 @@ public actor NotificationOutbox {
                 }
                 for (n, key) in starting {
                     running += 1
-                    let incident = n.incidentID.flatMap { incidents[$0] }
+                    let incident = n.id.flatMap { handedIncident[$0] } ?? n.incidentID.flatMap { incidents[$0] }
                     group.addTask {
                         var outcome = await self.attempt(n, incident: incident)
                         outcome?.incident = incident

@@ -3,8 +3,8 @@ import ServiceLifecycle
 import VigilStore
 
 /// Checkpoints the store's WAL beside the writer (``Store/checkpoint()``), so no commit that a
-/// sender or a page waits on does it: every `interval`, and again at once while a checkpoint
-/// still finds at least `busyFrames` to copy (a write burst).
+/// sender or a page waits on does it: every `interval`, and again soon while the log grew by at
+/// least `busyFrames` since the last look (a write burst).
 struct StoreCheckpointService: Service {
     let store: Store
     var interval: Duration = .milliseconds(500)
@@ -14,11 +14,16 @@ struct StoreCheckpointService: Service {
     func run() async throws {
         try await cancelWhenGracefulShutdown {
             var failing = false
+            var lastFrames = 0
             while !Task.isCancelled {
                 var pause = interval
                 do {
-                    let (frames, copied) = try await store.checkpoint()
-                    if copied >= busyFrames, frames > 0 { pause = .milliseconds(20) }
+                    // SQLite reports the log's size and how much of it is in the database, both
+                    // totals since the log last restarted: growth, not the totals, says busy.
+                    let (frames, _) = try await store.checkpoint()
+                    let grown = frames >= lastFrames ? frames - lastFrames : frames
+                    lastFrames = frames
+                    if grown >= busyFrames { pause = .milliseconds(20) }
                     if failing { logger.notice("store checkpoints work again") }
                     failing = false
                 } catch {

@@ -92,6 +92,42 @@ import VigilStore
         #expect(await restarted.leaseChecks.isEmpty)
     }
 
+    /// A tick returns once the pass that takes its expired alerts is done, even while a steady
+    /// stream of posts keeps evaluation busy (it waited for idleness: the clock stalled).
+    @Test(.timeLimit(.minutes(1))) func aTickKeepsItsPaceUnderAStreamOfPosts() async throws {
+        let store = try Store(path: try temporaryDatabasePath())
+        let log = SignalLog()
+        let alerts = try await service(store, log: log)
+        await alerts.tick()
+        try await alerts.accept([alert(["alertname": "Short"], for: .seconds(10))])
+        await alerts.evaluated()
+        _ = log.take()
+        let stream = Task {
+            var n = 0
+            while !Task.isCancelled {
+                n += 1
+                try? await alerts.accept([alert(["alertname": "Stream", "n": "\(n)"], for: .seconds(3600))])
+            }
+        }
+        clock.advance(by: .seconds(11))
+        await alerts.tick()
+        stream.cancel()
+        await stream.value
+        #expect(log.all.contains { $0.transition == .resolved && $0.labels["alertname"] == "Short" })
+    }
+
+    /// Stale checks (a lease shortened again and again) are dropped before they outnumber the
+    /// live ones: a sender cannot grow the heap.
+    @Test func shortenedLeasesDoNotGrowTheHeap() async throws {
+        let store = try Store(path: try temporaryDatabasePath())
+        let alerts = try await service(store, log: SignalLog())
+        for i in 0..<3000 {
+            try await alerts.accept([alert(["alertname": "Shrinking"], for: .seconds(100_000 - i))])
+        }
+        #expect(await alerts.leaseCheckAt.count == 1)
+        #expect(await alerts.leaseChecks.count <= 2 + 1024 + 1)
+    }
+
     @Test func renewalsKeepOneCheckPerAlert() async throws {
         let store = try Store(path: try temporaryDatabasePath())
         let alerts = try await service(store, log: SignalLog())

@@ -4,7 +4,7 @@ import Testing
 import VigilCore
 @testable import VigilDaemon
 import VigilIncidents
-import VigilStore
+@testable import VigilStore
 
 /// Pages leave from what the transaction that queued them hands over (no read back), exactly
 /// once each, whatever full passes run beside them.
@@ -93,6 +93,61 @@ import VigilStore
         let seen = delivery.snapshot
         #expect(seen.attempts.count == items.count)
         #expect(seen.attempts.values.allSatisfy { $0 == 1 })
+    }
+
+    /// A full pass whose read of the pending pages fails keeps what was handed over: the next
+    /// pass sends it (it was dropped, in flight for good, until a restart).
+    @Test(.timeLimit(.minutes(1))) func aFailedReadDoesNotDropHandedPages() async throws {
+        let rig = try ContainmentTests.rig()
+        let ids = try await Self.declare(rig, 2)
+        var items: [(notification: NotificationRecord, incident: Incident?)] = []
+        for id in ids {
+            let incident = try await rig.store.incident(id: id)
+            for n in try await rig.store.notifications(incidentID: id) { items.append((n, incident)) }
+        }
+        let delivery = RecordingDelivery()
+        let outbox = NotificationOutbox(store: rig.store, clock: rig.clock, logger: quietLogger)
+        await outbox.register(delivery)
+        // The pending read fails (and so does storing the outcomes) while the table is away.
+        try await rig.store.write { tx in try tx.db.execute(sql: "ALTER TABLE notification RENAME TO notification_away") }
+        await outbox.kick(QueuedNotifications(inserted: items, unlisted: true))
+        try await rig.store.write { tx in try tx.db.execute(sql: "ALTER TABLE notification_away RENAME TO notification") }
+        let seen = delivery.snapshot
+        #expect(Set(seen.attempts.keys) == Set(items.compactMap(\.notification.id)))
+        #expect(seen.attempts.values.allSatisfy { $0 == 1 })
+    }
+
+    /// Two pages of one incident handed over by different transactions each carry their own
+    /// transaction's copy of it.
+    @Test(.timeLimit(.minutes(1))) func eachPageCarriesItsOwnCopyOfItsIncident() async throws {
+        let rig = try ContainmentTests.rig()
+        let id = try #require(try await Self.declare(rig, 1).first)
+        let notes = try await rig.store.notifications(incidentID: id)
+        #expect(notes.count >= 2)
+        var older = try #require(try await rig.store.incident(id: id))
+        older.title = "older copy"
+        var newer = older
+        newer.title = "newer copy"
+        // The newer copy first in the queue, the older last: neither may stand in for the other.
+        let items: [(notification: NotificationRecord, incident: Incident?)] =
+            notes.enumerated().map { i, n in (n, i == 0 ? newer : older) }
+        final class TitleDelivery: NotificationDelivery, @unchecked Sendable {
+            let lock = NSLock()
+            var titles: [Int64: String] = [:]
+            var channels: Set<String> { ["*"] }
+            var name: String { "titles" }
+            func deliver(_ notification: NotificationRecord, incident: Incident?) async throws {
+                lock.withLock { titles[notification.id ?? -1] = incident?.title }
+            }
+        }
+        let delivery = TitleDelivery()
+        let outbox = NotificationOutbox(store: rig.store, clock: rig.clock, logger: quietLogger)
+        await outbox.register(delivery)
+        await outbox.kick(QueuedNotifications(inserted: items, unlisted: false))
+        let titles = delivery.lock.withLock { delivery.titles }
+        for (i, n) in notes.enumerated() {
+            #expect(titles[try #require(n.id)] == (i == 0 ? "newer copy" : "older copy"))
+        }
     }
 
     /// Pages a silence put back are not listed in the hand-over: it asks for a full pass.

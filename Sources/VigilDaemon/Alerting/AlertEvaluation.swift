@@ -32,6 +32,9 @@ extension AlertService {
 
     private func evaluateUntilIdle() async {
         while fullPassRequested || !changed.isEmpty {
+            passesTaken += 1
+            let pass = passesTaken
+            defer { finished(pass: pass) }
             let full = fullPassRequested
                 || (!routing.inhibitRules.isEmpty && !changed.isDisjoint(with: inhibitionSources))
             if full {
@@ -51,6 +54,28 @@ extension AlertService {
         let waiting = idleWaiters
         idleWaiters = []
         for w in waiting { w.resume() }
+        // Nothing is left to evaluate: nobody waits for a later pass.
+        let rest = passWaiters
+        passWaiters = []
+        for (_, w) in rest { w.resume() }
+    }
+
+    /// Resumes whoever waits for a pass up to `pass` (``tick()``).
+    private func finished(pass: Int) {
+        passesDone = pass
+        guard passWaiters.contains(where: { $0.pass <= pass }) else { return }
+        let ready = passWaiters.filter { $0.pass <= pass }
+        passWaiters.removeAll { $0.pass <= pass }
+        for (_, w) in ready { w.resume() }
+    }
+
+    /// Returns once the next pass to start (which takes every change queued so far) has finished,
+    /// however busy evaluation stays after it.
+    func waitForNextPass() async {
+        let target = passesTaken + 1
+        startEvaluating()
+        guard passesDone < target else { return }
+        await withCheckedContinuation { passWaiters.append((target, $0)) }
     }
 
     /// One pass over `only` those fingerprints, or over every alert when nil.

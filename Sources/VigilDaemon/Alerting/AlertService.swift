@@ -69,6 +69,10 @@ public actor AlertService: AlertIntake {
     var fullPassWaiters: [CheckedContinuation<Void, Never>] = []
     /// Callers of ``evaluated()``: resumed when nothing is left to evaluate.
     var idleWaiters: [CheckedContinuation<Void, Never>] = []
+    /// Passes started and the last finished, and who waits for which (``tick()``).
+    var passesTaken = 0
+    var passesDone = 0
+    var passWaiters: [(pass: Int, continuation: CheckedContinuation<Void, Never>)] = []
 
     /// When each alert's lease runs out, soonest first: a clock tick evaluates the alerts whose
     /// lease ran out since the last one, not every alert (a pass over 20,000 alerts took 40–80 ms,
@@ -220,6 +224,11 @@ public actor AlertService: AlertIntake {
         if let due = leaseCheckAt[fp], due <= endsAt { return }
         leaseCheckAt[fp] = endsAt
         leaseChecks.insert(LeaseCheck(at: endsAt, fingerprint: fp))
+        // Stale checks (leases shortened, alerts removed) wait in the heap until their time:
+        // rebuilt from the live ones when they outnumber them, so a sender cannot grow it.
+        if leaseChecks.count > 2 * leaseCheckAt.count + 1024 {
+            leaseChecks = Heap(leaseCheckAt.map { LeaseCheck(at: $0.value, fingerprint: $0.key) })
+        }
     }
 
     /// The clock's tick. Alerts whose lease ran out since the last tick are evaluated, found
@@ -248,8 +257,9 @@ public actor AlertService: AlertIntake {
             }
         }
         guard expired else { return }
-        startEvaluating()
-        await evaluated()
+        // The pass that takes these, not idleness: under a steady stream of posts evaluation may
+        // never be idle, and the clock must keep its pace.
+        await waitForNextPass()
     }
 
     func setCounted(_ fp: String, _ counted: Bool) {
