@@ -49,11 +49,25 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# start_alertmanager NAME PORT: an Alertmanager in $work/NAME whose route is the lines on stdin
+# (indented under `route:`), its one receiver the load generator's webhook sink.
+start_alertmanager() {
+    mkdir -p "$work/$1"
+    { echo "route:"; echo "  receiver: sink"; cat; cat <<YAML
+receivers:
+  - name: sink
+    webhook_configs:
+      - url: http://127.0.0.1:$SINK_PORT/alertmanager
+        send_resolved: false
+YAML
+    } > "$work/$1/alertmanager.yml"
+    prometheus-alertmanager --config.file="$work/$1/alertmanager.yml" --storage.path="$work/$1/data" \
+        --web.listen-address="127.0.0.1:$2" --cluster.listen-address= --log.level=warn >"$work/$1/log" 2>&1 &
+    pids+=($!)
+}
+
 # Alertmanager: every alert its own group, sent at once; the ingest pool in one group.
-mkdir -p "$work/am"
-cat > "$work/am/alertmanager.yml" <<YAML
-route:
-  receiver: sink
+start_alertmanager am "$AM_PORT" <<'YAML'
   group_by: ['...']
   group_wait: 0s
   group_interval: 5m
@@ -62,32 +76,13 @@ route:
     - matchers: ['bench="ingest"']
       group_by: [alertname]
       receiver: sink
-receivers:
-  - name: sink
-    webhook_configs:
-      - url: http://127.0.0.1:$SINK_PORT/alertmanager
-        send_resolved: false
 YAML
-prometheus-alertmanager --config.file="$work/am/alertmanager.yml" --storage.path="$work/am/data" \
-    --web.listen-address="127.0.0.1:$AM_PORT" --cluster.listen-address= --log.level=warn >"$work/am/log" 2>&1 &
-pids+=($!)
 reference=()
 if [ "$AM_DEFAULT" != "0" ]; then
     # The reference: every alert its own group, Alertmanager's timing defaults (group_wait 30s).
-    mkdir -p "$work/am-default"
-    cat > "$work/am-default/alertmanager.yml" <<YAML
-route:
-  receiver: sink
+    start_alertmanager am-default "$AM_DEFAULT_PORT" <<'YAML'
   group_by: ['...']
-receivers:
-  - name: sink
-    webhook_configs:
-      - url: http://127.0.0.1:$SINK_PORT/alertmanager
-        send_resolved: false
 YAML
-    prometheus-alertmanager --config.file="$work/am-default/alertmanager.yml" --storage.path="$work/am-default/data" \
-        --web.listen-address="127.0.0.1:$AM_DEFAULT_PORT" --cluster.listen-address= --log.level=warn >"$work/am-default/log" 2>&1 &
-    pids+=($!)
     reference=(--delivery-only "amdefault=127.0.0.1:$AM_DEFAULT_PORT")
 fi
 

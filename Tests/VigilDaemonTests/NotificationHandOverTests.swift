@@ -35,11 +35,27 @@ import VigilIncidents
         return ids
     }
 
+    /// What the transactions that opened `ids` handed over: each stored page with its incident.
+    static func handOver(_ rig: ContainmentTests.Rig, _ ids: [String]) async throws
+        -> [(notification: NotificationRecord, incident: Incident?)] {
+        var items: [(notification: NotificationRecord, incident: Incident?)] = []
+        for id in ids {
+            let incident = try await rig.store.incident(id: id)
+            for n in try await rig.store.notifications(incidentID: id) { items.append((n, incident)) }
+        }
+        return items
+    }
+
+    static func outbox(_ rig: ContainmentTests.Rig, _ delivery: any NotificationDelivery) async -> NotificationOutbox {
+        let outbox = NotificationOutbox(store: rig.store, clock: rig.clock, logger: quietLogger)
+        await outbox.register(delivery)
+        return outbox
+    }
+
     @Test(.timeLimit(.minutes(1))) func handedOverPagesLeaveOnceEachWithTheirIncident() async throws {
         let rig = try ContainmentTests.rig()
         let delivery = RecordingDelivery()
-        let outbox = NotificationOutbox(store: rig.store, clock: rig.clock, logger: quietLogger)
-        await outbox.register(delivery)
+        let outbox = await Self.outbox(rig, delivery)
         rig.store.onNotificationsQueued { queued in Task { await outbox.kick(queued) } }
         // Full passes (the outbox's poll) run all along: nothing may go out twice.
         let polling = Task {
@@ -75,14 +91,9 @@ import VigilIncidents
     @Test(.timeLimit(.minutes(1))) func aRepeatedHandOverIsAttemptedOnce() async throws {
         let rig = try ContainmentTests.rig()
         let ids = try await Self.declare(rig, 3)
-        var items: [(notification: NotificationRecord, incident: Incident?)] = []
-        for id in ids {
-            let incident = try await rig.store.incident(id: id)
-            for n in try await rig.store.notifications(incidentID: id) { items.append((n, incident)) }
-        }
+        let items = try await Self.handOver(rig, ids)
         let delivery = RecordingDelivery()
-        let outbox = NotificationOutbox(store: rig.store, clock: rig.clock, logger: quietLogger)
-        await outbox.register(delivery)
+        let outbox = await Self.outbox(rig, delivery)
         let queued = QueuedNotifications(inserted: items, unlisted: false)
         async let first: Void = outbox.kick(queued)
         async let second: Void = outbox.kick(queued)
@@ -100,14 +111,9 @@ import VigilIncidents
     @Test(.timeLimit(.minutes(1))) func aFailedReadDoesNotDropHandedPages() async throws {
         let rig = try ContainmentTests.rig()
         let ids = try await Self.declare(rig, 2)
-        var items: [(notification: NotificationRecord, incident: Incident?)] = []
-        for id in ids {
-            let incident = try await rig.store.incident(id: id)
-            for n in try await rig.store.notifications(incidentID: id) { items.append((n, incident)) }
-        }
+        let items = try await Self.handOver(rig, ids)
         let delivery = RecordingDelivery()
-        let outbox = NotificationOutbox(store: rig.store, clock: rig.clock, logger: quietLogger)
-        await outbox.register(delivery)
+        let outbox = await Self.outbox(rig, delivery)
         // The pending read fails (and so does storing the outcomes) while the table is away.
         try await rig.store.write { tx in try tx.db.execute(sql: "ALTER TABLE notification RENAME TO notification_away") }
         await outbox.kick(QueuedNotifications(inserted: items, unlisted: true))
@@ -141,8 +147,7 @@ import VigilIncidents
             }
         }
         let delivery = TitleDelivery()
-        let outbox = NotificationOutbox(store: rig.store, clock: rig.clock, logger: quietLogger)
-        await outbox.register(delivery)
+        let outbox = await Self.outbox(rig, delivery)
         await outbox.kick(QueuedNotifications(inserted: items, unlisted: false))
         let titles = delivery.lock.withLock { delivery.titles }
         for (i, n) in notes.enumerated() {
@@ -157,8 +162,7 @@ import VigilIncidents
         let pending = Set(try await rig.store.pendingNotifications().compactMap(\.id))
         #expect(!pending.isEmpty)
         let delivery = RecordingDelivery()
-        let outbox = NotificationOutbox(store: rig.store, clock: rig.clock, logger: quietLogger)
-        await outbox.register(delivery)
+        let outbox = await Self.outbox(rig, delivery)
         await outbox.kick(QueuedNotifications(inserted: [], unlisted: false))
         #expect(delivery.snapshot.attempts.isEmpty)
         await outbox.kick(QueuedNotifications(inserted: [], unlisted: true))
