@@ -17,15 +17,18 @@ it) and returns ``(ok, detail)`` or ``(ok, detail, evidence)``; an exception bec
 Docs/plugin-protocol.md.
 """
 
+import http.client
 import json
 import os
 import queue
 import signal as _signal
 import socket
+import ssl
 import struct
 import sys
 import threading
 import time as _time
+import urllib.parse
 
 PROTOCOL = 1
 MAX_FRAME = 1 << 20
@@ -237,6 +240,98 @@ def _small_threads():
         ctypes.CDLL(None).mallopt(M_ARENA_MAX, 2)
     except (OSError, AttributeError):
         pass
+
+
+# -- brokered egress ---------------------------------------------------------------------------
+#
+# A plugin whose manifest says `network: brokered` has no network of its own: its sandbox may
+# create only Unix sockets. It asks vigild for each TCP connection on fd 5 (a SOCK_SEQPACKET
+# socket): one datagram `{"host": ..., "port": ...}` carrying, as SCM_RIGHTS, one end of a fresh
+# socketpair on which the daemon answers `{"ok": true, "address": "IP"}` with the connected
+# socket, or `{"ok": false, "error": "..."}`. The daemon connects only to the `egress:`
+# destinations the manifest declares; any other is refused and recorded as an isolation breach.
+
+EGRESS_FD = 5
+_MAX_ANSWER = 4096
+
+
+class EgressRefused(OSError):
+    """vigild would not (or could not) open the connection; the message says why."""
+
+
+def _egress_socket():
+    try:
+        sock = socket.socket(fileno=os.dup(EGRESS_FD))
+    except OSError:
+        return None
+    if sock.type != socket.SOCK_SEQPACKET:
+        sock.close()
+        return None
+    return sock
+
+
+def connect(host, port, timeout=10.0):
+    """A connected TCP socket to `host`:`port` (blocking, with `timeout` set on it).
+
+    Under `network: brokered`, vigild opens it (the destination must be declared under `egress:`
+    in plugin.yaml); without a broker (a plugin run by hand or in a test harness, or a manifest with
+    `network: loopback`/`outbound`), the plugin connects itself."""
+    port = int(port)
+    broker = _egress_socket()
+    if broker is None:
+        return socket.create_connection((host, port), timeout=timeout)
+    mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        request = json.dumps({"host": str(host), "port": port, "timeout_ms": int(max(0.1, float(timeout)) * 1000)}).encode()
+        broker.sendmsg([request], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("i", theirs.fileno()))])
+        theirs.close()
+        theirs = None
+        mine.settimeout(float(timeout) + 2.0)
+        try:
+            data, fds, _flags, _addr = socket.recv_fds(mine, _MAX_ANSWER, 1)
+        except socket.timeout:
+            raise EgressRefused("vigild did not answer the connection request for %s:%d in time" % (host, port))
+        answer = json.loads(data.decode("utf-8")) if data else {}
+        if not answer.get("ok") or not fds:
+            for fd in fds:
+                os.close(fd)
+            raise EgressRefused("vigild refused %s:%d: %s" % (host, port, answer.get("error", "no answer")))
+        connected = socket.socket(fileno=fds[0])
+        connected.settimeout(timeout)
+        return connected
+    finally:
+        broker.close()
+        mine.close()
+        if theirs is not None:
+            theirs.close()
+
+
+class HTTPConnection(http.client.HTTPConnection):
+    """`http.client.HTTPConnection` whose TCP connection comes from :func:`connect`."""
+
+    def connect(self):
+        self.sock = connect(self.host, self.port, self.timeout if isinstance(self.timeout, (int, float)) else 10.0)
+
+
+class HTTPSConnection(http.client.HTTPSConnection):
+    """`http.client.HTTPSConnection` whose TCP connection comes from :func:`connect` (TLS, with
+    the certificate checked against `host`, is done in the plugin)."""
+
+    def connect(self):
+        sock = connect(self.host, self.port, self.timeout if isinstance(self.timeout, (int, float)) else 10.0)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
+def http_connection(url, timeout=10.0, context=None):
+    """An HTTP(S) connection to `url`'s host through :func:`connect`: `(connection, path)`."""
+    parts = urllib.parse.urlsplit(url)
+    path = (parts.path or "/") + ("?" + parts.query if parts.query else "")
+    if parts.scheme == "https":
+        return HTTPSConnection(parts.hostname, parts.port or 443, timeout=timeout,
+                               context=context or ssl.create_default_context()), path
+    if parts.scheme == "http":
+        return HTTPConnection(parts.hostname, parts.port or 80, timeout=timeout), path
+    raise ValueError("a URL must start with http:// or https://, found %r" % url[:200])
 
 
 def as_list(value):
