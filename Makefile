@@ -5,13 +5,14 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 # python3 runs the Python plugin SDK; bubblewrap and firejail are the sandbox peers the hostile suite
 # compares against; nftables is used by the network-containment action; libssl-dev gives SHA-256
 # (backup checksums); curl; prometheus (promtool lints the daemon's /metrics in a test) and
-# prometheus-alertmanager (the oracle the HTTP tests compare against).
-APT_PACKAGES := libseccomp-dev libcap-dev libsqlite3-dev libssl-dev pkg-config util-linux e2fsprogs python3 bubblewrap firejail nftables iproute2 curl prometheus prometheus-alertmanager
+# prometheus-alertmanager (the oracle the HTTP tests compare against); python3-aiosmtpd is the real
+# SMTP server the email notifier is tested against; openssl makes the test servers' certificates.
+APT_PACKAGES := libseccomp-dev libcap-dev libsqlite3-dev libssl-dev pkg-config util-linux e2fsprogs python3 bubblewrap firejail nftables iproute2 curl prometheus prometheus-alertmanager python3-aiosmtpd openssl
 BENCH_PACKAGES := libconcurrentqueue-dev g++
 SWIFT_BUILD_FLAGS ?=
 CONFIG ?= Config/vigil.yaml
 
-.PHONY: all deps build install-plugins run test test-unit test-scenarios test-tsan fuzz bench-bus bench-rules bench-plugins bench-incidents bench-http soak-bus scenario clean
+.PHONY: all deps build install-plugins run test test-unit test-notifiers test-scenarios test-tsan fuzz bench-bus bench-rules bench-plugins bench-incidents bench-http soak-bus scenario clean
 
 all: build
 
@@ -57,9 +58,16 @@ test: deps
 	swift test --skip-build $(SWIFT_BUILD_FLAGS) --filter '^VigilPluginHostTests\.' --skip '^$(HOST_SUITES)'
 	swift test --skip-build $(SWIFT_BUILD_FLAGS) --filter '^$(HOST_SUITES)'
 	swift test --skip-build $(SWIFT_BUILD_FLAGS) --filter '^VigilDaemonTests\.'
+	$(MAKE) --no-print-directory test-notifiers
 	$(MAKE) --no-print-directory test-scenarios
 	$(MAKE) test-tsan
 	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=30
+
+# The notifier plugins' own tests (Tests/Notifiers): each plugin run as a real process against a
+# real SMTP server (aiosmtpd) or fakes of Slack's and PagerDuty's documented APIs. Debian's python3,
+# which has python3-aiosmtpd.
+test-notifiers: deps
+	cd Tests/Notifiers && /usr/bin/python3 -m unittest
 
 # The seven end-to-end scenarios of Tests/Scenarios (make scenario NAME=... runs one and narrates it).
 test-scenarios:

@@ -62,7 +62,7 @@ int vigil_become_reaper(int status_fd) {
         sigprocmask(SIG_SETMASK, &none, NULL);
         return 0;
     }
-    for (int fd = 0; fd <= 4; fd++) if (fd != status_fd) close(fd);
+    for (int fd = 0; fd <= 5; fd++) if (fd != status_fd) close(fd);  /* 5: a brokered plugin's egress socket */
     prctl(PR_SET_NAME, "vigil-reaper", 0, 0, 0);
     for (;;) {
         siginfo_t info;
@@ -119,13 +119,14 @@ int vigil_thread_count(void) {
     return *p ? atoi(p) : -1;
 }
 
-int vigil_install_descriptors(int stderr_fd, int plugin_fd, int notify_fd) {
-    /* Above 9 first, so that a dup2 onto 2, 3 or 4 cannot clobber a source still to be moved. */
-    int high[3] = { fcntl(stderr_fd, F_DUPFD_CLOEXEC, 10), fcntl(plugin_fd, F_DUPFD_CLOEXEC, 10),
-                    fcntl(notify_fd, F_DUPFD_CLOEXEC, 10) };
-    for (int i = 0; i < 3; i++) if (high[i] < 0) return -1;
-    for (int i = 0; i < 3; i++) if (dup2(high[i], 2 + i) != 2 + i) return -1;  /* dup2 clears CLOEXEC */
-    return vigil_close_from(5);
+int vigil_install_descriptors(int stderr_fd, int plugin_fd, int notify_fd, int egress_fd) {
+    /* Above 9 first, so that a dup2 onto 2, 3, 4 or 5 cannot clobber a source still to be moved. */
+    int count = egress_fd >= 0 ? 4 : 3;
+    int high[4] = { fcntl(stderr_fd, F_DUPFD_CLOEXEC, 10), fcntl(plugin_fd, F_DUPFD_CLOEXEC, 10),
+                    fcntl(notify_fd, F_DUPFD_CLOEXEC, 10), egress_fd >= 0 ? fcntl(egress_fd, F_DUPFD_CLOEXEC, 10) : -1 };
+    for (int i = 0; i < count; i++) if (high[i] < 0) return -1;
+    for (int i = 0; i < count; i++) if (dup2(high[i], 2 + i) != 2 + i) return -1;  /* dup2 clears CLOEXEC */
+    return vigil_close_from(2 + count);
 }
 
 int vigil_seccomp_install(const void *instructions, unsigned short count, int new_listener) {

@@ -7,7 +7,7 @@ import Yams
 public enum PluginManifestFile {
     static let topKeys = ["name", "kind", "version", "description", "exec", "args", "protocol", "sandbox",
                           "timeouts", "critical", "config", "emits"]
-    static let sandboxKeys = ["profile", "network", "ports", "capabilities", "read_paths", "write_paths",
+    static let sandboxKeys = ["profile", "network", "ports", "egress", "capabilities", "read_paths", "write_paths",
                               "limits", "env", "syscalls", "executables"]
     static let limitKeys = ["memory", "cpu", "open_files", "processes", "data"]
     static let timeoutKeys = ["handshake", "heartbeat", "action_deadline"]
@@ -137,6 +137,23 @@ public enum PluginManifestFile {
         needs.profile = f["profile"]?.string("profile")
         if let n = f["network"], let v = choice(n, "network", PluginNetwork.self) { needs.network = v }
         needs.ports = (f["ports"]?.sequence("ports") ?? []).compactMap { $0.int("ports", range: 1...65_535).map(UInt16.init) }
+        needs.egress = (f["egress"]?.sequence("egress") ?? []).compactMap { n -> EgressDestination? in
+            guard let s = n.string("egress") else { return nil }
+            guard let d = EgressDestination(parsing: s) else {
+                n.diagnostics.add(.invalidValue(n.location, key: "egress", found: s,
+                                                expected: "host:port, like smtp.example.org:587, 192.0.2.1:25 or [2001:db8::1]:443"))
+                return nil
+            }
+            return d
+        }
+        if let e = f["egress"], needs.network != .brokered {
+            e.diagnostics.add(.invalidValue(e.location, key: "egress", found: "destinations with network \(needs.network.rawValue)",
+                                            expected: "network: brokered (the daemon connects only a brokered plugin's egress)"))
+        }
+        if needs.network == .brokered, needs.egress.isEmpty, f["egress"] == nil, let n = f["network"] {
+            n.diagnostics.add(.invalidValue(n.location, key: "network", found: "brokered without egress",
+                                            expected: "an egress: list of host:port destinations the daemon may connect for the plugin"))
+        }
         needs.capabilities = (f["capabilities"]?.sequence("capabilities") ?? []).compactMap { n -> String? in
             guard let s = n.string("capabilities") else { return nil }
             let upper = s.uppercased()

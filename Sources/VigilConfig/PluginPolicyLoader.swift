@@ -5,7 +5,7 @@ import VigilCore
 /// configuration file's folder. Asking the policy for something no policy may grant
 /// (`CAP_SYS_ADMIN`, `unshare`, …) is an error of the configuration itself.
 enum PluginPolicyLoader {
-    static let ceilingKeys = ["limits", "networks", "capabilities", "syscalls", "executables", "read_paths", "write_paths", "nftables", "emits"]
+    static let ceilingKeys = ["limits", "networks", "capabilities", "syscalls", "executables", "read_paths", "write_paths", "nftables", "emits", "egress"]
 
     /// A list of names an operator grants, normalized; names that can never be granted are
     /// errors at their place.
@@ -32,7 +32,7 @@ enum PluginPolicyLoader {
         }
         for entry in f["grants"]?.mapping("grants") ?? [] {
             let empty = PluginCeiling(limits: .init(memoryBytes: nil, cpuSeconds: nil, openFiles: nil, processes: nil, dataBytes: nil),
-                                      networks: [], emits: [])
+                                      networks: [], emits: [], egress: [])
             policy.grants[entry.key] = ceiling(entry.value, entry.key, base: empty, resolve: resolve)
         }
         return policy
@@ -75,6 +75,17 @@ enum PluginPolicyLoader {
         }
         if let b = f["nftables"]?.bool("nftables") { c.nftables = b }
         if let n = f["emits"] { c.emits = emits(n) }
+        if let n = f["egress"], let items = n.sequence("egress") {
+            c.egress = items.compactMap { item -> String? in
+                guard let s = item.string("egress") else { return nil }
+                guard PluginCeiling.isEgressPattern(s) else {
+                    item.diagnostics.add(.invalidValue(item.location, key: "egress", found: s,
+                                                       expected: "host:port, with * for any host or port, *.domain:port, or *"))
+                    return nil
+                }
+                return s
+            }
+        }
         if let n = f["read_paths"] { c.readPaths = paths(n, "read_paths", resolve: resolve) }
         if let n = f["write_paths"] { c.writePaths = paths(n, "write_paths", resolve: resolve) }
         return c

@@ -103,6 +103,8 @@ public struct PluginSandboxNeeds: Codable, Sendable, Equatable {
     public var network: PluginNetwork
     /// TCP ports the plugin may connect to (network `loopback` or `outbound`).
     public var ports: [UInt16]
+    /// The destinations the daemon connects for the plugin (network `brokered`).
+    public var egress: [EgressDestination]
     /// Capability names kept as ambient capabilities (`CAP_NET_RAW`).
     public var capabilities: [String]
     /// Absolute paths bound read-only into the plugin's view.
@@ -119,13 +121,15 @@ public struct PluginSandboxNeeds: Codable, Sendable, Equatable {
     public var extraAllow: [String]
     public var extraWatch: [String]
 
-    public init(profile: String? = nil, network: PluginNetwork = .none, ports: [UInt16] = [], capabilities: [String] = [],
+    public init(profile: String? = nil, network: PluginNetwork = .none, ports: [UInt16] = [], egress: [EgressDestination] = [],
+                capabilities: [String] = [],
                 readPaths: [String] = [], writePaths: [String] = [], limits: PluginLimits = PluginLimits(),
                 environment: [String: String] = [:], executables: [String] = [], extraAllow: [String] = [],
                 extraWatch: [String] = []) {
         self.profile = profile
         self.network = network
         self.ports = ports
+        self.egress = egress
         self.capabilities = capabilities
         self.readPaths = readPaths
         self.writePaths = writePaths
@@ -145,6 +149,63 @@ public enum PluginNetwork: String, Codable, Sendable, CaseIterable {
     case loopback
     /// The host's network, TCP connect limited to declared ports.
     case outbound
+    /// No network of its own (like `none`): the daemon opens each TCP connection the plugin asks
+    /// for, only to a destination declared under `egress`, and passes the connected socket.
+    case brokered
+}
+
+/// One `host:port` a brokered plugin may ask the daemon to connect to.
+public struct EgressDestination: Codable, Sendable, Hashable, CustomStringConvertible {
+    /// A DNS name (lowercased, without a trailing dot) or an IP address (IPv6 without brackets).
+    public var host: String
+    public var port: UInt16
+
+    public init(host: String, port: UInt16) {
+        self.host = Self.canonical(host)
+        self.port = port
+    }
+
+    /// `smtp.example.org:587`, `192.0.2.1:25`, `[2001:db8::1]:443`; nil when it is not one.
+    public init?(parsing text: String) {
+        let t = text.trimmingCharacters(in: .whitespaces)
+        let hostPart: Substring
+        let portPart: Substring
+        if t.hasPrefix("[") {
+            guard let close = t.firstIndex(of: "]"), t[t.index(after: close)...].hasPrefix(":") else { return nil }
+            hostPart = t[t.index(after: t.startIndex)..<close]
+            portPart = t[t.index(close, offsetBy: 2)...]
+            guard hostPart.contains(":") else { return nil }
+        } else {
+            guard let colon = t.lastIndex(of: ":"), !t[..<colon].contains(":") else { return nil }
+            hostPart = t[..<colon]
+            portPart = t[t.index(after: colon)...]
+        }
+        guard let port = UInt16(portPart), port > 0, Self.isHost(hostPart) else { return nil }
+        self.init(host: String(hostPart), port: port)
+    }
+
+    /// A DNS name (letters, digits, `-`, `_`, dots; labels of 1–63) or an IP address's characters.
+    static func isHost(_ s: Substring) -> Bool {
+        let name = s.hasSuffix(".") ? s.dropLast() : s
+        guard !name.isEmpty, name.utf8.count <= 253 else { return false }
+        if name.contains(":") { return name.allSatisfy { $0.isHexDigit || $0 == ":" || $0 == "." } }
+        return name.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { label in
+            !label.isEmpty && label.utf8.count <= 63 && label.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }
+                && label.first != "-" && label.last != "-"
+        }
+    }
+
+    static func canonical(_ host: String) -> String {
+        let h = host.lowercased()
+        return h.hasSuffix(".") ? String(h.dropLast()) : h
+    }
+
+    /// Whether a request for `host`:`port` is this destination (names compare without case).
+    public func matches(host: String, port: UInt16) -> Bool {
+        port == self.port && Self.canonical(host) == self.host
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }
 
 /// Resource limits (rlimits) for a plugin; nil keeps the daemon's default.

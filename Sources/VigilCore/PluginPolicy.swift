@@ -56,6 +56,9 @@ public struct PluginPolicy: Sendable, Equatable {
             refuse("sandbox.network", needs.network.rawValue,
                    list(PluginNetwork.allCases.filter(ceiling.networks.contains).map(\.rawValue)))
         }
+        for destination in needs.egress where !PluginCeiling.allows(destination, ceiling.egress) {
+            refuse("sandbox.egress", destination.description, list(ceiling.egress))
+        }
         for cap in needs.capabilities {
             if Self.neverGrantableCapabilities.contains(cap) {
                 refuse("sandbox.capabilities", cap, "never (no policy can grant it)")
@@ -231,11 +234,15 @@ public struct PluginCeiling: Sendable, Equatable {
     /// ``PluginPolicy/grantOnlyNames``; in a plugin's grant they do, and they allow the `security`
     /// lane for what they cover.
     public var emits: [String]
+    /// Destinations a brokered plugin may declare under `sandbox.egress`: `host:port`, with `*`
+    /// for any host or any port, `*.example.org` for names under a domain, or `*` for any.
+    public var egress: [String]
 
     public init(limits: Limits = Limits(), networks: Set<PluginNetwork> = [.none], capabilities: Set<String> = [],
                 syscalls: Set<String> = [], executables: Set<String> = [], readPaths: [String] = [], writePaths: [String] = [],
-                nftables: Bool = false, emits: [String] = ["*"]) {
+                nftables: Bool = false, emits: [String] = ["*"], egress: [String] = ["*"]) {
         self.emits = emits
+        self.egress = egress
         self.limits = limits
         self.networks = networks
         self.capabilities = capabilities
@@ -258,6 +265,7 @@ public struct PluginCeiling: Sendable, Equatable {
         out.writePaths += grant.writePaths.filter { !out.writePaths.contains($0) }
         out.nftables = nftables || grant.nftables
         out.emits += grant.emits.filter { !out.emits.contains($0) }
+        out.egress += grant.egress.filter { !out.egress.contains($0) }
         out.limits.memoryBytes = grant.limits.memoryBytes ?? limits.memoryBytes
         out.limits.cpuSeconds = grant.limits.cpuSeconds ?? limits.cpuSeconds
         out.limits.openFiles = grant.limits.openFiles ?? limits.openFiles
@@ -268,6 +276,32 @@ public struct PluginCeiling: Sendable, Equatable {
 }
 
 extension PluginCeiling {
+    /// Whether one of `patterns` (see ``egress``) allows `destination`.
+    public static func allows(_ destination: EgressDestination, _ patterns: [String]) -> Bool {
+        patterns.contains { pattern in
+            if pattern == "*" { return true }
+            guard let colon = pattern.lastIndex(of: ":") else { return false }
+            var host = EgressDestination.canonical(String(pattern[..<colon]))
+            if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+            let port = pattern[pattern.index(after: colon)...]
+            guard port == "*" || UInt16(port) == destination.port else { return false }
+            if host == "*" || host == destination.host { return true }
+            return host.hasPrefix("*.") && destination.host.hasSuffix(String(host.dropFirst()))
+        }
+    }
+
+    /// Whether `pattern` is an egress pattern (see ``egress``).
+    public static func isEgressPattern(_ pattern: String) -> Bool {
+        if pattern == "*" { return true }
+        guard let colon = pattern.lastIndex(of: ":") else { return false }
+        let port = pattern[pattern.index(after: colon)...]
+        guard port == "*" || UInt16(port).map({ $0 > 0 }) == true else { return false }
+        var host = pattern[..<colon]
+        if host == "*" { return true }
+        if host.hasPrefix("*.") { host = host.dropFirst(2) }
+        return EgressDestination(parsing: (host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : String(host)) + ":1") != nil
+    }
+
     /// Whether one of `patterns` (names, or prefixes ending in `*`) covers all of `entry`: an
     /// exact pattern only that name; a prefix every name, and every narrower prefix, its stem starts.
     public static func covers(_ patterns: [String], _ entry: EmittedEvent) -> Bool {

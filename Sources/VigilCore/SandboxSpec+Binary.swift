@@ -7,7 +7,7 @@
 /// declaration order; a string is a `UInt32` byte count and UTF-8 bytes; a list is a `UInt32`
 /// count and its items; a dictionary is a list of key/value pairs sorted by key; an optional is a
 /// byte 0/1 then the value; a Bool is a byte 0/1; `namespaces` is one byte of flags
-/// (mount 1, pid 2, ipc 4, uts 8, net 16); `network` is a byte (none 0, loopback 1, outbound 2).
+/// (mount 1, pid 2, ipc 4, uts 8, net 16); `network` is a byte (none 0, loopback 1, outbound 2, brokered 3).
 extension SandboxSpec {
     /// This spec in the binary form.
     public func binaryEncoded() -> [UInt8] {
@@ -125,6 +125,7 @@ extension SandboxSpec.NetworkMode {
         case .none: 0
         case .loopback: 1
         case .outbound: 2
+        case .brokered: 3
         }
     }
 
@@ -133,6 +134,7 @@ extension SandboxSpec.NetworkMode {
         case 0: self = .none
         case 1: self = .loopback
         case 2: self = .outbound
+        case 3: self = .brokered
         default: return nil
         }
     }

@@ -118,6 +118,12 @@ public struct SandboxSpec: Codable, Sendable, Equatable {
         case loopback
         /// Host network, TCP connect restricted to `tcpConnectPorts` by Landlock.
         case outbound
+        /// Like `none` (own namespace, `AF_UNIX` only, no TCP connect at all, `connect` refused),
+        /// with the daemon's egress broker as fd 5: it connects declared destinations for the plugin.
+        case brokered
+
+        /// The plugin has a network namespace of its own (loopback only).
+        public var ownNamespace: Bool { self == .none || self == .brokered }
     }
 
     /// The seccomp filter, as syscall names already resolved from the profile's groups.

@@ -42,7 +42,7 @@ extension PluginHost {
         case .breach(let report):
             logger.critical("plugin isolation breach", metadata: [
                 "plugin": "\(report.plugin)", "pid": "\(report.pid)", "syscall": "\(report.syscall)",
-                "outcome": "\(report.outcome.rawValue)",
+                "outcome": "\(report.outcome.rawValue)", "destination": "\(report.destination ?? "-")",
                 "args": "\(report.arguments.map { "0x" + String($0, radix: 16) }.joined(separator: ","))",
             ])
             execute(supervisor.handle(.breach(plugin: report.plugin, syscall: report.syscall), now: now))

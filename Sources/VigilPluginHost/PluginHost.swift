@@ -67,6 +67,8 @@ public actor PluginHost {
     private var launches: [Int: Task<Void, Never>] = [:]
     private var nextLaunchKey = 0
     private(set) var watcher: BreachWatcher?
+    /// Turns a refused brokered connection into a breach (see ``EgressBroker``).
+    private var egressBreach: @Sendable (EgressBroker.Refusal) -> Void = { _ in }
     /// Starts every plugin; in zygote mode its `vigil-sandbox --serve` lives as long as the host runs.
     let spawner: SandboxSpawner
     var supervisor: PluginSupervisor
@@ -114,6 +116,15 @@ public actor PluginHost {
         windowStartedAt = clock.now()
         let continuation = self.continuation
         let publisher = BreachPublisher(bus: bus, symbols: symbols)
+        let clock = self.clock
+        // A brokered plugin asking for a destination it did not declare: refused by the broker,
+        // then an isolation breach like a forbidden syscall (published, then quarantined).
+        egressBreach = { refusal in
+            let report = BreachReport(plugin: refusal.plugin, pid: refusal.pid, syscall: "connect", number: -1, arguments: [],
+                                      time: clock.now(), outcome: .denied, destination: refusal.destination)
+            if !publisher.publish(report) { continuation.yield(.republish(publisher.event(report))) }
+            continuation.yield(.breach(report))
+        }
         if settings.useNotify {
             watcher = try? BreachWatcher(clock: clock, onBreach: { report in
                 // Published from the watcher thread before the plugin gets its EPERM: the
@@ -406,8 +417,9 @@ public actor PluginHost {
             }
         }
         guard let uid = records[name]?.uid, let account = accounts[name] else { return }
-        let launcher = PluginLauncher(settings: settings, group: group, bus: bus, symbols: symbols, clock: clock,
+        var launcher = PluginLauncher(settings: settings, group: group, bus: bus, symbols: symbols, clock: clock,
                                       logger: logger, watcher: watcher, spawner: spawner)
+        launcher.egressRefused = egressBreach
         let continuation = self.continuation
         let key = nextLaunchKey
         nextLaunchKey += 1
@@ -434,8 +446,9 @@ struct BreachPublisher: Sendable {
 
     func event(_ r: BreachReport) -> Event {
         let args = r.arguments.map { "0x" + String($0, radix: 16) }.joined(separator: ",")
-        let labels = symbols.intern(labels: ["plugin": r.plugin, "syscall": r.syscall, "pid": "\(r.pid)",
-                                             "outcome": r.outcome.rawValue, "args": args])
+        var pairs = ["plugin": r.plugin, "syscall": r.syscall, "pid": "\(r.pid)", "outcome": r.outcome.rawValue, "args": args]
+        if let destination = r.destination { pairs["destination"] = destination }
+        let labels = symbols.intern(labels: pairs)
         return Event(kind: .signal, lane: .security, name: symbols.intern("plugin_isolation_breach_detected"), value: 1,
                      source: symbols.intern("vigild:breach-watcher"), labels: labels, time: r.time)
     }

@@ -31,6 +31,8 @@ struct PluginLauncher: Sendable {
     let watcher: BreachWatcher?
     /// Shared by every launch: in zygote mode it holds the one `vigil-sandbox --serve`.
     let spawner: SandboxSpawner
+    /// Told of every connection a brokered plugin asked for outside its `sandbox.egress`.
+    var egressRefused: @Sendable (EgressBroker.Refusal) -> Void = { _ in }
 
     enum Failure: Error, CustomStringConvertible {
         case profile(String)
@@ -58,6 +60,7 @@ struct PluginLauncher: Sendable {
         case .none: .none
         case .loopback: .loopback
         case .outbound: .outbound
+        case .brokered: .brokered
         }
         return SandboxRequest(
             plugin: manifest.name, pluginDirectory: manifest.directory, executable: manifest.executable,
@@ -123,6 +126,16 @@ struct PluginLauncher: Sendable {
             close(pair[0]); close(pair[1])
             throw .system("pipe: \(String(cString: strerror(errno)))")
         }
+        var egress: (broker: Int32, plugin: Int32)?
+        if spec.network == .brokered {
+            do { egress = try EgressBroker.socketPair() } catch {
+                close(pair[0]); close(pair[1]); close(errPipe[0]); close(errPipe[1])
+                throw error
+            }
+        }
+        let broker = egress.map { EgressBroker(plugin: manifest.name, destinations: manifest.sandbox.egress, socket: $0.broker,
+                                                logger: self.logger, onRefused: egressRefused) }
+        let egressPluginEnd = egress?.plugin
         let spawner = self.spawner
         let (daemonEnd, pluginEnd, errRead, errWrite) = (pair[0], pair[1], errPipe[0], errPipe[1])
         let watcher = self.watcher
@@ -132,14 +145,15 @@ struct PluginLauncher: Sendable {
                                                processes: (spec.limits.processes ?? Self.defaultCgroupProcesses)
                                                    .addingReportingOverflow(spec.namespaces.pid ? 1 : 0).partialValue)
         let spawned: Result<(SandboxedProcess, PluginCgroup?), SandboxLaunchError> = await Self.onThread(yielding: true) {
-            defer { close(pluginEnd); close(errWrite) }
+            defer { close(pluginEnd); close(errWrite); if let egressPluginEnd { close(egressPluginEnd) } }
             var cgroup: PluginCgroup?
             return Result { () throws(SandboxLaunchError) in
                 if let version = Self.cgroupVersion {
                     cgroup = try PluginCgroup.create(name: cgroupName, limits: cgroupLimits, version: version)
                 }
                 do throws(SandboxLaunchError) {
-                    return (try spawner.spawn(spec, pluginSocketFD: pluginEnd, stderrFD: errWrite, watcher: watcher, cgroup: cgroup), cgroup)
+                    return (try spawner.spawn(spec, pluginSocketFD: pluginEnd, egressFD: egressPluginEnd, stderrFD: errWrite,
+                                              watcher: watcher, cgroup: cgroup), cgroup)
                 } catch {
                     cgroup?.remove()
                     throw error
@@ -152,9 +166,12 @@ struct PluginLauncher: Sendable {
         case .success(let p): (process, cgroup) = p
         case .failure(let error):
             close(daemonEnd); close(errRead)
+            broker?.stop()
+            broker?.start(pid: 0)  // its thread sees the stop at once and closes the socket
             throw .sandbox(error)
         }
         let pid = process.pluginPID
+        broker?.start(pid: pid)
         let probe = process.probe
         let reaperStatus = process.reaperStatus
         let dataPath: String? = if case .quota? = data?.mode { data?.path } else { nil }
@@ -166,6 +183,7 @@ struct PluginLauncher: Sendable {
             // every later failure, an ENOSPC in /tmp, an EFBIG, read "data folder full").
             let fullAtStart = dataPath.flatMap(PluginDataVolume.exhaustion(of:)) != nil
             let exit = PluginExit.wait(pid: pid, probe: probe, reaperStatus: reaperStatus)
+            broker?.stop()
             // A limit of the run's cgroup wins over the bare signal: the OOM killer's SIGKILL
             // alone does not say it was this plugin's own memory limit.
             let limit = cgroup?.limitHit()

@@ -18,9 +18,12 @@ enum LandlockRules {
         guard ruleset >= 0 else { throw .errno(.landlock, "landlock_create_ruleset(ABI \(abi))") }
         defer { close(ruleset) }
         let read = vigil_landlock_fs_read()
-        let write = vigil_landlock_fs_write(abi)
+        // Renames and links between folders (a Maildir's tmp/ to new/, an atomic replace through a
+        // temporary file elsewhere) need `refer` (ABI 2) where both ends are writable; without it
+        // the kernel answers EXDEV. It grants no access a file did not already have.
+        let write = vigil_landlock_fs_write(abi) | (abi >= 2 ? UInt64(1) << 13 : 0)
         let execute = vigil_landlock_fs_execute()
-        var rules: [(String, UInt64)] = [("/", read), ("/dev", read | write)]
+        var rules: [(String, UInt64)] = [("/", read), ("/dev", read | vigil_landlock_fs_write(abi))]
         if spec.filesystem.tmpBytes > 0 { rules.append(("/tmp", read | write)) }
         rules += spec.filesystem.writePaths.map { ($0, read | write) }
         rules += ([spec.executable] + spec.filesystem.executables).map { ($0, read | execute) }
@@ -30,7 +33,7 @@ enum LandlockRules {
                 throw .errno(.landlock, "rule for \(path)")
             }
         }
-        if abi >= 4, spec.network != .none {
+        if abi >= 4, !spec.network.ownNamespace {
             for port in spec.tcpConnectPorts {
                 guard vigil_landlock_allow_connect(ruleset, UInt64(port)) == 0 else {
                     throw .errno(.landlock, "rule for TCP port \(port)")

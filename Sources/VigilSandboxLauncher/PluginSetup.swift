@@ -43,7 +43,7 @@ enum PluginSetup {
             }
         }
         let notifySocket = SandboxLauncher.notifySocketFD
-        _ = vigil_close_from(notifySocket + 1)
+        _ = vigil_close_from((spec.network == .brokered ? SandboxLauncher.egressSocketFD : notifySocket) + 1)
 
         // From here until execve, only the hand-off syscalls run (SeccompFilter.handOffSyscalls).
         let notifyFD = try prepared.filter.load()

@@ -16,6 +16,8 @@ public enum SandboxLauncher {
     public static let pluginSocketFD: Int32 = 3
     /// The launcher's end of the notify socketpair with the daemon.
     public static let notifySocketFD: Int32 = 4
+    /// A brokered plugin's end of the daemon's egress broker (`SOCK_SEQPACKET`).
+    public static let egressSocketFD: Int32 = 5
     /// Where the new root is assembled, inside the plugin's private mount namespace.
     static let stagingRoot = "/run/vigil-sandbox"
 
@@ -54,6 +56,7 @@ public enum SandboxLauncher {
     static func launch(_ spec: SandboxSpec) throws(LauncherFailure) -> Never {
         try requireSocket(pluginSocketFD)
         try requireSocket(notifySocketFD)
+        if spec.network == .brokered { try requireSocket(egressSocketFD) }
         try requireSingleThread()
         let prepared = try PreparedSandbox(spec) { policy, network, netlink throws(LauncherFailure) in
             try SeccompProgram(policy, network: network, netlink: netlink)

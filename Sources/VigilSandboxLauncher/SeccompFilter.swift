@@ -33,7 +33,7 @@ final class SeccompFilter {
     /// Netlink only for a plugin that holds CAP_NET_ADMIN (its job is the kernel's tables);
     /// never packet, raw-level or other families.
     static func families(_ network: SandboxSpec.NetworkMode, netlink: Bool) -> [UInt64] {
-        var families = network == .none ? [addressFamilyUnix] : [addressFamilyUnix, addressFamilyInet, addressFamilyInet6]
+        var families = network.ownNamespace ? [addressFamilyUnix] : [addressFamilyUnix, addressFamilyInet, addressFamilyInet6]
         if netlink { families.append(addressFamilyNetlink) }
         return families
     }
@@ -122,6 +122,11 @@ final class SeccompFilter {
                 // own children. PR_SET_SECCOMP stays a breach (default action).
                 try add(Self.errnoAction(EPERM), name, scmp_arg_cmp(arg: 0, op: SCMP_CMP_MASKED_EQ, datum_a: UInt64.max,
                                                                      datum_b: Self.prSetParentDeathSignal))
+            case "connect" where network == .brokered:
+                // The daemon connects for a brokered plugin. Refused here even for AF_UNIX: a
+                // connect(AF_UNSPEC) would detach a brokered TCP socket for a destination of the
+                // plugin's choosing (Landlock refuses TCP connects too, where the kernel has ABI 4).
+                try add(Self.errnoAction(EPERM), name)
             case "socket", "socketpair":
                 // EQ on 64 bits: a family with any high bit set matches no rule (denied, reported).
                 for family in Self.families(network, netlink: netlink) {

@@ -66,10 +66,10 @@ enum ZygoteServer {
     static func handle(_ request: ArraySlice<UInt8>, descriptors fds: [Int32], filters: inout FilterCache,
                        network: inout SpareNetworkNamespace) -> [UInt8] {
         var plugin = "?"
-        let stderrFD = fds.count == 3 ? fds[0] : -1
+        let stderrFD = fds.count == 3 || fds.count == 4 ? fds[0] : -1
         do throws(LauncherFailure) {
-            guard fds.count == 3 else {
-                throw LauncherFailure(.descriptors, "a request carries stderr, the plugin socket and the notify socket, not \(fds.count) descriptors")
+            guard fds.count == 3 || fds.count == 4 else {
+                throw LauncherFailure(.descriptors, "a request carries stderr, the plugin socket, the notify socket and (brokered network) the egress socket, not \(fds.count) descriptors")
             }
             try requireSocket(fds[1], "the plugin socket")
             try requireSocket(fds[2], "the notify socket")
@@ -79,6 +79,11 @@ enum ZygoteServer {
                 throw LauncherFailure(.specInvalid, "zygote request: \(error)")
             }
             plugin = spec.plugin
+            guard (spec.network == .brokered) == (fds.count == 4) else {
+                throw LauncherFailure(.descriptors, spec.network == .brokered ? "network brokered needs the egress socket"
+                                                                             : "an egress socket without network brokered")
+            }
+            if fds.count == 4 { try requireSocket(fds[3], "the egress socket") }
             try SpecFile.validate(spec)
             try SandboxLauncher.requireSingleThread()
             var prepared = try PreparedSandbox(spec) { policy, mode, netlink throws(LauncherFailure) in
@@ -107,11 +112,11 @@ enum ZygoteServer {
         }
     }
 
-    /// The cloned process: the request's descriptors become fds 2, 3 and 4, then the plugin half.
+    /// The cloned process: the request's descriptors become fds 2, 3, 4 (and 5), then the plugin half.
     static func runPlugin(_ prepared: PreparedSandbox, descriptors fds: [Int32]) -> Never {
         do throws(LauncherFailure) {
-            guard vigil_install_descriptors(fds[0], fds[1], fds[2]) == 0 else {
-                throw .errno(.descriptors, "installing fds 2, 3 and 4")
+            guard vigil_install_descriptors(fds[0], fds[1], fds[2], fds.count == 4 ? fds[3] : -1) == 0 else {
+                throw .errno(.descriptors, "installing fds 2 to \(fds.count + 1)")
             }
             try PluginSetup.run(prepared)
         } catch {

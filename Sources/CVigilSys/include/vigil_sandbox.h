@@ -25,9 +25,9 @@ int vigil_kill_notifying(int notify_fd, unsigned long long id, pid_t pid);
 /// The number of threads of the calling process (from /proc/self/stat), or -1.
 int vigil_thread_count(void);
 
-/// Makes stderr_fd fd 2, plugin_fd fd 3 and notify_fd fd 4 (without close-on-exec) and closes
-/// every descriptor from 5 up. Returns 0, or -1 with errno.
-int vigil_install_descriptors(int stderr_fd, int plugin_fd, int notify_fd);
+/// Makes stderr_fd fd 2, plugin_fd fd 3, notify_fd fd 4 and, unless it is -1, egress_fd fd 5
+/// (without close-on-exec) and closes every descriptor above them. Returns 0, or -1 with errno.
+int vigil_install_descriptors(int stderr_fd, int plugin_fd, int notify_fd, int egress_fd);
 
 /// seccomp(SECCOMP_SET_MODE_FILTER) of `count` BPF instructions (struct sock_filter, 8 bytes
 /// each), with SECCOMP_FILTER_FLAG_NEW_LISTENER when new_listener is non-zero. Returns the

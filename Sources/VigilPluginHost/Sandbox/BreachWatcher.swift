@@ -16,10 +16,14 @@ public struct BreachReport: Sendable, Equatable {
     public var time: Timestamp
     /// How it was stopped: `denied` (EPERM) or `killed` (hard-deny set: SIGKILL before the call runs).
     public var outcome: Outcome
+    /// For a refused brokered connection (syscall `connect`): the `host:port` it asked for.
+    public var destination: String?
 
     public enum Outcome: String, Sendable, Equatable { case denied, killed }
 
-    public init(plugin: String, pid: Int32, syscall: String, number: Int32, arguments: [UInt64], time: Timestamp, outcome: Outcome) {
+    public init(plugin: String, pid: Int32, syscall: String, number: Int32, arguments: [UInt64], time: Timestamp, outcome: Outcome,
+                destination: String? = nil) {
+        self.destination = destination
         self.plugin = plugin
         self.pid = pid
         self.syscall = syscall

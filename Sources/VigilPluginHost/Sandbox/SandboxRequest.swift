@@ -86,7 +86,7 @@ public struct SandboxRequest: Sendable, Equatable {
         return SandboxSpec(
             plugin: plugin, executable: executable, arguments: arguments, environment: environment,
             workingDirectory: pluginDirectory, uid: uid, gid: gid,
-            namespaces: .init(mount: true, pid: true, ipc: true, uts: true, net: network == .none),
+            namespaces: .init(mount: true, pid: true, ipc: true, uts: true, net: network.ownNamespace),
             limits: limitsWithDefaults, capabilities: capabilities, network: network, tcpConnectPorts: tcpConnectPorts,
             seccomp: .init(allow: resolved.allow, watch: resolved.watch, kill: resolved.kill,
                            errno: resolved.errno, useNotify: useNotify),

@@ -4,7 +4,7 @@ import VigilCore
 
 /// One-shot mode: a spec file and one `vigil-sandbox --spec PATH` per start.
 extension SandboxSpawner {
-    func spawnOneShot(_ spec: SandboxSpec, pluginSocketFD: Int32, stderrFD: Int32,
+    func spawnOneShot(_ spec: SandboxSpec, pluginSocketFD: Int32, egressFD: Int32?, stderrFD: Int32,
                       watcher: BreachWatcher?, cgroup: PluginCgroup?) throws(SandboxLaunchError) -> SandboxedProcess {
         let specPath = try writeSpec(spec)
         defer { unlink(specPath) }
@@ -14,7 +14,7 @@ extension SandboxSpawner {
         do {
             defer { close(launcherEnd) }
             launcherPID = try LauncherProcess.spawn(launcherPath, arguments: ["--spec", specPath],
-                                                    descriptors: [stderrFD, pluginSocketFD, launcherEnd])
+                                                    descriptors: [stderrFD, pluginSocketFD, launcherEnd] + (egressFD.map { [$0] } ?? []))
         }
         let handOff: Message
         do {

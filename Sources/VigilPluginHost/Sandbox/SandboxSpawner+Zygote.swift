@@ -7,7 +7,7 @@ extension SandboxSpawner {
     /// The largest request the zygote accepts (`ZygoteServer.maximumRequestBytes`).
     static let maximumZygoteRequest = 128 << 10
 
-    func spawnThroughZygote(_ zygote: LauncherZygote, _ spec: SandboxSpec, pluginSocketFD: Int32, stderrFD: Int32,
+    func spawnThroughZygote(_ zygote: LauncherZygote, _ spec: SandboxSpec, pluginSocketFD: Int32, egressFD: Int32?, stderrFD: Int32,
                             watcher: BreachWatcher?, cgroup: PluginCgroup?) throws(SandboxLaunchError) -> SandboxedProcess {
         let request = [UInt8(ascii: "S")] + spec.binaryEncoded()
         guard request.count <= Self.maximumZygoteRequest else {
@@ -21,7 +21,7 @@ extension SandboxSpawner {
             let answer: LauncherZygote.Answer
             do {
                 defer { close(launcherEnd) }
-                answer = try zygote.request(request, descriptors: [stderrFD, pluginSocketFD, launcherEnd])
+                answer = try zygote.request(request, descriptors: [stderrFD, pluginSocketFD, launcherEnd] + (egressFD.map { [$0] } ?? []))
             } catch {
                 close(daemonEnd)
                 throw error

@@ -88,15 +88,20 @@ public struct SandboxSpawner: Sendable {
     /// Starts `spec`. `pluginSocketFD` becomes the plugin's fd 3, `stderrFD` its fd 2. With a
     /// watcher, the notify fd is registered before the plugin is allowed to `execve`. With a
     /// cgroup, the plugin is moved into it before the ack, so before `execve` and any child.
-    public func spawn(_ spec: SandboxSpec, pluginSocketFD: Int32, stderrFD: Int32 = 2,
+    /// `egressFD` (network `brokered` only) becomes its fd 5.
+    public func spawn(_ spec: SandboxSpec, pluginSocketFD: Int32, egressFD: Int32? = nil, stderrFD: Int32 = 2,
                       watcher: BreachWatcher?, cgroup: PluginCgroup? = nil) throws(SandboxLaunchError) -> SandboxedProcess {
+        guard (spec.network == .brokered) == (egressFD != nil) else {
+            throw .protocolViolation(spec.network == .brokered ? "network brokered needs an egress socket" : "an egress socket without network brokered")
+        }
         // Before the plugin exists: its first packet already meets the rule.
         if spec.network == .loopback { try LoopbackFirewall.confine(uid: spec.uid) }
         if let zygote {
-            return try spawnThroughZygote(zygote, spec, pluginSocketFD: pluginSocketFD, stderrFD: stderrFD, watcher: watcher,
-                                          cgroup: cgroup)
+            return try spawnThroughZygote(zygote, spec, pluginSocketFD: pluginSocketFD, egressFD: egressFD, stderrFD: stderrFD,
+                                          watcher: watcher, cgroup: cgroup)
         }
-        return try spawnOneShot(spec, pluginSocketFD: pluginSocketFD, stderrFD: stderrFD, watcher: watcher, cgroup: cgroup)
+        return try spawnOneShot(spec, pluginSocketFD: pluginSocketFD, egressFD: egressFD, stderrFD: stderrFD, watcher: watcher,
+                                cgroup: cgroup)
     }
 
     /// Ends the zygote (the daemon calls it when stopping; plugins already started are not
