@@ -284,6 +284,10 @@ public struct IncidentHandling: Codable, Sendable, Equatable {
     /// How long a condition must stay clear before ``whenConditionClears`` acts (the hysteresis
     /// that keeps a flapping rule from moving its incident back and forth).
     public var clearedHold: Duration
+    /// Whether a new incident asks for its chat channel (`#inc-…`, seed 000 step 4). Set by the
+    /// daemon, not the configuration: false when no loaded notifier delivers the `chat` channel, so
+    /// a machine without a chat integration is not sent a request that nothing can deliver.
+    public var openChatChannel: Bool?
 
     public init(initialResponder: String = "on_call_engineer", reopenWindow: Duration = .seconds(3600),
                 postMortemSeverities: [String]? = nil, postMortemWithin: Duration = .seconds(48 * 3600),

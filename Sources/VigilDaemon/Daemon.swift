@@ -171,11 +171,17 @@ public final class Daemon: Sendable {
         if config.http.enabled {
             ackLinks = { @Sendable incident, people in access.pageLinks(for: incident, people: people, base: linkBase.current) }
         }
+        var chatClaimed = false
         for manifest in manifests where manifest.kind == .notifier {
             let channels = Set(manifest.config["channels"]?.arrayValue?.compactMap(\.stringValue) ?? [manifest.name])
+            if channels.contains("chat") || channels.contains("*") { chatClaimed = true }
             await outbox.register(NotifierPluginDelivery(plugin: manifest.name, channels: channels, host: pluginHost,
                                                          ladder: { await commands.configuration.policy.ladder }, clock: clock,
                                                          ackLinks: ackLinks))
+        }
+        await incidents.setChatChannel(claimed: chatClaimed)
+        if !chatClaimed {
+            logger.info("no notifier delivers the chat channel: incidents do not request one (configure Plugins/slack)")
         }
         let open = try await store.openIncidents()
         logger.notice("vigild starting", metadata: [

@@ -86,6 +86,10 @@ class PluginProcess:
             self.proc.kill()
             self.proc.wait()
         self.sock.close()
+        if getattr(self, "_broker", None) is not None:
+            self._broker.close()
+        if self.proc.stderr is not None:
+            self.proc.stderr.close()
         return False
 
     # -- requests ---------------------------------------------------------------------------
@@ -122,10 +126,16 @@ class PluginProcess:
         return json.loads(self._exactly(n))
 
     def _read(self):
-        self.sock.settimeout(None)
+        # The socket keeps its timeout (changing it here would race a send in progress): an idle
+        # plugin only times the read out, which is retried.
         try:
             while True:
-                m = self._receive()
+                try:
+                    m = self._receive()
+                except socket.timeout:
+                    if self.proc.poll() is not None:
+                        raise EOFError("plugin exited")
+                    continue
                 if m.get("type") == "result":
                     with self._cond:
                         self._results[m.get("id")] = m
@@ -139,8 +149,11 @@ class PluginProcess:
                 self._cond.notify_all()
 
     def _stderr(self):
-        for line in self.proc.stderr:
-            self.logs.append(line.decode(errors="replace").rstrip())
+        try:
+            for line in self.proc.stderr:
+                self.logs.append(line.decode(errors="replace").rstrip())
+        except (ValueError, OSError):
+            pass  # closed at the end of the test
 
     # -- the broker (fd 5) -------------------------------------------------------------------
 

@@ -147,7 +147,7 @@ import VigilCore
             #expect(lines.contains { $0.hasSuffix("vigil.yaml:\(at.line):\(at.column): \"capabilities\" must be a capability a plugin may hold (CAP_SYS_ADMIN can never be granted), found \"CAP_SYS_ADMIN\"") }, "\(lines)")
             #expect(lines.contains { $0.contains("unshare can never be granted") })
             #expect(lines.contains { $0.contains("io_uring_setup can never be granted") })
-            #expect(lines.contains { $0.contains("\"networks\" must be one of none, loopback, outbound, found \"everywhere\"") })
+            #expect(lines.contains { $0.contains("\"networks\" must be one of none, loopback, outbound, brokered, found \"everywhere\"") })
             #expect(lines.contains { $0.contains("unknown key \"colour\"") })
         }
     }

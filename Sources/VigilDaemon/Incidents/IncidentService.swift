@@ -69,7 +69,18 @@ public actor IncidentService {
 
     /// Swaps in a reloaded configuration; open incidents keep their stored clocks.
     public func replace(policy: IncidentPolicy, templates: CommunicationTemplates) {
+        var policy = policy
+        policy.handling.openChatChannel = chatChannelClaimed
         workflow = IncidentWorkflow(policy: policy, templates: templates, clock: clock)
+    }
+
+    /// Whether a loaded notifier delivers the `chat` channel (nil: not known, requested anyway).
+    private var chatChannelClaimed: Bool?
+
+    /// Says whether new incidents ask for their chat channel: only when a notifier delivers it.
+    public func setChatChannel(claimed: Bool) {
+        chatChannelClaimed = claimed
+        workflow.policy.handling.openChatChannel = claimed
     }
 
     // MARK: requests from people

@@ -102,7 +102,7 @@ extension IncidentWorkflow {
 
     /// Seed 000 step 4: the incident channel (a chat notifier opens it and invites the team).
     func openChannel(_ change: inout IncidentChange, team: [TeamMember], at now: Timestamp) {
-        guard let channel = change.incident.channel else { return }
+        guard policy.handling.openChatChannel != false, let channel = change.incident.channel else { return }
         var people: [Person] = []
         for m in team where !people.contains(where: { $0.id == m.person.id }) { people.append(m.person) }
         let invitees = people.map { p in
