@@ -211,6 +211,21 @@ final class ScriptedDelivery: NotificationDelivery, @unchecked Sendable {
         #expect(try await rig.store.incidents().count == 1)
     }
 
+    /// A method no notifier handles fails like any other (it used to wait for ever): the person's
+    /// next method is tried, and the page nobody can deliver is given up on, not left pending.
+    @Test(.timeLimit(.minutes(1))) func aMethodNoNotifierHandlesFallsBack() async throws {
+        let rig = try Self.rig()
+        let email = ScriptedDelivery(["email", "chat"], failing: false)
+        let outbox = await Self.outbox(rig, [email], attempts: 3)
+        let id = try await Self.declare(rig)
+        try await Self.drain(rig, outbox)
+        let mine = try await Self.daves(rig, id)
+        #expect(mine.map(\.channel) == ["slack", "sms", "email"])
+        #expect(mine.map(\.state) == ["failed", "failed", "sent"])
+        #expect(mine[0].lastError == "no notifier handles channel \"slack\"" && mine[0].attempts == 3)
+        #expect(try await rig.store.pendingNotifications().isEmpty)
+    }
+
     /// Notifier plugins are told why a notification is sent, beside its recipients and channel.
     @Test func theNotifyPayloadCarriesThePurpose() throws {
         let page = NotificationRecord(id: 7, incidentID: "INC-2026-0001", createdAt: monday, channel: "pagerduty",

@@ -24,10 +24,12 @@ extension NotificationOutbox {
                 + "silenced by \(mute): \(n.subject)", sent: false)
         }
         guard let delivery = delivery(for: n) else {
-            // No notifier for this channel yet (plugins may still be starting): wait, don't fail.
-            n.nextAttemptAt = (now + policy.retry.initial).nanoseconds
-            n.lastError = "no notifier handles channel \"\(n.channel)\""
-            return Outcome(notification: n, timeline: nil, sent: false)
+            // Notifiers are registered from their manifests before the outbox first runs (a
+            // plugin still starting fails in `deliver`), so none for a channel means none is
+            // configured: a failed attempt like any other, so the person's next method is tried
+            // and a page nobody can deliver ends in a notification-failure incident, not pending for ever.
+            n.attempts += 1
+            return failed(n, error: "no notifier handles channel \"\(n.channel)\"", now: now)
         }
         // Over its channel's rate it waits for its slot: neither an attempt nor a failure. Asked
         // before the breaker, whose half-open trial must be a real call once let through.
@@ -51,21 +53,28 @@ extension NotificationOutbox {
             return Outcome(notification: n, timeline: "Delivered \(n.channel) notification to \(n.recipients.joined(separator: ", ")) "
                 + "via \(delivery.name) (attempt \(n.attempts)): \(n.subject)", sent: true)
         } catch {
-            n.lastError = "\(error)"
             breakers?.failed(delivery.breakerKey, now: now, reason: "\(error)")
-            if n.attempts >= policy.retry.maxAttempts {
-                n.state = "failed"
-                n.nextAttemptAt = nil
-                logger.error("notification failed for good", metadata: [
-                    "id": "\(n.id ?? -1)", "incident": "\(n.incidentID ?? "-")", "error": "\(error)"])
-                return Outcome(notification: n, timeline: "Giving up on \(n.channel) notification to "
-                    + "\(n.recipients.joined(separator: ", ")) after \(n.attempts) attempts: \(error)", sent: false, failed: true)
-            }
-            n.nextAttemptAt = (now + policy.retry.delay(afterAttempt: n.attempts, using: &random)).nanoseconds
-            logger.warning("notification delivery failed; will retry", metadata: [
-                "id": "\(n.id ?? -1)", "attempt": "\(n.attempts)", "error": "\(error)"])
-            return Outcome(notification: n, timeline: nil, sent: false, failed: true)
+            return failed(n, error: "\(error)", now: now)
         }
+    }
+
+    /// The outcome of a failed attempt (already counted in `notification`): retried after a
+    /// jittered wait, or failed for good after the last attempt.
+    func failed(_ notification: NotificationRecord, error: String, now: Timestamp) -> Outcome {
+        var n = notification
+        n.lastError = error
+        if n.attempts >= policy.retry.maxAttempts {
+            n.state = "failed"
+            n.nextAttemptAt = nil
+            logger.error("notification failed for good", metadata: [
+                "id": "\(n.id ?? -1)", "incident": "\(n.incidentID ?? "-")", "error": "\(error)"])
+            return Outcome(notification: n, timeline: "Giving up on \(n.channel) notification to "
+                + "\(n.recipients.joined(separator: ", ")) after \(n.attempts) attempts: \(error)", sent: false, failed: true)
+        }
+        n.nextAttemptAt = (now + policy.retry.delay(afterAttempt: n.attempts, using: &random)).nanoseconds
+        logger.warning("notification delivery failed; will retry", metadata: [
+            "id": "\(n.id ?? -1)", "attempt": "\(n.attempts)", "error": "\(error)"])
+        return Outcome(notification: n, timeline: nil, sent: false, failed: true)
     }
 
     /// A person's next contact method, when the one that just failed has had its
