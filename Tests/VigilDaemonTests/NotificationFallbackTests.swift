@@ -177,7 +177,7 @@ final class ScriptedDelivery: NotificationDelivery, @unchecked Sendable {
         #expect(lines.contains { $0.hasPrefix("dave (Dave Okafor) was not told about \(id) (") && $0.hasSuffix(
             "slack @dave (2 attempts: slack: connection refused); sms +1 555 0101 (2 attempts: sms: connection refused); "
                 + "email dave@example.org (2 attempts: email: connection refused)") })
-        #expect(lines.contains { $0.hasPrefix("The chat message was not delivered about \(id)") })
+        #expect(lines.contains { $0.hasPrefix("The chat message about \(id) was not delivered (") })
         let evidence = try await rig.store.evidence(incidentID: failure.id).filter { $0.kind == "notification-failure" }
         #expect(evidence.count == untold.count)
         // Its own pages failed too: noted, not reported again.

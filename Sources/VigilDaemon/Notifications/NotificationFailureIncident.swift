@@ -77,12 +77,15 @@ enum NotificationFailureIncident {
         try note(original, headline + ". Reported as \(incident.id) (\(incidentType)); escalation goes on.", data, tx: tx, now: now)
         var details = data
         details["incident"] = original.id
-        let told = who.map { "\($0) was not told" } ?? "The \(channels.joined(separator: ", ")) message was not delivered"
+        let told = who.map { "\($0) was not told about \(original.id)" }
+            ?? "The \(channels.joined(separator: ", ")) message about \(original.id) was not delivered"
+        // Not before the lines the opening or the occurrence just wrote at the incident's own time.
+        let at = max(now, incident.updatedAt)
         _ = try tx.record(StoreChange(
             incident: incident,
-            timeline: [TimelineEntry(incidentID: incident.id, time: now, actor: IncidentWorkflow.systemActor, kind: .notification,
-                                     message: "\(told) about \(original.id) (\(subject)): \(tried)", data: details)],
-            evidence: [EvidenceRecord(incidentID: incident.id, time: now, source: IncidentWorkflow.systemActor,
+            timeline: [TimelineEntry(incidentID: incident.id, time: at, actor: IncidentWorkflow.systemActor, kind: .notification,
+                                     message: "\(told) (\(subject)): \(tried)", data: details)],
+            evidence: [EvidenceRecord(incidentID: incident.id, time: at, source: IncidentWorkflow.systemActor,
                                       kind: "notification-failure", content: evidence(failure, original: original).description)]))
         return filed
     }
@@ -95,8 +98,9 @@ enum NotificationFailureIncident {
                       "user_scope": "None"]
         if let p = failure.person { labels["person"] = p }
         let typed = workflow.policy.incidentType(named: incidentType) != nil
-        let what = who.map { "\($0) was not told about \(original.id)" } ?? "a message about \(original.id) was not delivered"
-        return RuleSignal(transition: .firing, ruleID: ruleID, expression: "every contact method failed for good",
+        let what = who.map { "\($0) was not told about \(original.id)" }
+            ?? "the \(channels.joined(separator: ", ")) message about \(original.id) was not delivered"
+        return RuleSignal(transition: .firing, ruleID: ruleID, expression: "a notification failed for good on every method",
                           section: nil, labels: labels, fingerprint: fingerprintPrefix + original.id,
                           value: Double(failure.tries.count), firstHeldAt: now, at: now, incidentType: incidentType,
                           severity: typed ? nil : fallbackSeverity, description: "Notification failure: " + what)
