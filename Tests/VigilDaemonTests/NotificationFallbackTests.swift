@@ -45,12 +45,16 @@ final class ScriptedDelivery: NotificationDelivery, @unchecked Sendable {
     }
 
     /// The shipped configuration where dave (on call at ``monday``) has Slack, SMS and email, in that order.
-    static func rig() throws -> Rig {
+    static func rig(mirror: Bool = false) throws -> Rig {
         let path = repositoryRoot + "/Config/vigil.yaml"
-        let text = try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(
+        var text = try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(
             of: "      contacts: { email: dave@example.org }",
             with: "      contacts: { email: dave@example.org, slack: \"@dave\", sms: \"+1 555 0101\" }\n"
                 + "      contact_order: [slack, sms, email]")
+        if mirror {
+            text = text.replacingOccurrences(of: "  fallback_after: 2\n",
+                                             with: "  fallback_after: 2\n  mirrors: [{ channel: pagerduty, recipient: default }]\n")
+        }
         let policy = try ConfigLoader.load(text: text, file: path).policy
         let db = try temporaryDatabasePath()
         let store = try Store(path: db)
@@ -224,6 +228,25 @@ final class ScriptedDelivery: NotificationDelivery, @unchecked Sendable {
         #expect(mine.map(\.state) == ["failed", "failed", "sent"])
         #expect(mine[0].lastError == "no notifier handles channel \"slack\"" && mine[0].attempts == 3)
         #expect(try await rig.store.pendingNotifications().isEmpty)
+    }
+
+    /// A mirror's update is muted by a silence like a page (and put back when the silence ends).
+    @Test(.timeLimit(.minutes(1))) func aMirrorUpdateIsMutedLikeAPage() async throws {
+        let rig = try Self.rig(mirror: true)
+        let pagerduty = ScriptedDelivery(["pagerduty"], failing: false)
+        let outbox = await Self.outbox(rig, [pagerduty, ScriptedDelivery(["*"], failing: false)])
+        await outbox.setMuter { _ in Mute(by: "silence 5d1e", isMaintenanceWindow: false) }
+        let id = try await Self.declare(rig)
+        try await outbox.deliverDue()
+        let update = try #require(try await rig.store.notifications(incidentID: id).first { $0.channel == "pagerduty" })
+        #expect(update.purpose == "update" && update.state == "silenced" && update.lastError == "silenced by silence 5d1e")
+        #expect(pagerduty.count("pagerduty") == 0)
+
+        await outbox.setMuter { _ in nil }
+        _ = try await rig.store.write { tx in try tx.requeueSilencedNotifications(incidentID: id, at: rig.clock.now()) }
+        try await outbox.deliverDue()
+        #expect(pagerduty.count("pagerduty") == 1)
+        #expect(try await rig.store.notifications(incidentID: id).first { $0.channel == "pagerduty" }?.state == "sent")
     }
 
     /// Notifier plugins are told why a notification is sent, beside its recipients and channel.
