@@ -163,12 +163,13 @@ enum RosterLoader {
         guard let f = node.fields("roster", allowed: ["people", "rotations", "overrides"]) else { return nil }
         var roster = Roster()
         for item in f["people"]?.sequence("people") ?? [] {
-            guard let p = item.fields("person", allowed: ["id", "name", "contacts", "skills"]),
+            guard let p = item.fields("person", allowed: ["id", "name", "contacts", "skills", "contact_order"]),
                   let id = p.required("id")?.string("id") else { continue }
             var contacts: [String: String] = [:]
             for c in p["contacts"]?.mapping("contacts") ?? [] { contacts[c.key] = c.value.string(c.key) }
+            let order = p["contact_order"].flatMap { NotificationSettingsLoader.contactOrder($0, known: Set(contacts.keys)) }
             roster.people.append(Person(id: id, name: p["name"]?.string("name") ?? id, contacts: contacts,
-                                        skills: p["skills"]?.strings("skills") ?? []))
+                                        skills: p["skills"]?.strings("skills") ?? [], contactOrder: order))
         }
         let known = Set(roster.people.map(\.id))
         for item in f["rotations"]?.sequence("rotations") ?? [] {

@@ -43,6 +43,9 @@ public struct VigilConfiguration: Sendable {
     public var sourceText = ""
     /// Dead man's switches (`heartbeats:`): a missed one opens an incident.
     public var heartbeats: [HeartbeatDefinition] = []
+    /// How the outbox retries, falls back and paces each channel (`notifications:`; the contact
+    /// order and mirrors are in ``policy``).
+    public var notifications = NotificationSettings()
 
     public init(sourceFile: String, baseDirectory: String, stateDirectory: String = "./.vigil",
                 logLevel: String = "info", control: ControlSettings = .init(), policy: IncidentPolicy,

@@ -165,12 +165,16 @@ public struct Person: Codable, Sendable, Equatable {
     public var contacts: [String: String]
     /// Skills / components they know (`plugin system`, `eventbus`, `security`).
     public var skills: [String]
+    /// Their own order of contact methods (`contact_order`), before the configured default.
+    public var contactOrder: ContactOrder?
 
-    public init(id: String, name: String, contacts: [String: String] = [:], skills: [String] = []) {
+    public init(id: String, name: String, contacts: [String: String] = [:], skills: [String] = [],
+                contactOrder: ContactOrder? = nil) {
         self.id = id
         self.name = name
         self.contacts = contacts
         self.skills = skills
+        self.contactOrder = contactOrder
     }
 }
 
@@ -243,6 +247,8 @@ public struct IncidentPolicy: Codable, Sendable, Equatable {
     public var handling: IncidentHandling = IncidentHandling()
     /// Runbooks by name (`runbooks.directory`); incident types and rules name them.
     public var runbooks: [String: Runbook] = [:]
+    /// Contact order and mirror channels (`notifications:`).
+    public var notifications = NotificationPolicy()
 
     public init(ladder: SeverityLadder, ladders: [String: SeverityLadder] = [:],
                 incidentTypes: [IncidentTypeDefinition] = [], escalation: EscalationPaths = .init(chains: [:]),

@@ -157,7 +157,9 @@ public final class Daemon: Sendable {
         await incidents.setResponder { changed in changeFeed.yield(changed) }
         await commands.setActionControl(ActionControl(engine: response, store: store))
         await commands.setContainmentStatus { await response.status() }
-        let outbox = NotificationOutbox(store: store, clock: clock, logger: logger, breakers: breakers)
+        let outbox = NotificationOutbox(store: store, clock: clock, logger: logger,
+                                        policy: DeliveryPolicy(config.notifications), breakers: breakers)
+        await outbox.reportFailures(to: incidents)
         let silences = try await SilenceService(store: store, clock: clock, logger: logger,
                                                 windows: config.maintenanceWindows)
         await outbox.setMuter { silences.muting($0) }
@@ -206,6 +208,7 @@ public final class Daemon: Sendable {
                                     silences.replace(windows: new.maintenanceWindows)
                                     await alerts.replace(routing: new.alerting, ladder: new.policy.ladder)
                                     await heartbeats.replace(new.heartbeats, ladder: new.policy.ladder)
+                                    await outbox.replace(policy: DeliveryPolicy(new.notifications))
                                     shownConfiguration.replace(new)
                                 }),
             IncidentClockService(incidents: incidents),

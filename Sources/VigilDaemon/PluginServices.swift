@@ -145,25 +145,33 @@ struct NotifierPluginDelivery: NotificationDelivery {
     let payloads = IncidentPayloads()
 
     func deliver(_ notification: NotificationRecord, incident: Incident?) async throws {
-        var payload: JSONValue = .null
-        var body = notification.body
+        var view: JSONValue = .null
         if let incident {
-            payload = try payloads.payload(for: incident, ladder: await ladder(), now: clock.now())
+            view = try payloads.payload(for: incident, ladder: await ladder(), now: clock.now())
         }
-        if case .object(var members) = payload {
-            members["recipients"] = .array(notification.recipients.map { .string($0) })
-            members["channel"] = .string(notification.channel)
-            members["notification_id"] = .number(Double(notification.id ?? 0))
-            // One link per person paged, signed afresh for each attempt: opening it shows a
-            // confirmation page, its button acknowledges as that person.
-            if let incident, let links = ackLinks?(incident, notification.people), !links.isEmpty {
-                members["ack_links"] = .array(links.map(\.json))
-                body += "\n\n" + links.map { "Acknowledge as \($0.person): \($0.url)" }.joined(separator: "\n")
-            }
-            payload = .object(members)
-        }
+        let links = incident.flatMap { ackLinks?($0, notification.people) } ?? []
+        let (payload, body) = Self.request(for: notification, incidentView: view, ackLinks: links)
         let result = try await host.notify(plugin, incident: payload, title: notification.subject, body: body)
         guard result.ok else { throw ControlFailure("\(plugin): \(result.detail)") }
+    }
+
+    /// The `incident` member and message body of a `notify` request: the incident's view plus
+    /// who the notification is for, on which channel, why (`purpose`), and one signed
+    /// acknowledgement link per person paged (signed afresh for each attempt: opening it shows a
+    /// confirmation page, its button acknowledges as that person).
+    static func request(for notification: NotificationRecord, incidentView: JSONValue,
+                        ackLinks links: [PageAckLink]) -> (incident: JSONValue, body: String) {
+        var body = notification.body
+        guard case .object(var members) = incidentView else { return (incidentView, body) }
+        members["recipients"] = .array(notification.recipients.map { .string($0) })
+        members["channel"] = .string(notification.channel)
+        members["notification_id"] = .number(Double(notification.id ?? 0))
+        if let purpose = notification.purpose { members["purpose"] = .string(purpose) }
+        if !links.isEmpty {
+            members["ack_links"] = .array(links.map(\.json))
+            body += "\n\n" + links.map { "Acknowledge as \($0.person): \($0.url)" }.joined(separator: "\n")
+        }
+        return (.object(members), body)
     }
 }
 

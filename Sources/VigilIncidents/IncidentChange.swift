@@ -15,6 +15,9 @@ public struct OutgoingNotification: Sendable, Equatable {
         case stakeholderUpdate = "stakeholder-update"
         case resolution
         case backlog
+        /// The incident's state for a mirror channel (`notifications.mirrors`): opened,
+        /// acknowledged, resolved, reopened. Nobody in particular is addressed.
+        case update
     }
 
     public var purpose: Purpose
@@ -26,15 +29,21 @@ public struct OutgoingNotification: Sendable, Equatable {
     public var people: [String]
     public var subject: String
     public var body: String
+    /// The one person this reaches on one of their contact methods (nil for a channel message).
+    public var person: String?
+    /// That person's other methods, in the order they are tried should this one fail.
+    public var fallbacks: [ContactMethod]
 
     public init(purpose: Purpose, channel: String, recipients: [String], people: [String], subject: String,
-                body: String) {
+                body: String, person: String? = nil, fallbacks: [ContactMethod] = []) {
         self.purpose = purpose
         self.channel = channel
         self.recipients = recipients
         self.people = people
         self.subject = subject
         self.body = body
+        self.person = person
+        self.fallbacks = fallbacks
     }
 }
 

@@ -123,6 +123,10 @@ extension NotificationRecord {
         attempts = try row.decode(Int.self, forColumn: "attempts")
         nextAttemptAt = try row.decode(Int64?.self, forColumn: "nextAttemptAt")
         lastError = try row.decode(String?.self, forColumn: "lastError")
+        purpose = try row.decode(String?.self, forColumn: "purpose")
+        person = try row.decode(String?.self, forColumn: "person")
+        fallbacks = try RowJSON.contactMethods(row, "fallbacks", table: "notification")
+        chain = try row.decode(Int64?.self, forColumn: "chain")
     }
 
     public func encode(to container: inout PersistenceContainer) throws {
@@ -138,6 +142,10 @@ extension NotificationRecord {
         container["attempts"] = attempts
         container["nextAttemptAt"] = nextAttemptAt
         container["lastError"] = lastError
+        container["purpose"] = purpose
+        container["person"] = person
+        container["fallbacks"] = CompactJSON.contactMethods(fallbacks)
+        container["chain"] = chain
     }
 }
 
@@ -152,6 +160,19 @@ enum RowJSON {
             return try JSONDecoder().decode([String].self, from: Data(text.utf8))
         } catch {
             throw StoreError.corruptRow(table: table, id: rowID(row), reason: "column \(column) is not a JSON array of strings")
+        }
+    }
+
+    /// A `[{"address":…,"channel":…},…]` column (absent, NULL or `[]`: empty). Only the
+    /// notifications of a person with several contact methods have one to decode.
+    static func contactMethods(_ row: Row, _ column: String, table: String) throws -> [ContactMethod] {
+        guard row.hasColumn(column), let text = try row.decode(String?.self, forColumn: column), text != "[]" else {
+            return []
+        }
+        do {
+            return try JSONDecoder().decode([ContactMethod].self, from: Data(text.utf8))
+        } catch {
+            throw StoreError.corruptRow(table: table, id: rowID(row), reason: "column \(column) is not a list of contact methods")
         }
     }
 

@@ -179,10 +179,23 @@ public struct NotificationRecord: Codable, FetchableRecord, MutablePersistableRe
     public var attempts: Int
     public var nextAttemptAt: Int64?
     public var lastError: String?
+    /// Why it is sent (`page`, `escalation`, `resolution`, `update`, …; `OutgoingNotification.Purpose`);
+    /// nil for notifications stored before purposes were.
+    public var purpose: String?
+    /// The roster id of the one person it tries to reach on one of their contact methods; nil
+    /// for a channel or group message (which has no other method to fall back to).
+    public var person: String?
+    /// That person's methods still to try, in order, should this one fail: the first is queued
+    /// (and the list moves to it) when this one fails for good or after `fallback_after` attempts.
+    public var fallbacks: [ContactMethod]
+    /// The id of the first notification of the fallback chain this one belongs to; nil for the
+    /// first itself and for notifications that fall back from nothing.
+    public var chain: Int64?
 
     public init(id: Int64? = nil, incidentID: String?, createdAt: Timestamp, channel: String, recipients: [String],
                 people: [String] = [], subject: String, body: String, state: String = "pending", attempts: Int = 0,
-                nextAttemptAt: Timestamp? = nil, lastError: String? = nil) {
+                nextAttemptAt: Timestamp? = nil, lastError: String? = nil, purpose: String? = nil,
+                person: String? = nil, fallbacks: [ContactMethod] = [], chain: Int64? = nil) {
         self.id = id
         self.incidentID = incidentID
         self.createdAt = createdAt.nanoseconds
@@ -195,7 +208,14 @@ public struct NotificationRecord: Codable, FetchableRecord, MutablePersistableRe
         self.attempts = attempts
         self.nextAttemptAt = nextAttemptAt?.nanoseconds
         self.lastError = lastError
+        self.purpose = purpose
+        self.person = person
+        self.fallbacks = fallbacks
+        self.chain = chain
     }
+
+    /// The id every notification of its fallback chain shares (its first one's).
+    public var chainRoot: Int64? { chain ?? id }
 
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }

@@ -172,6 +172,18 @@ enum Schema {
                 t.add(column: "people", .jsonText).notNull().defaults(to: "[]")
             }
         }
+        m.registerMigration("v5-notification-routing") { db in
+            // Why each notification is sent, the person it tries to reach, their methods still to
+            // try should it fail, and the chain of fallbacks it belongs to: what a restart needs
+            // to carry a person's fallback on, and to know when every method failed for good.
+            try db.alter(table: "notification") { t in
+                t.add(column: "purpose", .text)
+                t.add(column: "person", .text)
+                t.add(column: "fallbacks", .jsonText).notNull().defaults(to: "[]")
+                t.add(column: "chain", .integer)
+            }
+            try db.create(index: "notification_chain", on: "notification", columns: ["chain"])
+        }
         return m
     }
 }

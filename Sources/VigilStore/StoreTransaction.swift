@@ -30,12 +30,14 @@ public struct StoreTransaction {
         guard let id = notification.id else { throw StoreError.notFound(what: "notification", id: "(none)") }
         let statement = try db.cachedStatement(sql: """
             UPDATE notification SET incidentID = ?, createdAt = ?, channel = ?, recipients = ?, people = ?, subject = ?,
-                body = ?, state = ?, attempts = ?, nextAttemptAt = ?, lastError = ? WHERE id = ?
+                body = ?, state = ?, attempts = ?, nextAttemptAt = ?, lastError = ?, purpose = ?, person = ?,
+                fallbacks = ?, chain = ? WHERE id = ?
             """)
         let n = notification
         try statement.execute(arguments: [n.incidentID, n.createdAt, n.channel, CompactJSON.array(n.recipients),
                                           CompactJSON.array(n.people), n.subject, n.body, n.state, n.attempts,
-                                          n.nextAttemptAt, n.lastError, id])
+                                          n.nextAttemptAt, n.lastError, n.purpose, n.person,
+                                          CompactJSON.contactMethods(n.fallbacks), n.chain, id])
         guard db.changesCount > 0 else { throw StoreError.notFound(what: "notification", id: "\(id)") }
     }
 
@@ -47,6 +49,12 @@ public struct StoreTransaction {
             throw StoreError.notFound(what: "incident", id: change.incident.id)
         }
         return try append(change)
+    }
+
+    /// Every notification of the fallback chain whose first notification is `root`, oldest first.
+    public func notificationChain(root: Int64) throws -> [NotificationRecord] {
+        let statement = try db.cachedStatement(sql: "SELECT * FROM notification WHERE id = ? OR chain = ? ORDER BY id")
+        return try NotificationRecord.fetchAll(statement, arguments: [root, root])
     }
 
     // The hot lookups of signal intake run as cached statements (compiled once per connection).
@@ -142,12 +150,14 @@ public struct StoreTransaction {
         if !change.notifications.isEmpty {
             let insert = try db.cachedStatement(sql: """
                 INSERT INTO notification (incidentID, createdAt, channel, recipients, people, subject, body, state, attempts,
-                                          nextAttemptAt, lastError) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                          nextAttemptAt, lastError, purpose, person, fallbacks, chain)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             for var n in change.notifications {
                 try insert.execute(arguments: [id, n.createdAt, n.channel, CompactJSON.array(n.recipients),
                                                CompactJSON.array(n.people), n.subject, n.body,
-                                               n.state, n.attempts, n.nextAttemptAt, n.lastError])
+                                               n.state, n.attempts, n.nextAttemptAt, n.lastError, n.purpose, n.person,
+                                               CompactJSON.contactMethods(n.fallbacks), n.chain])
                 n.id = db.lastInsertedRowID
                 n.incidentID = id
                 tally.notifications.append(n)
@@ -185,6 +195,20 @@ enum CompactJSON {
             string(map[key] ?? "", into: &out)
         }
         return out + "}"
+    }
+
+    /// `[{"address":"…","channel":"…"},…]`, keys sorted as JSONEncoder's sorted output writes them.
+    static func contactMethods(_ methods: [ContactMethod]) -> String {
+        var out = "["
+        for (i, m) in methods.enumerated() {
+            if i > 0 { out += "," }
+            out += "{\"address\":"
+            string(m.address, into: &out)
+            out += ",\"channel\":"
+            string(m.channel, into: &out)
+            out += "}"
+        }
+        return out + "]"
     }
 
     static func array(_ items: [String]) -> String {

@@ -69,6 +69,8 @@ func position(of needle: String, in text: String) -> (line: Int, column: Int)? {
             ("WebSocket server outage", "P1"), ("Authentication failure", "P1"), ("API quota exhaustion", "P1"),
             ("Data corruption", "P1"), ("High CPU utilization", "P2"), ("Elevated error rates", "P2"),
             ("Performance degradation", "P3"), ("Minor UI issues", "P4"),
+            // The daemon's own, for notifications nobody could deliver.
+            ("Notification failure", "P2"),
         ]
         #expect(c.policy.incidentTypes.map { [$0.name, $0.severity] } == expected.map { [$0.0, $0.1] })
     }

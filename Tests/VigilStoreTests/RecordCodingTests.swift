@@ -60,6 +60,47 @@ private let awkward = ["", "plain", "a/b", "quote\"d", "back\\slash", "tab\there
         #expect(try await store.pendingNotifications(after: nil).isEmpty)
     }
 
+    /// A person's page keeps its purpose, person, methods still to try and chain through a
+    /// write and a read (the outbox moves the methods on to the next notification it queues).
+    @Test func notificationRoutingRoundTrips() async throws {
+        let store = try Store(path: try temporaryDatabase())
+        let methods = awkward.enumerated().map { ContactMethod(channel: "c\($0.offset)", address: $0.element) }
+        var c = change("INC-2026-0001")
+        c.notifications = [NotificationRecord(incidentID: "INC-2026-0001", createdAt: t0, channel: "slack", recipients: ["@alice"],
+                                              people: ["alice"], subject: "s", body: "b", purpose: "page", person: "alice",
+                                              fallbacks: methods),
+                           NotificationRecord(incidentID: "INC-2026-0001", createdAt: t0, channel: "chat", recipients: ["#inc"],
+                                              subject: "s", body: "b", purpose: "channel")]
+        let opening = c
+        _ = try await store.openIncident(year: 2026, prefix: "INC") { _ in opening }
+        let read = try await store.pendingNotifications()
+        #expect(read.map(\.purpose) == ["page", "channel"] && read.map(\.person) == ["alice", nil])
+        #expect(read[0].fallbacks == methods && read[1].fallbacks.isEmpty)
+        #expect(read[0].chain == nil && read[0].chainRoot == read[0].id)
+        // The next method, in the first one's chain; the first keeps nothing left to try.
+        var first = read[0]
+        first.fallbacks = []
+        let next = NotificationRecord(incidentID: "INC-2026-0001", createdAt: t0, channel: methods[0].channel,
+                                      recipients: [methods[0].address], people: ["alice"], subject: "s", body: "b",
+                                      purpose: "page", person: "alice", fallbacks: Array(methods.dropFirst()), chain: first.id)
+        let updated = first
+        try await store.write { tx in
+            try tx.update(updated)
+            let incident = try #require(try tx.incident(id: "INC-2026-0001"))
+            _ = try tx.record(StoreChange(incident: incident, notifications: [next]))
+        }
+        let chain = try await store.write { tx in try tx.notificationChain(root: updated.id ?? -1) }
+        #expect(chain.map(\.channel) == ["slack", methods[0].channel])
+        #expect(chain[0].fallbacks.isEmpty && chain[1].fallbacks == Array(methods.dropFirst()) && chain[1].chain == updated.id)
+        // A hand-written list of methods with other spacing still reads.
+        try await store.write { tx in
+            try tx.db.execute(sql: "UPDATE notification SET fallbacks = ? WHERE id = ?",
+                              arguments: [#"[ {"channel": "sms", "address": "+1 555"} ]"#, updated.id])
+        }
+        #expect(try await store.notifications(incidentID: "INC-2026-0001").first?.fallbacks
+            == [ContactMethod(channel: "sms", address: "+1 555")])
+    }
+
     @Test func incidentsRoundTripThroughHandWrittenRowCoding() async throws {
         let store = try Store(path: try temporaryDatabase())
         var c = change("INC-2026-0001")

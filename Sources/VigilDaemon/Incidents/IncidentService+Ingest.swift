@@ -63,7 +63,7 @@ extension IncidentService {
         }
     }
 
-    private struct BatchOutcome: Sendable {
+    struct BatchOutcome: Sendable {
         var opened: [Incident] = []
         var updated = 0
         var statusPageChanged = false
@@ -113,7 +113,7 @@ extension IncidentService {
     }
 
     /// Decides and stores what each fingerprint's signals do to its incident, in one transaction.
-    private static func apply(_ ordered: [(String, [RuleSignal])], workflow: IncidentWorkflow,
+    static func apply(_ ordered: [(String, [RuleSignal])], workflow: IncidentWorkflow,
                               tx: StoreTransaction) throws -> BatchOutcome {
         var outcome = BatchOutcome()
         for (fingerprint, group) in ordered {

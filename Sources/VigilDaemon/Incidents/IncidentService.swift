@@ -119,7 +119,9 @@ public actor IncidentService {
     }
 
     public func acknowledge(_ id: String, actor: String, note: String?) async throws -> Incident {
-        try await modify(id, "acknowledged", actor: actor) { w, i, _ in try w.acknowledge(i, actor: actor, note: note) }
+        try await modify(id, "acknowledged", actor: actor) { w, i, t in
+            try w.acknowledge(i, actor: actor, note: note, timeline: t)
+        }
     }
 
     public func assign(_ id: String, role: String, person: String, reason: String?, actor: String) async throws -> Incident {

@@ -12,7 +12,8 @@ extension StoreChange {
             incident: change.incident, timeline: change.timeline,
             notifications: change.notifications.map {
                 NotificationRecord(incidentID: id, createdAt: time, channel: $0.channel, recipients: $0.recipients,
-                                   people: $0.people, subject: $0.subject, body: $0.body)
+                                   people: $0.people, subject: $0.subject, body: $0.body, purpose: $0.purpose.rawValue,
+                                   person: $0.person, fallbacks: $0.fallbacks)
             },
             evidence: change.evidence.map {
                 EvidenceRecord(incidentID: id, time: time, source: $0.source, kind: $0.kind, content: $0.content)

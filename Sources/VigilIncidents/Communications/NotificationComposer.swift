@@ -2,7 +2,8 @@ import VigilCore
 
 /// Addresses people on the channel that fits the message (seed 000 "Communication Protocols":
 /// responders are paged, stakeholders get email) and records each notification in the timeline
-/// as a pending delivery.
+/// as a pending delivery. A person's other contact methods ride along with the notification, in
+/// the order they are tried should it fail (the outbox queues the next one).
 struct NotificationComposer {
     /// Pages go to the most immediate contact a person has.
     static let pagingOrder = ["pager", "sms", "phone", "slack", "webhook", "email"]
@@ -11,34 +12,57 @@ struct NotificationComposer {
 
     let policy: IncidentPolicy
 
-    /// The channel and address to reach `person` on, following `order`, then any contact they have.
-    static func contact(for person: Person, order: [String]) -> (channel: String, address: String)? {
-        for channel in order { if let a = person.contacts[channel] { return (channel, a) } }
-        return person.contacts.sorted { $0.key < $1.key }.first.map { ($0.key, $0.value) }
-    }
-
-    static func order(for purpose: OutgoingNotification.Purpose) -> [String] {
+    /// The group a purpose is configured by in a `contact_order` (besides its own name).
+    static func group(_ purpose: OutgoingNotification.Purpose) -> String {
         switch purpose {
-        case .page, .escalation, .assignment, .channel: pagingOrder
-        case .statusReminder, .stakeholderUpdate, .resolution, .backlog: stakeholderOrder
+        case .page, .escalation, .assignment, .channel: "paging"
+        case .statusReminder, .stakeholderUpdate, .resolution, .backlog, .update: "updates"
         }
     }
 
-    /// Notifies `person` and records it (or records why they cannot be reached).
+    static func builtInOrder(for purpose: OutgoingNotification.Purpose) -> [String] {
+        group(purpose) == "paging" ? pagingOrder : stakeholderOrder
+    }
+
+    /// Every way to reach `person` for `purpose`, in the order they are tried: their own
+    /// `contact_order`, else `notifications.contact_order`, else the built-in order for the
+    /// purpose; contacts the order does not name come last, by channel name.
+    func methods(for person: Person, purpose: OutgoingNotification.Purpose) -> [ContactMethod] {
+        let group = Self.group(purpose)
+        let order = person.contactOrder?.order(purpose: purpose.rawValue, group: group)
+            ?? policy.notifications.contactOrder.order(purpose: purpose.rawValue, group: group)
+            ?? Self.builtInOrder(for: purpose)
+        var seen = Set<String>()
+        var out: [ContactMethod] = []
+        for channel in order + person.contacts.keys.sorted() where seen.insert(channel).inserted {
+            if let address = person.contacts[channel] { out.append(ContactMethod(channel: channel, address: address)) }
+        }
+        return out
+    }
+
+    /// Notifies `person` on their first method (the others ride along as fallbacks) and records
+    /// it, or records why they cannot be reached.
     func notify(_ person: Person, purpose: OutgoingNotification.Purpose, subject: String, body: String,
                 into change: inout IncidentChange, at time: Timestamp) {
-        guard let (channel, address) = Self.contact(for: person, order: Self.order(for: purpose)) else {
+        let methods = methods(for: person, purpose: purpose)
+        guard let first = methods.first else {
             change.record(.notification, at: time, by: IncidentWorkflow.systemActor,
                           "Cannot notify \(person.id) (\(person.name)): no contact configured",
                           ["purpose": purpose.rawValue, "person": person.id, "delivery": "impossible"])
             return
         }
-        change.notifications.append(OutgoingNotification(purpose: purpose, channel: channel, recipients: [address],
-                                                         people: [person.id], subject: subject, body: body))
-        change.record(.notification, at: time, by: IncidentWorkflow.systemActor,
-                      "\(Self.verb(purpose)) \(person.id) (\(person.name)) by \(channel) \(address): \(subject) — delivery pending",
-                      ["purpose": purpose.rawValue, "person": person.id, "channel": channel, "recipient": address,
-                       "delivery": "pending"])
+        let fallbacks = Array(methods.dropFirst())
+        change.notifications.append(OutgoingNotification(purpose: purpose, channel: first.channel, recipients: [first.address],
+                                                         people: [person.id], subject: subject, body: body,
+                                                         person: person.id, fallbacks: fallbacks))
+        var data = ["purpose": purpose.rawValue, "person": person.id, "channel": first.channel, "recipient": first.address,
+                    "delivery": "pending"]
+        var message = "\(Self.verb(purpose)) \(person.id) (\(person.name)) by \(first.channel) \(first.address): \(subject) — delivery pending"
+        if !fallbacks.isEmpty {
+            data["fallbacks"] = fallbacks.map(\.channel).joined(separator: ",")
+            message += "; if it fails, " + fallbacks.map(\.channel).joined(separator: " then ")
+        }
+        change.record(.notification, at: time, by: IncidentWorkflow.systemActor, message, data)
     }
 
     /// Notifies every person holding a role on the incident, once each.
@@ -69,6 +93,7 @@ struct NotificationComposer {
         case .stakeholderUpdate: "Status update to"
         case .resolution: "Resolution notice to"
         case .backlog: "Backlog notice to"
+        case .update: "Update to"
         }
     }
 }

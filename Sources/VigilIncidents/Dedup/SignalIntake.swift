@@ -44,7 +44,7 @@ extension IncidentWorkflow {
             reopenInPlace(&change, reason: "rule \(signal.ruleID) fired again \(KnowledgeTransfer.span(signal.at - ended)) "
                               + "after resolution (within the \(DurationText.format(policy.handling.reopenWindow)) "
                               + "reopen window; flap \(change.incident.flapCount))",
-                          actor: "rule:\(signal.ruleID)", at: clock.now())
+                          actor: "rule:\(signal.ruleID)", history: history, at: clock.now())
             absorb(signals[firstFiring...], into: &change, history: history)
             let composer = NotificationComposer(policy: policy)
             let brief = KnowledgeTransfer(policy: policy).brief(

@@ -97,6 +97,7 @@ extension IncidentWorkflow {
         }
         publishStatus(.investigating, message: PublicStatus.investigating.publicMessage, to: &change, at: now,
                       actor: Self.systemActor)
+        mirror(.opened, into: &change, history: [], at: now)
         return change
     }
 

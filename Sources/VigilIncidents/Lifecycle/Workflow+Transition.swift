@@ -59,7 +59,7 @@ extension IncidentWorkflow {
         }
         let now = clock.now()
         var change = IncidentChange(incident: incident)
-        reopenInPlace(&change, reason: reason, actor: actor, at: now)
+        reopenInPlace(&change, reason: reason, actor: actor, history: timeline, at: now)
         let composer = NotificationComposer(policy: policy)
         let brief = KnowledgeTransfer(policy: policy).brief(for: change.incident, timeline: timeline + change.timeline,
                                                             headline: "Reopened by \(actor): \(reason).", now: now)
@@ -68,7 +68,8 @@ extension IncidentWorkflow {
         return change
     }
 
-    func reopenInPlace(_ change: inout IncidentChange, reason: String, actor: String, at now: Timestamp) {
+    func reopenInPlace(_ change: inout IncidentChange, reason: String, actor: String, history: [TimelineEntry],
+                       at now: Timestamp) {
         let before = change.incident
         change.incident.state = .investigating
         change.incident.resolvedAt = nil
@@ -81,6 +82,7 @@ extension IncidentWorkflow {
         change.record(.reopened, at: now, by: actor, "Reopened (\(before.state) → investigating): \(reason)",
                       ["from": before.state.rawValue, "to": IncidentState.investigating.rawValue, "reason": reason])
         notePublicStatusChange(from: before, to: &change, at: now, actor: actor)
+        mirror(.reopened, into: &change, history: history, at: now)
     }
 
     /// Top two severities (or the configured ones) need a post-mortem before closing.

@@ -66,6 +66,7 @@ extension IncidentWorkflow {
                                    into: &change, at: now)
         publishStatus(.resolved, message: PublicStatus.resolved.publicMessage + " " + summary, to: &change, at: now,
                       actor: actor)
+        mirror(.resolved, into: &change, history: timeline, at: now)
         return change
     }
 

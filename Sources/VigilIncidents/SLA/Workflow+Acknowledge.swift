@@ -2,8 +2,9 @@ import VigilCore
 
 extension IncidentWorkflow {
     /// Acknowledges an incident: the response clock stops (met or breached) and automatic
-    /// escalation ends.
-    public func acknowledge(_ incident: Incident, actor: String, note: String? = nil) throws(WorkflowError) -> IncidentChange {
+    /// escalation ends. `timeline` (the stored one) tells whether a mirror channel heard of it.
+    public func acknowledge(_ incident: Incident, actor: String, note: String? = nil,
+                            timeline: [TimelineEntry] = []) throws(WorkflowError) -> IncidentChange {
         guard incident.state.isOpen else { throw .notOpen(id: incident.id, state: incident.state, action: "acknowledge") }
         if let at = incident.acknowledgedAt { throw .alreadyAcknowledged(id: incident.id, at: at) }
         let now = clock.now()
@@ -24,6 +25,7 @@ extension IncidentWorkflow {
             data["note"] = note
         }
         change.record(.acknowledged, at: now, by: actor, message, data)
+        mirror(.acknowledged, into: &change, history: timeline, at: now)
         return change
     }
 }

@@ -1,6 +1,5 @@
 import Testing
 import VigilCore
-@testable import VigilPluginHost
 
 @Suite struct TokenBucketTests {
     func at(_ ms: Int64) -> Timestamp { Timestamp(nanoseconds: ms * 1_000_000) }
@@ -21,5 +20,16 @@ import VigilCore
         #expect(bucket.tokens == 0)
         bucket.refill(now: at(10_001))
         #expect(bucket.tokens == 1)
+    }
+
+    /// `take` spends only a whole token, and says how long until the next one.
+    @Test func takeWaitsForAWholeToken() throws {
+        var bucket = TokenBucket(perSecond: 2, burst: 2, now: at(0))
+        #expect(bucket.take(now: at(0)) == nil)
+        #expect(bucket.take(now: at(0)) == nil)
+        #expect(bucket.take(now: at(0)) == .milliseconds(500))
+        #expect(bucket.tokens == 0, "a refused take spends nothing")
+        #expect(bucket.take(now: at(250)) == .milliseconds(250))
+        #expect(bucket.take(now: at(500)) == nil)
     }
 }

@@ -21,55 +21,53 @@ extension NotificationDelivery {
     public var breakerKey: String { name }
 }
 
-/// How the outbox retries: exponential backoff from `initial`, doubling up to `maximum`,
-/// giving up (state `failed`) after `maxAttempts`.
-public struct RetryPolicy: Sendable, Equatable {
-    public var initial: Duration
-    public var maximum: Duration
-    public var maxAttempts: Int
-
-    public init(initial: Duration = .seconds(2), maximum: Duration = .seconds(300), maxAttempts: Int = 12) {
-        self.initial = initial
-        self.maximum = maximum
-        self.maxAttempts = maxAttempts
-    }
-
-    /// The wait after the `attempts`-th failed attempt (1-based).
-    public func delay(afterAttempt attempts: Int) -> Duration {
-        let factor = 1 << min(max(attempts - 1, 0), 20)
-        let nanos = min(initial.nanoseconds.multipliedReportingOverflow(by: Int64(factor)).partialValue,
-                        maximum.nanoseconds)
-        return .nanoseconds(nanos)
-    }
-}
-
 /// The durable outbox of notifications: every notification is stored (state `pending`) in
 /// the same transaction as the incident change that caused it, and this service delivers
 /// pending ones until they are `sent` or `failed`. A daemon killed mid-delivery finds them
 /// still pending at its next start, so nothing is lost (a notification may be delivered twice
 /// in that window; receivers should dedup on the notification id).
 public actor NotificationOutbox {
-    private let store: Store
-    private let clock: any VigilClock
-    private let logger: Logger
-    private let retry: RetryPolicy
-    private var deliveries: [any NotificationDelivery] = []
+    let store: Store
+    let clock: any VigilClock
+    let logger: Logger
+    private(set) var policy: DeliveryPolicy
+    var deliveries: [any NotificationDelivery] = []
     /// A notifier whose breaker is open is not called; its notifications wait (not counted as attempts).
-    private let breakers: CircuitBreakers?
+    let breakers: CircuitBreakers?
+    /// Draws the jitter of each retry's wait.
+    var random: any RandomNumberGenerator & Sendable
+    var rateLimits: ChannelRateLimits
+    /// Opens the daemon's notification-failure incidents; without it a person nobody could
+    /// reach is only logged and noted in the incident's timeline.
+    private(set) var incidents: IncidentService?
 
-    public init(store: Store, clock: any VigilClock, logger: Logger, retry: RetryPolicy = RetryPolicy(),
-                breakers: CircuitBreakers? = nil) {
+    /// - Parameter random: the source of the retries' jitter (tests pass a seeded one).
+    public init(store: Store, clock: any VigilClock, logger: Logger, policy: DeliveryPolicy = DeliveryPolicy(),
+                breakers: CircuitBreakers? = nil,
+                random: any RandomNumberGenerator & Sendable = SystemRandomNumberGenerator()) {
         self.store = store
         self.clock = clock
         self.logger = logger
-        self.retry = retry
+        self.policy = policy
         self.breakers = breakers
+        self.random = random
+        self.rateLimits = ChannelRateLimits(policy.rateLimits)
     }
 
     public func register(_ delivery: any NotificationDelivery) { deliveries.append(delivery) }
 
+    /// Takes a reloaded `notifications:` section; notifications already waiting keep their times.
+    public func replace(policy: DeliveryPolicy) {
+        self.policy = policy
+        rateLimits.replace(policy.rateLimits)
+    }
+
+    /// Has every notification that fails for good, with no contact method left to try, open
+    /// (or add to) the daemon's notification-failure incident through `incidents`.
+    public func reportFailures(to incidents: IncidentService) { self.incidents = incidents }
+
     /// Says whether a silence or maintenance window mutes an incident's pages now.
-    private var muter: (@Sendable (Incident) -> Mute?)?
+    private(set) var muter: (@Sendable (Incident) -> Mute?)?
 
     /// Sets the check that mutes pages (the daemon's ``SilenceService``).
     public func setMuter(_ muter: @escaping @Sendable (Incident) -> Mute?) { self.muter = muter }
@@ -151,6 +149,8 @@ public actor NotificationOutbox {
         var sent: Bool
         /// The incident as the attempt saw it: its timeline line is appended without reading it again.
         var incident: Incident? = nil
+        /// A delivery was attempted and failed (not a wait for a breaker, a rate limit or a notifier).
+        var failed = false
     }
 
     /// What a delivery pass waits for.
@@ -380,92 +380,6 @@ public actor NotificationOutbox {
 
         var remainingIDs: [Int64] {
             lines.values.flatMap { $0.items[$0.head...].compactMap(\.id) }
-        }
-    }
-
-    /// The notifier for a notification's channel: one claiming the channel by name wins, one
-    /// claiming `*` takes the rest.
-    private func delivery(for n: NotificationRecord) -> (any NotificationDelivery)? {
-        deliveries.first { $0.channels.contains(n.channel) } ?? deliveries.first { $0.channels.contains("*") }
-    }
-
-    /// One attempt at one notification: nil when nothing changed.
-    private func attempt(_ notification: NotificationRecord, incident: Incident?) async -> Outcome? {
-        let now = clock.now()
-        var n = notification
-        // A silence or maintenance window mutes the page: recorded as such, never delivered.
-        if let incident, let mute = muter?(incident) {
-            n.state = "silenced"
-            n.lastError = "silenced by \(mute)"
-            n.nextAttemptAt = nil
-            return Outcome(notification: n, timeline: "Did not send \(n.channel) notification to \(n.recipients.joined(separator: ", ")): "
-                + "silenced by \(mute): \(n.subject)", sent: false)
-        }
-        guard let delivery = delivery(for: n) else {
-            // No notifier for this channel yet (plugins may still be starting): wait, don't fail.
-            n.nextAttemptAt = (now + retry.initial).nanoseconds
-            n.lastError = "no notifier handles channel \"\(n.channel)\""
-            return Outcome(notification: n, timeline: nil, sent: false)
-        }
-        if let breakers, !breakers.allow(delivery.breakerKey, now: now) {
-            let b = breakers.breaker(delivery.breakerKey)
-            n.nextAttemptAt = (b.retryAt(openFor: breakers.openFor) ?? now + breakers.openFor).nanoseconds
-            n.lastError = "circuit breaker of \(delivery.breakerKey) is \(b.state.rawValue)" + (b.reason.map { ": \($0)" } ?? "")
-            return Outcome(notification: n, timeline: nil, sent: false)
-        }
-        n.attempts += 1
-        do {
-            try await delivery.deliver(n, incident: incident)
-            breakers?.succeeded(delivery.breakerKey)
-            n.state = "sent"
-            n.lastError = nil
-            n.nextAttemptAt = nil
-            return Outcome(notification: n, timeline: "Delivered \(n.channel) notification to \(n.recipients.joined(separator: ", ")) "
-                + "via \(delivery.name) (attempt \(n.attempts)): \(n.subject)", sent: true)
-        } catch {
-            n.lastError = "\(error)"
-            breakers?.failed(delivery.breakerKey, now: now, reason: "\(error)")
-            if n.attempts >= retry.maxAttempts {
-                n.state = "failed"
-                logger.error("notification failed for good", metadata: [
-                    "id": "\(n.id ?? -1)", "incident": "\(n.incidentID ?? "-")", "error": "\(error)"])
-                return Outcome(notification: n, timeline: "Giving up on \(n.channel) notification to "
-                    + "\(n.recipients.joined(separator: ", ")) after \(n.attempts) attempts: \(error)", sent: false)
-            }
-            n.nextAttemptAt = (now + retry.delay(afterAttempt: n.attempts)).nanoseconds
-            logger.warning("notification delivery failed; will retry", metadata: [
-                "id": "\(n.id ?? -1)", "attempt": "\(n.attempts)", "error": "\(error)"])
-            return Outcome(notification: n, timeline: nil, sent: false)
-        }
-    }
-
-    /// Stores a round's outcomes in one transaction: each notification's state, and the
-    /// delivery lines in their incidents' timelines.
-    private func save(_ outcomes: [Outcome]) async throws {
-        guard !outcomes.isEmpty else { return }
-        let now = clock.now()
-        try await store.write { tx in
-            var lines: [String: [TimelineEntry]] = [:]
-            var order: [String] = []
-            var seen: [String: Incident] = [:]
-            for o in outcomes {
-                try tx.update(o.notification)
-                guard let id = o.notification.incidentID, let message = o.timeline else { continue }
-                if lines[id] == nil { order.append(id) }
-                if let incident = o.incident, incident.id == id { seen[id] = incident }
-                lines[id, default: []].append(TimelineEntry(
-                    incidentID: id, time: now, actor: "vigild", kind: .notification, message: message,
-                    data: ["notification": "\(o.notification.id ?? 0)", "channel": o.notification.channel,
-                           "state": o.notification.state]))
-            }
-            for id in order {
-                // The lines change nothing in the incident's row: the copy the attempt saw names
-                // it (``StoreTransaction/record(_:)`` checks it still exists).
-                guard let incident = try seen[id] ?? tx.incident(id: id) else { continue }
-                do {
-                    _ = try tx.record(StoreChange(incident: incident, timeline: lines[id] ?? []))
-                } catch StoreError.notFound { continue }
-            }
         }
     }
 }
