@@ -170,6 +170,7 @@ def deliver(request):
         evidence["error"] = str(error)
         kind = "permanent" if isinstance(error, (Permanent, ConfigError)) else "transient"
         evidence["failure"] = kind
+        evidence["permanent"] = kind == "permanent"  # vigild does not retry a permanent failure
         attempts = evidence.get("attempts")
         return False, "%s failure%s: %s" % (kind, " after %d attempt(s)" % attempts if attempts else "", error), evidence
     except BaseException:

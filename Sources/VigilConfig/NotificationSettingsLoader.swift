@@ -23,7 +23,7 @@ public struct NotificationSettings: Sendable, Equatable {
     public var attempts = 12
     /// Failed attempts on one contact method after which the person's next method is queued
     /// (the first keeps retrying up to ``attempts``).
-    public var fallbackAfter = 2
+    public var fallbackAfter = 1
     /// Per channel.
     public var rateLimits: [String: ChannelRateLimit] = [:]
 
@@ -37,7 +37,7 @@ public struct NotificationSettings: Sendable, Equatable {
 ///   contact_order:                 # or one list for every purpose
 ///     paging: [pager, sms, phone, slack, webhook, email]
 ///     updates: [email, slack, webhook, pager, sms, phone]
-///   fallback_after: 2
+///   fallback_after: 1
 ///   retry: { initial: 2 seconds, maximum: 5 minutes, attempts: 12 }
 ///   rate_limits:
 ///     slack: { per_second: 1, burst: 3 }

@@ -152,7 +152,12 @@ struct NotifierPluginDelivery: NotificationDelivery {
         let links = incident.flatMap { ackLinks?($0, notification.people) } ?? []
         let (payload, body) = Self.request(for: notification, incidentView: view, ackLinks: links)
         let result = try await host.notify(plugin, incident: payload, title: notification.subject, body: body)
-        guard result.ok else { throw ControlFailure("\(plugin): \(result.detail)") }
+        guard result.ok else {
+            // The notifier says sending it again cannot help (an SMTP 5xx, Slack's invalid_auth,
+            // PagerDuty's 400): the outbox gives up on it at once and falls back.
+            if result.evidence["permanent"]?.boolValue == true { throw PermanentDeliveryFailure("\(plugin): \(result.detail)") }
+            throw ControlFailure("\(plugin): \(result.detail)")
+        }
     }
 
     /// The `incident` member and message body of a `notify` request: the incident's view plus

@@ -16,7 +16,7 @@ import VigilCore
     @Test func theShippedSectionIsTheBuiltInBehaviour() throws {
         let config = try ConfigLoader.load(path: defaultConfigPath)
         let n = config.notifications
-        #expect(n.fallbackAfter == 2 && n.attempts == 12 && n.retryInitial == .seconds(2) && n.retryMaximum == .seconds(300))
+        #expect(n.fallbackAfter == 1 && n.attempts == 12 && n.retryInitial == .seconds(2) && n.retryMaximum == .seconds(300))
         #expect(n.rateLimits.isEmpty && config.policy.notifications.mirrors.isEmpty)
         #expect(config.policy.notifications.contactOrder.byPurpose == [
             "paging": ["pager", "sms", "phone", "slack", "webhook", "email"],

@@ -52,8 +52,8 @@ final class ScriptedDelivery: NotificationDelivery, @unchecked Sendable {
             with: "      contacts: { email: dave@example.org, slack: \"@dave\", sms: \"+1 555 0101\" }\n"
                 + "      contact_order: [slack, sms, email]")
         if mirror {
-            text = text.replacingOccurrences(of: "  fallback_after: 2\n",
-                                             with: "  fallback_after: 2\n  mirrors: [{ channel: pagerduty, recipient: default }]\n")
+            text = text.replacingOccurrences(of: "  fallback_after: 1\n",
+                                             with: "  fallback_after: 1\n  mirrors: [{ channel: pagerduty, recipient: default }]\n")
         }
         let policy = try ConfigLoader.load(text: text, file: path).policy
         let db = try temporaryDatabasePath()

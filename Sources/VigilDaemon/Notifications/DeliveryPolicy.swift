@@ -44,7 +44,7 @@ public struct DeliveryPolicy: Sendable, Equatable {
     /// Per channel: deliveries start at most this fast.
     public var rateLimits: [String: ChannelRateLimit]
 
-    public init(retry: RetryPolicy = RetryPolicy(), fallbackAfter: Int = 2, rateLimits: [String: ChannelRateLimit] = [:]) {
+    public init(retry: RetryPolicy = RetryPolicy(), fallbackAfter: Int = 1, rateLimits: [String: ChannelRateLimit] = [:]) {
         self.retry = retry
         self.fallbackAfter = fallbackAfter
         self.rateLimits = rateLimits

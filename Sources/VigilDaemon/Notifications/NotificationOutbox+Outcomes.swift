@@ -52,6 +52,10 @@ extension NotificationOutbox {
             n.nextAttemptAt = nil
             return Outcome(notification: n, timeline: "Delivered \(n.channel) notification to \(n.recipients.joined(separator: ", ")) "
                 + "via \(delivery.name) (attempt \(n.attempts)): \(n.subject)", sent: true)
+        } catch let error as PermanentDeliveryFailure {
+            // The receiver refused it for good: no retry, the person's next method at once. The
+            // notifier itself works (it answered), so its breaker does not count it.
+            return failed(n, error: error.description, now: now, permanent: true)
         } catch {
             breakers?.failed(delivery.breakerKey, now: now, reason: "\(error)")
             return failed(n, error: "\(error)", now: now)
@@ -60,16 +64,17 @@ extension NotificationOutbox {
 
     /// The outcome of a failed attempt (already counted in `notification`): retried after a
     /// jittered wait, or failed for good after the last attempt.
-    func failed(_ notification: NotificationRecord, error: String, now: Timestamp) -> Outcome {
+    func failed(_ notification: NotificationRecord, error: String, now: Timestamp, permanent: Bool = false) -> Outcome {
         var n = notification
         n.lastError = error
-        if n.attempts >= policy.retry.maxAttempts {
+        if permanent || n.attempts >= policy.retry.maxAttempts {
             n.state = "failed"
             n.nextAttemptAt = nil
             logger.error("notification failed for good", metadata: [
                 "id": "\(n.id ?? -1)", "incident": "\(n.incidentID ?? "-")", "error": "\(error)"])
             return Outcome(notification: n, timeline: "Giving up on \(n.channel) notification to "
-                + "\(n.recipients.joined(separator: ", ")) after \(n.attempts) attempts: \(error)", sent: false, failed: true)
+                + "\(n.recipients.joined(separator: ", ")) after \(n.attempts) attempt(s)"
+                + (permanent ? " (refused for good)" : "") + ": \(error)", sent: false, failed: true)
         }
         n.nextAttemptAt = (now + policy.retry.delay(afterAttempt: n.attempts, using: &random)).nanoseconds
         logger.warning("notification delivery failed; will retry", metadata: [

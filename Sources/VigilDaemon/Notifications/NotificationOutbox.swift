@@ -26,6 +26,13 @@ extension NotificationDelivery {
 /// pending ones until they are `sent` or `failed`. A daemon killed mid-delivery finds them
 /// still pending at its next start, so nothing is lost (a notification may be delivered twice
 /// in that window; receivers should dedup on the notification id).
+/// A delivery the receiver refused for good (the notifier said `"permanent": true` in its
+/// result's evidence): not retried; the person's next contact method is tried at once.
+public struct PermanentDeliveryFailure: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
 public actor NotificationOutbox {
     let store: Store
     let clock: any VigilClock
