@@ -26,7 +26,8 @@ public struct CallbackRequest: Sendable, Equatable {
     public var userID: String?
     /// The Slack workspace (`team.id`) the user belongs to.
     public var teamID: String?
-    /// A readable name of who acted, for notes and logs only: never used to decide anything.
+    /// A readable name of who acted (at most 64 characters, no control characters), for notes and
+    /// logs only: never used to decide anything.
     public var userName: String?
     /// The service's own reference to what was acted on (PagerDuty's incident id), for notes and logs.
     public var reference: String?
@@ -107,7 +108,7 @@ public enum SlackInteractionWire: WireText {
                     throw WireRefusal("payload.actions[\(i)].value is required (the incident id)")
                 }
                 requests.append(CallbackRequest(service: .slack, action: verb, incidentID: id, userID: userID, teamID: teamID,
-                                                userName: name.map { String($0.prefix(CallbackRequest.maximumIdentifierBytes)) }))
+                                                userName: name.flatMap(displayName)))
             }
             guard !requests.isEmpty else {
                 return .ignored("no Vigil button (\(acknowledgeActionID), \(resolveActionID)) among the payload's actions")
@@ -165,8 +166,7 @@ public enum PagerDutyWebhookWire: WireText {
             var request = CallbackRequest(service: .pagerDuty, action: action, incidentID: key,
                                           reference: try identifier(data["id"], field: "event.data.id"))
             if case .object(let agent)? = event["agent"] {
-                let name = try string(agent["summary"], field: "event.agent.summary")
-                request.userName = name.map { String($0.prefix(CallbackRequest.maximumIdentifierBytes)) }
+                request.userName = try string(agent["summary"], field: "event.agent.summary").flatMap(displayName)
                 // Only a user is a person; a service or an integration acting is PagerDuty itself.
                 if try string(agent["type"], field: "event.agent.type") == "user_reference" {
                     request.userID = try identifier(agent["id"], field: "event.agent.id")
@@ -193,6 +193,17 @@ extension WireText {
         case .string(let s)?: return s
         case let other?: throw WireRefusal("\(field) is \(kind(other)), expected a string")
         }
+    }
+
+    /// A name for people to read (in logs, answers and timeline notes): control characters
+    /// dropped (a newline must not forge a log line), at most 64 characters; nil when nothing is left.
+    static func displayName(_ text: String) -> String? {
+        var out = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars where scalar.properties.generalCategory != .control {
+            out.append(scalar)
+        }
+        let name = String(String(out).prefix(64)).trimmingWhitespace()
+        return name.isEmpty ? nil : name
     }
 
     /// An id (incident, user, workspace): nil when absent, null or empty; at most

@@ -207,8 +207,8 @@ public struct CallbacksController: HTTPController {
     }
 
     static func unauthorized(_ service: CallbackRequest.Service, _ error: any Error, context: VigilRequestContext) -> APIError {
-        context.logger.warning("callback refused: bad signature", metadata: ["service": "\(service.rawValue)", "reason": "\(error)"])
-        return APIError(.unauthorized, "the request is not signed by \(service.rawValue) with the configured secret: \(error)")
+        context.logger.warning("callback refused: not authenticated", metadata: ["service": "\(service.rawValue)", "reason": "\(error)"])
+        return APIError(.unauthorized, "not accepted as a request from \(service.rawValue): \(error)")
     }
 
     static func log(_ r: CallbackRequest, _ outcome: CallbackOutcome, context: VigilRequestContext) {

@@ -123,7 +123,7 @@ import VigilTestSupport
         let huge = try Self.slackPress(url, action: "vigil_acknowledge", incident: id, padding: 1 << 20)
         #expect(huge.code == 413, "\(huge)")
         #expect(try !acknowledged(), "nothing refused changed the incident")
-        #expect(d.waitForLog("callback refused: bad signature"), "\(d.log)")
+        #expect(d.waitForLog("callback refused: not authenticated"), "\(d.log)")
         #expect(d.log.contains("the signature does not match") && d.log.contains("s old, more than the 300 s allowed"))
         #expect(d.log.contains("U0STRANGER") && !d.log.contains(Self.slackSecret))
 

@@ -60,6 +60,23 @@ import VigilCore
         #expect(spaced.first?.userName == "alice martin" && spaced.first?.teamID == "T0001")
     }
 
+    /// Names reach logs, answers and the timeline: no control characters (a newline would forge a
+    /// log line), at most 64 characters.
+    @Test func namesAreMadeSafeToShow() {
+        let user = #"{"id":"U1","username":"mallory\n2026-12-07 notice vigild: forged\u0007","team_id":"T1"}"#
+        guard case .requests(let r) = SlackInteractionWire.read(Self.slackForm(Self.slackPayload(user: user))) else {
+            Issue.record("not read")
+            return
+        }
+        #expect(r.first?.userName == "mallory2026-12-07 notice vigild: forged")
+        let long = #"{"id":"U1","username":"\#(String(repeating: "é", count: 300))"}"#
+        guard case .requests(let l) = SlackInteractionWire.read(Self.slackForm(Self.slackPayload(user: long))) else {
+            Issue.record("not read")
+            return
+        }
+        #expect(l.first?.userName == String(repeating: "é", count: 64))
+    }
+
     @Test func whatAsksNothingIsIgnored() {
         for payload in [Self.slackPayload(type: "view_submission"), Self.slackPayload(type: "shortcut"),
                         Self.slackPayload(actionID: "someone_elses_button")] {
