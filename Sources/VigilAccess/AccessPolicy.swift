@@ -1,8 +1,10 @@
 /// What a request does, as far as permission goes. Each HTTP route falls in exactly one
 /// (``AccessPolicy/operation(method:path:)``); each role is allowed a fixed set (``AccessPolicy/allows(_:_:)``).
 public enum AccessOperation: String, Sendable, CaseIterable, CustomStringConvertible {
-    /// Answers without a token: `/-/healthy`, `/-/ready`, `/metrics`, and `/ack/…` (the signed
-    /// link is its own credential).
+    /// Answers without a token: `/-/healthy`, `/-/ready`, `/metrics`, `/ack/…` (the signed
+    /// link is its own credential), and `POST /api/v1/callbacks/slack|pagerduty` (Slack and
+    /// PagerDuty cannot send a token; each request's signature under the service's secret is its
+    /// credential, checked by the route before it reads anything).
     case open
     /// Reading anything: incidents, alerts, silences, status, plugins, on-call, runbooks, actions.
     case read
@@ -54,6 +56,9 @@ public enum AccessPolicy {
         }
     }
 
+    /// The services whose signed callbacks answer without a token (`POST /api/v1/callbacks/NAME`).
+    public static let callbackServices: Set<String> = ["slack", "pagerduty"]
+
     public static func allows(_ role: AccessRole, _ operation: AccessOperation) -> Bool {
         allowedOperations(role).contains(operation)
     }
@@ -68,6 +73,9 @@ public enum AccessPolicy {
         case "-" where segments.count == 2 && ["healthy", "ready"].contains(segments[1]) && reading: return .open
         case "metrics" where segments.count == 1 && reading: return .open
         case "ack" where segments.count == 2 && (reading || method == "POST"): return .open
+        case "api" where segments.count == 4 && segments[1] == "v1" && segments[2] == "callbacks" && method == "POST"
+            && callbackServices.contains(segments[3]):
+            return .open
         default: break
         }
         // API tokens are the admin's, to read as well as to change.

@@ -40,8 +40,8 @@ public struct AccessPrincipal: Sendable, Equatable {
 ///
 /// The default, `sender`, lets a Prometheus on the same host post alerts and heartbeats with no
 /// credentials (as it does to an Alertmanager) — but only while the server listens on loopback
-/// alone; with any other listen address nothing but `/-/healthy`, `/-/ready`, `/metrics` and
-/// acknowledgement links answers without a token. Behind a reverse proxy on the same host, every
+/// alone; with any other listen address nothing but `/-/healthy`, `/-/ready`, `/metrics`,
+/// acknowledgement links and the signed Slack and PagerDuty callbacks answers without a token. Behind a reverse proxy on the same host, every
 /// request comes from loopback: set `none` there.
 public enum AnonymousAccess: String, Sendable, CaseIterable {
     case sender

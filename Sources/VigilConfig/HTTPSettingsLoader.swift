@@ -24,11 +24,13 @@ public struct HTTPSettings: Sendable, Equatable {
     /// What a request without a token may do while the server listens on loopback only
     /// (`auth.loopback_anonymous`): `sender` (post alerts and heartbeats, the default, so a local
     /// Prometheus needs no credentials) or `none`. Off loopback, nothing needs no token but the
-    /// health, readiness, metrics and acknowledgement-link routes.
+    /// health, readiness, metrics, acknowledgement-link and signed callback routes.
     public var loopbackAnonymous = "sender"
     /// Where people reach this server (`external_url`, e.g. `https://vigil.example.com`), for the
     /// acknowledgement links pages carry; nil: ``listen`` with `http`/`https` by ``tls``.
     public var externalURL: String?
+    /// The signed callbacks of Slack and PagerDuty (`callbacks`); each is off until its secret is set.
+    public var callbacks = HTTPCallbackSettings()
 
     public init() {}
 
@@ -101,7 +103,8 @@ public struct HTTPTLSFiles: Sendable, Equatable {
 }
 
 enum HTTPSettingsLoader {
-    static let keys = ["enabled", "listen", "max_body_bytes", "resolve_timeout", "webhook_lease", "tls", "auth", "external_url"]
+    static let keys = ["enabled", "listen", "max_body_bytes", "resolve_timeout", "webhook_lease", "tls", "auth", "external_url",
+                       "callbacks"]
 
     static func load(_ node: YAMLNode, resolve: (String) -> String) -> HTTPSettings {
         var s = HTTPSettings()
@@ -135,6 +138,7 @@ enum HTTPSettingsLoader {
             let key = t.required("key")?.string("key")
             if let certificate, let key { s.tls = HTTPTLSFiles(certificate: resolve(certificate), key: resolve(key)) }
         }
+        if let c = f["callbacks"] { s.callbacks = CallbackSettingsLoader.load(c, resolve: resolve) }
         if let a = f["auth"]?.fields("auth", allowed: ["loopback_anonymous"]), let n = a["loopback_anonymous"],
            let text = n.string("loopback_anonymous") {
             if ["sender", "none"].contains(text) { s.loopbackAnonymous = text } else {

@@ -5,18 +5,23 @@ import VigilConfig
 import VigilCore
 import VigilStore
 
-/// Who sent a control request: a local account on the control socket, or an API token's person
-/// over HTTP. Every change is recorded in the timeline under ``actor``.
+/// Who sent a control request: a local account on the control socket, an API token's person
+/// over HTTP, or a signed callback from Slack or PagerDuty. Every change is recorded in the
+/// timeline under ``actor``.
 public enum ControlCaller: Sendable, Equatable {
     /// The socket peer's account name.
     case local(String)
     /// The person of the API token, and its role.
     case http(person: String, role: String)
+    /// A signed callback (``CallbackActions``): the roster person with the service they acted in
+    /// (`alice (via Slack)`), or the service alone when it names no person (`pagerduty`).
+    case callback(actor: String)
 
     public var actor: String {
         switch self {
         case .local(let name): name
         case .http(let person, _): person
+        case .callback(let actor): actor
         }
     }
 }

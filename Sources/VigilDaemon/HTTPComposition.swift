@@ -96,7 +96,9 @@ enum HTTPComposition {
             // Alertmanager API v2's silence routes, changed under the token's person.
             silences: SilencesAPI(service: silences, clock: clock),
             // The incident API: the control socket's commands, run by the same executor under the token's person.
-            execute: { request, principal in await commands.handle(request, person: principal.person, role: principal.role) })
+            execute: { request, principal in await commands.handle(request, person: principal.person, role: principal.role) },
+            callbacks: callbacks(settings.callbacks, clock: clock, actions: CallbackActions(commands: commands, store: store),
+                                 logger: logger))
         // Unreadable TLS files stop the daemon at start, naming them, not later inside the group.
         if let tls = settings.tls {
             do { try HTTPServer.checkTLS(certificate: tls.certificate, key: tls.key) } catch { throw .http("\(error)") }
@@ -111,5 +113,21 @@ enum HTTPComposition {
                               linkBase?.bound(bound)
                               try? (bound + "\n").write(toFile: addressFile, atomically: true, encoding: .utf8)
                           })
+    }
+
+    /// The signed callbacks: a service whose secret `http.callbacks` does not hold answers 404.
+    static func callbacks(_ settings: HTTPCallbackSettings, clock: any VigilClock, actions: CallbackActions,
+                          logger: Logger) -> CallbacksController {
+        let enabled = [settings.slack.map { _ in "slack" }, settings.pagerDuty.map { _ in "pagerduty" }].compactMap { $0 }
+        if !enabled.isEmpty {
+            logger.notice("http callbacks enabled", metadata: ["services": "\(enabled.joined(separator: ", "))"])
+        }
+        return CallbacksController(
+            slack: settings.slack.map {
+                CallbacksController.Slack(verifier: SlackRequestVerifier(signingSecret: $0.signingSecret.bytes, clock: clock),
+                                          teamID: $0.teamID)
+            },
+            pagerDuty: settings.pagerDuty.map { PagerDutySignatureVerifier(webhookSecret: $0.webhookSecret.bytes) },
+            clock: clock, handle: { await actions.handle($0) })
     }
 }

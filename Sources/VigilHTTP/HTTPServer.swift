@@ -81,14 +81,16 @@ public struct HTTPServer: Service {
     }
 
     /// The controllers the daemon adds to the built-in ones: signed acknowledgement links and
-    /// `/metrics`, Alertmanager's silence routes, and the incident API (``ControlController``).
-    /// The daemon's composition root and the OpenAPI test both take the route set from here.
+    /// `/metrics`, Alertmanager's silence routes, the incident API (``ControlController``) and the
+    /// signed callbacks of Slack and PagerDuty (``CallbacksController``). The daemon's composition
+    /// root and the OpenAPI test both take the route set from here.
     public static func daemonControllers(redemption: AckLinkRedemption, scrape: @escaping @Sendable () async -> [UInt8],
                                          silences: any SilencesEndpoint,
-                                         execute: @escaping ControlController.Executor) -> [any HTTPController] {
+                                         execute: @escaping ControlController.Executor,
+                                         callbacks: CallbacksController) -> [any HTTPController] {
         [AccessController<VigilRequestContext>(redemption: redemption, scrape: scrape),
          SilencesController<VigilRequestContext>(endpoint: silences),
-         ControlController(execute: execute)]
+         ControlController(execute: execute), callbacks]
     }
 
     /// The router with every middleware and route; tests drive it in-process.

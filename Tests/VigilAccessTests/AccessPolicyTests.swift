@@ -37,6 +37,10 @@ import VigilCore
         ("PUT", "/api/v2/alerts", .administer), ("POST", "/somewhere/new", .administer),
         ("DELETE", "/api/v2/silences", .administer), ("POST", "/api/v2/alerts/groups", .administer),
         ("PUT", "/api/v1/webhook/grafana", .administer), ("DELETE", "/api/v1/alerts", .administer),
+        // Signed callbacks carry no token: the signature is checked by the route.
+        ("POST", "/api/v1/callbacks/slack", .open), ("POST", "/api/v1/callbacks/pagerduty", .open),
+        ("GET", "/api/v1/callbacks/slack", .read), ("DELETE", "/api/v1/callbacks/slack", .administer),
+        ("POST", "/api/v1/callbacks/other", .administer), ("POST", "/api/v1/callbacks/slack/x", .administer),
     ])
     func routes(method: String, path: String, operation: AccessOperation) {
         #expect(AccessPolicy.operation(method: method, path: path) == operation, "\(method) \(path)")

@@ -43,8 +43,10 @@ import Yams
         let clock = ManualClock()
         let signer = AckLinkSigner(key: AccessCrypto.randomBytes(32), clock: clock)
         let redemption = AckLinkRedemption(signer: signer, consume: { _ in true }, acknowledge: { _ in "" })
+        let callbacks = CallbacksController(slack: nil, pagerDuty: nil, clock: clock,
+                                            handle: { _ in CallbackOutcome(.unavailable, "") })
         let controllers = HTTPServer.daemonControllers(redemption: redemption, scrape: { [] }, silences: EchoEndpoint(),
-                                                       execute: { _, _ in .success(.null) })
+                                                       execute: { _, _ in .success(.null) }, callbacks: callbacks)
         let server = HTTPServer(settings: HTTPServerSettings(), services: HTTPServices(clock: clock, version: "t"),
                                 controllers: controllers, logger: Logger(label: "test"))
         let router = server.router()
