@@ -22,6 +22,16 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.environ.get("VIGIL_BIN_DIR") or os.path.join(ROOT, ".build", "debug")
 
 
+def read(path):
+    with open(path) as f:
+        return f.read()
+
+
+def write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+
+
 def available():
     """Why the daemon tests cannot run here, or None."""
     if os.geteuid() != 0:
@@ -95,18 +105,18 @@ class Daemon:
             target = os.path.join(self.plugin_dir, name)
             shutil.copytree(os.path.join(ROOT, "Plugins", name), target, ignore=shutil.ignore_patterns("__pycache__"))
             path = os.path.join(target, "plugin.yaml")
-            text = open(path).read()
+            text = read(path)
             for key, value in (changes.get("sandbox") or {}).items():
                 text = set_sandbox(text, key, value)
             for key, value in (changes.get("config") or {}).items():
                 text = set_config(text, key, value)
-            open(path, "w").write(text)
+            write(path, text)
         for dirpath, dirnames, filenames in os.walk(self.plugin_dir):
             os.chmod(dirpath, 0o755)
             for f in filenames:
                 os.chmod(os.path.join(dirpath, f), 0o755)
         config = os.path.join(ROOT, "Config")
-        text = open(os.path.join(config, "vigil.yaml")).read()
+        text = read(os.path.join(config, "vigil.yaml"))
         for old, new in [
             ("files: [detection-rules.yaml, operator-rules.yaml]",
              "files: [%s/detection-rules.yaml, %s/operator-rules.yaml]" % (config, config)),
@@ -124,7 +134,7 @@ class Daemon:
             assert anchor in text
             text = text.replace(anchor, anchor + "".join("      %s\n" % g for g in self.grants))
         self.config = os.path.join(self.root, "vigil.yaml")
-        open(self.config, "w").write(text + "\n" + self.extra_yaml)
+        write(self.config, text + "\n" + self.extra_yaml)
         self.log_path = os.path.join(self.root, "vigild.log")
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen([os.path.join(BIN, "vigild"), "--config", self.config, "--state-dir", self.state,
@@ -140,7 +150,7 @@ class Daemon:
         if self.proc.poll() is not None:
             raise RuntimeError("vigild exited (%s):\n%s" % (self.proc.returncode, self.log()[-4000:]))
         try:
-            text = open(os.path.join(self.state, "http.address")).read()
+            text = read(os.path.join(self.state, "http.address"))
         except OSError:
             return None
         return text.strip() if text.endswith("\n") else None
