@@ -41,6 +41,7 @@ install-plugins:
 
 # Runs vigild in the foreground on the embedded default configuration (state in ./.vigil).
 run: build
+	@echo "vigild: pages are delivered to the local mail spool, one Maildir per person: ./.vigil/plugins/email/data/maildir/<address>/new/ (Docs/notifiers/email.md)"
 	.build/debug/vigild --config $(CONFIG)
 
 # Every test, in passes: the in-process tests of values, bus, rules, incidents and store; the
