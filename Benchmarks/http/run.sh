@@ -91,7 +91,8 @@ fi
 mkdir -p "$work/vigil/plugins" "$work/vigil/state"
 cp -r Plugins/sdk "$work/vigil/plugins/sdk"
 cp -r Plugins/webhook "$work/vigil/plugins/webhook"
-sed -i -e "s|url: http://127.0.0.1:9099/vigil|url: http://127.0.0.1:$SINK_PORT/vigil|" -e "s|ports: \[9099\]|ports: [$SINK_PORT]|" \
+sed -i -e "s|url: http://127.0.0.1:9099/vigil|url: http://127.0.0.1:$SINK_PORT/vigil|" -e "s|egress: \[\"127.0.0.1:9099\"\]|egress: [\"127.0.0.1:$SINK_PORT\"]|" \
+    -e "s|channels: \[\"webhook\"\]|channels: [\"*\"]|" \
     "$work/vigil/plugins/webhook/plugin.yaml"
 python3 - "$repo" "$work/vigil" <<'PY'
 import sys

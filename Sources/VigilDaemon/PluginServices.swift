@@ -169,6 +169,9 @@ struct NotifierPluginDelivery: NotificationDelivery {
         var body = notification.body
         guard case .object(var members) = incidentView else { return (incidentView, body) }
         members["recipients"] = .array(notification.recipients.map { .string($0) })
+        // The view's own `channel` is the incident's chat channel (#inc-…); `channel` here is the
+        // notification's, so the chat channel moves to `incident_channel`.
+        if let chat = members["channel"], chat != .null { members["incident_channel"] = chat }
         members["channel"] = .string(notification.channel)
         members["notification_id"] = .number(Double(notification.id ?? 0))
         if let purpose = notification.purpose { members["purpose"] = .string(purpose) }

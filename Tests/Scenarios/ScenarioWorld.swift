@@ -214,15 +214,17 @@ final class ScenarioWorld: @unchecked Sendable {
                 config: { folder: \(probe), interval_seconds: 0.25 }
                 """)
         case .webhook:
-            try folder("webhook", copy: [repositoryRoot + "/Plugins/webhook/webhook.py": "webhook.py"], manifest: """
+            try folder("webhook", copy: [repositoryRoot + "/Plugins/webhook/webhook.py": "webhook.py",
+                                         repositoryRoot + "/Plugins/webhook/alertmanager_payload.py": "alertmanager_payload.py"],
+                       manifest: """
                 name: webhook
                 kind: notifier
                 exec: webhook.py
                 protocol: 1
                 critical: true
                 sandbox:
-                  network: loopback
-                  ports: [\(port)]
+                  network: brokered
+                  egress: ["127.0.0.1:\(port)"]
                   read_paths: [\(Self.sdk)]
                   env: { VIGIL_SDK: \(Self.sdk) }
                 config:

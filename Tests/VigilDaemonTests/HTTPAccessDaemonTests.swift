@@ -103,8 +103,9 @@ import VigilTestSupport
         }
         let manifest = plugins + "/webhook/plugin.yaml"
         let text = try String(contentsOfFile: manifest, encoding: .utf8)
-            .replacingOccurrences(of: "ports: [9099]", with: "ports: [\(port)]")
+            .replacingOccurrences(of: "egress: [\"127.0.0.1:9099\"]", with: "egress: [\"127.0.0.1:\(port)\"]")
             .replacingOccurrences(of: "http://127.0.0.1:9099/vigil", with: "http://127.0.0.1:\(port)/vigil")
+            .replacingOccurrences(of: "channels: [\"webhook\"]", with: "channels: [\"*\"]")
         try text.write(toFile: manifest, atomically: true, encoding: .utf8)
         _ = try runProgram("/bin/chmod", ["-R", "a+rX", root])
 
