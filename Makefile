@@ -12,7 +12,7 @@ BENCH_PACKAGES := libconcurrentqueue-dev g++
 SWIFT_BUILD_FLAGS ?=
 CONFIG ?= Config/vigil.yaml
 
-.PHONY: all deps build install-plugins run test test-unit test-notifiers test-scenarios test-tsan fuzz bench-bus bench-rules bench-plugins bench-incidents bench-http soak-bus scenario clean
+.PHONY: all deps build install-plugins run test test-unit test-notifiers test-scenarios test-tsan fuzz bench-bus bench-rules bench-plugins bench-incidents bench-http bench-notify soak-bus scenario clean
 
 all: build
 
@@ -112,6 +112,13 @@ bench-plugins: deps
 # Alertmanager (Benchmarks/http/run.sh; release build of vigild).
 bench-http: deps
 	bash Benchmarks/http/run.sh
+
+# 1,000 incidents × 3 pages (2 by SMTP to a real aiosmtpd, 1 by webhook) through a release vigild
+# and its sandboxed notifiers; pages/s and p99 from incident stored to message accepted, beside the
+# issue's Alertmanager figures; last line JSON (Benchmarks/notify/run.sh; BENCH_NOTIFY_KEEP=1 keeps
+# the scratch folder).
+bench-notify: deps
+	bash Benchmarks/notify/run.sh
 
 scenario: build
 	bash Tests/Scenarios/run.sh $(NAME)

@@ -23,7 +23,10 @@
 # Also printed: CPU seconds of vigild, each notifier plugin and each receiver over the 1,000.
 # It cannot hang: every wait has a deadline, the driver runs under `timeout`, and every process
 # started here is stopped on exit. A failure prints what failed and vigild's last log lines and
-# exits non-zero. BENCH_NOTIFY_KEEP=1 keeps the scratch folder (logs, database, receiver records).
+# exits non-zero. BENCH_NOTIFY_KEEP=1 keeps the scratch folder (logs, database, receiver records);
+# BENCH_NOTIFY_INCIDENTS (1000), BENCH_NOTIFY_TIMEOUT (300 s for every page to arrive) and
+# BENCH_NOTIFY_{VIGIL,SMTP,WEBHOOK}_PORT (19194, 19125, 19199) change the run. SMTP is plain text
+# on loopback (security none): no TLS handshake is measured (the notifier keeps its sessions).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo="$PWD"
@@ -48,14 +51,18 @@ bin="$(swift build -c release --show-bin-path)"
 work="$(mktemp -d /var/tmp/vigil-bench-notify.XXXXXX)"
 chmod 0755 "$work"
 pids=()
-cleanup() {
-    # vigild first (it stops its plugins on SIGTERM), then the receivers; SIGKILL after 15 s.
+# Stops what this script started: SIGTERM (vigild stops its plugins), SIGKILL after 15 s.
+stop_all() {
     for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
     for p in "${pids[@]}"; do
         for _ in $(seq 1 150); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
         kill -KILL "$p" 2>/dev/null || true
         wait "$p" 2>/dev/null || true
     done
+    pids=()
+}
+cleanup() {
+    stop_all
     if [ -n "${BENCH_NOTIFY_KEEP:-}" ]; then echo "bench-notify: scratch folder kept: $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -102,9 +109,11 @@ for old, new in [("files: [detection-rules.yaml, operator-rules.yaml]", "files: 
 # The roster: three distinct people on call for a new incident, two by email, one by webhook;
 # the escalation roles (team lead, manager, CTO) as shipped, by email (escalation starts only after
 # the 15-minute response SLA, well after the benchmark).
-start, end = text.find("\nroster:\n"), text.find("\nincidents:\n")
-if start < 0 or end < start:
-    sys.exit("bench-notify: Config/vigil.yaml no longer has a roster: section before incidents:")
+# The section ends at the next line that is not indented (the next section or its comment).
+found = re.search(r"\nroster:\n(?:[ \t].*\n|\n)*", text)
+if not found:
+    sys.exit("bench-notify: Config/vigil.yaml no longer has a roster: section")
+start, end = found.start(), found.end() - 1
 roster = """
 roster:
   people:
@@ -160,7 +169,8 @@ limit=$(( 150 + DELIVERY_TIMEOUT + 120 + 60 ))
 set +e
 timeout -k 10 "$limit" "$py" Benchmarks/notify/bench.py --vigil-port "$VIGIL_PORT" --db "$work/state/vigil.db" \
     --records "$work/smtp.records" "$work/webhook.records" --incidents "$INCIDENTS" --timeout "$DELIVERY_TIMEOUT" --samples "$SAMPLES" \
-    --proc "vigild=$vigild_pid" --proc "SMTP server=$smtp_pid" --proc "webhook receiver=$webhook_pid" --vigild-log "$work/vigild.log"
+    --proc "vigild=$vigild_pid" --proc "SMTP server=$smtp_pid" --proc "webhook receiver=$webhook_pid" --vigild-log "$work/vigild.log" \
+    --json-out "$work/result.json"
 rc=$?
 set -e
 if [ "$rc" -ne 0 ]; then
@@ -171,3 +181,11 @@ if [ "$rc" -ne 0 ]; then
     [ -n "${BENCH_NOTIFY_KEEP:-}" ] || echo "(BENCH_NOTIFY_KEEP=1 keeps the scratch folder)"
     exit 1
 fi
+# The receivers say how many connections the notifiers opened (kept sessions: far fewer than
+# messages) when they stop; the JSON line comes last.
+stop_all
+grep -h -e '^smtp sink:' -e '^webhook sink:' "$work/smtp.log" "$work/webhook.log" | sed 's/^/  /'
+[ -n "${BENCH_NOTIFY_KEEP:-}" ] && echo "bench-notify: scratch folder kept: $work"
+cat "$work/result.json"
+trap - EXIT
+[ -n "${BENCH_NOTIFY_KEEP:-}" ] || rm -rf "$work"

@@ -4,7 +4,8 @@
 For each message, when DATA ends and the server is about to answer 250, it appends one line to
 RECORDS: `<receive time, ns since the epoch>\tsmtp\t<X-Vigil-Incident>\t<X-Vigil-Notification>\temail\t<rcpts>`.
 A message without those headers is still accepted and recorded with `-` in their place, so the
-benchmark can say what came without them. Writes READY (the port) once it listens; stops on SIGTERM.
+benchmark can say what came without them. Writes READY (the port) once it listens; on SIGTERM it
+stops and prints how many messages it accepted in how many sessions.
 
 Usage: smtp_sink.py PORT RECORDS READY   (Debian's /usr/bin/python3, which has python3-aiosmtpd)
 """
@@ -48,6 +49,18 @@ class RecordingHandler:
     def __init__(self, records):
         self.records = records
         self.lock = threading.Lock()
+        self.sessions = 0
+        self.messages = 0
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        self.sessions += 1  # the notifier keeps sessions open: this counts how many it opened
+        session.host_name = hostname
+        return responses
+
+    async def handle_HELO(self, server, session, envelope, hostname):
+        self.sessions += 1
+        session.host_name = hostname
+        return "250 {}".format(server.hostname)
 
     async def handle_DATA(self, server, session, envelope):
         received = time.time_ns()
@@ -57,6 +70,7 @@ class RecordingHandler:
         with self.lock:
             self.records.write(line)
             self.records.flush()
+            self.messages += 1
         return "250 2.0.0 Ok: queued"
 
 
@@ -75,7 +89,8 @@ def main():
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    controller = Controller(RecordingHandler(records), hostname="127.0.0.1", port=port,
+    handler = RecordingHandler(records)
+    controller = Controller(handler, hostname="127.0.0.1", port=port,
                             server_hostname="bench-notify.localhost", ready_timeout=10)
     controller.start()
     with open(ready_path, "w") as ready:
@@ -86,6 +101,7 @@ def main():
     finally:
         controller.stop()
         records.close()
+        print("smtp sink: %d message(s) accepted in %d session(s) (EHLO/HELO)" % (handler.messages, handler.sessions), flush=True)
 
 
 if __name__ == "__main__":

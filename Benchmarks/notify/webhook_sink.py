@@ -6,7 +6,8 @@ For each POST whose body has been read in full, it appends one line to RECORDS:
 `<arrival time, ns since the epoch>\twebhook\t<incident.id>\t<incident.notification_id>\t<incident.channel>\t<recipients>`
 (Vigil's own payload, the webhook notifier's `format: vigil`). A body that is not such JSON is
 answered 400 and recorded with `-` fields, so the benchmark counts it instead of losing it.
-Writes READY (the port) once it listens; stops on SIGTERM.
+Writes READY (the port) once it listens; on SIGTERM it stops and prints how many POSTs it took on
+how many connections.
 
 Usage: webhook_sink.py PORT RECORDS READY
 """
@@ -25,6 +26,13 @@ class Receiver(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     records = None
     lock = threading.Lock()
+    connections = 0
+    requests = 0
+
+    def setup(self):
+        with self.lock:
+            Receiver.connections += 1
+        super().setup()
 
     def do_POST(self):
         try:
@@ -50,6 +58,7 @@ class Receiver(http.server.BaseHTTPRequestHandler):
         with self.lock:
             self.records.write("%d\twebhook\t%s\t%s\t%s\t%d\n" % (received, incident, notification, channel, recipients))
             self.records.flush()
+            Receiver.requests += 1
         self._answer(status)
 
     def _answer(self, status, close=False):
@@ -94,6 +103,7 @@ def main():
     finally:
         server.server_close()
         Receiver.records.close()
+        print("webhook sink: %d POST(s) on %d connection(s)" % (Receiver.requests, Receiver.connections), flush=True)
 
 
 if __name__ == "__main__":

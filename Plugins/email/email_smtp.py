@@ -53,15 +53,20 @@ class _Bounded(smtplib.SMTP):
     def _get_socket(self, host, port, timeout):
         return vigil_plugin.connect(host, port, self._bound())
 
+    def _arm(self, limit):
+        # Each settimeout is an ioctl(FIONBIO), which the notifier profile watches (a round trip
+        # through vigild): set only when the limit changes, that is near the request's deadline.
+        if self.sock is not None and getattr(self, "_armed", None) != (self.sock, limit):
+            self.sock.settimeout(limit)
+            self._armed = (self.sock, limit)
+
     def send(self, s):
-        if self.sock is not None:
-            self.sock.settimeout(self._bound())
+        self._arm(self._bound())
         return super().send(s)
 
     def getreply(self):
         limit = self._bound()
-        if self.sock is not None:
-            self.sock.settimeout(limit)
+        self._arm(limit)
         try:
             return super().getreply()
         except smtplib.SMTPServerDisconnected as error:

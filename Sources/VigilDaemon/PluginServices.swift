@@ -8,6 +8,7 @@ import VigilConfig
 import VigilCore
 import VigilIncidents
 import VigilPluginHost
+import VigilPluginProtocol
 import VigilStore
 
 /// Finds plugin folders: each configured folder that holds a `plugin.yaml` is a plugin, and so is
@@ -151,7 +152,12 @@ struct NotifierPluginDelivery: NotificationDelivery {
         }
         let links = incident.flatMap { ackLinks?($0, notification.people) } ?? []
         let (payload, body) = Self.request(for: notification, incidentView: view, ackLinks: links)
-        let result = try await host.notify(plugin, incident: payload, title: notification.subject, body: body)
+        let result: PluginResult
+        do {
+            result = try await host.notify(plugin, incident: payload, title: notification.subject, body: body)
+        } catch PluginHostError.notServing(let name, let state) where state == PluginRunState.starting.name {
+            throw NotifierStarting("plugin \(name) is starting")
+        }
         guard result.ok else {
             // The notifier says sending it again cannot help (an SMTP 5xx, Slack's invalid_auth,
             // PagerDuty's 400): the outbox gives up on it at once and falls back.

@@ -39,7 +39,10 @@ extension NotificationOutbox {
         }
         if let breakers, !breakers.allow(delivery.breakerKey, now: now) {
             let b = breakers.breaker(delivery.breakerKey)
-            n.nextAttemptAt = (b.retryAt(openFor: breakers.openFor) ?? now + breakers.openFor).nanoseconds
+            // Open: until its trial is due. Half-open, its one trial in flight: soon, to follow the
+            // trial's outcome (not a whole open period more for every page checked meanwhile).
+            let wait = b.state == .halfOpen ? Self.halfOpenRecheck : breakers.openFor
+            n.nextAttemptAt = (b.retryAt(openFor: breakers.openFor) ?? now + wait).nanoseconds
             n.lastError = "circuit breaker of \(delivery.breakerKey) is \(b.state.rawValue)" + (b.reason.map { ": \($0)" } ?? "")
             return Outcome(notification: n, timeline: nil, sent: false)
         }
@@ -52,12 +55,25 @@ extension NotificationOutbox {
             n.nextAttemptAt = nil
             return Outcome(notification: n, timeline: "Delivered \(n.channel) notification to \(n.recipients.joined(separator: ", ")) "
                 + "via \(delivery.name) (attempt \(n.attempts)): \(n.subject)", sent: true)
+        } catch let error as NotifierStarting where now - Timestamp(nanoseconds: n.createdAt) < Self.startingGrace {
+            // Not an attempt: the notifier is coming up (the daemon just started, or a restart).
+            n.attempts -= 1
+            n.lastError = error.description
+            n.nextAttemptAt = (now + Self.startingRecheck).nanoseconds
+            return Outcome(notification: n, timeline: nil, sent: false)
         } catch let error as PermanentDeliveryFailure {
             // The receiver refused it for good: no retry, the person's next method at once. The
             // notifier itself works (it answered), so its breaker does not count it.
             return failed(n, error: error.description, now: now, permanent: true)
         } catch {
-            breakers?.failed(delivery.breakerKey, now: now, reason: "\(error)")
+            if let breakers {
+                let wasOpen = breakers.breaker(delivery.breakerKey).state == .open
+                breakers.failed(delivery.breakerKey, now: now, reason: "\(error)")
+                if !wasOpen, breakers.breaker(delivery.breakerKey).state == .open {
+                    logger.warning("notifier circuit breaker opened: its pages wait, then one trial", metadata: [
+                        "notifier": "\(delivery.breakerKey)", "for": "\(breakers.openFor)", "error": "\(error)"])
+                }
+            }
             return failed(n, error: "\(error)", now: now)
         }
     }

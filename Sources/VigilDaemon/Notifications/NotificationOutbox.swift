@@ -26,6 +26,13 @@ extension NotificationDelivery {
 /// pending ones until they are `sent` or `failed`. A daemon killed mid-delivery finds them
 /// still pending at its next start, so nothing is lost (a notification may be delivered twice
 /// in that window; receivers should dedup on the notification id).
+/// The notifier is still starting (the daemon's start, or a restart): its pages wait for it, for
+/// a while, without counting an attempt.
+public struct NotifierStarting: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
 /// A delivery the receiver refused for good (the notifier said `"permanent": true` in its
 /// result's evidence): not retried; the person's next contact method is tried at once.
 public struct PermanentDeliveryFailure: Error, CustomStringConvertible {
@@ -145,6 +152,13 @@ public actor NotificationOutbox {
     /// not hold every other page back. Measured with 2,000 distinct alerts (four pages each) to
     /// the bundled webhook: 8 at once (4 per notifier) delivered 168 alerts/s, 32 (12) 224.
     public static let concurrentDeliveries = 32
+    /// How soon a page held back by a half-open breaker (its one trial in flight) looks again.
+    static let halfOpenRecheck: Duration = .seconds(1)
+    /// A page waits this long at most for a notifier that is starting before its attempts count
+    /// (a notifier that never gets running must not hold it for ever), looking again every
+    /// ``startingRecheck``.
+    static let startingGrace: Duration = .seconds(30)
+    static let startingRecheck: Duration = .milliseconds(250)
     /// At most this many of them go to one notifier: a notifier that hangs (until the deadline
     /// of its requests) holds these slots, never the other notifiers' pages.
     public static let concurrentDeliveriesPerNotifier = 12
