@@ -235,12 +235,13 @@ public struct PluginCeiling: Sendable, Equatable {
     /// lane for what they cover.
     public var emits: [String]
     /// Destinations a brokered plugin may declare under `sandbox.egress`: `host:port`, with `*`
-    /// for any host or any port, `*.example.org` for names under a domain, or `*` for any.
+    /// for any host or any port, `*.example.org` for names under a domain, or `*` for any. None
+    /// by default: a grant names them (the default's list is added to every plugin's).
     public var egress: [String]
 
     public init(limits: Limits = Limits(), networks: Set<PluginNetwork> = [.none], capabilities: Set<String> = [],
                 syscalls: Set<String> = [], executables: Set<String> = [], readPaths: [String] = [], writePaths: [String] = [],
-                nftables: Bool = false, emits: [String] = ["*"], egress: [String] = ["*"]) {
+                nftables: Bool = false, emits: [String] = ["*"], egress: [String] = []) {
         self.emits = emits
         self.egress = egress
         self.limits = limits

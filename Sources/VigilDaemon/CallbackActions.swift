@@ -14,7 +14,9 @@ import VigilStore
 ///   the roster, and a button in a shared channel must not let them acknowledge.
 /// - **PagerDuty**: the person whose `contacts.pagerduty` is the acting PagerDuty user's id
 ///   (`P…`), and otherwise `pagerduty` (another user, an integration, an automation): the webhook
-///   secret vouches for PagerDuty, and PagerDuty's own permissions decided who could act there.
+///   secret vouches for PagerDuty, and PagerDuty's own permissions decided who could act there —
+///   and only on an incident Vigil sent to PagerDuty (a `pagerduty` notification delivered), since
+///   anyone with an Events API key can open an alert there under any incident id.
 ///
 /// Idempotent: acknowledging an acknowledged incident, or resolving a resolved one, does nothing
 /// and says so (PagerDuty echoes back what Vigil's PagerDuty notifier mirrored to it). A resolve
@@ -48,6 +50,17 @@ struct CallbackActions: Sendable {
         }
         guard let incident else {
             return CallbackOutcome(.unknownIncident, "no incident \(r.incidentID) in Vigil; nothing was done", actor: actor)
+        }
+        if r.service == .pagerDuty {
+            // Anyone with an Events API key can open a PagerDuty alert under any dedup key: only an
+            // incident Vigil itself sent to PagerDuty may be acted on from there.
+            let sent: Bool
+            do { sent = try await store.notifications(incidentID: incident.id).contains { $0.channel == "pagerduty" && $0.state == "sent" } } catch {
+                return CallbackOutcome(.unavailable, "the incident's notifications cannot be read right now; try again", actor: actor)
+            }
+            guard sent else {
+                return CallbackOutcome(.refused, "Vigil never sent \(incident.id) to PagerDuty; nothing was done", actor: actor)
+            }
         }
         switch r.action {
         case .acknowledge:

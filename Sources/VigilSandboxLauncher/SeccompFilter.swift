@@ -70,6 +70,10 @@ final class SeccompFilter {
     private let defaultAction: UInt32
     private let notifies: Bool
 
+    /// setsockopt options a brokered plugin may not set, by level: IPPROTO_IP (0) IP_OPTIONS (4);
+    /// IPPROTO_IPV6 (41) IPV6_2292RTHDR (5) and IPV6_RTHDR (57).
+    static let reroutingOptions: [UInt64: Set<UInt64>] = [0: [4], 41: [5, 57]]
+
     static func errnoAction(_ code: Int32) -> UInt32 { 0x0005_0000 | (UInt32(bitPattern: code) & 0xffff) }
 
     init(_ policy: SandboxSpec.SeccompPolicy, network: SandboxSpec.NetworkMode, netlink: Bool = false) throws(LauncherFailure) {
@@ -127,6 +131,19 @@ final class SeccompFilter {
                 // connect(AF_UNSPEC) would detach a brokered TCP socket for a destination of the
                 // plugin's choosing (Landlock refuses TCP connects too, where the kernel has ABI 4).
                 try add(Self.errnoAction(EPERM), name)
+            case "setsockopt" where network == .brokered:
+                // The brokered TCP socket lives in the daemon's network: options that re-route its
+                // packets (IPv4 source routing, IPv6 routing headers) would carry them to a host
+                // nobody declared. Those are left to the default action (denied, a breach);
+                // every other level and option runs.
+                for (level, refused) in Self.reroutingOptions {
+                    for block in Self.notIn32(argument: 2, refused) {
+                        try add(action, name, scmp_arg_cmp(arg: 1, op: SCMP_CMP_EQ, datum_a: level, datum_b: 0), block)
+                    }
+                }
+                for block in Self.notIn32(argument: 1, Set(Self.reroutingOptions.keys)) {
+                    try add(action, name, block)
+                }
             case "socket", "socketpair":
                 // EQ on 64 bits: a family with any high bit set matches no rule (denied, reported).
                 for family in Self.families(network, netlink: netlink) {

@@ -13,7 +13,24 @@ import VigilTestSupport
     /// The default configuration with both callbacks on (secrets in files beside it) and alice
     /// mapped to a Slack member id and a PagerDuty user id.
     static func config() throws -> String {
-        var text = try defaultConfigText()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-callbacks-\(UUID().uuidString.prefix(8))").path
+        // A notifier for the pagerduty channel, and a mirror: PagerDuty may act only on incidents
+        // Vigil sent it.
+        let sdk = repositoryRoot + "/Plugins/sdk"
+        try installPlugin(at: dir + "/plugins/pd-echo", manifest: """
+            name: pd-echo
+            kind: notifier
+            exec: behave.py
+            args: [echo-notifier, pd-echo]
+            protocol: 1
+            sandbox: { read_paths: [\(sdk)], env: { VIGIL_SDK: \(sdk)/python } }
+            config: { channels: [pagerduty] }
+            """, copy: [repositoryRoot + "/Tests/VigilPluginHostTests/Fixtures/python/behave.py": "behave.py"])
+        _ = try runProgram("/bin/chmod", ["-R", "a+rX", dir])
+        var text = try defaultConfigText(pluginDirectories: [dir + "/plugins"])
+        let mirrors = "  # mirrors:\n  #   - { channel: pagerduty, recipient: default, min_severity: P2 }\n"
+        guard text.contains(mirrors) else { throw DaemonTestError("Config/vigil.yaml changed: \(mirrors)") }
+        text = text.replacingOccurrences(of: mirrors, with: "  mirrors:\n    - { channel: pagerduty, recipient: default, min_severity: P2 }\n")
         let auth = "  auth:\n    loopback_anonymous: sender\n"
         let alice = "contacts: { email: alice@example.org }"
         guard text.contains(auth), text.contains(alice) else { throw DaemonTestError("Config/vigil.yaml changed: \(auth) / \(alice)") }
@@ -24,8 +41,6 @@ import VigilTestSupport
 
             """)
         text = text.replacingOccurrences(of: alice, with: "contacts: { email: alice@example.org, slack: U0ALICE, pagerduty: PALICE1 }")
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-callbacks-\(UUID().uuidString.prefix(8))").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         try (slackSecret + "\n").write(toFile: dir + "/slack.secret", atomically: true, encoding: .utf8)
         try (pagerDutySecret + "\n").write(toFile: dir + "/pagerduty.secret", atomically: true, encoding: .utf8)
         try text.write(toFile: dir + "/vigil.yaml", atomically: true, encoding: .utf8)
@@ -80,8 +95,8 @@ import VigilTestSupport
                                                    "X-PagerDuty-Signature: \(signatures.joined(separator: ","))"])
     }
 
-    static func declare(_ d: DaemonProcess, _ title: String) throws -> String {
-        let r = try vigil(["incidents", "declare", "--title", title, "--severity", "P2", "--json"], stateDirectory: d.stateDirectory)
+    static func declare(_ d: DaemonProcess, _ title: String, severity: String = "P2") throws -> String {
+        let r = try vigil(["incidents", "declare", "--title", title, "--severity", severity, "--json"], stateDirectory: d.stateDirectory)
         return try #require(try JSONDecoder().decode(JSONValue.self, from: Data(r.out.utf8))["id"]?.stringValue, "\(r.err)")
     }
 
@@ -179,7 +194,13 @@ import VigilTestSupport
         let d = try DaemonProcess(config: try Self.config(), httpListen: "0.0.0.0:0")
         defer { d.stop() }
         let url = "http://" + (try d.httpAddress()) + "/api/v1/callbacks/pagerduty"
+        // An incident Vigil never sent to PagerDuty is not acted on from there.
+        let unsent = try Self.declare(d, "Not on PagerDuty", severity: "P4")
         let id = try Self.declare(d, "Payments slow")
+        #expect(try eventually(30) { try Self.timeline(d, id).contains { $0["message"]?.stringValue?.hasPrefix("Delivered pagerduty") == true } })
+        let notSent = try Self.pagerDutyEvent(url, type: "incident.acknowledged", incident: unsent)
+        #expect(notSent.code == 200 && notSent.body.contains("never sent"), "\(notSent)")
+        #expect(try Self.show(d, unsent)["acknowledged_at"] == nil)
 
         let forged = try Self.pagerDutyEvent(url, type: "incident.acknowledged", incident: id, secrets: ["guess"])
         #expect(forged.code == 401, "\(forged)")

@@ -29,7 +29,7 @@ extension NotificationOutbox {
             // configured: a failed attempt like any other, so the person's next method is tried
             // and a page nobody can deliver ends in a notification-failure incident, not pending for ever.
             n.attempts += 1
-            return failed(n, error: "no notifier handles channel \"\(n.channel)\"", now: now)
+            return failed(n, error: "no notifier handles channel \"\(n.channel)\"", now: now, permanent: true)
         }
         // Over its channel's rate it waits for its slot: neither an attempt nor a failure. Asked
         // before the breaker, whose half-open trial must be a real call once let through.
@@ -55,15 +55,19 @@ extension NotificationOutbox {
             n.nextAttemptAt = nil
             return Outcome(notification: n, timeline: "Delivered \(n.channel) notification to \(n.recipients.joined(separator: ", ")) "
                 + "via \(delivery.name) (attempt \(n.attempts)): \(n.subject)", sent: true)
-        } catch let error as NotifierStarting where now - Timestamp(nanoseconds: n.createdAt) < Self.startingGrace {
+        } catch let error as NotifierStarting where now - max(Timestamp(nanoseconds: n.createdAt), startedAt) < Self.startingGrace {
             // Not an attempt: the notifier is coming up (the daemon just started, or a restart).
+            // Were it the breaker's half-open trial, the trial is given back, not left in flight.
+            breakers?.abandonTrial(delivery.breakerKey)
             n.attempts -= 1
             n.lastError = error.description
             n.nextAttemptAt = (now + Self.startingRecheck).nanoseconds
             return Outcome(notification: n, timeline: nil, sent: false)
         } catch let error as PermanentDeliveryFailure {
             // The receiver refused it for good: no retry, the person's next method at once. The
-            // notifier itself works (it answered), so its breaker does not count it.
+            // notifier itself works (it answered): for its breaker that is a success (which also
+            // ends a half-open trial).
+            breakers?.succeeded(delivery.breakerKey)
             return failed(n, error: error.description, now: now, permanent: true)
         } catch {
             if let breakers {

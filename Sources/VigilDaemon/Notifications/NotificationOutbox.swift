@@ -66,7 +66,11 @@ public actor NotificationOutbox {
         self.breakers = breakers
         self.random = random
         self.rateLimits = ChannelRateLimits(policy.rateLimits)
+        self.startedAt = clock.now()
     }
+
+    /// When this outbox began: pages stored before a restart also get the starting grace.
+    let startedAt: Timestamp
 
     public func register(_ delivery: any NotificationDelivery) { deliveries.append(delivery) }
 

@@ -61,6 +61,10 @@ public struct CircuitBreaker: Sendable, Equatable {
     }
 
     public mutating func close() { succeeded() }
+
+    /// A half-open trial that never reached the notifier (it was still starting): the next
+    /// call may be the trial.
+    public mutating func abandonTrial() { trialInFlight = false }
 }
 
 /// The daemon's breakers, by plugin name: the notification outbox asks before each delivery and
@@ -83,6 +87,11 @@ public final class CircuitBreakers: Sendable {
             defer { t[name] = b }
             return b.allow(now: now, openFor: openFor)
         }
+    }
+
+    /// See ``CircuitBreaker/abandonTrial()``.
+    public func abandonTrial(_ name: String) {
+        table.withLock { t in t[name]?.abandonTrial() }
     }
 
     public func succeeded(_ name: String) {

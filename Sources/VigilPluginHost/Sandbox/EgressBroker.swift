@@ -30,8 +30,15 @@ final class EgressBroker: Sendable {
 
     let plugin: String
     let destinations: [EgressDestination]
-    private let socket: Int32
+    /// The broker's end, owned under the lock: closed (nil) by whichever of the serving thread's
+    /// end and ``stop()`` comes last, so a `shutdown` never reaches a number reused since.
+    private let socket: Mutex<Int32?>
     private let pid: Mutex<Int32> = Mutex(0)
+    /// Malformed requests so far: a few are logged; past ``malformedTolerated`` the broker is abused.
+    private let malformed = Atomic<Int>(0)
+    static let malformedTolerated = 100
+    /// POLLRDHUP (Linux; not exported by Glibc's module): the peer shut its writing side.
+    static let pollReadHangUp: Int16 = 0x2000
     private let inFlight = Atomic<Int>(0)
     private let stopped = Atomic<Bool>(false)
     private let onRefused: @Sendable (Refusal) -> Void
@@ -59,7 +66,7 @@ final class EgressBroker: Sendable {
          onRefused: @escaping @Sendable (Refusal) -> Void) {
         self.plugin = plugin
         self.destinations = destinations
-        self.socket = socket
+        self.socket = Mutex(socket)
         self.logger = logger
         self.onRefused = onRefused
     }
@@ -74,14 +81,15 @@ final class EgressBroker: Sendable {
 
     /// Stops reading (the run ended): the thread wakes from `recvmsg`, closes the socket and ends.
     func stop() {
-        guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        _ = Glibc.shutdown(socket, Int32(SHUT_RDWR))
+        stopped.store(true, ordering: .releasing)
+        socket.withLock { fd in if let fd { _ = Glibc.shutdown(fd, Int32(SHUT_RDWR)) } }
     }
 
     private func serve() {
+        guard let socket = self.socket.withLock({ $0 }) else { return }
         var buffer = [UInt8](repeating: 0, count: Self.maximumRequestBytes)
         var fds = [Int32](repeating: -1, count: Int(VIGIL_MAX_PASSED_FDS))
-        defer { close(socket) }
+        defer { self.socket.withLock { fd in if let fd { close(fd) }; fd = nil } }
         while !stopped.load(ordering: .acquiring) {
             var count: Int32 = 0
             let n = buffer.withUnsafeMutableBytes { b in
@@ -94,7 +102,13 @@ final class EgressBroker: Sendable {
                 if errno == EMSGSIZE { refuseMalformed("a request longer than \(Self.maximumRequestBytes) bytes"); continue }
                 return
             }
-            if n == 0, count == 0 { return }  // the plugin's end is closed: the run is over
+            if n == 0, count == 0 {
+                // End of file (every plugin end closed: the run is over), or an empty datagram.
+                var p = pollfd(fd: socket, events: Int16(POLLIN) | Self.pollReadHangUp, revents: 0)
+                if poll(&p, 1, 0) > 0, p.revents & (Int16(POLLHUP) | Self.pollReadHangUp) != 0 { return }
+                refuseMalformed("an empty request")
+                continue
+            }
             let received = Array(fds[0..<Int(max(0, count))])
             guard received.count == 1, let reply = received.first else {
                 received.forEach { close($0) }
@@ -121,8 +135,18 @@ final class EgressBroker: Sendable {
         }
     }
 
+    /// Logs the first few malformed requests (and every 1000th); past ``malformedTolerated`` the
+    /// plugin is abusing the broker: reported like a refused destination, and served no more.
     private func refuseMalformed(_ what: String) {
-        logger.warning("egress broker: malformed request", metadata: ["plugin": "\(plugin)", "problem": "\(what)"])
+        let n = malformed.wrappingAdd(1, ordering: .relaxed).newValue
+        if n <= 5 || n % 1000 == 0 {
+            logger.warning("egress broker: malformed request", metadata: ["plugin": "\(plugin)", "problem": "\(what)", "count": "\(n)"])
+        }
+        if n == Self.malformedTolerated {
+            stop()
+            onRefused(Refusal(plugin: plugin, pid: pid.withLock { $0 }, destination: "(malformed requests)",
+                              reason: "\(n) malformed connection requests, the last: \(what)"))
+        }
     }
 
     /// What a request asks for, or why it cannot be read.
@@ -165,6 +189,10 @@ final class EgressBroker: Sendable {
             guard isDeclared(host: host, port: port) else {
                 let reason = "\(destination) is not declared under sandbox.egress"
                 answer(reply, error: reason)
+                // One refusal is the breach: the run is being quarantined, nothing more is served
+                // (a flood of undeclared names cannot flood the log, the bus or the label table).
+                guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
+                stop()
                 onRefused(Refusal(plugin: plugin, pid: pid.withLock { $0 }, destination: destination, reason: reason))
                 return
             }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VigilBus
+import VigilConfig
 import VigilCore
 @testable import VigilPluginHost
 
@@ -31,6 +32,11 @@ struct EgressBrokerTests {
                 unspec = (ctypes.c_ubyte * 16)()
                 rc = libc.connect(s.fileno(), ctypes.byref(unspec), 16)
                 return True, "unspec rc=%d errno=%s" % (rc, errno.errorcode.get(ctypes.get_errno(), "0"))
+            if probe == "ip-options":
+                # IPv4 loose source routing would carry the packets to another host: a breach.
+                s.setsockopt(socket.IPPROTO_IP, socket.IP_OPTIONS, bytes([0x83, 7, 4, 192, 0, 2, 1, 0]))
+                return True, "set IP_OPTIONS"
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # other options run
             s.sendall(b"ping\\n")
             answer = s.makefile("rb").readline().decode().strip()
             s.close()
@@ -135,6 +141,26 @@ struct EgressBrokerTests {
     }
 
     @Test(.timeLimit(.minutes(2)))
+    func reroutingTheBrokeredSocketIsABreach() async throws {
+        let server = try LineServer()
+        defer { server.stop() }
+        let world = try PluginWorld(policy: .noRestartsDuringATest)
+        await world.start([try Self.manifest(world, egress: ["127.0.0.1:\(server.port)"])])
+        #expect(await world.eventually { await world.host.status("brokered")?.state == .running })
+        let result = try? await world.host.notify("brokered", incident: .object(["port": .number(Double(server.port)), "probe": .string("ip-options")]),
+                                                  title: "t", body: "b", deadline: .seconds(5))
+        #expect(result?.ok != true)
+        var breach: [String: String]?
+        #expect(await world.eventually {
+            breach = world.drained().first { $0.name == "plugin_isolation_breach_detected" }?.labels
+            return breach != nil
+        })
+        #expect(breach?["syscall"] == "setsockopt")
+        #expect(await world.eventually { await world.host.status("brokered")?.state == .quarantined })
+        await world.stop()
+    }
+
+    @Test(.timeLimit(.minutes(2)))
     func aSocketOfItsOwnIsABreach() async throws {
         let server = try LineServer()
         defer { server.stop() }
@@ -199,5 +225,22 @@ struct EgressRequestTests {
         manifest.sandbox.egress = [d]
         let policy = PluginPolicy(defaultCeiling: PluginCeiling(networks: [.brokered], egress: ["smtp.example.org:587"]))
         #expect(policy.violations(of: manifest).map(\.field) == ["sandbox.egress"])
+    }
+
+    /// The shipped policy bounds each notifier to its own service: a grant's egress is not
+    /// widened by a default that allows everything.
+    @Test func theShippedPolicyBoundsEachNotifiersEgress() throws {
+        let config = try ConfigLoader.load(path: SandboxHarness.repository.appendingPathComponent("Config/vigil.yaml").path)
+        func asks(_ plugin: String, _ destination: String) throws -> [String] {
+            var manifest = PluginManifest(name: plugin, kind: .notifier, directory: "/tmp", executable: "/bin/true")
+            manifest.sandbox.network = .brokered
+            manifest.sandbox.egress = [try #require(EgressDestination(parsing: destination))]
+            return config.plugins.policy.violations(of: manifest).map(\.field)
+        }
+        #expect(try asks("slack", "slack.com:443").isEmpty)
+        #expect(try asks("slack", "evil.example:443") == ["sandbox.egress"])
+        #expect(try asks("pagerduty", "127.0.0.1:9093") == ["sandbox.egress"])
+        #expect(try asks("email", "smtp.example.org:587").isEmpty)
+        #expect(try asks("unknown-notifier", "slack.com:443") == ["sandbox.network", "sandbox.egress"])
     }
 }
