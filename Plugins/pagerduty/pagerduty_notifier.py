@@ -39,7 +39,6 @@ MAX_KEY_FILE = 4096
 RETRYABLE = frozenset([408, 429])
 
 plugin = vigil_plugin.Plugin("pagerduty", "1.0", workers=4)
-_pool = threading.local()
 
 
 class SentViews:
@@ -126,53 +125,12 @@ class KeyLocks:
 key_locks = KeyLocks()
 
 
-def _drop():
-    connection = getattr(_pool, "connection", None)
-    _pool.connection = None
-    if connection is not None:
-        connection.close()
-
-
-def _close(connection, pooled):
-    if pooled:
-        _drop()
-    else:
-        connection.close()
-
-
 def post(url, body, timeout, pooled_timeout):
     """POSTs the event: (status, answer bytes (at most 64 KiB), Retry-After or None). On this
-    thread's kept connection unless the deadline shortened the timeout."""
-    parts = urllib.parse.urlsplit(url)
-    key = (parts.scheme, parts.hostname, parts.port)
-    path = (parts.path or "/") + ("?" + parts.query if parts.query else "")
-    pooled = timeout >= pooled_timeout
+    worker's kept connection unless the deadline shortened the timeout (vigil_plugin.post)."""
     headers = {"Content-Type": "application/json", "Accept": "application/json", "User-Agent": "vigil-pagerduty/1.0"}
-    for _ in range(2):
-        reused = False
-        if not pooled:
-            connection, _ = vigil_plugin.http_connection(url, timeout)
-        elif getattr(_pool, "connection", None) is not None and _pool.key == key:
-            connection, reused = _pool.connection, True
-        else:
-            _drop()
-            connection, _ = vigil_plugin.http_connection(url, pooled_timeout)
-            _pool.connection, _pool.key = connection, key
-        try:
-            connection.request("POST", path, body=body, headers=headers)
-            answer = connection.getresponse()
-            data = answer.read(MAX_ANSWER)
-        except (ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected, http.client.CannotSendRequest):
-            _close(connection, pooled)
-            if reused:
-                continue  # PagerDuty closed the idle connection: once more, on a new one
-            raise
-        except BaseException:
-            _close(connection, pooled)
-            raise
-        if not pooled or answer.will_close or not answer.isclosed():
-            _close(connection, pooled)
-        return answer.status, data, answer.getheader("Retry-After")
+    status, data, answer = vigil_plugin.post(url, body, headers, timeout, kept_timeout=pooled_timeout, max_answer=MAX_ANSWER)
+    return status, data, answer.getheader("Retry-After")
 
 
 def _answer(data):

@@ -21,9 +21,7 @@ import http.client
 import json
 import os
 import sys
-import threading
 import time
-import urllib.parse
 
 sys.path.insert(0, os.environ.get("VIGIL_SDK") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sdk", "python"))
 import vigil_plugin  # noqa: E402
@@ -32,55 +30,13 @@ import alertmanager_payload  # noqa: E402  (beside this file)
 FORMATS = ("vigil", "alertmanager")
 
 plugin = vigil_plugin.Plugin("webhook", "1.0", workers=8)
-_pool = threading.local()
-
-
-def _drop():
-    connection = getattr(_pool, "connection", None)
-    _pool.connection = None
-    if connection is not None:
-        connection.close()
-
-
-def _close(connection, pooled):
-    if pooled:
-        _drop()
-    else:
-        connection.close()
 
 
 def post(url, payload, headers, timeout, pooled_timeout):
-    """POSTs payload; returns the answer's status. On this thread's kept connection when `timeout`
-    is the configured one, else (near the deadline) on a connection of its own with `timeout`."""
-    parts = urllib.parse.urlsplit(url)
-    path = (parts.path or "/") + ("?" + parts.query if parts.query else "")
-    key = (parts.scheme, parts.hostname, parts.port)
-    pooled = timeout >= pooled_timeout
-    for _ in range(2):
-        reused = False
-        if not pooled:
-            connection, _ = vigil_plugin.http_connection(url, timeout)
-        elif getattr(_pool, "connection", None) is not None and _pool.key == key:
-            connection, reused = _pool.connection, True
-        else:
-            _drop()
-            connection, _ = vigil_plugin.http_connection(url, pooled_timeout)
-            _pool.connection, _pool.key = connection, key
-        try:
-            connection.request("POST", path, body=payload, headers=headers)
-            answer = connection.getresponse()
-            answer.read(65536)  # what a receiver says is not used: bounded, the rest closes the connection
-        except (ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected, http.client.CannotSendRequest):
-            _close(connection, pooled)
-            if reused:
-                continue  # the receiver closed the idle connection: once more, on a new one
-            raise
-        except BaseException:
-            _close(connection, pooled)
-            raise
-        if not pooled or answer.will_close or not answer.isclosed():
-            _close(connection, pooled)
-        return answer.status
+    """POSTs payload; returns the answer's status (what a receiver says is not used). On this
+    worker's kept connection unless the deadline shortened the timeout (vigil_plugin.post)."""
+    status, _, _ = vigil_plugin.post(url, payload, headers, timeout, kept_timeout=pooled_timeout)
+    return status
 
 
 def body(request, config):

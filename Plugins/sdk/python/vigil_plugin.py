@@ -334,6 +334,63 @@ def http_connection(url, timeout=10.0, context=None):
     raise ValueError("a URL must start with http:// or https://, found %r" % url[:200])
 
 
+_kept = threading.local()
+
+
+def _drop_kept():
+    connection = getattr(_kept, "connection", None)
+    _kept.connection = None
+    if connection is not None:
+        connection.close()
+
+
+def post(url, body, headers, timeout, kept_timeout=None, max_answer=65536):
+    """POSTs `body` to `url` through :func:`http_connection`: `(status, answer bytes (at most
+    `max_answer`), the response)` — the response for its headers, already read.
+
+    Each worker thread keeps one keep-alive connection per destination, opened with
+    `kept_timeout`, used when `timeout` is at least that (a shorter one, near a request's deadline,
+    gets a connection of its own). A kept connection the server closed while idle is replaced at
+    once, once, without counting as a failure."""
+    parts = urllib.parse.urlsplit(url)
+    path = (parts.path or "/") + ("?" + parts.query if parts.query else "")
+    key = (parts.scheme, parts.hostname, parts.port)
+    kept = kept_timeout is not None and timeout >= kept_timeout
+
+    def close(connection):
+        if kept:
+            _drop_kept()
+        else:
+            connection.close()
+
+    for _ in range(2):
+        reused = False
+        if not kept:
+            connection, _ = http_connection(url, timeout)
+        elif getattr(_kept, "connection", None) is not None and _kept.key == key:
+            connection, reused = _kept.connection, True
+        else:
+            _drop_kept()
+            connection, _ = http_connection(url, kept_timeout)
+            _kept.connection, _kept.key = connection, key
+        try:
+            connection.request("POST", path, body=body, headers=headers)
+            answer = connection.getresponse()
+            data = answer.read(max_answer)  # bounded: the rest closes the connection
+        except (ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected, http.client.CannotSendRequest):
+            close(connection)
+            if reused:
+                continue  # the server closed the idle connection: once more, on a new one
+            raise
+        except BaseException:
+            close(connection)
+            raise
+        if not kept or answer.will_close or not answer.isclosed():
+            close(connection)
+        return answer.status, data, answer
+    raise http.client.RemoteDisconnected("the server closed the connection twice")
+
+
 def as_list(value):
     """An action parameter that may be given once or many times, as a list: `vigil actions run
     --param allow=192.0.2.10/32` sends one string, a repeated key sends a list, absent is None."""
