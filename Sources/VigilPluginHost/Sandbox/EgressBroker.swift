@@ -139,7 +139,7 @@ final class EgressBroker: Sendable {
     /// plugin is abusing the broker: reported like a refused destination, and served no more.
     private func refuseMalformed(_ what: String) {
         let n = malformed.wrappingAdd(1, ordering: .relaxed).newValue
-        if n <= 5 || n % 1000 == 0 {
+        if n <= 5 || n % 1000 == 0 || n == Self.malformedTolerated {
             logger.warning("egress broker: malformed request", metadata: ["plugin": "\(plugin)", "problem": "\(what)", "count": "\(n)"])
         }
         if n == Self.malformedTolerated {

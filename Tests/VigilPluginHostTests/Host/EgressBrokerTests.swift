@@ -26,6 +26,29 @@ struct EgressBrokerTests {
             if probe == "own-socket":
                 socket.create_connection(("127.0.0.1", int(incident["port"])), timeout=2)
                 return True, "connected by itself"
+            if probe in ("junk", "flood"):
+                # Everything but a request: no reply socket, a pipe for one, four descriptors, an
+                # empty datagram, an oversized one, and JSON that is not a request.
+                broker = socket.socket(fileno=os.dup(5))
+                r, w = os.pipe()
+                a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+                if probe == "flood":
+                    # Without descriptors (the kernel caps those in flight at the sender's own
+                    # open-files limit): the broker gives up on the plugin at its 100th.
+                    for _ in range(150):
+                        broker.send(b'{"host":"127.0.0.1","port":1}')
+                        broker.send(b"")
+                    return True, "flooded"
+                broker.send(b'{"host":"127.0.0.1","port":1}')
+                socket.send_fds(broker, [b'{"host":"127.0.0.1","port":1}'], [r])
+                socket.send_fds(broker, [b'{"host":"127.0.0.1","port":1}'], [b.fileno(), b.fileno(), r, w])
+                broker.send(b"")
+                broker.send(b"x" * 5000)
+                socket.send_fds(broker, [b'[1,2'], [b.fileno()])
+                answer = a.recv(4096).decode()
+                s = vigil_plugin.connect("127.0.0.1", int(incident["port"]), timeout=5)
+                s.sendall(b"ping\\n")
+                return True, answer + " then " + s.makefile("rb").readline().decode().strip()
             s = vigil_plugin.connect(incident.get("host", "127.0.0.1"), int(incident["port"]), timeout=5)
             if probe == "unspec":
                 # connect(AF_UNSPEC) would detach the brokered socket for another destination.
@@ -140,44 +163,54 @@ struct EgressBrokerTests {
         await world.stop()
     }
 
-    @Test(.timeLimit(.minutes(2)))
-    func reroutingTheBrokeredSocketIsABreach() async throws {
+    /// Runs `probe` in a fresh brokered notifier: the breach it raised (its labels), once the
+    /// plugin is quarantined.
+    static func breach(of probe: String) async throws -> [String: String]? {
         let server = try LineServer()
         defer { server.stop() }
         let world = try PluginWorld(policy: .noRestartsDuringATest)
         await world.start([try Self.manifest(world, egress: ["127.0.0.1:\(server.port)"])])
         #expect(await world.eventually { await world.host.status("brokered")?.state == .running })
-        let result = try? await world.host.notify("brokered", incident: .object(["port": .number(Double(server.port)), "probe": .string("ip-options")]),
-                                                  title: "t", body: "b", deadline: .seconds(5))
-        #expect(result?.ok != true)
+        let result = try? await world.host.notify("brokered", incident: .object(["port": .number(Double(server.port)), "probe": .string(probe)]),
+                                                  title: "t", body: "b", deadline: .seconds(10))
+        #expect(result?.ok != true || probe == "flood", "\(String(describing: result))")
         var breach: [String: String]?
         #expect(await world.eventually {
             breach = world.drained().first { $0.name == "plugin_isolation_breach_detected" }?.labels
             return breach != nil
         })
-        #expect(breach?["syscall"] == "setsockopt")
         #expect(await world.eventually { await world.host.status("brokered")?.state == .quarantined })
         await world.stop()
+        return breach
+    }
+
+    @Test(.timeLimit(.minutes(2)))
+    func reroutingTheBrokeredSocketIsABreach() async throws {
+        #expect(try await Self.breach(of: "ip-options")?["syscall"] == "setsockopt")
     }
 
     @Test(.timeLimit(.minutes(2)))
     func aSocketOfItsOwnIsABreach() async throws {
+        #expect(try await Self.breach(of: "own-socket")?["syscall"] == "socket")
+    }
+
+    /// Requests that are not requests — no reply socket, a pipe as one, four descriptors, empty,
+    /// oversized, not JSON — are dropped (the last answered), and the broker still serves: the
+    /// plugin's next connection works. A flood of them is a breach.
+    @Test(.timeLimit(.minutes(2)))
+    func malformedRequestsAreDroppedAndAFloodIsABreach() async throws {
         let server = try LineServer()
         defer { server.stop() }
         let world = try PluginWorld(policy: .noRestartsDuringATest)
         await world.start([try Self.manifest(world, egress: ["127.0.0.1:\(server.port)"])])
         #expect(await world.eventually { await world.host.status("brokered")?.state == .running })
-        let result = try? await world.host.notify("brokered", incident: .object(["port": .number(Double(server.port)), "probe": .string("own-socket")]),
-                                                  title: "t", body: "b", deadline: .seconds(5))
-        #expect(result?.ok != true)
-        var breach: [String: String]?
-        #expect(await world.eventually {
-            breach = world.drained().first { $0.name == "plugin_isolation_breach_detected" }?.labels
-            return breach != nil
-        })
-        #expect(breach?["syscall"] == "socket")
-        #expect(await world.eventually { await world.host.status("brokered")?.state == .quarantined })
+        let junk = try await world.host.notify("brokered", incident: .object(["port": .number(Double(server.port)), "probe": .string("junk")]),
+                                               title: "t", body: "b", deadline: .seconds(10))
+        #expect(junk.ok && junk.detail.contains("malformed request") && junk.detail.hasSuffix("then pong:ping"), "\(junk.detail)")
+        #expect(await world.host.status("brokered")?.state == .running)
         await world.stop()
+        let flood = try await Self.breach(of: "flood")
+        #expect(flood?["destination"] == "(malformed requests)", "\(flood ?? [:])")
     }
 }
 
