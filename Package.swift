@@ -103,13 +103,22 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], swiftSettings: strict),
+        // The web console and the public status page: server-rendered HTML (Mustache), a little
+        // plain JavaScript, live updates over Server-Sent Events; a client of the command model.
+        .target(name: "VigilConsole", dependencies: [
+            "VigilCore", "VigilControl", "VigilAccess", "VigilHTTP", "VigilIncidents",
+            .product(name: "Mustache", package: "swift-mustache"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
         // One command model: the control protocol's requests, responses and views, the command
         // catalogue with its /api/v1 routes, and the clients (Unix socket, HTTP). The CLI depends on
         // this, not on the daemon.
         .target(name: "VigilControl", dependencies: ["VigilCore", "VigilPluginProtocol"], swiftSettings: strict),
         .target(name: "VigilDaemon", dependencies: [
             "VigilControl", "VigilCore", "VigilBus", "VigilRules", "VigilIncidents", "VigilConfig", "VigilStore", "VigilMatchers", "VigilSilences",
-            "VigilPluginProtocol", "VigilPluginHost", "CVigilSys", "VigilHTTP", "VigilAccess", "VigilMetrics",
+            "VigilPluginProtocol", "VigilPluginHost", "CVigilSys", "VigilHTTP", "VigilAccess", "VigilMetrics", "VigilConsole",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),

@@ -73,6 +73,10 @@ public enum AccessPolicy {
         case "-" where segments.count == 2 && ["healthy", "ready"].contains(segments[1]) && reading: return .open
         case "metrics" where segments.count == 1 && reading: return .open
         case "ack" where segments.count == 2 && (reading || method == "POST"): return .open
+        // The web console signs its users in with a session cookie and checks each page and form
+        // itself (a token's role, per command); the public status page needs no sign-in.
+        case "console" where reading || method == "POST": return .open
+        case "status" where reading && segments.count <= 2: return .open
         case "api" where segments.count == 4 && segments[1] == "v1" && segments[2] == "callbacks" && method == "POST"
             && callbackServices.contains(segments[3]):
             return .open

@@ -1,5 +1,6 @@
 import VigilControl
 import Foundation
+import VigilConsole
 import Logging
 import VigilConfig
 import VigilCore
@@ -112,6 +113,16 @@ public actor ControlCommands {
             return .failure(ControlFailure("\(request.command) is not available over HTTP"))
         }
         return await execute(request, caller: .http(person: person, role: role), mayManageTokens: role == "admin")
+    }
+
+    /// Handles one command of the web console for its signed-in `person`; the console has
+    /// already checked the role against the command (``ConsoleAccess``).
+    public func handleConsole(_ request: ControlRequest, person: String, role: String) async -> ControlResponse {
+        guard ConsoleAccess.reads.contains(request.command) || ConsoleAccess.operation(request.command) != .administer
+                || ConsoleAccess.adminChanges.contains(request.command) else {
+            return .failure(ControlFailure("\(request.command) is not available in the console", kind: .forbidden))
+        }
+        return await execute(request, caller: .http(person: person, role: role), mayManageTokens: false)
     }
 
     /// The one executor of every command, whichever door it came through: changes are recorded

@@ -7,6 +7,8 @@ import VigilCore
 import VigilAccess
 import VigilHTTP
 import VigilStore
+import VigilConsole
+import VigilIncidents
 
 /// Whether the daemon has started serving (its control socket listens); `/-/ready` reads it.
 final class ServingFlag: Sendable {
@@ -103,16 +105,61 @@ enum HTTPComposition {
         if let tls = settings.tls {
             do { try HTTPServer.checkTLS(certificate: tls.certificate, key: tls.key) } catch { throw .http("\(error)") }
         }
+        let console = consoleController(store: store, clock: clock, access: access, commands: commands,
+                                        secure: settings.tls != nil || settings.externalURL?.hasPrefix("https:") == true,
+                                        logger: logger)
         let addressFile = addressFile(stateDir)
         unlink(addressFile)
         return HTTPServer(settings: HTTPServerSettings(host: listen.host, port: listen.port,
                                                        maxBodyBytes: settings.maxBodyBytes,
                                                        tlsCertificate: settings.tls?.certificate, tlsKey: settings.tls?.key),
-                          services: services, controllers: controllers, middlewares: [tokens], logger: logger,
+                          services: services, controllers: controllers + [console], middlewares: [tokens], logger: logger,
                           onListening: { bound in
                               linkBase?.bound(bound)
                               try? (bound + "\n").write(toFile: addressFile, atomically: true, encoding: .utf8)
                           })
+    }
+
+    /// The web console and the public status page, on the same executor as the API, told of
+    /// every committed incident change (its open pages update live).
+    static func consoleController(store: Store, clock: any VigilClock, access: AccessControl, commands: ControlCommands,
+                                  secure: Bool, logger: Logger) -> ConsoleController {
+        let hub = ConsoleEventHub()
+        store.onIncidentChangesCommitted { changes in
+            var seen = Set<String>()
+            for change in changes where seen.insert(change.incident.id).inserted { hub.publish(.incident(id: change.incident.id)) }
+        }
+        let authenticator = access.authenticator
+        let services = ConsoleServices(
+            execute: { request, person, role in await commands.handleConsole(request, person: person, role: role.rawValue) },
+            authenticate: { await authenticator.authenticate(authorization: $0) },
+            publicIncidents: { since in
+                // The newest 500 incidents bound the page's work whatever the database holds.
+                let recent = try await store.incidents(limit: 500).filter { incident in
+                    incident.classification?.userImpacting == true
+                        && (incident.state.isOpen || (incident.resolvedAt ?? incident.closedAt).map { $0 >= since } == true)
+                }
+                let updates = try await store.timelines(incidentIDs: recent.map(\.id), kind: .statusPage)
+                return recent.map { ($0, updates[$0.id] ?? []) }
+            },
+            components: {
+                let policy = await commands.configuration.policy
+                var seen = Set<String>()
+                var out: [String] = []
+                for c in policy.roster.rotations.flatMap(\.components) + policy.incidentTypes.flatMap(\.components)
+                where seen.insert(c).inserted { out.append(c) }
+                return out
+            },
+            directory: {
+                let policy = await commands.configuration.policy
+                return ConsoleDirectory(
+                    severities: policy.ladder.levels.map { .init(id: $0.code, name: $0.name) },
+                    roles: policy.roles.map { .init(id: $0.id, name: $0.name) },
+                    people: policy.roster.people.map { .init(id: $0.id, name: $0.name) },
+                    rotations: policy.roster.rotations.map(\.id))
+            },
+            clock: clock, secureCookies: secure)
+        return ConsoleController(services: services, hub: hub, logger: logger)
     }
 
     /// The signed callbacks: a service whose secret `http.callbacks` does not hold answers 404.

@@ -35,14 +35,17 @@ public struct StatusPageDocument: Codable, Sendable, Equatable {
     public static let resolvedRetention: Duration = .seconds(24 * 3600)
 
     /// Builds the page from incidents and their timelines (only `status-page` entries are used).
-    public static func build(_ incidents: [(Incident, [TimelineEntry])], now: Timestamp) -> StatusPageDocument {
+    /// `retention`: how long a resolved incident stays listed (the file keeps 24 hours; the
+    /// console's `/status` shows 90 days).
+    public static func build(_ incidents: [(Incident, [TimelineEntry])], now: Timestamp,
+                             retention: Duration = resolvedRetention) -> StatusPageDocument {
         var entries: [(Timestamp, Entry)] = []
         var overall = PublicImpact.operational
         for (incident, timeline) in incidents where incident.classification?.userImpacting == true {
             let open = incident.state.isOpen
             if !open {
                 guard let resolved = incident.resolvedAt ?? incident.closedAt,
-                      now - resolved <= resolvedRetention else { continue }
+                      now - resolved <= retention else { continue }
             }
             let impact = PublicImpact(incident)
             if open { overall = max(overall, impact) }
@@ -58,5 +61,27 @@ public struct StatusPageDocument: Codable, Sendable, Equatable {
         }
         return StatusPageDocument(generatedAt: now.rfc3339, overall: overall.rawValue,
                                   incidents: entries.sorted { $0.0 > $1.0 }.map(\.1))
+    }
+}
+
+extension StatusPageDocument {
+    /// Each component's public state: the worst impact of the open, user-impacting incidents
+    /// that name it (`operational` when none does). `components` first, in their order, then any
+    /// other component an open incident names, sorted.
+    public static func componentStates(_ incidents: [Incident], components: [String]) -> [(component: String, impact: PublicImpact)] {
+        var worst: [String: PublicImpact] = [:]
+        for incident in incidents where incident.state.isOpen && incident.classification?.userImpacting == true {
+            let impact = PublicImpact(incident)
+            for c in incident.classification?.affectedComponents ?? [] {
+                worst[c] = max(worst[c] ?? .operational, impact)
+            }
+        }
+        var names = components
+        var seen = Set(components)
+        for c in worst.keys.sorted() where !seen.contains(c) {
+            names.append(c)
+            seen.insert(c)
+        }
+        return names.map { ($0, worst[$0] ?? .operational) }
     }
 }

@@ -1,0 +1,383 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import Mustache
+import VigilAccess
+import VigilControl
+import VigilCore
+import VigilHTTP
+
+/// The web console (`/console/…`) and the public status page (`/status`): server-rendered
+/// HTML, a little plain JavaScript, live updates over Server-Sent Events.
+///
+/// Who: a token is exchanged for a session cookie at `/console/sign-in` and checked again on every
+/// request (a revoked token ends its sessions at once); every change is a command of the one
+/// command model run under the token's person, refused (403) when the role may not; every form
+/// carries the session's CSRF secret.
+public struct ConsoleController: HTTPController {
+    let services: ConsoleServices
+    let sessions: ConsoleSessions
+    let hub: ConsoleEventHub
+    let library: MustacheLibrary
+    let samples: ConsoleSamples
+    let logger: Logger
+
+    public init(services: ConsoleServices, hub: ConsoleEventHub, logger: Logger) {
+        self.services = services
+        self.sessions = ConsoleSessions(clock: services.clock)
+        self.hub = hub
+        self.library = ConsoleTemplates.library()
+        self.samples = ConsoleSamples()
+        self.logger = logger
+    }
+
+    /// Page size of the incident list.
+    static let pageSize = 50
+
+    public func addRoutes(to router: Router<VigilRequestContext>) {
+        router.get("/console") { _, _ in Self.redirect("/console/incidents") }
+        router.get("/console/static/console.css") { _, _ in Self.asset(ConsoleStatic.css, type: "text/css; charset=utf-8") }
+        router.get("/console/static/console.js") { _, _ in Self.asset(ConsoleStatic.js, type: "text/javascript; charset=utf-8") }
+        router.get("/console/sign-in") { request, _ in await signInPage(request) }
+        router.post("/console/sign-in") { request, context in await signIn(request, context: context) }
+        router.post("/console/sign-out") { request, context in await signOut(request, context: context) }
+        router.get("/console/events") { request, _ in await events(request) }
+
+        addIncidentRoutes(to: router)
+        addOtherRoutes(to: router)
+        addStatusRoutes(to: router)
+    }
+
+    // MARK: - Sessions
+
+    /// A signed-in request: the session and the token's current principal.
+    struct Signed {
+        var session: ConsoleSession
+        var person: String
+        var role: AccessRole
+        var csrf: String { session.csrf }
+        func may(_ command: String) -> Bool { ConsoleAccess.allows(role, command) }
+    }
+
+    static func cookies(_ request: Request) -> [String: String] {
+        var out: [String: String] = [:]
+        for header in request.headers[values: .cookie] {
+            for part in header.split(separator: ";") {
+                let kv = part.split(separator: "=", maxSplits: 1)
+                guard kv.count == 2 else { continue }
+                let name = kv[0].trimmingCharacters(in: .whitespaces)
+                if out[name] == nil { out[name] = kv[1].trimmingCharacters(in: .whitespaces) }
+            }
+        }
+        return out
+    }
+
+    /// The request's live session, its token checked again (revoked, expired or unknown: signed out).
+    func signed(_ request: Request) async -> Signed? {
+        guard let id = Self.cookies(request)[ConsoleSessions.cookieName], id.utf8.count <= 100,
+              let session = sessions.touch(id) else { return nil }
+        switch await services.authenticate("Bearer " + session.token) {
+        case .valid(let principal) where AccessPolicy.allows(principal.role, .read):
+            return Signed(session: session, person: principal.actor, role: principal.role)
+        default:
+            sessions.close(id)
+            return nil
+        }
+    }
+
+    /// The signed-in request, or the redirect to the sign-in page.
+    func requireSignIn(_ request: Request) async -> Result<Signed, Refused> {
+        if let s = await signed(request) { return .success(s) }
+        let next = request.uri.path + (request.uri.query.map { "?" + $0 } ?? "")
+        return .failure(Refused(Self.redirect("/console/sign-in?next=" + Self.percentEncoded(next))))
+    }
+
+    func signInPage(_ request: Request) async -> Response {
+        let next = Self.safeNext(request.uri.queryParameters.get("next"))
+        if await signed(request) != nil { return Self.redirect(next) }
+        return page("Sign in", signed: nil, template: "signin", ["next": next])
+    }
+
+    func signIn(_ request: Request, context: VigilRequestContext) async -> Response {
+        if let refusal = Self.crossOrigin(request) { return refusal }
+        let form: FormBody
+        switch await readForm(request, context: context) {
+        case .success(let f): form = f
+        case .failure(let r): return r.response
+        }
+        let next = Self.safeNext(form["next"])
+        guard let token = form["token"]?.trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty,
+              token.utf8.count <= 512 else {
+            return page("Sign in", signed: nil, template: "signin", ["next": next], status: .badRequest,
+                        error: "Paste an API token (vgl_…) to sign in.")
+        }
+        switch await services.authenticate("Bearer " + token) {
+        case .valid(let principal):
+            guard AccessPolicy.allows(principal.role, .read) else {
+                return page("Sign in", signed: nil, template: "signin", ["next": next], status: .forbidden,
+                            error: "A \(principal.role) token cannot sign in to the console; use a viewer, responder or admin token.")
+            }
+            let session = sessions.open(token: token, person: principal.actor, role: principal.role)
+            logger.info("console sign-in", metadata: ["person": "\(principal.actor)", "role": "\(principal.role)"])
+            var response = Self.redirect(next)
+            response.headers.append(HTTPField(name: .setCookie, value: cookie(session.id, maxAge: nil)))
+            return response
+        case .refused(let why):
+            logger.info("console sign-in refused", metadata: ["reason": "\(why)"])
+            return page("Sign in", signed: nil, template: "signin", ["next": next], status: .unauthorized,
+                        error: "Sign-in refused: \(why).")
+        case .none:
+            return page("Sign in", signed: nil, template: "signin", ["next": next], status: .unauthorized,
+                        error: "Sign-in refused: no token.")
+        }
+    }
+
+    func signOut(_ request: Request, context: VigilRequestContext) async -> Response {
+        let s: Signed
+        switch await requireSignIn(request) {
+        case .success(let v): s = v
+        case .failure: return Self.redirect("/console/sign-in")
+        }
+        if case .failure(let r) = await checkedForm(request, context: context, signed: s) { return r.response }
+        sessions.close(s.session.id)
+        var response = Self.redirect("/console/sign-in")
+        response.headers.append(HTTPField(name: .setCookie, value: cookie("", maxAge: 0)))
+        return response
+    }
+
+    func cookie(_ value: String, maxAge: Int?) -> String {
+        var c = "\(ConsoleSessions.cookieName)=\(value); Path=/; HttpOnly; SameSite=Strict"
+        if services.secureCookies { c += "; Secure" }
+        if let maxAge { c += "; Max-Age=\(maxAge)" }
+        return c
+    }
+
+    /// Where to go after signing in: a console path only (no other site, no `//host`).
+    static func safeNext(_ next: String?) -> String {
+        guard let next, next.hasPrefix("/console/"), !next.hasPrefix("//"), !next.contains("\\"),
+              !next.contains("\r"), !next.contains("\n"), next.utf8.count <= 2000 else { return "/console/incidents" }
+        return next
+    }
+
+    // MARK: - Forms
+
+    /// A request whose `Origin` names another site (a page elsewhere posting here) is refused.
+    static func crossOrigin(_ request: Request) -> Response? {
+        guard let origin = request.headers[.origin] else { return nil }
+        let host = (request.head.authority ?? "").lowercased()
+        let originHost = origin.range(of: "://").map { String(origin[$0.upperBound...]).lowercased() } ?? ""
+        guard origin != "null", !host.isEmpty, originHost == host else {
+            return plain(.forbidden, "Refused: this form was sent from another site (Origin \(origin)).")
+        }
+        return nil
+    }
+
+    /// The submitted form, read within the form limits.
+    func readForm(_ request: Request, context: VigilRequestContext) async -> Result<FormBody, Refused> {
+        let type = request.headers[.contentType]?.lowercased() ?? ""
+        guard type.hasPrefix("application/x-www-form-urlencoded") else {
+            return .failure(Refused(Self.plain(.unsupportedMediaType, "Refused: a console form is sent as application/x-www-form-urlencoded.")))
+        }
+        var request = request
+        let buffer: ByteBuffer
+        do { buffer = try await request.collectBody(upTo: FormBody.maximumBytes) } catch {
+            return .failure(Refused(Self.plain(.contentTooLarge, "Refused: the form is larger than \(FormBody.maximumBytes / 1024) KiB.")))
+        }
+        do { return .success(try FormBody.parse(Array(buffer: buffer))) } catch let problem {
+            return .failure(Refused(Self.plain(.badRequest, "Refused: \(problem.description).")))
+        }
+    }
+
+    /// The form of a change: same site, the session's CSRF secret, within limits.
+    func checkedForm(_ request: Request, context: VigilRequestContext, signed: Signed) async -> Result<FormBody, Refused> {
+        if let refusal = Self.crossOrigin(request) { return .failure(Refused(refusal)) }
+        let form: FormBody
+        switch await readForm(request, context: context) {
+        case .success(let f): form = f
+        case .failure(let r): return .failure(r)
+        }
+        guard let sent = form["_csrf"], ConsoleSessions.constantTimeEqual(sent, signed.csrf) else {
+            logger.info("console form refused: CSRF", metadata: ["person": "\(signed.person)", "path": "\(request.uri.path)"])
+            return .failure(Refused(page("Refused", signed: signed, template: "message",
+                                 ["heading": "Refused", "text": "This form is stale or came from elsewhere: reload the page and try again."],
+                                 status: .forbidden)))
+        }
+        return .success(form)
+    }
+
+    // MARK: - Commands
+
+    /// A response that ends a request early (sign-in redirect, refused form).
+    struct Refused: Error {
+        var response: Response
+        init(_ response: Response) { self.response = response }
+    }
+
+    struct Refusal: Error {
+        var status: HTTPResponse.Status
+        var message: String
+    }
+
+    /// Runs `command` as the signed-in person, when the role may.
+    func run(_ command: String, _ args: [String: JSONValue], as s: Signed) async -> Result<JSONValue, Refusal> {
+        guard s.may(command) else {
+            return .failure(Refusal(status: .forbidden, message: "The \(s.role) role may not do this (\(command))."))
+        }
+        let response = await services.execute(ControlRequest(command: command, args: args), s.person, s.role)
+        guard response.ok else {
+            let status: HTTPResponse.Status = switch response.errorKind.flatMap(ControlFailure.Kind.init(rawValue:)) {
+            case .notFound?: .notFound
+            case .conflict?: .conflict
+            case .forbidden?: .forbidden
+            case .unavailable?: .serviceUnavailable
+            case .invalid?, nil: .badRequest
+            }
+            return .failure(Refusal(status: status, message: response.error ?? "refused"))
+        }
+        return .success(response.result ?? .null)
+    }
+
+    /// `run`, decoded as `T`.
+    func fetch<T: Decodable>(_ type: T.Type, _ command: String, _ args: [String: JSONValue] = [:],
+                             as s: Signed) async -> Result<T, Refusal> {
+        switch await run(command, args, as: s) {
+        case .success(let value):
+            do { return .success(try value.decode(T.self)) } catch {
+                return .failure(Refusal(status: .internalServerError, message: "\(command) answered in an unexpected shape"))
+            }
+        case .failure(let r): return .failure(r)
+        }
+    }
+
+    // MARK: - Rendering
+
+    static let navItems: [(String, String)] = [
+        ("/console/incidents", "Incidents"), ("/console/oncall", "On call"), ("/console/plugins", "Plugins"),
+        ("/console/bus", "Bus"), ("/console/silences", "Silences"), ("/console/metrics", "Metrics"), ("/status", "Status page"),
+    ]
+
+    func render(_ template: String, _ context: [String: Any]) -> String {
+        library.render(Self.pruned(context), withTemplate: template) ?? ""
+    }
+
+    /// The context without empty texts: Mustache counts "" as true, so `{{#x}}…{{/x}}` would
+    /// show a section for a value that is not there.
+    static func pruned(_ value: Any) -> Any {
+        switch value {
+        case let d as [String: Any]:
+            var out: [String: Any] = [:]
+            for (k, v) in d {
+                if let s = v as? String, s.isEmpty { continue }
+                out[k] = pruned(v)
+            }
+            return out
+        case let a as [[String: Any]]: return a.map { pruned($0) }
+        case let a as [Any]: return a.map { pruned($0) }
+        default: return value
+        }
+    }
+
+    /// A whole page: `template` rendered with `context`, inside the layout.
+    func page(_ title: String, signed: Signed?, template: String, _ context: [String: Any],
+              status: HTTPResponse.Status = .ok, error: String? = nil, notice: String? = nil, path: String = "") -> Response {
+        var ctx = context
+        ctx["csrf"] = signed?.csrf ?? ""
+        let body = render(template, ctx)
+        var layout: [String: Any] = ["title": title, "site": services.title, "body": body,
+                                     "home": signed == nil ? "/status" : "/console/incidents"]
+        if let signed {
+            layout["signedIn"] = true
+            layout["person"] = signed.person
+            layout["role"] = signed.role.rawValue
+            layout["csrf"] = signed.csrf
+            layout["nav"] = Self.navItems.map { ["href": $0.0, "label": $0.1, "current": path.hasPrefix($0.0)] as [String: Any] }
+        }
+        if let error { layout["error"] = error }
+        if let notice { layout["notice"] = notice }
+        if template == "status" { layout["feed"] = true }
+        return Self.html(render("layout", layout), status: status, cache: signed == nil && template == "status")
+    }
+
+    /// A fragment (a table body the page's script swaps in).
+    func fragment(_ template: String, _ context: [String: Any]) -> Response {
+        Self.html(render(template, context), status: .ok, cache: false)
+    }
+
+    static let securityHeaders = HTTPFields([
+        HTTPField(name: .contentSecurityPolicy,
+                  value: "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
+        HTTPField(name: HTTPField.Name("X-Content-Type-Options")!, value: "nosniff"),
+        HTTPField(name: HTTPField.Name("Referrer-Policy")!, value: "no-referrer"),
+        HTTPField(name: HTTPField.Name("X-Frame-Options")!, value: "DENY"),
+    ])
+
+    static func html(_ text: String, status: HTTPResponse.Status, cache: Bool) -> Response {
+        var headers: HTTPFields = [.contentType: "text/html; charset=utf-8"]
+        headers.append(contentsOf: securityHeaders)
+        headers[.cacheControl] = cache ? "public, max-age=10" : "no-store"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    static func plain(_ status: HTTPResponse.Status, _ text: String) -> Response {
+        var headers: HTTPFields = [.contentType: "text/plain; charset=utf-8", .cacheControl: "no-store"]
+        headers.append(contentsOf: securityHeaders)
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text + "\n")))
+    }
+
+    static func asset(_ text: String, type: String) -> Response {
+        var headers: HTTPFields = [.contentType: type, .cacheControl: "public, max-age=300"]
+        headers.append(contentsOf: securityHeaders)
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    static func redirect(_ location: String) -> Response {
+        Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])
+    }
+
+    static func percentEncoded(_ text: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~/")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
+    }
+
+    /// `2026-12-07T04:08:33Z` → `2026-12-07 04:08`.
+    static func short(_ rfc3339: String) -> String {
+        let s = rfc3339.replacingOccurrences(of: "T", with: " ")
+        return String(s.prefix(16))
+    }
+
+    // MARK: - Live events
+
+    /// `text/event-stream`: `incident` events (data: the id), `silences`, and a `tick` every
+    /// 2 seconds for the pages with live figures; a comment line keeps proxies from closing it.
+    func events(_ request: Request) async -> Response {
+        guard await signed(request) != nil else { return Self.plain(.unauthorized, "Sign in first.") }
+        guard let stream = hub.subscribe() else {
+            return Self.plain(.serviceUnavailable, "Too many live pages are open; this one will retry.")
+        }
+        var headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-store"]
+        headers.append(contentsOf: Self.securityHeaders)
+        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            try await writer.write(ByteBuffer(string: "retry: 2000\n: connected\n\n"))
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                let (merged, continuation) = AsyncStream<ConsoleEvent>.makeStream(bufferingPolicy: .bufferingNewest(64))
+                group.addTask {
+                    for await e in stream { continuation.yield(e) }
+                    continuation.finish()
+                }
+                group.addTask {
+                    while !Task.isCancelled {
+                        try await Task.sleep(for: .seconds(2))
+                        continuation.yield(.tick)
+                    }
+                }
+                for await event in merged {
+                    try await writer.write(ByteBuffer(string: "event: \(event.name)\ndata: \(event.data)\n\n"))
+                }
+                group.cancelAll()
+            }
+            try await writer.finish(nil)
+        })
+    }
+}
