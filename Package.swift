@@ -177,6 +177,13 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
+        .testTarget(name: "VigilConsoleTests", dependencies: [
+            "VigilConsole", "VigilHTTP", "VigilCore", "VigilAccess", "VigilControl", "VigilIncidents",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "VigilPluginHostTests", dependencies: [
             "VigilPluginHost", "VigilSandboxLauncher", "VigilPluginProtocol", "VigilCore", "VigilBus", "VigilConfig", "CSeccomp", "CLibcap", "CVigilSys",
             .product(name: "Logging", package: "swift-log"),

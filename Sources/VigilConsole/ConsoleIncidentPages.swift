@@ -253,8 +253,9 @@ extension ConsoleController {
         switch await fetch(IncidentView.self, "incidents.show", ["id": .string(id)], as: s) {
         case .success(let v): incident = v
         case .failure(let r):
-            return page("Incident", signed: s, template: "message", ["heading": "Incident \(id)", "text": r.message],
-                        status: r.status, path: "/console/incidents")
+            // A refused change keeps its own status and sentence even when the page cannot be read.
+            return page("Incident", signed: s, template: "message", ["heading": "Incident \(id)", "text": error ?? r.message],
+                        status: error == nil ? r.status : status, path: "/console/incidents")
         }
         let open = IncidentState(rawValue: incident.state)?.isOpen == true
         let canRespond = s.may("incidents.ack")

@@ -271,8 +271,9 @@ extension ConsoleController {
         switch await fetch(PluginView.self, "plugins.show", ["name": .string(name)], as: s) {
         case .success(let v): p = v
         case .failure(let r):
-            return page("Plugin", signed: s, template: "message", ["heading": "Plugin \(name)", "text": r.message],
-                        status: r.status, path: "/console/plugins")
+            // A refused change keeps its own status and sentence even when the page cannot be read.
+            return page("Plugin", signed: s, template: "message", ["heading": "Plugin \(name)", "text": error ?? r.message],
+                        status: error == nil ? r.status : status, path: "/console/plugins")
         }
         // The plugin's incidents (failures, breaches): the daemon labels each with `plugin`.
         var about: [IncidentView] = []
@@ -331,19 +332,32 @@ extension ConsoleController {
 
     // MARK: Silences
 
+    struct SilenceList: Decodable {
+        var silences: [SilenceView]
+        var maintenanceWindows: [MaintenanceWindowView]?
+    }
+
     func silenceRows(signed s: Signed) async -> String {
         var context: [String: Any] = [:]
-        switch await fetch([SilenceView].self, "silences.list", as: s) {
-        case .success(let list):
-            let order = ["active": 0, "pending": 1, "expired": 2]
-            context["silences"] = list.sorted { (order[$0.status.state] ?? 3, $1.endsAt) < (order[$1.status.state] ?? 3, $0.endsAt) }
-                .prefix(200).map { v -> [String: Any] in
-                    ["id": v.id, "state": v.status.state, "startsAt": Self.short(v.startsAt), "endsAt": Self.short(v.endsAt),
-                     "createdBy": v.createdBy, "comment": v.comment,
-                     "matchers": v.matchers.map { "\($0.name)\($0.isRegex ? ($0.isEqual ? "=~" : "!~") : ($0.isEqual ? "=" : "!="))\"\($0.value)\"" },
-                     "expirable": v.status.state != "expired" && s.may("silences.expire")]
-                }
+        let current: SilenceList
+        switch await fetch(SilenceList.self, "silences.list", as: s) {
+        case .success(let v): current = v
         case .failure(let r): return "<p class=\"error\" role=\"alert\">\(Self.escaped(r.message))</p>"
+        }
+        // The recently expired after the live ones: an operator checks what just lifted.
+        var expired: [SilenceView] = []
+        if case .success(let v) = await fetch(SilenceList.self, "silences.list", ["expired": .bool(true)], as: s) {
+            expired = v.silences.sorted { $0.endsAt > $1.endsAt }
+        }
+        let live = current.silences.sorted { ($0.status.state == "active" ? 0 : 1, $0.endsAt) < ($1.status.state == "active" ? 0 : 1, $1.endsAt) }
+        context["silences"] = (live.prefix(500) + expired.prefix(20)).map { v -> [String: Any] in
+            ["id": v.id, "state": v.status.state, "startsAt": Self.short(v.startsAt), "endsAt": Self.short(v.endsAt),
+             "createdBy": v.createdBy, "comment": v.comment,
+             "matchers": v.matchers.map { "\($0.name)\($0.isRegex ? ($0.isEqual ? "=~" : "!~") : ($0.isEqual ? "=" : "!="))\"\($0.value)\"" },
+             "expirable": v.status.state != "expired" && s.may("silences.expire")]
+        }
+        context["windows"] = (current.maintenanceWindows ?? []).map {
+            ["name": $0.name, "schedule": $0.schedule, "timeZone": $0.timeZone, "matchers": $0.matchers, "open": $0.open] as [String: Any]
         }
         return render("silence-rows", context)
     }

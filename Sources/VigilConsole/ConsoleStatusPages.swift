@@ -49,7 +49,7 @@ extension ConsoleController {
         func entry(_ e: StatusPageDocument.Entry) -> [String: Any] {
             ["id": e.id, "title": e.title, "status": e.status, "impact": Self.impactText(e.impact), "startedAt": Self.short(e.startedAt),
              "resolvedAt": e.resolvedAt.map(Self.short) ?? "", "day": String(e.startedAt.prefix(10)),
-             "updates": e.updates.reversed().map { ["time": Self.short($0.time), "status": $0.status, "message": $0.message] }]
+             "updates": e.updates.reversed().map { ["time": Self.short($0.time), "iso": $0.time, "status": $0.status, "message": $0.message] }]
         }
         let active = document.incidents.filter { $0.resolvedAt == nil }
         let history = document.incidents.filter { $0.resolvedAt != nil }

@@ -317,8 +317,6 @@ enum ConsoleTemplates {
 <div id="silence-box" data-fragment="/console/silences/rows" data-live="silences">
 {{{rows}}}
 </div>
-<h2>Maintenance windows</h2>
-<p class="muted">Recurring windows come from the configuration (<code>maintenance_windows:</code>).</p>
 """#
 
     static let silenceRows = #"""
@@ -327,8 +325,8 @@ enum ConsoleTemplates {
 <td>{{#expirable}}<form class="inline expire" method="post" action="/console/silences/{{id}}/expire"><input type="hidden" name="_csrf" value="{{csrf}}"><button class="secondary" type="submit" aria-label="Expire silence {{id}}">Expire</button></form>{{/expirable}}</td></tr>{{/silences}}
 {{^silences}}<tr><td colspan="7">No silence.</td></tr>{{/silences}}
 </tbody></table></div>
-{{#windows.0}}<h3>Maintenance windows</h3>{{/windows.0}}
-<ul id="windows">{{#windows}}<li><strong>{{name}}</strong>: {{schedule}} ({{timeZone}}) — {{matchers}} {{#open}}<span class="chip">open now</span>{{/open}}</li>{{/windows}}</ul>
+<h2>Maintenance windows</h2>
+<ul id="windows">{{#windows}}<li><strong>{{name}}</strong>: {{schedule}} ({{timeZone}}) — {{matchers}} {{#open}}<span class="chip">open now</span>{{/open}}</li>{{/windows}}{{^windows}}<li>None configured (<code>maintenance_windows:</code> in the configuration).</li>{{/windows}}</ul>
 """#
 
     static let preview = #"""
@@ -353,12 +351,12 @@ enum ConsoleTemplates {
 <ul id="components">{{#components}}<li><span>{{name}}</span><strong class="{{cls}}">{{state}}</strong></li>{{/components}}{{^components}}<li>No component configured.</li>{{/components}}</ul>
 <section id="active"><h2>Active incidents</h2>
 {{#active}}<article data-incident-id="{{id}}" class="card"><h3>{{title}}</h3><p>{{impact}} · {{status}} · since {{startedAt}}</p>
-<ul>{{#updates}}<li><time datetime="{{time}}">{{time}}</time> — <strong>{{status}}</strong>: {{message}}</li>{{/updates}}</ul></article>{{/active}}
+<ul>{{#updates}}<li><time datetime="{{iso}}">{{time}}</time> — <strong>{{status}}</strong>: {{message}}</li>{{/updates}}</ul></article>{{/active}}
 {{^active}}<p>No active incident.</p>{{/active}}
 </section>
 <section id="history"><h2>Last 90 days</h2>
 {{#history}}<article data-incident-id="{{id}}"><h3>{{day}} — {{title}}</h3><p>{{impact}} · resolved {{resolvedAt}}</p>
-<ul>{{#updates}}<li><time datetime="{{time}}">{{time}}</time> — <strong>{{status}}</strong>: {{message}}</li>{{/updates}}</ul></article>{{/history}}
+<ul>{{#updates}}<li><time datetime="{{iso}}">{{time}}</time> — <strong>{{status}}</strong>: {{message}}</li>{{/updates}}</ul></article>{{/history}}
 {{^history}}<p>No incident in the last 90 days.</p>{{/history}}
 </section>
 <p><a href="/status/feed.atom">Atom feed of updates</a> · Updated {{generatedAt}}</p>

@@ -1,0 +1,1 @@
+../../../Sources/VigilConsole/FormBody.swift
