@@ -280,7 +280,8 @@ public struct ConsoleController: HTTPController {
 
     /// A whole page: `template` rendered with `context`, inside the layout.
     func page(_ title: String, signed: Signed?, template: String, _ context: [String: Any],
-              status: HTTPResponse.Status = .ok, error: String? = nil, notice: String? = nil, path: String = "") -> Response {
+              status: HTTPResponse.Status = .ok, error: String? = nil, notice: String? = nil, link: String? = nil,
+              path: String = "") -> Response {
         var ctx = context
         ctx["csrf"] = signed?.csrf ?? ""
         let body = render(template, ctx)
@@ -295,6 +296,7 @@ public struct ConsoleController: HTTPController {
         }
         if let error { layout["error"] = error }
         if let notice { layout["notice"] = notice }
+        if let link { layout["link"] = link }
         if template == "status" { layout["feed"] = true }
         return Self.html(render("layout", layout), status: status, cache: signed == nil && template == "status")
     }

@@ -125,7 +125,7 @@ extension ConsoleController {
             case .failure(let r): return Self.plain(r.status, r.message)
             }
         }
-        for verb in ["ack", "comment", "assign", "escalate", "transition", "resolve", "reopen", "classify"] {
+        for verb in ["ack", "comment", "assign", "escalate", "transition", "resolve", "reopen", "classify", "actions", "verify", "ack-link"] {
             router.post("/console/incidents/:id/\(verb)") { request, context in
                 switch await requireSignIn(request) {
                 case .failure(let r): return r.response
@@ -154,7 +154,7 @@ extension ConsoleController {
         "ack": "Acknowledged.", "comment": "Comment added.", "assign": "Role assigned.", "escalate": "Escalated.",
         "transition": "State changed.", "resolve": "Resolved.", "reopen": "Reopened.", "classify": "Severity changed.",
         "runbook": "Runbook step updated.", "approve": "Action approved.", "deny": "Action denied.", "undo": "Action undone.",
-        "declare": "Incident declared.",
+        "declare": "Incident declared.", "actions": "Action requested.", "verify": "Containment checks run; see the timeline.",
     ]
 
     func severityChoices(selected: String) async -> [[String: Any]] {
@@ -247,8 +247,13 @@ extension ConsoleController {
         ["time": e.time, "timeShort": short(e.time), "actor": e.actor, "kind": e.kind, "message": e.message]
     }
 
+    /// Non-empty lines of a text area, trimmed.
+    static func lines(_ text: String?) -> [String] {
+        (text ?? "").split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
     func incidentPage(_ id: String, signed s: Signed, status: HTTPResponse.Status = .ok, error: String? = nil,
-                      notice: String? = nil) async -> Response {
+                      notice: String? = nil, link: String? = nil) async -> Response {
         let incident: IncidentView
         switch await fetch(IncidentView.self, "incidents.show", ["id": .string(id)], as: s) {
         case .success(let v): incident = v
@@ -282,12 +287,24 @@ extension ConsoleController {
             ["time": e.time, "message": e.message,
              "labels": e.data.keys.sorted().map { ["name": $0, "value": e.data[$0] ?? ""] }]
         }
-        let evidence = timeline.filter { $0.kind == TimelineKind.evidence.rawValue || $0.kind == TimelineKind.verification.rawValue }.map {
-            ["time": $0.time, "kind": $0.kind, "source": $0.actor,
-             "content": Self.evidenceText($0)] as [String: Any]
+        // Collected evidence first (bounded: a page shows 50, each cut at 20,000 characters), then
+        // the verification results the timeline holds.
+        var evidence: [[String: Any]] = (incident.evidence ?? []).suffix(50).map {
+            ["time": $0.time, "kind": $0.kind, "source": $0.source,
+             "content": $0.content.count > 20_000 ? String($0.content.prefix(20_000)) + "\n…" : $0.content,
+             "sha256": $0.sha256 ?? ""] as [String: Any]
+        }
+        evidence += timeline.filter { $0.kind == TimelineKind.verification.rawValue }.suffix(20).map {
+            ["time": $0.time, "kind": $0.kind, "source": $0.actor, "content": Self.evidenceText($0)] as [String: Any]
         }
         let directory = await services.directory()
+        var catalog: [[String: Any]] = []
+        if canRespond, case .success(let entries) = await fetch([ActionCatalogEntry].self, "actions.catalog", as: s) {
+            catalog = entries.map { ["action": $0.action, "summary": $0.summary] }
+        }
         var context: [String: Any] = [
+            "catalog": catalog, "canAckLink": s.may("incidents.ack_link") && open && incident.acknowledgedAt == nil,
+            "people": directory.people.map { ["id": $0.id, "name": $0.name] },
             "i": Self.incidentContext(incident),
             "roles": (incident.roleDetails ?? []).map { ["roleName": $0.roleName, "personName": $0.personName ?? $0.person, "person": $0.person] },
             "upcoming": (incident.escalation?.upcoming ?? []).prefix(3).map { ["step": $0.step, "person": $0.person ?? "", "due": $0.due] as [String: Any] },
@@ -306,7 +323,7 @@ extension ConsoleController {
         ]
         if let runbook { context["runbook"] = runbook }
         return page("\(incident.id) \(incident.title)", signed: s, template: "incident", context, status: status, error: error,
-                    notice: notice, path: "/console/incidents")
+                    notice: notice, link: link, path: "/console/incidents")
     }
 
     static func incidentContext(_ i: IncidentView) -> [String: Any] {
@@ -342,6 +359,7 @@ extension ConsoleController {
                 command = "incidents.comment"
                 args["text"] = .string(try form.required("message", label: "Comment", limit: 10_000))
                 if form["status_update"] != nil { args["status_update"] = .bool(true) }
+                if let eta = try form.optional("eta", label: "Estimated resolution", limit: 200) { args["eta"] = .string(eta) }
             case "assign":
                 command = "incidents.assign"
                 args["role"] = .string(try form.required("role", label: "Role", limit: 100))
@@ -349,6 +367,7 @@ extension ConsoleController {
             case "escalate":
                 command = "incidents.escalate"
                 args["reason"] = .string(try form.required("reason", label: "Reason"))
+                if form["transfer_command"] != nil { args["transfer_command"] = .bool(true) }
             case "transition":
                 command = "incidents.transition"
                 args["state"] = .string(try form.required("state", label: "State", limit: 40))
@@ -358,6 +377,30 @@ extension ConsoleController {
                 args["summary"] = .string(try form.required("summary", label: "Resolution summary", limit: 10_000))
                 args["verification"] = .string(try form.required("verification", label: "Verification"))
                 if let cause = try form.optional("root_cause", label: "Root cause", limit: 2000) { args["root_cause"] = .string(cause) }
+                for (field, label, key) in [("actions", "Key actions", "actions"), ("follow_ups", "Follow-up work", "follow_ups")] {
+                    let lines = try Self.lines(form.optional(field, label: label, limit: 5000))
+                    if !lines.isEmpty { args[key] = .array(lines.map { .string($0) }) }
+                }
+            case "actions":
+                command = "actions.run"
+                args = ["incident": .string(id), "action": .string(try form.required("action", label: "Action", limit: 100))]
+                if form["dry_run"] != nil { args["dry_run"] = .bool(true) }
+                var params: [String: JSONValue] = [:]
+                for line in try Self.lines(form.optional("params", label: "Parameters", limit: 4000)) {
+                    let kv = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                    guard kv.count == 2, !kv[0].isEmpty else {
+                        throw FormBody.Problem("Parameters: \"\(line.prefix(60))\" is not key=value")
+                    }
+                    params[kv[0]] = .string(kv[1])
+                }
+                if !params.isEmpty { args["params"] = .object(params) }
+            case "verify":
+                command = "actions.verify"
+                args = ["incident": .string(id)]
+            case "ack-link":
+                command = "incidents.ack_link"
+                args["person"] = .string(try form.required("person", label: "Person", limit: 200))
+                if let ttl = try form.optional("ttl", label: "Valid for", limit: 40) { args["ttl"] = .string(ttl) }
             case "reopen":
                 command = "incidents.reopen"
                 args["reason"] = .string(try form.required("reason", label: "Reason"))
@@ -368,10 +411,16 @@ extension ConsoleController {
             default:
                 return Self.plain(.notFound, "No such change.")
             }
-        } catch let problem {
+        } catch let problem as FormBody.Problem {
             return await incidentPage(id, signed: s, status: .badRequest, error: "Not saved: \(problem.description).")
+        } catch {
+            return await incidentPage(id, signed: s, status: .badRequest, error: "Not saved: \(error).")
         }
         switch await run(command, args, as: s) {
+        case .success(let answer) where verb == "ack-link":
+            // The link is a credential: shown once, in this answer, never put in a URL.
+            let link = answer["url"]?.stringValue ?? answer["path"]?.stringValue ?? ""
+            return await incidentPage(id, signed: s, notice: "Link made for \(answer["person"]?.stringValue ?? "")", link: link)
         case .success: return Self.redirect("/console/incidents/\(id)?done=\(verb)")
         case .failure(let r): return await incidentPage(id, signed: s, status: r.status, error: "Not saved: \(r.message)")
         }

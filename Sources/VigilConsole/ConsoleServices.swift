@@ -53,7 +53,7 @@ public enum ConsoleAccess {
         "actions.catalog", "plugins.list", "plugins.show", "silences.list", "silences.preview", "report.response",
     ]
     public static let silenceChanges: Set<String> = ["silences.add", "silences.expire"]
-    public static let adminChanges: Set<String> = ["plugins.enable", "plugins.disable"]
+    public static let adminChanges: Set<String> = ["plugins.enable", "plugins.disable", "incidents.ack_link"]
 
     /// The operation running `command` is.
     public static func operation(_ command: String) -> AccessOperation {

@@ -43,6 +43,7 @@ button.tick[aria-pressed=true] { background:var(--ok); border-color:var(--ok); }
 svg.chart { width:100%; height:auto; max-width:720px; } svg.chart text { font-size:11px; fill:#222; }
 .live { font-size:.85rem; color:var(--muted); }
 details summary { cursor:pointer; font-weight:600; }
+pre { white-space:pre-wrap; overflow-wrap:anywhere; max-height:24rem; overflow:auto; background:#f4f6f8; padding:.5rem; }
 .status-overall { font-size:1.2rem; padding:.75rem; border-radius:.4rem; background:var(--chip); }
 ul#components { list-style:none; padding:0; } ul#components li { display:flex; justify-content:space-between; border-bottom:1px solid var(--line); padding:.4rem 0; }
 @media (max-width: 600px) {

@@ -48,6 +48,7 @@ enum ConsoleTemplates {
 <main id="content" tabindex="-1">
 {{#error}}<div class="error" role="alert">{{error}}</div>{{/error}}
 {{#notice}}<div class="notice" role="status">{{notice}}</div>{{/notice}}
+{{#link}}<div class="notice" role="status">Acknowledgement link (shown once): <code id="ack-link-url">{{link}}</code></div>{{/link}}
 {{{body}}}
 </main>
 </body>
@@ -146,7 +147,8 @@ enum ConsoleTemplates {
   <button id="ack-button" type="submit">Acknowledge</button></form>{{/canAck}}
  <form id="comment" class="card stack" method="post" action="/console/incidents/{{i.id}}/comment"><input type="hidden" name="_csrf" value="{{csrf}}">
   <label for="comment-text">Comment</label><textarea id="comment-text" name="message" maxlength="10000" required></textarea>
-  <label><input type="checkbox" name="status_update" value="1"> Public status update</label>
+  <label><input type="checkbox" name="status_update" value="1"> Status update (stakeholders and the status page)</label>
+  <label for="comment-eta">Estimated resolution (status updates)</label><input id="comment-eta" type="text" name="eta" maxlength="200">
   <button type="submit">Add comment</button></form>
  <form id="assign" class="card stack" method="post" action="/console/incidents/{{i.id}}/assign"><input type="hidden" name="_csrf" value="{{csrf}}">
   <label for="assign-role">Role</label><select id="assign-role" name="role">{{#roleChoices}}<option value="{{id}}">{{name}}</option>{{/roleChoices}}</select>
@@ -154,6 +156,7 @@ enum ConsoleTemplates {
   <button type="submit">Assign</button></form>
  <form id="escalate" class="card stack" method="post" action="/console/incidents/{{i.id}}/escalate"><input type="hidden" name="_csrf" value="{{csrf}}">
   <label for="escalate-reason">Reason to escalate</label><input id="escalate-reason" type="text" name="reason" maxlength="1000" required>
+  <label><input type="checkbox" name="transfer_command" value="1"> Hand incident command to the person reached</label>
   <button type="submit">Escalate</button></form>
  <form id="transition" class="card stack" method="post" action="/console/incidents/{{i.id}}/transition"><input type="hidden" name="_csrf" value="{{csrf}}">
   <label for="transition-state">Move to state</label><select id="transition-state" name="state">{{#stateChoices}}<option value="{{.}}">{{.}}</option>{{/stateChoices}}</select>
@@ -167,7 +170,21 @@ enum ConsoleTemplates {
   <label for="resolve-summary">Resolution summary</label><textarea id="resolve-summary" name="summary" maxlength="10000" required></textarea>
   <label for="resolve-verification">How it was verified</label><input id="resolve-verification" type="text" name="verification" maxlength="1000" required>
   <label for="resolve-cause">Root cause (optional)</label><input id="resolve-cause" type="text" name="root_cause" maxlength="2000">
+  <label for="resolve-actions">Key actions taken (one per line)</label><textarea id="resolve-actions" name="actions" maxlength="5000"></textarea>
+  <label for="resolve-followups">Follow-up work (one per line)</label><textarea id="resolve-followups" name="follow_ups" maxlength="5000"></textarea>
   <button type="submit">Resolve</button></form>{{/isOpen}}
+ <form id="run-action" class="card stack" method="post" action="/console/incidents/{{i.id}}/actions"><input type="hidden" name="_csrf" value="{{csrf}}">
+  <label for="run-action-name">Run a containment action</label><select id="run-action-name" name="action">{{#catalog}}<option value="{{action}}">{{action}} — {{summary}}</option>{{/catalog}}</select>
+  <label for="run-action-params">Parameters (key=value, one per line)</label><textarea id="run-action-params" name="params" maxlength="4000"></textarea>
+  <label><input type="checkbox" name="dry_run" value="1"> Dry run: only say what it would do</label>
+  <button type="submit">Run action</button></form>
+ <form id="verify" class="card stack" method="post" action="/console/incidents/{{i.id}}/verify"><input type="hidden" name="_csrf" value="{{csrf}}">
+  <p>Run the five containment checks now; a containing incident that passes becomes contained.</p>
+  <button type="submit">Verify containment</button></form>
+ {{#canAckLink}}<form id="ack-link" class="card stack" method="post" action="/console/incidents/{{i.id}}/ack-link"><input type="hidden" name="_csrf" value="{{csrf}}">
+  <label for="ack-link-person">Signed acknowledgement link for</label><select id="ack-link-person" name="person">{{#people}}<option value="{{id}}">{{name}}</option>{{/people}}</select>
+  <label for="ack-link-ttl">Valid for</label><input id="ack-link-ttl" type="text" name="ttl" value="4h" maxlength="40">
+  <button type="submit">Make link</button></form>{{/canAckLink}}
  {{^isOpen}}<form id="reopen" class="card stack" method="post" action="/console/incidents/{{i.id}}/reopen"><input type="hidden" name="_csrf" value="{{csrf}}">
   <label for="reopen-reason">Reason to reopen</label><input id="reopen-reason" type="text" name="reason" maxlength="1000" required>
   <button type="submit">Reopen</button></form>{{/isOpen}}
@@ -202,7 +219,7 @@ enum ConsoleTemplates {
 <h2>Evidence</h2>
 <div id="evidence">
 <p>{{#labels}}<span class="chip">{{name}}="{{value}}"</span>{{/labels}}</p>
-{{#evidence}}<details><summary>{{time}} · {{kind}} from {{source}}</summary><pre>{{content}}</pre></details>{{/evidence}}
+{{#evidence}}<details><summary>{{time}} · {{kind}} from {{source}}</summary>{{#sha256}}<p class="muted">SHA-256 {{sha256}}</p>{{/sha256}}<pre>{{content}}</pre></details>{{/evidence}}
 {{^evidence}}<p class="muted">No evidence collected.</p>{{/evidence}}
 </div>
 """#

@@ -161,6 +161,9 @@ public struct IncidentView: Codable, Sendable, Equatable {
     public var timeline: [TimelineView]?
     public var notifications: [NotificationView]?
     public var actionItems: [ActionItemView]?
+    /// What was collected for the incident (`incidents.show` only): logs, snapshots, outputs of
+    /// containment actions, each with its SHA-256.
+    public var evidence: [EvidenceView]?
 
     public init(id: String, title: String, summary: String = "", type: String? = nil, severity: String,
                 severityName: String? = nil, state: String, source: String, fingerprint: String? = nil,
@@ -213,6 +216,23 @@ public struct IncidentView: Codable, Sendable, Equatable {
 }
 
 /// The documented JSON form of one timeline entry.
+/// One piece of evidence kept with an incident.
+public struct EvidenceView: Codable, Sendable, Equatable {
+    public var time: String
+    public var source: String
+    public var kind: String
+    public var content: String
+    public var sha256: String?
+
+    public init(time: String, source: String, kind: String, content: String, sha256: String? = nil) {
+        self.time = time
+        self.source = source
+        self.kind = kind
+        self.content = content
+        self.sha256 = sha256
+    }
+}
+
 public struct TimelineView: Codable, Sendable, Equatable {
     public var sequence: Int
     public var time: String

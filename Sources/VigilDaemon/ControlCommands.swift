@@ -122,7 +122,9 @@ public actor ControlCommands {
                 || ConsoleAccess.adminChanges.contains(request.command) else {
             return .failure(ControlFailure("\(request.command) is not available in the console", kind: .forbidden))
         }
-        return await execute(request, caller: .http(person: person, role: role), mayManageTokens: false)
+        // Acknowledgement links are an admin's to make, as over the API.
+        return await execute(request, caller: .http(person: person, role: role),
+                             mayManageTokens: role == "admin" && request.command == "incidents.ack_link")
     }
 
     /// The one executor of every command, whichever door it came through: changes are recorded

@@ -56,10 +56,15 @@ public struct IncidentControl: Sendable {
         case "incidents.show":
             let id = try r.string("id")
             guard let incident = try await store.incident(id: id) else { throw ControlFailure.notFound("no incident \(id)") }
-            return try JSONValue.encoding(IncidentView(
+            var view = IncidentView(
                 incident, policy: policy, now: clock.now(), timeline: try await store.timeline(incidentID: id),
                 notifications: try await store.notifications(incidentID: id),
-                actionItems: try await store.actionItems(incidentID: id)))
+                actionItems: try await store.actionItems(incidentID: id))
+            view.evidence = try await store.evidence(incidentID: id).map {
+                EvidenceView(time: Timestamp(nanoseconds: $0.time).rfc3339, source: $0.source, kind: $0.kind,
+                             content: $0.content, sha256: $0.sha256)
+            }
+            return try JSONValue.encoding(view)
         case "incidents.timeline":
             let id = try r.string("id")
             guard try await store.incident(id: id) != nil else { throw ControlFailure.notFound("no incident \(id)") }
