@@ -31,6 +31,8 @@ public struct HTTPSettings: Sendable, Equatable {
     public var externalURL: String?
     /// The signed callbacks of Slack and PagerDuty (`callbacks`); each is off until its secret is set.
     public var callbacks = HTTPCallbackSettings()
+    /// The web console and the public status page (`console:`).
+    public var console = HTTPConsoleSettings()
 
     public init() {}
 
@@ -102,9 +104,23 @@ public struct HTTPTLSFiles: Sendable, Equatable {
     }
 }
 
+/// `http.console`: the web console (`/console`) and the public status page (`/status`).
+public struct HTTPConsoleSettings: Sendable, Equatable {
+    /// Serve the console at `/console` (`enabled`, default true).
+    public var enabled = true
+    /// Serve the public status page and its feed at `/status` without sign-in (`status_page`, default true).
+    public var statusPage = true
+    /// The name pages carry (`title`, default "Vigil").
+    public var title = "Vigil"
+    /// The components the status page lists, in order (`components`); by default those the
+    /// rotations and incident types name.
+    public var components: [String] = []
+    public init() {}
+}
+
 enum HTTPSettingsLoader {
     static let keys = ["enabled", "listen", "max_body_bytes", "resolve_timeout", "webhook_lease", "tls", "auth", "external_url",
-                       "callbacks"]
+                       "callbacks", "console"]
 
     static func load(_ node: YAMLNode, resolve: (String) -> String) -> HTTPSettings {
         var s = HTTPSettings()
@@ -139,6 +155,24 @@ enum HTTPSettingsLoader {
             if let certificate, let key { s.tls = HTTPTLSFiles(certificate: resolve(certificate), key: resolve(key)) }
         }
         if let c = f["callbacks"] { s.callbacks = CallbackSettingsLoader.load(c, resolve: resolve) }
+        if let c = f["console"]?.fields("console", allowed: ["enabled", "status_page", "title", "components"]) {
+            if let e = c["enabled"]?.bool("enabled") { s.console.enabled = e }
+            if let e = c["status_page"]?.bool("status_page") { s.console.statusPage = e }
+            if let n = c["title"], let t = n.string("title") {
+                if !t.isEmpty, t.count <= 100, !t.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+                    s.console.title = t
+                } else {
+                    n.diagnostics.add(.invalidValue(n.location, key: "title", found: String(t.prefix(40)),
+                                                    expected: "1 to 100 characters without control characters"))
+                }
+            }
+            if let n = c["components"], let list = n.strings("components") {
+                if list.count <= 200, list.allSatisfy({ !$0.isEmpty && $0.count <= 100 }) { s.console.components = list } else {
+                    n.diagnostics.add(.invalidValue(n.location, key: "components", found: "\(list.count) names",
+                                                    expected: "at most 200 names of 1 to 100 characters"))
+                }
+            }
+        }
         if let a = f["auth"]?.fields("auth", allowed: ["loopback_anonymous"]), let n = a["loopback_anonymous"],
            let text = n.string("loopback_anonymous") {
             if ["sender", "none"].contains(text) { s.loopbackAnonymous = text } else {

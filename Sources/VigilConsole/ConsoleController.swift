@@ -21,9 +21,16 @@ public struct ConsoleController: HTTPController {
     let hub: ConsoleEventHub
     let library: MustacheLibrary
     let samples: ConsoleSamples
+    let publicCache = PublicPageCache()
     let logger: Logger
+    /// Serve `/console` (the configuration's `http.console.enabled`).
+    let consoleEnabled: Bool
+    /// Serve `/status` (`http.console.status_page`).
+    let statusPageEnabled: Bool
 
-    public init(services: ConsoleServices, hub: ConsoleEventHub, logger: Logger) {
+    public init(services: ConsoleServices, hub: ConsoleEventHub, logger: Logger, console: Bool = true, statusPage: Bool = true) {
+        self.consoleEnabled = console
+        self.statusPageEnabled = statusPage
         self.services = services
         self.sessions = ConsoleSessions(clock: services.clock)
         self.hub = hub
@@ -36,6 +43,8 @@ public struct ConsoleController: HTTPController {
     static let pageSize = 50
 
     public func addRoutes(to router: Router<VigilRequestContext>) {
+        if statusPageEnabled { addStatusRoutes(to: router) }
+        guard consoleEnabled else { return }
         router.get("/console") { _, _ in Self.redirect("/console/incidents") }
         router.get("/console/static/console.css") { _, _ in Self.asset(ConsoleStatic.css, type: "text/css; charset=utf-8") }
         router.get("/console/static/console.js") { _, _ in Self.asset(ConsoleStatic.js, type: "text/javascript; charset=utf-8") }
@@ -46,7 +55,6 @@ public struct ConsoleController: HTTPController {
 
         addIncidentRoutes(to: router)
         addOtherRoutes(to: router)
-        addStatusRoutes(to: router)
     }
 
     // MARK: - Sessions

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import HTTPTypes
 import Hummingbird
 import VigilCore
@@ -9,10 +10,21 @@ import VigilIncidents
 /// same document as `status-page.json`, over 90 days, with each component's state.
 extension ConsoleController {
     static let statusRetention: Duration = .seconds(90 * 24 * 3600)
+    /// The public page and feed are rendered at most this often: anyone may ask for them.
+    static let statusCacheLife: Duration = .seconds(5)
 
     func addStatusRoutes(to router: Router<VigilRequestContext>) {
-        router.get("/status") { _, _ in await statusPage() }
-        router.get("/status/feed.atom") { _, _ in await statusFeed() }
+        router.get("/status") { _, _ in await cached("page") { await statusPage() } }
+        router.get("/status/feed.atom") { _, _ in await cached("feed") { await statusFeed() } }
+    }
+
+    /// A public response from the last `statusCacheLife`, or a fresh one (only 200s are kept).
+    func cached(_ key: String, _ make: () async -> Response) async -> Response {
+        let now = services.clock.now()
+        if let hit = publicCache.get(key, now: now, life: Self.statusCacheLife) { return hit }
+        let response = await make()
+        if response.status == .ok { publicCache.put(key, response, now: now) }
+        return response
     }
 
     func publicDocument() async -> Result<(StatusPageDocument, [(component: String, impact: PublicImpact)]), Refusal> {
@@ -93,5 +105,21 @@ extension ConsoleController {
         var headers: HTTPFields = [.contentType: "application/atom+xml; charset=utf-8", .cacheControl: "public, max-age=10"]
         headers.append(contentsOf: Self.securityHeaders)
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: xml)))
+    }
+}
+
+/// The public pages last rendered, by name.
+final class PublicPageCache: Sendable {
+    private let entries = Mutex<[String: (at: Timestamp, response: Response)]>([:])
+
+    func get(_ key: String, now: Timestamp, life: Duration) -> Response? {
+        entries.withLock { e in
+            guard let hit = e[key], now - hit.at < life, hit.at <= now else { return nil }
+            return hit.response
+        }
+    }
+
+    func put(_ key: String, _ response: Response, now: Timestamp) {
+        entries.withLock { $0[key] = (now, response) }
     }
 }

@@ -106,6 +106,7 @@ enum HTTPComposition {
             do { try HTTPServer.checkTLS(certificate: tls.certificate, key: tls.key) } catch { throw .http("\(error)") }
         }
         let console = consoleController(store: store, clock: clock, access: access, commands: commands,
+                                        settings: settings.console,
                                         secure: settings.tls != nil || settings.externalURL?.hasPrefix("https:") == true,
                                         logger: logger)
         let addressFile = addressFile(stateDir)
@@ -123,7 +124,7 @@ enum HTTPComposition {
     /// The web console and the public status page, on the same executor as the API, told of
     /// every committed incident change (its open pages update live).
     static func consoleController(store: Store, clock: any VigilClock, access: AccessControl, commands: ControlCommands,
-                                  secure: Bool, logger: Logger) -> ConsoleController {
+                                  settings: HTTPConsoleSettings, secure: Bool, logger: Logger) -> ConsoleController {
         let hub = ConsoleEventHub()
         store.onIncidentChangesCommitted { changes in
             var seen = Set<String>()
@@ -143,6 +144,8 @@ enum HTTPComposition {
                 return recent.map { ($0, updates[$0.id] ?? []) }
             },
             components: {
+                let configured = await commands.configuration.http.console.components
+                if !configured.isEmpty { return configured }
                 let policy = await commands.configuration.policy
                 var seen = Set<String>()
                 var out: [String] = []
@@ -158,8 +161,9 @@ enum HTTPComposition {
                     people: policy.roster.people.map { .init(id: $0.id, name: $0.name) },
                     rotations: policy.roster.rotations.map(\.id))
             },
-            clock: clock, secureCookies: secure)
-        return ConsoleController(services: services, hub: hub, logger: logger)
+            clock: clock, title: settings.title, secureCookies: secure)
+        return ConsoleController(services: services, hub: hub, logger: logger, console: settings.enabled,
+                                 statusPage: settings.statusPage)
     }
 
     /// The signed callbacks: a service whose secret `http.callbacks` does not hold answers 404.

@@ -86,7 +86,7 @@ def set_sandbox(manifest, key, value):
 class Daemon:
     def __init__(self, plugins, extra_yaml="", grants=(), replace=()):
         """`plugins`: name → {"config": {key: value}, "sandbox": {key: value}} for each bundled
-        plugin to load; `extra_yaml` is appended to the configuration; `grants` are lines added
+        plugin to load (with "source": FOLDER, a plugin kept elsewhere than Plugins/NAME); `extra_yaml` is appended to the configuration; `grants` are lines added
         under plugins.policy.grants; `replace` are (old, new) edits of the configuration text."""
         self.plugins = plugins
         self.extra_yaml = extra_yaml
@@ -103,7 +103,8 @@ class Daemon:
                         ignore=shutil.ignore_patterns("__pycache__"))
         for name, changes in self.plugins.items():
             target = os.path.join(self.plugin_dir, name)
-            shutil.copytree(os.path.join(ROOT, "Plugins", name), target, ignore=shutil.ignore_patterns("__pycache__"))
+            source = changes.get("source") or os.path.join(ROOT, "Plugins", name)
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
             path = os.path.join(target, "plugin.yaml")
             text = read(path)
             for key, value in (changes.get("sandbox") or {}).items():

@@ -23,6 +23,20 @@ import VigilCore
         #expect(config.http.loopbackAnonymous == "sender")
     }
 
+    @Test func consoleSettingsAreReadAndChecked() throws {
+        let plain = try ConfigLoader.load(path: writeConfig(try Self.config("")))
+        #expect(plain.http.console == HTTPConsoleSettings())
+        #expect(plain.http.console.enabled && plain.http.console.statusPage && plain.http.console.title == "Vigil")
+        let set = try ConfigLoader.load(path: writeConfig(try Self.config(
+            "http:\n  console:\n    enabled: false\n    status_page: false\n    title: Acme ops\n    components: [api, web]")))
+        #expect(!set.http.console.enabled && !set.http.console.statusPage)
+        #expect(set.http.console.title == "Acme ops")
+        #expect(set.http.console.components == ["api", "web"])
+        let errs = try errors(of: try Self.config("http:\n  console:\n    title: \"\"\n    colour: red"))
+        #expect(errs.contains { $0.description.contains("title") }, "\(errs)")
+        #expect(errs.contains { $0.description.contains("colour") }, "\(errs)")
+    }
+
     @Test func loopbackAnonymousIsSenderOrNone() throws {
         let none = try ConfigLoader.load(path: writeConfig(try Self.config("http:\n  auth:\n    loopback_anonymous: none")))
         #expect(none.http.loopbackAnonymous == "none")
