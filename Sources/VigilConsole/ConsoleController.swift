@@ -172,6 +172,10 @@ public struct ConsoleController: HTTPController {
 
     /// A request whose `Origin` names another site (a page elsewhere posting here) is refused.
     static func crossOrigin(_ request: Request) -> Response? {
+        // Browsers say where a request comes from (Fetch Metadata); a page elsewhere is refused.
+        if let site = request.headers[HTTPField.Name("Sec-Fetch-Site")!], site == "cross-site" || site == "same-site" {
+            return plain(.forbidden, "Refused: this form was sent from another site (Sec-Fetch-Site \(site)).")
+        }
         guard let origin = request.headers[.origin] else { return nil }
         let host = (request.head.authority ?? "").lowercased()
         let originHost = origin.range(of: "://").map { String(origin[$0.upperBound...]).lowercased() } ?? ""
@@ -318,7 +322,9 @@ public struct ConsoleController: HTTPController {
         HTTPField(name: .contentSecurityPolicy,
                   value: "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
         HTTPField(name: HTTPField.Name("X-Content-Type-Options")!, value: "nosniff"),
-        HTTPField(name: HTTPField.Name("Referrer-Policy")!, value: "no-referrer"),
+        // `same-origin`, not `no-referrer`: with `no-referrer` browsers send `Origin: null` on
+        // the console's own form posts, which the origin check must refuse.
+        HTTPField(name: HTTPField.Name("Referrer-Policy")!, value: "same-origin"),
         HTTPField(name: HTTPField.Name("X-Frame-Options")!, value: "DENY"),
     ])
 
