@@ -92,6 +92,24 @@ class ConsoleCase(unittest.TestCase):
     def assertNoScriptRan(self, browser):
         self.assertEqual(browser.dialogs(), [], "a script from a stored value ran on %s" % browser.path)
 
+    def assertPageWorks(self, browser, what):
+        """A page shown by a GET says no error: no alert, no command the daemon did not know."""
+        alerts = [t for t in browser.texts("[role=alert]") if t.strip()]
+        self.assertEqual(alerts, [], "%s shows an error" % what)
+        body = browser.text("body")
+        self.assertNotIn("unknown command", body, "%s: %s" % (what, body[body.find("unknown command"):][:300]))
+
+    def assertFormsLabelled(self, browser, what):
+        """Every visible field has a name a screen reader reads: a <label>, aria-label(ledby) or title."""
+        unnamed = browser.execute("""
+            return Array.from(document.querySelectorAll('input, select, textarea')).filter(function (e) {
+              if (e.type === 'hidden' || e.type === 'submit' || e.type === 'button') { return false; }
+              var named = (e.labels && e.labels.length) || e.getAttribute('aria-label') ||
+                          e.getAttribute('aria-labelledby') || e.getAttribute('title');
+              return !named;
+            }).map(function (e) { return e.outerHTML.slice(0, 120); });""")
+        self.assertEqual(unnamed, [], "%s has fields without a label" % what)
+
     def assertRefusedWithMessage(self, browser, status, what):
         self.assertIn(status, (400, 409, 413, 422), "%s: expected a refusal (400/409), got %s" % (what, status))
         errors = [t for t in browser.texts(".error[role=alert]") if t.strip()]
@@ -276,6 +294,15 @@ class ResponderTests(ConsoleCase):
                       "".join(browser.texts('table#silences tr[data-silence-id="%s"]' % silence["id"])))
         self.assertTrue(any("Silenced by %s" % silence["id"] in e["message"] for e in timeline(d, incident)),
                         "the silence did not reach the incident's timeline")
+        # A second one, expired from its row.
+        other = d.vigil("silences", "add", 'case="nothing-here"', "--comment", "to expire", "--json")["silenceID"]
+        browser.open("/console/silences")
+        expire_css = 'table#silences tr[data-silence-id="%s"] form.expire' % other
+        status = browser.submit(expire_css)
+        self.assertEqual((status, browser.page), (200, "/console/silences"), "after expiring a silence")
+        self.assertNotIn(other, [s["id"] for s in d.vigil("silences", "list", "--json")["silences"]],
+                         "the silence expired from the page is still pending or active")
+        self.assertIn(silence["id"], [s["id"] for s in d.vigil("silences", "list", "--json")["silences"]])
 
         # The public status page, signed out, shows the incident and the public update only.
         public = self.browser()
@@ -325,6 +352,60 @@ class ResponderTests(ConsoleCase):
         self.assertEqual(len(listed), 1, listed)
         self.assertIn("Paging probe 07", listed[0])
 
+    def test_who_is_on_call_for_14_days_and_an_override_made_from_the_page(self):
+        d = self.daemon
+        browser = self.signed_in()
+        self.assertEqual(browser.open("/console/oncall"), 200)
+        self.assertPageWorks(browser, "/console/oncall")
+        now = " ".join(browser.texts("table#oncall-now tbody tr"))
+        for person in ("Carol Diaz", "Erin Walsh", "Frank Moreau"):  # the one-person rotations
+            self.assertIn(person, now, "table#oncall-now does not name %s" % person)
+        days = [cells for cells in browser.execute(
+            "return Array.from(document.querySelectorAll('table#oncall-14d tbody tr'), function (r) {"
+            " return r.cells.length; })")]
+        self.assertTrue(days and all(n >= 3 for n in days), "table#oncall-14d has no schedule rows: %s" %
+                        browser.texts("table#oncall-14d tbody tr")[:3])
+        # Bob covers the primary rotation tomorrow from 10:00 to 12:00 UTC.
+        day = d.vigil("oncall", "--at", "+1 day", "--json")["at"][:10]
+        browser.fill("form#override [name=rotation]", "primary")
+        browser.fill("form#override [name=person]", "bob")
+        browser.fill("form#override [name=from]", day + "T10:00")
+        browser.fill("form#override [name=until]", day + "T12:00")
+        status = browser.submit("form#override")
+        self.assertEqual((status, browser.page), (200, "/console/oncall"), "after adding an override: %s" %
+                         browser.texts("[role=alert]"))
+        self.assertIn("bob", " ".join(browser.texts("table#overrides tbody tr")).lower())
+        shifts = d.vigil("oncall", "--at", day + "T11:00:00Z", "--json")["shifts"]
+        self.assertIn(("primary", "bob"), [(s["rotation"], s["person"]) for s in shifts],
+                      "vigil oncall at 11:00 does not see bob's override")
+
+    def test_the_bus_plugins_and_metrics_pages(self):
+        d = self.daemon
+        d.trigger("metrics-probe")
+        browser = self.signed_in()
+        self.assertEqual(browser.open("/console/bus"), 200)
+        self.assertPageWorks(browser, "/console/bus")
+        lanes = " ".join(browser.texts("table#lanes tbody tr"))
+        for lane in ("security", "incident", "telemetry"):
+            self.assertIn(lane, lanes, "table#lanes has no %s lane" % lane)
+        browser.wait_stream()  # the lanes are live
+        self.assertEqual(browser.open("/console/plugins"), 200)
+        self.assertPageWorks(browser, "/console/plugins")
+        listed = " ".join(browser.texts("main#content"))
+        self.assertIn("console-probe", listed)
+        self.assertIn("email", listed)
+        self.assertEqual(browser.follow('main#content a[href="/console/plugins/console-probe"]'), 200)
+        page = browser.text("main#content")
+        for word in ("console-probe", "detector", "running", "detector"):  # name, kind, state, sandbox profile
+            self.assertIn(word, page, "the plugin page does not say %r" % word)
+        self.assertEqual(browser.open("/console/metrics"), 200)
+        self.assertPageWorks(browser, "/console/metrics")
+        charts = browser.execute("return Array.from(document.querySelectorAll('main#content svg[role=img]'),"
+                                 " function (s) { var t = s.querySelector('title'); return t ? t.textContent : ''; })")
+        self.assertTrue(charts, "/console/metrics draws no svg[role=img] chart")
+        self.assertTrue(all(t.strip() for t in charts), "a chart has no <title>: %s" % charts)
+        self.assertTrue(browser.count("main#content table"), "no table beside the charts")
+
     def test_only_an_admin_may_enable_or_disable_plugins(self):
         responder = self.signed_in()
         responder.open("/console/plugins/console-probe")
@@ -364,6 +445,7 @@ class ViewerTests(ConsoleCase):
         change_forms = ("form:not(:has(button#sign-out))")
         for path in PAGES + ["/console/incidents/%s" % incident, "/console/plugins/console-probe"]:
             self.assertEqual(browser.open(path), 200, "a viewer opens %s" % path)
+            self.assertPageWorks(browser, "%s for a viewer" % path)
             forms = [f.attribute("id") or f.attribute("class") or f.attribute("action")
                      for f in browser.find_all(change_forms)
                      if (f.attribute("method") or "get").lower() == "post"]
@@ -525,7 +607,7 @@ class BadInputTests(ConsoleCase):
             self.assertNoScriptRan(browser)
             browser.refresh()
         browser.open("/console/incidents/%s" % incident)
-        self.assertEqual(browser.find("h1").prop("textContent").strip(), title)
+        self.assertIn(title, browser.contents("h1")[0], "the incident page's h1 does not read as the title")
         self.assertEqual(browser.find_all("main#content h1 script, main#content h1 img"), [])
         self.assertNoScriptRan(browser)
         public = self.browser()
@@ -595,6 +677,8 @@ class ScreenshotTests(ConsoleCase):
                     self.assertEqual(browser.open(path), 200, "%s at %s" % (path, size))
                     self.assertEqual(browser.path, path, "%s redirected" % path)
                     self.assertEqual(browser.viewport(), (width, height))
+                    self.assertPageWorks(browser, "%s at %s" % (path, size))
+                    self.assertFormsLabelled(browser, path)
                     browser.execute("return document.fonts ? document.fonts.ready.then(function () { return 1; }) : 1")
                     browser.screenshot(os.path.join(folder, "%s-%s.png" % (name, size)))
                     if size == "phone":

@@ -158,6 +158,8 @@ final class ConsoleFake: Sendable {
                     #expect(!html.contains("<script>alert"), "\(uri)")
                     #expect(!html.contains("<img src=x"), "\(uri)")
                     #expect(r.headers[.contentSecurityPolicy]?.contains("script-src 'self'") == true)
+                    // Not `no-referrer`: browsers would send `Origin: null` on the console's own forms.
+                    #expect(r.headers[HTTPField.Name("Referrer-Policy")!] == "same-origin")
                 }
             }
             try await client.execute(uri: "/status/feed.atom", method: .get) { r in
@@ -181,7 +183,9 @@ final class ConsoleFake: Sendable {
             headers[.cookie] = cookie
             // Without the secret, with a wrong one, from another site: refused, nothing run.
             for (body, extra) in [("note=x", HTTPFields()), ("_csrf=wrong&note=x", HTTPFields()),
-                                  ("_csrf=\(csrf)&note=x", HTTPFields([HTTPField(name: .origin, value: "https://evil.example")]))] {
+                                  ("_csrf=\(csrf)&note=x", HTTPFields([HTTPField(name: .origin, value: "https://evil.example")])),
+                                  ("_csrf=\(csrf)&note=x", HTTPFields([HTTPField(name: .origin, value: "null")])),
+                                  ("_csrf=\(csrf)&note=x", HTTPFields([HTTPField(name: HTTPField.Name("Sec-Fetch-Site")!, value: "cross-site")]))] {
                 var h = headers
                 h.append(contentsOf: extra)
                 try await client.execute(uri: "/console/incidents/INC-2026-0007/ack", method: .post, headers: h,
