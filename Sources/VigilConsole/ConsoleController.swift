@@ -186,26 +186,52 @@ public struct ConsoleController: HTTPController {
     }
 
     /// The submitted form, read within the form limits.
-    func readForm(_ request: Request, context: VigilRequestContext) async -> Result<FormBody, Refused> {
+    func readForm(_ request: Request, context: VigilRequestContext, signed: Signed? = nil) async -> Result<FormBody, Refused> {
+        func refused(_ status: HTTPResponse.Status, _ why: String) -> Result<FormBody, Refused> {
+            .failure(Refused(page("Not saved", signed: signed, template: "message",
+                                  ["heading": "Not saved", "back": Self.backLink(request)], status: status,
+                                  error: "Not saved: \(why). Nothing was stored.")))
+        }
         let type = request.headers[.contentType]?.lowercased() ?? ""
         guard type.hasPrefix("application/x-www-form-urlencoded") else {
-            return .failure(Refused(Self.plain(.unsupportedMediaType, "Refused: a console form is sent as application/x-www-form-urlencoded.")))
+            return refused(.unsupportedMediaType, "a console form is sent as application/x-www-form-urlencoded")
         }
         var request = request
         let buffer: ByteBuffer
         do { buffer = try await request.collectBody(upTo: FormBody.maximumBytes) } catch {
-            return .failure(Refused(Self.plain(.contentTooLarge, "Refused: the form is larger than \(FormBody.maximumBytes / 1024) KiB.")))
+            return refused(.contentTooLarge, "the form is larger than \(FormBody.maximumBytes / 1024) KiB")
         }
         do { return .success(try FormBody.parse(Array(buffer: buffer))) } catch let problem {
-            return .failure(Refused(Self.plain(.badRequest, "Refused: \(problem.description).")))
+            return refused(.badRequest, problem.description)
         }
     }
 
-    /// The form of a change: same site, the session's CSRF secret, within limits.
-    func checkedForm(_ request: Request, context: VigilRequestContext, signed: Signed) async -> Result<FormBody, Refused> {
+    /// The page a refused form came from: `/console/incidents/ID` for its changes,
+    /// `/console/plugins/NAME`, or the section (`/console/silences`, `/console/oncall`).
+    static func backLink(_ request: Request) -> String {
+        let parts = request.uri.path.split(separator: "/").map(String.init)
+        guard parts.count >= 2, parts[0] == "console" else { return "/console/incidents" }
+        switch parts[1] {
+        case "incidents" where parts.count >= 3: return "/console/incidents/" + (validIncidentID(parts[2]) ?? "")
+        case "plugins" where parts.count >= 3 && validPluginName(parts[2]): return "/console/plugins/" + parts[2]
+        case "silences", "oncall", "plugins": return "/console/" + parts[1]
+        default: return "/console/incidents"
+        }
+    }
+
+    /// The form of a change: same site, a role that may run `command` (checked before the form
+    /// is read, so a viewer's post is a 403 whatever it carries), the session's CSRF secret,
+    /// within limits.
+    func checkedForm(_ request: Request, context: VigilRequestContext, signed: Signed,
+                     for command: String? = nil) async -> Result<FormBody, Refused> {
         if let refusal = Self.crossOrigin(request) { return .failure(Refused(refusal)) }
+        if let command, !signed.may(command) {
+            return .failure(Refused(page("Refused", signed: signed, template: "message",
+                                         ["heading": "Refused", "text": "The \(signed.role) role may not do this (\(command))."],
+                                         status: .forbidden)))
+        }
         let form: FormBody
-        switch await readForm(request, context: context) {
+        switch await readForm(request, context: context, signed: signed) {
         case .success(let f): form = f
         case .failure(let r): return .failure(r)
         }

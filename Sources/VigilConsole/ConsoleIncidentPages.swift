@@ -343,8 +343,12 @@ extension ConsoleController {
     /// A change to an incident from its page: the form's fields become the command's arguments.
     func incidentChange(_ verb: String, request: Request, context: VigilRequestContext, signed s: Signed) async -> Response {
         guard let id = Self.validIncidentID(context.parameters.get("id")) else { return Self.plain(.notFound, "No such incident.") }
+        let commands = ["ack": "incidents.ack", "comment": "incidents.comment", "assign": "incidents.assign",
+                        "escalate": "incidents.escalate", "transition": "incidents.transition", "resolve": "incidents.resolve",
+                        "reopen": "incidents.reopen", "classify": "incidents.classify", "actions": "actions.run",
+                        "verify": "actions.verify", "ack-link": "incidents.ack_link"]
         let form: FormBody
-        switch await checkedForm(request, context: context, signed: s) {
+        switch await checkedForm(request, context: context, signed: s, for: commands[verb] ?? "incidents.\(verb)") {
         case .success(let f): form = f
         case .failure(let r): return r.response
         }
@@ -432,7 +436,7 @@ extension ConsoleController {
             return Self.plain(.notFound, "No such step.")
         }
         let form: FormBody
-        switch await checkedForm(request, context: context, signed: s) {
+        switch await checkedForm(request, context: context, signed: s, for: "runbooks.step") {
         case .success(let f): form = f
         case .failure(let r): return r.response
         }
@@ -446,7 +450,7 @@ extension ConsoleController {
     func actionChange(_ verb: String, request: Request, context: VigilRequestContext, signed s: Signed) async -> Response {
         guard let text = context.parameters.get("n"), let n = Int64(text), n > 0 else { return Self.plain(.notFound, "No such action.") }
         let form: FormBody
-        switch await checkedForm(request, context: context, signed: s) {
+        switch await checkedForm(request, context: context, signed: s, for: "actions.\(verb)") {
         case .success(let f): form = f
         case .failure(let r): return r.response
         }
@@ -462,7 +466,7 @@ extension ConsoleController {
 
     func declare(_ request: Request, context: VigilRequestContext, signed s: Signed) async -> Response {
         let form: FormBody
-        switch await checkedForm(request, context: context, signed: s) {
+        switch await checkedForm(request, context: context, signed: s, for: "incidents.declare") {
         case .success(let f): form = f
         case .failure(let r): return r.response
         }

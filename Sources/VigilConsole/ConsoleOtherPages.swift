@@ -47,7 +47,7 @@ extension ConsoleController {
             case .failure(let r): return r.response
             case .success(let s):
                 guard let text = context.parameters.get("oid"), let n = Int64(text), n > 0 else { return Self.plain(.notFound, "No such override.") }
-                if case .failure(let r) = await checkedForm(request, context: context, signed: s) { return r.response }
+                if case .failure(let r) = await checkedForm(request, context: context, signed: s, for: "oncall.override.remove") { return r.response }
                 switch await run("oncall.override.remove", ["id": .number(Double(n))], as: s) {
                 case .success: return Self.redirect("/console/oncall")
                 case .failure(let r): return await onCallPage(signed: s, status: r.status, error: "Not removed: \(r.message)")
@@ -80,7 +80,7 @@ extension ConsoleController {
                 case .success(let s):
                     let name = context.parameters.get("name") ?? ""
                     guard Self.validPluginName(name) else { return Self.plain(.notFound, "No such plugin.") }
-                    if case .failure(let r) = await checkedForm(request, context: context, signed: s) { return r.response }
+                    if case .failure(let r) = await checkedForm(request, context: context, signed: s, for: "plugins.\(verb)") { return r.response }
                     switch await run("plugins.\(verb)", ["name": .string(name)], as: s) {
                     case .success: return Self.redirect("/console/plugins/\(name)?done=\(verb)")
                     case .failure(let r): return await pluginPage(name, signed: s, status: r.status, error: "Not done: \(r.message)")
@@ -148,7 +148,7 @@ extension ConsoleController {
             case .success(let s):
                 let id = context.parameters.get("sid") ?? ""
                 guard UUID(uuidString: id) != nil else { return Self.plain(.notFound, "No such silence.") }
-                if case .failure(let r) = await checkedForm(request, context: context, signed: s) { return r.response }
+                if case .failure(let r) = await checkedForm(request, context: context, signed: s, for: "silences.expire") { return r.response }
                 switch await run("silences.expire", ["id": .string(id)], as: s) {
                 case .success:
                     hub.publish(.silences)
@@ -222,7 +222,7 @@ extension ConsoleController {
 
     func addOverride(_ request: Request, context: VigilRequestContext, signed s: Signed) async -> Response {
         let form: FormBody
-        switch await checkedForm(request, context: context, signed: s) {
+        switch await checkedForm(request, context: context, signed: s, for: "oncall.override") {
         case .success(let f): form = f
         case .failure(let r): return r.response
         }
@@ -370,7 +370,7 @@ extension ConsoleController {
 
     func addSilence(_ request: Request, context: VigilRequestContext, signed s: Signed) async -> Response {
         let form: FormBody
-        switch await checkedForm(request, context: context, signed: s) {
+        switch await checkedForm(request, context: context, signed: s, for: "silences.add") {
         case .success(let f): form = f
         case .failure(let r): return r.response
         }

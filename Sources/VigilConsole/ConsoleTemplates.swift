@@ -26,6 +26,7 @@ enum ConsoleTemplates {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{title}} · {{site}}</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/console/static/console.css">
 {{#feed}}<link rel="alternate" type="application/atom+xml" title="Status updates" href="/status/feed.atom">{{/feed}}
 <script src="/console/static/console.js" defer></script>
