@@ -192,6 +192,7 @@ enum Schema {
             // (10,000 incidents, debug build: the last page in 8 ms instead of 15).
             try db.create(index: "incident_state_created", on: "incident", columns: ["state", "createdAt", "id"])
         }
+        OnCallOverrideSchema.register(in: &m)
         return m
     }
 }
