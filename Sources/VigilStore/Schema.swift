@@ -193,6 +193,14 @@ enum Schema {
             try db.create(index: "incident_state_created", on: "incident", columns: ["state", "createdAt", "id"])
         }
         OnCallOverrideSchema.register(in: &m)
+        m.registerMigration("v6-response-metrics") { db in
+            // Response metrics look up when each incident was contained (``Store/responseTimes``):
+            // one entry per incident here, not a walk of every line of every timeline.
+            try db.execute(sql: """
+                CREATE INDEX timeline_contained ON timeline(incidentID, time)
+                WHERE kind = 'transition' AND json_extract(data, '$.to') = 'contained'
+                """)
+        }
         return m
     }
 }
