@@ -65,8 +65,12 @@ public struct ControlRoute: Sendable, Hashable {
 public enum ControlCatalogue {
     public static let routes: [ControlRoute] = [
         .init("status", "GET", "/api/v1/status", "The daemon's health, bus lanes and incident counts"),
-        .init("incidents.list", "GET", "/api/v1/incidents", "Incidents, newest first (query `states`, repeatable)",
-              lists: ["states"]),
+        .init("incidents.list", "GET", "/api/v1/incidents",
+              "Incidents, newest first or open first, a page at a time (query `states`, `severity`, `type`, `component`, "
+                  + "`text`, `limit`, `offset`, `order`)",
+              numbers: ["limit", "offset"], lists: ["states", "severity"]),
+        .init("incidents.count", "GET", "/api/v1/incidents/count", "How many incidents the list's filters select",
+              lists: ["states", "severity"]),
         .init("incidents.declare", "POST", "/api/v1/incidents", "Declare an incident"),
         .init("incidents.show", "GET", "/api/v1/incidents/{id}", "One incident with its timeline, notifications and action items"),
         .init("incidents.timeline", "GET", "/api/v1/incidents/{id}/timeline", "An incident's timeline"),

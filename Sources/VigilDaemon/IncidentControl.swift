@@ -3,12 +3,12 @@ import VigilCore
 import VigilIncidents
 import VigilStore
 
-/// Answers the incident commands of the control socket: `incidents.declare|list|show|timeline|
-/// ack|assign|escalate|transition|comment|resolve|reopen|classify`, `oncall` and
+/// Answers the incident commands of the control socket: `incidents.declare|list|count|show|
+/// timeline|ack|assign|escalate|transition|comment|resolve|reopen|classify`, `oncall` and
 /// `runbooks.list|show|step`.
 public struct IncidentControl: Sendable {
     public static let commands = [
-        "incidents.declare", "incidents.list", "incidents.show", "incidents.timeline", "incidents.ack",
+        "incidents.declare", "incidents.list", "incidents.count", "incidents.show", "incidents.timeline", "incidents.ack",
         "incidents.assign", "incidents.escalate", "incidents.transition", "incidents.comment", "incidents.resolve",
         "incidents.reopen", "incidents.classify", "oncall", "runbooks.list", "runbooks.show", "runbooks.step",
     ]
@@ -47,12 +47,8 @@ public struct IncidentControl: Sendable {
                                                      responder: r.optionalString("responder"),
                                                      key: r.optionalString("key"))
             return try view(incident, policy: policy)
-        case "incidents.list":
-            let states = try stateFilter(r)
-            let now = clock.now()
-            return try JSONValue.encoding(try await store.incidents(states: states).map {
-                IncidentView($0, policy: policy, now: now)
-            })
+        case "incidents.list": return try await list(r, policy: policy)
+        case "incidents.count": return try await count(r, policy: policy)
         case "incidents.show":
             let id = try r.string("id")
             guard let incident = try await store.incident(id: id) else { throw ControlFailure.notFound("no incident \(id)") }
@@ -146,7 +142,7 @@ public struct IncidentControl: Sendable {
     }
 
     /// The name timeline entries carry: the local user, or `alice via root` when acting for a roster person.
-    private func actor(_ r: ControlRequest, user: ControlCaller, policy: IncidentPolicy) throws(ControlFailure) -> String {
+    func actor(_ r: ControlRequest, user: ControlCaller, policy: IncidentPolicy) throws(ControlFailure) -> String {
         guard let person = r.optionalString("as") else { return user.actor }
         guard case .local(let account) = user else {
             throw ControlFailure("as: not accepted over HTTP; changes are recorded under the API token's person (\(user.actor))")
@@ -179,7 +175,7 @@ public struct IncidentControl: Sendable {
             dataIntegrity: r.args["data_integrity"]?.boolValue ?? false, strict: true)
     }
 
-    private func stateFilter(_ r: ControlRequest) throws(ControlFailure) -> Set<IncidentState>? {
+    func stateFilter(_ r: ControlRequest) throws(ControlFailure) -> Set<IncidentState>? {
         guard let names = r.args["states"]?.arrayValue?.compactMap(\.stringValue), !names.isEmpty else { return nil }
         var s = Set<IncidentState>()
         for n in names {
