@@ -279,8 +279,13 @@ extension Daemon {
         let statusPage = StatusPagePublisher(path: (stateDir as NSString).appendingPathComponent("status-page.json"),
                                              store: store, clock: clock, logger: logger)
         await statusPage.publish()
-        return IncidentService(store: store, policy: config.policy, templates: templates, clock: clock, logger: logger,
-                               statusPage: statusPage)
+        let service = IncidentService(store: store, policy: config.policy, templates: templates, clock: clock,
+                                      logger: logger, statusPage: statusPage)
+        // Overrides made at run time page from the first signal on, as those in the configuration do.
+        do { try await service.restoreOnCallOverrides() } catch {
+            throw DaemonStartError.database(path: store.path, reason: "cannot read the on-call overrides: \(error)")
+        }
+        return service
     }
 }
 

@@ -21,6 +21,7 @@ struct ControlRig {
         store = try Store(path: self.path)
         clock = ManualClock(time)
         service = IncidentService(store: store, policy: try shippedPolicy(ladder: ladder), clock: clock, logger: quietLogger)
+        try await service.restoreOnCallOverrides()
         control = IncidentControl(service: service, store: store, clock: clock)
     }
 
