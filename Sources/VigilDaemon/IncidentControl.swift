@@ -5,13 +5,14 @@ import VigilStore
 
 /// Answers the incident commands of the control socket: `incidents.declare|list|count|show|
 /// timeline|ack|assign|escalate|transition|comment|resolve|reopen|classify`, `oncall`,
-/// `oncall.schedule|override|overrides|override.remove` and `runbooks.list|show|step`.
+/// `oncall.schedule|override|overrides|override.remove`, `runbooks.list|show|step` and
+/// `report.response`.
 public struct IncidentControl: Sendable {
     public static let commands = [
         "incidents.declare", "incidents.list", "incidents.count", "incidents.show", "incidents.timeline", "incidents.ack",
         "incidents.assign", "incidents.escalate", "incidents.transition", "incidents.comment", "incidents.resolve",
         "incidents.reopen", "incidents.classify", "oncall", "oncall.schedule", "oncall.override", "oncall.overrides",
-        "oncall.override.remove", "runbooks.list", "runbooks.show", "runbooks.step",
+        "oncall.override.remove", "runbooks.list", "runbooks.show", "runbooks.step", "report.response",
     ]
 
     let service: IncidentService
@@ -110,6 +111,7 @@ public struct IncidentControl: Sendable {
         case "oncall.overrides": return try await overrides(r, policy: policy)
         case "oncall.override": return try await addOverride(r, user: user, policy: policy)
         case "oncall.override.remove": return try await removeOverride(r, user: user, policy: policy)
+        case "report.response": return try await responseReport(r, policy: policy)
         case "runbooks.list":
             return try JSONValue.encoding(policy.runbooks.values.sorted { $0.name < $1.name }.map { RunbookView($0) })
         case "runbooks.show":
