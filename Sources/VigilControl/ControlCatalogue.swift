@@ -60,8 +60,8 @@ public struct ControlRoute: Sendable, Hashable {
 ///
 /// Commands missing here are socket-only on purpose: `emit` (local event injection), token and
 /// acknowledgement-link management that the socket limits to root or the daemon's user are served
-/// to `admin` tokens only, `plugins.restart` and the silences (which have Alertmanager's own
-/// `/api/v2` routes).
+/// to `admin` tokens only, `plugins.restart` and the silences' changes (which have
+/// Alertmanager's own `/api/v2` routes; only their preview is here).
 public enum ControlCatalogue {
     public static let routes: [ControlRoute] = [
         .init("status", "GET", "/api/v1/status", "The daemon's health, bus lanes and incident counts"),
@@ -98,6 +98,9 @@ public enum ControlCatalogue {
         .init("report.response", "GET", "/api/v1/reports/response",
               "Response metrics per week and severity (query `weeks`, `severity`, `type`, `component`)",
               numbers: ["weeks"], lists: ["severity"]),
+        .init("silences.preview", "GET", "/api/v1/silences/preview",
+              "What a silence with these matchers would mute now (query `matchers`, repeatable)",
+              numbers: ["limit"], lists: ["matchers"]),
         .init("actions.list", "GET", "/api/v1/actions", "Containment actions (query `state`, `incident`)"),
         .init("actions.catalog", "GET", "/api/v1/actions/catalog", "The actions the daemon can run"),
         .init("actions.run", "POST", "/api/v1/actions", "Run an action for an incident"),

@@ -90,7 +90,9 @@ public actor ControlCommands {
     func setPluginStates(_ provider: @escaping @Sendable () async -> [String: String]) { pluginStates = provider }
     /// The silences' commands (`silences.*`), set by the composition root.
     private var silenceControl: SilenceControl?
-    func setSilences(_ service: SilenceService) { silenceControl = SilenceControl(service: service, clock: clock) }
+    func setSilences(_ service: SilenceService, activeAlerts: @escaping @Sendable () async -> [Alert] = { [] }) {
+        silenceControl = SilenceControl(service: service, clock: clock, activeAlerts: activeAlerts)
+    }
     /// How many detection rules are loaded, for `status`.
     private var ruleCount: @Sendable () async -> Int = { 0 }
     func setRuleCount(_ provider: @escaping @Sendable () async -> Int) { ruleCount = provider }
