@@ -13,7 +13,8 @@ public enum AccessOperation: String, Sendable, CaseIterable, CustomStringConvert
     /// `POST /api/v1/heartbeats/NAME`.
     case sendHeartbeat
     /// Working incidents: declare, acknowledge, assign, comment, escalate, transition, resolve,
-    /// reopen, classify, runbook steps, containment actions (approve, deny, run, undo).
+    /// reopen, classify, runbook steps, containment actions (approve, deny, run, undo), on-call
+    /// overrides (add, remove).
     case respond
     /// Creating and expiring silences.
     case manageSilences
@@ -97,6 +98,10 @@ public enum AccessPolicy {
             return method == "POST" ? .sendAlerts : .administer
         case ("v1", "silences") where method == "POST" || method == "DELETE": return .manageSilences
         case ("v1", "incidents"), ("v1", "actions"), ("v1", "runbooks"): return .respond
+        // Who is on call is incident work: a responder covers for a colleague without an admin.
+        case ("v1", "oncall") where segments.count >= 4 && segments[3] == "overrides"
+            && ((method == "POST" && segments.count == 4) || (method == "DELETE" && segments.count == 5)):
+            return .respond
         default: return .administer
         }
     }

@@ -6,7 +6,7 @@ import VigilControl
 struct IncidentsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "incidents", abstract: "Declare, inspect and work incidents.",
-        subcommands: [Declare.self, List.self, Show.self, Timeline.self, Ack.self, Assign.self, Escalate.self,
+        subcommands: [Declare.self, List.self, Count.self, Show.self, Timeline.self, Ack.self, Assign.self, Escalate.self,
                       Transition.self, Comment.self, Resolve.self, Reopen.self, Classify.self, AckLink.self])
 
     struct Declare: ParsableCommand {
@@ -55,16 +55,44 @@ struct IncidentsCommand: ParsableCommand {
         }
     }
 
-    struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List incidents, newest first.")
-        @OptionGroup var location: DaemonLocation
+    /// The filters `list` and `count` share.
+    struct Filters: ParsableArguments {
         @Option(name: .long, parsing: .upToNextOption,
                 help: "Only these states (open, detected, classified, …, resolved, closed).")
         var state: [String] = []
+        @Option(help: "Only this severity, a code or a name on the ladder (repeatable).") var severity: [String] = []
+        @Option(help: "Only this incident type, e.g. \"High CPU utilization\".") var type: String?
+        @Option(help: "Only incidents about this component (their component label or classified components).")
+        var component: String?
+        @Option(help: "Only incidents whose id, title or summary contains this text (any case).") var text: String?
+
+        var args: [String: JSONValue] {
+            var args: [String: JSONValue] = [:]
+            if !state.isEmpty { args["states"] = .array(state.map { .string($0) }) }
+            if !severity.isEmpty { args["severity"] = .array(severity.map { .string($0) }) }
+            if let type { args["type"] = .string(type) }
+            if let component { args["component"] = .string(component) }
+            if let text { args["text"] = .string(text) }
+            return args
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List incidents, newest first (or open first), a page at a time.",
+            discussion: "Without --limit the newest 1000 are listed; page with --limit and --offset, count with `vigil incidents count`.")
+        @OptionGroup var location: DaemonLocation
+        @OptionGroup var filters: Filters
+        @Option(help: "At most this many (1-1000, default 1000).") var limit: Int?
+        @Option(help: "Skip this many first (for the next page).") var offset: Int?
+        @Option(help: "newest (default) or open-first.") var order: String?
         @Flag(help: "Print the documented JSON form.") var json = false
 
         func run() throws {
-            let args: [String: JSONValue] = state.isEmpty ? [:] : ["states": .array(state.map { .string($0) })]
+            var args = filters.args
+            if let limit { args["limit"] = .number(Double(limit)) }
+            if let offset { args["offset"] = .number(Double(offset)) }
+            if let order { args["order"] = .string(order) }
             let views = try location.call("incidents.list", args).decode([IncidentView].self)
             if json { try printJSON(views); return }
             if views.isEmpty { print("no incidents"); return }
@@ -74,6 +102,19 @@ struct IncidentsCommand: ParsableCommand {
                        "\(v.escalationLevel)", "\(v.occurrences)", v.detectedAt, v.title])
             }
             print(t.render())
+        }
+    }
+
+    struct Count: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Count the incidents the list's filters select.")
+        @OptionGroup var location: DaemonLocation
+        @OptionGroup var filters: Filters
+        @Flag(help: "Print the documented JSON form ({\"total\": N}).") var json = false
+
+        func run() throws {
+            let result = try location.call("incidents.count", filters.args)
+            if json { try printJSON(result); return }
+            print(result["total"]?.doubleValue.flatMap { Int(exactly: $0) }.map(String.init) ?? "?")
         }
     }
 }

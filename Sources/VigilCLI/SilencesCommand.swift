@@ -6,8 +6,8 @@ import VigilControl
 /// `amtool silence` does for Alertmanager (same matcher syntax).
 struct SilencesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "silences", abstract: "Silences: add, list, expire (and the configured maintenance windows).",
-        subcommands: [Add.self, List.self, Expire.self])
+        commandName: "silences", abstract: "Silences: add, list, expire, preview (and the configured maintenance windows).",
+        subcommands: [Add.self, List.self, Expire.self, Preview.self])
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -80,6 +80,38 @@ struct SilencesCommand: ParsableCommand {
             let result = try location.call("silences.expire", ["ids": .array(ids.map(JSONValue.string))])
             if json { try printJSON(result); return }
             for id in result["expired"]?.arrayValue?.compactMap(\.stringValue) ?? [] { print("expired \(id)") }
+        }
+    }
+
+    struct Preview: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show what a silence with these matchers would mute now (firing alerts, open incidents).",
+            discussion: "Nothing is created. The matchers are read and checked as `silences add` reads them.")
+        @OptionGroup var location: DaemonLocation
+        @Argument(help: "Label matchers (name=value, name!=value, name=~regex, name!~regex).") var matchers: [String]
+        @Option(help: "List at most this many of each (1-1000, default 100); the counts are complete.") var limit: Int?
+        @Flag(help: "Print the documented JSON form.") var json = false
+
+        func run() throws {
+            var args: [String: JSONValue] = ["matchers": .array(matchers.map(JSONValue.string))]
+            if let limit { args["limit"] = .number(Double(limit)) }
+            let view = try location.call("silences.preview", args).decode(SilencePreviewView.self)
+            if json { try printJSON(view); return }
+            print("\(view.matchers) would mute \(view.alertCount) firing alert\(view.alertCount == 1 ? "" : "s") "
+                + "and \(view.incidentCount) open incident\(view.incidentCount == 1 ? "" : "s") now")
+            if !view.incidents.isEmpty {
+                var t = TextTable("INCIDENT", "SEV", "STATE", "ALREADY MUTED BY", "TITLE")
+                for i in view.incidents { t.add([i.id, i.severity, i.state, i.mutedBy ?? "-", i.title]) }
+                print(t.render())
+            }
+            if !view.alerts.isEmpty {
+                var t = TextTable("ALERT", "SINCE", "ALREADY SILENCED BY", "LABELS")
+                for a in view.alerts {
+                    t.add([a.fingerprint, a.startsAt, a.silencedBy.isEmpty ? "-" : a.silencedBy.joined(separator: ", "),
+                           a.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\"\($0.value)\"" }.joined(separator: " ")])
+                }
+                print(t.render())
+            }
         }
     }
 }

@@ -60,13 +60,17 @@ public struct ControlRoute: Sendable, Hashable {
 ///
 /// Commands missing here are socket-only on purpose: `emit` (local event injection), token and
 /// acknowledgement-link management that the socket limits to root or the daemon's user are served
-/// to `admin` tokens only, `plugins.restart` and the silences (which have Alertmanager's own
-/// `/api/v2` routes).
+/// to `admin` tokens only, `plugins.restart` and the silences' changes (which have
+/// Alertmanager's own `/api/v2` routes; only their preview is here).
 public enum ControlCatalogue {
     public static let routes: [ControlRoute] = [
         .init("status", "GET", "/api/v1/status", "The daemon's health, bus lanes and incident counts"),
-        .init("incidents.list", "GET", "/api/v1/incidents", "Incidents, newest first (query `states`, repeatable)",
-              lists: ["states"]),
+        .init("incidents.list", "GET", "/api/v1/incidents",
+              "Incidents, newest first or open first, a page at a time (query `states`, `severity`, `type`, `component`, "
+                  + "`text`, `limit`, `offset`, `order`)",
+              numbers: ["limit", "offset"], lists: ["states", "severity"]),
+        .init("incidents.count", "GET", "/api/v1/incidents/count", "How many incidents the list's filters select",
+              lists: ["states", "severity"]),
         .init("incidents.declare", "POST", "/api/v1/incidents", "Declare an incident"),
         .init("incidents.show", "GET", "/api/v1/incidents/{id}", "One incident with its timeline, notifications and action items"),
         .init("incidents.timeline", "GET", "/api/v1/incidents/{id}/timeline", "An incident's timeline"),
@@ -85,6 +89,18 @@ public enum ControlCatalogue {
         .init("runbooks.list", "GET", "/api/v1/runbooks", "The loaded runbooks"),
         .init("runbooks.show", "GET", "/api/v1/runbooks/{name}", "One runbook"),
         .init("oncall", "GET", "/api/v1/oncall", "Who holds each role (query `at`, `component`)"),
+        .init("oncall.schedule", "GET", "/api/v1/oncall/schedule",
+              "Who holds each role over the coming days (query `from`, `days`, `component`)", numbers: ["days"]),
+        .init("oncall.overrides", "GET", "/api/v1/oncall/overrides", "On-call overrides in force or still to come"),
+        .init("oncall.override", "POST", "/api/v1/oncall/overrides", "Put a person on call for a rotation for a while"),
+        .init("oncall.override.remove", "DELETE", "/api/v1/oncall/overrides/{id}", "Remove an on-call override",
+              numbers: ["id"]),
+        .init("report.response", "GET", "/api/v1/reports/response",
+              "Response metrics per week and severity (query `weeks`, `severity`, `type`, `component`)",
+              numbers: ["weeks"], lists: ["severity"]),
+        .init("silences.preview", "GET", "/api/v1/silences/preview",
+              "What a silence with these matchers would mute now (query `matchers`, repeatable)",
+              numbers: ["limit"], lists: ["matchers"]),
         .init("actions.list", "GET", "/api/v1/actions", "Containment actions (query `state`, `incident`)"),
         .init("actions.catalog", "GET", "/api/v1/actions/catalog", "The actions the daemon can run"),
         .init("actions.run", "POST", "/api/v1/actions", "Run an action for an incident"),

@@ -199,3 +199,63 @@ public struct VerificationCheck: Codable, Sendable, Equatable {
         self.detail = detail
     }
 }
+
+/// The documented JSON form of `vigil silences preview --json` (`silences.preview`): what a
+/// silence with these matchers would mute now, matched exactly as the silences themselves match.
+public struct SilencePreviewView: Codable, Sendable, Equatable {
+    /// A firing alert (posted to `/api/v2/alerts` and not yet ended) the matchers select.
+    public struct AlertMatch: Codable, Sendable, Equatable {
+        public var fingerprint: String
+        public var labels: [String: String]
+        public var startsAt: String
+        /// Active silences already muting it.
+        public var silencedBy: [String]
+
+        public init(fingerprint: String, labels: [String: String], startsAt: String, silencedBy: [String]) {
+            self.fingerprint = fingerprint
+            self.labels = labels
+            self.startsAt = startsAt
+            self.silencedBy = silencedBy
+        }
+    }
+
+    /// An open incident the matchers select (by its labels and the ones the daemon sets:
+    /// `incident`, `severity`, `type`, `source`, `rule`, `fingerprint`, `containment`, `component`).
+    public struct IncidentMatch: Codable, Sendable, Equatable {
+        public var id: String
+        public var title: String
+        public var severity: String
+        public var state: String
+        /// The silence or maintenance window already muting it, if any.
+        public var mutedBy: String?
+
+        public init(id: String, title: String, severity: String, state: String, mutedBy: String?) {
+            self.id = id
+            self.title = title
+            self.severity = severity
+            self.state = state
+            self.mutedBy = mutedBy
+        }
+    }
+
+    /// The matchers as read (`{team="db", severity=~"P[34]"}`).
+    public var matchers: String
+    public var at: String
+    /// How many match in all; the lists stop at the request's `limit`.
+    public var alertCount: Int
+    public var incidentCount: Int
+    /// Oldest first.
+    public var alerts: [AlertMatch]
+    /// Newest first.
+    public var incidents: [IncidentMatch]
+
+    public init(matchers: String, at: String, alertCount: Int, incidentCount: Int, alerts: [AlertMatch],
+                incidents: [IncidentMatch]) {
+        self.matchers = matchers
+        self.at = at
+        self.alertCount = alertCount
+        self.incidentCount = incidentCount
+        self.alerts = alerts
+        self.incidents = incidents
+    }
+}

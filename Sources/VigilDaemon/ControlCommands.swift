@@ -91,7 +91,9 @@ public actor ControlCommands {
     func setPluginStates(_ provider: @escaping @Sendable () async -> [String: String]) { pluginStates = provider }
     /// The silences' commands (`silences.*`), set by the composition root.
     private var silenceControl: SilenceControl?
-    func setSilences(_ service: SilenceService) { silenceControl = SilenceControl(service: service, clock: clock) }
+    func setSilences(_ service: SilenceService, activeAlerts: @escaping @Sendable () async -> [Alert] = { [] }) {
+        silenceControl = SilenceControl(service: service, clock: clock, activeAlerts: activeAlerts)
+    }
     /// How many detection rules are loaded, for `status`.
     private var ruleCount: @Sendable () async -> Int = { 0 }
     func setRuleCount(_ provider: @escaping @Sendable () async -> Int) { ruleCount = provider }
@@ -165,14 +167,15 @@ public actor ControlCommands {
 
     func status() async throws -> StatusView {
         let now = clock.now()
-        let all = try await store.incidents(limit: 100_000)
-        var byState: [String: Int] = [:]
-        for i in all { byState[i.state.rawValue, default: 0] += 1 }
+        // Counted by the database: decoding every incident ever stored took 0.4 s at 10,000 (debug build).
+        let byState = try await store.incidentCountsByState()
+        let open = Set(IncidentState.allCases.filter(\.isOpen).map(\.rawValue))
         return StatusView(version: VigilVersion.current, pid: getpid(), startedAt: startedAt.rfc3339,
                           uptimeSeconds: Int((now - startedAt).inSeconds), configFile: config.sourceFile,
                           configLoadedAt: configLoadedAt.rfc3339, stateDirectory: stateDirectory,
                           database: store.path, severityLadder: config.policy.ladder.name,
-                          openIncidents: all.filter { $0.state.isOpen }.count, incidentsByState: byState,
+                          openIncidents: byState.filter { open.contains($0.key) }.values.reduce(0, +),
+                          incidentsByState: byState,
                           lanes: laneStats(), plugins: await pluginStates(), rules: await ruleCount(),
                           containment: await containmentStatus())
     }

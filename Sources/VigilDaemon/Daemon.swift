@@ -165,7 +165,6 @@ public final class Daemon: Sendable {
         await outbox.setMuter { silences.muting($0) }
         await response.setMuter { silences.muting($0) }
         await silences.setOnUnmuted { changeFeed.yield($0) }
-        await commands.setSilences(silences)
         store.onNotificationsQueued { queued in Task { await outbox.kick(queued) } }
         // Pages carry signed acknowledgement links when the HTTP server that redeems them runs.
         let linkBase = LinkBase(config.http, hostName: Self.hostName())
@@ -194,6 +193,7 @@ public final class Daemon: Sendable {
         let alerts = AlertService(store: store, routing: config.alerting, ladder: config.policy.ladder, clock: clock,
                                   logger: logger, muting: silences) { signals in await incidents.ingest(signals) }
         do { try await alerts.restore() } catch { throw DaemonStartError.database(path: dbPath, reason: "\(error)") }
+        await commands.setSilences(silences, activeAlerts: { await alerts.activeAlerts() })
         let shownConfiguration = ShownConfiguration(config)
         let heartbeats = HeartbeatService(store: store, heartbeats: config.heartbeats, ladder: config.policy.ladder,
                                           clock: clock, logger: logger) { signals in await incidents.ingest(signals) }
@@ -279,8 +279,13 @@ extension Daemon {
         let statusPage = StatusPagePublisher(path: (stateDir as NSString).appendingPathComponent("status-page.json"),
                                              store: store, clock: clock, logger: logger)
         await statusPage.publish()
-        return IncidentService(store: store, policy: config.policy, templates: templates, clock: clock, logger: logger,
-                               statusPage: statusPage)
+        let service = IncidentService(store: store, policy: config.policy, templates: templates, clock: clock,
+                                      logger: logger, statusPage: statusPage)
+        // Overrides made at run time page from the first signal on, as those in the configuration do.
+        do { try await service.restoreOnCallOverrides() } catch {
+            throw DaemonStartError.database(path: store.path, reason: "cannot read the on-call overrides: \(error)")
+        }
+        return service
     }
 }
 

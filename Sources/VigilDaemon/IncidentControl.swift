@@ -3,14 +3,16 @@ import VigilCore
 import VigilIncidents
 import VigilStore
 
-/// Answers the incident commands of the control socket: `incidents.declare|list|show|timeline|
-/// ack|assign|escalate|transition|comment|resolve|reopen|classify`, `oncall` and
-/// `runbooks.list|show|step`.
+/// Answers the incident commands of the control socket: `incidents.declare|list|count|show|
+/// timeline|ack|assign|escalate|transition|comment|resolve|reopen|classify`, `oncall`,
+/// `oncall.schedule|override|overrides|override.remove`, `runbooks.list|show|step` and
+/// `report.response`.
 public struct IncidentControl: Sendable {
     public static let commands = [
-        "incidents.declare", "incidents.list", "incidents.show", "incidents.timeline", "incidents.ack",
+        "incidents.declare", "incidents.list", "incidents.count", "incidents.show", "incidents.timeline", "incidents.ack",
         "incidents.assign", "incidents.escalate", "incidents.transition", "incidents.comment", "incidents.resolve",
-        "incidents.reopen", "incidents.classify", "oncall", "runbooks.list", "runbooks.show", "runbooks.step",
+        "incidents.reopen", "incidents.classify", "oncall", "oncall.schedule", "oncall.override", "oncall.overrides",
+        "oncall.override.remove", "runbooks.list", "runbooks.show", "runbooks.step", "report.response",
     ]
 
     let service: IncidentService
@@ -33,6 +35,8 @@ public struct IncidentControl: Sendable {
             throw f
         } catch let e as IncidentServiceError {
             throw ControlFailure(e.description, kind: e.failureKind)
+        } catch let e as OnCallOverrideChangeError {
+            throw ControlFailure(e.description, kind: e.failureKind)
         } catch {
             throw ControlFailure("\(r.command) failed: \(error)")
         }
@@ -47,12 +51,8 @@ public struct IncidentControl: Sendable {
                                                      responder: r.optionalString("responder"),
                                                      key: r.optionalString("key"))
             return try view(incident, policy: policy)
-        case "incidents.list":
-            let states = try stateFilter(r)
-            let now = clock.now()
-            return try JSONValue.encoding(try await store.incidents(states: states).map {
-                IncidentView($0, policy: policy, now: now)
-            })
+        case "incidents.list": return try await list(r, policy: policy)
+        case "incidents.count": return try await count(r, policy: policy)
         case "incidents.show":
             let id = try r.string("id")
             guard let incident = try await store.incident(id: id) else { throw ControlFailure.notFound("no incident \(id)") }
@@ -112,6 +112,11 @@ public struct IncidentControl: Sendable {
             let component = r.optionalString("component")
             let shifts = OnCallSchedule(roster: policy.roster).shifts(at: at, component: component)
             return try JSONValue.encoding(OnCallView(at: at, component: component, shifts: shifts, policy: policy))
+        case "oncall.schedule": return try schedule(r, policy: policy)
+        case "oncall.overrides": return try await overrides(r, policy: policy)
+        case "oncall.override": return try await addOverride(r, user: user, policy: policy)
+        case "oncall.override.remove": return try await removeOverride(r, user: user, policy: policy)
+        case "report.response": return try await responseReport(r, policy: policy)
         case "runbooks.list":
             return try JSONValue.encoding(policy.runbooks.values.sorted { $0.name < $1.name }.map { RunbookView($0) })
         case "runbooks.show":
@@ -151,7 +156,7 @@ public struct IncidentControl: Sendable {
     }
 
     /// The name timeline entries carry: the local user, or `alice via root` when acting for a roster person.
-    private func actor(_ r: ControlRequest, user: ControlCaller, policy: IncidentPolicy) throws(ControlFailure) -> String {
+    func actor(_ r: ControlRequest, user: ControlCaller, policy: IncidentPolicy) throws(ControlFailure) -> String {
         guard let person = r.optionalString("as") else { return user.actor }
         guard case .local(let account) = user else {
             throw ControlFailure("as: not accepted over HTTP; changes are recorded under the API token's person (\(user.actor))")
@@ -184,7 +189,7 @@ public struct IncidentControl: Sendable {
             dataIntegrity: r.args["data_integrity"]?.boolValue ?? false, strict: true)
     }
 
-    private func stateFilter(_ r: ControlRequest) throws(ControlFailure) -> Set<IncidentState>? {
+    func stateFilter(_ r: ControlRequest) throws(ControlFailure) -> Set<IncidentState>? {
         guard let names = r.args["states"]?.arrayValue?.compactMap(\.stringValue), !names.isEmpty else { return nil }
         var s = Set<IncidentState>()
         for n in names {
@@ -214,9 +219,21 @@ extension IncidentServiceError {
     }
 }
 
+extension OnCallOverrideChangeError {
+    /// How the control protocol (and so HTTP) reports it.
+    var failureKind: ControlFailure.Kind {
+        switch self {
+        case .invalid: .invalid
+        case .notFound: .notFound
+        case .alreadyRemoved, .alreadyEnded, .tooMany: .conflict
+        }
+    }
+}
+
 /// `vigil oncall --at`: `now`, an RFC 3339 time, or an offset from now (`+2 hours`, `-30 minutes`, `in 3 days`).
 enum OnCallTime {
-    static func parse(_ text: String?, now: Timestamp) throws(ControlFailure) -> Timestamp {
+    /// `argument` is how refusals name the input (`--at`, `from`).
+    static func parse(_ text: String?, now: Timestamp, argument: String = "--at") throws(ControlFailure) -> Timestamp {
         guard let raw = text?.trimmingWhitespace(), !raw.isEmpty, raw != "now" else { return now }
         if let t = RFC3339.parse(raw) { return t }
         var body = Substring(raw)
@@ -225,9 +242,12 @@ enum OnCallTime {
         else if body.hasPrefix("+") { body = body.dropFirst() }
         else if body.hasPrefix("-") { body = body.dropFirst(); sign = -1 }
         guard body.count < raw.count, let d = DurationText.parse(String(body)) else {
-            throw ControlFailure("--at \"\(raw)\": expected now, an RFC 3339 time (2026-03-02T09:00:00Z) "
+            throw ControlFailure("\(argument) \"\(raw)\": expected now, an RFC 3339 time (2026-03-02T09:00:00Z) "
                 + "or an offset like +2 hours, -30 minutes, in 3 days")
         }
-        return Timestamp(nanoseconds: now.nanoseconds &+ sign &* d.nanoseconds)
+        // An offset of centuries would wrap around; it is refused instead.
+        let (t, overflow) = now.nanoseconds.addingReportingOverflow(sign * d.nanoseconds)
+        guard !overflow else { throw ControlFailure("\(argument) \"\(raw)\": too far from now") }
+        return Timestamp(nanoseconds: t)
     }
 }

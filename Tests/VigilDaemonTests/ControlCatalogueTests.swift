@@ -7,7 +7,7 @@ import VigilDaemon
 @Suite struct ControlCatalogueTests {
     @Test func everyRoutedCommandIsOneTheDaemonRuns() {
         let known = Set(["status", "plugins.list", "plugins.show", "plugins.enable", "plugins.disable"]
-            + IncidentControl.commands + ActionControl.commands + AccessControl.commands)
+            + IncidentControl.commands + ActionControl.commands + AccessControl.commands + ["silences.preview"])
         for route in ControlCatalogue.routes {
             #expect(known.contains(route.command), "\(route.method) \(route.path) → unknown \(route.command)")
             #expect(route.path.hasPrefix("/api/v1/"))
@@ -17,5 +17,7 @@ import VigilDaemon
         for command in IncidentControl.commands + ActionControl.commands {
             #expect(routed.contains(command), "\(command) has no /api/v1 route")
         }
+        // Of the silences, only the preview: their changes go through Alertmanager's /api/v2.
+        #expect(SilenceControl.commands.filter(routed.contains) == ["silences.preview"])
     }
 }

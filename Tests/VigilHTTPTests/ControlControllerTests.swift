@@ -77,6 +77,44 @@ struct FixedPrincipal: RouterMiddleware {
         #expect(seen[5].0.command == "actions.catalog")
     }
 
+    /// The console's commands: `/api/v1/incidents/count` is its own route, not an incident
+    /// called "count"; numbers and lists arrive typed.
+    @Test func theConsolesRoutesReachTheirCommands() async throws {
+        let ledger = ControlLedger()
+        try await Self.app(ledger: ledger).test(.router) { client in
+            for uri in ["/api/v1/incidents/count?severity=P1,P2&text=disk", "/api/v1/incidents/INC-2026-0001",
+                        "/api/v1/incidents?limit=50&offset=100&order=open-first", "/api/v1/oncall/schedule?days=7",
+                        "/api/v1/oncall/overrides", "/api/v1/reports/response?weeks=4",
+                        "/api/v1/silences/preview?matchers=team%3D%22db%22&matchers=severity%3D~%22P%5B34%5D%22"] {
+                try await client.execute(uri: uri, method: .get) { r in #expect(r.status == .ok, "\(uri)") }
+            }
+            try await client.execute(uri: "/api/v1/oncall/overrides", method: .post, headers: [.contentType: "application/json"],
+                                     body: ByteBuffer(string: #"{"rotation":"primary","person":"bob"}"#)) { r in
+                #expect(r.status == .ok)
+            }
+            try await client.execute(uri: "/api/v1/oncall/overrides/3", method: .delete) { r in #expect(r.status == .ok) }
+            try await client.execute(uri: "/api/v1/oncall/overrides/three", method: .delete) { r in
+                #expect(r.status == .badRequest)
+            }
+            try await client.execute(uri: "/api/v1/incidents?limit=fifty", method: .get) { r in
+                #expect(r.status == .badRequest)
+                let message = try json(r.body)["message"] as? String
+                #expect(message == "limit: expected a number, found \"fifty\"")
+            }
+        }
+        let seen = await ledger.requests.map(\.0)
+        #expect(seen.map(\.command) == ["incidents.count", "incidents.show", "incidents.list", "oncall.schedule",
+                                        "oncall.overrides", "report.response", "silences.preview", "oncall.override",
+                                        "oncall.override.remove"])
+        #expect(seen[0].args == ["severity": .array([.string("P1"), .string("P2")]), "text": .string("disk")])
+        #expect(seen[1].args == ["id": .string("INC-2026-0001")])
+        #expect(seen[2].args == ["limit": .number(50), "offset": .number(100), "order": .string("open-first")])
+        #expect(seen[3].args == ["days": .number(7)])
+        #expect(seen[5].args == ["weeks": .number(4)])
+        #expect(seen[6].args == ["matchers": .array([.string(#"team="db""#), .string(#"severity=~"P[34]""#)])])
+        #expect(seen[8].args == ["id": .number(3)])
+    }
+
     @Test func badBodiesAreRefusedNamingTheProblemBeforeTheExecutor() async throws {
         let ledger = ControlLedger()
         try await Self.app(ledger: ledger).test(.router) { client in

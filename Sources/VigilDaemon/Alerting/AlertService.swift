@@ -172,6 +172,12 @@ public actor AlertService: AlertIntake {
         startEvaluating()
     }
 
+    /// The alerts firing now (not yet at their `endsAt`), without their routing or status.
+    public func activeAlerts() -> [Alert] {
+        let now = clock.now()
+        return entries.values.map(\.alert).filter { $0.isActive(at: now) }
+    }
+
     public func snapshot() async -> [AlertSnapshot] {
         let now = clock.now()
         let status = await statuses(now: now)

@@ -42,6 +42,10 @@ public actor IncidentService {
     /// Told (without being awaited) about incidents that were opened or entered `containing`:
     /// the response engine starts containment from here.
     var responder: (@Sendable ([Incident]) -> Void)?
+    /// The overrides made at run time that the roster applies, by id (see `IncidentService+OnCall`).
+    var overrideRecords: [Int64: OnCallOverrideRecord] = [:]
+    /// The configuration's own `roster.overrides`, kept to merge the stored ones into again.
+    var configuredOverrides: [RosterOverride]
 
     public init(store: Store, policy: IncidentPolicy, templates: CommunicationTemplates = .builtIn,
                 clock: any VigilClock, logger: Logger, statusPage: StatusPagePublisher? = nil) {
@@ -50,6 +54,7 @@ public actor IncidentService {
         self.logger = logger
         self.statusPage = statusPage
         self.workflow = IncidentWorkflow(policy: policy, templates: templates, clock: clock)
+        self.configuredOverrides = policy.roster.overrides
     }
 
     /// Sets who is told about opened incidents and incidents entering `containing`.
@@ -71,7 +76,14 @@ public actor IncidentService {
     public func replace(policy: IncidentPolicy, templates: CommunicationTemplates) {
         var policy = policy
         policy.handling.openChatChannel = chatChannelClaimed
+        configuredOverrides = policy.roster.overrides
         workflow = IncidentWorkflow(policy: policy, templates: templates, clock: clock)
+        applyStoredOverrides()
+    }
+
+    /// Puts `overrides` in force after the configured ones (see `IncidentService+OnCall`).
+    func setRosterOverrides(_ overrides: [RosterOverride]) {
+        workflow.policy.roster.overrides = configuredOverrides + overrides
     }
 
     /// Whether a loaded notifier delivers the `chat` channel (nil: not known, requested anyway).

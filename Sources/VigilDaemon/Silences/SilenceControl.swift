@@ -4,17 +4,21 @@ import VigilCore
 import VigilMatchers
 import VigilSilences
 
-/// `vigil silences` on the control socket: `silences.add`, `silences.list`, `silences.expire`.
+/// `vigil silences` on the control socket: `silences.add`, `silences.list`, `silences.expire`,
+/// `silences.preview`.
 public struct SilenceControl: Sendable {
-    public static let commands = ["silences.add", "silences.list", "silences.expire"]
+    public static let commands = ["silences.add", "silences.list", "silences.expire", "silences.preview"]
     public static func handles(_ command: String) -> Bool { commands.contains(command) }
 
     let service: SilenceService
     let clock: any VigilClock
+    /// The alerts firing now (the alert service's, which the store may trail by a write).
+    let activeAlerts: @Sendable () async -> [Alert]
 
-    public init(service: SilenceService, clock: any VigilClock) {
+    public init(service: SilenceService, clock: any VigilClock, activeAlerts: @escaping @Sendable () async -> [Alert] = { [] }) {
         self.service = service
         self.clock = clock
+        self.activeAlerts = activeAlerts
     }
 
     public func handle(_ request: ControlRequest, actor: String) async throws -> JSONValue {
@@ -22,6 +26,7 @@ public struct SilenceControl: Sendable {
         case "silences.add": return try await add(request, actor: actor)
         case "silences.list": return try list(request)
         case "silences.expire": return try await expire(request, actor: actor)
+        case "silences.preview": return try await preview(request)
         default: throw ControlFailure("unknown command \"\(request.command)\"")
         }
     }
