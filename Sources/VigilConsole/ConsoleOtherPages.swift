@@ -125,9 +125,11 @@ extension ConsoleController {
             case .success(let v):
                 let alerts = v["alerts"]?.arrayValue ?? []
                 let incidents = v["incidents"]?.arrayValue ?? []
+                let alertCount = v["alertCount"]?.doubleValue.map { Int($0) } ?? alerts.count
+                let incidentCount = v["incidentCount"]?.doubleValue.map { Int($0) } ?? incidents.count
                 return fragment("preview", [
-                    "alertCount": alerts.count, "oneAlert": alerts.count == 1,
-                    "incidentCount": incidents.count, "oneIncident": incidents.count == 1,
+                    "alertCount": alertCount, "oneAlert": alertCount == 1,
+                    "incidentCount": incidentCount, "oneIncident": incidentCount == 1,
                     "incidents": incidents.prefix(20).map { ["id": $0["id"]?.stringValue ?? "", "title": $0["title"]?.stringValue ?? ""] },
                     "alerts": alerts.prefix(20).map { a -> [String: Any] in
                         let labels = a["labels"]?.objectValue ?? [:]
@@ -178,30 +180,37 @@ extension ConsoleController {
         switch await fetch(OnCallView.self, "oncall", as: s) {
         case .success(let v):
             context["now"] = v.shifts.map {
-                ["roleName": $0.roleName, "personName": $0.personName, "rotation": $0.rotation, "until": $0.until,
+                ["roleName": $0.roleName, "personName": $0.personName, "rotation": $0.rotation, "until": Self.short($0.until),
                  "override": $0.override] as [String: Any]
             }
         case .failure(let r): error = error ?? r.message
         }
         switch await run("oncall.schedule", ["days": .number(14)], as: s) {
         case .success(let v):
-            let segments = v["segments"]?.arrayValue ?? v.arrayValue ?? []
+            let segments = (v["roles"]?.arrayValue ?? []).flatMap { $0["segments"]?.arrayValue ?? [] }
             context["schedule"] = segments.map { seg -> [String: Any] in
-                ["roleName": seg["role_name"]?.stringValue ?? seg["roleName"]?.stringValue ?? seg["role"]?.stringValue ?? "",
-                 "person": seg["person_name"]?.stringValue ?? seg["person"]?.stringValue ?? "",
+                ["roleName": seg["roleName"]?.stringValue ?? seg["role"]?.stringValue ?? "",
+                 "person": seg["personName"]?.stringValue ?? seg["person"]?.stringValue ?? "",
                  "from": Self.short(seg["from"]?.stringValue ?? ""), "until": Self.short(seg["until"]?.stringValue ?? ""),
                  "override": seg["override"]?.boolValue ?? false]
             }
+            context["scheduleNote"] = "No role is staffed in the next 14 days."
         case .failure(let r): context["scheduleNote"] = r.message
         }
         if case .success(let v) = await run("oncall.overrides", [:], as: s) {
-            let list = v["overrides"]?.arrayValue ?? v.arrayValue ?? []
-            context["overrides"] = list.map { o -> [String: Any] in
-                ["id": o["id"].map { v -> String in v.doubleValue.map { String(Int64($0)) } ?? v.stringValue ?? "" } ?? "",
-                 "rotation": o["rotation"]?.stringValue ?? "", "person": o["person"]?.stringValue ?? "",
-                 "from": Self.short(o["from"]?.stringValue ?? ""), "until": Self.short(o["until"]?.stringValue ?? ""),
-                 "createdBy": o["created_by"]?.stringValue ?? o["createdBy"]?.stringValue ?? "",
-                 "canRespond": s.may("oncall.override.remove")]
+            context["overrides"] = (v.arrayValue ?? []).map { o -> [String: Any] in
+                var row: [String: Any] = [
+                    "rotation": o["rotation"]?.stringValue ?? "", "person": o["personName"]?.stringValue ?? o["person"]?.stringValue ?? "",
+                    "from": Self.short(o["from"]?.stringValue ?? ""), "until": Self.short(o["until"]?.stringValue ?? ""),
+                    "createdBy": o["createdBy"]?.stringValue ?? (o["source"]?.stringValue == "configuration" ? "configuration" : ""),
+                    "reason": o["reason"]?.stringValue ?? "",
+                ]
+                // Configured overrides have no id: they are changed in the configuration, not here.
+                if let n = o["id"]?.doubleValue, let id = Int64(exactly: n) {
+                    row["id"] = String(id)
+                    row["canRespond"] = s.may("oncall.override.remove")
+                }
+                return row
             }
         }
         let directory = await services.directory()

@@ -245,9 +245,9 @@ enum ConsoleTemplates {
 {{^schedule}}<tr><td colspan="4">{{scheduleNote}}</td></tr>{{/schedule}}
 </tbody></table></div>
 <h2>Overrides</h2>
-<div class="scroll"><table id="overrides" class="responsive"><thead><tr><th scope="col">Rotation</th><th scope="col">Person</th><th scope="col">From</th><th scope="col">Until</th><th scope="col">By</th><th scope="col"><span class="muted">Remove</span></th></tr></thead><tbody>
-{{#overrides}}<tr><td data-label="Rotation">{{rotation}}</td><td data-label="Person">{{person}}</td><td data-label="From">{{from}}</td><td data-label="Until">{{until}}</td><td data-label="By">{{createdBy}}</td><td>{{#canRespond}}<form class="inline" method="post" action="/console/oncall/overrides/{{id}}/remove"><input type="hidden" name="_csrf" value="{{csrf}}"><button class="secondary" type="submit" aria-label="Remove override {{id}}">Remove</button></form>{{/canRespond}}</td></tr>{{/overrides}}
-{{^overrides}}<tr><td colspan="6">No override.</td></tr>{{/overrides}}
+<div class="scroll"><table id="overrides" class="responsive"><thead><tr><th scope="col">Rotation</th><th scope="col">Person</th><th scope="col">From</th><th scope="col">Until</th><th scope="col">Reason</th><th scope="col">By</th><th scope="col"><span class="muted">Remove</span></th></tr></thead><tbody>
+{{#overrides}}<tr><td data-label="Rotation">{{rotation}}</td><td data-label="Person">{{person}}</td><td data-label="From">{{from}}</td><td data-label="Until">{{until}}</td><td data-label="Reason">{{reason}}</td><td data-label="By">{{createdBy}}</td><td>{{#canRespond}}<form class="inline remove-override" method="post" action="/console/oncall/overrides/{{id}}/remove"><input type="hidden" name="_csrf" value="{{csrf}}"><button class="secondary" type="submit" aria-label="Remove override {{id}}">Remove</button></form>{{/canRespond}}</td></tr>{{/overrides}}
+{{^overrides}}<tr><td colspan="7">No override.</td></tr>{{/overrides}}
 </tbody></table></div>
 {{#canRespond}}
 <form id="override" class="stack" method="post" action="/console/oncall/overrides"><input type="hidden" name="_csrf" value="{{csrf}}">
@@ -255,7 +255,7 @@ enum ConsoleTemplates {
  <label for="o-person">Person</label><select id="o-person" name="person">{{#people}}<option value="{{id}}">{{name}}</option>{{/people}}</select>
  <label for="o-from">From (UTC)</label><input id="o-from" type="datetime-local" name="from" required>
  <label for="o-until">Until (UTC)</label><input id="o-until" type="datetime-local" name="until" required>
- <label for="o-reason">Reason</label><input id="o-reason" type="text" name="reason" maxlength="500">
+ <label for="o-reason">Reason</label><input id="o-reason" type="text" name="reason" maxlength="500" required>
  <button type="submit">Add override</button>
 </form>
 {{/canRespond}}
@@ -358,6 +358,7 @@ enum ConsoleTemplates {
 <form class="filters" method="get" action="/console/metrics"><div><label for="m-weeks">Weeks</label>
 <select id="m-weeks" name="weeks">{{#weekChoices}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{value}}</option>{{/weekChoices}}</select></div><div><button type="submit">Show</button></div></form>
 {{#problem}}<p class="error" role="alert">{{problem}}</p>{{/problem}}
+{{#summary}}<p>{{summary}}</p>{{/summary}}
 {{#charts}}<section class="chart-box"><h2>{{title}}</h2>{{{svg}}}
 <details><summary>Table</summary><div class="scroll"><table class="responsive"><thead><tr>{{#head}}<th scope="col">{{.}}</th>{{/head}}</tr></thead><tbody>{{#rows}}<tr>{{#cells}}<td>{{.}}</td>{{/cells}}</tr>{{/rows}}</tbody></table></div></details></section>{{/charts}}
 """#
