@@ -6,13 +6,14 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 # compares against; nftables is used by the network-containment action; libssl-dev gives SHA-256
 # (backup checksums); curl; prometheus (promtool lints the daemon's /metrics in a test) and
 # prometheus-alertmanager (the oracle the HTTP tests compare against); python3-aiosmtpd is the real
-# SMTP server the email notifier is tested against; openssl makes the test servers' certificates.
-APT_PACKAGES := libseccomp-dev libcap-dev libsqlite3-dev libssl-dev pkg-config util-linux e2fsprogs python3 bubblewrap firejail nftables iproute2 curl prometheus prometheus-alertmanager python3-aiosmtpd openssl
+# SMTP server the email notifier is tested against; openssl makes the test servers' certificates;
+# chromium and chromium-driver (its chromedriver) run the web console's browser tests, headless.
+APT_PACKAGES := libseccomp-dev libcap-dev libsqlite3-dev libssl-dev pkg-config util-linux e2fsprogs python3 bubblewrap firejail nftables iproute2 curl prometheus prometheus-alertmanager python3-aiosmtpd openssl chromium chromium-driver
 BENCH_PACKAGES := libconcurrentqueue-dev g++
 SWIFT_BUILD_FLAGS ?=
 CONFIG ?= Config/vigil.yaml
 
-.PHONY: all deps build install-plugins run test test-unit test-notifiers test-scenarios test-tsan fuzz bench-bus bench-rules bench-plugins bench-incidents bench-http bench-notify soak-bus scenario clean
+.PHONY: all deps build install-plugins run test test-unit test-notifiers test-console console-screenshots test-scenarios test-tsan fuzz bench-bus bench-rules bench-plugins bench-incidents bench-http bench-notify bench-console soak-bus scenario clean
 
 all: build
 
@@ -60,6 +61,7 @@ test: deps
 	swift test --skip-build $(SWIFT_BUILD_FLAGS) --filter '^$(HOST_SUITES)'
 	swift test --skip-build $(SWIFT_BUILD_FLAGS) --filter '^VigilDaemonTests\.'
 	$(MAKE) --no-print-directory test-notifiers
+	$(MAKE) --no-print-directory test-console
 	$(MAKE) --no-print-directory test-scenarios
 	$(MAKE) test-tsan
 	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=30
@@ -69,6 +71,17 @@ test: deps
 # which has python3-aiosmtpd.
 test-notifiers: deps
 	cd Tests/Notifiers && /usr/bin/python3 -m unittest
+
+# The web console in headless Chromium (Debian's chromium, driven over WebDriver by its
+# chromedriver) against a real vigild: sign in, a detector's incident appearing live, acknowledge,
+# approve, tick, silence, the public status page, a viewer refused, hostile input, every page at
+# desktop and phone width (Tests/Console, Python standard library only).
+test-console: deps
+	cd Tests/Console && /usr/bin/python3 -m unittest -v
+
+# The same run, keeping its screenshots of every page in Docs/console (<page>-desktop.png, -phone.png).
+console-screenshots: deps
+	cd Tests/Console && VIGIL_CONSOLE_SCREENSHOTS=$(CURDIR)/Docs/console /usr/bin/python3 -m unittest -v
 
 # The seven end-to-end scenarios of Tests/Scenarios (make scenario NAME=... runs one and narrates it).
 test-scenarios:
@@ -119,6 +132,14 @@ bench-http: deps
 # the scratch folder).
 bench-notify: deps
 	bash Benchmarks/notify/run.sh
+
+# Every page of the web console with 10,000 incidents in the database (filled through the alert
+# API, a few hundred acknowledged and resolved through the incident API): p50/p95/max ms per page
+# over 20 requests, all must answer 200 and the incident list must page; last line JSON with the
+# slowest page (Benchmarks/console/run.sh; release build of vigild; BENCH_CONSOLE_KEEP=1 keeps the
+# scratch folder).
+bench-console: deps
+	bash Benchmarks/console/run.sh
 
 scenario: build
 	bash Tests/Scenarios/run.sh $(NAME)
