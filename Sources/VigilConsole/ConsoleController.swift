@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -22,6 +23,7 @@ public struct ConsoleController: HTTPController {
     let library: MustacheLibrary
     let samples: ConsoleSamples
     let publicCache = PublicPageCache()
+    let streams = StreamCounts()
     let logger: Logger
     /// Serve `/console` (the configuration's `http.console.enabled`).
     let consoleEnabled: Bool
@@ -83,7 +85,7 @@ public struct ConsoleController: HTTPController {
 
     /// The request's live session, its token checked again (revoked, expired or unknown: signed out).
     func signed(_ request: Request) async -> Signed? {
-        guard let id = Self.cookies(request)[ConsoleSessions.cookieName], id.utf8.count <= 100,
+        guard let id = Self.cookies(request)[cookieName], id.utf8.count <= 100,
               let session = sessions.touch(id) else { return nil }
         switch await services.authenticate("Bearer " + session.token) {
         case .valid(let principal) where AccessPolicy.allows(principal.role, .read):
@@ -126,7 +128,11 @@ public struct ConsoleController: HTTPController {
                 return page("Sign in", signed: nil, template: "signin", ["next": next], status: .forbidden,
                             error: "A \(principal.role) token cannot sign in to the console; use a viewer, responder or admin token.")
             }
-            let session = sessions.open(token: token, person: principal.actor, role: principal.role)
+            guard let session = sessions.open(token: token, person: principal.actor, role: principal.role) else {
+                logger.warning("console sign-in refused: the session table is full", metadata: ["person": "\(principal.actor)"])
+                return page("Sign in", signed: nil, template: "signin", ["next": next], status: .serviceUnavailable,
+                            error: "Too many people are signed in right now; try again later.")
+            }
             logger.info("console sign-in", metadata: ["person": "\(principal.actor)", "role": "\(principal.role)"])
             var response = Self.redirect(next)
             response.headers.append(HTTPField(name: .setCookie, value: cookie(session.id, maxAge: nil)))
@@ -154,8 +160,11 @@ public struct ConsoleController: HTTPController {
         return response
     }
 
+    /// `__Host-vigil_session` when cookies are `Secure` (a sibling host cannot plant one), else `vigil_session`.
+    var cookieName: String { services.secureCookies ? "__Host-" + ConsoleSessions.cookieName : ConsoleSessions.cookieName }
+
     func cookie(_ value: String, maxAge: Int?) -> String {
-        var c = "\(ConsoleSessions.cookieName)=\(value); Path=/; HttpOnly; SameSite=Strict"
+        var c = "\(cookieName)=\(value); Path=/; HttpOnly; SameSite=Strict"
         if services.secureCookies { c += "; Secure" }
         if let maxAge { c += "; Max-Age=\(maxAge)" }
         return c
@@ -394,13 +403,22 @@ public struct ConsoleController: HTTPController {
     /// `text/event-stream`: `incident` events (data: the id), `silences`, and a `tick` every
     /// 2 seconds for the pages with live figures; a comment line keeps proxies from closing it.
     func events(_ request: Request) async -> Response {
-        guard await signed(request) != nil else { return Self.plain(.unauthorized, "Sign in first.") }
+        guard let signed = await signed(request) else { return Self.plain(.unauthorized, "Sign in first.") }
+        guard streams.enter(signed.session.id) else {
+            return Self.plain(.tooManyRequests, "This session has too many live pages open.")
+        }
         guard let stream = hub.subscribe() else {
+            streams.leave(signed.session.id)
             return Self.plain(.serviceUnavailable, "Too many live pages are open; this one will retry.")
         }
         var headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-store"]
         headers.append(contentsOf: Self.securityHeaders)
+        let (sessions, services, streams, clock) = (self.sessions, self.services, self.streams, services.clock)
+        let sessionID = signed.session.id
+        let token = signed.session.token
+        let opened = clock.now()
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            defer { streams.leave(sessionID) }
             try await writer.write(ByteBuffer(string: "retry: 2000\n: connected\n\n"))
             try await withThrowingTaskGroup(of: Void.self) { group in
                 let (merged, continuation) = AsyncStream<ConsoleEvent>.makeStream(bufferingPolicy: .bufferingNewest(64))
@@ -409,10 +427,21 @@ public struct ConsoleController: HTTPController {
                     continuation.finish()
                 }
                 group.addTask {
+                    var ticks = 0
                     while !Task.isCancelled {
                         try await Task.sleep(for: .seconds(2))
+                        ticks += 1
+                        // The stream lives as long as its session and token, and an hour at most
+                        // (the browser reconnects, signed in again).
+                        var alive = sessions.isOpen(sessionID) && clock.now() - opened < Self.streamLifetime
+                        if alive, ticks % 15 == 0 {
+                            // The token again every 30 seconds: revoked or expired ends the stream.
+                            if case .valid = await services.authenticate("Bearer " + token) {} else { alive = false }
+                        }
+                        guard alive else { break }
                         continuation.yield(.tick)
                     }
+                    continuation.finish()
                 }
                 for await event in merged {
                     try await writer.write(ByteBuffer(string: "event: \(event.name)\ndata: \(event.data)\n\n"))
@@ -421,5 +450,31 @@ public struct ConsoleController: HTTPController {
             }
             try await writer.finish(nil)
         })
+    }
+
+    /// The longest one event stream stays open.
+    static let streamLifetime: Duration = .seconds(3600)
+}
+
+/// Live event streams per session: at most `perSession` (a few tabs), so no one session holds
+/// the hub's slots.
+final class StreamCounts: Sendable {
+    static let perSession = 8
+    private let counts = Mutex<[String: Int]>([:])
+
+    func enter(_ id: String) -> Bool {
+        counts.withLock { c in
+            let n = c[id, default: 0]
+            guard n < Self.perSession else { return false }
+            c[id] = n + 1
+            return true
+        }
+    }
+
+    func leave(_ id: String) {
+        counts.withLock { c in
+            let n = c[id, default: 0] - 1
+            c[id] = n > 0 ? n : nil
+        }
     }
 }

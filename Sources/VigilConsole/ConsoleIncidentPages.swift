@@ -67,6 +67,9 @@ extension ConsoleController {
         }
     }
 
+    /// Ids travel as JSON numbers: above 2^53 a Double would name another id.
+    static let largestID: Int64 = 1 << 53
+
     static func queryEncoded(_ text: String) -> String {
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "-._~")
@@ -448,7 +451,7 @@ extension ConsoleController {
     }
 
     func actionChange(_ verb: String, request: Request, context: VigilRequestContext, signed s: Signed) async -> Response {
-        guard let text = context.parameters.get("n"), let n = Int64(text), n > 0 else { return Self.plain(.notFound, "No such action.") }
+        guard let text = context.parameters.get("n"), let n = Int64(text), n > 0, n <= Self.largestID else { return Self.plain(.notFound, "No such action.") }
         let form: FormBody
         switch await checkedForm(request, context: context, signed: s, for: "actions.\(verb)") {
         case .success(let f): form = f

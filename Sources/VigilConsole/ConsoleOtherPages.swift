@@ -46,7 +46,7 @@ extension ConsoleController {
             switch await requireSignIn(request) {
             case .failure(let r): return r.response
             case .success(let s):
-                guard let text = context.parameters.get("oid"), let n = Int64(text), n > 0 else { return Self.plain(.notFound, "No such override.") }
+                guard let text = context.parameters.get("oid"), let n = Int64(text), n > 0, n <= Self.largestID else { return Self.plain(.notFound, "No such override.") }
                 if case .failure(let r) = await checkedForm(request, context: context, signed: s, for: "oncall.override.remove") { return r.response }
                 switch await run("oncall.override.remove", ["id": .number(Double(n))], as: s) {
                 case .success: return Self.redirect("/console/oncall")
@@ -399,19 +399,26 @@ extension ConsoleController {
         }
     }
 
+    /// HTML (and XML) text with `<`, `>`, `&`, `"` and `'` escaped, compared by Unicode scalar:
+    /// a quote followed by a combining mark is one `Character` and would slip past a
+    /// comparison of characters. C0 control characters other than tab and newlines are dropped
+    /// (they are not allowed in XML and mean nothing in a page).
     static func escaped(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for c in text {
-            switch c {
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "&": out += "&amp;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(c)
+        var out = String.UnicodeScalarView()
+        out.reserveCapacity(text.unicodeScalars.count)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "<": out.append(contentsOf: "&lt;".unicodeScalars)
+            case ">": out.append(contentsOf: "&gt;".unicodeScalars)
+            case "&": out.append(contentsOf: "&amp;".unicodeScalars)
+            case "\"": out.append(contentsOf: "&quot;".unicodeScalars)
+            case "'": out.append(contentsOf: "&#39;".unicodeScalars)
+            case "\t", "\n", "\r": out.append(scalar)
+            default:
+                if scalar.value < 0x20 || scalar.value == 0x7F || (0xFFFE...0xFFFF).contains(scalar.value) { continue }
+                out.append(scalar)
             }
         }
-        return out
+        return String(out)
     }
 }

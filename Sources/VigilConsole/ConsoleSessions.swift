@@ -13,6 +13,8 @@ struct ConsoleSession: Sendable {
     var csrf: String
     var lastSeen: Timestamp
     var createdAt: Timestamp
+    /// Opening order: breaks ties between sessions last used at the same instant.
+    var serial: UInt64 = 0
 }
 
 /// The console's sessions, in memory: a restart signs everyone out (the token stays valid, so
@@ -21,6 +23,7 @@ struct ConsoleSession: Sendable {
 final class ConsoleSessions: Sendable {
     static let cookieName = "vigil_session"
     private let sessions = Mutex<[String: ConsoleSession]>([:])
+    private let serials = Atomic<UInt64>(0)
     let capacity: Int
     let idleLimit: Duration
     let lifetime: Duration
@@ -34,23 +37,32 @@ final class ConsoleSessions: Sendable {
         self.lifetime = lifetime
     }
 
-    /// A new session for a checked token.
-    func open(token: String, person: String, role: AccessRole) -> ConsoleSession {
+    /// Most sessions one token may hold; its oldest gives way to a new one.
+    static let perToken = 20
+
+    /// A new session for a checked token, or nil when the table is full of other tokens' live
+    /// sessions: signing in never signs anyone else out.
+    func open(token: String, person: String, role: AccessRole) -> ConsoleSession? {
         let now = clock.now()
+        let serial = serials.add(1, ordering: .relaxed).newValue
         let session = ConsoleSession(id: Self.randomToken(), token: token, person: person, role: role,
-                                     csrf: Self.randomToken(), lastSeen: now, createdAt: now)
-        sessions.withLock { all in
+                                     csrf: Self.randomToken(), lastSeen: now, createdAt: now, serial: serial)
+        return sessions.withLock { all -> ConsoleSession? in
+            let own = all.values.filter { $0.token == token }
+            if own.count >= Self.perToken, let oldest = own.min(by: { ($0.lastSeen, $0.serial) < ($1.lastSeen, $1.serial) }) {
+                all[oldest.id] = nil
+            }
             if all.count >= capacity {
-                // Expired ones first; then the least recently used.
                 all = all.filter { !self.isExpired($0.value, now: now) }
-                if all.count >= capacity, let oldest = all.min(by: { $0.value.lastSeen < $1.value.lastSeen })?.key {
-                    all[oldest] = nil
-                }
+                guard all.count < capacity else { return nil }
             }
             all[session.id] = session
+            return session
         }
-        return session
     }
+
+    /// Ends every session of `token` (its streams end at their next check).
+    func closeAll(token: String) { sessions.withLock { $0 = $0.filter { $0.value.token != token } } }
 
     /// The live session with this id (its last use is now), or nil.
     func touch(_ id: String) -> ConsoleSession? {
@@ -68,6 +80,12 @@ final class ConsoleSessions: Sendable {
     }
 
     func close(_ id: String) { sessions.withLock { $0[id] = nil } }
+
+    /// Whether the session is still open (no touch: a live stream does not keep a session alive).
+    func isOpen(_ id: String) -> Bool {
+        let now = clock.now()
+        return sessions.withLock { all in all[id].map { !isExpired($0, now: now) } ?? false }
+    }
 
     var count: Int { sessions.withLock { $0.count } }
 

@@ -10,9 +10,17 @@ enum ConsoleTemplates {
         "metrics": metrics, "status": status, "message": message,
     ]
 
+    /// Mustache's own HTML escaping compares `Character`s, so `"` followed by a combining mark
+    /// (one `Character`) would pass unescaped; the console escapes by Unicode scalar.
+    struct ScalarHTML: MustacheContentType {
+        func escapeText(_ text: String) -> String { ConsoleController.escaped(text) }
+    }
+
     static func library() -> MustacheLibrary {
+        MustacheContentTypes.register(ScalarHTML(), named: "VIGILHTML")
         var library = MustacheLibrary()
-        for (name, text) in all {
+        for (name, raw) in all {
+            let text = "{{% CONTENT_TYPE: VIGILHTML}}" + raw
             // The templates are constants of this file; a test renders every one.
             if let template = try? MustacheTemplate(string: text) { library.register(template, named: name) }
         }

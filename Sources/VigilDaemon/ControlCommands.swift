@@ -1,6 +1,7 @@
 import VigilControl
 import Foundation
 import VigilConsole
+import VigilAccess
 import Logging
 import VigilConfig
 import VigilCore
@@ -123,6 +124,10 @@ public actor ControlCommands {
         guard ConsoleAccess.reads.contains(request.command) || ConsoleAccess.operation(request.command) != .administer
                 || ConsoleAccess.adminChanges.contains(request.command) else {
             return .failure(ControlFailure("\(request.command) is not available in the console", kind: .forbidden))
+        }
+        // The console checks the role before it calls; checked here again so no caller can skip it.
+        guard let accessRole = AccessRole(rawValue: role), ConsoleAccess.allows(accessRole, request.command) else {
+            return .failure(ControlFailure("the \(role) role may not run \(request.command)", kind: .forbidden))
         }
         // Acknowledgement links are an admin's to make, as over the API.
         return await execute(request, caller: .http(person: person, role: role),

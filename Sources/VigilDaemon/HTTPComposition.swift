@@ -141,9 +141,17 @@ enum HTTPComposition {
                         && (incident.state.isOpen || (incident.resolvedAt ?? incident.closedAt).map { $0 >= since } == true)
                 }
                 let updates = try await store.timelines(incidentIDs: recent.map(\.id), kind: .statusPage)
-                return recent.map { ($0, updates[$0.id] ?? []) }
+                // Security incidents and the daemon's own (about a plugin) are not announced by
+                // themselves: they appear once a person has posted a public update.
+                return recent.compactMap { incident in
+                    let own = updates[incident.id] ?? []
+                    let needsAPerson = incident.classification?.security == true || incident.labels["plugin"] != nil
+                    guard !needsAPerson || own.contains(where: { $0.actor != IncidentWorkflow.systemActor }) else { return nil }
+                    return (incident, own)
+                }
             },
             components: {
+                // Only names from the configuration: an alert's labels never add a public component.
                 let configured = await commands.configuration.http.console.components
                 if !configured.isEmpty { return configured }
                 let policy = await commands.configuration.policy

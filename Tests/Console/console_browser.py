@@ -121,22 +121,29 @@ class ConsoleBrowser(Browser):
         self.wait_for(click, timeout)
         return self.wait_new_page()
 
-    def submit(self, form_css, button_css=None, validate=True):
+    def submit(self, form_css, button_css=None, validate=True, timeout=10):
         """Clicks the submit button of `form_css` (or `button_css`) as a person would and waits
         for the page the answer leads to; returns its status code. `validate=False` turns the
-        browser's own checks (required, maxlength) off, so the server is what judges."""
-        form = self.find(form_css)
-        if not validate:
-            self.execute("arguments[0].noValidate = true", form)
-        if button_css:
-            button = self.find(button_css)
-        else:
-            button = self.execute(
-                "return arguments[0].querySelector('button[type=submit], input[type=submit], button:not([type])')", form)
-            if button is None:
-                raise AssertionError("%s has no submit button" % form_css)
-        self.mark()
-        button.click()
+        browser's own checks (required, maxlength) off, so the server is what judges. A form the
+        live page re-rendered meanwhile is found again."""
+        def press():
+            try:
+                form = self.find(form_css)
+                if not validate:
+                    self.execute("arguments[0].noValidate = true", form)
+                if button_css:
+                    button = self.find(button_css)
+                else:
+                    button = self.execute("return arguments[0].querySelector("
+                                          "'button[type=submit], input[type=submit], button:not([type])')", form)
+                    if button is None:
+                        raise AssertionError("%s has no submit button" % form_css)
+                self.mark()
+                button.click()
+                return True
+            except StaleElement:
+                return False
+        self.wait_for(press, timeout)
         return self.wait_new_page()
 
     def fill(self, css, value):

@@ -8,6 +8,7 @@ joins the list) and this folder's `console-probe` detector, which the test trigg
         incident = d.trigger("disk-7")      # the detector fires; returns the incident it opened
         d.url                                # http://127.0.0.1:PORT (from STATE/http.address)
 """
+import atexit
 import json
 import os
 import shutil
@@ -48,21 +49,25 @@ class ConsoleDaemon(Daemon):
             + list(replace))
 
     def __enter__(self):
+        # Also stopped at interpreter exit: an interrupted run (^C, SIGTERM) skips unittest's
+        # cleanups but not atexit, and must not leave a vigild and its plugins running.
+        atexit.register(self.__exit__, None, None, None)
         try:
             super().__enter__()
             if not eventually(lambda: self.plugin_running("console-probe"), 60):
                 raise RuntimeError("console-probe did not start:\n%s\n%s" % (
                     self.vigil("plugins", "show", "console-probe", check=False), self.log()[-4000:]))
         except BaseException:
-            self._cleanup_triggers()
-            if getattr(self, "proc", None) is not None:
-                Daemon.__exit__(self, None, None, None)
+            self.__exit__(None, None, None)
             raise
         return self
 
     def __exit__(self, *exc):
+        atexit.unregister(self.__exit__)
         try:
-            return super().__exit__(*exc)
+            if getattr(self, "proc", None) is not None:
+                return super().__exit__(*exc)
+            return False
         finally:
             self._cleanup_triggers()
 

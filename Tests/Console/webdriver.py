@@ -28,6 +28,8 @@ import urllib.request
 CHROMEDRIVER = os.environ.get("VIGIL_CHROMEDRIVER", "/usr/bin/chromedriver")
 CHROMIUM = os.environ.get("VIGIL_CHROMIUM", "/usr/bin/chromium")
 ELEMENT = "element-6066-11e4-a52e-4f735466cecf"  # the W3C key of an element reference
+# chromedriver is on loopback: never through an http_proxy from the environment.
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def available():
@@ -311,7 +313,7 @@ class Browser:
         request = urllib.request.Request(self.base + path, data=data, method=method,
                                          headers={"Content-Type": "application/json; charset=utf-8"})
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as answer:
+            with _OPENER.open(request, timeout=timeout) as answer:
                 payload = json.loads(answer.read().decode() or "{}")
         except urllib.error.HTTPError as error:
             try:
@@ -400,6 +402,25 @@ class Browser:
         if isinstance(value, list):
             return [self._unwrap(v) for v in value]
         return value
+
+    TAB, ENTER, SPACE, ESCAPE = "\ue004", "\ue007", " ", "\ue00c"
+
+    def press(self, *keys):
+        """Presses keys on whatever has the focus, as a keyboard would (W3C Actions): each
+        argument is one key, e.g. browser.press(Browser.TAB, Browser.ENTER), or text to type."""
+        steps = []
+        for key in keys:
+            for char in key:  # a special key (TAB, ENTER) is one character of Unicode's private use area
+                steps += [{"type": "keyDown", "value": char}, {"type": "keyUp", "value": char}]
+        self._command("POST", "/actions", {"actions": [{"type": "key", "id": "keyboard", "actions": steps}]})
+        self._command("DELETE", "/actions")
+        return self
+
+    def focused(self):
+        """A short description of the focused element: tag, #id, .classes."""
+        return self.execute("var e = document.activeElement; if (!e) { return null; }"
+                            "return e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') +"
+                            " (e.className ? '.' + String(e.className).trim().split(/\\s+/).join('.') : '')")
 
     def wait_for(self, condition, timeout=10.0, interval=0.05, message=None):
         """Polls `condition()` (see the module's wait_for); by default the failure message ends

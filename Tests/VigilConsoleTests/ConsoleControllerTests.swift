@@ -287,6 +287,45 @@ final class ConsoleFake: Sendable {
         }
     }
 
+    @Test func aReflectedQuoteWithACombiningMarkCannotOpenAnAttribute() async throws {
+        let fake = ConsoleFake()
+        try await Self.app(fake).test(.router) { client in
+            let cookie = try await Self.signIn(client, token: "vgl_viewer")
+            try await client.execute(uri: "/console/incidents?q=%22%CC%81%20autofocus%20onfocus%3Dalert(1)%20x%3D", method: .get,
+                                     headers: [.cookie: cookie]) { r in
+                #expect(r.status == .ok)
+                let html = String(buffer: r.body)
+                let escaped = "value=\"&quot;" + String(UnicodeScalar(0x301)!) + " autofocus onfocus=alert(1) x=\""
+                let found = html.contains(escaped)
+                #expect(found)
+            }
+            try await client.execute(uri: "/console/sign-in?next=/console/%22%CC%81%20zzinj%3D1", method: .get) { r in
+                let raw = "\"" + String(UnicodeScalar(0x301)!) + " zzinj"
+                let found = String(buffer: r.body).contains(raw)
+                #expect(!found)
+            }
+        }
+    }
+
+    @Test func oneTokenSigningInAgainAndAgainSignsNobodyElseOut() async throws {
+        let fake = ConsoleFake()
+        try await Self.app(fake).test(.router) { client in
+            let admin = try await Self.signIn(client, token: "vgl_admin")
+            var viewerCookies: [String] = []
+            for _ in 0..<25 { viewerCookies.append(try await Self.signIn(client, token: "vgl_viewer")) }
+            try await client.execute(uri: "/console/incidents", method: .get, headers: [.cookie: admin]) { r in
+                #expect(r.status == .ok)
+            }
+            // The viewer's own oldest sessions gave way: at most 20 per token.
+            try await client.execute(uri: "/console/incidents", method: .get, headers: [.cookie: viewerCookies[0]]) { r in
+                #expect(r.status == .seeOther)
+            }
+            try await client.execute(uri: "/console/incidents", method: .get, headers: [.cookie: viewerCookies[24]]) { r in
+                #expect(r.status == .ok)
+            }
+        }
+    }
+
     @Test func badListQueriesAreNamed() async throws {
         let fake = ConsoleFake()
         try await Self.app(fake).test(.router) { client in

@@ -1,6 +1,6 @@
 import Testing
 import VigilAccess
-import VigilConsole
+@testable import VigilConsole
 import VigilCore
 
 @Suite struct FormBodyTests {
@@ -88,5 +88,41 @@ import VigilCore
         #expect(svg.contains("s&quot;1"))
         #expect(!svg.contains("nan") && !svg.contains("inf"))
         #expect(svg.hasPrefix("<svg") && svg.hasSuffix("</svg>"))
+    }
+}
+
+@Suite struct ConsoleEscapingTests {
+    /// `"` followed by a combining mark is one `Character`; compared by character it slipped
+    /// through (a reflected attribute injection found in review).
+    @Test func quotesFollowedByCombiningMarksAreStillEscaped() {
+        let mark = String(UnicodeScalar(0x301)!)
+        let hostile = "\"" + mark + " autofocus onfocus=alert(1) x=\"<" + mark + "&" + mark + "'" + mark
+        let out = ConsoleController.escaped(hostile)
+        let scalars = Set(out.unicodeScalars.map(\.value))
+        #expect(!scalars.contains(0x22) && !scalars.contains(0x3C) && !scalars.contains(0x27))
+        let expectedStart = "&quot;" + mark + " autofocus"
+        let starts = out.hasPrefix(expectedStart)
+        #expect(starts)
+    }
+
+    @Test func controlCharactersAreDroppedForXML() {
+        #expect(ConsoleController.escaped("a\u{0}b\u{1B}c\td\ne") == "abc\td\ne")
+    }
+}
+
+@Suite struct ConsoleSessionTests {
+    @Test func aFullTableRefusesNewSessionsInsteadOfEvictingOthers() {
+        let clock = ManualClock(Timestamp(seconds: 1_796_000_000))
+        let sessions = ConsoleSessions(clock: clock, capacity: 3)
+        let a = sessions.open(token: "a", person: "a", role: .admin)
+        let b = sessions.open(token: "b", person: "b", role: .viewer)
+        let c = sessions.open(token: "c", person: "c", role: .viewer)
+        #expect(a != nil && b != nil && c != nil)
+        #expect(sessions.open(token: "d", person: "d", role: .viewer) == nil)
+        #expect(sessions.touch(a!.id) != nil, "a live session was evicted")
+        // Expired sessions make room.
+        clock.advance(by: .seconds(13 * 3600))
+        #expect(sessions.open(token: "d", person: "d", role: .viewer) != nil)
+        #expect(sessions.count == 1)
     }
 }

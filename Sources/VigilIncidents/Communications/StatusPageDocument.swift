@@ -65,9 +65,9 @@ public struct StatusPageDocument: Codable, Sendable, Equatable {
 }
 
 extension StatusPageDocument {
-    /// Each component's public state: the worst impact of the open, user-impacting incidents
-    /// that name it (`operational` when none does). `components` first, in their order, then any
-    /// other component an open incident names, sorted.
+    /// Each component's public state, in the order of `components`: the worst impact of the
+    /// open, user-impacting incidents that name it (`operational` when none does). Only the
+    /// given names are listed: an incident (an alert's labels) cannot add a public component.
     public static func componentStates(_ incidents: [Incident], components: [String]) -> [(component: String, impact: PublicImpact)] {
         var worst: [String: PublicImpact] = [:]
         for incident in incidents where incident.state.isOpen && incident.classification?.userImpacting == true {
@@ -76,12 +76,6 @@ extension StatusPageDocument {
                 worst[c] = max(worst[c] ?? .operational, impact)
             }
         }
-        var names = components
-        var seen = Set(components)
-        for c in worst.keys.sorted() where !seen.contains(c) {
-            names.append(c)
-            seen.insert(c)
-        }
-        return names.map { ($0, worst[$0] ?? .operational) }
+        return components.map { ($0, worst[$0] ?? .operational) }
     }
 }
