@@ -29,6 +29,7 @@ import os
 import sqlite3
 import sys
 import time
+import re
 import urllib.parse
 
 BATCH = 100
@@ -278,9 +279,21 @@ def drain(o, db):
 
 
 def sign_in(client, token):
-    body = urllib.parse.urlencode({"token": token}).encode()
+    # The sign-in form's own secret: a cookie and the same value in a hidden field.
+    status, headers, data, _ = client.request("GET", "/console/sign-in")
+    if status != 200:
+        fail("GET /console/sign-in answered %d" % status)
+    form_cookie = ""
+    for value in headers.get_all("Set-Cookie") or []:
+        if value.startswith("vigil_signin="):
+            form_cookie = value.split(";", 1)[0]
+    secret = re.search(rb'name="_csrf" value="([^"]*)"', data)
+    if not form_cookie or not secret:
+        fail("GET /console/sign-in gave no form secret")
+    body = urllib.parse.urlencode({"_csrf": secret.group(1).decode(), "token": token}).encode()
     status, headers, data, _ = client.request("POST", "/console/sign-in", body=body,
-                                              headers={"Content-Type": "application/x-www-form-urlencoded"})
+                                              headers={"Content-Type": "application/x-www-form-urlencoded",
+                                                       "Cookie": form_cookie})
     if status != 303:
         fail("POST /console/sign-in answered %d, not 303: %s" % (status, data[:300].decode("utf-8", "replace")))
     for value in headers.get_all("Set-Cookie") or []:

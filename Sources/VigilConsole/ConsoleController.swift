@@ -103,10 +103,23 @@ public struct ConsoleController: HTTPController {
         return .failure(Refused(Self.redirect("/console/sign-in?next=" + Self.percentEncoded(next))))
     }
 
+    /// The sign-in form's own CSRF secret, in a cookie of its own and a hidden field: a page
+    /// elsewhere cannot sign a browser in as someone else (login CSRF).
+    static let signInCookie = "vigil_signin"
+
     func signInPage(_ request: Request) async -> Response {
         let next = Self.safeNext(request.uri.queryParameters.get("next"))
         if await signed(request) != nil { return Self.redirect(next) }
-        return page("Sign in", signed: nil, template: "signin", ["next": next])
+        return signInForm(next: next)
+    }
+
+    func signInForm(next: String, status: HTTPResponse.Status = .ok, error: String? = nil) -> Response {
+        let secret = ConsoleSessions.randomToken()
+        var response = page("Sign in", signed: nil, template: "signin", ["next": next, "signinCSRF": secret], status: status, error: error)
+        var c = "\(Self.signInCookie)=\(secret); Path=/console/sign-in; HttpOnly; SameSite=Strict; Max-Age=3600"
+        if services.secureCookies { c += "; Secure" }
+        response.headers.append(HTTPField(name: .setCookie, value: c))
+        return response
     }
 
     func signIn(_ request: Request, context: VigilRequestContext) async -> Response {
@@ -117,33 +130,34 @@ public struct ConsoleController: HTTPController {
         case .failure(let r): return r.response
         }
         let next = Self.safeNext(form["next"])
+        guard let sent = form["_csrf"], let expected = Self.cookies(request)[Self.signInCookie],
+              ConsoleSessions.constantTimeEqual(sent, expected) else {
+            return signInForm(next: next, status: .forbidden, error: "This sign-in form is stale or came from elsewhere; try again.")
+        }
         guard let token = form["token"]?.trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty,
               token.utf8.count <= 512 else {
-            return page("Sign in", signed: nil, template: "signin", ["next": next], status: .badRequest,
-                        error: "Paste an API token (vgl_…) to sign in.")
+            return signInForm(next: next, status: .badRequest, error: "Paste an API token (vgl_…) to sign in.")
         }
         switch await services.authenticate("Bearer " + token) {
         case .valid(let principal):
             guard AccessPolicy.allows(principal.role, .read) else {
-                return page("Sign in", signed: nil, template: "signin", ["next": next], status: .forbidden,
-                            error: "A \(principal.role) token cannot sign in to the console; use a viewer, responder or admin token.")
+                return signInForm(next: next, status: .forbidden,
+                                  error: "A \(principal.role) token cannot sign in to the console; use a viewer, responder or admin token.")
             }
             guard let session = sessions.open(token: token, person: principal.actor, role: principal.role) else {
                 logger.warning("console sign-in refused: the session table is full", metadata: ["person": "\(principal.actor)"])
-                return page("Sign in", signed: nil, template: "signin", ["next": next], status: .serviceUnavailable,
-                            error: "Too many people are signed in right now; try again later.")
+                return signInForm(next: next, status: .serviceUnavailable, error: "Too many people are signed in right now; try again later.")
             }
             logger.info("console sign-in", metadata: ["person": "\(principal.actor)", "role": "\(principal.role)"])
             var response = Self.redirect(next)
             response.headers.append(HTTPField(name: .setCookie, value: cookie(session.id, maxAge: nil)))
+            response.headers.append(HTTPField(name: .setCookie, value: "\(Self.signInCookie)=; Path=/console/sign-in; Max-Age=0"))
             return response
         case .refused(let why):
             logger.info("console sign-in refused", metadata: ["reason": "\(why)"])
-            return page("Sign in", signed: nil, template: "signin", ["next": next], status: .unauthorized,
-                        error: "Sign-in refused: \(why).")
+            return signInForm(next: next, status: .unauthorized, error: "Sign-in refused: \(why).")
         case .none:
-            return page("Sign in", signed: nil, template: "signin", ["next": next], status: .unauthorized,
-                        error: "Sign-in refused: no token.")
+            return signInForm(next: next, status: .unauthorized, error: "Sign-in refused: no token.")
         }
     }
 

@@ -73,6 +73,7 @@ enum ConsoleTemplates {
     static let signin = #"""
 <h1>Sign in</h1>
 <form id="sign-in" class="stack" method="post" action="/console/sign-in">
+  <input type="hidden" name="_csrf" value="{{signinCSRF}}">
   <input type="hidden" name="next" value="{{next}}">
   <label for="token">API token</label>
   <input id="token" name="token" type="password" autocomplete="current-password" required aria-describedby="token-help">

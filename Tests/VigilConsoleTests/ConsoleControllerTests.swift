@@ -89,12 +89,30 @@ final class ConsoleFake: Sendable {
 
     static let form: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
 
+    /// The sign-in form's cookie and secret (`vigil_signin`), as a browser gets them.
+    static func signInForm(_ client: some TestClientProtocol) async throws -> (cookie: String, csrf: String) {
+        try await client.execute(uri: "/console/sign-in", method: .get) { r in
+            let cookie = try #require(r.headers[.setCookie])
+            let secret = try #require(csrf(String(buffer: r.body)))
+            return (String(cookie.split(separator: ";")[0]), secret)
+        }
+    }
+
+    /// A sign-in post with the form's secret and `fields` (`token=…&next=…`).
+    static func postSignIn<T>(_ client: some TestClientProtocol, _ fields: String,
+                              _ check: @escaping (TestResponse) async throws -> T) async throws -> T {
+        let (cookie, secret) = try await signInForm(client)
+        var headers = form
+        headers[.cookie] = cookie
+        return try await client.execute(uri: "/console/sign-in", method: .post, headers: headers,
+                                        body: ByteBuffer(string: "_csrf=\(secret)&" + fields), testCallback: check)
+    }
+
     /// Signs in with `token`: the session cookie.
     static func signIn(_ client: some TestClientProtocol, token: String) async throws -> String {
-        try await client.execute(uri: "/console/sign-in", method: .post, headers: form,
-                                 body: ByteBuffer(string: "token=\(token)")) { r in
+        try await postSignIn(client, "token=\(token)") { r in
             #expect(r.status == .seeOther)
-            let cookie = try #require(r.headers[.setCookie])
+            let cookie = try #require(r.headers[values: .setCookie].first { $0.hasPrefix("vigil_session=") })
             #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"))
             return String(cookie.split(separator: ";")[0])
         }
@@ -112,15 +130,13 @@ final class ConsoleFake: Sendable {
                 #expect(r.status == .seeOther)
                 #expect(r.headers[.location] == "/console/sign-in?next=/console/incidents%3Fstate%3Dall")
             }
-            try await client.execute(uri: "/console/sign-in", method: .post, headers: Self.form,
-                                     body: ByteBuffer(string: "token=vgl_responder&next=%2Fconsole%2Fincidents%3Fstate%3Dall")) { r in
+            try await Self.postSignIn(client, "token=vgl_responder&next=%2Fconsole%2Fincidents%3Fstate%3Dall") { r in
                 #expect(r.headers[.location] == "/console/incidents?state=all")
             }
             // Somewhere else after signing in: refused, the list instead.
             for next in ["//evil.example/x", "https://evil.example/", "/console/../../x\r\nSet-Cookie: a=b", "/api/v1/tokens"] {
                 let encoded = next.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
-                try await client.execute(uri: "/console/sign-in", method: .post, headers: Self.form,
-                                         body: ByteBuffer(string: "token=vgl_responder&next=\(encoded)")) { r in
+                try await Self.postSignIn(client, "token=vgl_responder&next=\(encoded)") { r in
                     #expect(r.headers[.location] == "/console/incidents" || r.headers[.location]?.hasPrefix("/console/") == true,
                             "next \(next) led to \(r.headers[.location] ?? "nothing")")
                     #expect(r.headers[.location]?.contains("\r") != true && r.headers[.location]?.hasPrefix("//") != true)
@@ -132,16 +148,20 @@ final class ConsoleFake: Sendable {
     @Test func badAndNonConsoleTokensCannotSignIn() async throws {
         let fake = ConsoleFake()
         try await Self.app(fake).test(.router) { client in
+            // Without the form's own secret (a page elsewhere signing the browser in): refused.
             try await client.execute(uri: "/console/sign-in", method: .post, headers: Self.form,
-                                     body: ByteBuffer(string: "token=vgl_nope")) { r in
+                                     body: ByteBuffer(string: "token=vgl_responder")) { r in
+                #expect(r.status == .forbidden)
+                #expect(!r.headers[values: .setCookie].contains { $0.hasPrefix("vigil_session=") })
+            }
+            try await Self.postSignIn(client, "token=vgl_nope") { r in
                 #expect(r.status == .unauthorized)
-                #expect(r.headers[.setCookie] == nil)
+                #expect(!r.headers[values: .setCookie].contains { $0.hasPrefix("vigil_session=") })
                 #expect(String(buffer: r.body).contains("invalid token"))
             }
-            try await client.execute(uri: "/console/sign-in", method: .post, headers: Self.form,
-                                     body: ByteBuffer(string: "token=vgl_sender")) { r in
+            try await Self.postSignIn(client, "token=vgl_sender") { r in
                 #expect(r.status == .forbidden)
-                #expect(r.headers[.setCookie] == nil)
+                #expect(!r.headers[values: .setCookie].contains { $0.hasPrefix("vigil_session=") })
             }
         }
     }
