@@ -70,6 +70,23 @@ public struct ConsoleController: HTTPController {
         func may(_ command: String) -> Bool { ConsoleAccess.allows(role, command) }
     }
 
+    /// The query's fields as an HTML form sends them: `+` is a space, then %-escapes (Hummingbird
+    /// decodes only the escapes). The first value of each name; malformed escapes are kept as sent.
+    static func query(_ request: Request) -> [String: String] {
+        guard let raw = request.uri.query, raw.utf8.count <= 16_384 else { return [:] }
+        var out: [String: String] = [:]
+        for pair in raw.split(separator: "&") {
+            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decode(_ s: Substring) -> String {
+                let spaced = s.replacingOccurrences(of: "+", with: " ")
+                return spaced.removingPercentEncoding ?? spaced
+            }
+            let name = decode(kv[0])
+            if out[name] == nil { out[name] = kv.count > 1 ? decode(kv[1]) : "" }
+        }
+        return out
+    }
+
     static func cookies(_ request: Request) -> [String: String] {
         var out: [String: String] = [:]
         for header in request.headers[values: .cookie] {
@@ -108,7 +125,7 @@ public struct ConsoleController: HTTPController {
     static let signInCookie = "vigil_signin"
 
     func signInPage(_ request: Request) async -> Response {
-        let next = Self.safeNext(request.uri.queryParameters.get("next"))
+        let next = Self.safeNext(Self.query(request)["next"])
         if await signed(request) != nil { return Self.redirect(next) }
         return signInForm(next: next)
     }
@@ -185,6 +202,8 @@ public struct ConsoleController: HTTPController {
     }
 
     /// Where to go after signing in: a console path only (no other site, no `//host`).
+    static func safeNext(_ next: Substring?) -> String { safeNext(next.map(String.init)) }
+
     static func safeNext(_ next: String?) -> String {
         guard let next, next.hasPrefix("/console/"), !next.hasPrefix("//"), !next.contains("\\"),
               !next.contains("\r"), !next.contains("\n"), next.utf8.count <= 2000 else { return "/console/incidents" }

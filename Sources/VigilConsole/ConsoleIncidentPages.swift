@@ -21,13 +21,13 @@ extension ConsoleController {
 
         static func parse(_ request: Request) -> Result<ListQuery, FormBody.Problem> {
             var out = ListQuery()
-            let params = request.uri.queryParameters
+            let params = ConsoleController.query(request)
             func text(_ name: String, _ label: String) -> Result<String, FormBody.Problem> {
-                let v = params.get(name).map { "\($0)" }?.trimmingCharacters(in: .whitespaces) ?? ""
+                let v = params[name]?.trimmingCharacters(in: .whitespaces) ?? ""
                 guard v.count <= 200 else { return .failure(FormBody.Problem("\(label) filter is longer than 200 characters")) }
                 return .success(v)
             }
-            if let s = params.get("state").map { "\($0)" }, !s.isEmpty {
+            if let s = params["state"], !s.isEmpty {
                 guard stateChoices.contains(s) else { return .failure(FormBody.Problem("unknown state \"\(s.prefix(40))\"")) }
                 out.state = s
             }
@@ -38,7 +38,7 @@ extension ConsoleController {
                 case .failure(let why): return .failure(why)
                 }
             }
-            if let p = params.get("page").map { "\($0)" }, !p.isEmpty {
+            if let p = params["page"], !p.isEmpty {
                 guard let n = Int(p), (1...100_000).contains(n) else { return .failure(FormBody.Problem("page must be a number from 1")) }
                 out.page = n
             }
@@ -116,7 +116,7 @@ extension ConsoleController {
                     return page("Not found", signed: s, template: "message", ["heading": "Not found", "text": "No such incident."],
                                 status: .notFound)
                 }
-                let notice = request.uri.queryParameters.get("done").flatMap { Self.notices[String($0)] }
+                let notice = Self.query(request)["done"].flatMap { Self.notices[$0] }
                 return await incidentPage(id, signed: s, notice: notice)
             }
         }
@@ -191,7 +191,7 @@ extension ConsoleController {
             "rows": rows, "canDeclare": s.may("incidents.declare"),
         ]
         return page("Incidents", signed: s, template: "incidents", context, status: status, error: error,
-                     notice: request.uri.queryParameters.get("done").flatMap { Self.notices[String($0)] }, path: "/console/incidents")
+                     notice: Self.query(request)["done"].flatMap { Self.notices[$0] }, path: "/console/incidents")
     }
 
     /// The list's table: one page of incidents, open first, with the total and page links.

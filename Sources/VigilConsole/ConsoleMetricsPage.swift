@@ -9,7 +9,7 @@ import VigilCore
 extension ConsoleController {
     func metricsPage(_ request: Request, signed s: Signed) async -> Response {
         var weeks = 12
-        if let text = request.uri.queryParameters.get("weeks").map { "\($0)" }, !text.isEmpty {
+        if let text = Self.query(request)["weeks"], !text.isEmpty {
             guard let n = Int(text), (1...104).contains(n) else {
                 return page("Response metrics", signed: s, template: "metrics", ["problem": "weeks must be a number from 1 to 104"],
                             status: .badRequest, path: "/console/metrics")

@@ -70,7 +70,7 @@ extension ConsoleController {
             switch await requireSignIn(request) {
             case .failure(let r): return r.response
             case .success(let s): return await pluginPage(context.parameters.get("name") ?? "", signed: s,
-                                                          notice: request.uri.queryParameters.get("done").flatMap { Self.notices[String($0)] })
+                                                          notice: Self.query(request)["done"].flatMap { Self.notices[$0] })
             }
         }
         for verb in ["enable", "disable"] {
@@ -109,7 +109,7 @@ extension ConsoleController {
         router.get("/console/silences") { request, _ in
             switch await requireSignIn(request) {
             case .failure(let r): return r.response
-            case .success(let s): return await silencesPage(signed: s, notice: request.uri.queryParameters.get("done") == "silence" ? "Silence created." : nil)
+            case .success(let s): return await silencesPage(signed: s, notice: Self.query(request)["done"] == "silence" ? "Silence created." : nil)
             }
         }
         router.get("/console/silences/rows") { request, _ in
@@ -118,7 +118,7 @@ extension ConsoleController {
         }
         router.get("/console/silences/preview") { request, _ in
             guard let s = await signed(request) else { return Self.plain(.unauthorized, "Sign in first.") }
-            let text = request.uri.queryParameters.get("matchers").map { "\($0)" } ?? ""
+            let text = Self.query(request)["matchers"] ?? ""
             guard text.count <= 2000 else { return fragment("preview", ["problem": "Matchers are longer than 2000 characters."]) }
             switch await run("silences.preview", ["matchers": .array([.string(text)])], as: s) {
             case .failure(let r): return fragment("preview", ["problem": r.message])
@@ -365,6 +365,7 @@ extension ConsoleController {
              "matchers": v.matchers.map { "\($0.name)\($0.isRegex ? ($0.isEqual ? "=~" : "!~") : ($0.isEqual ? "=" : "!="))\"\($0.value)\"" },
              "expirable": v.status.state != "expired" && s.may("silences.expire")]
         }
+        context["csrf"] = s.csrf
         context["windows"] = (current.maintenanceWindows ?? []).map {
             ["name": $0.name, "schedule": $0.schedule, "timeZone": $0.timeZone, "matchers": $0.matchers, "open": $0.open] as [String: Any]
         }

@@ -346,6 +346,23 @@ final class ConsoleFake: Sendable {
         }
     }
 
+    @Test func filtersAreReadAsAFormSendsThem() async throws {
+        let fake = ConsoleFake()
+        try await Self.app(fake).test(.router) { client in
+            let cookie = try await Self.signIn(client, token: "vgl_viewer")
+            try await client.execute(uri: "/console/incidents?state=all&severity=&q=two+words%2B&component=a%20b", method: .get,
+                                     headers: [.cookie: cookie]) { r in
+                #expect(r.status == .ok)
+                #expect(String(buffer: r.body).contains(#"value="two words+""#))
+            }
+            let list = fake.calls.withLock { $0.last { $0.command == "incidents.list" } }
+            #expect(list?.args["text"] == .string("two words+"))
+            #expect(list?.args["component"] == .string("a b"))
+            #expect(list?.args["severity"] == nil)
+            #expect(list?.args["states"] == nil)
+        }
+    }
+
     @Test func badListQueriesAreNamed() async throws {
         let fake = ConsoleFake()
         try await Self.app(fake).test(.router) { client in
