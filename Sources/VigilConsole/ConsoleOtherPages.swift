@@ -151,7 +151,7 @@ extension ConsoleController {
                 let id = context.parameters.get("sid") ?? ""
                 guard UUID(uuidString: id) != nil else { return Self.plain(.notFound, "No such silence.") }
                 if case .failure(let r) = await checkedForm(request, context: context, signed: s, for: "silences.expire") { return r.response }
-                switch await run("silences.expire", ["id": .string(id)], as: s) {
+                switch await run("silences.expire", ["ids": .array([.string(id)])], as: s) {
                 case .success:
                     hub.publish(.silences)
                     return Self.redirect("/console/silences")
