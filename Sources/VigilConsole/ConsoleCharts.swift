@@ -62,6 +62,8 @@ public enum ConsoleCharts {
     static func format(_ v: Double, unit: String) -> String {
         switch unit {
         case "s":
+            if v > 0, v < 1 { return String(format: "%.0f ms", v * 1000) }
+            if v < 10 { return String(format: "%.1f s", v) }
             if v < 120 { return String(format: "%.0f s", v) }
             if v < 7200 { return String(format: "%.0f min", v / 60) }
             return String(format: "%.1f h", v / 3600)

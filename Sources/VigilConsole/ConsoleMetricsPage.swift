@@ -33,7 +33,8 @@ extension ConsoleController {
 /// The charts of one `report.response` answer, each with the table of its figures.
 enum ResponseCharts {
     static func charts(_ r: ResponseReportView) -> [[String: Any]] {
-        let weeks = r.weeks.map(\.week)
+        // `2026-W39` → `W39` under the bars (the tables keep the year).
+        let weeks = r.weeks.map { $0.week.split(separator: "-").last.map(String.init) ?? $0.week }
         let severities = Array(Set(r.weeks.flatMap { $0.severities.map(\.severity) })).sorted()
         func figure(_ week: ResponseReportView.Week, _ severity: String) -> ResponseReportView.SeverityFigures? {
             week.severities.first { $0.severity == severity }

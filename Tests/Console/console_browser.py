@@ -3,7 +3,6 @@ wait for the page it leads to, read the answer's status code, know when the page
 open, and tell whether any script the page was given ran.
 """
 import http.client
-import json
 import os
 import sys
 import urllib.parse
@@ -218,7 +217,3 @@ def http_request(base_url, method, path, fields=None, cookie=None, headers=None)
         return answer.status, received, answer.read().decode(errors="replace")
     finally:
         connection.close()
-
-
-def dumps(value):
-    return json.dumps(value, indent=1, sort_keys=True)[:3000]

@@ -36,8 +36,15 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 
 
 def session_cookie(base, token):
-    """A console session made without a browser: POST /console/sign-in, the vigil_session value."""
-    status, headers, _ = http_request(base, "POST", "/console/sign-in", {"token": token})
+    """A console session made without a browser: the sign-in form's secret (GET /console/sign-in),
+    then POST /console/sign-in; the vigil_session value."""
+    status, headers, body = http_request(base, "GET", "/console/sign-in")
+    form_cookie = re.search(r"vigil_signin=([^;]+)", headers.get("set-cookie", ""))
+    secret = re.search(r'name="_csrf" value="([^"]*)"', body if isinstance(body, str) else body.decode())
+    if status != 200 or not form_cookie or not secret:
+        raise AssertionError("GET /console/sign-in: %s, no form secret" % status)
+    status, headers, _ = http_request(base, "POST", "/console/sign-in", {"_csrf": secret.group(1), "token": token},
+                                      headers={"Cookie": "vigil_signin=" + form_cookie.group(1)})
     match = re.search(r"vigil_session=([^;]+)", headers.get("set-cookie", ""))
     if status != 303 or not match:
         raise AssertionError("POST /console/sign-in: %s, Set-Cookie %r" % (status, headers.get("set-cookie")))
@@ -284,7 +291,7 @@ class ResponderTests(ConsoleCase):
 
         # A public comment reaches the status page; an internal one does not.
         browser.type("form#comment textarea[name=message]", "Restoring the orders table from the last good backup")
-        browser.find("form#comment input[name=public]").click()
+        browser.find("form#comment input[name=status_update]").click()  # a status update is public
         status = browser.submit("form#comment")
         self.assertEqual((status, browser.page), (200, "/console/incidents/%s" % incident), "after commenting")
         self.assertTrue(any("Restoring the orders table" in t for t in browser.texts("ol#timeline li")))

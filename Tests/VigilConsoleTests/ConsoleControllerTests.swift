@@ -223,6 +223,12 @@ final class ConsoleFake: Sendable {
                                      body: ByteBuffer(string: "_csrf=\(csrf)&incident=INC-2026-0007")) { r in
                 #expect(r.status == .seeOther)
             }
+            try await client.execute(uri: "/console/silences/0f3c7a52-7a2e-4a8e-9d55-2f1d0c4e8b11/expire", method: .post, headers: headers,
+                                     body: ByteBuffer(string: "_csrf=\(csrf)")) { r in
+                #expect(r.status == .seeOther)
+            }
+            let expire = fake.calls.withLock { $0.last { $0.command == "silences.expire" } }
+            #expect(expire?.args == ["ids": .array([.string("0f3c7a52-7a2e-4a8e-9d55-2f1d0c4e8b11")])])
             let acks = fake.calls.withLock { $0.filter { $0.command == "incidents.ack" || $0.command == "actions.approve" } }
             #expect(acks.count == 2)
             #expect(acks.allSatisfy { $0.person == "alice" })
