@@ -33,7 +33,12 @@ extension ConsoleController {
         router.get("/console/oncall") { request, _ in
             switch await requireSignIn(request) {
             case .failure(let r): return r.response
-            case .success(let s): return await onCallPage(signed: s)
+            case .success(let s):
+                let component = Self.query(request)["component"]?.trimmingCharacters(in: .whitespaces) ?? ""
+                guard component.count <= 100 else {
+                    return await onCallPage(signed: s, status: .badRequest, error: "The component is longer than 100 characters.")
+                }
+                return await onCallPage(signed: s, component: component.isEmpty ? nil : component)
             }
         }
         router.post("/console/oncall/overrides") { request, context in
@@ -174,10 +179,18 @@ extension ConsoleController {
 
     // MARK: On call
 
-    func onCallPage(signed s: Signed, status: HTTPResponse.Status = .ok, error: String? = nil) async -> Response {
-        var context: [String: Any] = ["canRespond": s.may("oncall.override")]
+    /// Who is on call, for every role or for one component's rotations (`?component=`).
+    func onCallPage(signed s: Signed, component: String? = nil, status: HTTPResponse.Status = .ok,
+                    error: String? = nil) async -> Response {
+        let components = await services.components()
+        var context: [String: Any] = [
+            "canRespond": s.may("oncall.override"),
+            "components": components.map { ["name": $0, "selected": $0 == component] as [String: Any] },
+            "component": component ?? "",
+        ]
         var error = error
-        switch await fetch(OnCallView.self, "oncall", as: s) {
+        let scope: [String: JSONValue] = component.map { ["component": .string($0)] } ?? [:]
+        switch await fetch(OnCallView.self, "oncall", scope, as: s) {
         case .success(let v):
             context["now"] = v.shifts.map {
                 ["roleName": $0.roleName, "personName": $0.personName, "rotation": $0.rotation, "until": Self.short($0.until),
@@ -185,7 +198,7 @@ extension ConsoleController {
             }
         case .failure(let r): error = error ?? r.message
         }
-        switch await run("oncall.schedule", ["days": .number(14)], as: s) {
+        switch await run("oncall.schedule", scope.merging(["days": .number(14)]) { a, _ in a }, as: s) {
         case .success(let v):
             let segments = (v["roles"]?.arrayValue ?? []).flatMap { $0["segments"]?.arrayValue ?? [] }
             context["schedule"] = segments.map { seg -> [String: Any] in

@@ -242,7 +242,10 @@ enum ConsoleTemplates {
 """#
 
     static let oncall = #"""
-<h1>On call</h1>
+<h1>On call{{#component}} for {{component}}{{/component}}</h1>
+<form class="filters" method="get" action="/console/oncall"><div><label for="oc-component">Component</label>
+<select id="oc-component" name="component"><option value="">Every role</option>{{#components}}<option value="{{name}}"{{#selected}} selected{{/selected}}>{{name}}</option>{{/components}}</select></div>
+<div><button type="submit">Show</button></div></form>
 <h2>Now</h2>
 <div class="scroll"><table id="oncall-now" class="responsive"><thead><tr><th scope="col">Role</th><th scope="col">Person</th><th scope="col">Rotation</th><th scope="col">Until</th></tr></thead><tbody>
 {{#now}}<tr><td data-label="Role">{{roleName}}</td><td data-label="Person"><strong>{{personName}}</strong>{{#override}} <span class="chip">override</span>{{/override}}</td><td data-label="Rotation">{{rotation}}</td><td data-label="Until">{{until}}</td></tr>{{/now}}
