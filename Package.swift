@@ -91,8 +91,12 @@ let package = Package(
                 swiftSettings: strict),
         // The HTTP front door (Alertmanager API v2, health, status). It knows the daemon only through
         // the protocols and closures of `HTTPServices`, which the composition root fills in.
+        // Also the web console and the public status page (Console/): server-rendered HTML from
+        // Mustache templates, a little plain JavaScript, live updates over Server-Sent Events.
         .target(name: "VigilHTTP", dependencies: [
             "VigilCore", "VigilControl", "VigilAccess", "VigilMetrics", "VigilMatchers", "VigilSilences", "VigilPluginProtocol",
+            "VigilIncidents",
+            .product(name: "Mustache", package: "swift-mustache"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -103,22 +107,13 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ], swiftSettings: strict),
-        // The web console and the public status page: server-rendered HTML (Mustache), a little
-        // plain JavaScript, live updates over Server-Sent Events; a client of the command model.
-        .target(name: "VigilConsole", dependencies: [
-            "VigilCore", "VigilControl", "VigilAccess", "VigilHTTP", "VigilIncidents",
-            .product(name: "Mustache", package: "swift-mustache"),
-            .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "HTTPTypes", package: "swift-http-types"),
-            .product(name: "Logging", package: "swift-log"),
-        ], swiftSettings: strict),
         // One command model: the control protocol's requests, responses and views, the command
         // catalogue with its /api/v1 routes, and the clients (Unix socket, HTTP). The CLI depends on
         // this, not on the daemon.
         .target(name: "VigilControl", dependencies: ["VigilCore", "VigilPluginProtocol"], swiftSettings: strict),
         .target(name: "VigilDaemon", dependencies: [
             "VigilControl", "VigilCore", "VigilBus", "VigilRules", "VigilIncidents", "VigilConfig", "VigilStore", "VigilMatchers", "VigilSilences",
-            "VigilPluginProtocol", "VigilPluginHost", "CVigilSys", "VigilHTTP", "VigilAccess", "VigilMetrics", "VigilConsole",
+            "VigilPluginProtocol", "VigilPluginHost", "CVigilSys", "VigilHTTP", "VigilAccess", "VigilMetrics",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -178,7 +173,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .testTarget(name: "VigilConsoleTests", dependencies: [
-            "VigilConsole", "VigilHTTP", "VigilCore", "VigilAccess", "VigilControl", "VigilIncidents",
+            "VigilHTTP", "VigilCore", "VigilAccess", "VigilControl", "VigilIncidents",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -4,7 +4,7 @@
 // with `-sanitize=fuzzer,address`; the library targets are symlinks to the real sources
 // (VigilControl holds only ControlProtocol.swift, the control socket's request decoding; VigilHTTP
 // only AlertBody.swift, WebhookWire.swift, CallbackWire.swift, WireText.swift and WireTime.swift, the
-// alert and webhook intakes' and the Slack and PagerDuty callbacks' decoding; VigilConsole only FormBody.swift, the web console's form reader).
+// alert and webhook intakes' and the Slack and PagerDuty callbacks' decoding, and FormBody.swift, the web console's form reader).
 import PackageDescription
 
 let fuzzTargets = ["frame-decoder", "json-scanner", "event-batch", "message-codec", "config", "rules", "control", "matchers", "webhooks",
@@ -24,13 +24,12 @@ let package = Package(
         .target(name: "VigilConfig", dependencies: ["VigilCore", "VigilRules", "VigilMatchers", "VigilSilences", .product(name: "Yams", package: "Yams")]),
         .target(name: "VigilControl", dependencies: ["VigilCore", "VigilPluginProtocol"]),
         .target(name: "VigilHTTP", dependencies: ["VigilCore", "VigilPluginProtocol"]),
-        .target(name: "VigilConsole"),
         .target(name: "CFuzzer", path: "CFuzzer"),
         .target(name: "FuzzSupport", dependencies: ["CFuzzer"], path: "Support"),
     ] + fuzzTargets.map { name in
         .executableTarget(name: "fuzz-\(name)",
                           dependencies: ["FuzzSupport", "VigilCore", "VigilMatchers", "VigilSilences", "VigilPluginProtocol", "VigilRules", "VigilConfig",
-                                         "VigilControl", "VigilHTTP", "VigilConsole"],
+                                         "VigilControl", "VigilHTTP"],
                           path: "Targets/\(name)")
     }
 )

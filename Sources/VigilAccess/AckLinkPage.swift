@@ -80,22 +80,8 @@ public struct AckLinkRedemption: Sendable {
         """
     }
 
-    /// Escapes text for HTML element content and double-quoted attributes.
-    public static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for c in text.unicodeScalars {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.unicodeScalars.append(c)
-            }
-        }
-        return out
-    }
+    /// Escapes text for HTML element content and double-quoted attributes (``HTMLText``).
+    public static func escape(_ text: String) -> String { HTMLText.escaped(text) }
 
     /// Headers every ack page is sent with: never cached or framed (the button must not be
     /// clickjacked), and the token in the URL not leaked through a Referer.

@@ -1,7 +1,7 @@
 import VigilControl
 import Foundation
-import VigilConsole
 import VigilAccess
+import VigilHTTP
 import Logging
 import VigilConfig
 import VigilCore

@@ -7,7 +7,6 @@ import VigilCore
 import VigilAccess
 import VigilHTTP
 import VigilStore
-import VigilConsole
 import VigilIncidents
 
 /// Whether the daemon has started serving (its control socket listens); `/-/ready` reads it.

@@ -6,7 +6,6 @@ import Logging
 import Synchronization
 import Testing
 import VigilAccess
-import VigilConsole
 import VigilControl
 import VigilCore
 import VigilHTTP

@@ -1,6 +1,6 @@
 import Testing
 import VigilAccess
-@testable import VigilConsole
+@testable import VigilHTTP
 import VigilCore
 
 @Suite struct FormBodyTests {

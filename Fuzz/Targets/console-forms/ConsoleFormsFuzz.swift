@@ -1,5 +1,5 @@
 import FuzzSupport
-import VigilConsole
+import VigilHTTP
 
 /// A web console form body (`application/x-www-form-urlencoded`) from a browser or an attacker.
 /// Whatever it is: no crash; a refusal names its problem; a form read is within the limits

@@ -4,7 +4,6 @@ import Hummingbird
 import VigilAccess
 import VigilControl
 import VigilCore
-import VigilHTTP
 
 /// The incident list and each incident's page, with every change the CLI has for an incident.
 extension ConsoleController {
@@ -161,7 +160,12 @@ extension ConsoleController {
     ]
 
     func severityChoices(selected: String) async -> [[String: Any]] {
-        await services.directory().severities.map {
+        Self.severityChoices(await services.directory(), selected: selected)
+    }
+
+    /// The ladder's levels as `<option>`s (`P1 — Critical`), `selected` marked.
+    static func severityChoices(_ directory: ConsoleDirectory, selected: String) -> [[String: Any]] {
+        directory.severities.map {
             ["value": $0.id, "label": $0.name.isEmpty ? $0.id : "\($0.id) — \($0.name)", "selected": $0.id == selected] as [String: Any]
         }
     }
@@ -314,7 +318,7 @@ extension ConsoleController {
             "canRespond": canRespond, "canAck": canRespond && open && incident.acknowledgedAt == nil, "isOpen": open,
             "roleChoices": directory.roles.map { ["id": $0.id, "name": $0.name] },
             "stateChoices": IncidentState.allCases.map(\.rawValue),
-            "severities": directory.severities.map { ["value": $0.id, "label": $0.name.isEmpty ? $0.id : "\($0.id) — \($0.name)", "selected": $0.id == incident.severity] as [String: Any] },
+            "severities": Self.severityChoices(directory, selected: incident.severity),
             "actions": actions,
             "timeline": render("timeline", Self.timelineContext(timeline)),
             "notifications": (incident.notifications ?? []).map {

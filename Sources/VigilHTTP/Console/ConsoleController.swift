@@ -7,7 +7,6 @@ import Mustache
 import VigilAccess
 import VigilControl
 import VigilCore
-import VigilHTTP
 
 /// The web console (`/console/…`) and the public status page (`/status`): server-rendered
 /// HTML, a little plain JavaScript, live updates over Server-Sent Events.

@@ -3,7 +3,6 @@ import Synchronization
 import HTTPTypes
 import Hummingbird
 import VigilCore
-import VigilHTTP
 import VigilIncidents
 
 /// The public status page (`/status`, no sign-in) and its Atom feed (`/status/feed.atom`): the

@@ -5,7 +5,6 @@ import Synchronization
 import VigilAccess
 import VigilControl
 import VigilCore
-import VigilHTTP
 
 /// The last two bus readings, so the bus page can show a rate per lane.
 final class ConsoleSamples: Sendable {
@@ -413,26 +412,6 @@ extension ConsoleController {
         }
     }
 
-    /// HTML (and XML) text with `<`, `>`, `&`, `"` and `'` escaped, compared by Unicode scalar:
-    /// a quote followed by a combining mark is one `Character` and would slip past a
-    /// comparison of characters. C0 control characters other than tab and newlines are dropped
-    /// (they are not allowed in XML and mean nothing in a page).
-    static func escaped(_ text: String) -> String {
-        var out = String.UnicodeScalarView()
-        out.reserveCapacity(text.unicodeScalars.count)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "<": out.append(contentsOf: "&lt;".unicodeScalars)
-            case ">": out.append(contentsOf: "&gt;".unicodeScalars)
-            case "&": out.append(contentsOf: "&amp;".unicodeScalars)
-            case "\"": out.append(contentsOf: "&quot;".unicodeScalars)
-            case "'": out.append(contentsOf: "&#39;".unicodeScalars)
-            case "\t", "\n", "\r": out.append(scalar)
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F || (0xFFFE...0xFFFF).contains(scalar.value) { continue }
-                out.append(scalar)
-            }
-        }
-        return String(out)
-    }
+    /// HTML and XML text, escaped by Unicode scalar (``HTMLText``).
+    static func escaped(_ text: String) -> String { HTMLText.escaped(text) }
 }

@@ -1,1 +1,0 @@
-../../../Sources/VigilConsole/FormBody.swift
