@@ -60,6 +60,4 @@ public final class ConsoleEventHub: Sendable {
         let targets = state.withLock { Array($0.subscribers.values) }
         for c in targets { c.yield(event) }
     }
-
-    public var subscriberCount: Int { state.withLock { $0.subscribers.count } }
 }

@@ -61,9 +61,6 @@ final class ConsoleSessions: Sendable {
         }
     }
 
-    /// Ends every session of `token` (its streams end at their next check).
-    func closeAll(token: String) { sessions.withLock { $0 = $0.filter { $0.value.token != token } } }
-
     /// The live session with this id (its last use is now), or nil.
     func touch(_ id: String) -> ConsoleSession? {
         let now = clock.now()
