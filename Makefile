@@ -13,7 +13,7 @@ BENCH_PACKAGES := libconcurrentqueue-dev g++
 SWIFT_BUILD_FLAGS ?=
 CONFIG ?= Config/vigil.yaml
 
-.PHONY: all deps build install-plugins run test test-unit test-notifiers test-console console-screenshots test-scenarios test-tsan fuzz bench-bus bench-rules bench-plugins bench-incidents bench-http bench-notify bench-console soak-bus scenario clean
+.PHONY: all deps build install-plugins run test test-unit test-notifiers test-detectors test-console console-screenshots test-scenarios test-tsan fuzz bench-bus bench-rules bench-plugins bench-incidents bench-http bench-notify bench-console bench-logs soak-bus scenario clean
 
 all: build
 
@@ -61,6 +61,7 @@ test: deps
 	swift test --skip-build $(SWIFT_BUILD_FLAGS) --filter '^$(HOST_SUITES)'
 	swift test --skip-build $(SWIFT_BUILD_FLAGS) --filter '^VigilDaemonTests\.'
 	$(MAKE) --no-print-directory test-notifiers
+	$(MAKE) --no-print-directory test-detectors
 	$(MAKE) --no-print-directory test-console
 	$(MAKE) --no-print-directory test-scenarios
 	$(MAKE) test-tsan
@@ -71,6 +72,11 @@ test: deps
 # which has python3-aiosmtpd.
 test-notifiers: deps
 	cd Tests/Notifiers && /usr/bin/python3 -m unittest
+
+# The bundled detectors (log-patterns, uptime-checks, file-integrity, sqlite-health,
+# metrics-scrape) against real files, servers and databases, and each through a real vigild.
+test-detectors: deps
+	cd Tests/Detectors && /usr/bin/python3 -m unittest
 
 # The web console in headless Chromium (Debian's chromium, driven over WebDriver by its
 # chromedriver) against a real vigild: sign in, a detector's incident appearing live, acknowledge,
@@ -110,6 +116,11 @@ soak-bus: build
 bench-bus:
 	$(call apt_install,$(BENCH_PACKAGES))
 	bash Benchmarks/bus/run.sh
+
+# The log-patterns detector's follow+match path over 1,000,000 generated log lines, beside
+# grep -cP with its authentication patterns on the same file (Benchmarks/logs/run.sh); last line JSON.
+bench-logs:
+	bash Benchmarks/logs/run.sh
 
 bench-rules:
 	bash Benchmarks/rules/run.sh

@@ -63,4 +63,9 @@ for target in $TARGETS; do
         while read -r f; do echo "  crash input: Fuzz/$f" >&2; done <<< "$new"
     fi
 done
+# The Python plugins' parsers (Fuzz/python/targets), half the time each: a pure-Python
+# mutation fuzzer, much slower per input than libFuzzer.
+if [[ -z "${FUZZ_TARGETS:-}" || "${FUZZ_PYTHON:-}" == 1 ]]; then
+    if ! /usr/bin/python3 python/run.py --seconds $(( (SECONDS_PER_TARGET + 1) / 2 )); then failed=1; fi
+fi
 exit $failed

@@ -8,7 +8,7 @@ public enum AccessOperation: String, Sendable, CaseIterable, CustomStringConvert
     case open
     /// Reading anything: incidents, alerts, silences, status, plugins, on-call, runbooks, actions.
     case read
-    /// `POST /api/v2/alerts` and the webhook intakes.
+    /// `POST /api/v2/alerts`, the webhook intakes and `POST /api/v1/events`.
     case sendAlerts
     /// `POST /api/v1/heartbeats/NAME`.
     case sendHeartbeat
@@ -93,6 +93,8 @@ public enum AccessPolicy {
         case ("v2", "silences") where method == "POST" && segments.count == 3: return .manageSilences
         case ("v2", "silence") where method == "DELETE" && segments.count == 4: return .manageSilences
         case ("v1", "heartbeats") where method == "POST" && segments.count == 4: return .sendHeartbeat
+        // Samples and signals for the rules: a monitor's or an application's, as alerts are.
+        case ("v1", "events") where method == "POST" && segments.count == 3: return .sendAlerts
         case ("v1", "webhook"), ("v1", "webhooks"), ("v1", "alerts"):
             // (A `where` after several patterns binds only the last one: the method is checked here.)
             return method == "POST" ? .sendAlerts : .administer

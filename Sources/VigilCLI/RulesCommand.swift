@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VigilConfig
+import VigilControl
 import VigilCore
 import VigilRules
 
@@ -33,7 +34,10 @@ struct RulesCommand: ParsableCommand {
         @Argument(help: "Rule files (YAML).") var files: [String] = []
         @Option(help: "The configuration whose severities, incident types and durations apply (default Config/vigil.yaml when no FILES are given).")
         var config: String?
-        @Flag(help: "List every rule with its id and canonical text.") var list = false
+        @Flag(help: "List every rule with its id, canonical text, what feeds it and when the running daemon last saw a sample.")
+        var list = false
+        @Flag(help: "With --list: print the list as JSON.") var json = false
+        @OptionGroup var location: DaemonLocation
 
         func run() throws {
             let set: RuleSet
@@ -43,13 +47,60 @@ struct RulesCommand: ParsableCommand {
                 throw RulesCommand.report(error, what: files.isEmpty ? (config ?? "Config/vigil.yaml") : files.joined(separator: ", "))
             }
             if list {
-                var t = TextTable("ID", "KIND", "RULE")
-                for r in set.rules { t.add([r.id, r.expression.kind.rawValue, r.expression.description]) }
+                let (views, live) = RulesCommand.sources(set, configPath: config ?? "Config/vigil.yaml", location: location)
+                if !live {
+                    printError("vigil: vigild is not answering at \(location.remoteURL ?? location.resolved); "
+                        + "FED BY comes from the plugin manifests, and no samples are known")
+                }
+                if json { try printJSON(views); return }
+                var t = TextTable("ID", "KIND", "RULE", "FED BY", "LAST SAMPLE")
+                for v in views {
+                    let fed = v.fedBy.isEmpty ? "nothing loaded sends \(v.event)" : v.fedBy.joined(separator: ", ")
+                    let last = v.lastSample.map { "\($0) from \(v.lastSource ?? "?")" } ?? "none seen"
+                    t.add([v.id, v.kind, v.rule, fed, last])
+                }
                 print(t.render())
             }
             print("ok: \(set.rules.count) rule(s); consistently = \(DurationText.format(set.consistently)), "
                   + "stale after \(DurationText.format(set.staleAfter))")
         }
+    }
+
+    /// What feeds each rule: from the running daemon when it answers (its loaded plugins with
+    /// their state, and the last sample it saw), otherwise from the plugin manifests the
+    /// configuration's plugin folders hold (`not running`, no samples).
+    static func sources(_ set: RuleSet, configPath: String, location: DaemonLocation) -> (views: [RuleSourceView], live: Bool) {
+        let rules = set.rules.map {
+            RuleSources.Rule(id: $0.id, kind: $0.expression.kind.rawValue, text: $0.expression.description,
+                             event: $0.expression.selector.name)
+        }
+        if let transport = try? location.transport(),
+           let response = try? transport.send(ControlRequest(command: "rules.sources")), response.ok,
+           let live = try? response.result?.decode([RuleSourceView].self) {
+            let byEvent = Dictionary(live.map { ($0.event, $0) }, uniquingKeysWith: { a, _ in a })
+            let offline = RuleSources.views(rules: rules, plugins: [], samples: [:])
+            return (offline.map { v in
+                guard let seen = byEvent[v.event] else { return v }
+                var out = v
+                out.fedBy = seen.fedBy
+                out.lastSample = seen.lastSample
+                out.lastSource = seen.lastSource
+                return out
+            }, true)
+        }
+        var plugins: [RuleSources.Plugin] = []
+        let directories = (try? ConfigLoader.load(path: configPath).plugins.directories) ?? []
+        for directory in directories {
+            let here = (directory as NSString).appendingPathComponent("plugin.yaml")
+            let candidates = FileManager.default.fileExists(atPath: here) ? [directory]
+                : ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted()
+                    .map { (directory as NSString).appendingPathComponent($0) }
+            for candidate in candidates {
+                guard let m = try? PluginManifestFile.load(directory: candidate), m.kind == .detector else { continue }
+                plugins.append(RuleSources.Plugin(name: m.name, state: "not running", emits: m.emits.map(\.name)))
+            }
+        }
+        return (RuleSources.views(rules: rules, plugins: plugins, samples: [:]), false)
     }
 
     struct Test: ParsableCommand {

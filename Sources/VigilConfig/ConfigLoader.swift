@@ -74,7 +74,14 @@ public enum ConfigLoader {
         if let c = top["control"]?.fields("control", allowed: ["allowed_group"]) {
             config.control.allowedGroup = c["allowed_group"]?.string("allowed_group")
         }
-        if let r = top["rules"]?.fields("rules", allowed: ["files", "consistently", "stale_after"]) {
+        if let r = top["rules"]?.fields("rules", allowed: ["files", "consistently", "stale_after", "own_change_approval"]) {
+            if let d = r["own_change_approval"]?.duration("own_change_approval") {
+                if d >= .zero && d <= .seconds(86_400) { config.ownChangeApproval = d } else {
+                    r["own_change_approval"]?.diagnostics.add(.invalidValue(r["own_change_approval"]?.location ?? r.owner.location,
+                                                                           key: "own_change_approval", found: "\(d)",
+                                                                           expected: "between 0 seconds and 24 hours"))
+                }
+            }
             config.ruleFiles = (r["files"]?.strings("files") ?? []).map(path)
             if let d = r["consistently"]?.duration("consistently") { config.consistentlyDuration = d }
             if let d = r["stale_after"]?.duration("stale_after") {

@@ -18,6 +18,9 @@ public struct VigilConfiguration: Sendable {
     public var ruleFiles: [String]
     /// The duration `consistently` stands for in rules.
     public var consistentlyDuration: Duration
+    /// How long a reported change to one of the daemon's own files waits for a reload
+    /// (`SIGHUP`) that loads it before it counts as tampering (`rules.own_change_approval`).
+    public var ownChangeApproval: Duration = .seconds(60)
     /// How long a series may go without a sample before rules stop trusting its last value (`rules.stale_after`).
     public var ruleStaleAfter: Duration
     /// The detection rules of every file in ``ruleFiles``, checked against ``policy``.

@@ -65,6 +65,10 @@ public struct ControlRoute: Sendable, Hashable {
 public enum ControlCatalogue {
     public static let routes: [ControlRoute] = [
         .init("status", "GET", "/api/v1/status", "The daemon's health, bus lanes and incident counts"),
+        .init("events.send", "POST", "/api/v1/events",
+              "Send metric samples and signals to the detection rules (`{\"events\": [{\"kind\", \"name\", \"value\", \"unit\", \"labels\", \"time\"}]}`)"),
+        .init("rules.sources", "GET", "/api/v1/rules/sources",
+              "Each loaded rule with the event it watches, what can send that event and the last sample seen"),
         .init("incidents.list", "GET", "/api/v1/incidents",
               "Incidents, newest first or open first, a page at a time (query `states`, `severity`, `type`, `component`, "
                   + "`text`, `limit`, `offset`, `order`)",

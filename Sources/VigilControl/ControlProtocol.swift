@@ -192,3 +192,38 @@ public struct ContainmentStatus: Codable, Sendable, Equatable {
         self.logLevel = logLevel
     }
 }
+
+/// One rule and what feeds it (`vigil rules check --list` against the running daemon,
+/// `rules.sources`): the event name it watches, who can send that name (detector plugins whose
+/// `emits:` cover it, `vigild` for the daemon's own), and the last sample the daemon saw.
+public struct RuleSourceView: Codable, Sendable, Equatable {
+    public var id: String
+    public var kind: String
+    public var rule: String
+    /// The event name the rule watches.
+    public var event: String
+    /// `vigild` and/or `plugin:NAME (state)`; empty when nothing loaded can send it.
+    public var fedBy: [String]
+    /// RFC 3339, when the daemon last saw a sample of `event` (nil: none since it started).
+    public var lastSample: String?
+    /// Who sent that sample (`plugin:NAME`, `vigild:…`, `cli:USER`, `http…`).
+    public var lastSource: String?
+
+    public init(id: String, kind: String, rule: String, event: String, fedBy: [String], lastSample: String?,
+                lastSource: String?) {
+        self.id = id
+        self.kind = kind
+        self.rule = rule
+        self.event = event
+        self.fedBy = fedBy
+        self.lastSample = lastSample
+        self.lastSource = lastSource
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, kind, rule, event
+        case fedBy = "fed_by"
+        case lastSample = "last_sample"
+        case lastSource = "last_source"
+    }
+}

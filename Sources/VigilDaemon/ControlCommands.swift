@@ -5,6 +5,7 @@ import VigilHTTP
 import Logging
 import VigilConfig
 import VigilCore
+import VigilRules
 import VigilStore
 
 /// Who sent a control request: a local account on the control socket, an API token's person
@@ -98,6 +99,8 @@ public actor ControlCommands {
     /// How many detection rules are loaded, for `status`.
     private var ruleCount: @Sendable () async -> Int = { 0 }
     func setRuleCount(_ provider: @escaping @Sendable () async -> Int) { ruleCount = provider }
+    private var ruleSources: @Sendable (RuleSet) async -> [RuleSourceView] = { _ in [] }
+    func setRuleSources(_ provider: @escaping @Sendable (RuleSet) async -> [RuleSourceView]) { ruleSources = provider }
 
     public var configuration: VigilConfiguration { config }
 
@@ -142,6 +145,8 @@ public actor ControlCommands {
             switch request.command {
             case "status": return .success(try JSONValue.encoding(try await status()))
             case "emit": return .success(try await emit(request, actor: actor))
+            case "rules.sources": return .success(try JSONValue.encoding(await ruleSources(config.rules)))
+            case "events.send": return .success(try await sendEvents(request, caller: caller))
             case let c where AccessControl.handles(c):
                 guard let accessControl else { throw ControlFailure("access control is not running", kind: .unavailable) }
                 return .success(try await accessControl.handle(request, actor: actor, mayManageTokens: mayManageTokens))
@@ -158,7 +163,7 @@ public actor ControlCommands {
                 guard let pluginControl else { throw ControlFailure("the plugin host is not running", kind: .unavailable) }
                 return .success(try await pluginControl.handle(request, actor: actor))
             default:
-                return .failure(ControlFailure("unknown command \"\(request.command)\"; known: status, emit, "
+                return .failure(ControlFailure("unknown command \"\(request.command)\"; known: status, emit, events.send, rules.sources, "
                     + (IncidentControl.commands + ActionControl.commands + SilenceControl.commands + AccessControl.commands + ["plugins.list", "plugins.show", "plugins.enable", "plugins.disable",
                                                     "plugins.restart"]).joined(separator: ", "), kind: .notFound))
             }
@@ -202,6 +207,32 @@ public actor ControlCommands {
         event.lane = lane
         let outcome = try await eventSink(event, count)
         return .object(["lane": .string(lane.description), "outcome": .string(outcome), "count": .number(Double(count))])
+    }
+
+    /// `POST /api/v1/events`: metric samples and signals from an application or a monitor (the
+    /// HTTP twin of `vigil emit`), for the rules like any plugin's. The whole batch is checked
+    /// before any of it is published: one bad event refuses the request, naming it.
+    func sendEvents(_ request: ControlRequest, caller: ControlCaller) async throws -> JSONValue {
+        guard case .array(let items)? = request.args["events"] else {
+            throw ControlFailure("missing argument \"events\": an array of {kind, name, value, unit, labels, time}")
+        }
+        guard (1...EventBatchText.maximumEvents).contains(items.count) else {
+            throw ControlFailure("events: send between 1 and \(EventBatchText.maximumEvents) events per request, found \(items.count)")
+        }
+        let source = "http:\(caller.actor)"
+        var events: [IngestEvent] = []
+        for (i, item) in items.enumerated() {
+            do { events.append(try EventBatchText.event(item, source: source, now: clock.now())) } catch {
+                throw ControlFailure("events[\(i)]: \(error.description)")
+            }
+        }
+        var lanes: [String: Int] = [:]
+        for event in events {
+            _ = try await eventSink(event, 1)
+            lanes[(event.lane ?? event.defaultLane).description, default: 0] += 1
+        }
+        return .object(["accepted": .number(Double(events.count)),
+                        "lanes": .object(lanes.mapValues { .number(Double($0)) })])
     }
 
     /// The account name of `uid` (getpwuid_r: reentrant, as threads may look up at once).

@@ -90,6 +90,8 @@ public final class Daemon: Sendable {
         let lock = try StateDirectory.prepare(stateDir, allowedGroup: config.control.allowedGroup)
         defer { lock.release() }
         let dbPath = (stateDir as NSString).appendingPathComponent("vigil.db")
+        // Before the first connection: SQLite takes its error log only then (StoreFailureLog).
+        StoreFailureLog.install()
         let store: Store
         do { store = try Store(path: dbPath) } catch {
             throw DaemonStartError.database(path: dbPath, reason: "\(error)")
@@ -123,7 +125,15 @@ public final class Daemon: Sendable {
             await ingest.publish(event, count: count, now: clock.now())
         }
         await commands.setLaneStatistics { bus.statistics().map(StatusView.LaneView.init) }
-        let detection = Detection(rules: config.rules, symbols: symbols, clock: clock, logger: logger) { signals in
+        let configFile = ConfigLoader.absolute(options.configPath)
+        let extraPluginDirectories = options.pluginDirectories.map(ConfigLoader.absolute)
+        let ownPaths = { @Sendable (c: VigilConfiguration) in
+            OwnFileChanges.ownPaths(configFile: configFile, ruleFiles: c.ruleFiles,
+                                    containmentFile: c.containmentFile, templates: c.templatesDirectory,
+                                    runbooks: c.runbooksDirectory, pluginDirectories: c.plugins.directories + extraPluginDirectories)
+        }
+        let detection = Detection(rules: config.rules, symbols: symbols, clock: clock, logger: logger,
+                                  ownFiles: OwnFileChanges(ownPaths: ownPaths(config), window: config.ownChangeApproval)) { signals in
             await incidents.ingest(signals)
         }
         await commands.setRuleCount { await detection.ruleCount }
@@ -141,6 +151,18 @@ public final class Daemon: Sendable {
         try Self.prepareSpecDirectory(stateDir)
         await pluginHost.load(manifests, enabled: config.plugins.enabled.isEmpty ? nil : Set(config.plugins.enabled))
         await commands.setPluginControl(PluginControl(host: pluginHost, refused: refused))
+        await commands.setRuleSources { rules in
+            var plugins: [RuleSources.Plugin] = []
+            for status in await pluginHost.statuses() {
+                guard let manifest = await pluginHost.manifest(status.name), manifest.kind == .detector else { continue }
+                plugins.append(RuleSources.Plugin(name: status.name, state: status.state.name, emits: manifest.emits.map(\.name)))
+            }
+            let listed = rules.rules.map {
+                RuleSources.Rule(id: $0.id, kind: $0.expression.kind.rawValue, text: $0.expression.description,
+                                 event: $0.expression.selector.name)
+            }
+            return RuleSources.views(rules: listed, plugins: plugins, samples: await detection.lastSamples(listed.map(\.event)))
+        }
         await commands.setPluginStates {
             Dictionary(await pluginHost.statuses().map { ($0.name, $0.state.name) }, uniquingKeysWith: { a, _ in a })
         }
@@ -203,6 +225,13 @@ public final class Daemon: Sendable {
             ConfigReloadService(path: options.configPath, commands: commands, incidents: incidents, logger: logger,
                                 onReload: { new in
                                     await detection.replace(new.rules)
+                                    await detection.setOwnPaths(ownPaths(new))
+                                    // What the reload read approves the held changes it matches.
+                                    var current: [String: String?] = [:]
+                                    for path in await detection.heldOwnFileChanges {
+                                        current[path] = .some(try? SHA256Digest.file(path))
+                                    }
+                                    await detection.approveOwnFileChanges(current: current)
                                     await pluginHost.applyRuleNames(new.plugins.policy.ruleNames)
                                     await response.replace(settings: new.containment, rules: new.policy.containment)
                                     silences.replace(windows: new.maintenanceWindows)
@@ -219,6 +248,9 @@ public final class Daemon: Sendable {
             PluginHostService(host: pluginHost),
             NotificationOutboxService(outbox: outbox, interval: .milliseconds(250), logger: logger),
             StoreCheckpointService(store: store, logger: logger),
+            StoreFailureService(reports: StoreFailureReports(), publish: { event in
+                _ = await ingest.publish(event, count: 1, now: clock.now())
+            }, clock: clock, logger: logger),
             ResponseService(engine: response, changes: changes),
         ]
         if config.http.enabled {

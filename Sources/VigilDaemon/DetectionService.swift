@@ -17,9 +17,15 @@ actor Detection {
     /// Signals produced so far, for `vigil status`.
     private(set) var produced = 0
 
-    init(rules: RuleSet, symbols: SymbolTable, clock: any VigilClock, logger: Logger,
+    /// Tampering reports about the daemon's own files, held for an approving reload.
+    private var ownFiles: OwnFileChanges?
+    private let tampering: Symbol
+
+    init(rules: RuleSet, symbols: SymbolTable, clock: any VigilClock, logger: Logger, ownFiles: OwnFileChanges? = nil,
          sink: @escaping @Sendable ([RuleSignal]) async -> Void = { _ in }) {
         engine = RuleEngine(rules: rules, symbols: symbols, clock: clock)
+        self.ownFiles = ownFiles
+        tampering = symbols.intern("configuration_tampering_detected")
         self.symbols = symbols
         self.clock = clock
         self.logger = logger
@@ -37,18 +43,82 @@ actor Detection {
         logger.notice("detection rules reloaded", metadata: ["rules": "\(engine.ruleCount)"])
     }
 
+    /// When each event name was last seen and from whom (`vigil rules check --list`): one write
+    /// per run of equal names in a batch, not per event.
+    private var lastSeen: [Symbol: (time: Timestamp, source: Symbol)] = [:]
+
+    /// The last sample of each of `names` this daemon saw, with its sender.
+    func lastSamples(_ names: [String]) -> [String: (time: Timestamp, source: String)] {
+        var out: [String: (time: Timestamp, source: String)] = [:]
+        for name in names {
+            guard let symbol = symbols.lookup(name), let seen = lastSeen[symbol] else { continue }
+            out[name] = (seen.time, symbols.name(seen.source))
+        }
+        return out
+    }
+
     func ingest(_ events: [Event]) async {
+        if var run = events.first {
+            for e in events.dropFirst() {
+                if e.name != run.name { lastSeen[run.name] = (run.time, run.source) }
+                run = e
+            }
+            lastSeen[run.name] = (run.time, run.source)
+        }
         signals.removeAll(keepingCapacity: true)
-        engine.ingest(events, into: &signals)
+        if ownFiles != nil, events.contains(where: { $0.name == tampering }) {
+            engine.ingest(events.filter { !holdOwnFileChange($0) }, into: &signals)
+        } else {
+            engine.ingest(events, into: &signals)
+        }
         await deliver()
+    }
+
+    /// Whether `e` reports a change to one of the daemon's own files and is now held for an
+    /// approving reload (``OwnFileChanges``).
+    private func holdOwnFileChange(_ e: Event) -> Bool {
+        guard e.name == tampering, ownFiles != nil else { return false }
+        let labels = symbols.labels(e.labels)
+        guard let path = labels["path"], let new = labels["new_sha256"],
+              ownFiles?.hold(e, path: path, newHash: new, now: clock.now()) == true else { return false }
+        logger.notice("change to one of the daemon's own files: held until a reload approves it", metadata: [
+            "path": "\(path)", "new_sha256": "\(new)", "window": "\(ownFiles.map { DurationText.format($0.window) } ?? "")",
+            "source": "\(symbols.name(e.source))",
+        ])
+        return true
+    }
+
+    /// The paths of the held changes (for the reload to hash).
+    var heldOwnFileChanges: [String] { ownFiles.map { Array($0.held.keys).sorted() } ?? [] }
+
+    /// An approved reload found the held paths with these contents (``OwnFileChanges/approve``).
+    func approveOwnFileChanges(current: [String: String?]) {
+        guard let approved = ownFiles?.approve(current: current) else { return }
+        for path in approved {
+            logger.notice("change to one of the daemon's own files approved by a reload", metadata: ["path": "\(path)"])
+        }
+    }
+
+    /// The reload changed which files are the daemon's own.
+    func setOwnPaths(_ paths: [String]) {
+        ownFiles?.ownPaths = OwnFileChanges(ownPaths: paths, window: .zero).ownPaths
     }
 
     /// Runs the timers due by now; returns when the engine next needs to run.
     func tick() async -> Timestamp? {
         signals.removeAll(keepingCapacity: true)
-        engine.evaluate(now: clock.now(), into: &signals)
+        let now = clock.now()
+        if let due = ownFiles?.due(now: now), !due.isEmpty {
+            for e in due {
+                logger.warning("change to one of the daemon's own files not approved by a reload in time: tampering",
+                               metadata: ["path": "\(symbols.labels(e.labels)["path"] ?? "")"])
+            }
+            engine.ingest(due, into: &signals)
+        }
+        engine.evaluate(now: now, into: &signals)
         await deliver()
-        return engine.nextDue
+        guard let held = ownFiles?.nextDue else { return engine.nextDue }
+        return engine.nextDue.map { min($0, held) } ?? held
     }
 
     private func deliver() async {

@@ -89,9 +89,14 @@ enum RootFilesystem {
         if st.st_mode & S_IFMT == S_IFDIR {
             try makeDirectory(target, step: .bindMount)
         } else {
-            let fd = open(target, O_CREAT | O_WRONLY | O_CLOEXEC, 0o644)
-            guard fd >= 0 else { throw .errno(.bindMount, "creating \(target)") }
-            close(fd)
+            // A file inside an earlier bind (the runtime's /etc/ld.so.cache under a read path of
+            // /etc) is already there, on a read-only mount: it is the mount point as it is.
+            var existing = stat()
+            if lstat(target, &existing) != 0 {
+                let fd = open(target, O_CREAT | O_WRONLY | O_CLOEXEC, 0o644)
+                guard fd >= 0 else { throw .errno(.bindMount, "creating \(target)") }
+                close(fd)
+            }
         }
         guard mount(path, target, nil, vigil_ms_bind() | vigil_ms_rec(), nil) == 0 else {
             throw .errno(.bindMount, "bind \(path)")

@@ -47,14 +47,14 @@ extension Store {
     /// Marks a token revoked at `at`; returns the record, or nil for an unknown id. Revoking twice
     /// keeps the first time. Allowed whatever the write gate says: taking access away must always work.
     public func revokeToken(id: String, at: Timestamp) async throws -> APITokenRecord? {
-        try await pool.write { db in
+        try await Self.reportingRefusal { try await pool.write { db in
             guard var record = try APITokenRecord.fetchOne(db, key: id) else { return nil }
             if record.revokedAt == nil {
                 record.revokedAt = at.nanoseconds
                 try record.update(db)
             }
             return record
-        }
+        } }
     }
 
     /// Records that the acknowledgement link with `nonce` was used; false when it already was.
@@ -62,14 +62,14 @@ extension Store {
     /// refused for their age anyway), so the table holds at most the links still alive.
     public func consumeAckLinkNonce(_ nonce: String, incidentID: String, person: String, expiresAt: Timestamp,
                                     now: Timestamp) async throws -> Bool {
-        try await pool.write { db in
+        try await Self.reportingRefusal { try await pool.write { db in
             try db.execute(sql: "DELETE FROM ack_link_use WHERE expiresAt <= ?", arguments: [now.nanoseconds])
             try db.execute(sql: """
                 INSERT INTO ack_link_use(nonce, incidentID, person, usedAt, expiresAt) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT(nonce) DO NOTHING
                 """, arguments: [nonce, incidentID, person, now.nanoseconds, expiresAt.nanoseconds])
             return db.changesCount == 1
-        }
+        } }
     }
 
     /// How many used-link nonces are kept (for tests and status).

@@ -62,22 +62,22 @@ extension Store {
     /// when it returns they are on disk (WAL, fsynced).
     public func saveAlerts(_ records: [AlertRecord], removing: [String] = []) async throws {
         guard !records.isEmpty || !removing.isEmpty else { return }
-        try await pool.write { db in
+        try await Self.reportingRefusal { try await pool.write { db in
             for r in records { try r.upsert(db) }
             for fp in removing { try AlertRecord.delete(db, fingerprint: fp) }
-        }
+        } }
     }
 
     /// Applies queued alert writes in their order, in one transaction (``AlertWriteQueue``).
     func applyAlertOperations(_ operations: [AlertWriteQueue.Operation]) async throws {
-        try await pool.write { db in
+        try await Self.reportingRefusal { try await pool.write { db in
             for op in operations {
                 switch op {
                 case .save(let r): try r.upsert(db)
                 case .remove(let fp): try AlertRecord.delete(db, fingerprint: fp)
                 }
             }
-        }
+        } }
     }
 
     /// Every stored alert, oldest first.

@@ -46,10 +46,10 @@ extension Store {
     /// transaction: when it returns they are on disk.
     public func saveHeartbeats(_ records: [HeartbeatRecord], removing: [String] = []) async throws {
         guard !records.isEmpty || !removing.isEmpty else { return }
-        try await pool.write { db in
+        try await Self.reportingRefusal { try await pool.write { db in
             for r in records { try r.save(db) }
             for name in removing { _ = try HeartbeatRecord.deleteOne(db, key: name) }
-        }
+        } }
     }
 
     /// Every stored heartbeat state, by name.

@@ -94,7 +94,21 @@ public final class Store: Sendable {
     func scheduled<T>(_ priority: WritePriority, _ write: () async throws -> T) async throws -> T {
         await scheduler.acquire(priority)
         defer { scheduler.release() }
-        return try await write()
+        return try await Self.reportingRefusal(write)
+    }
+
+    /// Runs `body`, and reports a busy or locked refusal it meets as a store failure
+    /// (``StoreFailureLog``): SQLite's error log does not carry those, since they can be retried.
+    static func reportingRefusal<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as DatabaseError {
+            let code = error.extendedResultCode.rawValue
+            if let kind = StoreFailure.kind(code: code), kind == .busy || kind == .locked {
+                StoreFailureLog.report(code: code, message: error.message ?? "\(error.resultCode)")
+            }
+            throw error
+        }
     }
 
     /// Called (on the writer's task) after every commit that queued notifications, with what it
