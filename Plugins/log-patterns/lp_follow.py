@@ -150,7 +150,7 @@ class FileFollower:
                 self._problem("refusing %s: it is a symbolic link (a log is read only as a regular file)" % self.path)
             elif error.errno == errno.EACCES:
                 self._problem("cannot read %s: permission denied for this plugin's uid %d (on Debian the "
-                              "auth log is root:adm 0640: the plugin needs read access, e.g. the group adm)"
+                              "auth log is root:adm 0640: give the plugin the group adm under sandbox.groups and in its grant)"
                               % (self.path, os.getuid()))
             else:
                 self._problem("cannot open %s: %s" % (self.path, error.strerror))

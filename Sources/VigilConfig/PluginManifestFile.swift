@@ -7,8 +7,17 @@ import Yams
 public enum PluginManifestFile {
     static let topKeys = ["name", "kind", "version", "description", "exec", "args", "protocol", "sandbox",
                           "timeouts", "critical", "config", "emits"]
+    /// A POSIX group name: a letter or `_`, then letters, digits, `_`, `-` (at most 32).
+    static func isGroupName(_ s: String) -> Bool {
+        guard let first = s.unicodeScalars.first, s.utf8.count <= 32 else { return false }
+        func ok(_ c: Unicode.Scalar, first: Bool) -> Bool {
+            (c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || c == "_" || (!first && ((c >= "0" && c <= "9") || c == "-"))
+        }
+        return ok(first, first: true) && s.unicodeScalars.dropFirst().allSatisfy { ok($0, first: false) }
+    }
+
     static let sandboxKeys = ["profile", "network", "ports", "egress", "capabilities", "read_paths", "write_paths",
-                              "limits", "env", "syscalls", "executables"]
+                              "limits", "env", "syscalls", "executables", "groups"]
     static let limitKeys = ["memory", "cpu", "open_files", "processes", "data"]
     static let timeoutKeys = ["handshake", "heartbeat", "action_deadline"]
 
@@ -163,6 +172,18 @@ public enum PluginManifestFile {
                 return nil
             }
             return name
+        }
+        needs.groups = (f["groups"]?.sequence("groups") ?? []).compactMap { n -> String? in
+            guard let s = n.string("groups") else { return nil }
+            guard PluginManifestFile.isGroupName(s) else {
+                n.diagnostics.add(.invalidValue(n.location, key: "groups", found: s, expected: "a group name like adm"))
+                return nil
+            }
+            return s
+        }
+        if needs.groups.count > SandboxSpec.maximumGroups, let n = f["groups"] {
+            n.diagnostics.add(.invalidValue(n.location, key: "groups", found: "\(needs.groups.count) groups",
+                                            expected: "at most \(SandboxSpec.maximumGroups)"))
         }
         needs.readPaths = paths(f["read_paths"], "read_paths", directory: directory)
         needs.writePaths = paths(f["write_paths"], "write_paths", directory: directory)

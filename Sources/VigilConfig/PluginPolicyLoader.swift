@@ -5,7 +5,7 @@ import VigilCore
 /// configuration file's folder. Asking the policy for something no policy may grant
 /// (`CAP_SYS_ADMIN`, `unshare`, …) is an error of the configuration itself.
 enum PluginPolicyLoader {
-    static let ceilingKeys = ["limits", "networks", "capabilities", "syscalls", "executables", "read_paths", "write_paths", "nftables", "emits", "egress"]
+    static let ceilingKeys = ["limits", "networks", "capabilities", "syscalls", "executables", "groups", "read_paths", "write_paths", "nftables", "emits", "egress"]
 
     /// A list of names an operator grants, normalized; names that can never be granted are
     /// errors at their place.
@@ -73,6 +73,8 @@ enum PluginPolicyLoader {
                 return path
             })
         }
+        if let set = grantable(f["groups"], "groups", noun: "a group a plugin may join",
+                               never: PluginPolicy.neverGrantableGroups) { c.groups = set }
         if let b = f["nftables"]?.bool("nftables") { c.nftables = b }
         if let n = f["emits"] { c.emits = emits(n) }
         if let n = f["egress"], let items = n.sequence("egress") {

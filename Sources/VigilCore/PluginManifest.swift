@@ -120,6 +120,9 @@ public struct PluginSandboxNeeds: Codable, Sendable, Equatable {
     /// Per-plugin syscall additions to the profile (`syscalls: {allow: [...], watch: [...]}`).
     public var extraAllow: [String]
     public var extraWatch: [String]
+    /// Supplementary groups (names) the plugin runs with, such as `adm` to read
+    /// `/var/log/auth.log`; each must be granted by the operator's policy.
+    public var groups: [String] = []
 
     public init(profile: String? = nil, network: PluginNetwork = .none, ports: [UInt16] = [], egress: [EgressDestination] = [],
                 capabilities: [String] = [],

@@ -75,6 +75,13 @@ public struct PluginPolicy: Sendable, Equatable {
                 }
             }
         }
+        for group in needs.groups {
+            if Self.neverGrantableGroups.contains(group) {
+                refuse("sandbox.groups", group, "never (no policy can grant it)")
+            } else if !ceiling.groups.contains(group) {
+                refuse("sandbox.groups", group, list(ceiling.groups.sorted()))
+            }
+        }
         for program in needs.executables where !ceiling.executables.contains(program) {
             refuse("sandbox.executables", program, list(ceiling.executables.sorted()))
         }
@@ -157,6 +164,12 @@ public struct PluginPolicy: Sendable, Equatable {
         return copy
     }
 
+    /// Groups no manifest may join, whatever the policy: each is root in all but name (raw disks,
+    /// kernel memory, the password hashes, sudo, container runtimes that start a root shell).
+    public static let neverGrantableGroups: Set<String> = [
+        "root", "shadow", "disk", "kmem", "sudo", "wheel", "admin", "docker", "lxd", "incus-admin", "libvirt", "kvm",
+    ]
+
     /// Syscalls no manifest may add, whatever the policy: they escape or blind the sandbox
     /// (namespaces, mounts, another filter, kernel modules, tracing), bypass its argument checks
     /// (`clone`, `clone3`, `prctl`, `socket`, `socketpair` are only allowed with those checks), or
@@ -222,6 +235,8 @@ public struct PluginCeiling: Sendable, Equatable {
     public var syscalls: Set<String>
     /// Programs a manifest may list under `sandbox.executables` (exact absolute paths).
     public var executables: Set<String>
+    /// Group names a manifest may list under `sandbox.groups` (supplementary groups).
+    public var groups: Set<String> = []
     /// Absolute folders (or files) under which `read_paths` may lie; write prefixes are readable too.
     public var readPaths: [String]
     /// Absolute folders (or files) under which `write_paths` may lie.
@@ -262,6 +277,7 @@ public struct PluginCeiling: Sendable, Equatable {
         out.capabilities.formUnion(grant.capabilities)
         out.syscalls.formUnion(grant.syscalls)
         out.executables.formUnion(grant.executables)
+        out.groups.formUnion(grant.groups)
         out.readPaths += grant.readPaths.filter { !out.readPaths.contains($0) }
         out.writePaths += grant.writePaths.filter { !out.writePaths.contains($0) }
         out.nftables = nftables || grant.nftables

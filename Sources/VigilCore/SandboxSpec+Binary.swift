@@ -7,7 +7,8 @@
 /// declaration order; a string is a `UInt32` byte count and UTF-8 bytes; a list is a `UInt32`
 /// count and its items; a dictionary is a list of key/value pairs sorted by key; an optional is a
 /// byte 0/1 then the value; a Bool is a byte 0/1; `namespaces` is one byte of flags
-/// (mount 1, pid 2, ipc 4, uts 8, net 16); `network` is a byte (none 0, loopback 1, outbound 2, brokered 3).
+/// (mount 1, pid 2, ipc 4, uts 8, net 16); `network` is a byte (none 0, loopback 1, outbound 2, brokered 3);
+/// `groups` (the supplementary gids) comes last.
 extension SandboxSpec {
     /// This spec in the binary form.
     public func binaryEncoded() -> [UInt8] {
@@ -49,6 +50,8 @@ extension SandboxSpec {
         w.strings(filesystem.executables)
         w.integer(filesystem.tmpBytes)
         w.bool(landlock)
+        w.integer(UInt32(groups.count))
+        groups.forEach { w.integer($0) }
         return w.bytes
     }
 
@@ -95,12 +98,15 @@ extension SandboxSpec {
             readPaths: try r.strings("filesystem.readPaths"), writePaths: try r.strings("filesystem.writePaths"),
             executables: try r.strings("filesystem.executables"), tmpBytes: try r.integer(UInt64.self, "filesystem.tmpBytes"))
         let landlock = try r.bool("landlock")
-        guard r.isAtEnd else { throw r.failure("landlock", "\(r.remaining) bytes after the last field") }
+        var groups: [UInt32] = []
+        for _ in 0..<(try r.count("groups", minimumItemBytes: 4)) { groups.append(try r.integer(UInt32.self, "groups")) }
+        guard r.isAtEnd else { throw r.failure("groups", "\(r.remaining) bytes after the last field") }
         self.init(version: version, plugin: plugin, executable: executable, arguments: arguments, environment: environment,
                   workingDirectory: workingDirectory, uid: uid, gid: gid, namespaces: namespaces, limits: limits,
                   capabilities: capabilities, network: network, tcpConnectPorts: ports,
                   seccomp: SeccompPolicy(allow: allow, watch: watch, kill: kill, errno: errno, useNotify: useNotify),
                   filesystem: filesystem, landlock: landlock)
+        self.groups = groups
     }
 }
 

@@ -44,6 +44,11 @@ public struct SandboxSpec: Codable, Sendable, Equatable {
     public var filesystem: FilesystemView
     /// Whether to apply a Landlock ruleset (skipped with a note on stderr when the kernel lacks it).
     public var landlock: Bool
+    /// Supplementary group ids the plugin runs with (`sandbox.groups`, resolved by the daemon):
+    /// none unless the operator's policy grants a group, such as `adm` for `/var/log/auth.log`.
+    public var groups: [UInt32] = []
+    /// Most supplementary groups a plugin may hold.
+    public static let maximumGroups = 16
 
     public init(
         version: Int = SandboxSpec.currentVersion, plugin: String, executable: String,

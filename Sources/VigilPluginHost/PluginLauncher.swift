@@ -97,6 +97,7 @@ struct PluginLauncher: Sendable {
         let built: Result<(SandboxSpec, PreparedDataFolder?), PathRefusal> = await Self.onThread(yielding: true) {
             Result { () throws(PathRefusal) -> (SandboxSpec, PreparedDataFolder?) in
                 var request = Self.request(for: checked, uid: uid, useNotify: useNotify)
+                request.groups = try SandboxRequest.groupIDs(checked.sandbox.groups, plugin: checked.name)
                 var data: PreparedDataFolder?
                 if let guardian {
                     data = try guardian.prepare(checked, uid: uid)

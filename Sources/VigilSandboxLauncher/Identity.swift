@@ -42,13 +42,16 @@ enum Identity {
     }
 
     /// `lastCap` is read before the plugin's `/proc` (pids only, no `/proc/sys`) replaces the host's.
-    static func become(uid: UInt32, gid: UInt32, keeping kept: [cap_value_t], lastCap: Int32) throws(LauncherFailure) {
+    static func become(uid: UInt32, gid: UInt32, groups: [UInt32] = [], keeping kept: [cap_value_t], lastCap: Int32) throws(LauncherFailure) {
         guard lastCap > 0 else { throw LauncherFailure(.capabilities, "cap_last_cap unknown") }
         for cap in 0...lastCap where !kept.contains(cap_value_t(cap)) {
             guard vigil_bounding_drop(cap) == 0 else { throw .errno(.capabilities, "dropping capability \(cap) from the bounding set") }
         }
         guard vigil_set_keep_caps(kept.isEmpty ? 0 : 1) == 0 else { throw .errno(.capabilities, "PR_SET_KEEPCAPS") }
-        guard setgroups(0, nil) == 0 else { throw .errno(.setgroups, "setgroups([])") }
+        // Only the supplementary groups the operator's policy granted (`sandbox.groups`), else none.
+        guard groups.withUnsafeBufferPointer({ setgroups($0.count, $0.baseAddress) }) == 0 else {
+            throw .errno(.setgroups, "setgroups(\(groups))")
+        }
         guard vigil_set_all_gids(gid) == 0 else { throw .errno(.setgid, "setresgid(\(gid))") }
         guard vigil_set_all_uids(uid) == 0 else { throw .errno(.setuid, "setresuid(\(uid))") }
         // Belt and braces: with no capability to do so, going back to root must fail.

@@ -28,7 +28,7 @@ enum PluginSetup {
             guard vigil_loopback_up() == 0 else { throw .errno(.loopback, "lo up") }
         }
         try Identity.applyLimits(spec.limits, reaper: spec.namespaces.pid)
-        try Identity.become(uid: spec.uid, gid: spec.gid, keeping: prepared.capabilities, lastCap: lastCap)
+        try Identity.become(uid: spec.uid, gid: spec.gid, groups: spec.groups, keeping: prepared.capabilities, lastCap: lastCap)
         if prepared.parentDeathSignal {
             // After setresuid, which clears it. The parent is the daemon's zygote keeper thread,
             // which lives as long as the daemon: SIGKILL from any death of the daemon. If the

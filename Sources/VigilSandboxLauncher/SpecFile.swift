@@ -48,6 +48,9 @@ enum SpecFile {
         guard !spec.plugin.isEmpty, spec.plugin.utf8.count <= 64 else { throw fail("plugin", "empty or too long") }
         guard spec.uid != 0 else { throw fail("uid", "a plugin never runs as root") }
         guard spec.gid != 0 else { throw fail("gid", "a plugin never runs with group root") }
+        guard spec.groups.count <= SandboxSpec.maximumGroups, !spec.groups.contains(0) else {
+            throw fail("groups", "at most \(SandboxSpec.maximumGroups) supplementary groups, never root's")
+        }
         let fs = spec.filesystem
         let paths = [("executable", spec.executable), ("workingDirectory", spec.workingDirectory),
                      ("filesystem.pluginDirectory", fs.pluginDirectory)]

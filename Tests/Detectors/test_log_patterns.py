@@ -544,7 +544,7 @@ except ImportError as error:
     SKIP = "the daemon fixture is missing: %s" % error
 
 
-SHIPPED_GRANT = '      log-patterns: { read_paths: [/var/log], emits: [authentication_failures, "log_*"] }'
+SHIPPED_GRANT = '      log-patterns: { read_paths: [/var/log], groups: [adm], emits: [authentication_failures, "log_*"] }'
 
 
 @unittest.skipIf(SKIP, SKIP or "")
@@ -588,6 +588,45 @@ class ThroughTheDaemonTests(unittest.TestCase):
                     print("\n" + self.test_output[0] + "\n" + "\n".join(self.test_output[1]), file=sys.stderr)
         finally:
             shutil.rmtree(logs, ignore_errors=True)
+
+
+@unittest.skipIf(SKIP, SKIP or "")
+class AdmGroupTests(unittest.TestCase):
+    """rsyslog's /var/log/auth.log is root:adm 0640: the shipped plugin reads it through the
+    supplementary group its grant gives it, and nothing else of root's."""
+
+    def test_a_root_adm_0640_log_is_read_through_the_granted_group(self):
+        import grp
+        logs = tempfile.mkdtemp(prefix="vigil-lp-adm-", dir="/var/tmp")
+        os.chmod(logs, 0o755)
+        auth = os.path.join(logs, "auth.log")
+        secret = os.path.join(logs, "root-only.log")
+        append(auth, "")
+        append(secret, fx.failed_password(99))
+        os.chown(auth, 0, grp.getgrnam("adm").gr_gid)
+        os.chmod(auth, 0o640)
+        os.chmod(secret, 0o600)
+        try:
+            with vigild.Daemon(plugins={"log-patterns": {"config": {"files": [auth, secret], "journal": False},
+                                                         "sandbox": {"read_paths": ["../sdk/python", logs]}}},
+                               replace=[(SHIPPED_GRANT, SHIPPED_GRANT.replace("[/var/log]", "[%s]" % logs))]) as d:
+                self.assertTrue(vigild.eventually(lambda: "following %s from its end" % auth in d.log(), 60), d.log()[-3000:])
+                self.assertTrue(vigild.eventually(lambda: "cannot read %s: permission denied" % secret in d.log(), 30),
+                                d.log()[-3000:])
+                for i in range(25):
+                    append(auth, fx.failed_password(i))
+                found = vigild.eventually(lambda: next((i for i in incidents(d) if i.get("type") == "Authentication failure"), None), 30)
+                self.assertIsNotNone(found, d.log()[-4000:])
+        finally:
+            shutil.rmtree(logs, ignore_errors=True)
+
+    def test_a_group_the_policy_does_not_grant_keeps_the_plugin_from_starting(self):
+        with vigild.Daemon(plugins={"log-patterns": {"sandbox": {"groups": ["adm", "backup"]}}}) as d:
+            shown = vigild.eventually(lambda: "backup" in d.vigil("plugins", "show", "log-patterns") and
+                                      d.vigil("plugins", "show", "log-patterns"), 30)
+            self.assertTrue(shown, d.log()[-3000:])
+            self.assertIn("sandbox.groups", shown)
+            self.assertFalse(d.plugin_running("log-patterns"))
 
 
 def incidents(d):

@@ -152,6 +152,23 @@ import VigilCore
         }
     }
 
+    /// Supplementary groups: only those the plugin's grant names, never one that is root in all
+    /// but name, and a bad group name in a manifest is an error at its place.
+    @Test func groupsAreGrantedByNameAndSomeNever() throws {
+        let policy = try Self.policy("""
+            default: {}
+            grants:
+              evil: { groups: [adm] }
+            """)
+        #expect(policy.violations(of: try Self.manifest("groups: [adm]")).isEmpty)
+        #expect(policy.violations(of: try Self.manifest("groups: [adm]", name: "other")).map(\.field) == ["sandbox.groups"])
+        let refused = policy.violations(of: try Self.manifest("groups: [adm, shadow, systemd-journal]"))
+        #expect(refused.map(\.asked) == ["shadow", "systemd-journal"], "\(refused)")
+        #expect(refused.first?.allowed == "never (no policy can grant it)")
+        #expect(throws: ConfigErrors.self) { try Self.policy("grants:\n  evil: { groups: [disk] }") }
+        #expect(throws: ConfigErrors.self) { try Self.manifest("groups: [\"adm; rm\"]") }
+    }
+
     @Test func withoutAPolicySectionEverythingBeyondTheDefaultsIsDenied() throws {
         let policy = try Self.policy("{}")
         #expect(policy.defaultCeiling == PluginPolicy.builtIn.defaultCeiling && policy.grants.isEmpty)

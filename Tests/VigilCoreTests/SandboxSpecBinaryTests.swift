@@ -18,7 +18,15 @@ import VigilCore
                           executables: ["/opt/plugins/disk-watch/bin/run", "/lib64/ld-linux-x86-64.so.2"], tmpBytes: 1 << 20),
         landlock: false)
 
+    static var fullWithGroups: SandboxSpec {
+        var spec = full
+        spec.groups = [4, 101]
+        return spec
+    }
+
     @Test func roundTripsEveryField() throws {
+        #expect(try SandboxSpec(binary: Self.fullWithGroups.binaryEncoded()) == Self.fullWithGroups)
+        #expect(try SandboxSpec(binary: Self.fullWithGroups.binaryEncoded()) != Self.full, "groups are carried")
         #expect(try SandboxSpec(binary: Self.full.binaryEncoded()) == Self.full)
         var other = Self.full
         other.network = .loopback

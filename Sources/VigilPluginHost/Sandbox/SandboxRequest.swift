@@ -27,6 +27,8 @@ public struct SandboxRequest: Sendable, Equatable {
     public var extraWatch: [String]
     /// Whether the daemon watches the notify fd (false: unknown syscalls get EPERM from the kernel).
     public var useNotify: Bool
+    /// Supplementary group ids (the manifest's granted `groups`, resolved by ``groupIDs(_:plugin:)``).
+    public var groups: [UInt32] = []
     /// The plugin's own writable folder, made by the daemon (``PluginLaunchGuard``); bound
     /// writable and named in `VIGIL_DATA_DIR`.
     public var dataDirectory: String?
@@ -83,7 +85,7 @@ public struct SandboxRequest: Sendable, Equatable {
         environment["HOME"] = "/tmp"
         environment["TMPDIR"] = "/tmp"
         if let dataDirectory { environment[PluginLaunchGuard.dataEnvironmentKey] = dataDirectory }
-        return SandboxSpec(
+        var spec = SandboxSpec(
             plugin: plugin, executable: executable, arguments: arguments, environment: environment,
             workingDirectory: pluginDirectory, uid: uid, gid: gid,
             namespaces: .init(mount: true, pid: true, ipc: true, uts: true, net: network.ownNamespace),
@@ -97,6 +99,30 @@ public struct SandboxRequest: Sendable, Equatable {
                               writePaths: writePaths + (dataDirectory.map { [$0] } ?? []),
                               executables: Self.unique(([executable] + executables).flatMap(ExecutableChain.resolve))),
             landlock: true)
+        spec.groups = groups
+        return spec
+    }
+
+    /// The gids of group `names` on this host (`getgrnam_r`: an NSS look-up, so called on the
+    /// launch thread, never on the cooperative pool). A name the host does not know, or one
+    /// that is root's group, refuses the start.
+    public static func groupIDs(_ names: [String], plugin: String) throws(PathRefusal) -> [UInt32] {
+        var out: [UInt32] = []
+        for name in names {
+            var entry = group()
+            var result: UnsafeMutablePointer<group>?
+            var buffer = [CChar](repeating: 0, count: 16_384)
+            let rc = getgrnam_r(name, &entry, &buffer, buffer.count, &result)
+            guard rc == 0, result != nil else {
+                throw PathRefusal(plugin: plugin, field: "sandbox.groups", path: name,
+                                  reason: rc == 0 ? "is not a group on this host" : "could not be looked up (error \(rc))")
+            }
+            guard entry.gr_gid != 0 else {
+                throw PathRefusal(plugin: plugin, field: "sandbox.groups", path: name, reason: "is root's group")
+            }
+            if !out.contains(entry.gr_gid) { out.append(entry.gr_gid) }
+        }
+        return out
     }
 }
 
