@@ -68,7 +68,10 @@ func position(of needle: String, in text: String) -> (line: Int, column: Int)? {
         let expected: [(String, String)] = [
             ("WebSocket server outage", "P1"), ("Authentication failure", "P1"), ("API quota exhaustion", "P1"),
             ("Data corruption", "P1"), ("High CPU utilization", "P2"), ("Elevated error rates", "P2"),
-            ("Performance degradation", "P3"), ("Minor UI issues", "P4"),
+            ("Performance degradation", "P3"),
+            // Detected by the bundled uptime checks (issue 21).
+            ("Service outage", "P1"), ("TLS certificate expiry", "P3"),
+            ("Minor UI issues", "P4"),
             // The daemon's own, for notifications nobody could deliver.
             ("Notification failure", "P2"),
         ]
@@ -103,8 +106,13 @@ func position(of needle: String, in text: String) -> (line: Int, column: Int)? {
         #expect(c.policy.containment["data_corruption"] == ["stop_write_operations", "backup_current_state",
                                                             "isolate_affected_storage", "enable_read_only_mode"])
         #expect(c.ruleFiles.map { ($0 as NSString).lastPathComponent } == ["detection-rules.yaml", "operator-rules.yaml"])
-        // The seed's twelve, plus the daemon's own rules about quarantined plugins (operator-rules.yaml).
-        #expect(c.rules.rules.filter { !$0.id.hasPrefix("vigil.") }.count == 12)
+        // The seed's twelve, the bundled detectors' (uptime, data integrity, application), plus the
+        // daemon's own rules about quarantined plugins (operator-rules.yaml).
+        #expect(c.rules.rules.filter { $0.section != nil }.count == 12)
+        #expect(c.rules.rules.map(\.id).filter { $0.hasPrefix("uptime.") || $0.hasPrefix("application.") || $0.hasPrefix("data_integrity.") }
+            == ["uptime.websocket_down", "uptime.endpoint_down", "uptime.tls_certificate_expiring",
+                "data_integrity.sqlite_corruption_detected", "application.api_quota_usage", "application.application_errors",
+                "application.ui_errors", "application.ui_issue_reported"])
         #expect(c.rules.rules.map(\.id).filter { $0.hasPrefix("vigil.") } == ["vigil.critical_plugin_quarantined", "vigil.plugin_quarantined"])
         #expect(c.rules.rule(id: "system_health.cpu_usage")?.incidentType == "High CPU utilization")
         #expect(c.consistentlyDuration == .seconds(300))
