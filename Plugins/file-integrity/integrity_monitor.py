@@ -4,7 +4,8 @@ Each configured path (a *root*) is watched through its parent folder, so a file 
 rename (editors, `sed -i`), deleted or recreated is seen; a root that is a folder is watched
 with every folder below it (bounded). An event only marks a path dirty; once the path has been
 quiet for `settle_seconds` (at most `max_delay_seconds` after its first event) it is examined
-and compared with the baseline, and each difference is one report. An overflow of the kernel's
+and compared with the baseline, and each difference is one report (within the report budget:
+see integrity_budget; a change over it is held, not lost). An overflow of the kernel's
 queue, a lost watch or a malformed event buffer makes every root dirty (a full rescan), and a
 full rescan also runs every `rescan_seconds` whatever inotify says.
 
@@ -14,6 +15,7 @@ import fnmatch
 import os
 
 import integrity_baseline as baseline_file
+import integrity_budget as budget_file
 import integrity_fs as fs
 import integrity_inotify as ino
 
@@ -60,9 +62,7 @@ class Monitor:
         self.problems = {}
         self.unwatched = {}
         self.next_rescan = 0.0
-        self.tokens = float(settings.report_burst)
-        self.tokens_at = 0.0
-        self.suppressed = []
+        self.budget = budget_file.ReportBudget(settings.report_burst, settings.reports_per_hour)
         self.suppressed_total = 0
         self.reported_total = 0
         self.rescans = 0
@@ -74,7 +74,7 @@ class Monitor:
         """Loads the baseline, scans every root, reports what changed while the plugin was not
         running (roots the baseline does not know are recorded silently), and starts watching."""
         now = self.clock()
-        self.tokens_at = now
+        self.budget.refill(now)
         try:
             self.inotify = self._inotify_factory()
         except OSError as error:
@@ -188,8 +188,9 @@ class Monitor:
         """Seconds until something is due (a settled path, the periodic rescan)."""
         now = self.clock()
         due = [d for _f, d in self.pending.values()] + [self.next_rescan]
-        if self.suppressed:
-            due.append(now + 60.0)
+        held_due = self.budget.next_due(now)
+        if held_due is not None:
+            due.append(held_due)
         return max(0.0, min(due) - now)
 
     def run_due(self):
@@ -200,13 +201,18 @@ class Monitor:
             self.next_rescan = now + self.settings.rescan_seconds
             for root in self.roots:
                 self.pending[root] = (now, now)
+        self.budget.refill(now)
+        if self.budget.held and self.budget.tokens >= 1.0:
+            for path in self.budget.held:  # a token is back: check the held paths again
+                self.pending[path] = (now, now)
         due = sorted(p for p, (_f, d) in self.pending.items() if d <= now)
         if due:
             for path in due:
                 del self.pending[path]
             self._recheck(due)
             self._sync_watches()
-        self._refill(now)
+        elif self.budget.aggregate_due([], now):
+            self._report_held(now)
         self._save()
 
     # -- checking ------------------------------------------------------------------------
@@ -234,13 +240,14 @@ class Monitor:
                 self._log("warning", "%s: %s; the rest is watched" % (label_text(path), reason))
 
     def _recheck(self, paths):
-        covered = []
+        covered, scanned, changes = [], [], []
         for path in sorted(paths):
             if any(fs.is_within(path, c) for c in covered):
                 continue
             covered.append(path)
             new, _folders = self._scan(path)
             old = {k: v for k, v in self.entries.items() if fs.is_within(k, path)}
+            scanned.append((old, new))
             for key in sorted(set(old) | set(new)):
                 before, after = old.get(key), new.get(key)
                 if after is not None and after["type"] == "inaccessible" and before is not None:
@@ -256,19 +263,45 @@ class Monitor:
                                   "its sandbox bound at start (a bound file is pinned to its inode): bind its "
                                   "folder in read_paths. The new content is compared at the plugin's next start."
                                   % label_text(key))
-                        self._emit(key, "modified", "replaced or deleted on the host (new content out of view "
-                                   "until the plugin restarts)", before, after)
+                        changes.append({"path": key, "change": "modified", "before": before, "after": after, "new": new,
+                                        "detail": "replaced or deleted on the host (new content out of view until "
+                                                  "the plugin restarts)"})
                     if new[key] != before:
                         self.dirty_baseline = True
                     continue
                 change = baseline_file.compare(before, after)
                 if change:
-                    self._emit(key, change[0], change[1], before, after)
+                    changes.append({"path": key, "change": change[0], "detail": change[1],
+                                    "before": before, "after": after, "new": new})
                 if before != after:
                     self.dirty_baseline = True
+        self._report_changes(changes, covered)
+        for old, new in scanned:
             for key in old:
                 del self.entries[key]
             self.entries.update(new)
+
+    def _report_changes(self, changes, covered):
+        """Signals each change the budget allows, in the budget's order; a change over it is held:
+        its path keeps its old baseline entry (so it differs again at its next check)."""
+        now = self.clock()
+        held_now = []
+        for c in self.budget.order(changes, now):
+            if self.budget.take(now):
+                self._emit(c["path"], c["change"], c["detail"], c["before"], c["after"])
+                continue
+            held_now.append(c["path"])
+            if c["before"] is None:
+                c["new"].pop(c["path"], None)
+            else:
+                c["new"][c["path"]] = c["before"]
+        had_held = bool(self.budget.held)
+        fresh = self.budget.settle(lambda p: any(fs.is_within(p, r) for r in covered), held_now, now)
+        self.suppressed_total += len(fresh)
+        if self.budget.aggregate_due(fresh, now):
+            self._report_held(now)
+        if had_held and not self.budget.held:
+            self._log("info", "every held change has now been reported")
 
     def _emit(self, path, change, detail, before, after):
         kind = (after or before or {"type": "missing"})["type"]
@@ -277,28 +310,31 @@ class Monitor:
         labels = {"path": label_text(path), "change": change, "kind": kind,
                   "old_sha256": sha_label(before), "new_sha256": sha_label(after),
                   "detail": label_text(detail), "changed_by": "unknown"}
-        now = self.clock()
-        self._refill(now)
-        if self.tokens < 1.0:
-            self.suppressed.append(path)
-            self.suppressed_total += 1
-            return
-        self.tokens -= 1.0
         self.reported_total += 1
         self._log("warning", "%s %s: %s (sha256 %s -> %s)" % (label_text(path), change, labels["detail"],
                                                             labels["old_sha256"][:16], labels["new_sha256"][:16]))
         self._report(labels)
 
-    def _refill(self, now):
-        rate = self.settings.reports_per_hour / 3600.0
-        self.tokens = min(float(self.settings.report_burst), self.tokens + max(0.0, now - self.tokens_at) * rate)
-        self.tokens_at = now
-        if self.suppressed and self.tokens >= 1.0:
-            shown = ", ".join(label_text(p) for p in self.suppressed[:5])
-            self._log("error", "%d change(s) were not reported as signals (more than %d in a burst, %d an hour): %s%s"
-                      % (len(self.suppressed), self.settings.report_burst, self.settings.reports_per_hour, shown,
-                         " …" if len(self.suppressed) > 5 else ""))
-            self.suppressed = []
+    def _report_held(self, now):
+        """The one aggregate signal for the held changes, sent whatever the budget. Its labels
+        take few values (a configured root, a count bucket), so floods do not grow the daemon's
+        series table; `new_sha256: unknown` never matches a reload, so it is never approved."""
+        held = sorted(self.budget.held, key=lambda p: (self.budget.held[p], p))
+        first = held[0]
+        root = next((r for r in self.roots if fs.is_within(first, r)), first)
+        count = budget_file.count_bucket(len(held))
+        entry = self.entries.get(root)
+        labels = {"path": label_text(root), "change": "suppressed",
+                  "kind": entry["type"] if entry else "missing",
+                  "old_sha256": "-", "new_sha256": "unknown", "count": count, "changed_by": "unknown",
+                  "detail": "%s change(s) over the report budget, held: each is signalled as the budget refills"
+                            % count}
+        shown = ", ".join(label_text(p) for p in held[:5])
+        self._log("error", "%d change(s) over the report budget (%d in a burst, %d an hour) are held: not yet "
+                  "signalled one by one, kept out of the baseline, signalled as the budget refills: %s%s"
+                  % (len(held), self.settings.report_burst, self.settings.reports_per_hour, shown,
+                     " …" if len(held) > 5 else ""))
+        self._report(labels)
 
     # -- watches -------------------------------------------------------------------------
 

@@ -1,9 +1,16 @@
 """One HTTP(S) scrape, bounded: a deadline for the whole exchange, a cap on the body and on each
-line, lines handed to the parser one at a time. The connection comes from the SDK's
+line, lines handed to the parser one at a time.
+
+The deadline holds on every read: http.client applies a socket's timeout to each `recv`, so a
+server dripping a byte every 0.4 s under a 1 s timeout would keep `getresponse()` or `readline()`
+going for ever. The connection's socket is therefore wrapped (`DeadlineSocket`) so that each send
+and each receive gets only the time left, as the uptime-checks plugin's `Deadline` does. The connection comes from the SDK's
 `http_connection` (vigild's egress broker under `network: brokered`). Redirects are not followed
 (the broker opens only declared destinations)."""
 import http.client
+import io
 import os
+import socket
 import time
 
 ACCEPT = "text/plain;version=0.0.4;q=1,*/*;q=0.1"
@@ -32,6 +39,80 @@ def read_token(path):
     return token.decode("ascii")
 
 
+class DeadlineSocket:
+    """A connected socket as http.client uses it, where every send and every receive gets only
+    the time left before `deadline` (`clock` seconds); past it, ScrapeFailed ("timed out ...")."""
+
+    def __init__(self, sock, deadline, clock, seconds, fetched):
+        self._sock = sock
+        self._deadline = deadline
+        self._clock = clock
+        self._seconds = seconds
+        self._fetched = fetched
+        self._readers = 0       # as socket.socket does: close() waits for the files made from it
+        self._closing = False
+
+    def _left(self, doing):
+        left = self._deadline - self._clock()
+        if left <= 0:
+            raise self.timed_out(doing)
+        self._sock.settimeout(left)
+
+    def timed_out(self, doing):
+        return ScrapeFailed("timed out: no complete answer within the timeout (%gs) while %s; %d body bytes read"
+                            % (self._seconds, doing, self._fetched.bytes))
+
+    def sendall(self, data):
+        self._left("sending the request")
+        try:
+            self._sock.sendall(data)
+        except socket.timeout:
+            raise self.timed_out("sending the request")
+
+    def recv_into(self, buffer):
+        doing = "reading the body" if self._fetched.status is not None else "waiting for the answer"
+        self._left(doing)
+        try:
+            return self._sock.recv_into(buffer)
+        except socket.timeout:
+            raise self.timed_out(doing)
+
+    def makefile(self, mode="rb", buffering=None, **_ignored):
+        if mode != "rb":
+            raise ValueError("DeadlineSocket reads only (mode %r)" % mode)
+        self._readers += 1
+        return io.BufferedReader(_DeadlineReader(self))
+
+    def close(self):
+        self._closing = True
+        if self._readers == 0:
+            self._sock.close()
+
+    def reader_closed(self):
+        self._readers -= 1
+        if self._closing and self._readers == 0:
+            self._sock.close()
+
+    def __getattr__(self, name):
+        return getattr(self._sock, name)
+
+
+class _DeadlineReader(io.RawIOBase):
+    def __init__(self, sock):
+        self._sock = sock
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        return self._sock.recv_into(buffer)
+
+    def close(self):
+        if not self.closed:
+            self._sock.reader_closed()
+        super().close()
+
+
 class Fetched:
     def __init__(self):
         self.status = None
@@ -47,9 +128,11 @@ def fetch(target, parser, connect, clock=time.monotonic):
     if target.token_file:
         headers["Authorization"] = "Bearer " + read_token(target.token_file)
     fetched = Fetched()
-    connection = None
+    connection = response = None
     try:
         connection, path = connect(target.url, target.timeout)
+        connection.connect()
+        connection.sock = DeadlineSocket(connection.sock, deadline, clock, target.timeout, fetched)
         connection.request("GET", path, headers=headers)
         response = connection.getresponse()
         fetched.status = response.status
@@ -61,7 +144,7 @@ def fetch(target, parser, connect, clock=time.monotonic):
         cap, limit = target.max_body_bytes, target.max_line_bytes
         while not parser.done:
             if clock() > deadline:
-                raise ScrapeFailed("the body was not read within the timeout (%gs); %d bytes read" % (target.timeout, fetched.bytes))
+                raise connection.sock.timed_out("reading the body")
             line = response.readline(limit + 1)
             if not line:
                 break
@@ -82,6 +165,8 @@ def fetch(target, parser, connect, clock=time.monotonic):
     except (OSError, http.client.HTTPException, ValueError) as error:
         raise ScrapeFailed(_reason(error))
     finally:
+        if response is not None:
+            response.close()
         if connection is not None:
             connection.close()
 

@@ -3,8 +3,9 @@ import VigilCore
 /// One event of `POST /api/v1/events` read from its JSON: `name` (required), `kind` (`metric`,
 /// the default, or `signal`), `value` (a finite number; signals default to 1), `unit`, `labels`
 /// (strings), `time` (RFC 3339; default now, at most 5 minutes ahead). What a sender may not
-/// claim is refused: the daemon's own names (`plugin_…`, `eventbus_…`, `vigil_…`) and the labels
-/// it stamps itself (`plugin`, `source`).
+/// claim is refused: the daemon's own names (`plugin_…`, `eventbus_…`, `vigil_…`,
+/// `sqlite_connection_failures` of its store), the seed's security signals and the security lane
+/// (a plugin needs its own grant for those), and the labels it stamps itself (`plugin`, `source`).
 public enum EventBatchText {
     public static let maximumEvents = 1_000
     public static let maximumLabels = 32
@@ -70,7 +71,14 @@ public enum EventBatchText {
         let event = IngestEvent(kind: kind, name: name, value: value, unit: unit, labels: labels, time: time ?? now, lane: lane,
                                 source: source)
         if let problem = event.validationError() { throw ControlFailure(problem) }
-        if EventName.isReservedForDaemon(name) { throw ControlFailure("name: \(name) is the daemon's own; a sender may not send it") }
+        if EventName.isReservedForDaemon(name) || RuleSources.daemonNames.contains(name) {
+            throw ControlFailure("name: \(name) is the daemon's own; a sender may not send it")
+        }
+        // The seed's security signals open security incidents with automated containment: only
+        // a plugin granted them, or root through `vigil emit`, may raise them.
+        if IngestEvent.securitySignals.contains(name) || lane == .security {
+            throw ControlFailure("name: \(name) is a security signal (or the security lane); over HTTP a sender may not raise it")
+        }
         return event
     }
 }

@@ -126,11 +126,10 @@ public final class Daemon: Sendable {
         }
         await commands.setLaneStatistics { bus.statistics().map(StatusView.LaneView.init) }
         let configFile = ConfigLoader.absolute(options.configPath)
-        let extraPluginDirectories = options.pluginDirectories.map(ConfigLoader.absolute)
         let ownPaths = { @Sendable (c: VigilConfiguration) in
             OwnFileChanges.ownPaths(configFile: configFile, ruleFiles: c.ruleFiles,
                                     containmentFile: c.containmentFile, templates: c.templatesDirectory,
-                                    runbooks: c.runbooksDirectory, pluginDirectories: c.plugins.directories + extraPluginDirectories)
+                                    runbooks: c.runbooksDirectory)
         }
         let detection = Detection(rules: config.rules, symbols: symbols, clock: clock, logger: logger,
                                   ownFiles: OwnFileChanges(ownPaths: ownPaths(config), window: config.ownChangeApproval)) { signals in
@@ -227,10 +226,7 @@ public final class Daemon: Sendable {
                                     await detection.replace(new.rules)
                                     await detection.setOwnPaths(ownPaths(new))
                                     // What the reload read approves the held changes it matches.
-                                    var current: [String: String?] = [:]
-                                    for path in await detection.heldOwnFileChanges {
-                                        current[path] = .some(try? SHA256Digest.file(path))
-                                    }
+                                    let current = await OwnFileChanges.look(at: await detection.heldOwnFileChanges)
                                     await detection.approveOwnFileChanges(current: current)
                                     await pluginHost.applyRuleNames(new.plugins.policy.ruleNames)
                                     await response.replace(settings: new.containment, rules: new.policy.containment)

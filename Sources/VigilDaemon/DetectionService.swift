@@ -77,7 +77,8 @@ actor Detection {
     /// Whether `e` reports a change to one of the daemon's own files and is now held for an
     /// approving reload (``OwnFileChanges``).
     private func holdOwnFileChange(_ e: Event) -> Bool {
-        guard e.name == tampering, ownFiles != nil else { return false }
+        // Only a plugin's report (one granted the signal) waits; anyone else's goes to the rules.
+        guard e.name == tampering, ownFiles != nil, symbols.name(e.source).hasPrefix("plugin:") else { return false }
         let labels = symbols.labels(e.labels)
         guard let path = labels["path"], let new = labels["new_sha256"],
               ownFiles?.hold(e, path: path, newHash: new, now: clock.now()) == true else { return false }
@@ -92,7 +93,7 @@ actor Detection {
     var heldOwnFileChanges: [String] { ownFiles.map { Array($0.held.keys).sorted() } ?? [] }
 
     /// An approved reload found the held paths with these contents (``OwnFileChanges/approve``).
-    func approveOwnFileChanges(current: [String: String?]) {
+    func approveOwnFileChanges(current: [String: OwnFileChanges.Found]) {
         guard let approved = ownFiles?.approve(current: current) else { return }
         for path in approved {
             logger.notice("change to one of the daemon's own files approved by a reload", metadata: ["path": "\(path)"])

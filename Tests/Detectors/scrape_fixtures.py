@@ -85,6 +85,59 @@ class Exposition:
         return False
 
 
+class Drip:
+    """A raw HTTP server on 127.0.0.1 that drips its answer one byte every `every` seconds and
+    never finishes it: from the status line on (`head_too`), or after a whole head and a line."""
+
+    def __init__(self, every=0.4, head_too=False):
+        self.every = every
+        self.head_too = head_too
+        self.stopping = threading.Event()
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(8)
+        self.listener.settimeout(0.2)
+        self.url = "http://127.0.0.1:%d/metrics" % self.listener.getsockname()[1]
+        self.served = 0
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+
+    def _accept(self):
+        while not self.stopping.is_set():
+            try:
+                client, _ = self.listener.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=self._drip, args=(client,), daemon=True).start()
+
+    def _drip(self, client):
+        self.served += 1
+        with client:
+            try:
+                client.settimeout(5)
+                client.recv(65536)
+                head = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nfps 1\n"
+                if not self.head_too:
+                    client.sendall(head)
+                source = head if self.head_too else b""
+                i = 0
+                while not self.stopping.wait(self.every):
+                    client.sendall(source[i:i + 1] if i < len(source) else b"x")
+                    i += 1
+            except OSError:
+                pass  # the scraper hung up at its timeout
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stopping.set()
+        self.listener.close()
+        return False
+
+
 def closed_port():
     """A loopback port nothing listens on (bound, then released)."""
     with socket.socket() as s:

@@ -277,14 +277,67 @@ class WatcherTests(unittest.TestCase):
         write(self.scratch.path("conf", "vigil.yaml~"), b"backup")
         self.assertEqual(w.settle(), [])
 
-    def test_a_burst_beyond_the_report_budget_is_logged_not_dropped_silently(self):
+    def test_a_burst_beyond_the_report_budget_is_held_and_signalled_not_dropped(self):
         w = self.watch(report_burst=3, reports_per_hour=60)
         for i in range(10):
             write(self.scratch.path("conf", "n%d" % i), b"x")
-        self.assertEqual(len(w.settle()), 3)
-        w.clock.advance(61)
-        w.monitor.run_due()
-        self.assertIn("7 change(s) were not reported as signals", w.log_text())
+        reports = w.settle()
+        singles = [r for r in reports if r["change"] != "suppressed"]
+        self.assertEqual([r["path"].rsplit("/", 1)[-1] for r in singles], ["n0", "n1", "n2"])
+        aggregate = self.only([r for r in reports if r["change"] == "suppressed"])
+        self.assertEqual((aggregate["path"], aggregate["count"], aggregate["new_sha256"]),
+                         (self.scratch.path("conf"), "1+", "unknown"))
+        self.assertIn("7 change(s) over the report budget", w.log_text())
+        # The held paths keep their old baseline entry (absent), on disk too ...
+        with open(os.path.join(self.scratch.data, "baseline.json")) as f:
+            saved = json.load(f)["entries"]
+        self.assertIn(self.scratch.path("conf", "n2"), saved)
+        self.assertNotIn(self.scratch.path("conf", "n3"), saved)
+        w.close()
+        # ... so they are still reported after a restart, one signal each.
+        again = self.watch(report_burst=100)
+        self.assertEqual(sorted(r["path"].rsplit("/", 1)[-1] for r in again.reports),
+                         ["n%d" % i for i in range(3, 10)])
+
+    def drain(self, w, limit_seconds):
+        """Moves the clock a second at a time, running what is due, until nothing is held; the
+        reports made meanwhile, each with the clock time it was made at."""
+        timeline, start = [], w.clock()
+        while w.monitor.budget.held:
+            self.assertLess(w.clock() - start, limit_seconds, "still held: %s" % sorted(w.monitor.budget.held))
+            w.clock.advance(1.0)
+            before = len(w.reports)
+            w.monitor.run_due()
+            timeline += [(w.clock() - start, r) for r in w.reports[before:]]
+        return timeline
+
+    def test_an_edit_to_sudoers_cannot_hide_behind_a_burst_of_junk_files(self):
+        sudoers = self.scratch.path("conf", "sudoers")
+        write(sudoers, b"root ALL=(ALL) ALL\n", 0o440)
+        w = self.watch([self.scratch.path("conf")])  # report_burst 100, 600 an hour
+        # 100 junk files named to sort before it, then the real edit, in one settle.
+        for i in range(100):
+            write(self.scratch.path("conf", "a%03d" % i), b"junk")
+        evil = b"root ALL=(ALL) ALL\nevil ALL=(ALL) NOPASSWD: ALL\n"
+        write(sudoers, evil, 0o440)
+        reports = w.settle()
+        self.assertEqual((reports[0]["path"], reports[0]["change"], reports[0]["new_sha256"]),
+                         (sudoers, "modified", sha(evil)))
+        self.assertEqual(len([r for r in reports if r["change"] == "created"]), 99)
+        self.assertEqual(self.only([r for r in reports if r["change"] == "suppressed"])["count"], "1+")
+        self.assertEqual(set(w.monitor.budget.held), {self.scratch.path("conf", "a099")})
+        # With the budget spent, a second edit is held too, and goes before the junk held earlier.
+        worse = evil + b"mallory ALL=(ALL) NOPASSWD: ALL\n"
+        write(sudoers, worse, 0o440)
+        self.assertEqual([r for r in w.settle() if r["change"] != "suppressed"], [])
+        timeline = self.drain(w, limit_seconds=60)
+        singles = [(t, r["path"].rsplit("/", 1)[-1], r.get("new_sha256")) for t, r in timeline if r["change"] != "suppressed"]
+        self.assertEqual([name for _t, name, _h in singles], ["sudoers", "a099"])
+        self.assertEqual(singles[0][2], sha(worse))
+        self.assertLessEqual(singles[0][0], 7)  # a token every 6 s at 600 an hour
+        every = [r["path"] for r in w.reports if r["change"] != "suppressed"]
+        self.assertEqual(len(every), len(set(every)) + 1)  # sudoers twice (two edits), the rest once each
+        self.assertIn("every held change has now been reported", w.log_text())
 
     def test_a_long_or_undecodable_name_becomes_a_valid_label(self):
         w = self.watch()

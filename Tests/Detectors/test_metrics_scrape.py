@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 import urllib.request
@@ -19,7 +20,7 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "Notifiers"))
-from scrape_fixtures import Exposition, Recorder, closed_port, direct, eventually  # noqa: E402
+from scrape_fixtures import Drip, Exposition, Recorder, closed_port, direct, eventually  # noqa: E402
 import prom_text  # noqa: E402
 import metrics_scrape  # noqa: E402  (defines run(); runs nothing when imported)
 from scrape_settings import ConfigError, Settings  # noqa: E402
@@ -221,6 +222,36 @@ class ScrapeTests(unittest.TestCase):
             s.scrape(s.settings.targets[0])
             self.assertLess(time.monotonic() - started, 2.0)
             self.assertEqual(vigil.named("scrape_up")[-1]["value"], 0)
+
+    def test_an_endpoint_dripping_a_byte_under_the_socket_timeout_ends_at_the_deadline(self):
+        # One byte every 0.4 s never lets a 1 s socket timeout fire: only the whole-scrape
+        # deadline, applied to every read, ends it. Both the head and the body are dripped.
+        for head_too in (False, True):
+            with self.subTest(head_too=head_too), Drip(every=0.4, head_too=head_too) as drip, Exposition() as app:
+                app.body = b"fps 42\n"
+                s, vigil = scraper([{"url": drip.url, "name": "drip", "timeout": 1.0, "metrics": ["fps"]},
+                                    {"url": app.url, "name": "healthy", "timeout": 1.0, "metrics": ["fps"]}])
+                took = {}
+
+                def scrape_all():  # as run() does: one target after the other
+                    for target in s.settings.targets:
+                        started = time.monotonic()
+                        s.scrape(target)
+                        took[target.name] = time.monotonic() - started
+                worker = threading.Thread(target=scrape_all, daemon=True)
+                worker.start()
+                worker.join(10)
+                self.assertFalse(worker.is_alive(), "the dripping target held the scraper for 10 s")
+                self.assertEqual(drip.served, 1)
+                self.assertGreaterEqual(took["drip"], 0.9)
+                self.assertLess(took["drip"], 1.6)
+                up = {e["labels"]["target"]: e["value"] for e in vigil.named("scrape_up")}
+                self.assertEqual(up, {"drip": 0, "healthy": 1})
+                self.assertEqual(vigil.named("fps")[-1]["value"], 42.0)
+                down = [m for level, m in vigil.logs if level == "warning" and m.startswith("drip (%s): down" % drip.url)]
+                self.assertEqual(len(down), 1, vigil.logs)
+                self.assertIn("timed out", down[0])
+                self.assertIn("waiting for the answer" if head_too else "reading the body", down[0])
 
     def test_a_huge_line_a_huge_body_and_millions_of_series_stay_bounded(self):
         with Exposition() as app:

@@ -31,6 +31,7 @@ public func fuzzControl(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
                 let e = try EventBatchText.event(item, source: "http:fuzz", now: now)
                 invariant(e.validationError() == nil, "kept an invalid event")
                 invariant(!EventName.isReservedForDaemon(e.name), "kept a daemon name")
+                invariant(!IngestEvent.securitySignals.contains(e.name) && e.lane != .security, "kept a security signal")
                 invariant(!e.labels.keys.contains(where: EventName.isReservedLabel), "kept a reserved label")
                 invariant(e.labels.count <= EventBatchText.maximumLabels, "kept too many labels")
                 invariant((e.time ?? now) <= now + .seconds(300), "kept a time far ahead")
