@@ -17,13 +17,13 @@ import Testing
         let good = try run(["rules", "check", "--list"])
         #expect(good.status == 0)
         #expect(good.out.contains("system_health.cpu_usage") && good.out.contains("cpu_usage > 90% for 5 minutes"))
-        #expect(good.out.contains("ok: 14 rule(s)"))
+        #expect(good.out.contains("ok: 22 rule(s)"))
         let bad = try write("incident_detection:\n  system_health:\n    - cpu_usage > 90% for 5 mins\n", "bad.yaml")
         let r = try run(["rules", "check", bad])
         #expect(r.status == 1)
         #expect(r.err.contains("\(bad):3:27: expected a duration like `5 minutes` after `for`, found `5 mins`"))
         let config = try run(["config", "check", "Config/vigil.yaml"])
-        #expect(config.status == 0 && config.out.contains("14 rule(s) in 2 file(s)"))
+        #expect(config.status == 0 && config.out.contains("22 rule(s) in 2 file(s)"))
     }
 
     @Test func replayPrintsEveryTransitionAndReportsBadLinesWithoutStopping() throws {
@@ -43,7 +43,7 @@ import Testing
             "2026-01-05T09:06:40.000Z firing security_events.plugin_isolation_breach_detected{plugin=\"dns\"} value 1 since 2026-01-05T09:06:40.000Z",
         ])
         #expect(r.err.contains("\(samples):3: not a JSON object"))
-        #expect(r.err.contains("replayed 4 sample(s) through 14 rule(s): 4 transition(s), 1 bad line(s)"))
+        #expect(r.err.contains("replayed 4 sample(s) through 22 rule(s): 4 transition(s), 1 bad line(s)"))
 
         let rules = try write("rules:\n  - id: hot\n    rule: cpu_usage > 50%\n", "mine.yaml")
         let only = try run(["rules", "test", "--replay", samples, "--rules", rules, "--json"])
