@@ -7,7 +7,9 @@ quiet for `settle_seconds` (at most `max_delay_seconds` after its first event) i
 and compared with the baseline, and each difference is one report (within the report budget:
 see integrity_budget; a change over it is held, not lost). An overflow of the kernel's
 queue, a lost watch or a malformed event buffer makes every root dirty (a full rescan), and a
-full rescan also runs every `rescan_seconds` whatever inotify says.
+full rescan also runs every `rescan_seconds` whatever inotify says. More than
+MAX_PATHS_PER_CHECK paths due at once are checked as one rescan of their roots (each path's
+check costs a pass over the entries, so thousands of them one by one would stall the loop).
 
 Time comes from `clock` (monotonic seconds), so tests drive the debounce without sleeping.
 """
@@ -21,6 +23,7 @@ import integrity_inotify as ino
 
 SIGNAL = "configuration_tampering_detected"
 MAX_LABEL_BYTES = 512
+MAX_PATHS_PER_CHECK = 256
 
 
 def label_text(text):
@@ -202,13 +205,16 @@ class Monitor:
             for root in self.roots:
                 self.pending[root] = (now, now)
         self.budget.refill(now)
-        if self.budget.held and self.budget.tokens >= 1.0:
-            for path in self.budget.held:  # a token is back: check the held paths again
-                self.pending[path] = (now, now)
+        # A token is back: check again the held paths that would get the tokens there are (not
+        # every held path: after a flood that would rescan thousands of paths per token).
+        for path in self.budget.first_held(int(self.budget.tokens)):
+            self.pending[path] = (now, now)
         due = sorted(p for p, (_f, d) in self.pending.items() if d <= now)
         if due:
             for path in due:
                 del self.pending[path]
+            if len(due) > MAX_PATHS_PER_CHECK:
+                due = sorted({next((r for r in self.roots if fs.is_within(p, r)), p) for p in due})
             self._recheck(due)
             self._sync_watches()
         elif self.budget.aggregate_due([], now):
@@ -264,6 +270,7 @@ class Monitor:
                                   "folder in read_paths. The new content is compared at the plugin's next start."
                                   % label_text(key))
                         changes.append({"path": key, "change": "modified", "before": before, "after": after, "new": new,
+                                        "rank": self._rank(key, "modified"),
                                         "detail": "replaced or deleted on the host (new content out of view until "
                                                   "the plugin restarts)"})
                     if new[key] != before:
@@ -272,7 +279,8 @@ class Monitor:
                 change = baseline_file.compare(before, after)
                 if change:
                     changes.append({"path": key, "change": change[0], "detail": change[1],
-                                    "before": before, "after": after, "new": new})
+                                    "before": before, "after": after, "new": new,
+                                    "rank": self._rank(key, change[0])})
                 if before != after:
                     self.dirty_baseline = True
         self._report_changes(changes, covered)
@@ -281,16 +289,24 @@ class Monitor:
                 del self.entries[key]
             self.entries.update(new)
 
+    def _rank(self, path, change):
+        """Which changes get the budget first: a configured path itself (`/etc/sudoers`), then
+        a change to what existed below a configured folder, then a created path."""
+        if path in self.roots:
+            return budget_file.RANK_CONFIGURED
+        return budget_file.RANK_CREATED if change == "created" else budget_file.RANK_EXISTING
+
     def _report_changes(self, changes, covered):
         """Signals each change the budget allows, in the budget's order; a change over it is held:
-        its path keeps its old baseline entry (so it differs again at its next check)."""
+        its path keeps its old baseline entry (so it differs again at its next check, and after a
+        restart: the baseline on disk keeps it too)."""
         now = self.clock()
-        held_now = []
+        held_now = {}
         for c in self.budget.order(changes, now):
             if self.budget.take(now):
                 self._emit(c["path"], c["change"], c["detail"], c["before"], c["after"])
                 continue
-            held_now.append(c["path"])
+            held_now[c["path"]] = c["rank"]
             if c["before"] is None:
                 c["new"].pop(c["path"], None)
             else:
@@ -319,7 +335,7 @@ class Monitor:
         """The one aggregate signal for the held changes, sent whatever the budget. Its labels
         take few values (a configured root, a count bucket), so floods do not grow the daemon's
         series table; `new_sha256: unknown` never matches a reload, so it is never approved."""
-        held = sorted(self.budget.held, key=lambda p: (self.budget.held[p], p))
+        held = sorted(self.budget.held, key=lambda p: (self.budget.held[p][0], p))
         first = held[0]
         root = next((r for r in self.roots if fs.is_within(first, r)), first)
         count = budget_file.count_bucket(len(held))

@@ -1,9 +1,18 @@
 """The systemd journal, through `journalctl --follow --output=json`.
 
 Each output line is one JSON object; the fields used are MESSAGE (a string, or an array of byte
-values when it is not UTF-8, or null when journalctl left a large field out), SYSLOG_IDENTIFIER
-(or _COMM) as the program, and __CURSOR, kept in the data folder so a restart resumes after the
-last record read (`--after-cursor`), never counting a record twice.
+values when it is not UTF-8, or null when journalctl left a large field out), the program (below),
+and __CURSOR, kept in the data folder so a restart resumes after the last record read
+(`--after-cursor`), never counting a record twice.
+
+The program is taken from the fields journald itself records about the process that wrote the
+entry, never from what the entry says about itself: the file name of `_EXE` (the executable the
+kernel ran, `/usr/sbin/sshd` → `sshd`; an interpreted script's is its interpreter's,
+`python3.11`), else `_COMM` (the kernel's name of the process), else `kernel` for the kernel's own
+messages (`_TRANSPORT=kernel`). Fields whose name begins with `_` are set by journald and cannot
+be sent by a client. SYSLOG_IDENTIFIER is the client's own claim (`logger -t sshd ...` lets any
+local user write one) and is not used: an entry without the trusted fields has no program, so no
+pattern with `program:` counts it.
 """
 import json
 import os
@@ -40,10 +49,28 @@ def parse_record(line):
         cursor = None
     if message is None:
         return None, None, cursor
-    program = _field_text(record.get("SYSLOG_IDENTIFIER")) or _field_text(record.get("_COMM"))
-    if program is not None:
-        program = program[:64]
-    return program, message, cursor
+    return trusted_program(record), message, cursor
+
+
+PROGRAM_MAX = 64
+DELETED = " (deleted)"  # what /proc/PID/exe adds once the executable was replaced (an upgrade)
+
+
+def trusted_program(record):
+    """The program of a journal record from the fields journald sets (see above), or None."""
+    exe = _field_text(record.get("_EXE"))
+    if exe:
+        if exe.endswith(DELETED):
+            exe = exe[: -len(DELETED)]
+        name = exe.rsplit("/", 1)[-1]
+        if name:
+            return name[:PROGRAM_MAX]
+    comm = _field_text(record.get("_COMM"))
+    if comm:
+        return comm[:PROGRAM_MAX]
+    if record.get("_TRANSPORT") == "kernel":
+        return "kernel"
+    return None
 
 
 def journal_present(directories=JOURNAL_DIRECTORIES):

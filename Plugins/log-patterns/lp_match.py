@@ -245,7 +245,8 @@ class Matcher:
         self._match(hits, program, message, {"$file": origin, "$program": program or ""}, text)
 
     def record(self, program, message, origin="journal"):
-        """Counts the matches of one journal record (its program and message, already text)."""
+        """Counts the matches of one journal record (its program and message, already text; the
+        program is journald's own record of the writer, lp_journal.trusted_program, or None)."""
         self.lines += 1
         if len(message) > self.max_line_bytes:
             self.long_lines += 1

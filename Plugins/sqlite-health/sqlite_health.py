@@ -52,14 +52,16 @@ class Watcher:
         self.vigil = vigil
         self.settings = settings
         self.clock = clock
-        self.state = {}  # database name → (status, kind)
+        self.state = {}  # database name → (status, kind, detail of a failure)
         self.reported = {}  # database name → (problem, clock) of the last corruption signal
 
     def record(self, database, check, outcome):
         now = self.clock()
         name = database.name
         previous = self.state.get(name)
-        self.state[name] = (outcome.status, outcome.kind)
+        # A failure is logged again when what it says changes (a refusal names what the path
+        # was swapped for), not at every check.
+        self.state[name] = (outcome.status, outcome.kind, outcome.detail if outcome.status == "failed" else None)
         changed = previous != self.state[name]
         where = "%s (%s)" % (name, database.path)
         if outcome.status in ("ok", "corrupt") or (outcome.status == "failed" and outcome.kind == "notadb"):

@@ -61,7 +61,11 @@ def failed_password(i, user="root", addr="203.0.113.9"):
             % (i % 60, pid, addr, user, i % 60, pid, user, addr, 50000 + i))
 
 
-def _journal(cursor_n, identifier, pid, message, comm=None, transport="syslog"):
+EXECUTABLES = {"sshd": "/usr/sbin/sshd", "sshd-session": "/usr/lib/openssh/sshd-session", "sudo": "/usr/bin/sudo",
+               "su": "/usr/bin/su", "logger": "/usr/bin/logger"}
+
+
+def _journal(cursor_n, identifier, pid, message, comm=None, transport="syslog", exe=None):
     record = {
         "__CURSOR": "s=0d5e1b2a8f3c4e6b9a7d1c2e3f405162;i=%x;b=6c1f2e3d4c5b6a79887766554433221;"
                     "m=%x;t=61a3c0e2f%05x;x=9f8e7d6c5b4a3921" % (0x1a2b0 + cursor_n, 0x2e1f00 + cursor_n, cursor_n),
@@ -78,7 +82,7 @@ def _journal(cursor_n, identifier, pid, message, comm=None, transport="syslog"):
         "_UID": "0",
         "_GID": "0",
         "_COMM": comm or identifier,
-        "_EXE": "/usr/sbin/" + (comm or identifier),
+        "_EXE": exe or EXECUTABLES.get(comm or identifier, "/usr/sbin/" + (comm or identifier)),
         "_TRANSPORT": transport,
         "_SYSTEMD_UNIT": "ssh.service" if identifier == "sshd" else "session-3.scope",
         "MESSAGE": message,
@@ -98,17 +102,29 @@ JOURNAL_LINES = [
     _journal(6, "sudo", 5001, "pam_unix(sudo:auth): authentication failure; logname=alice uid=1000 euid=0 tty=/dev/pts/0 ruser=alice rhost=  user=alice"),
     _journal(7, "sudo", 5001, "   alice : 2 incorrect password attempts ; TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/id"),
 ]
-# A record without SYSLOG_IDENTIFIER (stdout of a service): the program is _COMM.
-_stdout = json.loads(_journal(8, "x", 900, "ERROR payment gateway timed out", comm="payments", transport="stdout"))
+# A record without SYSLOG_IDENTIFIER (stdout of a service): the program is journald's, as always.
+_stdout = json.loads(_journal(8, "x", 900, "ERROR payment gateway timed out", comm="payments", transport="stdout",
+                              exe="/usr/local/bin/payments"))
 del _stdout["SYSLOG_IDENTIFIER"]
 JOURNAL_LINES.append(json.dumps(_stdout, separators=(",", ":")))
 # MESSAGE that is not valid UTF-8: an array of bytes ("Failed password for r\xffot from ...").
 _binary = json.loads(_journal(9, "sshd", 4600, ""))
 _binary["MESSAGE"] = list(b"Failed password for r\xffot from 198.51.100.5 port 40001 ssh2")
 JOURNAL_LINES.append(json.dumps(_binary, separators=(",", ":")))
-# A field journalctl left out (over 4096 bytes without --all): MESSAGE null.
+# A field journalctl left out (over 4096 bytes without --all): MESSAGE null (the 10th record).
 _null = json.loads(_journal(10, "sshd", 4601, ""))
 _null["MESSAGE"] = None
 JOURNAL_LINES.append(json.dumps(_null, separators=(",", ":")))
-JOURNAL_AUTH_FAILURES = 5  # 1 + 1 + 2 sudo + 1 (binary)
+# Forgeries: any local user can run `logger -t sshd "Failed password for root from ... ssh2"`.
+# journald records who really wrote it: _COMM logger, _EXE /usr/bin/logger (NOT counted) ...
+FORGED_BY_LOGGER = _journal(11, "sshd", 6100, "Failed password for root from 192.0.2.66 port 22 ssh2", comm="logger")
+# ... a symlink named sshd to logger (`ln -s /usr/bin/logger ~/sshd`) sets _COMM sshd, not _EXE (NOT counted) ...
+FORGED_BY_SYMLINK = _journal(12, "sshd", 6101, "Failed password for root from 192.0.2.67 port 22 ssh2", comm="sshd",
+                             exe="/usr/bin/logger")
+# ... and a record journald could not attribute (the writer exited first): no program (NOT counted).
+_anonymous = json.loads(_journal(13, "sshd", 6102, "Failed password for root from 192.0.2.68 port 22 ssh2"))
+del _anonymous["_COMM"], _anonymous["_EXE"]
+FORGED_ANONYMOUS = json.dumps(_anonymous, separators=(",", ":"))
+JOURNAL_LINES += [FORGED_BY_LOGGER, FORGED_BY_SYMLINK, FORGED_ANONYMOUS]
+JOURNAL_AUTH_FAILURES = 5  # 1 + 1 + 2 sudo + 1 (binary); none of the forgeries
 JOURNAL_LAST_CURSOR = json.loads(JOURNAL_LINES[-1])["__CURSOR"]

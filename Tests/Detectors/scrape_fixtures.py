@@ -35,7 +35,7 @@ class Exposition:
                 pass
 
             def do_GET(self):
-                outer.requests.append({"path": self.path, "headers": dict(self.headers)})
+                outer.requests.append({"path": self.path, "headers": dict(self.headers), "at": time.monotonic()})
                 if outer.hang:
                     outer.stopping.wait(30)
                     return
@@ -152,10 +152,60 @@ def direct(url, timeout):
     return http.client.HTTPConnection(host, int(port), timeout=timeout), "/" + (host_port[1] if len(host_port) > 1 else "")
 
 
-class Recorder:
+class Silent:
+    """A TCP server on 127.0.0.1 that accepts connections and never writes to them (a TLS client's
+    handshake waits there for ever); `accepted` counts them."""
+
     def __init__(self):
+        self.stopping = threading.Event()
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(8)
+        self.listener.settimeout(0.2)
+        self.port = self.listener.getsockname()[1]
+        self.accepted = 0
+        self.held = []
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+
+    def _accept(self):
+        while not self.stopping.is_set():
+            try:
+                client, _ = self.listener.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            self.accepted += 1
+            self.held.append(client)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stopping.set()
+        self.thread.join(5)
+        self.listener.close()
+        for client in self.held:
+            client.close()
+        return False
+
+
+class Recorder:
+    """Stands in for the SDK's plugin object: records events and log lines; `config`, `stopping`,
+    `sleep` and `flush` are there for `metrics_scrape.run`."""
+
+    def __init__(self, config=None):
         self.events = []
         self.logs = []
+        self.config = config or {}
+        self.stopping = threading.Event()
+
+    def sleep(self, seconds):
+        return self.stopping.wait(seconds)
+
+    def flush(self):
+        pass
 
     def metric(self, name, value, unit=None, labels=None, time=None):
         event = {"name": name, "value": value, "labels": dict(labels or {})}

@@ -339,6 +339,116 @@ class WatcherTests(unittest.TestCase):
         self.assertEqual(len(every), len(set(every)) + 1)  # sudoers twice (two edits), the rest once each
         self.assertIn("every held change has now been reported", w.log_text())
 
+    def settle_all(self, w):
+        """Reads every queued event (a burst can take more than one read), then runs what is due."""
+        before = len(w.reports)
+        for _ in range(10000):  # bounded: a burst of a few hundred files is a few reads
+            events = w.monitor.inotify.read()
+            if not events:
+                break
+            w.monitor.handle_events(events)
+        w.clock.advance(1.0)
+        w.monitor.run_due()
+        return w.reports[before:]
+
+    def saved_entry(self, path):
+        with open(os.path.join(self.scratch.data, "baseline.json")) as f:
+            return json.load(f)["entries"].get(path)
+
+    def edit_burst(self, count):
+        """`count` existing files below conf/ and a key file named to sort after them, all
+        recorded by a first run; returns (target, original, evil, every file) once all are
+        edited, with the monitor that watches them (3 signals in a burst, one a second after)."""
+        files = [self.scratch.path("conf", "f%03d" % i) for i in range(count)]
+        for i, path in enumerate(files):
+            write(path, b"setting %d = 1\n" % i)
+        target = self.scratch.path("conf", "zz-authorized_keys")
+        original, evil = b"ssh-ed25519 AAAA admin\n", b"ssh-ed25519 AAAA admin\nssh-ed25519 BBBB mallory\n"
+        write(target, original)
+        w = self.watch([self.scratch.path("conf")], report_burst=3, reports_per_hour=3600)
+        for i, path in enumerate(files):
+            write(path, b"setting %d = 2\n" % i)
+        write(target, evil)
+        return target, original, evil, files + [target], w
+
+    def test_a_held_edit_keeps_its_old_hash_and_is_signalled_later_with_both_hashes(self):
+        target, original, evil, changed, w = self.edit_burst(20)
+        reports = self.settle_all(w)
+        singles = [r for r in reports if r["change"] != "suppressed"]
+        self.assertEqual(len(singles), 3)
+        self.assertNotIn(target, [r["path"] for r in singles])
+        aggregate = self.only([r for r in reports if r["change"] == "suppressed"])
+        self.assertEqual((aggregate["path"], aggregate["count"], aggregate["old_sha256"], aggregate["new_sha256"]),
+                         (self.scratch.path("conf"), "10+", "-", "unknown"))
+        self.assertIn("18 change(s) over the report budget", w.log_text())
+        self.assertIn(target, w.monitor.budget.held)
+        # Held: its baseline entry is still the old content, in memory and on disk.
+        self.assertEqual(w.monitor.entries[target]["sha256"], sha(original))
+        self.assertEqual(self.saved_entry(target)["sha256"], sha(original))
+        timeline = self.drain(w, limit_seconds=60)  # a token a second: 18 held, about 18 s
+        late = self.only([r for _t, r in timeline if r["path"] == target])
+        self.assertEqual((late["change"], late["kind"], late["old_sha256"], late["new_sha256"]),
+                         ("modified", "file", sha(original), sha(evil)))
+        every = [r["path"] for r in w.reports if r["change"] != "suppressed"]
+        self.assertEqual(sorted(every), sorted(changed))  # each edit signalled once, none lost
+        self.assertEqual(self.saved_entry(target)["sha256"], sha(evil))
+        self.assertIn("every held change has now been reported", w.log_text())
+
+    def test_a_change_held_when_the_plugin_stops_is_signalled_after_its_restart(self):
+        target, original, evil, changed, w = self.edit_burst(20)
+        first = [r for r in self.settle_all(w) if r["change"] != "suppressed"]
+        self.assertIn(target, w.monitor.budget.held)
+        w.close()  # stopped with 18 changes held: only the baseline on disk remembers them
+        self.assertEqual(self.saved_entry(target)["sha256"], sha(original))
+        again = self.watch([self.scratch.path("conf")], report_burst=3, reports_per_hour=3600)
+        # The start finds the 18 again: 3 signalled, the rest held again and said so at once.
+        self.assertEqual(len([r for r in again.reports if r["change"] != "suppressed"]), 3)
+        self.assertEqual(self.only([r for r in again.reports if r["change"] == "suppressed"])["count"], "10+")
+        self.drain(again, limit_seconds=60)
+        late = self.only([r for r in again.reports if r["path"] == target])
+        self.assertEqual((late["change"], late["old_sha256"], late["new_sha256"]), ("modified", sha(original), sha(evil)))
+        every = [r["path"] for r in first + again.reports if r["change"] != "suppressed"]
+        self.assertEqual(sorted(every), sorted(changed))
+
+    def test_a_configured_file_goes_before_edits_below_a_watched_folder(self):
+        for i in range(10):
+            write(self.scratch.path("conf", "a%02d" % i), b"one\n")
+        w = self.watch(report_burst=3, reports_per_hour=60)  # paths: conf/ and passwd
+        for i in range(10):
+            write(self.scratch.path("conf", "a%02d" % i), b"two\n")
+        old = b"root:x:0:0::/root:/bin/sh\n"
+        new = old + b"toor:x:0:0::/root:/bin/sh\n"
+        write(self.scratch.path("passwd"), new)
+        reports = self.settle_all(w)
+        self.assertEqual((reports[0]["path"], reports[0]["old_sha256"], reports[0]["new_sha256"]),
+                         (self.scratch.path("passwd"), sha(old), sha(new)))
+        self.assertEqual(len(w.monitor.budget.held), 8)
+
+    def test_a_token_back_rechecks_only_the_held_paths_it_can_signal(self):
+        w = self.watch([self.scratch.path("conf")], report_burst=2, reports_per_hour=3600)
+        for i in range(40):
+            write(self.scratch.path("conf", "n%02d" % i), b"x")
+        self.settle_all(w)
+        self.assertEqual(len(w.monitor.budget.held), 38)
+        scanned, real = [], w.monitor._scan
+        w.monitor._scan = lambda path: (scanned.append(path), real(path))[1]
+        w.clock.advance(1.0)  # one token back
+        before = len(w.reports)
+        w.monitor.run_due()
+        self.assertEqual(scanned, [self.scratch.path("conf", "n02")])
+        self.assertEqual([r["path"] for r in w.reports[before:]], [self.scratch.path("conf", "n02")])
+
+    def test_more_paths_due_than_a_check_takes_one_by_one_are_one_rescan_of_their_root(self):
+        w = self.watch([self.scratch.path("conf")], report_burst=1000)
+        names = ["m%03d" % i for i in range(integrity_monitor.MAX_PATHS_PER_CHECK + 50)]
+        for name in names:
+            write(self.scratch.path("conf", name), b"x")
+        scanned, real = [], w.monitor._scan
+        w.monitor._scan = lambda path: (scanned.append(path), real(path))[1]
+        reports = self.settle_all(w)
+        self.assertEqual(scanned, [self.scratch.path("conf")])
+        self.assertEqual(sorted(r["path"].rsplit("/", 1)[-1] for r in reports), names)
+
     def test_a_long_or_undecodable_name_becomes_a_valid_label(self):
         w = self.watch()
         raw = os.path.join(os.fsencode(self.scratch.path("conf")), b"bad-\xff-name")

@@ -2,8 +2,9 @@
 temporary folder (start at end, a file that appears later, rotation by rename with late writes,
 copytruncate, resume after a restart, partial and over-long lines, garbage, a symlink, a FIFO,
 permission denied), its patterns against the lines sshd, PAM, sudo and su really write (one count
-per attempt), its journal reader against recorded `journalctl --output=json` output and a stand-in
-journalctl, and — through the real vigild, sandboxed — 25 failed SSH passwords written into the
+per attempt; user names that hold ` from ADDR port N` do not move the address), its journal reader
+against recorded `journalctl --output=json` output and a stand-in journalctl (the program is
+journald's `_EXE`/`_COMM`: `logger -t sshd` forgeries are not sshd's), and — through the real vigild, sandboxed — 25 failed SSH passwords written into the
 watched log across a rotation opening an Authentication failure incident.
 
 Run as root: `cd Tests/Detectors && /usr/bin/python3 -m unittest test_log_patterns -v`.
@@ -359,6 +360,37 @@ class PatternTests(unittest.TestCase):
     def test_a_failed_password_line_from_another_program_is_not_sshds(self):
         self.assertEqual(self.auth(["Dec  7 06:40:03 web-1 myapp[1]: Failed password for root from 203.0.113.9 port 51514 ssh2"]), 0)
 
+    def test_a_user_name_holding_from_host_port_cannot_change_rhost(self):
+        # The client chooses the user name; sshd writes it as sent (spaces too). The address is the
+        # one in the LAST " from ADDR port N ssh2", which sshd writes itself at the end of the line.
+        names = ["x from 10.0.0.1 port 1", "x from 10.0.0.1 port 1 ssh2", "root from 10.0.0.1 port 22 ssh2 from 10.0.0.2 port 2",
+                 "a from 10.0.0.1 port 1 ssh2]", " from 10.0.0.1 port 1 ", "from"]
+        for name in names:
+            for invalid in ("", "invalid user "):
+                with self.subTest(name=name, invalid=invalid):
+                    line = ("Dec  7 06:40:08 web-1 sshd[4250]: Failed password for %s%s from 203.0.113.9 port 51530 ssh2"
+                            % (invalid, name))
+                    self.assertEqual(self.count([line]), [("authentication_failures",
+                                                           {"program": "sshd", "user": name, "rhost": "203.0.113.9"}, 1)])
+        repeated = ("Dec  7 06:44:00 web-1 sshd[4500]: message repeated 3 times: [ Failed password for invalid user "
+                    "a from 10.0.0.1 port 1 ssh2] from 198.51.100.4 port 60000 ssh2]")
+        self.assertEqual(self.count([repeated]), [("authentication_failures", {
+            "program": "sshd", "user": "a from 10.0.0.1 port 1 ssh2]", "rhost": "198.51.100.4"}, 3)])
+        keyboard = ("2026-12-07T06:43:00.123456+00:00 web-1 sshd-session[4400]: Failed keyboard-interactive/pam for "
+                    "invalid user y from 2001:db8::1 port 9 from 2001:db8::7 port 40000 ssh2")
+        self.assertEqual(self.count([keyboard]), [("authentication_failures", {
+            "program": "sshd-session", "user": "y from 2001:db8::1 port 9", "rhost": "2001:db8::7"}, 1)])
+        # Not sshd's line shape (nothing after the name but a fake address): not counted at all.
+        self.assertEqual(self.auth(["Dec  7 06:40:08 web-1 sshd[4250]: Failed password for root from 203.0.113.9 port 51530 ssh2 x"]), 0)
+
+    def test_a_hostile_line_full_of_from_host_port_is_matched_in_bounded_time(self):
+        line = ("Dec  7 06:40:08 web-1 sshd[4250]: Failed password for invalid user "
+                + " from 1.2.3.4 port 1" * 3000 + " from " + "1" * 5000 + " from 203.0.113.9 port 51530 ssh2")
+        started = time.monotonic()
+        got = self.count([line])
+        self.assertLess(time.monotonic() - started, 5.0)
+        self.assertEqual([(l["rhost"], v) for _, l, v in got], [("203.0.113.9", 1)])
+
     def test_application_error_lines(self):
         lines = ["2026-12-07T06:40:01Z ERROR payments: upstream 502", "2026-12-07T06:40:01Z INFO fine",
                  "FATAL: could not open file", "panic: runtime error: index out of range [3] with length 3",
@@ -452,14 +484,84 @@ class JournalTests(unittest.TestCase):
     def test_recorded_journalctl_records(self):
         parsed = [lp_journal.parse_record(line.encode()) for line in fx.JOURNAL_LINES]
         self.assertEqual(parsed[1][:2], ("sshd", "Failed password for root from 203.0.113.9 port 51514 ssh2"))
+        self.assertEqual(parsed[4][0], "sudo")
         self.assertEqual(parsed[7][:2], ("payments", "ERROR payment gateway timed out"))
         self.assertEqual(parsed[8][1], "Failed password for r\ufffdot from 198.51.100.5 port 40001 ssh2")
         self.assertEqual(parsed[9][:2], (None, None))
-        self.assertEqual(parsed[9][2], fx.JOURNAL_LAST_CURSOR)
+        self.assertEqual(parsed[9][2], json.loads(fx.JOURNAL_LINES[9])["__CURSOR"])
+        self.assertEqual([p[0] for p in parsed[10:]], ["logger", "logger", None])
+        self.assertEqual(parsed[-1][2], fx.JOURNAL_LAST_CURSOR)
         for junk in [b"", b"not json", b"[]", b"{\"MESSAGE\": 7}", b"{\"MESSAGE\": [300, -1]}", b"[" * 100000,
                      b"{\"MESSAGE\": \"x\", \"__CURSOR\": \"a\\u0000b\"}", b"\xff\xfe"]:
             r = lp_journal.parse_record(junk)
             self.assertTrue(r is None or r[2] is None and (r[1] is None or isinstance(r[1], str)), (junk[:20], r))
+
+    def journal_counts(self, records):
+        """What the bundled patterns count from `journalctl --output=json` lines, fed to the
+        follower's own line parser in one chunk: [(event, labels, count)]."""
+        patterns = log_patterns.load_patterns(log_patterns.Settings({}, self.log), self.log,
+                                              log_patterns.declared_events(os.path.join(PLUGIN, "plugin.yaml")))
+        counter = lp_match.Counter()
+        matcher = lp_match.Matcher(patterns, counter)
+        follower = lp_journal.JournalFollower(self.log, os.path.join(self.dir, "unused"))
+        chunk = ("\n".join(json.dumps(r, separators=(",", ":")) if isinstance(r, dict) else r for r in records) + "\n").encode()
+        self.assertEqual(follower._feed(chunk, matcher.record), len(records))
+        return counter.take()
+
+    def test_the_program_is_what_journald_records_not_what_the_entry_claims(self):
+        sshd_line = "Failed password for root from 203.0.113.9 port 51514 ssh2"
+
+        def entry(**fields):
+            record = {"__CURSOR": "s=1;i=%d" % len(fields), "MESSAGE": sshd_line, "SYSLOG_IDENTIFIER": "sshd",
+                      "_TRANSPORT": "syslog", "_UID": "1000", "_PID": "4242"}
+            record.update(fields)
+            return {k: v for k, v in record.items() if v is not None}
+        cases = [
+            # (what wrote it, its fields, the program, counted as sshd's)
+            ("sshd (bookworm)", entry(_COMM="sshd", _EXE="/usr/sbin/sshd", _UID="0"), "sshd", True),
+            ("sshd-session (trixie)", entry(SYSLOG_IDENTIFIER="sshd-session", _COMM="sshd-session",
+                                            _EXE="/usr/lib/openssh/sshd-session", _UID="0"), "sshd-session", True),
+            ("sshd after an upgrade replaced its file", entry(_COMM="sshd", _EXE="/usr/sbin/sshd (deleted)"), "sshd", True),
+            ("sshd, _EXE as bytes", entry(_COMM="sshd", _EXE=list(b"/usr/sbin/sshd")), "sshd", True),
+            ("sshd, no _EXE", entry(_COMM="sshd"), "sshd", True),
+            ("logger -t sshd", entry(_COMM="logger", _EXE="/usr/bin/logger"), "logger", False),
+            ("logger -t sshd-session", entry(SYSLOG_IDENTIFIER="sshd-session", _COMM="logger", _EXE="/usr/bin/logger"),
+             "logger", False),
+            ("a symlink ~/sshd -> logger", entry(_COMM="sshd", _EXE="/usr/bin/logger"), "logger", False),
+            ("a python script named sshd", entry(_COMM="sshd", _EXE="/usr/bin/python3.11"), "python3.11", False),
+            ("a writer journald could not see", entry(), None, False),
+            ("hostile field types", entry(_COMM=7, _EXE={"a": 1}), None, False),
+            ("an _EXE that is a folder", entry(_EXE="/usr/sbin/"), None, False),
+            ("the kernel", entry(SYSLOG_IDENTIFIER="kernel", _TRANSPORT="kernel"), "kernel", False),
+        ]
+        for what, record, program, counted in cases:
+            with self.subTest(what):
+                parsed = lp_journal.parse_record(json.dumps(record).encode())
+                self.assertEqual(parsed[:2], (program, sshd_line))
+                got = self.journal_counts([record])
+                if counted:
+                    self.assertEqual(got, [("authentication_failures",
+                                            {"program": program, "user": "root", "rhost": "203.0.113.9"}, 1)])
+                else:
+                    self.assertEqual(got, [])
+        # The label $program is the same trusted name; without one there is no program label.
+        errors = self.journal_counts([entry(MESSAGE="ERROR db down", _COMM="app", _EXE="/usr/bin/python3.11"),
+                                      entry(MESSAGE="ERROR db down", SYSLOG_IDENTIFIER="sshd")])
+        self.assertEqual(sorted(errors, key=lambda e: len(e[1])), [("log_error_lines", {"file": "journal"}, 1),
+                                                   ("log_error_lines", {"file": "journal", "program": "python3.11"}, 1)])
+        # A file has only the line: the same forgery written there by rsyslog IS taken for sshd's
+        # (the documented limit of files; the journal is the trusted source).
+        forged = "Dec  7 06:40:03 web-1 sshd: " + sshd_line
+        c = lp_match.Counter()
+        lp_match.Matcher(log_patterns.load_patterns(log_patterns.Settings({}, self.log), self.log, log_patterns.declared_events(
+            os.path.join(PLUGIN, "plugin.yaml"))), c).scan(forged.encode() + b"\n", "/var/log/auth.log")
+        self.assertEqual(sum(v for n, _, v in c.take() if n == "authentication_failures"), 1)
+
+    def test_journal_user_names_holding_from_host_port_cannot_change_rhost(self):
+        record = {"__CURSOR": "s=1;i=1", "_COMM": "sshd", "_EXE": "/usr/sbin/sshd", "_TRANSPORT": "syslog",
+                  "MESSAGE": "Failed password for invalid user x from 10.0.0.1 port 1 from 203.0.113.9 port 51530 ssh2"}
+        self.assertEqual(self.journal_counts([record]), [("authentication_failures", {
+            "program": "sshd", "user": "x from 10.0.0.1 port 1", "rhost": "203.0.113.9"}, 1)])
 
     def fake_journalctl(self, lines):
         argv_file = os.path.join(self.dir, "argv")

@@ -7,6 +7,7 @@ Run as root: `cd Tests/Detectors && /usr/bin/python3 -m unittest test_metrics_sc
 """
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -20,9 +21,10 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "Notifiers"))
-from scrape_fixtures import Drip, Exposition, Recorder, closed_port, direct, eventually  # noqa: E402
+from scrape_fixtures import Drip, Exposition, Recorder, Silent, closed_port, direct, eventually  # noqa: E402
 import prom_text  # noqa: E402
 import metrics_scrape  # noqa: E402  (defines run(); runs nothing when imported)
+import vigil_plugin  # noqa: E402  (on the path metrics_scrape put it on)
 from scrape_settings import ConfigError, Settings  # noqa: E402
 import daemon as vigild  # noqa: E402
 
@@ -244,14 +246,74 @@ class ScrapeTests(unittest.TestCase):
                 self.assertFalse(worker.is_alive(), "the dripping target held the scraper for 10 s")
                 self.assertEqual(drip.served, 1)
                 self.assertGreaterEqual(took["drip"], 0.9)
-                self.assertLess(took["drip"], 1.6)
+                self.assertLess(took["drip"], 1.5)
                 up = {e["labels"]["target"]: e["value"] for e in vigil.named("scrape_up")}
                 self.assertEqual(up, {"drip": 0, "healthy": 1})
                 self.assertEqual(vigil.named("fps")[-1]["value"], 42.0)
                 down = [m for level, m in vigil.logs if level == "warning" and m.startswith("drip (%s): down" % drip.url)]
                 self.assertEqual(len(down), 1, vigil.logs)
-                self.assertIn("timed out", down[0])
-                self.assertIn("waiting for the answer" if head_too else "reading the body", down[0])
+                said = "drip (%s): down: timed out: no complete answer within the timeout (1s) while " % drip.url
+                if head_too:
+                    self.assertEqual(down[0], said + "reading the head")
+                else:
+                    # The head and "fps 1\n" came at once, then an "x" every 0.4 s (a partial line, counted too).
+                    self.assertRegex(down[0], "^" + re.escape(said + "reading the body; ") + r"(\d+) body bytes read$")
+                    self.assertIn(int(re.search(r"; (\d+) body bytes read$", down[0]).group(1)), range(6, 10))
+
+    def test_a_healthy_target_keeps_its_interval_while_a_dripping_one_is_cut(self):
+        # run() itself, as the plugin runs: the dripping target is first in line at every round.
+        with Drip(every=0.4) as drip, Exposition() as app:
+            app.body = b"fps 42\n"
+            vigil = Recorder({"targets": [
+                {"url": drip.url, "name": "drip", "interval": 1.5, "timeout": 1.0, "metrics": ["fps"]},
+                {"url": app.url, "name": "healthy", "interval": 1.5, "timeout": 1.0, "metrics": ["fps"]}]})
+            started = time.monotonic()
+            worker = threading.Thread(target=metrics_scrape.run, args=(vigil,), daemon=True)
+            worker.start()
+            try:
+                self.assertTrue(eventually(lambda: len(app.requests) >= 3, 12), (app.requests, vigil.logs))
+            finally:
+                vigil.stopping.set()
+                worker.join(5)
+            self.assertFalse(worker.is_alive(), "run() did not stop")
+            at = [started] + [r["at"] for r in app.requests[:3]]
+            # The first scrape of the healthy target waits for the dripping one's timeout only ...
+            self.assertLess(at[1] - at[0], 1.5)
+            # ... and after that it is scraped every interval, the drip's second second included.
+            for before, after in zip(at[1:], at[2:]):
+                self.assertLess(after - before, 1.5 + 0.4, [round(t - started, 2) for t in at])
+            self.assertGreaterEqual(drip.served, 2)
+            up = [(e["labels"]["target"], e["value"]) for e in vigil.named("scrape_up")]
+            self.assertTrue({("drip", 0), ("healthy", 1)} >= set(up) and ("drip", 0) in up, up)
+            self.assertIn("drip (%s): down: timed out: no complete answer within the timeout (1s) while reading the body" % drip.url,
+                          "\n".join(m for _, m in vigil.logs))
+
+    def test_the_tls_handshake_gets_only_the_time_left_after_the_connect(self):
+        # The broker's connect took 0.8 s of a 1 s timeout (a clock moved on by 0.8 s); a server
+        # that accepts and never answers the ClientHello then holds the handshake for 0.2 s, not 1 s.
+        skew = [0.0]
+
+        def clock():
+            return time.monotonic() + skew[0]
+
+        def slow_connect(url, timeout):
+            self.assertAlmostEqual(timeout, 1.0, delta=0.1)
+            skew[0] += 0.8
+            return vigil_plugin.http_connection(url, timeout)
+        with Silent() as silent:
+            vigil = Recorder()
+            url = "https://127.0.0.1:%d/metrics" % silent.port
+            s = metrics_scrape.Scraper(vigil, Settings({"targets": [{"url": url, "name": "tls", "timeout": 1.0, "metrics": ["fps"]}]}),
+                                       connect=slow_connect, clock=clock)
+            started = time.monotonic()
+            s.scrape(s.settings.targets[0])
+            took = time.monotonic() - started
+            self.assertEqual(silent.accepted, 1)
+            self.assertGreaterEqual(took, 0.15)
+            self.assertLess(took, 0.7, "the handshake got a fresh timeout")
+            self.assertEqual(vigil.logs, [("warning", "tls (%s): down: timed out: no complete answer within the timeout (1s) "
+                                                      "while in the TLS handshake" % url)])
+            self.assertEqual(vigil.named("scrape_up")[-1]["value"], 0)
 
     def test_a_huge_line_a_huge_body_and_millions_of_series_stay_bounded(self):
         with Exposition() as app:

@@ -12,7 +12,9 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import unittest
+from unittest import mock
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -113,6 +115,175 @@ class ProbeTests(unittest.TestCase):
                               "/usr/bin/python3 -c \"$0\"" % (self.dir, self.dir), script],
                              capture_output=True, text=True, timeout=30)
         self.assertEqual(out.stdout.split(), ["ok", "None", "True"], out.stderr)
+
+
+class SwappedWhileOpenedTests(unittest.TestCase):
+    """The path passes the checks (lstat, open O_NOFOLLOW|O_NONBLOCK, fstat) and is swapped before
+    SQLite opens it by name: the race the probe closes. `_pin` is wrapped so that the swap lands
+    exactly there; each probe runs in a thread the test waits for with a deadline, so a hang is a
+    failure, not a stuck test run."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="sqlitehealth-swap-")
+        self.addCleanup(shutil.rmtree, self.dir, True)
+        self.db = make_database(os.path.join(self.dir, "app.db"))
+        corrupt_page(self.db, table_leaf_page(self.db))  # checking the right file says "corrupt"
+        self.decoy = make_database(os.path.join(self.dir, "decoy.db"))  # a healthy one to be shown instead
+
+    def probe(self, swap, deadline=30.0, **options):
+        """sqlite_probe.check(self.db) with `swap(path)` run right after the path was pinned."""
+        real_pin = sqlite_probe._pin
+
+        def pin_then_swap(path):
+            pinned, failed = real_pin(path)
+            if failed is None:
+                swap(path)
+            return pinned, failed
+
+        box = {}
+        with mock.patch.object(sqlite_probe, "_pin", pin_then_swap):
+            thread = threading.Thread(target=lambda: box.update(outcome=sqlite_probe.check(self.db, **options)), daemon=True)
+            started = time.monotonic()
+            thread.start()
+            thread.join(deadline)
+        self.assertFalse(thread.is_alive(), "the probe hung")
+        return box["outcome"], time.monotonic() - started
+
+    def move_away(self, path):
+        os.rename(path, path + ".real")
+
+    def test_a_symlink_swapped_in_is_refused_and_never_followed(self):
+        for target in (self.decoy, "/etc/shadow"):
+            with self.subTest(target=target):
+                def swap(path, target=target):
+                    self.move_away(path)
+                    os.symlink(target, path)
+                outcome, _ = self.probe(swap)
+                self.assertEqual((outcome.status, outcome.kind), ("failed", "symlink"), outcome)
+                self.assertIn("%s was replaced while SQLite opened it" % self.db, outcome.detail)
+                self.assertIn("symlink (not followed)", outcome.detail)
+                os.remove(self.db)
+                os.rename(self.db + ".real", self.db)
+        self.assertEqual(sqlite_probe.check(self.db).status, "corrupt")  # unswapped: the real file's state
+
+    def test_a_fifo_swapped_in_is_refused_without_hanging(self):
+        outcome, seconds = self.probe(lambda path: (self.move_away(path), os.mkfifo(path)))
+        self.assertEqual((outcome.status, outcome.kind), ("failed", "not_a_file"), outcome)
+        self.assertIn("%s was replaced while SQLite opened it" % self.db, outcome.detail)
+        self.assertIn("a FIFO", outcome.detail)
+        self.assertLess(seconds, sqlite_probe.OPEN_LIMIT)  # released after FIRST_RELEASE, not abandoned
+        self.assertEqual(sqlite_probe._blocked, {})
+        os.remove(self.db)
+        os.rename(self.db + ".real", self.db)
+        self.assertEqual(sqlite_probe.check(self.db).status, "corrupt")
+
+    def test_a_folder_swapped_for_a_symlink_shows_sqlite_another_file_which_is_refused(self):
+        # SQLite follows a symlink in a folder of the path (only the last component is opened
+        # O_NOFOLLOW): what it opened is compared with the pinned file's device and inode.
+        data = os.path.join(self.dir, "data")
+        os.mkdir(data)
+        os.rename(self.db, os.path.join(data, "app.db"))
+        self.db = os.path.join(data, "app.db")
+        elsewhere = os.path.join(self.dir, "elsewhere")
+        os.mkdir(elsewhere)
+        shutil.copy(self.decoy, os.path.join(elsewhere, "app.db"))
+
+        def swap(path):
+            os.rename(data, data + ".real")
+            os.symlink(elsewhere, data)
+        outcome, _ = self.probe(swap)
+        self.assertEqual((outcome.status, outcome.kind), ("failed", "not_a_file"), outcome)
+        self.assertIn("SQLite opened a regular file, not the checked file", outcome.detail)
+        self.assertIn("another file (inode", outcome.detail)
+
+    def test_an_open_that_cannot_be_released_is_abandoned_and_the_path_refused_until_it_returns(self):
+        moved = os.path.join(self.dir, "moved-fifo")
+        real_release = sqlite_probe._release_fifo
+
+        def attacker_moves_it_first(path):
+            if os.path.lexists(path) and not os.path.lexists(moved):
+                os.rename(path, moved)  # the FIFO leaves before it could be given a writer
+            return real_release(path)
+
+        def release_moved():
+            try:
+                os.close(os.open(moved, os.O_WRONLY | os.O_NONBLOCK))
+            except OSError:
+                pass
+        self.addCleanup(release_moved)
+        with mock.patch.object(sqlite_probe, "_release_fifo", attacker_moves_it_first):
+            outcome, seconds = self.probe(lambda path: (self.move_away(path), os.mkfifo(path)), open_limit=1.5)
+        self.assertEqual((outcome.status, outcome.kind), ("failed", "not_a_file"), outcome)
+        self.assertIn("SQLite's open of %s has not returned after 1.5 s" % self.db, outcome.detail)
+        self.assertIn("the path is now gone", outcome.detail)
+        self.assertLess(seconds, 10)
+        stuck = sqlite_probe._blocked[self.db]
+        # The real file back at its path: still refused while the abandoned open is blocked.
+        os.rename(self.db + ".real", self.db)
+        again = sqlite_probe.check(self.db)
+        self.assertEqual((again.status, again.kind), ("failed", "not_a_file"), again)
+        self.assertIn("an earlier open of %s by SQLite is still blocked" % self.db, again.detail)
+        release_moved()
+        stuck.join(10)
+        self.assertFalse(stuck.is_alive())
+        self.assertEqual(sqlite_probe.check(self.db).status, "corrupt")
+        self.assertEqual(sqlite_probe._blocked, {})
+
+    @unittest.skipIf(os.geteuid() != 0, "needs root: another uid")
+    def test_a_fifo_the_plugins_uid_may_not_write_is_abandoned_in_bounded_time(self):
+        # As the plugin runs: an unprivileged uid, which cannot give the attacker's FIFO (0444) a
+        # writer, so SQLite's open stays blocked: abandoned after open_limit, the path refused.
+        os.chmod(self.dir, 0o755)
+        os.chown(self.dir, 70999, 70999)
+        script = "\n".join([
+            "import os, sys, time",
+            "sys.path.insert(0, %r)" % os.path.dirname(sqlite_probe.__file__),
+            "import sqlite_probe",
+            "real = sqlite_probe._pin",
+            "def swap(path):",
+            "    pinned = real(path)",
+            "    os.rename(path, path + '.real')",
+            "    os.mkfifo(path, 0o444)",
+            "    return pinned",
+            "sqlite_probe._pin = swap",
+            "t = time.monotonic()",
+            "o = sqlite_probe.check(%r, open_limit=2.0)" % self.db,
+            "print(o.status, o.kind, round(time.monotonic() - t))",
+            "print(o.detail)",
+            "sqlite_probe._pin = real",
+            "os.remove(%r)" % self.db,  # the FIFO unlinked, the real file back: the open still waits
+            "os.rename(%r, %r)" % (self.db + ".real", self.db),
+            "o = sqlite_probe.check(%r)" % self.db,
+            "print(o.status, o.kind)",
+            "print(o.detail)",
+        ])
+        out = subprocess.run(["setpriv", "--reuid", "70999", "--regid", "70999", "--clear-groups", "/usr/bin/python3", "-c", script],
+                             capture_output=True, text=True, timeout=60)
+        lines = out.stdout.splitlines()
+        self.assertEqual(len(lines), 4, out.stdout + out.stderr)
+        self.assertEqual(lines[0], "failed not_a_file 2")
+        self.assertIn("SQLite's open of %s has not returned after 2.0 s: the path is now a FIFO" % self.db, lines[1])
+        self.assertEqual(lines[2], "failed not_a_file")
+        self.assertIn("an earlier open of %s by SQLite is still blocked" % self.db, lines[3])
+
+    def test_each_refusal_is_a_failure_signal_and_a_log_line_naming_what_was_swapped_in(self):
+        s = Settings({"databases": [{"path": self.db, "name": "app"}]})
+        vigil = Recorder()
+        watcher = sqlite_health.Watcher(vigil, s)
+        outcome, _ = self.probe(lambda path: (self.move_away(path), os.mkfifo(path)))
+        watcher.record(s.databases[0], "quick_check", outcome)
+        os.remove(self.db)
+        os.rename(self.db + ".real", self.db)
+        outcome, _ = self.probe(lambda path: (os.remove(path), os.symlink("/etc/shadow", path)))
+        watcher.record(s.databases[0], "quick_check", outcome)
+        self.assertEqual([e["labels"]["kind"] for e in vigil.named("sqlite_connection_failures")], ["not_a_file", "symlink"])
+        lines = [text for level, text in vigil.logs if level == "warning"]
+        self.assertEqual(len(lines), 2, vigil.logs)
+        self.assertIn("was replaced while SQLite opened it: the path is now a FIFO; refused, not checked [kind not_a_file]", lines[0])
+        # SQLite itself reads a symlink as its path and opens the target (its O_NOFOLLOW is for the
+        # resolved name): the descriptor check refuses it, closed before any query.
+        self.assertIn("(SQLite opened a regular file, not the checked file): the path is now a symlink "
+                      "(not followed); refused, not checked [kind symlink]", lines[1])
 
 
 class SettingsTests(unittest.TestCase):
