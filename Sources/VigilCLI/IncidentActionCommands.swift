@@ -149,6 +149,23 @@ extension IncidentsCommand {
         }
     }
 
+    struct Dismiss: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Close an open incident as a false positive (not an incident), saying why.",
+            discussion: "No post-mortem; role holders are told to stand down; `vigil report metrics` counts it as a false positive.")
+        @OptionGroup var location: DaemonLocation
+        @Argument(help: "The incident id.") var id: String
+        @Option(help: "Why it is not an incident.") var reason: String
+        @Option(name: .customLong("as"), help: "Act as this roster person.") var asPerson: String?
+        @Flag(help: "Print the documented JSON form.") var json = false
+
+        func run() throws {
+            var args: [String: JSONValue] = ["id": .string(id), "reason": .string(reason)]
+            if let asPerson { args["as"] = .string(asPerson) }
+            try runIncidentCommand(location, "incidents.dismiss", args, json: json) { "\($0.id) closed as a false positive" }
+        }
+    }
+
     struct Classify: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Change an open incident's severity, with a reason.")
         @OptionGroup var location: DaemonLocation

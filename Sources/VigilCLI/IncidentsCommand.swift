@@ -7,7 +7,7 @@ struct IncidentsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "incidents", abstract: "Declare, inspect and work incidents.",
         subcommands: [Declare.self, List.self, Count.self, Show.self, Timeline.self, Ack.self, Assign.self, Escalate.self,
-                      Transition.self, Comment.self, Resolve.self, Reopen.self, Classify.self, AckLink.self])
+                      Transition.self, Comment.self, Resolve.self, Dismiss.self, Reopen.self, Classify.self, AckLink.self])
 
     struct Declare: ParsableCommand {
         static let configuration = CommandConfiguration(

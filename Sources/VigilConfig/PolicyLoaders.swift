@@ -214,7 +214,8 @@ enum RosterLoader {
 enum IncidentSettingsLoader {
     static func load(_ node: YAMLNode, into policy: inout IncidentPolicy, escalation: EscalationPaths) {
         guard let f = node.fields("incidents", allowed: ["id_prefix", "initial_responder", "reopen_window",
-                                                         "post_mortem", "when_condition_clears"]) else { return }
+                                                         "post_mortem", "when_condition_clears", "targets"]) else { return }
+        if let t = f["targets"] { policy.handling.targets = ResponseTargetLoader.load(t, ladder: policy.ladder) }
         if let p = f["id_prefix"]?.string("id_prefix") { policy.idPrefix = p }
         if let n = f["initial_responder"], let text = n.string("initial_responder") {
             let id = roleIdentifier(text)
@@ -247,5 +248,61 @@ enum IncidentSettingsLoader {
                 }
             }
         }
+    }
+}
+
+/// `incidents.targets`: the response-time goals `vigil report metrics` checks. An empty list
+/// checks none; leaving the key out keeps seed 004's (MTTD under 5 minutes for the two most
+/// severe levels).
+enum ResponseTargetLoader {
+    static let maximumTargets = 50
+
+    static func load(_ node: YAMLNode, ladder: SeverityLadder) -> [ResponseTarget] {
+        guard let items = node.sequence("targets") else { return [.seedDetection] }
+        if items.count > maximumTargets {
+            node.diagnostics.add(.invalidValue(node.location, key: "targets", found: "\(items.count) targets",
+                                               expected: "at most \(maximumTargets)"))
+        }
+        var out: [ResponseTarget] = []
+        for item in items.prefix(maximumTargets) {
+            guard let f = item.fields("targets", allowed: ["name", "phase", "statistic", "below", "severities"]) else { continue }
+            var ok = true
+            func choice<T: RawRepresentable & CaseIterable>(_ key: String, _ fallback: T?) -> T? where T.RawValue == String {
+                guard let n = f[key] else {
+                    if fallback == nil { _ = f.required(key); ok = false }
+                    return fallback
+                }
+                guard let text = n.string(key) else { ok = false; return nil }
+                guard let value = T(rawValue: text.lowercased()) else {
+                    n.diagnostics.add(.invalidValue(n.location, key: key, found: text,
+                                                    expected: T.allCases.map(\.rawValue).joined(separator: ", ")))
+                    ok = false
+                    return nil
+                }
+                return value
+            }
+            let phase: ResponseTarget.Phase? = choice("phase", nil)
+            let statistic: ResponseTarget.Statistic? = choice("statistic", .mean)
+            var below: Duration?
+            if let n = f.required("below") {
+                below = n.duration("below", atLeast: .milliseconds(1))
+            }
+            var severities: [String]?
+            if let n = f["severities"], let list = n.sequence("severities") {
+                let codes = list.compactMap { SeverityLoader.resolve($0, key: "severities", ladder: ladder)?.code }
+                if codes.count != list.count { ok = false }
+                if list.isEmpty {
+                    n.diagnostics.add(.invalidValue(n.location, key: "severities", found: "[]",
+                                                    expected: "at least one severity, or leave the key out for the two most severe"))
+                    ok = false
+                }
+                severities = codes
+            }
+            guard ok, let phase, let statistic, let below else { continue }
+            let name = f["name"]?.string("name") ?? "\(statistic.rawValue) time to \(phase.rawValue) under \(DurationText.format(below))"
+                + (severities.map { " for " + $0.joined(separator: "/") } ?? " for the two most severe levels")
+            out.append(ResponseTarget(name: name, phase: phase, statistic: statistic, below: below, severities: severities))
+        }
+        return out
     }
 }

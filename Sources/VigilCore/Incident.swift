@@ -49,9 +49,13 @@ public struct IncidentResolution: Codable, Sendable, Equatable {
     /// Key actions taken to resolve it.
     public var actions: [String]
     public var resolvedBy: String
+    /// Why it was not an incident, when it was closed as a false positive (`vigil incidents
+    /// dismiss`); nil for a real incident.
+    public var falsePositive: String?
 
     public init(verification: String, summary: String, rootCause: String? = nil, actions: [String] = [],
-                resolvedBy: String) {
+                resolvedBy: String, falsePositive: String? = nil) {
+        self.falsePositive = falsePositive
         self.verification = verification
         self.summary = summary
         self.rootCause = rootCause

@@ -294,6 +294,8 @@ public struct IncidentHandling: Codable, Sendable, Equatable {
     /// daemon, not the configuration: false when no loaded notifier delivers the `chat` channel, so
     /// a machine without a chat integration is not sent a request that nothing can deliver.
     public var openChatChannel: Bool?
+    /// The response-time goals `vigil report metrics` checks (`incidents.targets`).
+    public var targets: [ResponseTarget] = [.seedDetection]
 
     public init(initialResponder: String = "on_call_engineer", reopenWindow: Duration = .seconds(3600),
                 postMortemSeverities: [String]? = nil, postMortemWithin: Duration = .seconds(48 * 3600),
@@ -307,7 +309,7 @@ public struct IncidentHandling: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case initialResponder, reopenWindow, postMortemSeverities, postMortemWithin, whenConditionClears, clearedHold
+        case initialResponder, reopenWindow, postMortemSeverities, postMortemWithin, whenConditionClears, clearedHold, targets
     }
 
     public init(from decoder: any Decoder) throws {
@@ -318,6 +320,7 @@ public struct IncidentHandling: Codable, Sendable, Equatable {
                   postMortemWithin: try c.decode(Duration.self, forKey: .postMortemWithin),
                   whenConditionClears: try c.decodeIfPresent(ConditionClearedAction.self, forKey: .whenConditionClears) ?? .stay,
                   clearedHold: try c.decodeIfPresent(Duration.self, forKey: .clearedHold) ?? .seconds(300))
+        targets = try c.decodeIfPresent([ResponseTarget].self, forKey: .targets) ?? [.seedDetection]
     }
 }
 

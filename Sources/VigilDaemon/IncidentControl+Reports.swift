@@ -23,3 +23,56 @@ extension IncidentControl {
                                                   type: filter.type, component: filter.component))
     }
 }
+
+/// `report.metrics`: response metrics over any period, grouped, with targets checked.
+extension IncidentControl {
+    /// The longest period one report reads (ten years).
+    static let maximumReportPeriod = Duration.seconds(3_660 * 86_400)
+
+    /// Args: `from` and `until` (RFC 3339; `until` defaults to now), or `since` (a duration back
+    /// from `until`, default 30 days) instead of `from`; `by` (severity, type, component, rule,
+    /// plugin; default severity); `severity`, `type`, `component` as `incidents.list` reads them.
+    func metricsReport(_ r: ControlRequest, policy: IncidentPolicy) async throws -> JSONValue {
+        let now = clock.now()
+        let until = try r.time("until") ?? now + .nanoseconds(1)
+        let from: Timestamp
+        if let given = try r.time("from") {
+            guard try r.text("since") == nil else { throw ControlFailure("since: give either from or since, not both") }
+            from = given
+        } else if let text = try r.text("since", maxBytes: 64) {
+            guard let d = DurationText.parse(text), d > .zero else {
+                throw ControlFailure("since: expected a duration like `30 days` or `12 hours`, found \"\(text)\"")
+            }
+            guard d <= Self.maximumReportPeriod else {
+                throw ControlFailure("since: \(text) is longer than the \(DurationText.format(Self.maximumReportPeriod)) a report covers")
+            }
+            from = until - d
+        } else {
+            from = until - .seconds(30 * 86_400)
+        }
+        guard from < until else {
+            throw ControlFailure("from: \(from.rfc3339) is not before until (\(until.rfc3339))")
+        }
+        guard until - from <= Self.maximumReportPeriod else {
+            throw ControlFailure("from: the period is longer than the \(DurationText.format(Self.maximumReportPeriod)) a report covers")
+        }
+        let grouping: MetricsReport.Grouping
+        if let text = try r.text("by", maxBytes: 32) {
+            guard let g = MetricsReport.Grouping(rawValue: text.lowercased()) else {
+                throw ControlFailure("by: \"\(text)\" is not one of " + MetricsReport.Grouping.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            grouping = g
+        } else {
+            grouping = .severity
+        }
+        let severities = try severityCodes(r, policy: policy)
+        let filter = IncidentFilter(severities: severities, type: try r.text("type"), component: try r.text("component"))
+        let times = try await store.responseTimes(openedFrom: from, until: until, matching: filter)
+        let outcomes = try await store.containmentOutcomes(requestedFrom: from, until: until, matching: filter)
+        let report = MetricsReport(ladder: policy.ladder, targets: policy.handling.targets, grouping: grouping,
+                                   from: from, until: until, now: now)
+        return try JSONValue.encoding(report.view(times: times, outcomes: outcomes,
+                                                  severity: severities?.joined(separator: ","),
+                                                  type: filter.type, component: filter.component))
+    }
+}

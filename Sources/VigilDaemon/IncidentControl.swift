@@ -11,8 +11,8 @@ public struct IncidentControl: Sendable {
     public static let commands = [
         "incidents.declare", "incidents.list", "incidents.count", "incidents.show", "incidents.timeline", "incidents.ack",
         "incidents.assign", "incidents.escalate", "incidents.transition", "incidents.comment", "incidents.resolve",
-        "incidents.reopen", "incidents.classify", "oncall", "oncall.schedule", "oncall.override", "oncall.overrides",
-        "oncall.override.remove", "runbooks.list", "runbooks.show", "runbooks.step", "report.response",
+        "incidents.reopen", "incidents.dismiss", "incidents.classify", "oncall", "oncall.schedule", "oncall.override", "oncall.overrides",
+        "oncall.override.remove", "runbooks.list", "runbooks.show", "runbooks.step", "report.response", "report.metrics",
     ]
 
     let service: IncidentService
@@ -103,6 +103,9 @@ public struct IncidentControl: Sendable {
         case "incidents.reopen":
             return try view(try await service.reopen(try r.string("id"), reason: try r.string("reason"),
                                                      actor: try actor(r, user: user, policy: policy)), policy: policy)
+        case "incidents.dismiss":
+            return try view(try await service.dismiss(try r.string("id"), reason: try r.string("reason"),
+                                                      actor: try actor(r, user: user, policy: policy)), policy: policy)
         case "incidents.classify":
             return try view(try await service.reclassify(try r.string("id"), severity: try r.string("severity"),
                                                          reason: try r.string("reason"),
@@ -117,6 +120,7 @@ public struct IncidentControl: Sendable {
         case "oncall.override": return try await addOverride(r, user: user, policy: policy)
         case "oncall.override.remove": return try await removeOverride(r, user: user, policy: policy)
         case "report.response": return try await responseReport(r, policy: policy)
+        case "report.metrics": return try await metricsReport(r, policy: policy)
         case "runbooks.list":
             return try JSONValue.encoding(policy.runbooks.values.sorted { $0.name < $1.name }.map { RunbookView($0) })
         case "runbooks.show":

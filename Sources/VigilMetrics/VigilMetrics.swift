@@ -22,6 +22,7 @@ public final class VigilMetrics: Sendable {
     private let lastPlugins = Mutex<Set<String>>([])
 
     /// Seconds: a page is expected within minutes, a resolution within hours.
+    static let detectBuckets: [Duration] = [10, 30, 60, 120, 300, 600, 1800, 3600].map { .seconds($0) }
     static let acknowledgeBuckets: [Duration] = [60, 300, 900, 1800, 3600, 7200, 14_400, 86_400].map { .seconds($0) }
     static let resolveBuckets: [Duration] = [300, 900, 1800, 3600, 7200, 14_400, 43_200, 86_400, 259_200, 604_800].map { .seconds($0) }
 
@@ -55,6 +56,15 @@ public final class VigilMetrics: Sendable {
             switch entry.kind {
             case .detected, .declared:
                 counter("vigil_incidents_opened_total", [("severity", severity)], Help.opened).increment()
+                registry.makeDurationHistogram(descriptor: Self.named("vigil_time_to_detect_seconds", Help.detect),
+                                               labels: [("severity", severity)], buckets: Self.detectBuckets)
+                    .record(Self.nonNegative(incident.createdAt - incident.detectedAt))
+            case .transition where entry.data["false_positive"] == "true":
+                counter("vigil_incidents_false_positive_total", [("severity", severity)], Help.falsePositives).increment()
+            case .transition where entry.data["to"] == IncidentState.contained.rawValue:
+                registry.makeDurationHistogram(descriptor: Self.named("vigil_time_to_contain_seconds", Help.contain),
+                                               labels: [("severity", severity)], buckets: Self.acknowledgeBuckets)
+                    .record(Self.nonNegative(entry.time - incident.detectedAt))
             case .escalated:
                 counter("vigil_escalations_total", [("severity", severity)], Help.escalations).increment()
             case .slaBreached:
@@ -172,6 +182,9 @@ enum Help {
     static let sent = "Notifications delivered, by channel."
     static let failed = "Notifications given up on after their retries, by channel."
     static let actions = "Containment actions that settled, by outcome."
+    static let detect = "Time from an incident's detection (its condition first held) to its opening, by severity."
+    static let contain = "Time from an incident's detection to its entering the contained state, by severity."
+    static let falsePositives = "Incidents closed as false positives (not an incident), by severity."
     static let acknowledge = "Time from an incident's opening to its acknowledgement, by severity."
     static let resolve = "Time from an incident's opening to its resolution, by severity."
     static let depth = "Events waiting in an EventBus lane."

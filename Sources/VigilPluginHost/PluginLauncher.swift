@@ -144,7 +144,8 @@ struct PluginLauncher: Sendable {
         // One more process for the plugin's reaper (its pid namespace's pid 1) when it has one.
         let cgroupLimits = PluginCgroup.Limits(memoryBytes: spec.limits.memoryBytes ?? Self.defaultCgroupMemory,
                                                processes: (spec.limits.processes ?? Self.defaultCgroupProcesses)
-                                                   .addingReportingOverflow(spec.namespaces.pid ? 1 : 0).partialValue)
+                                                   .addingReportingOverflow(spec.namespaces.pid ? 1 : 0).partialValue,
+                                               cpuQuotaMicroseconds: settings.policy.cpuQuotaMicroseconds)
         let spawned: Result<(SandboxedProcess, PluginCgroup?), SandboxLaunchError> = await Self.onThread(yielding: true) {
             defer { close(pluginEnd); close(errWrite); if let egressPluginEnd { close(egressPluginEnd) } }
             var cgroup: PluginCgroup?

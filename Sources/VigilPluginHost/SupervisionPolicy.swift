@@ -29,6 +29,9 @@ public struct SupervisionPolicy: Sendable, Equatable {
     /// the scheduler's periods, every second) before its run ends over the limit: the quota
     /// keeps the host's cores free, and a plugin that spins for this long is failing.
     public var cpuHeldAtQuota: Duration = .seconds(30)
+    /// Each plugin's cgroup CPU quota, in microseconds of CPU per 100 ms period (100,000: one
+    /// core). Tests lower it so a spinning plugin reaches it even on a busy machine.
+    public var cpuQuotaMicroseconds: UInt64 = PluginCgroup.defaultCPUQuota
 
     public init(initialBackoff: Duration = .seconds(1), maximumBackoff: Duration = .seconds(300), backoffMultiplier: Double = 2,
                 jitter: Double = 0.2, crashLoopFailures: Int = 5, crashLoopWindow: Duration = .seconds(600),

@@ -166,6 +166,12 @@ public actor IncidentService {
         }
     }
 
+    public func dismiss(_ id: String, reason: String, actor: String) async throws -> Incident {
+        try await modify(id, "dismissed as a false positive", actor: actor) { w, i, t in
+            try w.dismiss(i, timeline: t, reason: reason, actor: actor)
+        }
+    }
+
     public func reopen(_ id: String, reason: String, actor: String) async throws -> Incident {
         try await modify(id, "reopened", actor: actor) { w, i, t in try w.reopen(i, timeline: t, reason: reason, actor: actor) }
     }

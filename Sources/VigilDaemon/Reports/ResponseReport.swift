@@ -95,6 +95,21 @@ struct ResponseReport {
                      p90: ms(rank(0.9)))
     }
 
+    enum SLAOutcome { case met, breached, running }
+
+    /// Whether an incident met its acknowledgement deadline: met when acknowledged by it with no
+    /// breach recorded (or resolved before it without an acknowledgement), breached when a breach
+    /// was recorded or the deadline passed first, running while it may still be met; nil for a
+    /// severity without a response time.
+    static func slaOutcome(_ t: IncidentResponseTimes, now: Timestamp) -> SLAOutcome? {
+        guard let deadline = t.responseDeadline else { return nil }
+        if t.slaBreachedAt != nil { return .breached }
+        if let ack = t.acknowledgedAt { return ack <= deadline ? .met : .breached }
+        // Resolved without a formal acknowledgement: on time if it was over before the deadline.
+        if let resolved = t.resolvedAt { return resolved <= deadline ? .met : .breached }
+        return now > deadline ? .breached : .running
+    }
+
     struct SeverityBucket {
         var rank: Int
         var count = 0
@@ -123,19 +138,11 @@ struct ResponseReport {
             if let v = since(t.acknowledgedAt) { s.acknowledge.append(v) }
             if let v = since(t.containedAt) { s.contain.append(v) }
             if let v = since(t.resolvedAt) { s.resolve.append(v) }
-            if let deadline = t.responseDeadline {
-                if t.slaBreachedAt != nil {
-                    s.breached += 1
-                } else if let ack = t.acknowledgedAt {
-                    if ack <= deadline { s.met += 1 } else { s.breached += 1 }
-                } else if let resolved = t.resolvedAt {
-                    // Resolved without a formal acknowledgement: on time if it was over before the deadline.
-                    if resolved <= deadline { s.met += 1 } else { s.breached += 1 }
-                } else if now > deadline {
-                    s.breached += 1
-                } else {
-                    s.running += 1
-                }
+            switch ResponseReport.slaOutcome(t, now: now) {
+            case .met?: s.met += 1
+            case .breached?: s.breached += 1
+            case .running?: s.running += 1
+            case nil: break
             }
             bySeverity[t.severity] = s
         }

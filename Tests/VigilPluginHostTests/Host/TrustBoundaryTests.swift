@@ -225,6 +225,9 @@ extension PluginTrustTests {
         guard PluginCgroup.detect() != nil else { return }
         var policy = SupervisionPolicy.noRestartsDuringATest
         policy.cpuHeldAtQuota = .seconds(3)
+        // A fifth of a core: reached by a spinning plugin however busy the machine is (at a whole
+        // core, a loaded two-core machine may never let it get there).
+        policy.cpuQuotaMicroseconds = 20_000
         let cause = try await Self.causeOfTheFirstFailure("spinner", mode: "spin", heartbeat: "10 minutes", policy: policy,
                                                           within: .seconds(30))
         #expect(cause.contains("CPU limit (held at its quota"), "\(cause)")
