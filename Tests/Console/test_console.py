@@ -545,6 +545,7 @@ class ViewerTests(ConsoleCase):
             ("/console/incidents/%s/transition" % incident, {"state": "investigating", "reason": "viewer"}),
             ("/console/incidents/%s/resolve" % incident, {"summary": "viewer", "verification": "viewer"}),
             ("/console/incidents/%s/reopen" % incident, {"reason": "viewer"}),
+            ("/console/incidents/%s/dismiss" % incident, {"reason": "viewer"}),
             ("/console/incidents/%s/classify" % incident, {"severity": "P4", "reason": "viewer"}),
             ("/console/incidents/%s/runbook/3" % incident, {"done": "true"}),
             ("/console/actions/%s/approve" % waiting, {"note": "viewer"}),

@@ -226,6 +226,16 @@ final class ConsoleFake: Sendable {
                                      body: ByteBuffer(string: "_csrf=\(csrf)")) { r in
                 #expect(r.status == .seeOther)
             }
+            // Closing as a false positive: the reason goes to incidents.dismiss, as alice.
+            #expect(page.contains(#"<form id="dismiss""#))
+            try await client.execute(uri: "/console/incidents/INC-2026-0007/dismiss", method: .post, headers: headers,
+                                     body: ByteBuffer(string: "_csrf=\(csrf)&reason=staging+traffic")) { r in
+                #expect(r.status == .seeOther)
+                #expect(r.headers[.location] == "/console/incidents/INC-2026-0007?done=dismiss")
+            }
+            let dismiss = fake.calls.withLock { $0.last { $0.command == "incidents.dismiss" } }
+            #expect(dismiss?.args == ["id": .string("INC-2026-0007"), "reason": .string("staging traffic")])
+            #expect(dismiss?.person == "alice")
             let expire = fake.calls.withLock { $0.last { $0.command == "silences.expire" } }
             #expect(expire?.args == ["ids": .array([.string("0f3c7a52-7a2e-4a8e-9d55-2f1d0c4e8b11")])])
             let acks = fake.calls.withLock { $0.filter { $0.command == "incidents.ack" || $0.command == "actions.approve" } }

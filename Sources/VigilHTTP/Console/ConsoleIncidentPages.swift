@@ -127,7 +127,7 @@ extension ConsoleController {
             case .failure(let r): return Self.plain(r.status, r.message)
             }
         }
-        for verb in ["ack", "comment", "assign", "escalate", "transition", "resolve", "reopen", "classify", "actions", "verify", "ack-link"] {
+        for verb in ["ack", "comment", "assign", "escalate", "transition", "resolve", "dismiss", "reopen", "classify", "actions", "verify", "ack-link"] {
             router.post("/console/incidents/:id/\(verb)") { request, context in
                 switch await requireSignIn(request) {
                 case .failure(let r): return r.response
@@ -154,7 +154,7 @@ extension ConsoleController {
     /// What the incident page says after a change (`?done=ack`): fixed sentences, never text from the URL.
     static let notices: [String: String] = [
         "ack": "Acknowledged.", "comment": "Comment added.", "assign": "Role assigned.", "escalate": "Escalated.",
-        "transition": "State changed.", "resolve": "Resolved.", "reopen": "Reopened.", "classify": "Severity changed.",
+        "transition": "State changed.", "resolve": "Resolved.", "reopen": "Reopened.", "dismiss": "Closed as a false positive.", "classify": "Severity changed.",
         "runbook": "Runbook step updated.", "approve": "Action approved.", "deny": "Action denied.", "undo": "Action undone.",
         "declare": "Incident declared.", "actions": "Action requested.", "verify": "Containment checks run; see the timeline.",
     ]
@@ -352,7 +352,7 @@ extension ConsoleController {
         guard let id = Self.validIncidentID(context.parameters.get("id")) else { return Self.plain(.notFound, "No such incident.") }
         let commands = ["ack": "incidents.ack", "comment": "incidents.comment", "assign": "incidents.assign",
                         "escalate": "incidents.escalate", "transition": "incidents.transition", "resolve": "incidents.resolve",
-                        "reopen": "incidents.reopen", "classify": "incidents.classify", "actions": "actions.run",
+                        "reopen": "incidents.reopen", "dismiss": "incidents.dismiss", "classify": "incidents.classify", "actions": "actions.run",
                         "verify": "actions.verify", "ack-link": "incidents.ack_link"]
         let form: FormBody
         switch await checkedForm(request, context: context, signed: s, for: commands[verb] ?? "incidents.\(verb)") {
@@ -412,6 +412,9 @@ extension ConsoleController {
                 command = "incidents.ack_link"
                 args["person"] = .string(try form.required("person", label: "Person", limit: 200))
                 if let ttl = try form.optional("ttl", label: "Valid for", limit: 40) { args["ttl"] = .string(ttl) }
+            case "dismiss":
+                command = "incidents.dismiss"
+                args["reason"] = .string(try form.required("reason", label: "Reason"))
             case "reopen":
                 command = "incidents.reopen"
                 args["reason"] = .string(try form.required("reason", label: "Reason"))

@@ -183,6 +183,9 @@ enum ConsoleTemplates {
   <label for="resolve-actions">Key actions taken (one per line)</label><textarea id="resolve-actions" name="actions" maxlength="5000"></textarea>
   <label for="resolve-followups">Follow-up work (one per line)</label><textarea id="resolve-followups" name="follow_ups" maxlength="5000"></textarea>
   <button type="submit">Resolve</button></form>{{/isOpen}}
+ {{#isOpen}}<form id="dismiss" class="card stack" method="post" action="/console/incidents/{{i.id}}/dismiss"><input type="hidden" name="_csrf" value="{{csrf}}">
+  <label for="dismiss-reason">Not an incident? Why (closes it as a false positive)</label><input id="dismiss-reason" type="text" name="reason" maxlength="1000" required>
+  <button type="submit">Close as false positive</button></form>{{/isOpen}}
  <form id="run-action" class="card stack" method="post" action="/console/incidents/{{i.id}}/actions"><input type="hidden" name="_csrf" value="{{csrf}}">
   <label for="run-action-name">Run a containment action</label><select id="run-action-name" name="action">{{#catalog}}<option value="{{action}}">{{action}} — {{summary}}</option>{{/catalog}}</select>
   <label for="run-action-params">Parameters (key=value, one per line)</label><textarea id="run-action-params" name="params" maxlength="4000"></textarea>
