@@ -13,7 +13,7 @@ BENCH_PACKAGES := libconcurrentqueue-dev g++
 SWIFT_BUILD_FLAGS ?=
 CONFIG ?= Config/vigil.yaml
 
-.PHONY: all deps build install-plugins run test test-unit test-notifiers test-detectors test-console console-screenshots test-scenarios test-tsan fuzz bench-bus bench-rules bench-plugins bench-incidents bench-http bench-notify bench-console bench-logs soak-bus scenario clean
+.PHONY: all deps build install-plugins run test test-unit test-notifiers test-detectors test-console console-screenshots test-scenarios test-tsan fuzz bench-bus bench-rules bench-plugins bench-incidents bench-http bench-notify bench-console bench-logs bench-report soak-bus scenario clean
 
 all: build
 
@@ -151,6 +151,10 @@ bench-notify: deps
 # scratch folder).
 bench-console: deps
 	bash Benchmarks/console/run.sh
+
+# `vigil report` over 1,000 incidents (issue 20): the slowest report command's run, in seconds.
+bench-report: deps
+	bash Benchmarks/report/run.sh
 
 scenario: build
 	bash Tests/Scenarios/run.sh $(NAME)
