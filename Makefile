@@ -10,6 +10,9 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 # chromium and chromium-driver (its chromedriver) run the web console's browser tests, headless.
 APT_PACKAGES := libseccomp-dev libcap-dev libsqlite3-dev libssl-dev pkg-config util-linux e2fsprogs python3 bubblewrap firejail nftables iproute2 curl prometheus prometheus-alertmanager python3-aiosmtpd openssl chromium chromium-driver
 BENCH_PACKAGES := libconcurrentqueue-dev g++
+# systemd-journal-remote writes real journal files from export format: the log-patterns test reads
+# them through journalctl in the plugin's sandbox (systemd, already here, brings journalctl).
+DETECTOR_PACKAGES := systemd-journal-remote
 SWIFT_BUILD_FLAGS ?=
 CONFIG ?= Config/vigil.yaml
 
@@ -76,6 +79,7 @@ test-notifiers: deps
 # The bundled detectors (log-patterns, uptime-checks, file-integrity, sqlite-health,
 # metrics-scrape) against real files, servers and databases, and each through a real vigild.
 test-detectors: deps
+	$(call apt_install,$(DETECTOR_PACKAGES))
 	cd Tests/Detectors && /usr/bin/python3 -m unittest
 
 # The web console in headless Chromium (Debian's chromium, driven over WebDriver by its

@@ -226,7 +226,11 @@ class Detector:
             if not os.access(command, os.X_OK):
                 self.log("journal: off (%s is not there)" % command)
                 return None
-        return lp_journal.JournalFollower(self.log, command, self.state["journal_cursor"])
+        machine = lp_journal.machine_id()
+        if machine is None:
+            self.log("journal: no machine id in %s: following every machine's entries in the journal"
+                     % lp_journal.MACHINE_ID_FILE, "warning")
+        return lp_journal.JournalFollower(self.log, command, self.state["journal_cursor"], machine=machine)
 
     def step(self):
         """One pass: read what is new everywhere, flush when due. True when more is waiting."""

@@ -13,6 +13,14 @@ messages (`_TRANSPORT=kernel`). Fields whose name begins with `_` are set by jou
 be sent by a client. SYSLOG_IDENTIFIER is the client's own claim (`logger -t sshd ...` lets any
 local user write one) and is not used: an entry without the trusted fields has no program, so no
 pattern with `program:` counts it.
+
+journalctl runs with `--merge` and the match `_MACHINE_ID=` this host's id (from /etc/machine-id),
+not with its default local-only mode: when following, that mode reads the boot id from
+/proc/sys/kernel/random/boot_id, which the sandbox's /proc (its own pids only) does not have
+(systemd 252 exits: "Failed to get boot id: No such file or directory"), and it picks the
+persistent journal's folder by /etc/machine-id. `_MACHINE_ID` is set by journald, so the match
+keeps to this host's entries as local-only mode would (a log server's journals from other
+machines, e.g. systemd-journal-remote's, are left out).
 """
 import json
 import os
@@ -22,6 +30,7 @@ import subprocess
 MAX_RECORD = 1 << 20  # journalctl leaves fields over 4 KiB out unless --all; a record is small
 JOURNAL_DIRECTORIES = ("/run/log/journal", "/var/log/journal")
 CURSOR_MAX = 512
+MACHINE_ID_FILE = "/etc/machine-id"
 
 
 def _field_text(value):
@@ -73,6 +82,16 @@ def trusted_program(record):
     return None
 
 
+def machine_id(path=MACHINE_ID_FILE):
+    """This host's machine id (32 lowercase hex digits), or None when it cannot be read."""
+    try:
+        with open(path, "rb") as f:
+            text = f.read(64).strip().decode("ascii").lower()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return text if len(text) == 32 and all(c in "0123456789abcdef" for c in text) else None
+
+
 def journal_present(directories=JOURNAL_DIRECTORIES):
     """The journal folder holding files, or None."""
     for directory in directories:
@@ -93,10 +112,11 @@ def journal_present(directories=JOURNAL_DIRECTORIES):
 class JournalFollower:
     """Runs journalctl and hands each record to `record(program, message)`."""
 
-    def __init__(self, log, command="/usr/bin/journalctl", cursor=None, clock=None):
+    def __init__(self, log, command="/usr/bin/journalctl", cursor=None, clock=None, machine=None):
         self.log = log
         self.command = command
         self.cursor = cursor
+        self.machine = machine  # this host's machine id: only its entries (see above)
         self.process = None
         self.buffer = b""
         self.skipping = False
@@ -106,11 +126,13 @@ class JournalFollower:
         self.records_this_run = 0
 
     def argv(self):
-        argv = [self.command, "--follow", "--output=json", "--no-pager"]
+        argv = [self.command, "--follow", "--output=json", "--no-pager", "--merge"]
         if self.cursor:
             argv.append("--after-cursor=" + self.cursor)
         else:
             argv.append("--lines=0")
+        if self.machine:
+            argv.append("_MACHINE_ID=" + self.machine)
         return argv
 
     def start(self, now):

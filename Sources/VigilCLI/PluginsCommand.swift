@@ -170,6 +170,10 @@ extension PluginsCommand {
                     }
                 }
             }
+            var absent: [AbsentOptionalItem] = []
+            do { absent = try OptionalSandboxNeeds.resolve(manifest).absent } catch {
+                beyond.append(PolicyViolation(plugin: manifest.name, field: error.field, asked: error.path, allowed: "no item that \(error.reason)"))
+            }
             guard beyond.isEmpty else {
                 print("\(candidate): refused (\(manifest.name)): it asks beyond the plugin policy")
                 var t = TextTable("FIELD", "ASKS FOR", "THE POLICY ALLOWS")
@@ -178,6 +182,7 @@ extension PluginsCommand {
                 return false
             }
             for line in missing { print("\(candidate): warning: \(line) (vigild will not start it until it does)") }
+            for item in absent { print("\(candidate): note: optional \(item); vigild starts the plugin without it") }
             if !FileManager.default.isExecutableFile(atPath: manifest.executable) {
                 print("\(candidate): ok, but \(manifest.executable) is not an executable file yet (build it first)")
             } else {

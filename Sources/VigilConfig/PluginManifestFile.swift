@@ -17,7 +17,8 @@ public enum PluginManifestFile {
     }
 
     static let sandboxKeys = ["profile", "network", "ports", "egress", "capabilities", "read_paths", "write_paths",
-                              "limits", "env", "syscalls", "executables", "groups"]
+                              "limits", "env", "syscalls", "executables", "groups",
+                              "optional_executables", "optional_groups", "optional_read_paths"]
     static let limitKeys = ["memory", "cpu", "open_files", "processes", "data"]
     static let timeoutKeys = ["handshake", "heartbeat", "action_deadline"]
 
@@ -173,28 +174,15 @@ public enum PluginManifestFile {
             }
             return name
         }
-        needs.groups = (f["groups"]?.sequence("groups") ?? []).compactMap { n -> String? in
-            guard let s = n.string("groups") else { return nil }
-            guard PluginManifestFile.isGroupName(s) else {
-                n.diagnostics.add(.invalidValue(n.location, key: "groups", found: s, expected: "a group name like adm"))
-                return nil
-            }
-            return s
-        }
+        needs.groups = groupNames(f["groups"], "groups")
         if needs.groups.count > SandboxSpec.maximumGroups, let n = f["groups"] {
             n.diagnostics.add(.invalidValue(n.location, key: "groups", found: "\(needs.groups.count) groups",
                                             expected: "at most \(SandboxSpec.maximumGroups)"))
         }
         needs.readPaths = paths(f["read_paths"], "read_paths", directory: directory)
         needs.writePaths = paths(f["write_paths"], "write_paths", directory: directory)
-        needs.executables = (f["executables"]?.sequence("executables") ?? []).compactMap { n -> String? in
-            guard let s = n.string("executables") else { return nil }
-            guard s.hasPrefix("/") else {
-                n.diagnostics.add(.invalidValue(n.location, key: "executables", found: s, expected: "an absolute path of a program"))
-                return nil
-            }
-            return PolicyPath.normalize(s) ?? s
-        }
+        needs.executables = programs(f["executables"], "executables")
+        optional(f, into: &needs, directory: directory)
         if let l = f["limits"] { needs.limits = limits(l) }
         for e in f["env"]?.mapping("env") ?? [] {
             if let v = e.value.string(e.key) { needs.environment[e.key] = v }
@@ -204,6 +192,60 @@ public enum PluginManifestFile {
             needs.extraWatch = sf["watch"]?.strings("watch") ?? []
         }
         return needs
+    }
+
+    /// Group names (`adm`), each a POSIX group name.
+    static func groupNames(_ node: YAMLNode?, _ key: String) -> [String] {
+        (node?.sequence(key) ?? []).compactMap { n -> String? in
+            guard let s = n.string(key) else { return nil }
+            guard PluginManifestFile.isGroupName(s) else {
+                n.diagnostics.add(.invalidValue(n.location, key: key, found: s, expected: "a group name like adm"))
+                return nil
+            }
+            return s
+        }
+    }
+
+    /// Absolute paths of programs, normalized.
+    static func programs(_ node: YAMLNode?, _ key: String) -> [String] {
+        (node?.sequence(key) ?? []).compactMap { n -> String? in
+            guard let s = n.string(key) else { return nil }
+            guard s.hasPrefix("/") else {
+                n.diagnostics.add(.invalidValue(n.location, key: key, found: s, expected: "an absolute path of a program"))
+                return nil
+            }
+            return PolicyPath.normalize(s) ?? s
+        }
+    }
+
+    /// `optional_executables`, `optional_groups` and `optional_read_paths`: read like their
+    /// required keys, at most ``PluginSandboxNeeds/maximumOptionalItems`` each (groups: at most
+    /// ``SandboxSpec/maximumGroups`` with `groups`), and none also required.
+    static func optional(_ f: Fields, into needs: inout PluginSandboxNeeds, directory: String) {
+        needs.optionalExecutables = programs(f["optional_executables"], "optional_executables")
+        needs.optionalGroups = groupNames(f["optional_groups"], "optional_groups")
+        needs.optionalReadPaths = paths(f["optional_read_paths"], "optional_read_paths", directory: directory)
+        let lists: [(key: String, items: [String], required: String, requiredItems: [String])] = [
+            ("optional_executables", needs.optionalExecutables, "executables", needs.executables),
+            ("optional_groups", needs.optionalGroups, "groups", needs.groups),
+            ("optional_read_paths", needs.optionalReadPaths, "read_paths", needs.readPaths),
+        ]
+        for list in lists {
+            guard let n = f[list.key] else { continue }
+            if list.items.count > PluginSandboxNeeds.maximumOptionalItems {
+                n.diagnostics.add(.invalidValue(n.location, key: list.key, found: "\(list.items.count) items",
+                                                expected: "at most \(PluginSandboxNeeds.maximumOptionalItems)"))
+            }
+            for item in list.items where list.requiredItems.contains(item) {
+                n.diagnostics.add(.invalidValue(n.location, key: list.key, found: item,
+                                                expected: "an item not also under \(list.required) (an item is required or optional)"))
+            }
+        }
+        let groups = Set(needs.groups).union(needs.optionalGroups).count
+        if groups > SandboxSpec.maximumGroups, let n = f["optional_groups"] {
+            n.diagnostics.add(.invalidValue(n.location, key: "optional_groups", found: "\(groups) groups with those under groups",
+                                            expected: "at most \(SandboxSpec.maximumGroups) in all"))
+        }
     }
 
     /// Absolute paths, or paths relative to the plugin folder (`../sdk/python`), normalized.

@@ -123,6 +123,35 @@ public struct PluginSandboxNeeds: Codable, Sendable, Equatable {
     /// Supplementary groups (names) the plugin runs with, such as `adm` to read
     /// `/var/log/auth.log`; each must be granted by the operator's policy.
     public var groups: [String] = []
+    /// Programs, groups and read paths the plugin uses where the host has them
+    /// (`sandbox.optional_executables`, `optional_groups`, `optional_read_paths`): each is granted
+    /// by the policy like its required kind, but one the host lacks is left out of the sandbox
+    /// (and logged) instead of refusing the start. `/usr/bin/journalctl` on a host without systemd.
+    public var optionalExecutables: [String] = []
+    public var optionalGroups: [String] = []
+    public var optionalReadPaths: [String] = []
+
+    /// Most items in each `optional_…` list (groups: with `groups`, at most ``SandboxSpec/maximumGroups``).
+    public static let maximumOptionalItems = 32
+
+    /// These needs with the optional items the host has added to the required ones, as the
+    /// sandbox gets them: `present` says, for a field and an item, whether the host has it.
+    public func includingOptional(where present: (OptionalSandboxItem) -> Bool) -> PluginSandboxNeeds {
+        var out = self
+        out.executables += optionalExecutables.filter { present(.init(field: .executables, item: $0)) && !executables.contains($0) }
+        out.groups += optionalGroups.filter { present(.init(field: .groups, item: $0)) && !groups.contains($0) }
+        out.readPaths += optionalReadPaths.filter { present(.init(field: .readPaths, item: $0)) && !readPaths.contains($0) }
+        out.optionalExecutables = []
+        out.optionalGroups = []
+        out.optionalReadPaths = []
+        return out
+    }
+
+    /// Every optional item, in manifest order.
+    public var optionalItems: [OptionalSandboxItem] {
+        optionalExecutables.map { .init(field: .executables, item: $0) } + optionalGroups.map { .init(field: .groups, item: $0) }
+            + optionalReadPaths.map { .init(field: .readPaths, item: $0) }
+    }
 
     public init(profile: String? = nil, network: PluginNetwork = .none, ports: [UInt16] = [], egress: [EgressDestination] = [],
                 capabilities: [String] = [],
@@ -142,6 +171,34 @@ public struct PluginSandboxNeeds: Codable, Sendable, Equatable {
         self.extraAllow = extraAllow
         self.extraWatch = extraWatch
     }
+}
+
+/// One entry of a manifest's `sandbox.optional_…` lists.
+public struct OptionalSandboxItem: Sendable, Hashable, CustomStringConvertible {
+    /// The kind of need an optional item is.
+    public enum Field: String, Sendable, Hashable, CaseIterable {
+        case executables, groups, readPaths
+
+        /// The manifest key, dotted: `sandbox.optional_executables`.
+        public var key: String {
+            switch self {
+            case .executables: "sandbox.optional_executables"
+            case .groups: "sandbox.optional_groups"
+            case .readPaths: "sandbox.optional_read_paths"
+            }
+        }
+    }
+
+    public var field: Field
+    /// The program or path (absolute, normalized), or the group name.
+    public var item: String
+
+    public init(field: Field, item: String) {
+        self.field = field
+        self.item = item
+    }
+
+    public var description: String { "\(field.key) \(item)" }
 }
 
 /// The network a plugin declares.

@@ -75,18 +75,27 @@ public struct PluginPolicy: Sendable, Equatable {
                 }
             }
         }
-        for group in needs.groups {
-            if Self.neverGrantableGroups.contains(group) {
-                refuse("sandbox.groups", group, "never (no policy can grant it)")
-            } else if !ceiling.groups.contains(group) {
-                refuse("sandbox.groups", group, list(ceiling.groups.sorted()))
+        // An optional item needs the same grant as a required one, whether the host has it or
+        // not: the policy reads the same on every host, and `vigil plugins check` can say so offline.
+        for (field, groups) in [("sandbox.groups", needs.groups), (OptionalSandboxItem.Field.groups.key, needs.optionalGroups)] {
+            for group in groups {
+                if Self.neverGrantableGroups.contains(group) {
+                    refuse(field, group, "never (no policy can grant it)")
+                } else if !ceiling.groups.contains(group) {
+                    refuse(field, group, list(ceiling.groups.sorted()))
+                }
             }
         }
-        for program in needs.executables where !ceiling.executables.contains(program) {
-            refuse("sandbox.executables", program, list(ceiling.executables.sorted()))
+        for (field, programs) in [("sandbox.executables", needs.executables),
+                                  (OptionalSandboxItem.Field.executables.key, needs.optionalExecutables)] {
+            for program in programs where !ceiling.executables.contains(program) {
+                refuse(field, program, list(ceiling.executables.sorted()))
+            }
         }
-        for path in needs.readPaths where !PolicyPath.isInside(path, anyOf: ceiling.readPaths + ceiling.writePaths) {
-            refuse("sandbox.read_paths", path, list(ceiling.readPaths + ceiling.writePaths))
+        for (field, paths) in [("sandbox.read_paths", needs.readPaths), (OptionalSandboxItem.Field.readPaths.key, needs.optionalReadPaths)] {
+            for path in paths where !PolicyPath.isInside(path, anyOf: ceiling.readPaths + ceiling.writePaths) {
+                refuse(field, path, list(ceiling.readPaths + ceiling.writePaths))
+            }
         }
         for path in needs.writePaths where !PolicyPath.isInside(path, anyOf: ceiling.writePaths) {
             refuse("sandbox.write_paths", path, list(ceiling.writePaths))

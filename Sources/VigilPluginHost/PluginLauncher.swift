@@ -94,24 +94,34 @@ struct PluginLauncher: Sendable {
         // The path walk, mkdirat/fchown and the `#!` reads of the spec are blocking filesystem
         // calls: a thread of their own, not the cooperative pool.
         // With a quota, the data folder may also need mkfs.ext4 and a loop mount (PluginDataVolume).
-        let built: Result<(SandboxSpec, PreparedDataFolder?), PathRefusal> = await Self.onThread(yielding: true) {
-            Result { () throws(PathRefusal) -> (SandboxSpec, PreparedDataFolder?) in
-                var request = Self.request(for: checked, uid: uid, useNotify: useNotify)
-                request.groups = try SandboxRequest.groupIDs(checked.sandbox.groups, plugin: checked.name)
+        let built: Result<(SandboxSpec, PreparedDataFolder?, [AbsentOptionalItem]), PathRefusal> = await Self.onThread(yielding: true) {
+            Result { () throws(PathRefusal) -> (SandboxSpec, PreparedDataFolder?, [AbsentOptionalItem]) in
+                // The optional programs, groups and paths this host has become required for this run.
+                let (present, absent) = try OptionalSandboxNeeds.resolve(checked)
+                var request = Self.request(for: present, uid: uid, useNotify: useNotify)
+                request.groups = try SandboxRequest.groupIDs(present.sandbox.groups, plugin: present.name)
                 var data: PreparedDataFolder?
                 if let guardian {
-                    data = try guardian.prepare(checked, uid: uid)
+                    data = try guardian.prepare(present, uid: uid)
                     request.dataDirectory = data?.path
                 } else {
-                    try PluginLaunchGuard.checkPaths(of: checked)
+                    try PluginLaunchGuard.checkPaths(of: present)
                 }
-                return (request.spec(profile: profile), data)
+                return (request.spec(profile: profile), data, absent)
             }
         }
         let spec: SandboxSpec
         let data: PreparedDataFolder?
         switch built {
-        case .success(let s): (spec, data) = s
+        case .success(let s):
+            (spec, data) = (s.0, s.1)
+            for item in s.2 {
+                if item.missing {
+                    logger.info("starting without optional \(item)", metadata: ["plugin": "\(manifest.name)"])
+                } else {
+                    logger.warning("starting without optional \(item)", metadata: ["plugin": "\(manifest.name)"])
+                }
+            }
         case .failure(let refusal): throw .path(refusal)
         }
         if let warning = data?.mode.warning {

@@ -5,7 +5,9 @@ permission denied), its patterns against the lines sshd, PAM, sudo and su really
 per attempt; user names that hold ` from ADDR port N` do not move the address), its journal reader
 against recorded `journalctl --output=json` output and a stand-in journalctl (the program is
 journald's `_EXE`/`_COMM`: `logger -t sshd` forgeries are not sshd's), and — through the real vigild, sandboxed — 25 failed SSH passwords written into the
-watched log across a rotation opening an Authentication failure incident.
+watched log across a rotation opening an Authentication failure incident, the same from a real
+journal (written by systemd-journal-remote) with the shipped manifest and grant, and optional
+sandbox programs and groups the host lacks left out while the plugin starts.
 
 Run as root: `cd Tests/Detectors && /usr/bin/python3 -m unittest test_log_patterns -v`.
 """
@@ -599,8 +601,25 @@ class JournalTests(unittest.TestCase):
         self.run_journal(script, data, seconds=1)
         with open(argv_file) as f:
             runs = f.read().splitlines()
-        self.assertEqual(runs[0], "--follow --output=json --no-pager --lines=0")
-        self.assertEqual(runs[1], "--follow --output=json --no-pager --after-cursor=" + fx.JOURNAL_LAST_CURSOR)
+        # --merge and this host's _MACHINE_ID: journalctl's local-only mode needs the boot id, which
+        # the sandbox's /proc does not show (see lp_journal).
+        machine = lp_journal.machine_id()
+        only_here = " _MACHINE_ID=" + machine if machine else ""
+        self.assertEqual(runs[0], "--follow --output=json --no-pager --merge --lines=0" + only_here)
+        self.assertEqual(runs[1], "--follow --output=json --no-pager --merge --after-cursor=" + fx.JOURNAL_LAST_CURSOR + only_here)
+
+    def test_the_machine_id_is_read_strictly(self):
+        path = os.path.join(self.dir, "machine-id")
+        for text, expected in [(b"3D1219C7C4C5404AAA1F6D2A48ADFDA4\n", "3d1219c7c4c5404aaa1f6d2a48adfda4"),
+                               (b"", None), (b"uninitialized\n", None), (b"3d1219c7c4c5404aaa1f6d2a48adfda4 x\n", None),
+                               (b"\xff" * 32, None), (b"a" * 10000, None)]:
+            with open(path, "wb") as f:
+                f.write(text)
+            self.assertEqual(lp_journal.machine_id(path), expected, text[:40])
+        self.assertIsNone(lp_journal.machine_id(os.path.join(self.dir, "absent")))
+        j = lp_journal.JournalFollower(self.log, "/usr/bin/journalctl", machine="3d1219c7c4c5404aaa1f6d2a48adfda4")
+        self.assertEqual(j.argv()[-1], "_MACHINE_ID=3d1219c7c4c5404aaa1f6d2a48adfda4")
+        self.assertNotIn("_MACHINE_ID", " ".join(lp_journal.JournalFollower(self.log).argv()))
 
     def test_without_journalctl_the_files_are_still_followed(self):
         path = os.path.join(self.dir, "auth.log")
@@ -646,7 +665,13 @@ except ImportError as error:
     SKIP = "the daemon fixture is missing: %s" % error
 
 
-SHIPPED_GRANT = '      log-patterns: { read_paths: [/var/log], groups: [adm], emits: [authentication_failures, "log_*"] }'
+SHIPPED_GRANT = ('      log-patterns: { read_paths: [/var/log, /run/log/journal, /etc/machine-id], executables: [/usr/bin/journalctl], '
+                 'groups: [adm, systemd-journal], emits: [authentication_failures, "log_*"] }')
+
+
+def granting(logs):
+    """The edit of Config/vigil.yaml granting `logs` to log-patterns in place of /var/log."""
+    return [(SHIPPED_GRANT, SHIPPED_GRANT.replace("read_paths: [/var/log,", "read_paths: [%s," % logs))]
 
 
 @unittest.skipIf(SKIP, SKIP or "")
@@ -660,7 +685,7 @@ class ThroughTheDaemonTests(unittest.TestCase):
         try:
             with vigild.Daemon(plugins={"log-patterns": {"config": {"files": [auth], "journal": False},
                                                          "sandbox": {"read_paths": ["../sdk/python", logs]}}},
-                               replace=[(SHIPPED_GRANT, SHIPPED_GRANT.replace("[/var/log]", "[%s]" % logs))]) as d:
+                               replace=granting(logs)) as d:
                 self.assertTrue(vigild.eventually(lambda: d.plugin_running("log-patterns"), 60), d.log()[-3000:])
                 self.assertTrue(vigild.eventually(lambda: "following %s from its end" % auth in d.log(), 30), d.log()[-3000:])
                 self.assertEqual(incidents(d), [])
@@ -711,7 +736,7 @@ class AdmGroupTests(unittest.TestCase):
         try:
             with vigild.Daemon(plugins={"log-patterns": {"config": {"files": [auth, secret], "journal": False},
                                                          "sandbox": {"read_paths": ["../sdk/python", logs]}}},
-                               replace=[(SHIPPED_GRANT, SHIPPED_GRANT.replace("[/var/log]", "[%s]" % logs))]) as d:
+                               replace=granting(logs)) as d:
                 self.assertTrue(vigild.eventually(lambda: "following %s from its end" % auth in d.log(), 60), d.log()[-3000:])
                 self.assertTrue(vigild.eventually(lambda: "cannot read %s: permission denied" % secret in d.log(), 30),
                                 d.log()[-3000:])
@@ -729,6 +754,146 @@ class AdmGroupTests(unittest.TestCase):
             self.assertTrue(shown, d.log()[-3000:])
             self.assertIn("sandbox.groups", shown)
             self.assertFalse(d.plugin_running("log-patterns"))
+
+
+@unittest.skipIf(SKIP, SKIP or "")
+class OptionalSandboxItemTests(unittest.TestCase):
+    """sandbox.optional_executables / optional_groups: one the host lacks is left out with one log
+    line naming the plugin and the item, and the plugin starts; one it has needs its grant."""
+
+    def test_an_absent_optional_program_and_group_are_left_out_and_the_plugin_starts(self):
+        program, group = "/usr/bin/vigil-test-no-such-program", "vigil-test-no-such-group"
+        grant = (SHIPPED_GRANT.replace("executables: [/usr/bin/journalctl]", "executables: [/usr/bin/journalctl, %s]" % program)
+                 .replace("groups: [adm, systemd-journal]", "groups: [adm, systemd-journal, %s]" % group))
+        with vigild.Daemon(plugins={"log-patterns": {"config": {"journal": False}, "sandbox": {
+                "optional_executables": ["/usr/bin/journalctl", program],
+                "optional_groups": ["systemd-journal", group]}}}, replace=[(SHIPPED_GRANT, grant)]) as d:
+            self.assertTrue(vigild.eventually(lambda: d.plugin_running("log-patterns"), 60), d.log()[-3000:])
+            for said in ["starting without optional %s (sandbox.optional_executables): it does not exist (%s)" % (program, program),
+                         "starting without optional %s (sandbox.optional_groups): it is not a group on this host" % group]:
+                lines = [line for line in d.log().splitlines() if said in line]
+                self.assertEqual(len(lines), 1, d.log()[-3000:])
+                self.assertIn("plugin=log-patterns", lines[0])
+            if os.environ.get("LP_SHOW"):
+                print("\n" + "\n".join(l for l in d.log().splitlines() if "optional" in l), file=sys.stderr)
+
+    def test_an_optional_group_the_policy_does_not_grant_keeps_the_plugin_from_starting(self):
+        # `backup` is a group on every Debian host: present, so only the grant is missing.
+        with vigild.Daemon(plugins={"log-patterns": {"sandbox": {"optional_groups": ["systemd-journal", "backup"]}}}) as d:
+            shown = vigild.eventually(lambda: "backup" in d.vigil("plugins", "show", "log-patterns") and
+                                      d.vigil("plugins", "show", "log-patterns"), 30)
+            self.assertTrue(shown, d.log()[-3000:])
+            self.assertIn("sandbox.optional_groups", shown)
+            self.assertFalse(d.plugin_running("log-patterns"))
+
+
+JOURNAL_REMOTE = "/lib/systemd/systemd-journal-remote"
+JOURNALCTL = "/usr/bin/journalctl"
+
+
+def journal_skip():
+    """Why the journal cannot be shown through the daemon here, or None."""
+    if SKIP:
+        return SKIP
+    for program in (JOURNALCTL, JOURNAL_REMOTE, "/usr/bin/unshare"):
+        if not os.access(program, os.X_OK):
+            return "%s is missing (make test-detectors installs systemd-journal-remote)" % program
+    try:
+        import grp
+        grp.getgrnam("systemd-journal")
+    except KeyError:
+        return "no systemd-journal group"
+    if not os.path.isfile("/etc/machine-id"):
+        return "no /etc/machine-id"
+    return None
+
+
+class Journal:
+    """A real journal file written by systemd-journal-remote from journal export format: what
+    journald would have written, with the fields journald sets (`_EXE`, `_COMM`) as given."""
+
+    def __init__(self, folder):
+        self.folder = folder
+        self.path = os.path.join(folder, "system.journal")
+        self.boot = "%032x" % int.from_bytes(os.urandom(16), "big")
+        self.clock = int(time.time() * 1e6)
+        self.monotonic = 1000000
+
+    def write(self, entries):
+        out = []
+        for fields in entries:
+            self.clock += 1000
+            self.monotonic += 1000
+            out.append("__REALTIME_TIMESTAMP=%d\n__MONOTONIC_TIMESTAMP=%d\n_BOOT_ID=%s\n" % (self.clock, self.monotonic, self.boot))
+            out.extend("%s=%s\n" % item for item in fields.items())
+            out.append("\n")
+        subprocess.run([JOURNAL_REMOTE, "--output=" + self.path, "-"], input="".join(out).encode(), check=True,
+                       capture_output=True, timeout=30)
+
+
+def sshd_entry(i, machine, exe="/usr/sbin/sshd", comm="sshd"):
+    return {"_MACHINE_ID": machine, "_EXE": exe, "_COMM": comm, "_PID": str(4000 + i), "_UID": "0", "_TRANSPORT": "syslog",
+            "SYSLOG_IDENTIFIER": "sshd", "SYSLOG_FACILITY": "10", "PRIORITY": "6",
+            "MESSAGE": "Failed password for invalid user admin%d from 198.51.100.%d port %d ssh2" % (i, i % 250 + 1, 40000 + i)}
+
+
+@unittest.skipIf(journal_skip(), journal_skip() or "")
+class JournalThroughTheDaemonTests(unittest.TestCase):
+    """A Debian host with journald and no rsyslog, out of the box: the shipped manifest and grant,
+    unchanged, follow the persistent journal (/var/log/journal/MACHINE-ID) through journalctl in
+    the sandbox, reading root:systemd-journal 0640 files through the optional group.
+
+    vigild runs in a mount namespace of its own where /var/log is an empty tmpfs and
+    /var/log/journal is a scratch folder holding a real journal, so nothing of the host's logs is
+    read or written and nothing is left behind."""
+
+    def test_sshd_failures_in_the_journal_open_an_authentication_failure_incident(self):
+        import grp
+        journal_gid = grp.getgrnam("systemd-journal").gr_gid
+        with open("/etc/machine-id") as f:
+            machine = f.read().strip()
+        scratch = tempfile.mkdtemp(prefix="vigil-lp-journal-", dir="/var/tmp")
+        try:
+            os.chmod(scratch, 0o755)
+            folder = os.path.join(scratch, "journal", machine)
+            os.makedirs(folder)
+            for path in (os.path.dirname(folder), folder):
+                os.chown(path, 0, journal_gid)
+                os.chmod(path, 0o2750)  # new files take the group: root:systemd-journal 0640, as journald's
+            journal = Journal(folder)
+            journal.write([sshd_entry(i, machine) for i in range(30)])  # old news: read from the end
+            st = os.stat(journal.path)
+            self.assertEqual((st.st_gid, stat.S_IMODE(st.st_mode)), (journal_gid, 0o640))
+            setup = ('mount -t tmpfs -o mode=0755,size=1m vigil-test-log /var/log && mkdir /var/log/journal && '
+                     'mount --bind "$1" /var/log/journal && shift && exec "$@"')
+            wrap = ["/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", setup, "sh",
+                    os.path.join(scratch, "journal")]
+            with vigild.Daemon(plugins={"log-patterns": {}}, wrap=wrap) as d:
+                self.assertTrue(vigild.eventually(lambda: "journal: following with" in d.log(), 60), d.log()[-3000:])
+                self.assertIn("journal on", d.log())
+                if not os.path.exists("/run/log/journal"):
+                    self.assertIn("starting without optional /run/log/journal (sandbox.optional_read_paths): "
+                                  "it does not exist", d.log())
+                time.sleep(2)  # journalctl --lines=0 finds the end of the journal before the news
+                self.assertEqual(incidents(d), [])
+                # logger -t sshd: the entry says sshd, journald says logger; not counted. Nor another
+                # machine's sshd (a log server's received journal): only this host's _MACHINE_ID.
+                journal.write([sshd_entry(100 + i, machine, exe="/usr/bin/logger", comm="logger") for i in range(10)])
+                journal.write([sshd_entry(200 + i, "0123456789abcdef0123456789abcdef") for i in range(10)])
+                journal.write([sshd_entry(i, machine) for i in range(25)])
+                found = vigild.eventually(lambda: next((i for i in incidents(d) if i.get("type") == "Authentication failure"), None), 30)
+                self.assertIsNotNone(found, d.log()[-4000:])
+                self.assertIn("plugin:log-patterns", json.dumps(d.incident(found["id"])))
+                fired = [l for l in d.log().splitlines() if "rule=security_events.authentication_failures" in l and "rule firing" in l]
+                self.assertTrue(fired and "value=25.0" in fired[0], "\n".join(fired) + d.log()[-3000:])
+                self.assertTrue(d.plugin_running("log-patterns"), d.log()[-3000:])
+                self.assertNotIn("breach", d.log().lower())
+                self.assertNotIn("journalctl ended", d.log())
+                self.test_output = [l for l in d.log().splitlines() if "log-patterns" in l or "rule firing" in l][-14:]
+                if os.environ.get("LP_SHOW"):
+                    print("\n" + d.vigil("incidents", "list") + "\n".join(self.test_output), file=sys.stderr)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 def incidents(d):

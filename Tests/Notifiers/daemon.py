@@ -84,14 +84,17 @@ def set_sandbox(manifest, key, value):
 
 
 class Daemon:
-    def __init__(self, plugins, extra_yaml="", grants=(), replace=()):
+    def __init__(self, plugins, extra_yaml="", grants=(), replace=(), wrap=()):
         """`plugins`: name → {"config": {key: value}, "sandbox": {key: value}} for each bundled
         plugin to load (with "source": FOLDER, a plugin kept elsewhere than Plugins/NAME); `extra_yaml` is appended to the configuration; `grants` are lines added
-        under plugins.policy.grants; `replace` are (old, new) edits of the configuration text."""
+        under plugins.policy.grants; `replace` are (old, new) edits of the configuration text;
+        `wrap` is an argv put before vigild's, which must end by exec'ing it (same pid), e.g.
+        `unshare --mount` to run it in a mount namespace of the test's own."""
         self.plugins = plugins
         self.extra_yaml = extra_yaml
         self.grants = list(grants)
         self.replace = list(replace)
+        self.wrap = list(wrap)
 
     def __enter__(self):
         self.root = tempfile.mkdtemp(prefix="vigil-e2e-", dir="/var/tmp")
@@ -138,8 +141,8 @@ class Daemon:
         write(self.config, text + "\n" + self.extra_yaml)
         self.log_path = os.path.join(self.root, "vigild.log")
         self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen([os.path.join(BIN, "vigild"), "--config", self.config, "--state-dir", self.state,
-                                      "--http-listen", "127.0.0.1:0"], stdout=self._log, stderr=self._log, cwd=ROOT)
+        self.proc = subprocess.Popen(self.wrap + [os.path.join(BIN, "vigild"), "--config", self.config, "--state-dir", self.state,
+                                                  "--http-listen", "127.0.0.1:0"], stdout=self._log, stderr=self._log, cwd=ROOT)
         address = eventually(self._address, timeout=60)
         if not address:
             self.__exit__(None, None, None)

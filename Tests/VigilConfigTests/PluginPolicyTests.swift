@@ -169,6 +169,64 @@ import VigilCore
         #expect(throws: ConfigErrors.self) { try Self.manifest("groups: [\"adm; rm\"]") }
     }
 
+    /// Optional programs, groups and read paths (`sandbox.optional_…`) need the same grant as
+    /// required ones, whether the host has them or not; never-grantable groups stay never.
+    @Test func optionalItemsAreGrantedLikeRequiredOnes() throws {
+        let policy = try Self.policy("""
+            default: {}
+            grants:
+              evil: { groups: [adm, systemd-journal], executables: [/usr/bin/journalctl], read_paths: [/var/log, /run/log/journal] }
+            """)
+        let asked = """
+            groups: [adm]
+            optional_groups: [systemd-journal]
+            optional_executables: [/usr/bin//journalctl]
+            optional_read_paths: [/run/log/journal/, /run/log/../log/journal/x]
+            """
+        let m = try Self.manifest(asked)
+        #expect(m.sandbox.optionalGroups == ["systemd-journal"])
+        #expect(m.sandbox.optionalExecutables == ["/usr/bin/journalctl"])
+        #expect(m.sandbox.optionalReadPaths == ["/run/log/journal", "/run/log/journal/x"])
+        #expect(policy.violations(of: m).isEmpty, "\(policy.violations(of: m))")
+        let other = policy.violations(of: try Self.manifest(asked, name: "other"))
+        #expect(other.map { "\($0.field)=\($0.asked)" } == [
+            "sandbox.groups=adm", "sandbox.optional_groups=systemd-journal", "sandbox.optional_executables=/usr/bin/journalctl",
+            "sandbox.optional_read_paths=/run/log/journal", "sandbox.optional_read_paths=/run/log/journal/x",
+        ], "\(other)")
+        let never = policy.violations(of: try Self.manifest("optional_groups: [shadow]"))
+        #expect(never.map(\.allowed) == ["never (no policy can grant it)"])
+        // What the sandbox gets where the host has only some of them.
+        let resolved = m.sandbox.includingOptional { $0.field != .readPaths || $0.item.hasSuffix("/x") }
+        #expect(resolved.groups == ["adm", "systemd-journal"] && resolved.executables == ["/usr/bin/journalctl"])
+        #expect(resolved.readPaths == ["/run/log/journal/x"] && resolved.optionalItems.isEmpty)
+    }
+
+    /// The optional lists are checked like their required keys, bounded, and an item is
+    /// required or optional, not both; each error names the file, its place and the key.
+    @Test func optionalListsAreCheckedAndBounded() throws {
+        let many = (0...PluginSandboxNeeds.maximumOptionalItems).map { "/usr/bin/p\($0)" }.joined(separator: ", ")
+        let groups = (0..<10).map { "g\($0)" }.joined(separator: ", ")
+        let optionalGroups = (10..<17).map { "g\($0)" }.joined(separator: ", ")
+        for (yaml, expected) in [
+            ("optional_groups: [\"adm; rm\"]", "\"optional_groups\" must be a group name like adm, found \"adm; rm\""),
+            ("optional_executables: [journalctl]", "\"optional_executables\" must be an absolute path of a program, found \"journalctl\""),
+            ("optional_read_paths: [/]", "\"optional_read_paths\" must be a path below /"),
+            ("optional_read_paths: {a: b}", "optional_read_paths"),
+            ("groups: [adm]\noptional_groups: [adm]", "must be an item not also under groups (an item is required or optional), found \"adm\""),
+            ("executables: [/usr/bin/x]\noptional_executables: [/usr/bin/x]", "not also under executables"),
+            ("optional_executables: [\(many)]", "\"optional_executables\" must be at most \(PluginSandboxNeeds.maximumOptionalItems), found \"33 items\""),
+            ("groups: [\(groups)]\noptional_groups: [\(optionalGroups)]", "must be at most 16 in all, found \"17 groups with those under groups\""),
+        ] {
+            do {
+                _ = try Self.manifest(yaml)
+                Issue.record("accepted: \(yaml)")
+            } catch let error as ConfigErrors {
+                let text = error.errors.map(\.description).joined(separator: "\n")
+                #expect(text.contains("/opt/vigil/plugins/evil/plugin.yaml:") && text.contains(expected), "\(yaml): \(text)")
+            }
+        }
+    }
+
     @Test func withoutAPolicySectionEverythingBeyondTheDefaultsIsDenied() throws {
         let policy = try Self.policy("{}")
         #expect(policy.defaultCeiling == PluginPolicy.builtIn.defaultCeiling && policy.grants.isEmpty)

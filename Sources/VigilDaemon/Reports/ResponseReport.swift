@@ -102,7 +102,8 @@ struct ResponseReport {
     /// was recorded or the deadline passed first, running while it may still be met; nil for a
     /// severity without a response time.
     static func slaOutcome(_ t: IncidentResponseTimes, now: Timestamp) -> SLAOutcome? {
-        guard let deadline = t.responseDeadline else { return nil }
+        // A false positive was not an incident: no response was owed.
+        guard let deadline = t.responseDeadline, !t.falsePositive else { return nil }
         if t.slaBreachedAt != nil { return .breached }
         if let ack = t.acknowledgedAt { return ack <= deadline ? .met : .breached }
         // Resolved without a formal acknowledgement: on time if it was over before the deadline.

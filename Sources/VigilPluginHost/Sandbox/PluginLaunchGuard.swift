@@ -48,7 +48,9 @@ public struct PluginLaunchGuard: Sendable, Equatable {
         let others = pluginDirectories.filter { PolicyPath.normalize($0) != PolicyPath.normalize(own) }
         let needs = manifest.sandbox
         let fields = [("sandbox.read_paths", needs.readPaths), ("sandbox.write_paths", needs.writePaths),
-                      ("sandbox.executables", needs.executables)]
+                      ("sandbox.executables", needs.executables),
+                      (OptionalSandboxItem.Field.readPaths.key, needs.optionalReadPaths),
+                      (OptionalSandboxItem.Field.executables.key, needs.optionalExecutables)]
         for (field, paths) in fields {
             for path in paths {
                 if PolicyPath.overlaps(path, stateDirectory) {
@@ -87,7 +89,8 @@ public struct PluginLaunchGuard: Sendable, Equatable {
 
     /// Every read path, write path and program of `manifest` must exist and be reached from `/`
     /// through no symlink (each component opened with `O_PATH | O_NOFOLLOW`), so a path the
-    /// policy allowed cannot be turned into one it does not.
+    /// policy allowed cannot be turned into one it does not. Optional ones are checked by
+    /// ``OptionalSandboxNeeds/resolve(_:)``, which moves those that exist into these lists.
     public static func checkPaths(of manifest: PluginManifest) throws(PathRefusal) {
         let needs = manifest.sandbox
         let fields = [("sandbox.read_paths", needs.readPaths), ("sandbox.write_paths", needs.writePaths),

@@ -109,20 +109,38 @@ public struct SandboxRequest: Sendable, Equatable {
     public static func groupIDs(_ names: [String], plugin: String) throws(PathRefusal) -> [UInt32] {
         var out: [UInt32] = []
         for name in names {
-            var entry = group()
-            var result: UnsafeMutablePointer<group>?
-            var buffer = [CChar](repeating: 0, count: 16_384)
-            let rc = getgrnam_r(name, &entry, &buffer, buffer.count, &result)
-            guard rc == 0, result != nil else {
-                throw PathRefusal(plugin: plugin, field: "sandbox.groups", path: name,
-                                  reason: rc == 0 ? "is not a group on this host" : "could not be looked up (error \(rc))")
+            let gid: UInt32
+            switch lookUpGroup(name) {
+            case .found(let id): gid = id
+            case .absent:
+                throw PathRefusal(plugin: plugin, field: "sandbox.groups", path: name, reason: "is not a group on this host")
+            case .failed(let rc):
+                throw PathRefusal(plugin: plugin, field: "sandbox.groups", path: name, reason: "could not be looked up (error \(rc))")
             }
-            guard entry.gr_gid != 0 else {
+            guard gid != 0 else {
                 throw PathRefusal(plugin: plugin, field: "sandbox.groups", path: name, reason: "is root's group")
             }
-            if !out.contains(entry.gr_gid) { out.append(entry.gr_gid) }
+            if !out.contains(gid) { out.append(gid) }
         }
         return out
+    }
+
+    /// What the host says of a group name (`getgrnam_r`, blocking: an NSS look-up).
+    enum GroupLookup: Equatable {
+        case found(UInt32)
+        /// The host has no group of that name.
+        case absent
+        /// The look-up itself failed (the `getgrnam_r` error): neither found nor known absent.
+        case failed(Int32)
+    }
+
+    static func lookUpGroup(_ name: String) -> GroupLookup {
+        var entry = group()
+        var result: UnsafeMutablePointer<group>?
+        var buffer = [CChar](repeating: 0, count: 16_384)
+        let rc = getgrnam_r(name, &entry, &buffer, buffer.count, &result)
+        guard rc == 0 else { return .failed(rc) }
+        return result == nil ? .absent : .found(entry.gr_gid)
     }
 }
 

@@ -39,10 +39,11 @@ final class PluginWorld: @unchecked Sendable {
 
     deinit { try? FileManager.default.removeItem(at: root) }
 
-    /// Writes a plugin folder running `behave.py MODE NAME` and loads its manifest.
+    /// Writes a plugin folder running `behave.py MODE NAME` and loads its manifest; `sandbox`
+    /// lines are added under its `sandbox:`.
     func pythonPlugin(_ name: String, mode: String, kind: PluginKind = .detector, heartbeat: String = "15 seconds",
                       actionDeadline: String = "30 seconds", config: String = "{}", critical: Bool = false,
-                      emits: String = "[test_metric, test_signal, flood_metric]") throws -> PluginManifest {
+                      emits: String = "[test_metric, test_signal, flood_metric]", sandbox: [String] = []) throws -> PluginManifest {
         let dir = root.appendingPathComponent("plugins/\(name)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let script = dir.appendingPathComponent("behave.py")
@@ -60,6 +61,7 @@ final class PluginWorld: @unchecked Sendable {
               read_paths: [\(Self.sdk)]
               env: { VIGIL_SDK: \(Self.sdk) }
               limits: { memory: 256 MiB, processes: 16, open_files: 64 }
+            \(sandbox.map { "  " + $0 }.joined(separator: "\n"))
             timeouts:
               handshake: 10 seconds
               heartbeat: \(heartbeat)

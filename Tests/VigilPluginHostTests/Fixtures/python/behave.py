@@ -23,6 +23,16 @@ if mode == "detector":
         while not vigil.sleep(1):
             pass
     plugin.run_detector(run)
+elif mode == "view":
+    # What its sandbox gave it: its supplementary groups, and whether each of config.paths reads.
+    def run(vigil):
+        vigil.metric("test_metric", len(os.getgroups()), labels={"groups": ",".join(str(g) for g in sorted(os.getgroups()))})
+        for path in vigil.config.get("paths", []):
+            vigil.metric("test_metric", 1 if os.access(path, os.R_OK) else 0, labels={"path": path})
+        vigil.flush()
+        while not vigil.sleep(1):
+            pass
+    plugin.run_detector(run)
 elif mode == "flood":
     def run(vigil):
         labels = {"series": "flood"}
