@@ -99,7 +99,7 @@ public enum AccessPolicy {
             // (A `where` after several patterns binds only the last one: the method is checked here.)
             return method == "POST" ? .sendAlerts : .administer
         case ("v1", "silences") where method == "POST" || method == "DELETE": return .manageSilences
-        case ("v1", "incidents"), ("v1", "actions"), ("v1", "runbooks"): return .respond
+        case ("v1", "incidents"), ("v1", "actions"), ("v1", "runbooks"), ("v1", "action-items"): return .respond
         // Who is on call is incident work: a responder covers for a colleague without an admin.
         case ("v1", "oncall") where segments.count >= 4 && segments[3] == "overrides"
             && ((method == "POST" && segments.count == 4) || (method == "DELETE" && segments.count == 5)):

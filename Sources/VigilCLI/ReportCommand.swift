@@ -122,12 +122,12 @@ struct ReportCommand: ParsableCommand {
                 case false?: "MISSED"
                 case nil: "nothing to judge"
                 }
-                var line = "target \(target.name): \(target.statistic) time to \(target.phase) for \(target.severities.joined(separator: "/")) "
+                var line = "target \(TerminalText.cell(target.name)): \(target.statistic) time to \(target.phase) for \(target.severities.joined(separator: "/")) "
                 line += target.value.map { "\(Response.short($0)) over \(target.count) incident(s)" } ?? "(no incident reached it)"
                 line += ", limit \(Response.short(target.belowSeconds)): \(verdict)"
                 if target.missCount > 0 {
                     line += "; \(target.missCount) incident(s) at or over the limit: "
-                        + target.misses.prefix(10).map { "\($0.id) (\($0.severity)) \(Response.short($0.seconds))" }.joined(separator: ", ")
+                        + target.misses.prefix(10).map { "\(TerminalText.cell($0.id)) (\(TerminalText.cell($0.severity))) \(Response.short($0.seconds))" }.joined(separator: ", ")
                         + (target.missCount > 10 ? ", …" : "")
                 }
                 lines.append(line)
@@ -137,11 +137,11 @@ struct ReportCommand: ParsableCommand {
             if let rate = c.successRate {
                 containment += ", \(c.succeeded) of \(c.attempted) attempted succeeded (\(Int((rate * 100).rounded()))%)"
             }
-            if !c.outcomes.isEmpty { containment += "; " + c.outcomes.map { "\($0.outcome) \($0.count)" }.joined(separator: ", ") }
+            if !c.outcomes.isEmpty { containment += "; " + c.outcomes.map { "\(TerminalText.cell($0.outcome)) \($0.count)" }.joined(separator: ", ") }
             lines.append(containment)
             func noise(_ list: [MetricsReportView.Noise]) -> String {
                 list.isEmpty ? "none" : list.map { n in
-                    "\(n.key) \(n.incidents)" + (n.occurrences > n.incidents ? " (\(n.occurrences) signals)" : "")
+                    "\(TerminalText.cell(n.key)) \(n.incidents)" + (n.occurrences > n.incidents ? " (\(n.occurrences) signals)" : "")
                         + (n.falsePositives > 0 ? " [\(n.falsePositives) false positive(s)]" : "")
                 }.joined(separator: ", ")
             }

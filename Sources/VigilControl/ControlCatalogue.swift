@@ -104,6 +104,13 @@ public enum ControlCatalogue {
         .init("report.response", "GET", "/api/v1/reports/response",
               "Response metrics per week and severity (query `weeks`, `severity`, `type`, `component`)",
               numbers: ["weeks"], lists: ["severity"]),
+        .init("actionitems.list", "GET", "/api/v1/action-items",
+              "Action items across incidents, overdue first (query `owner`, `state`, `incident`, `overdue`)", lists: ["state"]),
+        .init("actionitems.add", "POST", "/api/v1/action-items",
+              "Add an action item to an incident (`incident`, `title`, `owner`, `due`, `category`, `success_criteria`, `depends_on`, `tracker_url`)"),
+        .init("actionitems.update", "POST", "/api/v1/action-items/{id}",
+              "Change an action item (`state`, `owner`, `due`, `title`, `category`, `success_criteria`, `depends_on`, `tracker_url`, `note`)",
+              numbers: ["id"]),
         .init("report.metrics", "GET", "/api/v1/reports/metrics",
               "Response metrics over a period, grouped, with targets, containment success and the noisiest sources "
                   + "(query `from`, `until`, `since`, `by`, `severity`, `type`, `component`)",

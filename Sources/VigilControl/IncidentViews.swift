@@ -112,15 +112,39 @@ public struct IncidentView: Codable, Sendable, Equatable {
         public var owner: String?
         public var dueAt: String?
         public var state: String
+        /// The incident it came from.
+        public var incident: String?
+        public var category: String?
+        public var successCriteria: String?
+        public var dependsOn: [Int64]?
+        public var trackerUrl: String?
+        public var note: String?
+        public var createdAt: String?
+        public var updatedAt: String?
+        public var updatedBy: String?
+        /// Past its due date and not settled.
+        public var overdue: Bool?
 
         public init(id: Int64? = nil, kind: String, title: String, owner: String? = nil, dueAt: String? = nil,
-                    state: String) {
+                    state: String, incident: String? = nil, category: String? = nil, successCriteria: String? = nil,
+                    dependsOn: [Int64]? = nil, trackerUrl: String? = nil, note: String? = nil, createdAt: String? = nil,
+                    updatedAt: String? = nil, updatedBy: String? = nil, overdue: Bool? = nil) {
             self.id = id
             self.kind = kind
             self.title = title
             self.owner = owner
             self.dueAt = dueAt
             self.state = state
+            self.incident = incident
+            self.category = category
+            self.successCriteria = successCriteria
+            self.dependsOn = dependsOn
+            self.trackerUrl = trackerUrl
+            self.note = note
+            self.createdAt = createdAt
+            self.updatedAt = updatedAt
+            self.updatedBy = updatedBy
+            self.overdue = overdue
         }
     }
 

@@ -12,7 +12,7 @@ public struct IncidentControl: Sendable {
         "incidents.declare", "incidents.list", "incidents.count", "incidents.show", "incidents.timeline", "incidents.ack",
         "incidents.assign", "incidents.escalate", "incidents.transition", "incidents.comment", "incidents.resolve",
         "incidents.reopen", "incidents.dismiss", "incidents.classify", "oncall", "oncall.schedule", "oncall.override", "oncall.overrides",
-        "oncall.override.remove", "runbooks.list", "runbooks.show", "runbooks.step", "report.response", "report.metrics",
+        "oncall.override.remove", "runbooks.list", "runbooks.show", "runbooks.step", "report.response", "report.metrics", "actionitems.list", "actionitems.add", "actionitems.update",
     ]
 
     let service: IncidentService
@@ -104,7 +104,10 @@ public struct IncidentControl: Sendable {
             return try view(try await service.reopen(try r.string("id"), reason: try r.string("reason"),
                                                      actor: try actor(r, user: user, policy: policy)), policy: policy)
         case "incidents.dismiss":
-            return try view(try await service.dismiss(try r.string("id"), reason: try r.string("reason"),
+            guard let reason = try r.text("reason", maxBytes: 1000) else {
+                throw ControlFailure("reason: say why it is not an incident")
+            }
+            return try view(try await service.dismiss(try r.string("id"), reason: reason,
                                                       actor: try actor(r, user: user, policy: policy)), policy: policy)
         case "incidents.classify":
             return try view(try await service.reclassify(try r.string("id"), severity: try r.string("severity"),
@@ -121,6 +124,7 @@ public struct IncidentControl: Sendable {
         case "oncall.override.remove": return try await removeOverride(r, user: user, policy: policy)
         case "report.response": return try await responseReport(r, policy: policy)
         case "report.metrics": return try await metricsReport(r, policy: policy)
+        case "actionitems.list", "actionitems.add", "actionitems.update": return try await actionItems(r, user: user, policy: policy)
         case "runbooks.list":
             return try JSONValue.encoding(policy.runbooks.values.sorted { $0.name < $1.name }.map { RunbookView($0) })
         case "runbooks.show":

@@ -61,10 +61,7 @@ extension IncidentView {
             NotificationView(id: $0.id, channel: $0.channel, recipients: $0.recipients, subject: $0.subject,
                              state: $0.state, attempts: $0.attempts, lastError: $0.lastError)
         }
-        self.actionItems = actionItems?.map {
-            ActionItemView(id: $0.id, kind: $0.kind, title: $0.title, owner: $0.owner,
-                           dueAt: $0.dueAt.map { Timestamp(nanoseconds: $0).rfc3339 }, state: $0.state)
-        }
+        self.actionItems = actionItems?.map { ActionItemView($0, now: nil) }
     }
 }
 
@@ -95,5 +92,18 @@ extension RunbookView {
                       return StepView(number: i + 1, kind: s.kind, text: text, done: progress.map { _ in tick?.done == true },
                                       by: tick?.actor, at: tick?.time.rfc3339, note: tick?.note)
                   })
+    }
+}
+
+extension IncidentView.ActionItemView {
+    /// The view of a stored item; `now` decides `overdue` (nil leaves it out).
+    init(_ r: ActionItemRecord, now: Timestamp?) {
+        func time(_ n: Int64?) -> String? { n.map { Timestamp(nanoseconds: $0).rfc3339 } }
+        let settled = ActionItemState(rawValue: r.state)?.isSettled ?? false
+        self.init(id: r.id, kind: r.kind, title: r.title, owner: r.owner, dueAt: time(r.dueAt), state: r.state,
+                  incident: r.incidentID, category: r.category, successCriteria: r.successCriteria,
+                  dependsOn: r.dependsOn.isEmpty ? nil : r.dependsOn, trackerUrl: r.trackerURL, note: r.note,
+                  createdAt: time(r.createdAt), updatedAt: time(r.updatedAt), updatedBy: r.updatedBy,
+                  overdue: now.map { now in !settled && (r.dueAt.map { $0 < now.nanoseconds } ?? false) })
     }
 }

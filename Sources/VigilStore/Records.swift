@@ -254,9 +254,21 @@ public struct ActionItemRecord: Codable, FetchableRecord, MutablePersistableReco
     public var title: String
     public var owner: String?
     public var dueAt: Int64?
-    /// `open`, `done`.
+    /// An ``ActionItemState`` (`open`, `in-progress`, `done`, `verified`, `dropped`).
     public var state: String
     public var createdAt: Int64
+    /// An ``ActionItemCategory`` (`prevent`, `detect`, `mitigate`, `process`).
+    public var category: String?
+    /// How to tell it worked ("no disk-full page in 30 days").
+    public var successCriteria: String?
+    /// Ids of the items that must be settled before this one is done.
+    public var dependsOn: [Int64] = []
+    /// The issue in a tracker that carries the work.
+    public var trackerURL: String?
+    /// The last change's note (why it was dropped, what was checked).
+    public var note: String?
+    public var updatedAt: Int64?
+    public var updatedBy: String?
 
     public init(incidentID: String?, kind: String, title: String, owner: String? = nil, dueAt: Timestamp? = nil,
                 state: String = "open", createdAt: Timestamp) {

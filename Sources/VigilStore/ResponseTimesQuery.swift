@@ -65,8 +65,8 @@ public struct ContainmentOutcome: Sendable, Equatable {
 
 extension Store {
     /// The response times of the incidents opened in `[from, until)` that `filter` selects, oldest first.
-    public func responseTimes(openedFrom from: Timestamp, until: Timestamp,
-                              matching filter: IncidentFilter = IncidentFilter()) async throws -> [IncidentResponseTimes] {
+    public func responseTimes(openedFrom from: Timestamp, until: Timestamp, matching filter: IncidentFilter = IncidentFilter(),
+                              limit: Int = Int.max) async throws -> [IncidentResponseTimes] {
         let (clause, arguments) = filter.sql(alias: "i")
         let window = "i.createdAt >= ? AND i.createdAt < ?"
         let whereClause = clause.isEmpty ? "WHERE \(window)" : "\(clause) AND \(window)"
@@ -87,7 +87,7 @@ extension Store {
                 ORDER BY i.createdAt
                 """, arguments: arguments + [from.nanoseconds, until.nanoseconds])
             var out: [IncidentResponseTimes] = []
-            while let row = try rows.next() {
+            while out.count < limit, let row = try rows.next() {
                 func time(_ column: String) throws -> Timestamp? {
                     try row.decode(Int64?.self, forColumn: column).map(Timestamp.init(nanoseconds:))
                 }

@@ -201,6 +201,20 @@ enum Schema {
                 WHERE kind = 'transition' AND json_extract(data, '$.to') = 'contained'
                 """)
         }
+        m.registerMigration("v7-action-items") { db in
+            // Action items as seed 004's Phase 5 tracks them: a lifecycle, a category, success
+            // criteria, dependencies on other items, an issue-tracker link.
+            try db.alter(table: "actionItem") { t in
+                t.add(column: "category", .text)
+                t.add(column: "successCriteria", .text)
+                t.add(column: "dependsOn", .jsonText).notNull().defaults(to: "[]")
+                t.add(column: "trackerURL", .text)
+                t.add(column: "note", .text)
+                t.add(column: "updatedAt", .integer)
+                t.add(column: "updatedBy", .text)
+            }
+            try db.create(index: "actionItem_owner", on: "actionItem", columns: ["owner", "state"])
+        }
         return m
     }
 }

@@ -135,6 +135,31 @@ import VigilTestSupport
         #expect(rig.bus.telemetryAdmission == 1)
     }
 
+    /// Closed as a false positive: the actions still waiting are skipped (and can no longer be
+    /// approved), what already took effect is listed for undoing.
+    @Test func aFalsePositiveStandsContainmentDown() async throws {
+        let rig = try Self.rig()
+        let incident = try await rig.incidents.declare(
+            ClassificationInput(title: "corrupt pages", incidentType: "Data corruption"), actor: "dave")
+        await rig.engine.observe([incident])
+        let before = try await rig.store.actions(incidentID: incident.id)
+        #expect(before.map(\.actionState) == [.awaitingApproval, .succeeded, .awaitingApproval, .awaitingApproval])
+        let closed = try await rig.incidents.dismiss(incident.id, reason: "a restore drill", actor: "dave")
+        await rig.engine.observe([closed])
+        let after = try await rig.store.actions(incidentID: incident.id)
+        #expect(after.map(\.actionState) == [.skipped, .succeeded, .skipped, .skipped])
+        #expect(after[0].result == .object(["detail": .string("skipped: the incident was closed as a false positive")]))
+        await #expect(throws: ResponseError.self) { try await rig.engine.approve(try #require(before[0].id), actor: "x", note: nil) }
+        let lines = try await rig.store.timeline(incidentID: incident.id).map(\.message)
+        #expect(lines.contains { $0.hasPrefix("stop_write_operations skipped: the incident was closed as a false positive") }, "\(lines)")
+        if before[1].undo != nil {
+            #expect(lines.last?.hasPrefix("Closed as a false positive with containment still in effect") == true, "\(lines)")
+        }
+        for a in after.reversed() where a.actionState == .succeeded && a.undo != nil {
+            _ = try await rig.engine.undo(try #require(a.id), actor: "test")
+        }
+    }
+
     @Test func destructiveActionsWaitForApprovalAndDenialLetsTheRestFinish() async throws {
         let rig = try Self.rig()
         let incident = try await rig.incidents.declare(

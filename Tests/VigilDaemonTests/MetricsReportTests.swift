@@ -314,6 +314,38 @@ import VigilTestSupport
         #expect(again.falsePositives == 0)
     }
 
+    /// The rule that opened a false positive fires again within the reopen window: a new incident
+    /// opens; the false positive stays closed and marked.
+    @Test func aFalsePositiveIsNotReopenedByItsRule() async throws {
+        let rig = try await ControlRig()
+        func fire(_ at: Timestamp) async {
+            await rig.service.ingest([RuleSignal(transition: .firing, ruleID: "disk", expression: "disk > 90%",
+                                                 labels: ["host": "b-3"], fingerprint: "disk{host=b-3}", value: 95,
+                                                 firstHeldAt: at, at: at, severity: "P3")])
+        }
+        await fire(monday)
+        let first = try #require(try await rig.store.openIncidents().first { $0.source == "rule:disk" })
+        rig.clock.advance(by: minutes(2))
+        _ = try await rig.service.dismiss(first.id, reason: "a test file", actor: "bob")
+        await fire(monday + minutes(5))
+        rig.clock.advance(by: minutes(5))
+        let open = try await rig.store.openIncidents().filter { $0.source == "rule:disk" }
+        #expect(open.count == 1 && open.first?.id != first.id)
+        let old = try #require(try await rig.store.incident(id: first.id))
+        #expect(old.state == .closed && old.resolution?.falsePositive == "a test file" && old.flapCount == 0)
+    }
+
+    @Test func periodsThatWouldWrapAreRefused() async throws {
+        let rig = try await ControlRig()
+        #expect(await rig.refusal("report.metrics", ["from": .string("1700-01-01T00:00:00Z"), "until": .string("2262-01-01T00:00:00Z")])?
+            .description.hasPrefix("from: the period is longer than") == true)
+        #expect(await rig.refusal("report.metrics", ["until": .string("1677-09-22T00:00:00Z"), "since": .string("3000 days")])?
+            .description == "since: reaches before the earliest time a report can name")
+        #expect(await rig.refusal("incidents.dismiss", ["id": .string("INC-2026-0001"),
+                                                       "reason": .string(String(repeating: "x", count: 1001))])?
+            .description.hasPrefix("reason: 1001 bytes") == true)
+    }
+
     @Test func statsAreNearestRankWithTheMaximum() {
         let s = MetricsReport.stats((1...200).map(Double.init))
         #expect(s == .init(count: 200, mean: 100.5, p50: 100, p90: 180, p99: 198, max: 200))

@@ -5,10 +5,15 @@ import VigilCore
 extension AlertService {
     /// Signal fingerprints of alert groups carry this prefix: they never collide with a rule's.
     static let fingerprintPrefix = "alertmanager:"
+    /// How long before its arrival an alert may count as detected (``firingSignal(_:at:)``).
+    static let earliestDetection = Duration.seconds(7 * 86_400)
 
     func firingSignal(_ e: Entry, at now: Timestamp) -> RuleSignal {
         var s = signal(e, transition: .firing, at: now)
-        s.firstHeldAt = min(e.alert.startsAt, now)
+        // Detected when the alert says it started, but never more than a week before it reached
+        // Vigil: a sender's clock (or a hostile `startsAt` of 1700) must not make every response
+        // figure of the period meaningless.
+        s.firstHeldAt = max(min(e.alert.startsAt, now), now - Self.earliestDetection)
         return s
     }
 
@@ -23,6 +28,9 @@ extension AlertService {
         // `plugin` is the daemon's own label (incidents about a plugin join each other); a
         // sender's label of that name is kept under another name.
         if let p = labels.removeValue(forKey: "plugin") { labels["alert_plugin"] = p }
+        // `source` names who sent a series (`plugin:NAME`, `http:PERSON`): reports charge incidents
+        // to it, so a sender may not claim to be a plugin.
+        if let s = labels.removeValue(forKey: "source") { labels["alert_source"] = s }
         if let component = e.route.component { labels["component"] = component }
         let name = e.alert.labels["alertname"] ?? "alert"
         let text = e.alert.labels.keys.sorted().map { "\($0)=\"\(e.alert.labels[$0, default: ""])\"" }.joined(separator: ", ")

@@ -247,7 +247,7 @@ public actor IncidentService {
         logger.notice("incident \(what)", metadata: ["id": "\(id)", "state": "\(incident.state)", "actor": "\(actor)"])
         if status { await statusPage?.publish() }
         // The response engine acts when an incident enters containing or is resolved.
-        if incident.state != before, incident.state == .containing || incident.state == .resolved {
+        if incident.state != before, incident.state == .containing || incident.state == .resolved || incident.state == .closed {
             tellResponder([incident])
         }
         return incident

@@ -17,6 +17,9 @@ struct MetricsReport {
     let now: Timestamp
 
     static let none = "(none)"
+    /// Groups past the largest `maximumGroups - 1` are summed as one.
+    static let other = "(other)"
+    static let maximumGroups = 100
     static let noisiest = 10
     static let listedMisses = 50
 
@@ -42,6 +45,13 @@ struct MetricsReport {
             // Every level of the active ladder, most severe first, then any other code met.
             let codes = ladder.levels.map(\.code)
             keys = codes + keys.filter { !codes.contains($0) }
+        } else if keys.count > Self.maximumGroups {
+            // Keys come from senders' labels: the largest groups are listed, the rest summed.
+            let kept = Set(keys.prefix(Self.maximumGroups - 1))
+            var other = Accumulator()
+            for t in times where self.keys(t).contains(where: { !kept.contains($0) }) { other.add(t, now: now) }
+            keys = Array(keys.prefix(Self.maximumGroups - 1)) + [Self.other]
+            groups[Self.other] = other
         }
         return MetricsReportView(
             from: from.rfc3339, until: until.rfc3339, by: grouping.rawValue, severity: severity, type: type,
@@ -82,7 +92,8 @@ struct MetricsReport {
         case .contain: t.containedAt
         case .resolve: t.resolvedAt
         }
-        return moment.map { ($0 - t.detectedAt).inSeconds }
+        // In floating point: stored times are whatever a sender said, and must not wrap.
+        return moment.map { (Double($0.nanoseconds) - Double(t.detectedAt.nanoseconds)) / 1e9 }
     }
 
     func check(_ target: ResponseTarget, _ times: [IncidentResponseTimes]) -> MetricsReportView.Target {

@@ -123,6 +123,8 @@ public actor ResponseEngine {
                 await respond(to: incident.id)
             case .resolved:
                 await remindOfEffects(incident.id)
+            case .closed where incident.resolution?.falsePositive != nil:
+                await standDown(incident.id)
             default:
                 continue
             }
@@ -187,7 +189,9 @@ public actor ResponseEngine {
                 actions += try await request(for: incident)
             }
             for r in actions where r.actionState == .queued {
-                await perform(r, incident: incident)
+                // Closed (a false positive) while the sequence ran: nothing more is done.
+                guard let current = try await store.incident(id: id), current.state == .containing else { break }
+                await perform(r, incident: current)
             }
             await verifyIfSettled(id)
         } catch {
@@ -393,14 +397,31 @@ public actor ResponseEngine {
 
     /// On resolution: the incident's reversible actions still in effect, with their undo commands
     /// (they stay until a person undoes them; those that revert themselves are left out).
-    func remindOfEffects(_ id: String) async {
+    /// An incident closed as a false positive: its actions still waiting (queued or awaiting
+    /// approval) are skipped, and what already took effect is listed for undoing.
+    func standDown(_ id: String) async {
+        do {
+            for var r in try await store.actions(incidentID: id, states: [.queued, .awaitingApproval]) {
+                r.state = ActionState.skipped.rawValue
+                r.completedAt = clock.now().nanoseconds
+                r.result = .object(["detail": .string("skipped: the incident was closed as a false positive")])
+                try await save(r, entry: (.action, "\(r.name) skipped: the incident was closed as a false positive",
+                                          entryData(r)))
+            }
+        } catch {
+            logger.error("cannot stand down containment", metadata: ["id": "\(id)", "error": "\(error)"])
+        }
+        await remindOfEffects(id, closing: "Closed as a false positive")
+    }
+
+    func remindOfEffects(_ id: String, closing: String = "Resolved") async {
         do {
             let active = try await store.actions(incidentID: id, states: [.succeeded]).filter {
                 $0.undo != nil && ContainmentCatalog.info($0.name)?.reversal != .revertsItself
             }
             guard !active.isEmpty else { return }
             let list = active.map { "\($0.name) (vigil actions undo \($0.id ?? 0))" }.joined(separator: ", ")
-            _ = try await save(nil, incidentID: id, entry: (.action, "Resolved with containment still in effect: \(list)",
+            _ = try await save(nil, incidentID: id, entry: (.action, "\(closing) with containment still in effect: \(list)",
                                                              ["actions": active.map { "\($0.id ?? 0)" }.joined(separator: ",")]))
         } catch {
             logger.error("cannot list containment still in effect", metadata: ["id": "\(id)", "error": "\(error)"])
@@ -412,6 +433,9 @@ public actor ResponseEngine {
     /// Approves an action awaiting approval and runs it now.
     public func approve(_ id: Int64, actor: String, note: String?) async throws -> ActionRecord {
         var r = try await pending(id, "approve")
+        if let incidentID = r.incidentID, let incident = try await store.incident(id: incidentID), incident.state == .closed {
+            throw ResponseError("action \(id) (\(r.name)): \(incidentID) is closed; nothing is run for it (reopen it first)")
+        }
         r.state = ActionState.queued.rawValue
         r = try await save(r, entry: (.action, "\(r.name) approved by \(actor)" + (note.map { ": \($0)" } ?? ""),
                                       entryData(r).merging(["by": actor], uniquingKeysWith: { $1 })))

@@ -37,7 +37,10 @@ extension IncidentWorkflow {
         }
         guard let firstFiring = signals.firstIndex(where: { $0.transition == .firing }) else { return .ignore }
         let signal = signals[firstFiring]
-        if let latest, LifecycleFlow.reopenable.contains(latest.state),
+        // A false positive is not reopened by its rule: someone judged it not an incident, and
+        // reopening would undo that and page the whole escalation path. A new firing opens a new
+        // incident (nothing is lost), and people can still reopen the old one.
+        if let latest, LifecycleFlow.reopenable.contains(latest.state), latest.resolution?.falsePositive == nil,
            let ended = latest.resolvedAt ?? latest.closedAt, signal.at - ended <= policy.handling.reopenWindow {
             var change = IncidentChange(incident: latest)
             change.incident.flapCount += 1
