@@ -150,6 +150,10 @@ public enum RFC3339 {
               let hour = num(11, 2), b[13] == 58, let minute = num(14, 2), b[16] == 58, let second = num(17, 2),
               (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
         else { return nil }
+        // No 30 February: the day must exist in its month (leap years as the Gregorian calendar has them).
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+        let daysInMonth = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+        guard day <= daysInMonth else { return nil }
         var i = 19
         var fracNanos: Int64 = 0
         if i < b.count, b[i] == 46 {

@@ -26,8 +26,15 @@ import VigilCore
         #expect(RFC3339.parse("1970-01-01T00:00:00Z")?.nanoseconds == 0)
     }
 
-    @Test(arguments: ["2026-13-01T00:00:00Z", "yesterday", "2026-11-24 19:40", "2026-11-24T19:40:26"])
+    @Test(arguments: ["2026-13-01T00:00:00Z", "yesterday", "2026-11-24 19:40", "2026-11-24T19:40:26",
+                      "2026-02-29T00:00:00Z", "2026-02-30T00:00:00Z", "2026-04-31T00:00:00Z", "1900-02-29T00:00:00Z"])
     func refuses(text: String) { #expect(RFC3339.parse(text) == nil) }
+
+    @Test func leapDaysExistWhereTheCalendarHasThem() {
+        #expect(RFC3339.parse("2028-02-29T12:00:00Z")?.rfc3339 == "2028-02-29T12:00:00.000Z")
+        #expect(RFC3339.parse("2000-02-29T00:00:00Z") != nil)
+        #expect(RFC3339.parse("2026-12-31T23:59:59Z") != nil)
+    }
 }
 
 @Suite struct SeverityLadderTests {
