@@ -55,6 +55,7 @@ PURPOSES = {
     "stakeholder-update": "Status update",
     "resolution": "Resolved",
     "backlog": "Backlog",
+    "action-item": "Action item",
 }
 
 

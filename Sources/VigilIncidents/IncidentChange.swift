@@ -18,6 +18,8 @@ public struct OutgoingNotification: Sendable, Equatable {
         /// The incident's state for a mirror channel (`notifications.mirrors`): opened,
         /// acknowledged, resolved, reopened. Nobody in particular is addressed.
         case update
+        /// An action item coming due, or overdue (its owner; the incident commander when overdue).
+        case actionItem = "action-item"
     }
 
     public var purpose: Purpose

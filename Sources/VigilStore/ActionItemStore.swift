@@ -33,6 +33,21 @@ extension Store {
     }
 }
 
+extension Store {
+    /// Unsettled items with a due date that need a reminder (due before `remindBy`, none sent
+    /// yet) or an escalation (due before `now`, none sent yet); at most `limit`, earliest first.
+    public func actionItemsNeedingNotice(now: Timestamp, remindBy: Timestamp, limit: Int = 100) async throws -> [ActionItemRecord] {
+        try await pool.read { db in
+            try ActionItemRecord.fetchAll(db, sql: """
+                SELECT * FROM actionItem
+                WHERE state IN ('open', 'in-progress') AND dueAt IS NOT NULL AND incidentID IS NOT NULL
+                  AND ((remindedAt IS NULL AND dueAt <= ?) OR (escalatedAt IS NULL AND dueAt <= ?))
+                ORDER BY dueAt, id LIMIT ?
+                """, arguments: [remindBy.nanoseconds, now.nanoseconds, limit])
+        }
+    }
+}
+
 extension StoreTransaction {
     public func actionItem(id: Int64) throws -> ActionItemRecord? {
         try ActionItemRecord.fetchOne(db, key: id)

@@ -269,6 +269,9 @@ public struct ActionItemRecord: Codable, FetchableRecord, MutablePersistableReco
     public var note: String?
     public var updatedAt: Int64?
     public var updatedBy: String?
+    /// When its owner was reminded that it comes due; when it was escalated as overdue.
+    public var remindedAt: Int64?
+    public var escalatedAt: Int64?
 
     public init(incidentID: String?, kind: String, title: String, owner: String? = nil, dueAt: Timestamp? = nil,
                 state: String = "open", createdAt: Timestamp) {

@@ -215,6 +215,14 @@ enum Schema {
             }
             try db.create(index: "actionItem_owner", on: "actionItem", columns: ["owner", "state"])
         }
+        m.registerMigration("v8-action-item-reminders") { db in
+            // When the owner was reminded before the due date, and when an overdue item was
+            // escalated: each is sent once.
+            try db.alter(table: "actionItem") { t in
+                t.add(column: "remindedAt", .integer)
+                t.add(column: "escalatedAt", .integer)
+            }
+        }
         return m
     }
 }

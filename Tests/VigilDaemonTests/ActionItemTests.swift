@@ -129,6 +129,48 @@ import VigilTestSupport
         _ = try await rig.run("actionitems.list", as: .http(person: "vic", role: "viewer"))
     }
 
+    /// A day before its due date the owner is reminded; once overdue the owner and the incident
+    /// commander are told; each once, and a new due date starts over. Settled items are left alone.
+    @Test func ownersAreRemindedAndOverdueItemsEscalatedOnce() async throws {
+        let (rig, incident) = try await Self.rig()
+        let item = try await Self.add(rig, incident, ["title": .string("Add a disk alert"), "owner": .string("carol"),
+                                                      "due": .string("in 3 days")])
+        let settled = try await Self.add(rig, incident, ["title": .string("Already done"), "owner": .string("bob"), "due": .string("in 1 hour")])
+        _ = try await Self.update(rig, settled.id, ["state": .string("done")])
+        func notices() async throws -> [NotificationRecord] {
+            try await rig.store.notifications(incidentID: incident).filter { $0.purpose == "action-item" }
+        }
+        await rig.service.tick()
+        #expect(try await notices().isEmpty)
+        rig.clock.advance(by: .seconds(2 * 86_400 + 60))  // within a day of the due date
+        await rig.service.tick()
+        var sent = try await notices()
+        #expect(sent.map(\.people) == [["carol"]])
+        #expect(sent.first?.subject == "Action item #\(item.id ?? 0) due soon: Add a disk alert")
+        rig.clock.advance(by: .seconds(120))
+        await rig.service.tick()
+        #expect(try await notices().count == 1, "reminded once")
+        rig.clock.advance(by: .seconds(86_400))  // overdue
+        await rig.service.tick()
+        // Its commander now (escalations may have handed command over while it stayed unacknowledged).
+        let commander = try #require(try await rig.store.incident(id: incident)?.roles["incident_commander"])
+        sent = try await notices()
+        #expect(sent.count == 1 + Set(["carol", commander]).count)
+        #expect(sent.dropFirst().allSatisfy { $0.subject == "Action item #\(item.id ?? 0) overdue: Add a disk alert" })
+        #expect(Set(sent.dropFirst().flatMap(\.people)) == Set(["carol", commander]))
+        rig.clock.advance(by: .seconds(3600))
+        await rig.service.tick()
+        #expect(try await notices().count == sent.count, "escalated once")
+        let lines = try await rig.store.timeline(incidentID: incident).filter { $0.data["action_item"] != nil && $0.data["reminder"] != nil }
+        #expect(lines.map { $0.data["reminder"] } == ["due-soon", "overdue"])
+        // A new date starts over: reminded again a day before it.
+        _ = try await Self.update(rig, item.id, ["due": .string("in 2 days")])
+        rig.clock.advance(by: .seconds(86_400 + 60))
+        await rig.service.tick()
+        #expect(try await notices().count == sent.count + 1)
+        #expect(try await notices().allSatisfy { !$0.subject.contains("Already done") })
+    }
+
     @Test func cyclesAreFoundWithoutRecursion() {
         // A chain of 100,000 items: the walk is iterative.
         var edges: [Int64: [Int64]] = [:]

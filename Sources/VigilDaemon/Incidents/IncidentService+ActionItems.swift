@@ -151,6 +151,11 @@ extension IncidentService {
             if creating || due != item.dueAt.map(Timestamp.init(nanoseconds:)), due <= now {
                 throw ActionItemError.invalid("due: \(due.rfc3339) is already past")
             }
+            if item.dueAt != due.nanoseconds {
+                // A new date: its reminder and escalation are sent again.
+                item.remindedAt = nil
+                item.escalatedAt = nil
+            }
             item.dueAt = due.nanoseconds
         }
         if let c = try text(f.category, "category", limit: 40) {
@@ -218,6 +223,52 @@ extension IncidentService {
                 item.state = target.rawValue
             }
         }
+    }
+
+    /// How long before its due date an action item's owner is reminded.
+    static let actionItemReminderLead = Duration.seconds(86_400)
+    /// The action items are looked at this often (of the injected clock), not at every tick.
+    static let actionItemSweepInterval = Duration.seconds(60)
+
+    /// Sends what is due: a reminder to the owner of an item due within a day, and when it is
+    /// overdue the owner and the incident commander told; each once per item, in its own
+    /// transaction with a timeline line. Returns how many items it told someone about.
+    func sweepActionItems() async -> Int {
+        let now = clock.now()
+        if let last = lastActionItemSweep, now - last < Self.actionItemSweepInterval, now >= last { return 0 }
+        lastActionItemSweep = now
+        let due: [ActionItemRecord]
+        do { due = try await store.actionItemsNeedingNotice(now: now, remindBy: now + Self.actionItemReminderLead) } catch {
+            logger.error("action items: cannot read those coming due", metadata: ["error": "\(error)"])
+            return 0
+        }
+        let workflow = self.workflow
+        var told = 0
+        for candidate in due {
+            guard let id = candidate.id else { continue }
+            do {
+                let sent = try await store.write { tx -> Bool in
+                    guard var item = try tx.actionItem(id: id), let dueAt = item.dueAt, let incidentID = item.incidentID,
+                          ActionItemState(rawValue: item.state)?.isSettled == false,
+                          let incident = try tx.incident(id: incidentID) else { return false }
+                    let overdue = dueAt <= now.nanoseconds
+                    guard overdue ? item.escalatedAt == nil : item.remindedAt == nil else { return false }
+                    let notice = ActionItemNotice(id: id, title: item.title, owner: item.owner,
+                                                  due: Timestamp(nanoseconds: dueAt), state: item.state, trackerURL: item.trackerURL)
+                    let change = workflow.actionItemNotice(incident, item: notice, overdue: overdue, at: now)
+                    // An overdue item needs no "due soon" reminder any more.
+                    if overdue { item.escalatedAt = now.nanoseconds; item.remindedAt = item.remindedAt ?? now.nanoseconds }
+                    else { item.remindedAt = now.nanoseconds }
+                    try tx.save(&item)
+                    _ = try tx.commit(StoreChange(change))
+                    return true
+                }
+                if sent { told += 1 }
+            } catch {
+                logger.error("action items: cannot send a reminder", metadata: ["id": "\(id)", "error": "\(error)"])
+            }
+        }
+        return told
     }
 
     /// ``write(_:)`` letting an ``ActionItemError`` through as itself.

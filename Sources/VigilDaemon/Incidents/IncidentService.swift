@@ -39,6 +39,8 @@ public actor IncidentService {
     var nextIdleWaiter = 0
     /// When signal intake last finished a burst (monotonic; nil before any).
     var lastIntakeEnded: ContinuousClock.Instant?
+    /// When the action items were last looked at for reminders (``sweepActionItems()``).
+    var lastActionItemSweep: Timestamp?
     /// Told (without being awaited) about incidents that were opened or entered `containing`:
     /// the response engine starts containment from here.
     var responder: (@Sendable ([Incident]) -> Void)?
@@ -224,6 +226,8 @@ public actor IncidentService {
             }
         }
         if statusChanged { await statusPage?.publish() }
+        // Action-item reminders are counted apart: `changed` is the incidents whose clocks moved.
+        _ = await sweepActionItems()
         return changed
     }
 

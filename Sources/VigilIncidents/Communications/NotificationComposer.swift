@@ -16,7 +16,7 @@ struct NotificationComposer {
     static func group(_ purpose: OutgoingNotification.Purpose) -> String {
         switch purpose {
         case .page, .escalation, .assignment, .channel: "paging"
-        case .statusReminder, .stakeholderUpdate, .resolution, .backlog, .update: "updates"
+        case .statusReminder, .stakeholderUpdate, .resolution, .backlog, .update, .actionItem: "updates"
         }
     }
 
@@ -94,6 +94,7 @@ struct NotificationComposer {
         case .resolution: "Resolution notice to"
         case .backlog: "Backlog notice to"
         case .update: "Update to"
+        case .actionItem: "Action-item reminder to"
         }
     }
 }
