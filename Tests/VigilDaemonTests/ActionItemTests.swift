@@ -171,6 +171,27 @@ import VigilTestSupport
         #expect(try await notices().allSatisfy { !$0.subject.contains("Already done") })
     }
 
+    /// The post-mortem item of a P1 reminds its owner before the review is due; once the incident
+    /// is closed it is settled, not escalated.
+    @Test func thePostMortemItemIsSettledWhenItsIncidentCloses() async throws {
+        let rig = try await ControlRig()
+        let i = try await rig.service.declare(ClassificationInput(title: "Checkout down", severity: "P1"), actor: "bob")
+        _ = try await rig.service.acknowledge(i.id, actor: "bob", note: nil)
+        try await rig.resolve(i.id)
+        let item = try #require(try await rig.store.actionItems(incidentID: i.id).first { $0.kind == "post-mortem" })
+        #expect(item.state == "open" && item.dueAt != nil)
+        rig.clock.advance(by: .seconds(30 * 3600))  // within a day of the 48-hour review
+        await rig.service.tick()
+        let reminded = try await rig.store.notifications(incidentID: i.id).filter { $0.purpose == "action-item" }
+        #expect(reminded.count == 1 && reminded.first?.subject.contains("due soon: Post-mortem for \(i.id)") == true)
+        _ = try await rig.service.transition(i.id, to: .postMortem, reason: "review held", actor: "bob")
+        _ = try await rig.service.transition(i.id, to: .closed, reason: "published", actor: "bob")
+        rig.clock.advance(by: .seconds(30 * 3600))  // past due
+        await rig.service.tick()
+        #expect(try await rig.store.notifications(incidentID: i.id).filter { $0.purpose == "action-item" }.count == 1)
+        #expect(try await rig.store.actionItems(incidentID: i.id).first { $0.kind == "post-mortem" }?.state == "done")
+    }
+
     @Test func cyclesAreFoundWithoutRecursion() {
         // A chain of 100,000 items: the walk is iterative.
         var edges: [Int64: [Int64]] = [:]

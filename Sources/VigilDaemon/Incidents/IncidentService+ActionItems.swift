@@ -251,6 +251,15 @@ extension IncidentService {
                     guard var item = try tx.actionItem(id: id), let dueAt = item.dueAt, let incidentID = item.incidentID,
                           ActionItemState(rawValue: item.state)?.isSettled == false,
                           let incident = try tx.incident(id: incidentID) else { return false }
+                    // The post-mortem item is done once its incident has left the post-mortem step.
+                    if item.kind == "post-mortem", incident.state == .closed {
+                        item.state = ActionItemState.done.rawValue
+                        item.note = "the incident was closed"
+                        item.updatedAt = now.nanoseconds
+                        item.updatedBy = IncidentWorkflow.systemActor
+                        try tx.save(&item)
+                        return false
+                    }
                     let overdue = dueAt <= now.nanoseconds
                     guard overdue ? item.escalatedAt == nil : item.remindedAt == nil else { return false }
                     let notice = ActionItemNotice(id: id, title: item.title, owner: item.owner,
