@@ -9,7 +9,7 @@ public struct VigilCommand: ParsableCommand {
         commandName: "vigil",
         abstract: "Work incidents and inspect a running Vigil daemon.",
         version: VigilVersion.current,
-        subcommands: [StatusCommand.self, IncidentsCommand.self, OnCallCommand.self, RunbooksCommand.self, ActionsCommand.self, SilencesCommand.self, ReportCommand.self, ActionItemsCommand.self, PluginsCommand.self, RulesCommand.self, TokensCommand.self,
+        subcommands: [StatusCommand.self, IncidentsCommand.self, OnCallCommand.self, RunbooksCommand.self, ActionsCommand.self, SilencesCommand.self, ReportCommand.self, PostMortemCommand.self, ActionItemsCommand.self, PluginsCommand.self, RulesCommand.self, TokensCommand.self,
                       EmitCommand.self, ConfigCommand.self])
 
     public init() {}

@@ -12,7 +12,7 @@ public struct IncidentControl: Sendable {
         "incidents.declare", "incidents.list", "incidents.count", "incidents.show", "incidents.timeline", "incidents.ack",
         "incidents.assign", "incidents.escalate", "incidents.transition", "incidents.comment", "incidents.resolve",
         "incidents.reopen", "incidents.dismiss", "incidents.classify", "oncall", "oncall.schedule", "oncall.override", "oncall.overrides",
-        "oncall.override.remove", "runbooks.list", "runbooks.show", "runbooks.step", "report.response", "report.metrics", "actionitems.list", "actionitems.add", "actionitems.update",
+        "oncall.override.remove", "runbooks.list", "runbooks.show", "runbooks.step", "report.response", "report.metrics", "actionitems.list", "actionitems.add", "actionitems.update", "postmortem.show", "postmortem.edit", "postmortem.review",
     ]
 
     let service: IncidentService
@@ -125,6 +125,7 @@ public struct IncidentControl: Sendable {
         case "report.response": return try await responseReport(r, policy: policy)
         case "report.metrics": return try await metricsReport(r, policy: policy)
         case "actionitems.list", "actionitems.add", "actionitems.update": return try await actionItems(r, user: user, policy: policy)
+        case "postmortem.show", "postmortem.edit", "postmortem.review": return try await postMortem(r, user: user, policy: policy)
         case "runbooks.list":
             return try JSONValue.encoding(policy.runbooks.values.sorted { $0.name < $1.name }.map { RunbookView($0) })
         case "runbooks.show":

@@ -223,6 +223,20 @@ enum Schema {
                 t.add(column: "escalatedAt", .integer)
             }
         }
+        m.registerMigration("v9-post-mortems") { db in
+            // Post-mortem documents, one row per version (an edit never overwrites one).
+            try db.create(table: "postMortem") { t in
+                t.column("incidentID", .text).notNull().references("incident", onDelete: .cascade)
+                t.column("version", .integer).notNull()
+                t.column("state", .text).notNull()
+                t.column("sections", .jsonText).notNull()
+                t.column("author", .text).notNull()
+                t.column("updatedAt", .integer).notNull()
+                t.column("approvedBy", .text)
+                t.column("note", .text)
+                t.primaryKey(["incidentID", "version"])
+            }
+        }
         return m
     }
 }

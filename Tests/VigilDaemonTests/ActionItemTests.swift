@@ -185,6 +185,9 @@ import VigilTestSupport
         let reminded = try await rig.store.notifications(incidentID: i.id).filter { $0.purpose == "action-item" }
         #expect(reminded.count == 1 && reminded.first?.subject.contains("due soon: Post-mortem for \(i.id)") == true)
         _ = try await rig.service.transition(i.id, to: .postMortem, reason: "review held", actor: "bob")
+        _ = try await rig.service.editPostMortem(i.id, sections: [:], redraft: false, note: nil, actor: "bob")
+        _ = try await rig.service.reviewPostMortem(i.id, .submit, note: nil, actor: "bob")
+        _ = try await rig.service.reviewPostMortem(i.id, .approve, note: nil, actor: "alice")
         _ = try await rig.service.transition(i.id, to: .closed, reason: "published", actor: "bob")
         rig.clock.advance(by: .seconds(30 * 3600))  // past due
         await rig.service.tick()

@@ -151,7 +151,8 @@ public actor IncidentService {
     }
 
     public func transition(_ id: String, to state: IncidentState, reason: String, actor: String) async throws -> Incident {
-        try await modify(id, "transition", actor: actor) { w, i, t in
+        try await checkPostMortemGate(id, to: state)
+        return try await modify(id, "transition", actor: actor) { w, i, t in
             try w.transition(i, timeline: t, to: state, reason: reason, actor: actor)
         }
     }

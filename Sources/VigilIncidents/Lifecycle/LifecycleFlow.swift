@@ -9,6 +9,14 @@ public struct LifecycleError: Error, Sendable, Equatable, CustomStringConvertibl
     /// Why, when the flow allows it but something else is missing (a post-mortem, a verification).
     public var hint: String?
 
+    public init(incidentID: String, from: IncidentState, to: IncidentState, allowed: [IncidentState], hint: String? = nil) {
+        self.incidentID = incidentID
+        self.from = from
+        self.to = to
+        self.allowed = allowed
+        self.hint = hint
+    }
+
     public var description: String {
         var s = "\(incidentID) cannot go from \(from) to \(to); "
         s += allowed.isEmpty ? "no transition is allowed from \(from)"
