@@ -112,12 +112,7 @@ struct ActionItemsCommand: ParsableCommand {
 
     /// RFC 4180, one row per item; a cell a spreadsheet would run as a formula is prefixed with `'`.
     static func csv(_ items: [Item]) -> String {
-        func cell(_ text: String?) -> String {
-            var t = text ?? ""
-            if let first = t.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) { t = "'" + t }
-            guard t.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return t }
-            return "\"" + t.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-        }
+        func cell(_ text: String?) -> String { CSV.cell(text) }
         var rows = ["id,state,title,owner,due_at,overdue,category,success_criteria,depends_on,incident,tracker_url,created_at,updated_at"]
         for i in items {
             rows.append([cell("\(i.id ?? 0)"), cell(i.state), cell(i.title), cell(i.owner), cell(i.dueAt),
@@ -125,6 +120,6 @@ struct ActionItemsCommand: ParsableCommand {
                          cell(i.dependsOn?.map(String.init).joined(separator: " ")), cell(i.incident), cell(i.trackerUrl),
                          cell(i.createdAt), cell(i.updatedAt)].joined(separator: ","))
         }
-        return rows.joined(separator: "\r\n") + "\r\n"
+        return CSV.document(rows)
     }
 }

@@ -122,3 +122,18 @@ func describe(_ sla: IncidentView.SLA) -> String {
 func printError(_ message: String) {
     FileHandle.standardError.write(Data((TerminalText.block(message) + "\n").utf8))
 }
+
+/// RFC 4180 cells for `--csv`: quoted when they hold a comma, a quote or a line break; a cell a
+/// spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, carriage return first) is
+/// prefixed with `'`, since values come from alert labels and other people's text.
+enum CSV {
+    static func cell(_ text: String?) -> String {
+        var t = text ?? ""
+        if let first = t.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) { t = "'" + t }
+        guard t.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return t }
+        return "\"" + t.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    /// Rows joined with CRLF, as RFC 4180 has them.
+    static func document(_ rows: [String]) -> String { rows.joined(separator: "\r\n") + "\r\n" }
+}

@@ -159,12 +159,7 @@ struct ReportCommand: ParsableCommand {
         /// RFC 4180 rows; a cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab,
         /// carriage return first) is prefixed with `'`, since keys come from alert labels.
         static func csv(_ view: MetricsReportView) -> String {
-            func cell(_ text: String) -> String {
-                var t = text
-                if let first = t.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) { t = "'" + t }
-                guard t.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return t }
-                return "\"" + t.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-            }
+            func cell(_ text: String) -> String { CSV.cell(text) }
             func number(_ v: Double?) -> String { v.map { String($0) } ?? "" }
             var header = ["by", "key", "name", "count", "occurrences"]
             for phase in ["detect", "acknowledge", "contain", "resolve"] {
@@ -181,7 +176,7 @@ struct ReportCommand: ParsableCommand {
                 r += ["\(g.sla.met)", "\(g.sla.breached)", "\(g.sla.running)", number(g.sla.adherence), "\(g.falsePositives)"]
                 rows.append(r.joined(separator: ","))
             }
-            return rows.joined(separator: "\r\n") + "\r\n"
+            return CSV.document(rows)
         }
     }
 }

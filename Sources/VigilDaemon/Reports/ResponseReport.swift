@@ -84,15 +84,8 @@ struct ResponseReport {
 
     /// Count, mean, median and 90th percentile (nearest rank) of seconds, to the millisecond.
     static func stats(_ values: [Double]) -> ResponseReportView.DurationStats {
-        guard !values.isEmpty else { return .init(count: 0) }
-        let sorted = values.sorted()
-        func rank(_ p: Double) -> Double {
-            let k = Int((p * Double(sorted.count)).rounded(.up)) - 1
-            return sorted[min(max(k, 0), sorted.count - 1)]
-        }
-        func ms(_ v: Double) -> Double { (v * 1000).rounded() / 1000 }
-        return .init(count: sorted.count, mean: ms(sorted.reduce(0, +) / Double(sorted.count)), p50: ms(rank(0.5)),
-                     p90: ms(rank(0.9)))
+        let s = MetricsReport.stats(values)
+        return .init(count: s.count, mean: s.mean, p50: s.p50, p90: s.p90)
     }
 
     enum SLAOutcome { case met, breached, running }
