@@ -62,7 +62,10 @@ test: deps
 	swift test --skip-build $(SWIFT_BUILD_FLAGS) --skip '^(Scenarios|VigilDaemonTests|VigilPluginHostTests)\.'
 	swift test --skip-build $(SWIFT_BUILD_FLAGS) --filter '^VigilPluginHostTests\.' --skip '^$(HOST_SUITES)'
 	swift test --skip-build $(SWIFT_BUILD_FLAGS) --filter '^$(HOST_SUITES)'
-	swift test --skip-build $(SWIFT_BUILD_FLAGS) --filter '^VigilDaemonTests\.'
+	# One test at a time: dozens of these start a real vigild and wait on it synchronously, and on a
+	# two-core machine a handful of them side by side held the whole cooperative pool, starving the
+	# timed notification tests past their limits (about 200 s this way, 110 s in parallel).
+	swift test --skip-build $(SWIFT_BUILD_FLAGS) --filter '^VigilDaemonTests\.' --no-parallel
 	$(MAKE) --no-print-directory test-notifiers
 	$(MAKE) --no-print-directory test-detectors
 	$(MAKE) --no-print-directory test-console
