@@ -206,11 +206,16 @@ class DeadReceiverTests(unittest.TestCase):
                               "      contacts: { webhook: alice-hook, email: alice@example.org }\n      contact_order: [webhook, email]"),
                              ("contacts: { email: dave@example.org }", "contacts: { webhook: dave-hook }"),
                              ("  retry: { initial: 2 seconds, maximum: 5 minutes, attempts: 12 }",
-                              "  retry: { initial: 200 milliseconds, maximum: 1 second, attempts: 3 }")]) as d:
+                              "  retry: { initial: 200 milliseconds, maximum: 1 second, attempts: 3 }"),
+                             # Whatever the week: alice holds the primary rotation (commander) and
+                             # dave, the api specialist, is the technical lead of an api incident.
+                             ("  overrides: []\n", "  overrides:\n    - { rotation: primary, person: alice, "
+                              "from: 2026-01-01T00:00:00Z, until: 2036-01-01T00:00:00Z }\n")]) as d:
                 self.assertTrue(eventually(lambda: d.plugin_running("email") and d.plugin_running("webhook"), 60),
                                 d.log()[-3000:])
                 started = time.time()
-                incident = declare(d, "checkout is down")
+                incident = d.vigil("incidents", "declare", "--title", "checkout is down", "--severity", "P1",
+                                   "--component", "api", "--json")["id"]
                 # alice's email for this incident (the daemon's own notification-failure incident
                 # about dave may reach her mailbox first: both race through the same outbox).
                 header = "X-Vigil-Incident: %s\r\n" % incident
