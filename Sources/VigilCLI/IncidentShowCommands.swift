@@ -70,6 +70,10 @@ struct IncidentReport {
         if let r = v.runbook { facts.add(["runbook", r]) }
         if let r = v.resolvedAt { facts.add(["resolved", r]) }
         if let p = v.postMortemDueAt { facts.add(["post-mortem due", p]) }
+        if let w = v.recoveryWatch {
+            let when = w.state == "watching" ? "until \(w.until)" : (w.endedAt.map { "since \($0)" } ?? "")
+            facts.add(["recovery watch", "\(w.state) \(when): \(w.expression)"])
+        }
         if let c = v.closedAt { facts.add(["closed", c]) }
         if !v.summary.isEmpty { facts.add(["summary", v.summary]) }
         out.append(facts.render().split(separator: "\n").dropFirst().joined(separator: "\n"))

@@ -214,7 +214,9 @@ enum RosterLoader {
 enum IncidentSettingsLoader {
     static func load(_ node: YAMLNode, into policy: inout IncidentPolicy, escalation: EscalationPaths) {
         guard let f = node.fields("incidents", allowed: ["id_prefix", "initial_responder", "reopen_window",
-                                                         "post_mortem", "when_condition_clears", "targets"]) else { return }
+                                                         "post_mortem", "when_condition_clears", "targets",
+                                                         "recovery_watch"]) else { return }
+        if let w = f["recovery_watch"] { RecoveryWatchLoader.load(w, into: &policy.handling.recoveryWatch) }
         if let t = f["targets"] { policy.handling.targets = ResponseTargetLoader.load(t, ladder: policy.ladder) }
         if let p = f["id_prefix"]?.string("id_prefix") { policy.idPrefix = p }
         if let n = f["initial_responder"], let text = n.string("initial_responder") {
@@ -304,5 +306,53 @@ enum ResponseTargetLoader {
             out.append(ResponseTarget(name: name, phase: phase, statistic: statistic, below: below, severities: severities))
         }
         return out
+    }
+}
+
+/// `incidents.recovery_watch`: how long resolved rule incidents are watched, and how much more
+/// sensitive their rules are meanwhile.
+enum RecoveryWatchLoader {
+    static func load(_ node: YAMLNode, into policy: inout RecoveryWatchPolicy) {
+        guard let f = node.fields("recovery_watch", allowed: ["enabled", "duration", "factor", "thresholds"]) else { return }
+        if let b = f["enabled"]?.bool("enabled") { policy.enabled = b }
+        if let n = f["duration"], let d = n.duration("duration", atLeast: RecoveryWatchPolicy.minimumDuration) {
+            if d > RecoveryWatchPolicy.maximumDuration {
+                n.diagnostics.add(.invalidValue(n.location, key: "duration", found: DurationText.format(d),
+                                                expected: "at most \(DurationText.format(RecoveryWatchPolicy.maximumDuration)) "
+                                                    + "(seed 004 watches for 24 to 72 hours)"))
+            } else {
+                policy.duration = d
+            }
+        }
+        if let n = f["factor"], let v = number(n, key: "factor") {
+            if v > 0, v <= 1 {
+                policy.factor = v
+            } else {
+                n.diagnostics.add(.invalidValue(n.location, key: "factor", found: n.scalar ?? "",
+                                                expected: "a number above 0 and at most 1 (0.8 makes > 90 into > 72)"))
+            }
+        }
+        if let n = f["thresholds"], let entries = n.mapping("thresholds") {
+            if entries.count > RecoveryWatchPolicy.maximumThresholds {
+                n.diagnostics.add(.invalidValue(n.location, key: "thresholds", found: "\(entries.count) rules",
+                                                expected: "at most \(RecoveryWatchPolicy.maximumThresholds)"))
+                return
+            }
+            var thresholds: [String: Double] = [:]
+            for (key, _, value) in entries {
+                if let v = number(value, key: key) { thresholds[key] = v }
+            }
+            policy.thresholds = thresholds
+        }
+    }
+
+    /// A finite number, or an error naming the key.
+    private static func number(_ node: YAMLNode, key: String) -> Double? {
+        guard let text = node.string(key) else { return nil }
+        guard let v = Double(text.trimmingWhitespace()), v.isFinite else {
+            node.diagnostics.add(.invalidValue(node.location, key: key, found: text, expected: "a finite number"))
+            return nil
+        }
+        return v
     }
 }

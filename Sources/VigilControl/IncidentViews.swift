@@ -188,6 +188,8 @@ public struct IncidentView: Codable, Sendable, Equatable {
     /// What was collected for the incident (`incidents.show` only): logs, snapshots, outputs of
     /// containment actions, each with its SHA-256.
     public var evidence: [EvidenceView]?
+    /// The incident's latest recovery watch (`incidents.show` only; `incidents.recovery_watch`).
+    public var recoveryWatch: RecoveryWatchView?
 
     public init(id: String, title: String, summary: String = "", type: String? = nil, severity: String,
                 severityName: String? = nil, state: String, source: String, fingerprint: String? = nil,
@@ -239,7 +241,29 @@ public struct IncidentView: Codable, Sendable, Equatable {
     }
 }
 
-/// The documented JSON form of one timeline entry.
+/// A resolved incident's recovery watch: the lowered rule, until when, and how it ended.
+public struct RecoveryWatchView: Codable, Sendable, Equatable {
+    /// `watching`, `following` (caught a recurrence, runs until it clears), `recurred`, `expired`, `ended`.
+    public var state: String
+    public var rule: String
+    public var expression: String
+    public var original: String
+    public var startedAt: String
+    public var until: String
+    public var endedAt: String?
+
+    public init(_ w: RecoveryWatch, now: Timestamp) {
+        state = w.outcome.map { $0 == .recurred && w.endedAt == nil ? "following" : $0.rawValue }
+            ?? (now < w.until ? "watching" : "expired")
+        rule = w.ruleID
+        expression = w.expression
+        original = w.original
+        startedAt = w.startedAt.rfc3339
+        until = w.until.rfc3339
+        endedAt = w.endedAt?.rfc3339
+    }
+}
+
 /// One piece of evidence kept with an incident.
 public struct EvidenceView: Codable, Sendable, Equatable {
     public var time: String

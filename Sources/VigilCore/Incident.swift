@@ -177,6 +177,8 @@ public enum TimelineKind: String, Codable, Sendable, CaseIterable {
     case runbook
     /// A containment verification check and its result.
     case verification
+    /// A recovery watch started, caught a recurrence, or ended (`incidents.recovery_watch`).
+    case recoveryWatch = "recovery-watch"
     case system
 }
 

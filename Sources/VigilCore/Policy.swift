@@ -296,6 +296,8 @@ public struct IncidentHandling: Codable, Sendable, Equatable {
     public var openChatChannel: Bool?
     /// The response-time goals `vigil report metrics` checks (`incidents.targets`).
     public var targets: [ResponseTarget] = [.seedDetection]
+    /// How resolved rule incidents are watched for a recurrence (`incidents.recovery_watch`).
+    public var recoveryWatch = RecoveryWatchPolicy()
 
     public init(initialResponder: String = "on_call_engineer", reopenWindow: Duration = .seconds(3600),
                 postMortemSeverities: [String]? = nil, postMortemWithin: Duration = .seconds(48 * 3600),
@@ -309,7 +311,8 @@ public struct IncidentHandling: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case initialResponder, reopenWindow, postMortemSeverities, postMortemWithin, whenConditionClears, clearedHold, targets
+        case initialResponder, reopenWindow, postMortemSeverities, postMortemWithin, whenConditionClears, clearedHold, targets,
+             recoveryWatch
     }
 
     public init(from decoder: any Decoder) throws {
@@ -321,6 +324,7 @@ public struct IncidentHandling: Codable, Sendable, Equatable {
                   whenConditionClears: try c.decodeIfPresent(ConditionClearedAction.self, forKey: .whenConditionClears) ?? .stay,
                   clearedHold: try c.decodeIfPresent(Duration.self, forKey: .clearedHold) ?? .seconds(300))
         targets = try c.decodeIfPresent([ResponseTarget].self, forKey: .targets) ?? [.seedDetection]
+        recoveryWatch = try c.decodeIfPresent(RecoveryWatchPolicy.self, forKey: .recoveryWatch) ?? RecoveryWatchPolicy()
     }
 }
 

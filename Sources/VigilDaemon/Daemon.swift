@@ -136,6 +136,13 @@ public final class Daemon: Sendable {
             await incidents.ingest(signals)
         }
         await commands.setRuleCount { await detection.ruleCount }
+        // Recovery watches: the incident service starts and ends them, the rule engine runs them.
+        await incidents.setRecoveryWatchRules(config.rules)
+        await detection.setWatchSink { caught in
+            for c in caught { await incidents.recoveryWatchFired(incidentID: c.incidentID, signal: c.signal) }
+        }
+        await incidents.setRecoveryWatchListener { active in await detection.setRecoveryWatches(active) }
+        await incidents.publishRecoveryWatches()
         let discovered = PluginCatalog.discover(in: config.plugins.directories + options.pluginDirectories.map(ConfigLoader.absolute),
                                                 logger: logger)
         let launchGuard = PluginLaunchGuard(policy: config.plugins.policy, stateDirectory: stateDir,
@@ -224,6 +231,7 @@ public final class Daemon: Sendable {
             ConfigReloadService(path: options.configPath, commands: commands, incidents: incidents, logger: logger,
                                 onReload: { new in
                                     await detection.replace(new.rules)
+                                    await incidents.setRecoveryWatchRules(new.rules)
                                     await detection.setOwnPaths(ownPaths(new))
                                     // What the reload read approves the held changes it matches.
                                     let current = await OwnFileChanges.look(at: await detection.heldOwnFileChanges)

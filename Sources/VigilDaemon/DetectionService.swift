@@ -17,6 +17,11 @@ actor Detection {
     /// Signals produced so far, for `vigil status`.
     private(set) var produced = 0
 
+    /// The recovery watches' lowered rules (`incidents.recovery_watch`), and who hears their firings.
+    private var watches: RecoveryWatchEngines
+    private var watchSink: @Sendable ([(incidentID: String, signal: RuleSignal)]) async -> Void = { _ in }
+    private var ruleSettings: RuleSet
+
     /// Tampering reports about the daemon's own files, held for an approving reload.
     private var ownFiles: OwnFileChanges?
     private let tampering: Symbol
@@ -24,6 +29,8 @@ actor Detection {
     init(rules: RuleSet, symbols: SymbolTable, clock: any VigilClock, logger: Logger, ownFiles: OwnFileChanges? = nil,
          sink: @escaping @Sendable ([RuleSignal]) async -> Void = { _ in }) {
         engine = RuleEngine(rules: rules, symbols: symbols, clock: clock)
+        watches = RecoveryWatchEngines(symbols: symbols, clock: clock)
+        ruleSettings = rules
         self.ownFiles = ownFiles
         tampering = symbols.intern("configuration_tampering_detected")
         self.symbols = symbols
@@ -36,10 +43,25 @@ actor Detection {
 
     var ruleCount: Int { engine.ruleCount }
 
+    func setWatchSink(_ sink: @escaping @Sendable ([(incidentID: String, signal: RuleSignal)]) async -> Void) {
+        watchSink = sink
+    }
+
+    /// Runs exactly these recovery watches from now on (the incident service's active list).
+    func setRecoveryWatches(_ list: [RecoveryWatch]) {
+        for (watch, reason) in watches.set(list, settings: ruleSettings) {
+            logger.error("recovery watch not run: its stored rule does not parse", metadata: [
+                "incident": "\(watch.incidentID)", "rule": "\(watch.expression)", "error": "\(reason)"])
+        }
+    }
+
+    var recoveryWatchCount: Int { watches.count }
+
     /// A new rule set (configuration reload). Rule state starts over: a condition that still
     /// holds fires again, and the incident manager's dedup joins it to the incident it opened.
     func replace(_ rules: RuleSet) {
         engine = RuleEngine(rules: rules, symbols: symbols, clock: clock)
+        ruleSettings = rules
         logger.notice("detection rules reloaded", metadata: ["rules": "\(engine.ruleCount)"])
     }
 
@@ -64,6 +86,12 @@ actor Detection {
                 run = e
             }
             lastSeen[run.name] = (run.time, run.source)
+        }
+        // Watches first, so a recurrence reopens its incident before the rule's own signal
+        // (same samples, full threshold) would look for an incident to join.
+        if !watches.isEmpty {
+            let caught = watches.ingest(events)
+            if !caught.isEmpty { await watchSink(caught.map { (incidentID: $0.0, signal: $0.1) }) }
         }
         signals.removeAll(keepingCapacity: true)
         if ownFiles != nil, events.contains(where: { $0.name == tampering }) {
@@ -107,6 +135,8 @@ actor Detection {
 
     /// Runs the timers due by now; returns when the engine next needs to run.
     func tick() async -> Timestamp? {
+        let caught = watches.evaluate(now: clock.now())
+        if !caught.isEmpty { await watchSink(caught.map { (incidentID: $0.0, signal: $0.1) }) }
         signals.removeAll(keepingCapacity: true)
         let now = clock.now()
         if let due = ownFiles?.due(now: now), !due.isEmpty {
@@ -118,8 +148,8 @@ actor Detection {
         }
         engine.evaluate(now: now, into: &signals)
         await deliver()
-        guard let held = ownFiles?.nextDue else { return engine.nextDue }
-        return engine.nextDue.map { min($0, held) } ?? held
+        let due = [engine.nextDue, ownFiles?.nextDue, watches.nextDue].compactMap { $0 }.min()
+        return due
     }
 
     private func deliver() async {

@@ -64,6 +64,7 @@ public struct IncidentControl: Sendable {
                 EvidenceView(time: Timestamp(nanoseconds: $0.time).rfc3339, source: $0.source, kind: $0.kind,
                              content: $0.content, sha256: $0.sha256)
             }
+            view.recoveryWatch = try await store.recoveryWatch(incidentID: id).map { RecoveryWatchView($0, now: clock.now()) }
             return try JSONValue.encoding(view)
         case "incidents.timeline":
             let id = try r.string("id")

@@ -237,6 +237,21 @@ enum Schema {
                 t.primaryKey(["incidentID", "version"])
             }
         }
+        m.registerMigration("v10-recovery-watch") { db in
+            // Seed 004 Phase 4: a resolved rule incident's lowered rule, watched until `until`.
+            try db.create(table: "recoveryWatch") { t in
+                t.primaryKey("incidentID", .text).references("incident", onDelete: .cascade)
+                t.column("ruleID", .text).notNull()
+                t.column("expression", .text).notNull()
+                t.column("original", .text).notNull()
+                t.column("startedAt", .integer).notNull()
+                t.column("until", .integer).notNull()
+                t.column("endedAt", .integer)
+                t.column("outcome", .text)
+            }
+            try db.create(index: "recoveryWatch_active", on: "recoveryWatch", columns: ["until"],
+                          condition: Column("endedAt") == nil)
+        }
         return m
     }
 }

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 names=("$@")
-[ ${#names[@]} -eq 0 ] && names=(cpu-saturation plugin-crash-storm isolation-breach auth-failure-burst bus-flood unacknowledged-escalation crash-recovery)
+[ ${#names[@]} -eq 0 ] && names=(cpu-saturation plugin-crash-storm isolation-breach auth-failure-burst bus-flood unacknowledged-escalation crash-recovery after-the-incident)
 swift build --build-tests -q
 for name in "${names[@]}"; do
   page="Docs/scenarios/$name.md"

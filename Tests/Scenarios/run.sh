@@ -12,12 +12,13 @@ declare -A suites=(
   [bus-flood]=BusFloodScenario
   [unacknowledged-escalation]=UnacknowledgedEscalationScenario
   [crash-recovery]=CrashRecoveryScenario
+  [after-the-incident]=AfterTheIncidentScenario
 )
 name="${1:-}"
 if [ -z "$name" ] || [ -z "${suites[$name]:-}" ]; then
   [ -n "$name" ] && echo "unknown scenario: $name" >&2
   echo "usage: make scenario NAME=<name>, one of:" >&2
-  for n in cpu-saturation plugin-crash-storm isolation-breach auth-failure-burst bus-flood unacknowledged-escalation crash-recovery; do
+  for n in cpu-saturation plugin-crash-storm isolation-breach auth-failure-burst bus-flood unacknowledged-escalation crash-recovery after-the-incident; do
     echo "  $n" >&2
   done
   exit 2

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import VigilCore
 import VigilIncidents
+import VigilRules
 import VigilStore
 
 /// Why the incident service refused or failed a request.
@@ -48,6 +49,10 @@ public actor IncidentService {
     var overrideRecords: [Int64: OnCallOverrideRecord] = [:]
     /// The configuration's own `roster.overrides`, kept to merge the stored ones into again.
     var configuredOverrides: [RosterOverride]
+    /// Decides the recovery watch that follows a rule incident's resolution (see `IncidentService+RecoveryWatch`).
+    var watchPlanner = RecoveryWatchPlanner(rules: RuleSet())
+    /// Runs the active recovery watches (the rule engine).
+    var watchListener: (@Sendable ([RecoveryWatch]) async -> Void)?
 
     public init(store: Store, policy: IncidentPolicy, templates: CommunicationTemplates = .builtIn,
                 clock: any VigilClock, logger: Logger, statusPage: StatusPagePublisher? = nil) {
@@ -206,17 +211,24 @@ public actor IncidentService {
         }
         var changed = 0
         var statusChanged = false
+        var watchesChanged = false
         for candidate in open where workflow.isDue(candidate) {
             do {
-                let outcome = try await store.write { tx -> (Incident, [TimelineEntry], Bool)? in
+                let planner = watchPlanner
+                let now = clock.now()
+                let outcome = try await store.write { tx -> (Incident, [TimelineEntry], Bool, Bool)? in
                     guard let current = try tx.incident(id: candidate.id),
-                          let change = workflow.tick(current, timeline: try tx.timeline(incidentID: current.id)) else {
+                          var change = workflow.tick(current, timeline: try tx.timeline(incidentID: current.id)) else {
                         return nil
                     }
+                    let watch = Self.planRecoveryWatch(before: current, change: &change, workflow: workflow,
+                                                       planner: planner, now: now)
                     try tx.commit(StoreChange(change))
-                    return (change.incident, change.timeline, change.statusPageChanged)
+                    if let watch { try tx.save(watch) }
+                    return (change.incident, change.timeline, change.statusPageChanged, watch != nil)
                 }
-                guard let (incident, entries, status) = outcome else { continue }
+                guard let (incident, entries, status, watched) = outcome else { continue }
+                watchesChanged = watchesChanged || watched
                 changed += 1
                 statusChanged = statusChanged || status
                 for e in entries where e.kind == .escalated || e.kind == .slaBreached {
@@ -227,8 +239,10 @@ public actor IncidentService {
             }
         }
         if statusChanged { await statusPage?.publish() }
-        // Action-item reminders are counted apart: `changed` is the incidents whose clocks moved.
+        if watchesChanged { await publishRecoveryWatches() }
+        // Action items and recovery watches are counted apart: `changed` is the incidents whose clocks moved.
         _ = await sweepActionItems()
+        await sweepRecoveryWatches()
         return changed
     }
 
@@ -239,16 +253,22 @@ public actor IncidentService {
                 _ decide: @escaping @Sendable (IncidentWorkflow, Incident, [TimelineEntry]) throws -> IncidentChange)
         async throws -> Incident {
         let workflow = self.workflow
-        let (incident, status, before) = try await write { tx -> (Incident, Bool, IncidentState) in
+        let planner = watchPlanner
+        let now = clock.now()
+        let (incident, status, before, watched) = try await write { tx -> (Incident, Bool, IncidentState, Bool) in
             guard let current = try tx.incident(id: id) else { throw IncidentServiceError.notFound(id) }
-            let change: IncidentChange
+            var change: IncidentChange
             let timeline = try tx.timeline(incidentID: id)
             do { change = try decide(workflow, current, timeline) } catch let e as WorkflowError {
                 throw IncidentServiceError.refused(e)
             }
+            let watch = Self.planRecoveryWatch(before: current, change: &change, workflow: workflow, planner: planner,
+                                               now: now)
             try tx.commit(StoreChange(change))
-            return (change.incident, change.statusPageChanged, current.state)
+            if let watch { try tx.save(watch) }
+            return (change.incident, change.statusPageChanged, current.state, watch != nil)
         }
+        if watched { await publishRecoveryWatches() }
         logger.notice("incident \(what)", metadata: ["id": "\(id)", "state": "\(incident.state)", "actor": "\(actor)"])
         if status { await statusPage?.publish() }
         // The response engine acts when an incident enters containing or is resolved.

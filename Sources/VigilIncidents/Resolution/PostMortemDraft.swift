@@ -12,7 +12,7 @@ public struct PostMortemDraft: Sendable {
     /// The timeline kinds a post-mortem retells (notifications and occurrences are in the record).
     static let retold: Set<TimelineKind> = [.detected, .declared, .classified, .transition, .acknowledged, .assigned,
                                             .escalated, .slaBreached, .action, .verification, .resolved, .reopened,
-                                            .statusUpdate]
+                                            .statusUpdate, .recoveryWatch]
 
     public func sections(_ incident: Incident, timeline: [TimelineEntry], now: Timestamp) -> [String: String] {
         var out: [String: String] = [:]
