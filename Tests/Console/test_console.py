@@ -258,6 +258,37 @@ class ResponderTests(ConsoleCase):
         acked = [e for e in timeline(d, incident) if e["kind"] == "acknowledged"]
         self.assertEqual([e["actor"] for e in acked], ["alice"], "the acknowledgement was not attributed to alice")
 
+        # Its post-mortem, drafted and edited from the browser; an action item added and moved.
+        self.assertEqual(browser.open("/console/incidents/%s/postmortem" % incident), 200)
+        status = browser.submit("form#pm-draft")
+        self.assertEqual((status, browser.page), (200, "/console/incidents/%s/postmortem" % incident), "after drafting")
+        self.assertIn("cknowledged", browser.text("#section-timeline"), "the drafted timeline retells the acknowledgement")
+        browser.type("textarea#pm-went_well", "Paged within seconds; the replica was fenced quickly.")
+        browser.type("input#pm-note", "went well")
+        status = browser.submit("form#pm-edit")
+        self.assertEqual(status, 200, "after editing the post-mortem")
+        pm = d.vigil("postmortem", "show", incident, "--json")
+        sections = {s["key"]: s for s in pm["sections"]}
+        self.assertEqual(sections["went_well"]["text"], "Paged within seconds; the replica was fenced quickly.")
+        self.assertTrue(sections["timeline"]["drafted"], "an untouched drafted section must stay Vigil's")
+        self.assertEqual((pm["version"], pm["author"]), (2, "alice"))
+        browser.type("form#add-item input[name=title]", "Fence replicas automatically")
+        browser.type("form#add-item input[name=owner]", "bob")
+        browser.type("form#add-item input[name=due]", "in 14 days")
+        status = browser.submit("form#add-item")
+        self.assertEqual(status, 200, "after adding an action item")
+        items = d.vigil("action-items", "list", "--incident", incident, "--json")
+        added = [i for i in items if i["title"] == "Fence replicas automatically"]
+        self.assertEqual(len(added), 1, "the action item was not stored once: %s" % items)
+        row = 'table#action-items tr[data-item="%s"]' % added[0]["id"]
+        browser.open("/console/incidents/%s/postmortem" % incident)
+        browser.fill(row + " select[name=state]", "in-progress")
+        status = browser.submit(row + " form")
+        self.assertEqual(status, 200, "after moving the action item")
+        moved = [i for i in d.vigil("action-items", "list", "--incident", incident, "--json") if i["id"] == added[0]["id"]]
+        self.assertEqual((moved[0]["state"], moved[0].get("updated_by")), ("in-progress", "alice"), moved[0])
+        browser.open("/console/incidents/%s" % incident)
+
         # The timeline is live too.
         browser.wait_stream()
         browser.execute("window.__noReload = 1")
@@ -696,10 +727,11 @@ class BadInputTests(ConsoleCase):
         self.assertNoScriptRan(public)
 
 
-SCREENS = [  # (name, path or None for the incident page, signed in)
+SCREENS = [  # (name, path or None for the incident page, "/postmortem" for its post-mortem, signed in)
     ("sign-in", "/console/sign-in", False),
     ("incidents", "/console/incidents", True),
     ("incident", None, True),
+    ("postmortem", "/postmortem", True),
     ("oncall", "/console/oncall", True),
     ("plugins", "/console/plugins", True),
     ("plugin", "/console/plugins/console-probe", True),
@@ -745,6 +777,12 @@ class ScreenshotTests(ConsoleCase):
                 self.addCleanup(shutil.rmtree, folder, True)
         os.makedirs(folder, exist_ok=True)
         incident = self.story()
+        # Its post-mortem drafted and written in, and an action item, for the post-mortem page.
+        self.daemon.vigil("postmortem", "edit", incident, "--section", "went_well=Paged within seconds.",
+                          "--section", "lessons=Fence replicas automatically.", "--note", "first pass", "--as", "alice")
+        self.daemon.vigil("action-items", "add", incident, "--title", "Fence replicas automatically", "--owner", "bob",
+                          "--due", "in 14 days", "--category", "prevent", "--success-criteria", "no split brain in a drill",
+                          "--as", "alice")
         token = self.token("responder", "alice")
         too_wide = {}
         for size, width, height in SIZES:
@@ -753,7 +791,8 @@ class ScreenshotTests(ConsoleCase):
             signed_in.sign_in(token)
             for name, path, needs_session in SCREENS:
                 browser = signed_in if needs_session else signed_out
-                path = path or "/console/incidents/%s" % incident
+                if path is None or path.startswith("/postmortem"):
+                    path = "/console/incidents/%s%s" % (incident, path or "")
                 with self.subTest(page=name, size=size):
                     self.assertEqual(browser.open(path), 200, "%s at %s" % (path, size))
                     self.assertEqual(browser.path, path, "%s redirected" % path)

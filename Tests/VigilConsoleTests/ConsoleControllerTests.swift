@@ -15,6 +15,7 @@ final class ConsoleFake: Sendable {
     let calls = Mutex<[(command: String, args: [String: JSONValue], person: String)]>([])
     let revoked = Mutex<Set<String>>([])
     let clock = ManualClock(Timestamp(seconds: 1_796_000_000))
+    let postMortemState = Mutex("draft")
 
     static let hostileTitle = #"<script>alert("x")</script> & 'q'"#
 
@@ -56,6 +57,17 @@ final class ConsoleFake: Sendable {
                                                                    state: "awaiting-approval", dryRun: false,
                                                                    requestedAt: "2026-12-07T04:00:01Z")]))
             case "runbooks.show": return .failure(ControlFailure.notFound("no runbook"))
+            case "postmortem.show":
+                return .success(try JSONValue.encoding(PostMortemView(
+                    incident: "INC-2026-0007", title: Self.hostileTitle, version: 2, state: postMortemState.withLock { $0 },
+                    author: "alice", updatedAt: "2026-12-07T06:00:00Z", approvedBy: nil, note: nil,
+                    sections: [.init(key: "summary", title: "Summary", drafted: true, text: "CPU at 95%.\n<b>bold</b>"),
+                               .init(key: "went_well", title: "What went well", drafted: false, text: nil)],
+                    versions: [.init(version: 1, state: "draft", author: "vigild", updatedAt: "2026-12-07T05:00:00Z", note: nil)])))
+            case "actionitems.list":
+                return .success(try JSONValue.encoding([IncidentView.ActionItemView(
+                    id: 4, kind: "follow-up", title: "Quota <b>batch</b> jobs", owner: "bob", dueAt: "2026-12-21T00:00:00Z",
+                    state: "open", incident: "INC-2026-0007", category: "prevent")]))
             default: return .success(.object(["ok": .bool(true)]))
             }
         } catch {
@@ -409,5 +421,98 @@ final class ConsoleFake: Sendable {
             }
         }
         #expect(fake.commands.isEmpty, "the public page ran commands: \(fake.commands)")
+    }
+
+    @Test func aPostMortemIsEditedSectionBySectionReviewedAndItsItemsMoved() async throws {
+        let fake = ConsoleFake()
+        try await Self.app(fake).test(.router) { client in
+            let cookie = try await Self.signIn(client, token: "vgl_responder")
+            let page = try await client.execute(uri: "/console/incidents/INC-2026-0007/postmortem", method: .get,
+                                                headers: [.cookie: cookie]) { r in
+                #expect(r.status == .ok)
+                return String(buffer: r.body)
+            }
+            #expect(page.contains(#"<textarea id="pm-summary" name="section_summary""#))
+            #expect(page.contains("&lt;b&gt;bold&lt;/b&gt;") && !page.contains("<b>bold</b>"), "section text is escaped")
+            #expect(page.contains("Quota &lt;b&gt;batch&lt;/b&gt; jobs"))
+            #expect(page.contains(#"<form id="pm-submit""#) && !page.contains(#"<form id="pm-approve""#))
+            let csrf = try #require(Self.csrf(page))
+            var headers = Self.form
+            headers[.cookie] = cookie
+            // The summary as shown, the other section written: only the written one is sent.
+            let body = "_csrf=\(csrf)&version=2&section_summary=CPU+at+95%25.%0D%0A%3Cb%3Ebold%3C%2Fb%3E"
+                + "&section_went_well=Paged+in+seconds&note=first+pass"
+            try await client.execute(uri: "/console/incidents/INC-2026-0007/postmortem/edit", method: .post, headers: headers,
+                                     body: ByteBuffer(string: body)) { r in
+                #expect(r.status == .seeOther)
+                #expect(r.headers[.location] == "/console/incidents/INC-2026-0007/postmortem?done=edit")
+            }
+            let edit = fake.calls.withLock { $0.last { $0.command == "postmortem.edit" } }
+            #expect(edit?.args == ["id": .string("INC-2026-0007"), "sections": .object(["went_well": .string("Paged in seconds")]),
+                                   "note": .string("first pass")])
+            #expect(edit?.person == "alice")
+            // A page loaded before someone else's save is not saved over it.
+            try await client.execute(uri: "/console/incidents/INC-2026-0007/postmortem/edit", method: .post, headers: headers,
+                                     body: ByteBuffer(string: "_csrf=\(csrf)&version=1&section_went_well=x")) { r in
+                #expect(r.status == .badRequest)
+                #expect(String(buffer: r.body).contains("someone saved version 2"))
+            }
+            // Oversized text: refused, nothing sent.
+            let calls = fake.calls.withLock { $0.filter { $0.command == "postmortem.edit" }.count }
+            let huge = String(repeating: "a", count: ConsoleController.sectionLimit + 1)
+            try await client.execute(uri: "/console/incidents/INC-2026-0007/postmortem/edit", method: .post, headers: headers,
+                                     body: ByteBuffer(string: "_csrf=\(csrf)&version=2&section_lessons=\(huge)")) { r in
+                #expect(r.status == .badRequest || r.status == .contentTooLarge)
+            }
+            #expect(fake.calls.withLock { $0.filter { $0.command == "postmortem.edit" }.count } == calls)
+            for (verb, args) in [("submit", ["id": JSONValue.string("INC-2026-0007"), "action": .string("submit")]),
+                                 ("approve", ["id": .string("INC-2026-0007"), "action": .string("approve"), "note": .string("ok")])] {
+                try await client.execute(uri: "/console/incidents/INC-2026-0007/postmortem/\(verb)", method: .post, headers: headers,
+                                         body: ByteBuffer(string: "_csrf=\(csrf)" + (verb == "approve" ? "&note=ok" : ""))) { r in
+                    #expect(r.status == .seeOther)
+                }
+                #expect(fake.calls.withLock { $0.last { $0.command == "postmortem.review" } }?.args == args)
+            }
+            fake.postMortemState.withLock { $0 = "in-review" }
+            let review = try await client.execute(uri: "/console/incidents/INC-2026-0007/postmortem", method: .get,
+                                                  headers: [.cookie: cookie]) { r in String(buffer: r.body) }
+            #expect(review.contains(#"<form id="pm-approve""#) && !review.contains("<textarea id=\"pm-summary\""))
+            // Action items: a state the lifecycle does not know is refused here; a known one goes to the command.
+            try await client.execute(uri: "/console/action-items/4", method: .post, headers: headers,
+                                     body: ByteBuffer(string: "_csrf=\(csrf)&incident=INC-2026-0007&state=finished")) { r in
+                #expect(r.status == .badRequest)
+            }
+            try await client.execute(uri: "/console/action-items/4", method: .post, headers: headers,
+                                     body: ByteBuffer(string: "_csrf=\(csrf)&incident=INC-2026-0007&state=in-progress&note=started")) { r in
+                #expect(r.status == .seeOther)
+            }
+            #expect(fake.calls.withLock { $0.last { $0.command == "actionitems.update" } }?.args
+                == ["id": .number(4), "state": .string("in-progress"), "note": .string("started")])
+            try await client.execute(uri: "/console/incidents/INC-2026-0007/postmortem/add-item", method: .post, headers: headers,
+                                     body: ByteBuffer(string: "_csrf=\(csrf)&title=Add+a+quota&owner=bob&due=in+14+days&category=prevent")) { r in
+                #expect(r.status == .seeOther)
+            }
+            #expect(fake.calls.withLock { $0.last { $0.command == "actionitems.add" } }?.args
+                == ["incident": .string("INC-2026-0007"), "title": .string("Add a quota"), "owner": .string("bob"),
+                    "due": .string("in 14 days"), "category": .string("prevent")])
+
+            // A viewer reads it but has no form, and its posts are refused.
+            let viewer = try await Self.signIn(client, token: "vgl_viewer")
+            let seen = try await client.execute(uri: "/console/incidents/INC-2026-0007/postmortem", method: .get,
+                                                headers: [.cookie: viewer]) { r in String(buffer: r.body) }
+            #expect(seen.contains("Summary") && !seen.contains("<textarea") && !seen.contains(#"<form id="add-item""#))
+            let viewerCSRF = try #require(Self.csrf(seen))
+            var vh = Self.form
+            vh[.cookie] = viewer
+            let before = fake.calls.withLock { $0.count }
+            for path in ["/console/incidents/INC-2026-0007/postmortem/edit", "/console/incidents/INC-2026-0007/postmortem/approve",
+                         "/console/action-items/4"] {
+                try await client.execute(uri: path, method: .post, headers: vh,
+                                         body: ByteBuffer(string: "_csrf=\(viewerCSRF)&state=done&section_summary=x")) { r in
+                    #expect(r.status == .forbidden, "\(path)")
+                }
+            }
+            #expect(fake.calls.withLock { $0.count } == before)
+        }
     }
 }

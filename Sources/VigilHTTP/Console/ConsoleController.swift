@@ -55,6 +55,7 @@ public struct ConsoleController: HTTPController {
         router.get("/console/events") { request, _ in await events(request) }
 
         addIncidentRoutes(to: router)
+        addPostMortemRoutes(to: router)
         addOtherRoutes(to: router)
     }
 

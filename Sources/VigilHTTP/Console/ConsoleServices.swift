@@ -51,6 +51,7 @@ public enum ConsoleAccess {
         "status", "incidents.list", "incidents.count", "incidents.show", "incidents.timeline", "runbooks.list",
         "runbooks.show", "oncall", "oncall.schedule", "oncall.overrides", "actions.list", "actions.show",
         "actions.catalog", "plugins.list", "plugins.show", "silences.list", "silences.preview", "report.response",
+        "postmortem.show", "actionitems.list",
     ]
     public static let silenceChanges: Set<String> = ["silences.add", "silences.expire"]
     public static let adminChanges: Set<String> = ["plugins.enable", "plugins.disable", "incidents.ack_link"]
@@ -61,7 +62,7 @@ public enum ConsoleAccess {
         if silenceChanges.contains(command) { return .manageSilences }
         if adminChanges.contains(command) { return .administer }
         if command.hasPrefix("incidents.") || command.hasPrefix("actions.") || command.hasPrefix("runbooks.")
-            || command.hasPrefix("oncall.") {
+            || command.hasPrefix("oncall.") || command.hasPrefix("postmortem.") || command.hasPrefix("actionitems.") {
             return .respond
         }
         return .administer

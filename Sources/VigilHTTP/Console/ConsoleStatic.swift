@@ -23,6 +23,7 @@ th { font-size:.9rem; color:var(--muted); }
 .sev { display:inline-block; padding:0 .4rem; border-radius:.3rem; font-weight:700; background:var(--chip); }
 .sev-P0, .sev-P1 { background:#a00000; color:#fff; } .sev-P2 { background:#7a4b00; color:#fff; }
 .state { font-weight:600; } .muted { color:var(--muted); } .bad { color:var(--bad); } .ok { color:var(--ok); }
+.visually-hidden { position:absolute; width:1px; height:1px; overflow:hidden; clip:rect(0 0 0 0); white-space:nowrap; }
 .chip { display:inline-block; background:var(--chip); border-radius:.3rem; padding:0 .35rem; margin:.1rem; font-size:.9rem; overflow-wrap:anywhere; }
 .grid { display:grid; grid-template-columns:repeat(auto-fit, minmax(260px, 1fr)); gap:1rem; }
 .card { border:1px solid var(--line); border-radius:.4rem; padding:.75rem; }

@@ -7,7 +7,7 @@ enum ConsoleTemplates {
         "layout": layout, "signin": signin, "incidents": incidents, "incident-rows": incidentRows,
         "incident": incident, "timeline": timeline, "oncall": oncall, "plugins": plugins, "plugin": plugin,
         "plugin-rows": pluginRows, "bus": bus, "lanes": lanes, "silences": silences, "silence-rows": silenceRows, "preview": preview,
-        "metrics": metrics, "status": status, "message": message,
+        "metrics": metrics, "status": status, "message": message, "postmortem": postmortem,
     ]
 
     /// Mustache's own HTML escaping compares `Character`s, so `"` followed by a combining mark
@@ -131,7 +131,7 @@ enum ConsoleTemplates {
 """#
 
     static let incident = #"""
-<p><a href="/console/incidents">All incidents</a></p>
+<p><a href="/console/incidents">All incidents</a> · <a id="postmortem-link" href="/console/incidents/{{i.id}}/postmortem">Post-mortem and action items</a></p>
 <h1><span class="sev sev-{{i.severity}}" id="severity">{{i.severity}}</span> {{i.id}}: {{i.title}}</h1>
 <p class="live"><span id="live-status" aria-live="polite">Connecting…</span></p>
 <div class="grid">
@@ -235,6 +235,55 @@ enum ConsoleTemplates {
 {{#evidence}}<details><summary>{{time}} · {{kind}} from {{source}}</summary>{{#sha256}}<p class="muted">SHA-256 {{sha256}}</p>{{/sha256}}<pre>{{content}}</pre></details>{{/evidence}}
 {{^evidence}}<p class="muted">No evidence collected.</p>{{/evidence}}
 </div>
+"""#
+
+    static let postmortem = #"""
+<p><a href="/console/incidents/{{i.id}}">Back to {{i.id}}</a></p>
+<h1>Post-mortem: {{i.id}} {{i.title}}</h1>
+<p>Incident state: <strong>{{i.state}}</strong>. The incident can close only once its post-mortem is approved.</p>
+{{#pm}}
+<p id="pm-state">Version {{version}} · <strong>{{state}}</strong> · by {{author}} at {{updatedAt}}{{#approvedBy}} · approved by {{approvedBy}}{{/approvedBy}}{{#note}} · “{{note}}”{{/note}}</p>
+<div class="grid">
+ {{#canSubmit}}<form id="pm-submit" class="card stack" method="post" action="/console/incidents/{{i.id}}/postmortem/submit"><input type="hidden" name="_csrf" value="{{csrf}}">
+  <label for="submit-note">Note for the reviewers (optional)</label><input id="submit-note" type="text" name="note" maxlength="1000">
+  <button type="submit">Submit for review</button></form>{{/canSubmit}}
+ {{#canApprove}}<form id="pm-approve" class="card stack" method="post" action="/console/incidents/{{i.id}}/postmortem/approve"><input type="hidden" name="_csrf" value="{{csrf}}">
+  <label for="approve-note">Note (optional)</label><input id="approve-note" type="text" name="note" maxlength="1000">
+  <button type="submit">Approve</button></form>{{/canApprove}}
+ {{#canReopen}}<form id="pm-reopen" class="card stack" method="post" action="/console/incidents/{{i.id}}/postmortem/reopen"><input type="hidden" name="_csrf" value="{{csrf}}">
+  <label for="reopen-pm-note">Why it goes back to draft</label><input id="reopen-pm-note" type="text" name="note" maxlength="1000" required>
+  <button class="secondary" type="submit">Send back to draft</button></form>{{/canReopen}}
+</div>
+<form id="pm-edit" class="stack" method="post" action="/console/incidents/{{i.id}}/postmortem/edit"><input type="hidden" name="_csrf" value="{{csrf}}"><input type="hidden" name="version" value="{{version}}">
+{{#sections}}<section class="card" id="section-{{key}}"><h2><label for="pm-{{key}}">{{title}}</label>{{#drafted}} <span class="muted">(drafted by Vigil)</span>{{/drafted}}</h2>
+{{#editable}}<textarea id="pm-{{key}}" name="section_{{key}}" rows="8" maxlength="65536">{{text}}</textarea>{{/editable}}
+{{^editable}}<pre id="pm-{{key}}">{{text}}</pre>{{/editable}}</section>{{/sections}}
+{{#editable}}<label for="pm-note">What this version changes (optional)</label><input id="pm-note" type="text" name="note" maxlength="1000">
+<button type="submit">Save a new version</button>{{/editable}}
+</form>
+<h2>Versions</h2>
+<ul id="pm-versions">{{#versions}}<li>v{{version}} {{state}} · {{author}} · {{updatedAt}}{{#note}} · {{note}}{{/note}}</li>{{/versions}}</ul>
+{{/pm}}
+{{^pm}}<p>No post-mortem yet.</p>
+{{#canDraft}}<form id="pm-draft" method="post" action="/console/incidents/{{i.id}}/postmortem/edit"><input type="hidden" name="_csrf" value="{{csrf}}">
+<button type="submit">Draft it from the records</button></form>{{/canDraft}}{{/pm}}
+<h2 id="items">Action items</h2>
+<div class="scroll"><table id="action-items" class="responsive"><thead><tr><th scope="col">#</th><th scope="col">What</th><th scope="col">Owner</th><th scope="col">Due</th><th scope="col">Category</th><th scope="col">State</th><th scope="col"><span class="muted">Move</span></th></tr></thead><tbody>
+{{#items}}<tr data-item="{{id}}"><td data-label="#">{{id}}</td><td data-label="What">{{title}}{{#criteria}}<br><span class="muted">Done when: {{criteria}}</span>{{/criteria}}</td><td data-label="Owner">{{owner}}</td><td data-label="Due">{{due}}{{#overdue}} <strong class="bad">overdue</strong>{{/overdue}}</td><td data-label="Category">{{category}}</td><td data-label="State" class="state">{{state}}</td>
+<td>{{#canChange}}<form class="inline" method="post" action="/console/action-items/{{id}}"><input type="hidden" name="_csrf" value="{{csrf}}"><input type="hidden" name="incident" value="{{incidentID}}">
+<label class="visually-hidden" for="item-{{id}}-state">New state of item {{id}}</label><select id="item-{{id}}-state" name="state">{{#states}}<option value="{{.}}">{{.}}</option>{{/states}}</select>
+<label class="visually-hidden" for="item-{{id}}-note">Note</label><input id="item-{{id}}-note" type="text" name="note" maxlength="1000" placeholder="note">
+<button type="submit" aria-label="Move item {{id}}">Move</button></form>{{/canChange}}</td></tr>{{/items}}
+{{^items}}<tr><td colspan="7">No action item.</td></tr>{{/items}}
+</tbody></table></div>
+{{#canAddItem}}<h3>Add an action item</h3>
+<form id="add-item" class="card stack" method="post" action="/console/incidents/{{i.id}}/postmortem/add-item"><input type="hidden" name="_csrf" value="{{csrf}}">
+ <label for="item-title">What is to be done</label><input id="item-title" type="text" name="title" maxlength="500" required>
+ <label for="item-owner">Owner (a roster person)</label><input id="item-owner" type="text" name="owner" maxlength="200">
+ <label for="item-due">Due (RFC 3339 or “in 14 days”)</label><input id="item-due" type="text" name="due" maxlength="100">
+ <label for="item-category">Category</label><select id="item-category" name="category">{{#categories}}<option value="{{.}}">{{.}}</option>{{/categories}}</select>
+ <label for="item-criteria">Success criteria</label><input id="item-criteria" type="text" name="success_criteria" maxlength="2000">
+ <button type="submit">Add action item</button></form>{{/canAddItem}}
 """#
 
     static let timeline = #"""
