@@ -123,6 +123,7 @@ let package = Package(
         ], swiftSettings: strict),
         .target(name: "VigilCLI", dependencies: [
             "VigilCore", "VigilConfig", "VigilRules", "VigilControl", "VigilIncidents", "VigilPluginHost", "VigilMatchers",
+            "VigilStore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: strict),
 

@@ -9,7 +9,7 @@ public enum ConfigLoader {
     static let topLevelKeys = [
         "state_dir", "log_level", "control", "severity", "incident_types", "escalation", "roles", "roster",
         "rules", "containment", "templates", "runbooks", "plugins", "bus", "incidents", "http", "alerting",
-        "maintenance_windows", "heartbeats", "notifications",
+        "maintenance_windows", "heartbeats", "notifications", "disaster_recovery",
     ]
 
     /// Loads the configuration at `path`; throws ``ConfigErrors`` listing every problem.
@@ -139,6 +139,10 @@ public enum ConfigLoader {
         if let a = top["alerting"] { config.alerting = AlertingSettingsLoader.load(a, policy: config.policy) }
         if let h = top["heartbeats"] { config.heartbeats = HeartbeatSettingsLoader.load(h, policy: config.policy) }
         if let n = top["notifications"] { config.notifications = NotificationSettingsLoader.load(n, into: &config.policy) }
+        if let d = top["disaster_recovery"] {
+            let actions = Set(config.policy.containment.values.joined()).union(ContainmentCatalog.actions.map(\.name))
+            config.policy.disasterRecovery = DisasterRecoveryLoader.load(d, policy: config.policy, actions: actions) ?? .init()
+        }
         // Rules are part of the configuration: a reload with a bad rule is refused whole, like any other error.
         config.rules = RuleFileLoader.load(paths: config.ruleFiles, consistently: config.consistentlyDuration,
                                            staleAfter: config.ruleStaleAfter, policy: config.policy,

@@ -179,6 +179,8 @@ public enum TimelineKind: String, Codable, Sendable, CaseIterable {
     case verification
     /// A recovery watch started, caught a recurrence, or ended (`incidents.recovery_watch`).
     case recoveryWatch = "recovery-watch"
+    /// Disaster recovery: an assessment, a plan started, a step, an RTO/RPO clock notice, the report.
+    case disasterRecovery = "disaster-recovery"
     case system
 }
 

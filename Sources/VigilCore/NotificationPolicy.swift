@@ -30,7 +30,8 @@ public struct ContactOrder: Codable, Sendable, Equatable {
     public static let groups = ["paging", "updates"]
     /// The purposes of messages to a person (the channel and mirror updates address nobody).
     public static let purposes = ["page", "escalation", "assignment", "status-reminder", "stakeholder-update",
-                                  "resolution", "backlog", "action-item"]
+                                  "resolution", "backlog", "action-item",
+                                  "disaster-recovery"]
 
     /// The order for `purpose` (in `group`), nil when this order says nothing about it.
     public func order(purpose: String, group: String) -> [String]? {

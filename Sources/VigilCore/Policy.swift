@@ -249,6 +249,8 @@ public struct IncidentPolicy: Codable, Sendable, Equatable {
     public var runbooks: [String: Runbook] = [:]
     /// Contact order and mirror channels (`notifications:`).
     public var notifications = NotificationPolicy()
+    /// Disaster-recovery criteria and plans (`disaster_recovery:`, seed 000).
+    public var disasterRecovery = DisasterRecoveryPolicy()
 
     public init(ladder: SeverityLadder, ladders: [String: SeverityLadder] = [:],
                 incidentTypes: [IncidentTypeDefinition] = [], escalation: EscalationPaths = .init(chains: [:]),

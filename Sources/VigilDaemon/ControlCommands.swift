@@ -150,6 +150,14 @@ public actor ControlCommands {
             case let c where AccessControl.handles(c):
                 guard let accessControl else { throw ControlFailure("access control is not running", kind: .unavailable) }
                 return .success(try await accessControl.handle(request, actor: actor, mayManageTokens: mayManageTokens))
+            case "dr.run-step":
+                // A recovery step's action goes through the response engine like any other request.
+                guard let incidents else { throw ControlFailure("the incident manager is not running", kind: .unavailable) }
+                guard let engine = actionControl?.engine else { throw ControlFailure("the response engine is not running", kind: .unavailable) }
+                return .success(try await incidents.runRecoveryStep(request, user: caller) { action, incident, actor in
+                    let record = try await engine.run(action, incidentID: incident, dryRun: nil, params: [:], actor: actor)
+                    return (record.id ?? 0, record.state)
+                })
             case let c where IncidentControl.handles(c):
                 guard let incidents else { throw ControlFailure("the incident manager is not running", kind: .unavailable) }
                 return .success(try await incidents.handle(request, user: caller))

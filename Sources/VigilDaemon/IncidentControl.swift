@@ -13,6 +13,7 @@ public struct IncidentControl: Sendable {
         "incidents.assign", "incidents.escalate", "incidents.transition", "incidents.comment", "incidents.resolve",
         "incidents.reopen", "incidents.dismiss", "incidents.classify", "oncall", "oncall.schedule", "oncall.override", "oncall.overrides",
         "oncall.override.remove", "runbooks.list", "runbooks.show", "runbooks.step", "report.response", "report.metrics", "actionitems.list", "actionitems.add", "actionitems.update", "postmortem.show", "postmortem.edit", "postmortem.review",
+        "dr.plans", "dr.assess", "dr.start", "dr.status", "dr.step", "dr.run-step", "dr.complete",
     ]
 
     let service: IncidentService
@@ -127,6 +128,7 @@ public struct IncidentControl: Sendable {
         case "report.metrics": return try await metricsReport(r, policy: policy)
         case "actionitems.list", "actionitems.add", "actionitems.update": return try await actionItems(r, user: user, policy: policy)
         case "postmortem.show", "postmortem.edit", "postmortem.review": return try await postMortem(r, user: user, policy: policy)
+        case let c where Self.recoveryCommands.contains(c): return try await disasterRecovery(r, user: user, policy: policy)
         case "runbooks.list":
             return try JSONValue.encoding(policy.runbooks.values.sorted { $0.name < $1.name }.map { RunbookView($0) })
         case "runbooks.show":

@@ -20,6 +20,8 @@ public struct OutgoingNotification: Sendable, Equatable {
         case update
         /// An action item coming due, or overdue (its owner; the incident commander when overdue).
         case actionItem = "action-item"
+        /// Disaster recovery: a plan started, an RTO warning or breach, the recovery report.
+        case disasterRecovery = "disaster-recovery"
     }
 
     public var purpose: Purpose

@@ -252,6 +252,25 @@ enum Schema {
             try db.create(index: "recoveryWatch_active", on: "recoveryWatch", columns: ["until"],
                           condition: Column("endedAt") == nil)
         }
+        m.registerMigration("v11-disaster-recovery") { db in
+            // Disaster-recovery assessments (every one kept) and one recovery per incident:
+            // the plan's steps with their progress and the RTO/RPO clock notices, as JSON.
+            try db.create(table: "drAssessment") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("incidentID", .text).notNull().references("incident", onDelete: .cascade).indexed()
+                t.column("assessedAt", .integer).notNull()
+                t.column("recommend", .boolean).notNull()
+                t.column("document", .jsonText).notNull()
+            }
+            try db.create(table: "drRecovery") { t in
+                t.primaryKey("incidentID", .text).references("incident", onDelete: .cascade)
+                t.column("status", .text).notNull().indexed()
+                t.column("plan", .text).notNull()
+                t.column("startedAt", .integer).notNull()
+                t.column("document", .jsonText).notNull()
+                t.column("report", .jsonText)
+            }
+        }
         return m
     }
 }

@@ -243,6 +243,7 @@ public actor IncidentService {
         // Action items and recovery watches are counted apart: `changed` is the incidents whose clocks moved.
         _ = await sweepActionItems()
         await sweepRecoveryWatches()
+        _ = await sweepRecoveryClocks()
         return changed
     }
 

@@ -15,7 +15,7 @@ struct NotificationComposer {
     /// The group a purpose is configured by in a `contact_order` (besides its own name).
     static func group(_ purpose: OutgoingNotification.Purpose) -> String {
         switch purpose {
-        case .page, .escalation, .assignment, .channel: "paging"
+        case .page, .escalation, .assignment, .channel, .disasterRecovery: "paging"
         case .statusReminder, .stakeholderUpdate, .resolution, .backlog, .update, .actionItem: "updates"
         }
     }
@@ -95,6 +95,7 @@ struct NotificationComposer {
         case .backlog: "Backlog notice to"
         case .update: "Update to"
         case .actionItem: "Action-item reminder to"
+        case .disasterRecovery: "Disaster-recovery notice to"
         }
     }
 }
