@@ -95,6 +95,8 @@ public enum AccessPolicy {
         case ("v1", "heartbeats") where method == "POST" && segments.count == 4: return .sendHeartbeat
         // Samples and signals for the rules: a monitor's or an application's, as alerts are.
         case ("v1", "events") where method == "POST" && segments.count == 3: return .sendAlerts
+        // Deploys and other changes for root-cause help: a deploy pipeline's, sent as alerts are.
+        case ("v1", "changes") where method == "POST" && segments.count == 3: return .sendAlerts
         case ("v1", "webhook"), ("v1", "webhooks"), ("v1", "alerts"):
             // (A `where` after several patterns binds only the last one: the method is checked here.)
             return method == "POST" ? .sendAlerts : .administer

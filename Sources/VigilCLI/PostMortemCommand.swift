@@ -8,7 +8,7 @@ struct PostMortemCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "postmortem",
         abstract: "An incident's post-mortem: drafted by Vigil, edited, reviewed, approved; exported as Markdown or HTML.",
-        subcommands: [Show.self, Edit.self, Submit.self, Approve.self, Reopen.self])
+        subcommands: [Show.self, Edit.self, Submit.self, Approve.self, Reopen.self, Hypothesis.self])
 
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print the post-mortem (Markdown by default).")
@@ -70,6 +70,38 @@ struct PostMortemCommand: ParsableCommand {
             let view = try location.call("postmortem.edit", args).decode(PostMortemView.self)
             if json { try printJSON(view); return }
             print("\(view.incident) post-mortem v\(view.version) (\(view.state))")
+        }
+    }
+
+    struct Hypothesis: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Confirm or reject one of the possible causes Vigil listed (a new version, back in draft).",
+            discussion: "N is the hypothesis' number in the post-mortem's \"Possible causes\" section (Docs/root-cause.md).")
+        @OptionGroup var location: DaemonLocation
+        @Argument(help: "The incident id.") var id: String
+        @Argument(help: "The hypothesis' number.") var number: Int
+        @Flag(help: "It caused the incident (or contributed).") var confirm = false
+        @Flag(help: "It did not.") var reject = false
+        @Flag(help: "Undecided again.") var reopen = false
+        @Option(help: "Why: the evidence, in one line.") var note: String?
+        @Option(name: .customLong("as"), help: "Act as this roster person.") var asPerson: String?
+        @Flag(help: "Print the documented JSON form.") var json = false
+
+        func validate() throws {
+            guard [confirm, reject, reopen].filter({ $0 }).count == 1 else {
+                throw ValidationError("choose one of --confirm, --reject, --reopen")
+            }
+            guard number >= 1 else { throw ValidationError("N: the hypotheses are numbered from 1") }
+        }
+
+        func run() throws {
+            let verdict = confirm ? "confirmed" : reject ? "rejected" : "open"
+            var args: [String: JSONValue] = ["id": .string(id), "number": .number(Double(number)), "verdict": .string(verdict)]
+            if let note { args["note"] = .string(note) }
+            if let asPerson { args["as"] = .string(asPerson) }
+            let view = try location.call("postmortem.hypothesis", args).decode(PostMortemView.self)
+            if json { try printJSON(view); return }
+            print("\(view.incident) post-mortem v\(view.version) (\(view.state)): hypothesis \(number) \(verdict)")
         }
     }
 

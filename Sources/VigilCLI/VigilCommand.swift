@@ -10,7 +10,8 @@ public struct VigilCommand: ParsableCommand {
         abstract: "Work incidents and inspect a running Vigil daemon.",
         version: VigilVersion.current,
         subcommands: [StatusCommand.self, IncidentsCommand.self, OnCallCommand.self, RunbooksCommand.self, ActionsCommand.self, SilencesCommand.self, ReportCommand.self, PostMortemCommand.self, ActionItemsCommand.self, PluginsCommand.self, RulesCommand.self, TokensCommand.self,
-                      EmitCommand.self, ConfigCommand.self, DisasterRecoveryCommand.self, BackupCommand.self, RestoreCommand.self])
+                      EmitCommand.self, ConfigCommand.self, DisasterRecoveryCommand.self, BackupCommand.self, RestoreCommand.self,
+                      ChangesCommand.self])
 
     public init() {}
 

@@ -10,6 +10,7 @@ public enum ConfigLoader {
         "state_dir", "log_level", "control", "severity", "incident_types", "escalation", "roles", "roster",
         "rules", "containment", "templates", "runbooks", "plugins", "bus", "incidents", "http", "alerting",
         "maintenance_windows", "heartbeats", "notifications", "disaster_recovery",
+        "components",
     ]
 
     /// Loads the configuration at `path`; throws ``ConfigErrors`` listing every problem.
@@ -129,6 +130,7 @@ public enum ConfigLoader {
                 }
             }
         }
+        if let c = top["components"] { ComponentsLoader.load(c, into: &config.policy.components) }
         if let i = top["incidents"] {
             IncidentSettingsLoader.load(i, into: &config.policy, escalation: escalation)
         }

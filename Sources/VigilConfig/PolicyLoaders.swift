@@ -242,8 +242,16 @@ enum IncidentSettingsLoader {
             }
             if let d = clears["after"]?.duration("after") { policy.handling.clearedHold = d }
         }
-        if let pm = f["post_mortem"]?.fields("post_mortem", allowed: ["severities", "within"]) {
+        if let pm = f["post_mortem"]?.fields("post_mortem", allowed: ["severities", "within", "cause_lookback", "cause_limit"]) {
             if let d = pm["within"]?.duration("within") { policy.handling.postMortemWithin = d }
+            // Root-cause help: how far before detection the possible causes are looked for, and how many are listed.
+            if let n = pm["cause_lookback"], let d = n.duration("cause_lookback") {
+                if d >= .seconds(60) && d <= ChangeLimits.maximumAge { policy.components.lookback = d } else {
+                    n.diagnostics.add(.invalidValue(n.location, key: "cause_lookback", found: DurationText.format(d),
+                                                    expected: "between 1 minute and 30 days"))
+                }
+            }
+            if let n = pm["cause_limit"], let limit = n.int("cause_limit", range: 1...50) { policy.components.limit = limit }
             if let list = pm["severities"]?.sequence("severities") {
                 policy.handling.postMortemSeverities = list.compactMap {
                     SeverityLoader.resolve($0, key: "severities", ladder: policy.ladder)?.code

@@ -251,6 +251,8 @@ public struct IncidentPolicy: Codable, Sendable, Equatable {
     public var notifications = NotificationPolicy()
     /// Disaster-recovery criteria and plans (`disaster_recovery:`, seed 000).
     public var disasterRecovery = DisasterRecoveryPolicy()
+    /// The component dependency map and how far root-cause help looks back (`components:`).
+    public var components = ComponentDependencies()
 
     public init(ladder: SeverityLadder, ladders: [String: SeverityLadder] = [:],
                 incidentTypes: [IncidentTypeDefinition] = [], escalation: EscalationPaths = .init(chains: [:]),

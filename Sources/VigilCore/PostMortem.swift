@@ -16,6 +16,7 @@ public struct PostMortem: Codable, Sendable, Equatable {
         ("response_times", "Response times", true),
         ("responders_notes", "What the responders wrote", true),
         ("root_cause", "Root cause", true),
+        ("possible_causes", "Possible causes (hypotheses to confirm or reject)", true),
         ("went_well", "What went well", false),
         ("went_wrong", "What went wrong", false),
         ("contributing_factors", "Contributing factors", false),

@@ -156,7 +156,9 @@ public final class Daemon: Sendable {
             logger: logger)
         try Self.prepareSpecDirectory(stateDir)
         await pluginHost.load(manifests, enabled: config.plugins.enabled.isEmpty ? nil : Set(config.plugins.enabled))
-        await commands.setPluginControl(PluginControl(host: pluginHost, refused: refused))
+        let changeRecorder = ChangeRecorder(store: store, clock: clock, logger: logger)
+        await changeRecorder.pluginsStarted(manifests)
+        await commands.setPluginControl(PluginControl(host: pluginHost, refused: refused, changes: changeRecorder))
         await commands.setRuleSources { rules in
             var plugins: [RuleSources.Plugin] = []
             for status in await pluginHost.statuses() {
@@ -229,6 +231,7 @@ public final class Daemon: Sendable {
         var services: [any Service] = [
             ControlSocketService(server: server, logger: logger, serving: serving),
             ConfigReloadService(path: options.configPath, commands: commands, incidents: incidents, logger: logger,
+                                changes: changeRecorder,
                                 onReload: { new in
                                     await detection.replace(new.rules)
                                     await incidents.setRecoveryWatchRules(new.rules)
@@ -371,6 +374,8 @@ struct ConfigReloadService: Service {
     let commands: ControlCommands
     let incidents: IncidentService
     let logger: Logger
+    /// Where an accepted reload is recorded as a change (root-cause help).
+    var changes: ChangeRecorder?
     /// Told about every configuration that was accepted (the rule engine swaps its rules).
     var onReload: @Sendable (VigilConfiguration) async -> Void = { _ in }
 
@@ -381,9 +386,11 @@ struct ConfigReloadService: Service {
                 do {
                     let new = try ConfigLoader.load(path: path)
                     let (templates, _) = try CommunicationTemplateFiles.load(directory: new.templatesDirectory)
+                    let old = await commands.configuration
                     await commands.replaceConfiguration(new)
                     await incidents.replace(policy: new.policy, templates: templates)
                     await onReload(new)
+                    await changes?.configurationReloaded(from: old, to: new, actor: "SIGHUP")
                     logger.notice("configuration reloaded", metadata: ["config": "\(path)"])
                 } catch let error as ConfigErrors {
                     for e in error.errors {

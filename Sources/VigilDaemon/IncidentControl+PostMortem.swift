@@ -1,10 +1,11 @@
 import VigilControl
 import VigilCore
+import VigilIncidents
 import VigilStore
 
-/// `postmortem.show`, `postmortem.edit`, `postmortem.review`.
+/// `postmortem.show`, `postmortem.edit`, `postmortem.review`, `postmortem.hypothesis`.
 extension IncidentControl {
-    static let postMortemCommands: Set<String> = ["postmortem.show", "postmortem.edit", "postmortem.review"]
+    static let postMortemCommands: Set<String> = ["postmortem.show", "postmortem.edit", "postmortem.review", "postmortem.hypothesis"]
 
     func postMortem(_ r: ControlRequest, user: ControlCaller, policy: IncidentPolicy) async throws -> JSONValue {
         guard let id = try r.text("id", maxBytes: 64) else { throw ControlFailure("id: required (the incident id)") }
@@ -47,6 +48,16 @@ extension IncidentControl {
                 doc = try await service.editPostMortem(id, sections: sections, redraft: redraft,
                                                        note: try r.text("note", maxBytes: 1000),
                                                        actor: try actor(r, user: user, policy: policy))
+            case "postmortem.hypothesis":
+                let number = try r.integer("number", default: 0, in: 0...1000)
+                guard number > 0 else { throw ControlFailure("number: required (the hypothesis' number in possible_causes, from 1)") }
+                guard let text = try r.text("verdict", maxBytes: 16),
+                      let verdict = CauseHypothesesSection.Verdict(rawValue: text.lowercased()) else {
+                    throw ControlFailure("verdict: expected confirmed, rejected or open")
+                }
+                doc = try await service.judgeHypothesis(id, number: number, verdict: verdict,
+                                                        note: try r.text("note", maxBytes: 1000),
+                                                        actor: try actor(r, user: user, policy: policy))
             default:
                 guard let text = try r.text("action", maxBytes: 16), let review = IncidentService.PostMortemReview(rawValue: text.lowercased()) else {
                     throw ControlFailure("action: expected submit, approve or reopen")

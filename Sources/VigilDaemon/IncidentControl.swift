@@ -14,6 +14,7 @@ public struct IncidentControl: Sendable {
         "incidents.reopen", "incidents.dismiss", "incidents.classify", "oncall", "oncall.schedule", "oncall.override", "oncall.overrides",
         "oncall.override.remove", "runbooks.list", "runbooks.show", "runbooks.step", "report.response", "report.metrics", "actionitems.list", "actionitems.add", "actionitems.update", "postmortem.show", "postmortem.edit", "postmortem.review",
         "dr.plans", "dr.assess", "dr.start", "dr.status", "dr.step", "dr.run-step", "dr.complete",
+        "postmortem.hypothesis", "changes.record", "changes.list",
     ]
 
     let service: IncidentService
@@ -129,6 +130,8 @@ public struct IncidentControl: Sendable {
         case "actionitems.list", "actionitems.add", "actionitems.update": return try await actionItems(r, user: user, policy: policy)
         case "postmortem.show", "postmortem.edit", "postmortem.review": return try await postMortem(r, user: user, policy: policy)
         case let c where Self.recoveryCommands.contains(c): return try await disasterRecovery(r, user: user, policy: policy)
+        case "postmortem.hypothesis": return try await postMortem(r, user: user, policy: policy)
+        case "changes.record", "changes.list": return try await changes(r, user: user, policy: policy)
         case "runbooks.list":
             return try JSONValue.encoding(policy.runbooks.values.sorted { $0.name < $1.name }.map { RunbookView($0) })
         case "runbooks.show":

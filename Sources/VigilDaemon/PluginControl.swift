@@ -79,8 +79,12 @@ struct PluginControl: Sendable {
     /// Plugins the policy refused, by name; shown, never started.
     let refused: [String: RefusedPlugin]
 
-    init(host: PluginHost, refused: [RefusedPlugin] = []) {
+    /// Where enabling and disabling are recorded as changes (root-cause help).
+    let changes: ChangeRecorder?
+
+    init(host: PluginHost, refused: [RefusedPlugin] = [], changes: ChangeRecorder? = nil) {
         self.host = host
+        self.changes = changes
         self.refused = Dictionary(refused.map { ($0.manifest.name, $0) }, uniquingKeysWith: { a, _ in a })
     }
 
@@ -106,6 +110,11 @@ struct PluginControl: Sendable {
                 }
             } catch {
                 throw ControlFailure(error.description)
+            }
+            switch request.command {
+            case "plugins.enable": await changes?.plugin(.pluginEnabled, name: name, actor: actor)
+            case "plugins.disable": await changes?.plugin(.pluginDisabled, name: name, actor: actor)
+            default: break
             }
             return try JSONValue.encoding(try await view(name))
         default:

@@ -271,6 +271,7 @@ enum Schema {
                 t.column("report", .jsonText)
             }
         }
+        ChangeSchema.register(in: &m)
         return m
     }
 }

@@ -30,6 +30,8 @@ import VigilCore
         ("POST", "/api/v2/silences", .manageSilences), ("DELETE", "/api/v2/silence/8d1c", .manageSilences),
         ("POST", "/api/v1/incidents/INC-1/ack", .respond), ("POST", "/api/v1/incidents", .respond),
         ("POST", "/api/v1/actions/4/approve", .respond),
+        ("POST", "/api/v1/changes", .sendAlerts), ("GET", "/api/v1/changes", .read), ("DELETE", "/api/v1/changes", .administer),
+        ("POST", "/api/v1/incidents/INC-1/postmortem/hypotheses/2", .respond),
         ("POST", "/api/v1/plugins/disk/disable", .administer), ("POST", "/api/v1/tokens", .administer),
         ("DELETE", "/api/v1/tokens/0123456789ab", .administer), ("POST", "/api/v1/config/reload", .administer),
         ("GET", "/api/v1/tokens", .administer), ("GET", "/api/v1/status", .read), ("GET", "/api/v1/plugins", .read),

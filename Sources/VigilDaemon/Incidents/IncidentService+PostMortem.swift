@@ -41,6 +41,7 @@ extension IncidentService {
         }
         let now = clock.now()
         let drafter = PostMortemDraft(policy: workflow.policy)
+        let lookback = workflow.policy.components.lookback
         return try await itemWrite { tx in
             guard let incident = try tx.incident(id: incidentID) else { throw IncidentServiceError.notFound(incidentID) }
             let latest = try tx.postMortem(incidentID: incidentID)
@@ -50,8 +51,13 @@ extension IncidentService {
             }
             var text = latest?.sections ?? [:]
             if latest == nil || redraft {
-                let drafted = drafter.sections(incident, timeline: try tx.timeline(incidentID: incidentID), now: now)
+                let drafted = drafter.sections(incident, timeline: try tx.timeline(incidentID: incidentID),
+                                               causes: try Self.causeCandidates(tx, before: incident, lookback: lookback), now: now)
                 for s in PostMortem.sections where s.drafted { text[s.key] = drafted[s.key] ?? text[s.key] }
+                // A redraft ranks again; what people already confirmed or rejected stays decided.
+                if let old = latest?.sections["possible_causes"], let new = text["possible_causes"] {
+                    text["possible_causes"] = CauseHypothesesSection.carryVerdicts(from: old, into: new)
+                }
             }
             for (key, value) in sections { text[key] = value.trimmingWhitespace().isEmpty ? nil : value }
             let doc = PostMortem(incidentID: incidentID, version: (latest?.version ?? 0) + 1, state: .draft, sections: text,

@@ -3,7 +3,9 @@ import VigilCore
 /// The sections of a post-mortem Vigil writes from its own records (seed 000 `conduct_postmortem`:
 /// "gather all incident timeline data, calculate impact metrics, identify response effectiveness"):
 /// the summary, the impact, the timeline, the response times against the SLA, what the responders
-/// wrote, and the root cause as recorded at resolution. People fill the rest.
+/// wrote, the root cause as recorded at resolution, and the possible causes: what preceded the
+/// incident, ranked (``CauseRanking``), as hypotheses for people to confirm or reject. People
+/// fill the rest.
 public struct PostMortemDraft: Sendable {
     let policy: IncidentPolicy
 
@@ -14,7 +16,10 @@ public struct PostMortemDraft: Sendable {
                                             .escalated, .slaBreached, .action, .verification, .resolved, .reopened,
                                             .statusUpdate, .recoveryWatch]
 
-    public func sections(_ incident: Incident, timeline: [TimelineEntry], now: Timestamp) -> [String: String] {
+    /// - Parameter causes: what preceded the incident (changes, containment actions, other
+    ///   incidents), ranked here into the `possible_causes` section.
+    public func sections(_ incident: Incident, timeline: [TimelineEntry], causes: [CauseCandidate] = [],
+                         now: Timestamp) -> [String: String] {
         var out: [String: String] = [:]
         let level = policy.ladder.level(of: incident.severity)
         let severity = incident.severity.code + (level.map { " \($0.name)" } ?? "")
@@ -53,6 +58,8 @@ public struct PostMortemDraft: Sendable {
             .prefix(200).map { "- \($0.time.rfc3339) \($0.actor): \(Self.oneLine($0.message))" }
         out["responders_notes"] = words.joined(separator: "\n")
         if let cause = incident.resolution?.rootCause { out["root_cause"] = cause }
+        out["possible_causes"] = CauseHypothesesSection.draft(CauseRanking(map: policy.components).rank(incident, candidates: causes),
+                                                              incidentID: incident.id, lookback: policy.components.lookback)
         return out.mapValues { Self.bounded($0) }
     }
 
