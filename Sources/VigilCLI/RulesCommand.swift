@@ -9,7 +9,7 @@ import VigilRules
 struct RulesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rules", abstract: "Validate detection rules and replay recorded samples through them.",
-        subcommands: [Check.self, Test.self])
+        subcommands: [Check.self, Test.self, Suggest.self])
 
     /// Rules from explicit files (checked against `--config` when given) or from the configuration's own files.
     static func load(files: [String], config: String?) throws(ConfigErrors) -> RuleSet {
@@ -112,12 +112,14 @@ struct RulesCommand: ParsableCommand {
                 A bad line is reported as FILE:LINE: what is wrong, and the rest still runs; the exit status \
                 is then 1. The format is in Docs/rules.md.
                 """)
-        @Option(help: "The recorded samples, one JSON event per line.") var replay: String
+        @Option(help: "The recorded samples, one JSON event per line; or incident:ID for the samples the daemon recorded around that incident.")
+        var replay: String
         @Option(parsing: .upToNextOption, help: "Rule files; default: those of the configuration.") var rules: [String] = []
         @Option(help: "The configuration (default Config/vigil.yaml).") var config: String?
         @Option(help: "Keep the clock running until this time (RFC 3339), so timers after the last sample run too.")
         var until: String?
         @Flag(help: "Print each transition as a JSON line.") var json = false
+        @OptionGroup var location: DaemonLocation
 
         func run() throws {
             let set: RuleSet
@@ -134,11 +136,24 @@ struct RulesCommand: ParsableCommand {
                 end = t
             }
             let text: String
-            do {
-                text = try String(contentsOfFile: replay, encoding: .utf8)
-            } catch {
-                printError("vigil: cannot read \(replay): \(error.localizedDescription)")
-                throw ExitCode(66)
+            if replay.hasPrefix("incident:") {
+                let id = String(replay.dropFirst("incident:".count))
+                guard !id.isEmpty else { throw ValidationError("--replay incident:ID needs an incident id, e.g. incident:INC-2026-0001") }
+                let view = try location.call("rules.samples", ["incident": .string(id)]).decode(RuleSamplesView.self)
+                guard let incident = view.incidents.first else { throw ValidationError("no recording for incident \(id)") }
+                if incident.samples.isEmpty {
+                    printError("vigil: no samples are recorded for \(id) (it was not opened by a detection rule on samples, it was opened before recording began, or rules.recording is off)")
+                }
+                if incident.truncated { printError("vigil: the recording of \(id) is truncated (rules.recording.per_incident)") }
+                if end == nil, let e = incident.end { end = RFC3339.parse(e) }
+                text = incident.samples.joined(separator: "\n")
+            } else {
+                do {
+                    text = try String(contentsOfFile: replay, encoding: .utf8)
+                } catch {
+                    printError("vigil: cannot read \(replay): \(error.localizedDescription)")
+                    throw ExitCode(66)
+                }
             }
             var engine = RuleReplay(rules: set)
             var bad = 0

@@ -75,7 +75,8 @@ public enum ConfigLoader {
         if let c = top["control"]?.fields("control", allowed: ["allowed_group"]) {
             config.control.allowedGroup = c["allowed_group"]?.string("allowed_group")
         }
-        if let r = top["rules"]?.fields("rules", allowed: ["files", "consistently", "stale_after", "own_change_approval"]) {
+        if let r = top["rules"]?.fields("rules", allowed: ["files", "consistently", "stale_after", "own_change_approval", "recording"]) {
+            if let rec = r["recording"] { config.sampleRecording = SampleRecordingLoader.load(rec) }
             if let d = r["own_change_approval"]?.duration("own_change_approval") {
                 if d >= .zero && d <= .seconds(86_400) { config.ownChangeApproval = d } else {
                     r["own_change_approval"]?.diagnostics.add(.invalidValue(r["own_change_approval"]?.location ?? r.owner.location,

@@ -116,3 +116,23 @@ public enum SampleRecording {
         return "\(error)"
     }
 }
+
+extension SampleRecording {
+    /// An incident's recorded samples (`rules.samples`' NDJSON lines) ready for ``RuleSuggestion``:
+    /// the lines that parse, in time order, and one error per line that does not.
+    public static func incident(id: String, title: String, state: String, falsePositive: String?, finished: Bool,
+                                end: String?, truncated: Bool, lines: [String]) -> (IncidentSamples, [LineError]) {
+        var samples: [ReplaySample] = []
+        var errors: [LineError] = []
+        for (n, line) in lines.enumerated() {
+            switch parse(line: line, number: n + 1, file: "incident:\(id)") {
+            case .success(let s)?: samples.append(s)
+            case .failure(let e)?: errors.append(e)
+            case nil: break
+            }
+        }
+        samples.sort { $0.time < $1.time }
+        return (IncidentSamples(id: id, title: title, state: state, falsePositive: falsePositive, finished: finished,
+                                end: end.flatMap(RFC3339.parse), truncated: truncated, samples: samples), errors)
+    }
+}

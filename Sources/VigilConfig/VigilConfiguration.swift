@@ -23,6 +23,8 @@ public struct VigilConfiguration: Sendable {
     public var ownChangeApproval: Duration = .seconds(60)
     /// How long a series may go without a sample before rules stop trusting its last value (`rules.stale_after`).
     public var ruleStaleAfter: Duration
+    /// How many samples are kept around rule incidents for `vigil rules suggest` (`rules.recording`).
+    public var sampleRecording = SampleRecordingSettings()
     /// The detection rules of every file in ``ruleFiles``, checked against ``policy``.
     public var rules: RuleSet
     /// Absolute path of the containment rules file.

@@ -69,6 +69,9 @@ public enum ControlCatalogue {
               "Send metric samples and signals to the detection rules (`{\"events\": [{\"kind\", \"name\", \"value\", \"unit\", \"labels\", \"time\"}]}`)"),
         .init("rules.sources", "GET", "/api/v1/rules/sources",
               "Each loaded rule with the event it watches, what can send that event and the last sample seen"),
+        .init("rules.samples", "GET", "/api/v1/rules/samples",
+              "The samples recorded around one incident (query `incident`) or a rule's incidents (query `rule`, `limit`), "
+                  + "as NDJSON lines for replay", numbers: ["limit"]),
         .init("incidents.list", "GET", "/api/v1/incidents",
               "Incidents, newest first or open first, a page at a time (query `states`, `severity`, `type`, `component`, "
                   + "`text`, `limit`, `offset`, `order`)",

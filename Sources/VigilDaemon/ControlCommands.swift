@@ -146,6 +146,7 @@ public actor ControlCommands {
             case "status": return .success(try JSONValue.encoding(try await status()))
             case "emit": return .success(try await emit(request, actor: actor))
             case "rules.sources": return .success(try JSONValue.encoding(await ruleSources(config.rules)))
+            case "rules.samples": return .success(try await RuleSampleQuery.handle(request, store: store, clock: clock))
             case "events.send": return .success(try await sendEvents(request, caller: caller))
             case let c where AccessControl.handles(c):
                 guard let accessControl else { throw ControlFailure("access control is not running", kind: .unavailable) }
@@ -171,7 +172,7 @@ public actor ControlCommands {
                 guard let pluginControl else { throw ControlFailure("the plugin host is not running", kind: .unavailable) }
                 return .success(try await pluginControl.handle(request, actor: actor))
             default:
-                return .failure(ControlFailure("unknown command \"\(request.command)\"; known: status, emit, events.send, rules.sources, "
+                return .failure(ControlFailure("unknown command \"\(request.command)\"; known: status, emit, events.send, rules.sources, rules.samples, "
                     + (IncidentControl.commands + ActionControl.commands + SilenceControl.commands + AccessControl.commands + ["plugins.list", "plugins.show", "plugins.enable", "plugins.disable",
                                                     "plugins.restart"]).joined(separator: ", "), kind: .notFound))
             }

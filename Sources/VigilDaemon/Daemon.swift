@@ -143,6 +143,14 @@ public final class Daemon: Sendable {
         }
         await incidents.setRecoveryWatchListener { active in await detection.setRecoveryWatches(active) }
         await incidents.publishRecoveryWatches()
+        // Samples kept around rule incidents, for `vigil rules suggest` (RuleSampleRecording.swift).
+        let sampleWriter = config.sampleRecording.enabled
+            ? RuleSampleWriter(store: store, symbols: symbols, clock: clock, retention: config.sampleRecording.retention,
+                               logger: logger) : nil
+        if let sampleWriter {
+            await detection.setRecording(RuleSampleRecording(rules: config.rules, symbols: symbols,
+                                                             settings: config.sampleRecording, writer: sampleWriter))
+        }
         let discovered = PluginCatalog.discover(in: config.plugins.directories + options.pluginDirectories.map(ConfigLoader.absolute),
                                                 logger: logger)
         let launchGuard = PluginLaunchGuard(policy: config.plugins.policy, stateDirectory: stateDir,
@@ -260,6 +268,7 @@ public final class Daemon: Sendable {
             }, clock: clock, logger: logger),
             ResponseService(engine: response, changes: changes),
         ]
+        if let sampleWriter { services.append(RuleSampleWriterService(writer: sampleWriter)) }
         if config.http.enabled {
             services.append(try HTTPComposition.server(settings: config.http, listenOverride: options.httpListen,
                                                        configPath: options.configPath, store: store, serving: serving,

@@ -21,6 +21,8 @@ actor Detection {
     private var watches: RecoveryWatchEngines
     private var watchSink: @Sendable ([(incidentID: String, signal: RuleSignal)]) async -> Void = { _ in }
     private var ruleSettings: RuleSet
+    /// Samples kept around rule incidents (RuleSampleRecording.swift); nil when not recording.
+    var recording: RuleSampleRecording?
 
     /// Tampering reports about the daemon's own files, held for an approving reload.
     private var ownFiles: OwnFileChanges?
@@ -62,6 +64,7 @@ actor Detection {
     func replace(_ rules: RuleSet) {
         engine = RuleEngine(rules: rules, symbols: symbols, clock: clock)
         ruleSettings = rules
+        recording?.replace(rules)
         logger.notice("detection rules reloaded", metadata: ["rules": "\(engine.ruleCount)"])
     }
 
@@ -80,6 +83,7 @@ actor Detection {
     }
 
     func ingest(_ events: [Event]) async {
+        recording?.record(events)
         if var run = events.first {
             for e in events.dropFirst() {
                 if e.name != run.name { lastSeen[run.name] = (run.time, run.source) }
@@ -153,6 +157,7 @@ actor Detection {
     }
 
     private func deliver() async {
+        recording?.observe(signals)
         guard !signals.isEmpty else { return }
         produced += signals.count
         for s in signals {

@@ -272,6 +272,7 @@ enum Schema {
             }
         }
         ChangeSchema.register(in: &m)
+        RuleSampleSchema.register(in: &m) // v13-rule-samples
         return m
     }
 }

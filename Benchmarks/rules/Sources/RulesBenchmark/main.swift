@@ -59,7 +59,14 @@ func run(samples: Int) throws -> (wall: Double, cpu: Double, signals: Int, rssHa
     let symbols = SymbolTable()
     let start = Timestamp(nanoseconds: 1_790_000_000_000_000_000)
     let clock = ManualClock(start)
-    var engine = RuleEngine(rules: try rules(), symbols: symbols, clock: clock)
+    let set = try rules()
+    var engine = RuleEngine(rules: set, symbols: symbols, clock: clock)
+    // RULES_BENCH_RECORD=1: also keep samples around incidents as the daemon does (`rules.recording`).
+    // RULES_BENCH_RECORD=rings: only the rings (no incident episodes followed).
+    let recordMode = ProcessInfo.processInfo.environment["RULES_BENCH_RECORD"] ?? ""
+    var recorder = recordMode == "1" || recordMode == "rings" ? RuleSampleRecorder(rules: set, symbols: symbols) : nil
+    let follows = recordMode == "1"
+    var recorded = 0
     let nameSymbols = (0..<names).map { symbols.intern("metric_\($0)") }
     let labelSets = (0..<hosts).map { symbols.intern(labels: ["host": "h\($0)"]) }
     let percent = symbols.intern("%")
@@ -94,10 +101,17 @@ func run(samples: Int) throws -> (wall: Double, cpu: Double, signals: Int, rssHa
             s = (s + 1) % seriesCount
             t += step
         }
-        batch.withUnsafeBufferPointer { engine.ingest(UnsafeBufferPointer(rebasing: $0[0..<n]), into: &signals) }
+        batch.withUnsafeBufferPointer {
+            recorder?.record(UnsafeBufferPointer(rebasing: $0[0..<n]))
+            engine.ingest(UnsafeBufferPointer(rebasing: $0[0..<n]), into: &signals)
+        }
         if t >= nextTick {
             engine.evaluate(now: Timestamp(nanoseconds: t), into: &signals)
             nextTick = t + 1_000_000_000
+        }
+        if recorder != nil, follows {
+            recorder!.observe(signals)
+            recorded += recorder!.drain().reduce(0) { $0 + $1.events.count }
         }
         emitted += signals.count
         signals.removeAll(keepingCapacity: true)
@@ -108,7 +122,7 @@ func run(samples: Int) throws -> (wall: Double, cpu: Double, signals: Int, rssHa
     let cpu = threadCPUSeconds() - cpu0
     precondition(engine.statistics.samples == samples)
     if ProcessInfo.processInfo.environment["RULES_BENCH_DEBUG"] != nil {
-        FileHandle.standardError.write(Data("\(engine.footprint) \(engine.statistics)\n".utf8))
+        FileHandle.standardError.write(Data("\(engine.footprint) \(engine.statistics) recorded \(recorded) held \(recorder?.held ?? 0)\n".utf8))
     }
     return (wall, cpu, emitted, rssHalf, rssMB())
 }
