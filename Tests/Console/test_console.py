@@ -264,8 +264,8 @@ class ResponderTests(ConsoleCase):
         self.assertEqual((status, browser.page), (200, "/console/incidents/%s/postmortem" % incident), "after drafting")
         self.assertIn("cknowledged", browser.text("#section-timeline"), "the drafted timeline retells the acknowledgement")
         browser.type("textarea#pm-went_well", "Paged within seconds; the replica was fenced quickly.")
-        browser.type("input#pm-note", "went well")
-        status = browser.submit("form#pm-edit")
+        browser.type("input#pm-note-went_well", "went well")
+        status = browser.submit("form#edit-went_well")
         self.assertEqual(status, 200, "after editing the post-mortem")
         pm = d.vigil("postmortem", "show", incident, "--json")
         sections = {s["key"]: s for s in pm["sections"]}

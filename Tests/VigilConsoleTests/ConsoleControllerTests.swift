@@ -433,6 +433,7 @@ final class ConsoleFake: Sendable {
                 return String(buffer: r.body)
             }
             #expect(page.contains(#"<textarea id="pm-summary" name="section_summary""#))
+            #expect(page.contains(#"<form id="edit-went_well" class="stack" method="post" action="/console/incidents/INC-2026-0007/postmortem/edit">"#))
             #expect(page.contains("&lt;b&gt;bold&lt;/b&gt;") && !page.contains("<b>bold</b>"), "section text is escaped")
             #expect(page.contains("Quota &lt;b&gt;batch&lt;/b&gt; jobs"))
             #expect(page.contains(#"<form id="pm-submit""#) && !page.contains(#"<form id="pm-approve""#))
@@ -457,6 +458,13 @@ final class ConsoleFake: Sendable {
                 #expect(r.status == .badRequest)
                 #expect(String(buffer: r.body).contains("someone saved version 2"))
             }
+            // A section near its limit, every character %-escaped, is read (the form limit is the section's).
+            let big = String(repeating: "%C3%A9", count: 30_000)
+            try await client.execute(uri: "/console/incidents/INC-2026-0007/postmortem/edit", method: .post, headers: headers,
+                                     body: ByteBuffer(string: "_csrf=\(csrf)&version=2&section_lessons=\(big)")) { r in
+                #expect(r.status == .seeOther)
+            }
+            #expect(fake.calls.withLock { $0.last { $0.command == "postmortem.edit" } }?.args["sections"]?["lessons"]?.stringValue?.count == 30_000)
             // Oversized text: refused, nothing sent.
             let calls = fake.calls.withLock { $0.filter { $0.command == "postmortem.edit" }.count }
             let huge = String(repeating: "a", count: ConsoleController.sectionLimit + 1)

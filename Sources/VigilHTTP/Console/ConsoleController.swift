@@ -228,7 +228,8 @@ public struct ConsoleController: HTTPController {
     }
 
     /// The submitted form, read within the form limits.
-    func readForm(_ request: Request, context: VigilRequestContext, signed: Signed? = nil) async -> Result<FormBody, Refused> {
+    func readForm(_ request: Request, context: VigilRequestContext, signed: Signed? = nil,
+                  limit: Int = FormBody.maximumBytes) async -> Result<FormBody, Refused> {
         func refused(_ status: HTTPResponse.Status, _ why: String) -> Result<FormBody, Refused> {
             .failure(Refused(page("Not saved", signed: signed, template: "message",
                                   ["heading": "Not saved", "back": Self.backLink(request)], status: status,
@@ -240,10 +241,10 @@ public struct ConsoleController: HTTPController {
         }
         var request = request
         let buffer: ByteBuffer
-        do { buffer = try await request.collectBody(upTo: FormBody.maximumBytes) } catch {
-            return refused(.contentTooLarge, "the form is larger than \(FormBody.maximumBytes / 1024) KiB")
+        do { buffer = try await request.collectBody(upTo: limit) } catch {
+            return refused(.contentTooLarge, "the form is larger than \(limit / 1024) KiB")
         }
-        do { return .success(try FormBody.parse(Array(buffer: buffer))) } catch let problem {
+        do { return .success(try FormBody.parse(Array(buffer: buffer), limit: limit)) } catch let problem {
             return refused(.badRequest, problem.description)
         }
     }
@@ -265,7 +266,7 @@ public struct ConsoleController: HTTPController {
     /// is read, so a viewer's post is a 403 whatever it carries), the session's CSRF secret,
     /// within limits.
     func checkedForm(_ request: Request, context: VigilRequestContext, signed: Signed,
-                     for command: String? = nil) async -> Result<FormBody, Refused> {
+                     for command: String? = nil, limit: Int = FormBody.maximumBytes) async -> Result<FormBody, Refused> {
         if let refusal = Self.crossOrigin(request) { return .failure(Refused(refusal)) }
         if let command, !signed.may(command) {
             return .failure(Refused(page("Refused", signed: signed, template: "message",
@@ -273,7 +274,7 @@ public struct ConsoleController: HTTPController {
                                          status: .forbidden)))
         }
         let form: FormBody
-        switch await readForm(request, context: context, signed: signed) {
+        switch await readForm(request, context: context, signed: signed, limit: limit) {
         case .success(let f): form = f
         case .failure(let r): return .failure(r)
         }

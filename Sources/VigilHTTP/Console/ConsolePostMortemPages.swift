@@ -47,6 +47,8 @@ extension ConsoleController {
 
     /// The most a section's text may be (the store's own limit is 64 KiB).
     public static let sectionLimit = 65_536
+    /// A section edit's form: one section at its limit, %-escaped, and the other fields.
+    static let sectionFormLimit = 3 * sectionLimit + 8_192
 
     func postMortemPage(_ id: String, signed s: Signed, status: HTTPResponse.Status = .ok, error: String? = nil,
                         notice: String? = nil) async -> Response {
@@ -67,7 +69,7 @@ extension ConsoleController {
                 "approvedBy": pm.approvedBy ?? "", "note": pm.note ?? "",
                 "sections": pm.sections.map { section in
                     ["key": section.key, "title": section.title, "text": section.text ?? "", "drafted": section.drafted,
-                     "editable": editable] as [String: Any]
+                     "editable": editable, "incidentID": id, "version": pm.version] as [String: Any]
                 },
                 "versions": (pm.versions ?? []).suffix(20).reversed().map {
                     ["version": $0.version, "state": $0.state, "author": $0.author, "updatedAt": $0.updatedAt,
@@ -108,7 +110,9 @@ extension ConsoleController {
         default: "postmortem.review"
         }
         let form: FormBody
-        switch await checkedForm(request, context: context, signed: s, for: command) {
+        // A section may be 64 KiB of text, which form encoding can triple.
+        switch await checkedForm(request, context: context, signed: s, for: command,
+                                 limit: verb == "edit" ? Self.sectionFormLimit : FormBody.maximumBytes) {
         case .success(let f): form = f
         case .failure(let r): return r.response
         }

@@ -254,13 +254,12 @@ enum ConsoleTemplates {
   <label for="reopen-pm-note">Why it goes back to draft</label><input id="reopen-pm-note" type="text" name="note" maxlength="1000" required>
   <button class="secondary" type="submit">Send back to draft</button></form>{{/canReopen}}
 </div>
-<form id="pm-edit" class="stack" method="post" action="/console/incidents/{{i.id}}/postmortem/edit"><input type="hidden" name="_csrf" value="{{csrf}}"><input type="hidden" name="version" value="{{version}}">
 {{#sections}}<section class="card" id="section-{{key}}"><h2><label for="pm-{{key}}">{{title}}</label>{{#drafted}} <span class="muted">(drafted by Vigil)</span>{{/drafted}}</h2>
-{{#editable}}<textarea id="pm-{{key}}" name="section_{{key}}" rows="8" maxlength="65536">{{text}}</textarea>{{/editable}}
+{{#editable}}<form id="edit-{{key}}" class="stack" method="post" action="/console/incidents/{{incidentID}}/postmortem/edit"><input type="hidden" name="_csrf" value="{{csrf}}"><input type="hidden" name="version" value="{{version}}">
+<textarea id="pm-{{key}}" name="section_{{key}}" rows="8" maxlength="65536">{{text}}</textarea>
+<label for="pm-note-{{key}}">What this change is (optional)</label><input id="pm-note-{{key}}" type="text" name="note" maxlength="1000">
+<button type="submit">Save “{{title}}”</button></form>{{/editable}}
 {{^editable}}<pre id="pm-{{key}}">{{text}}</pre>{{/editable}}</section>{{/sections}}
-{{#editable}}<label for="pm-note">What this version changes (optional)</label><input id="pm-note" type="text" name="note" maxlength="1000">
-<button type="submit">Save a new version</button>{{/editable}}
-</form>
 <h2>Versions</h2>
 <ul id="pm-versions">{{#versions}}<li>v{{version}} {{state}} · {{author}} · {{updatedAt}}{{#note}} · {{note}}{{/note}}</li>{{/versions}}</ul>
 {{/pm}}

@@ -24,8 +24,8 @@ public struct FormBody: Sendable, Equatable {
 
     /// Parses `bytes`: `name=value` pairs joined by `&`, `+` for space, `%XX` escapes; strict
     /// UTF-8 after decoding.
-    public static func parse(_ bytes: [UInt8]) throws(Problem) -> FormBody {
-        guard bytes.count <= maximumBytes else { throw Problem("the form is larger than \(maximumBytes / 1024) KiB") }
+    public static func parse(_ bytes: [UInt8], limit: Int = maximumBytes) throws(Problem) -> FormBody {
+        guard bytes.count <= limit else { throw Problem("the form is larger than \(limit / 1024) KiB") }
         var out: [(String, String)] = []
         for pair in bytes.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
             guard out.count < maximumFields else { throw Problem("the form has more than \(maximumFields) fields") }
