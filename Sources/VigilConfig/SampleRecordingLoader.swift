@@ -30,7 +30,13 @@ enum SampleRecordingLoader {
         if let n = f["samples_per_rule"]?.int("samples_per_rule", range: 1...1_000_000) { s.samplesPerRule = n }
         if let n = f["max_bytes"]?.int("max_bytes", range: 4096...(1 << 32)) { s.maxBytes = n }
         if let n = f["per_incident"]?.int("per_incident", range: 1...100_000) { s.perIncident = n }
-        if let d = f["lead_in_margin"]?.duration("lead_in_margin") { s.leadInMargin = max(.zero, d) }
+        if let d = f["lead_in_margin"]?.duration("lead_in_margin") {
+            if d <= .seconds(86_400) { s.leadInMargin = max(.zero, d) } else {
+                f["lead_in_margin"]?.diagnostics.add(.invalidValue(f["lead_in_margin"]?.location ?? node.location,
+                                                                   key: "lead_in_margin", found: DurationText.format(d),
+                                                                   expected: "at most 24 hours"))
+            }
+        }
         if let d = f["retention"]?.duration("retention", atLeast: .seconds(3600)) { s.retention = d }
         return s
     }

@@ -139,9 +139,17 @@ public final class Daemon: Sendable {
         // Recovery watches: the incident service starts and ends them, the rule engine runs them.
         await incidents.setRecoveryWatchRules(config.rules)
         await detection.setWatchSink { caught in
-            for c in caught { await incidents.recoveryWatchFired(incidentID: c.incidentID, signal: c.signal) }
+            var failed: [String] = []
+            for c in caught {
+                if await !incidents.recoveryWatchFired(incidentID: c.incidentID, signal: c.signal) {
+                    failed.append(c.incidentID)
+                }
+            }
+            return failed
         }
-        await incidents.setRecoveryWatchListener { active in await detection.setRecoveryWatches(active) }
+        await incidents.setRecoveryWatchListener { active, generation in
+            await detection.setRecoveryWatches(active, generation: generation)
+        }
         await incidents.publishRecoveryWatches()
         // Samples kept around rule incidents, for `vigil rules suggest` (RuleSampleRecording.swift).
         let sampleWriter = config.sampleRecording.enabled

@@ -19,7 +19,10 @@ actor Detection {
 
     /// The recovery watches' lowered rules (`incidents.recovery_watch`), and who hears their firings.
     private var watches: RecoveryWatchEngines
-    private var watchSink: @Sendable ([(incidentID: String, signal: RuleSignal)]) async -> Void = { _ in }
+    /// Returns the incidents whose watch signal could not be stored (their watch starts afresh).
+    private var watchSink: @Sendable ([(incidentID: String, signal: RuleSignal)]) async -> [String] = { _ in [] }
+    /// The newest watch list applied (lists can arrive out of order: an older one is ignored).
+    private var watchGeneration = 0
     private var ruleSettings: RuleSet
     /// Samples kept around rule incidents (RuleSampleRecording.swift); nil when not recording.
     var recording: RuleSampleRecording?
@@ -45,12 +48,24 @@ actor Detection {
 
     var ruleCount: Int { engine.ruleCount }
 
-    func setWatchSink(_ sink: @escaping @Sendable ([(incidentID: String, signal: RuleSignal)]) async -> Void) {
+    func setWatchSink(_ sink: @escaping @Sendable ([(incidentID: String, signal: RuleSignal)]) async -> [String]) {
         watchSink = sink
     }
 
-    /// Runs exactly these recovery watches from now on (the incident service's active list).
-    func setRecoveryWatches(_ list: [RecoveryWatch]) {
+    /// Hands watch signals over; a watch whose signal was not stored starts afresh.
+    private func deliverWatchSignals(_ caught: [(String, RuleSignal)]) async {
+        guard !caught.isEmpty else { return }
+        let failed = await watchSink(caught.map { (incidentID: $0.0, signal: $0.1) })
+        for id in failed { watches.restart(id, settings: ruleSettings) }
+    }
+
+    /// Runs exactly these recovery watches from now on (the incident service's active list, as
+    /// of `generation`; an older list than one already applied is ignored).
+    func setRecoveryWatches(_ list: [RecoveryWatch], generation: Int = .max) {
+        if generation != .max {
+            guard generation > watchGeneration else { return }
+            watchGeneration = generation
+        }
         for (watch, reason) in watches.set(list, settings: ruleSettings) {
             logger.error("recovery watch not run: its stored rule does not parse", metadata: [
                 "incident": "\(watch.incidentID)", "rule": "\(watch.expression)", "error": "\(reason)"])
@@ -94,8 +109,7 @@ actor Detection {
         // Watches first, so a recurrence reopens its incident before the rule's own signal
         // (same samples, full threshold) would look for an incident to join.
         if !watches.isEmpty {
-            let caught = watches.ingest(events)
-            if !caught.isEmpty { await watchSink(caught.map { (incidentID: $0.0, signal: $0.1) }) }
+            await deliverWatchSignals(watches.ingest(events))
         }
         signals.removeAll(keepingCapacity: true)
         if ownFiles != nil, events.contains(where: { $0.name == tampering }) {
@@ -139,8 +153,7 @@ actor Detection {
 
     /// Runs the timers due by now; returns when the engine next needs to run.
     func tick() async -> Timestamp? {
-        let caught = watches.evaluate(now: clock.now())
-        if !caught.isEmpty { await watchSink(caught.map { (incidentID: $0.0, signal: $0.1) }) }
+        await deliverWatchSignals(watches.evaluate(now: clock.now()))
         signals.removeAll(keepingCapacity: true)
         let now = clock.now()
         if let due = ownFiles?.due(now: now), !due.isEmpty {

@@ -14,7 +14,7 @@ extension IncidentControl {
         switch r.command {
         case "dr.assess":
             let input = RecoveryAssessmentInput(estimate: try Self.duration(r, "estimate"), dataLoss: try Self.duration(r, "data_loss"),
-                                                recoveryPoint: try Self.time(r, "recovery_point"))
+                                                recoveryPoint: try Self.recoveryPoint(r, now: clock.now()))
             let a = try await service.assessRecovery(id, input: input, actor: try actor(r, user: user, policy: policy))
             return try JSONValue.encoding(RecoveryAssessmentView(a))
         case "dr.start":
@@ -60,10 +60,19 @@ extension IncidentControl {
             let step = try r.integer("step", default: 0, in: 0...1000)
             guard step >= 1 else { throw ControlFailure("step: required (the step's number, from 1)") }
             let actor = try actor(r, user: user, policy: policy)
-            let action = try await service.recoveryStepAction(id, step: step)
-            let (actionID, state) = try await request(action, id, actor)
-            let run = try await service.recoveryActionRequested(id, step: step, actionID: actionID, actionState: state, actor: actor)
-            return try await statusView(run)
+            // One request per step at a time: a double click or two responders must not run
+            // the step's action twice (the check and the record are apart from the request).
+            let action = try await service.recoveryStepAction(id, step: step, reserve: true)
+            do {
+                let (actionID, state) = try await request(action, id, actor)
+                let run = try await service.recoveryActionRequested(id, step: step, actionID: actionID, actionState: state,
+                                                                    actor: actor)
+                await service.releaseRecoveryStep(id, step: step)
+                return try await statusView(run)
+            } catch {
+                await service.releaseRecoveryStep(id, step: step)
+                throw error
+            }
         } catch let f as ControlFailure {
             throw f
         } catch let e as IncidentServiceError {
@@ -94,6 +103,16 @@ extension IncidentControl {
             throw ControlFailure("\(key): expected a duration like \"20 minutes\" or \"2 hours\" (at most 366 days), found \"\(text)\"")
         }
         return d
+    }
+
+    /// The last good recovery point: at most 366 days ago (like `data_loss`; an older one would
+    /// also overflow the loss's arithmetic).
+    static func recoveryPoint(_ r: ControlRequest, now: Timestamp) throws -> Timestamp? {
+        guard let t = try time(r, "recovery_point") else { return nil }
+        guard t >= now - .seconds(366 * 86_400) else {
+            throw ControlFailure("recovery_point: at most 366 days ago, found \(t.rfc3339)")
+        }
+        return t
     }
 
     static func time(_ r: ControlRequest, _ key: String) throws -> Timestamp? {

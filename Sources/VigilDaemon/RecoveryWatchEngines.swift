@@ -70,6 +70,14 @@ struct RecoveryWatchEngines {
 
     static func ruleID(_ incidentID: String) -> String { "recovery-watch:\(incidentID)" }
 
+    /// Starts `incidentID`'s watch afresh: what it reported could not be stored, so the next
+    /// breach (after the rule's `for` or window again) is reported anew instead of never.
+    mutating func restart(_ incidentID: String, settings: RuleSet) {
+        guard let w = running[incidentID]?.watch else { return }
+        running[incidentID] = nil
+        _ = set(Array(running.values.map(\.watch)) + [w], settings: settings)
+    }
+
     /// Feeds a batch; returns what each watch has to say (incident id and signal): the first
     /// firing of a running watch, the first clear of one that caught a recurrence.
     mutating func ingest(_ events: [Event]) -> [(String, RuleSignal)] {
@@ -78,7 +86,10 @@ struct RecoveryWatchEngines {
         for e in events where names.contains(e.name) { scratch.append(e) }
         guard !scratch.isEmpty else { return [] }
         var caught: [(String, RuleSignal)] = []
+        let now = clock.now()
         for id in running.keys {
+            // Past its time, a watch no longer counts (the next tick drops it).
+            if let w = running[id]?.watch, w.outcome == nil, now >= w.until { continue }
             signals.removeAll(keepingCapacity: true)
             running[id]?.engine.ingest(scratch, into: &signals)
             if let signal = running[id]?.wanted(signals) {

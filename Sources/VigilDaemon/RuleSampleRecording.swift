@@ -55,9 +55,14 @@ final class RuleSampleWriter: Sendable {
     let logger: Logger
     private let stream: AsyncStream<[RecordedSamples]>
     private let continuation: AsyncStream<[RecordedSamples]>.Continuation
-    private let counters = Mutex<(written: Int, dropped: Int, lastPrune: Int64)>((0, 0, .min))
+    private let counters = Mutex<(written: Int, dropped: Int, lastPrune: Int64, queued: Int)>((0, 0, .min, 0))
+    /// The most samples waiting to be written, all batches together (a slow store and a storm
+    /// of alerts must not pile the rings' contents up in memory).
+    let queuedSampleLimit: Int
 
-    init(store: Store, symbols: SymbolTable, clock: any VigilClock, retention: Duration, logger: Logger, queueLimit: Int = 256) {
+    init(store: Store, symbols: SymbolTable, clock: any VigilClock, retention: Duration, logger: Logger, queueLimit: Int = 256,
+         queuedSampleLimit: Int = 500_000) {
+        self.queuedSampleLimit = queuedSampleLimit
         self.store = store
         self.symbols = symbols
         self.clock = clock
@@ -70,8 +75,15 @@ final class RuleSampleWriter: Sendable {
     var statistics: (written: Int, dropped: Int) { counters.withLock { ($0.written, $0.dropped) } }
 
     func submit(_ batches: [RecordedSamples]) {
+        let samples = batches.reduce(0) { $0 &+ $1.events.count }
+        let admitted = counters.withLock { c -> Bool in
+            guard c.queued <= queuedSampleLimit &- samples else { c.dropped += 1; return false }
+            c.queued += samples
+            return true
+        }
+        guard admitted else { return }
         if case .dropped = continuation.yield(batches) {
-            counters.withLock { $0.dropped += 1 }
+            counters.withLock { $0.dropped += 1; $0.queued -= samples }
         }
     }
 
@@ -80,7 +92,9 @@ final class RuleSampleWriter: Sendable {
     /// Writes until ``finish()`` (or cancellation).
     func run() async {
         for await batches in stream {
+            let samples = batches.reduce(0) { $0 &+ $1.events.count }
             await write(batches)
+            counters.withLock { $0.queued -= samples }
         }
     }
 

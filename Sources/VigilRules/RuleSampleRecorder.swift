@@ -76,6 +76,10 @@ public struct RuleSampleRecorder: Sendable {
     var followedRules: [[Int32]] = []
     /// Fingerprint → small id, and per rule (label set id << 32 | source id) → group id (-1: the rule refuses the series).
     var groupIDs: [String: Int32] = [:]
+    /// The next alert-group id (ids are never reused while an episode may hold one).
+    var nextGroup: Int32 = 0
+    /// The most alert groups remembered; beyond, only those of episodes being recorded are kept.
+    static let maximumGroups = 100_000
     var seriesGroup: [[UInt64: Int32]] = []
     /// (rule << 32 | group) → the episode being recorded.
     var active: [Int64: ActiveEpisode] = [:]
@@ -174,7 +178,9 @@ public struct RuleSampleRecorder: Sendable {
             case .firing:
                 // Fired again while recorded (a reload restarts rule state): the episode goes on.
                 if active[key] != nil { continue }
-                let span = max(params[r].holdFor, params[r].window) + settings.leadInMargin.nanoseconds
+                // Saturating: a rule's `for` of many weeks plus the margin must not trap.
+                let (sum, over) = max(params[r].holdFor, params[r].window).addingReportingOverflow(settings.leadInMargin.nanoseconds)
+                let span = over ? Int64.max : sum
                 var from = max(s.firstHeldAt.nanoseconds &- span, s.at.nanoseconds &- settings.keep.nanoseconds)
                 if let done = handedOutUntil[s.fingerprint] { from = max(from, done &+ 1) }
                 var lead: [Event] = []
@@ -290,6 +296,7 @@ public struct RuleSampleRecorder: Sendable {
     mutating func forgetOld(now: Timestamp) {
         if active.isEmpty, groupIDs.count > 100_000 {
             groupIDs = [:]
+            nextGroup = 0
             seriesGroup = Array(repeating: [:], count: rules.count)
         }
         if handedOutUntil.count > 10_000 {
@@ -300,7 +307,16 @@ public struct RuleSampleRecorder: Sendable {
 
     mutating func groupID(_ fingerprint: String) -> Int32 {
         if let g = groupIDs[fingerprint] { return g }
-        let g = Int32(groupIDs.count)
+        if groupIDs.count >= Self.maximumGroups || nextGroup == .max {
+            // A label that changes with every sample (a request id under `group_by: series`)
+            // while an alert stays firing: forget every group but those being recorded.
+            let recording = Set(active.values.map(\.fingerprint))
+            groupIDs = groupIDs.filter { recording.contains($0.key) }
+            seriesGroup = Array(repeating: [:], count: rules.count)
+            if nextGroup == .max { nextGroup = (groupIDs.values.max() ?? -1) &+ 1 }
+        }
+        let g = nextGroup
+        nextGroup &+= 1
         groupIDs[fingerprint] = g
         return g
     }

@@ -178,7 +178,8 @@ public enum RuleSuggestion {
                 ladder.sort(by: up ? (<) : (>))
                 if let t = firstTrue(ladder, avoids) { found.append(t) }
             case .sumWindow, .ratioWindow:
-                let top = kind == .ratioWindow ? 100 : values.reduce(0) { $0 + max(0, $1) }
+                // Clamped: samples near the largest Double would sum to infinity.
+                let top = kind == .ratioWindow ? 100 : min(values.reduce(0) { $0 + max(0, $1) }, .greatestFiniteMagnitude)
                 guard up, top > c.threshold else { continue }
                 let integral = values.allSatisfy { $0 == $0.rounded() }
                 var lo = c.threshold, hi = top
@@ -194,7 +195,8 @@ public enum RuleSuggestion {
                 break
             }
         }
-        return Array(Set(found)).sorted(by: up ? (<) : (>)).prefix(maximumCandidates).map { $0 }
+        // A threshold that is not a finite number would never fire and would not print as a rule.
+        return Array(Set(found.filter(\.isFinite))).sorted(by: up ? (<) : (>)).prefix(maximumCandidates).map { $0 }
     }
 
     /// The threshold just past `v`: `v` itself for a strict comparison, the next round value for an inclusive one.
@@ -217,7 +219,10 @@ public enum RuleSuggestion {
         var scale = 1.0
         let digits = Int((abs(v)).log10Floor) - 2
         if digits > 0 { for _ in 0..<digits { scale *= 10 } } else { for _ in 0..<(-digits) { scale /= 10 } }
-        return (v / scale).rounded(.up) * scale
+        // Subnormal or huge values: scaling would underflow to 0 or overflow; keep the value.
+        guard scale.isNormal else { return v }
+        let rounded = (v / scale).rounded(.up) * scale
+        return rounded.isFinite ? rounded : v
     }
 
     static func thresholdText(_ t: Double, _ c: Condition) -> String {

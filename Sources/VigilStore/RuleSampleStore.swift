@@ -65,6 +65,8 @@ enum RuleSampleSchema {
                 t.column("line", .text).notNull()
             }
             try db.create(index: "ruleSample_episode", on: "ruleSample", columns: ["fingerprint", "episode", "time"])
+            // The hourly prune deletes by episode alone.
+            try db.create(index: "ruleSample_age", on: "ruleSample", columns: ["episode"])
         }
     }
 }
@@ -95,12 +97,17 @@ extension Store {
         }
     }
 
-    /// The recorded episodes of `fingerprint` that began between `from` and `to` (inclusive), oldest first.
+    /// The most episodes one incident's recording is read from (a rule flapping for weeks
+    /// under one open incident records thousands).
+    public static let maximumRecordingsRead = 1_000
+
+    /// The recorded episodes of `fingerprint` that began between `from` and `to` (inclusive),
+    /// oldest first, at most ``maximumRecordingsRead``.
     public func ruleRecordings(fingerprint: String, from: Int64, to: Int64?) async throws -> [RuleRecordingRecord] {
         try await pool.read { db in
             var q = RuleRecordingRecord.filter(Column("fingerprint") == fingerprint && Column("episode") >= from)
             if let to { q = q.filter(Column("episode") <= to) }
-            return try q.order(Column("episode")).fetchAll(db)
+            return try q.order(Column("episode")).limit(Self.maximumRecordingsRead).fetchAll(db)
         }
     }
 

@@ -64,69 +64,123 @@ public struct RestoreOutcome: Codable, Sendable, Equatable {
 public enum StoreRestore {
     static let header = Array("SQLite format 3\u{0}".utf8)
 
-    /// Checks a backup without changing anything.
-    public static func verify(_ file: String) throws(BackupRefusal) -> VerifiedBackup {
+    /// The most a backup's `.sha256` or `.json` beside it may hold (read whole).
+    static let sidecarLimit = 1 << 20
+
+    /// Checks a backup without changing anything. `sidecars` is where its `.sha256` and `.json`
+    /// are when `file` is a copy of it (restore checks its own copy, so what was checked is
+    /// what is put in place); messages name `sidecars`.
+    public static func verify(_ file: String, sidecars: String? = nil) throws(BackupRefusal) -> VerifiedBackup {
+        let name = sidecars ?? file
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory), !isDirectory.boolValue else {
-            throw .missing(file)
+            throw .missing(name)
         }
-        guard let line = try? String(contentsOfFile: file + ".sha256", encoding: .utf8) else { throw .noChecksum(file) }
+        guard let checksum = try readSidecar(name + ".sha256"),
+              let line = String(data: checksum, encoding: .utf8) else { throw .noChecksum(name) }
         guard let recorded = line.split(whereSeparator: { $0 == " " || $0 == "\n" }).first.map(String.init),
-              recorded.count == 64, recorded.allSatisfy({ $0.isHexDigit }) else { throw .malformedChecksum(file) }
+              recorded.count == 64, recorded.allSatisfy({ $0.isHexDigit }) else { throw .malformedChecksum(name) }
         let actual: String
         do { actual = try SHA256Digest.file(file) } catch { throw .failed("\(error)") }
-        guard actual == recorded.lowercased() else { throw .checksumMismatch(file: file, recorded: recorded, actual: actual) }
+        guard actual == recorded.lowercased() else { throw .checksumMismatch(file: name, recorded: recorded, actual: actual) }
         guard let handle = FileHandle(forReadingAtPath: file) else { throw .failed("cannot read \(file)") }
         let first = (try? handle.read(upToCount: header.count)) ?? nil
         try? handle.close()
-        guard let first, Array(first) == header else { throw .notSQLite(file) }
+        guard let first, Array(first) == header else { throw .notSQLite(name) }
 
         var config = Configuration()
         config.readonly = true
-        let checked: (String, [String], [String: Int])
+        let checked: (String, [String], [String: Int], [String])
         do {
             let queue = try DatabaseQueue(path: file, configuration: config)
             defer { try? queue.close() }
-            checked = try queue.read { db -> (String, [String], [String: Int]) in
+            checked = try queue.read { db -> (String, [String], [String: Int], [String]) in
                 let integrity = try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: "; ")
-                guard integrity == "ok" else { return (integrity, [], [:]) }
-                guard try db.tableExists("grdb_migrations") else { return (integrity, [], [:]) }
+                guard integrity == "ok" else { return (integrity, [], [:], []) }
+                guard try db.tableExists("grdb_migrations") else { return (integrity, [], [:], []) }
                 let migrations = try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations")
+                // Triggers, views and tables: compared with what Vigil's own migrations make.
+                let objects = try Row.fetchAll(db, sql: """
+                    SELECT type, name, sql FROM sqlite_master
+                    WHERE type IN ('table', 'view', 'trigger') AND name NOT LIKE 'sqlite_%'
+                    """).map { "\($0["type"] as String? ?? "") \($0["name"] as String? ?? "")\u{0}\($0["sql"] as String? ?? "")" }
                 var counts: [String: Int] = [:]
                 for table in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'") {
                     counts[table] = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table.quotedDatabaseIdentifier)") ?? 0
                 }
-                return (integrity, migrations, counts)
+                return (integrity, migrations, counts, objects)
             }
         } catch {
-            throw .damaged(file: file, problem: "\(error)")
+            throw .damaged(file: name, problem: "\(error)")
         }
-        let (integrity, migrations, counts) = checked
-        guard integrity == "ok" else { throw .damaged(file: file, problem: "integrity check: \(integrity.prefix(400))") }
-        guard !migrations.isEmpty else { throw .notVigil(file: file, problem: "it has no migration history") }
+        let (integrity, migrations, counts, objects) = checked
+        guard integrity == "ok" else { throw .damaged(file: name, problem: "integrity check: \(integrity.prefix(400))") }
+        guard !migrations.isEmpty else { throw .notVigil(file: name, problem: "it has no migration history") }
         guard migrations.contains("v1-incidents") else {
-            throw .notVigil(file: file, problem: "its migrations (\(migrations.prefix(5).joined(separator: ", "))) are not Vigil's")
+            throw .notVigil(file: name, problem: "its migrations (\(migrations.prefix(5).joined(separator: ", "))) are not Vigil's")
         }
         let known = Set(Schema.migrator.migrations)
         let unknown = migrations.filter { !known.contains($0) }
-        guard unknown.isEmpty else { throw .newerSchema(file: file, unknown: unknown) }
-        if let data = FileManager.default.contents(atPath: file + ".json"),
-           let manifest = try? JSONDecoder().decode(BackupManifest.self, from: data) {
+        guard unknown.isEmpty else { throw .newerSchema(file: name, unknown: unknown) }
+        // A file with Vigil's migration names can still carry a trigger or view of its own,
+        // which the daemon would then run: only what the migrations make is accepted.
+        if let expected = try? expectedObjects(upTo: migrations) {
+            if let extra = objects.first(where: { !expected.contains($0) }) {
+                let what = extra.split(separator: "\u{0}", maxSplits: 1).first.map(String.init) ?? extra
+                throw .notVigil(file: name, problem: "its schema has \(what), which Vigil's migrations do not make")
+            }
+        }
+        if let data = try readSidecar(name + ".json") {
+            guard let manifest = try? JSONDecoder().decode(BackupManifest.self, from: data) else {
+                throw .manifestMismatch(file: name, problem: "the manifest beside it (.json) is not a Vigil backup manifest")
+            }
             guard manifest.sha256 == actual else {
-                throw .manifestMismatch(file: file, problem: "the manifest records sha256 \(manifest.sha256)")
+                throw .manifestMismatch(file: name, problem: "the manifest records sha256 \(manifest.sha256)")
             }
             for (table, count) in manifest.rowCounts.sorted(by: { $0.key < $1.key }) where counts[table] != count {
-                throw .manifestMismatch(file: file, problem: "\(table) has \(counts[table] ?? 0) rows, the manifest says \(count)")
+                throw .manifestMismatch(file: name, problem: "\(table) has \(counts[table] ?? 0) rows, the manifest says \(count)")
             }
         }
         let bytes = ((try? FileManager.default.attributesOfItem(atPath: file))?[.size] as? NSNumber)?.int64Value ?? 0
         return VerifiedBackup(file: file, sha256: actual, bytes: bytes, integrity: integrity, migrations: migrations, rowCounts: counts)
     }
 
+    /// The tables, views and triggers Vigil's migrations make, run on an empty database up to
+    /// the last of `applied` (a backup from an older Vigil has fewer).
+    static func expectedObjects(upTo applied: [String]) throws -> Set<String> {
+        let order = Schema.migrator.migrations
+        let appliedSet = Set(applied)
+        guard let last = order.last(where: { appliedSet.contains($0) }) else { return [] }
+        let queue = try DatabaseQueue()
+        try Schema.migrator.migrate(queue, upTo: last)
+        return try queue.read { db in
+            Set(try Row.fetchAll(db, sql: """
+                SELECT type, name, sql FROM sqlite_master
+                WHERE type IN ('table', 'view', 'trigger') AND name NOT LIKE 'sqlite_%'
+                """).map { "\($0["type"] as String? ?? "") \($0["name"] as String? ?? "")\u{0}\($0["sql"] as String? ?? "")" })
+        }
+    }
+
+    /// A small file beside a backup: nil when there is none; refused when it is not a regular
+    /// file (a symlink to `/dev/zero`, a FIFO) or larger than ``sidecarLimit``.
+    static func readSidecar(_ path: String) throws(BackupRefusal) -> Data? {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return nil }
+        guard (st.st_mode & S_IFMT) == S_IFREG else {
+            throw .failed("\(path) is not a regular file (a symlink, device or FIFO is not read)")
+        }
+        guard st.st_size <= off_t(sidecarLimit) else { throw .failed("\(path) is larger than \(sidecarLimit / 1024) KiB") }
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        return (try? handle.read(upToCount: sidecarLimit + 1)) ?? Data()
+    }
+
     /// Replaces `<stateDirectory>/vigil.db` with a verified backup. Refused while a daemon holds
     /// the state folder's lock (the lock is held here for the whole swap, so none starts meanwhile).
     public static func restore(_ file: String, stateDirectory: String, now: Timestamp) throws(BackupRefusal) -> RestoreOutcome {
-        let verified = try verify(file)
+        // Checked once before taking the lock (a clear refusal before anything else), and again
+        // on the copy that is put in place.
+        _ = try verify(file)
         let fm = FileManager.default
         do { try fm.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]) } catch {
             throw .failed("cannot create \(stateDirectory): \(error)")
@@ -140,17 +194,18 @@ public enum StoreRestore {
         let database = (stateDirectory as NSString).appendingPathComponent("vigil.db")
         let staging = database + ".restoring"
         try? fm.removeItem(atPath: staging)
-        do {
-            try copyDurably(file, to: staging)
-            // The copy, not only the source, must be what was verified.
-            guard try SHA256Digest.file(staging) == verified.sha256 else {
-                try? fm.removeItem(atPath: staging)
-                throw BackupRefusal.failed("the copy of \(file) does not match its checksum (the disk changed it); nothing was restored")
-            }
-        } catch let r as BackupRefusal { throw r } catch {
+        do { try copyDurably(file, to: staging) } catch {
             try? fm.removeItem(atPath: staging)
             throw .failed("cannot copy \(file) into \(stateDirectory): \(error); nothing was restored")
         }
+        // Every check again on the copy: what was checked is what is put in place, even if the
+        // backup file changed after the first check.
+        let verified: VerifiedBackup
+        do { verified = try verify(staging, sidecars: file) } catch {
+            for suffix in ["", "-wal", "-shm"] { try? fm.removeItem(atPath: staging + suffix) }
+            throw error
+        }
+        for suffix in ["-wal", "-shm"] { try? fm.removeItem(atPath: staging + suffix) }
         var previous: String?
         if fm.fileExists(atPath: database) {
             let aside = (stateDirectory as NSString).appendingPathComponent(

@@ -109,6 +109,8 @@ import VigilTestSupport
             (["recovery_point": .string("2026-02-30T10:00:00Z")], "recovery_point: expected an RFC 3339 time"),
             (["recovery_point": .string("2099-01-01T00:00:00Z")], "is in the future"),
             (["recovery_point": .string("2026-03-02T10:30:00Z")], "is after the outage began"),
+            // 326 years back would overflow the data-loss arithmetic and read as "within the RPO".
+            (["recovery_point": .string("1700-01-01T00:00:00Z")], "recovery_point: at most 366 days ago"),
         ]
         for (args, message) in cases {
             var all = args

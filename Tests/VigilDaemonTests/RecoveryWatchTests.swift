@@ -34,9 +34,18 @@ struct RecoveryWatchTests {
             let detection = self.detection
             await service.setRecoveryWatchRules(rules)
             await detection.setWatchSink { caught in
-                for c in caught { await service.recoveryWatchFired(incidentID: c.incidentID, signal: c.signal) }
+                var failed: [String] = []
+                for c in caught {
+                if await !service.recoveryWatchFired(incidentID: c.incidentID, signal: c.signal) {
+                    failed.append(c.incidentID)
+                }
+                    failed.append(c.incidentID)
+                }
+                return failed
             }
-            await service.setRecoveryWatchListener { active in await detection.setRecoveryWatches(active) }
+            await service.setRecoveryWatchListener { active, generation in
+                await detection.setRecoveryWatches(active, generation: generation)
+            }
             await service.publishRecoveryWatches()
         }
 

@@ -95,6 +95,14 @@ import VigilCore
 }
 
 @Suite struct RuleSuggestionTests {
+    @Test func roundingNeverMakesANonFiniteThreshold() {
+        for v in [1e-320, -1e-320, .leastNonzeroMagnitude, .greatestFiniteMagnitude, -.greatestFiniteMagnitude, 1e308, 93.4] {
+            #expect(RuleSuggestion.roundUp(v).isFinite, "\(v)")
+            #expect(RuleSuggestion.roundUp(v) >= v, "\(v)")
+        }
+        #expect(RuleSuggestion.roundUp(93.41) == 93.5)
+    }
+
     let t0 = Timestamp(nanoseconds: 1_767_603_600_000_000_000)
 
     /// One sample every 10 seconds with these values, from `start` seconds.

@@ -172,4 +172,40 @@ import VigilCore
         guard case .manifestMismatch(_, let problem)? = Self.refusal(backup) else { Issue.record("manifest mismatch accepted"); return }
         #expect(problem == "incident has 2 rows, the manifest says 7")
     }
+
+    @Test func aBackupCarryingATriggerOrViewOfItsOwnIsRefused() async throws {
+        let (state, backup, _) = try await Self.backedUpStore()
+        for (name, sql) in [("trigger wipe", "CREATE TRIGGER wipe AFTER INSERT ON incident BEGIN DELETE FROM timeline; END"),
+                            ("view peek", "CREATE VIEW peek AS SELECT id FROM incident")] {
+            let crafted = try Self.copy(backup)
+            do {
+                let queue = try DatabaseQueue(path: crafted)
+                try await queue.write { db in try db.execute(sql: sql) }
+                try queue.close()
+            }
+            try Self.writeChecksum(crafted)
+            guard case .notVigil(_, let problem)? = Self.refusal(crafted, into: state) else {
+                Issue.record("\(name) accepted"); continue
+            }
+            #expect(problem.contains(name), "\(problem)")
+        }
+        // The good one still restores (the schema check does not refuse Vigil's own).
+        #expect(Self.refusal(backup, into: state) == nil)
+    }
+
+    @Test func sidecarsThatAreNotSmallRegularFilesAreRefused() async throws {
+        let (_, backup, _) = try await Self.backedUpStore()
+        let zero = try Self.copy(backup)
+        try FileManager.default.createSymbolicLink(atPath: zero + ".json", withDestinationPath: "/dev/zero")
+        guard case .failed(let why)? = Self.refusal(zero) else { Issue.record("a .json symlink to /dev/zero was read"); return }
+        #expect(why.contains("not a regular file"))
+        let garbled = try Self.copy(backup)
+        try Data("{not json".utf8).write(to: URL(fileURLWithPath: garbled + ".json"))
+        guard case .manifestMismatch(_, let problem)? = Self.refusal(garbled) else { Issue.record("a garbled manifest was ignored"); return }
+        #expect(problem.contains("not a Vigil backup manifest"))
+        let huge = try Self.copy(backup)
+        try Data(count: StoreRestore.sidecarLimit + 1).write(to: URL(fileURLWithPath: huge + ".sha256"))
+        guard case .failed(let big)? = Self.refusal(huge) else { Issue.record("a huge .sha256 was read"); return }
+        #expect(big.contains("larger than"))
+    }
 }

@@ -73,7 +73,27 @@ extension IncidentService {
     }
 
     /// Checks that `step` is the step to run and names an action; returns the action's name.
-    public func recoveryStepAction(_ incidentID: String, step: Int) async throws -> String {
+    public func recoveryStepAction(_ incidentID: String, step: Int, reserve: Bool = false) async throws -> String {
+        let key = "\(incidentID)#\(step)"
+        if reserve {
+            guard !recoveryStepsRequesting.contains(key) else {
+                throw IncidentServiceError.refused(.invalidArgument(field: "step", reason: "step \(step) of \(incidentID) is "
+                    + "being requested by someone else right now; see vigil dr status \(incidentID)"))
+            }
+            recoveryStepsRequesting.insert(key)
+        }
+        do { return try await recoveryStepActionChecked(incidentID, step: step) } catch {
+            if reserve { recoveryStepsRequesting.remove(key) }
+            throw error
+        }
+    }
+
+    /// Lets the step be requested again (``recoveryStepAction(_:step:reserve:)``).
+    public func releaseRecoveryStep(_ incidentID: String, step: Int) {
+        recoveryStepsRequesting.remove("\(incidentID)#\(step)")
+    }
+
+    private func recoveryStepActionChecked(_ incidentID: String, step: Int) async throws -> String {
         guard let run = try await store.recovery(incidentID: incidentID) else { throw Self.noRecovery(incidentID) }
         guard run.status == .inProgress else {
             throw IncidentServiceError.refused(.invalidArgument(field: "step", reason: "the recovery of \(incidentID) is completed"))

@@ -13,7 +13,7 @@ extension IncidentService {
     public func setRecoveryWatchRules(_ rules: RuleSet) { watchPlanner.rules = rules }
 
     /// Who runs the active watches (the rule engine), told the whole list after each change.
-    public func setRecoveryWatchListener(_ listener: @escaping @Sendable ([RecoveryWatch]) async -> Void) {
+    public func setRecoveryWatchListener(_ listener: @escaping @Sendable ([RecoveryWatch], Int) async -> Void) {
         watchListener = listener
     }
 
@@ -37,10 +37,13 @@ extension IncidentService {
     /// Tells the rule engine which watches are active now.
     func publishRecoveryWatches() async {
         guard let watchListener else { return }
+        // Numbered before the read: publishes may overlap, and the engine keeps the newest.
+        watchGeneration += 1
+        let generation = watchGeneration
         do {
             let now = clock.now()
             let active = try await store.activeRecoveryWatches().filter { $0.isActive(at: now) }
-            await watchListener(active)
+            await watchListener(active, generation)
         } catch {
             logger.error("recovery watches could not be read; the rule engine keeps the ones it has",
                          metadata: ["error": "\(error)"])
@@ -50,15 +53,19 @@ extension IncidentService {
     /// The lowered rule of `incidentID`'s watch fired (reopen the incident; the watch then
     /// follows the recurrence) or, after a recurrence, cleared (the reopened incident's condition
     /// cleared; the watch ends).
-    public func recoveryWatchFired(incidentID: String, signal: RuleSignal) async {
+    @discardableResult
+    public func recoveryWatchFired(incidentID: String, signal: RuleSignal) async -> Bool {
         let workflow = self.workflow
         let now = clock.now()
+        var stored = true
         do {
             let reopened = try await store.write(priority: .urgent) { tx -> Incident? in
                 guard var watch = try tx.recoveryWatch(incidentID: incidentID), watch.endedAt == nil,
                       let incident = try tx.incident(id: incidentID) else { return nil }
                 let history = try tx.timeline(incidentID: incidentID)
                 switch (signal.transition, watch.outcome) {
+                case (.firing, nil) where now >= watch.until:
+                    break // over: the sweep ends it
                 case (.firing, nil):
                     if let change = workflow.recoveryWatchCaught(incident, timeline: history, watch: watch, signal: signal) {
                         watch.outcome = .recurred
@@ -92,10 +99,12 @@ extension IncidentService {
                 if reopened.classification?.userImpacting == true { await statusPage?.publish() }
             }
         } catch {
-            logger.error("recovery watch signal could not be stored", metadata: [
+            logger.error("recovery watch signal could not be stored; the watch starts afresh", metadata: [
                 "id": "\(incidentID)", "transition": "\(signal.transition.rawValue)", "error": "\(error)"])
+            stored = false
         }
         await publishRecoveryWatches()
+        return stored
     }
 
     /// Ends the watches whose time is up, or whose incident was reopened another way. Returns

@@ -51,8 +51,12 @@ public actor IncidentService {
     var configuredOverrides: [RosterOverride]
     /// Decides the recovery watch that follows a rule incident's resolution (see `IncidentService+RecoveryWatch`).
     var watchPlanner = RecoveryWatchPlanner(rules: RuleSet())
+    /// Disaster-recovery steps whose action is being requested now (`incident#step`): one at a time.
+    var recoveryStepsRequesting: Set<String> = []
     /// Runs the active recovery watches (the rule engine).
-    var watchListener: (@Sendable ([RecoveryWatch]) async -> Void)?
+    var watchListener: (@Sendable ([RecoveryWatch], Int) async -> Void)?
+    /// Numbers the watch lists handed to the engine (``publishRecoveryWatches()``).
+    var watchGeneration = 0
 
     public init(store: Store, policy: IncidentPolicy, templates: CommunicationTemplates = .builtIn,
                 clock: any VigilClock, logger: Logger, statusPage: StatusPagePublisher? = nil) {
