@@ -151,6 +151,17 @@ public enum ConfigLoader {
                                            staleAfter: config.ruleStaleAfter, policy: config.policy,
                                            incidentTypeNames: top["incident_types"]?.node.sequence?.compactMap { $0["name"]?.string },
                                            from: top["rules"] ?? root, diagnostics: diagnostics)
+        // A recovery-watch threshold for a rule that is not loaded would silently never apply.
+        if !config.policy.handling.recoveryWatch.thresholds.isEmpty,
+           let watch = top["incidents"]?.mapping("incidents")?.first(where: { $0.key == "recovery_watch" })?.value,
+           let thresholds = watch.mapping("recovery_watch")?.first(where: { $0.key == "thresholds" })?.value,
+           let entries = thresholds.mapping("thresholds") {
+            let ids = Set(config.rules.rules.map(\.id))
+            for (key, keyNode, _) in entries where !ids.contains(key) {
+                keyNode.diagnostics.add(.invalidValue(keyNode.location, key: "thresholds", found: key,
+                                                      expected: "the id of a loaded rule (see vigil rules check --list)"))
+            }
+        }
         // A detector may declare what these rules listen for only when its grant says so.
         config.plugins.policy.ruleNames = Set(config.rules.rules.map(\.expression.selector.name))
         return config

@@ -24,11 +24,14 @@ import VigilCore
                 factor: 0.9
                 thresholds:
                   system_health.cpu_usage: 75
-                  web_latency: 250.5
+                  system_health.memory_usage: 80.5
             """)
         let watch = try ConfigLoader.load(path: try writeConfig(text)).policy.handling.recoveryWatch
         #expect(watch == RecoveryWatchPolicy(enabled: false, duration: .seconds(72 * 3600), factor: 0.9,
-                                             thresholds: ["system_health.cpu_usage": 75, "web_latency": 250.5]))
+                                             thresholds: ["system_health.cpu_usage": 75, "system_health.memory_usage": 80.5]))
+        // A rule id that is not loaded is named, not ignored.
+        let typo = text.replacingOccurrences(of: "system_health.memory_usage: 80.5", with: "system_health.cpu_usgae: 80")
+        #expect(try errors(of: typo).contains { $0.description.contains("system_health.cpu_usgae") && $0.description.contains("loaded rule") })
     }
 
     @Test func badValuesAreNamedWhereTheyAre() throws {
