@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Synchronization
 import VigilControl
 import VigilCore
 @testable import VigilDaemon
@@ -125,5 +126,39 @@ import VigilTestSupport
         #expect(try await rig.store.recoveryAssessments(incidentID: id).isEmpty)
         #expect(try await rig.store.recovery(incidentID: id) == nil)
         #expect(try await rig.store.timeline(incidentID: id).count == before)
+    }
+
+    @Test func twoRequestsOfOneStepAtOnceRunOneAction() async throws {
+        let rig = try await ControlRig()
+        let id = try await Self.p1Storage(rig)
+        _ = try await rig.run("dr.start", ["id": .string(id), "plan": .string("restore-vigil-state")])
+        let (gate, open) = AsyncStream<Void>.makeStream()
+        let calls = Mutex(0)
+        let request = ControlRequest(command: "dr.run-step", args: ["id": .string(id), "step": .number(1)])
+        let caller = ControlCaller.http(person: "alice", role: "responder")
+        let control = rig.control
+        let first = Task {
+            try await control.runRecoveryStep(request, user: caller) { _, _, _ in
+                calls.withLock { $0 += 1 }
+                for await _ in gate { break }
+                return (42, "running")
+            }
+        }
+        while calls.withLock({ $0 }) == 0 { await Task.yield() }
+        do {
+            _ = try await control.runRecoveryStep(request, user: caller) { _, _, _ in
+                calls.withLock { $0 += 1 }
+                return (43, "running")
+            }
+            Issue.record("a second request of the same step was accepted while the first was under way")
+        } catch {
+            #expect(error.description.contains("being requested by someone else"), "\(error)")
+        }
+        open.yield()
+        open.finish()
+        _ = try await first.value
+        #expect(calls.withLock { $0 } == 1, "one action requested")
+        let run = try #require(try await rig.store.recovery(incidentID: id))
+        #expect(run.steps[0].actionID == 42)
     }
 }

@@ -105,4 +105,15 @@ import VigilIncidents
             try w.completeRecovery(i, run: breached, verification: "ok", actor: "a", at: clock.now())
         }
     }
+
+    @Test func aTierLabelMayRaiseTheTierButNeverLowerIt() throws {
+        let (w, _) = workflow(try shippedPolicy())
+        var storage = try Self.incident(w)
+        storage.labels["tier"] = "tier-3"
+        #expect(w.recoveryAssessor.tier(of: storage)?.tier.name == "tier-1", "an outside label cannot lower storage's tier")
+        var unknown = try Self.incident(w, components: ["nothing-mapped"])
+        unknown.labels["tier"] = "tier-1"
+        #expect(w.recoveryAssessor.tier(of: unknown)?.tier.name == "tier-1")
+        #expect(w.recoveryAssessor.tier(of: unknown)?.why == "its tier label says tier-1")
+    }
 }

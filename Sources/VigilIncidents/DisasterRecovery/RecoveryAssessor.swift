@@ -36,18 +36,21 @@ public struct RecoveryAssessor: Sendable {
         return out
     }
 
-    /// The most critical tier among the incident's components (a `tier` label wins), with why.
+    /// The most critical tier among the incident's components and its `tier` label, with why.
+    /// Labels can come from outside (an alert's sender), so a label may make the incident more
+    /// critical than its components but never less.
     public func tier(of incident: Incident) -> (tier: RecoveryTier, why: String)? {
-        if let label = incident.labels["tier"], let t = policy.tier(named: label) {
-            return (t, "its tier label says \(t.name)")
-        }
         let components = Self.components(of: incident)
-        var best: (index: Int, component: String)?
+        var best: (index: Int, why: String)?
         for c in components {
             guard let name = policy.components[c], let index = policy.tiers.firstIndex(where: { $0.name == name }) else { continue }
-            if best == nil || index < (best?.index ?? .max) { best = (index, c) }
+            if best == nil || index < (best?.index ?? .max) { best = (index, "component \(c) is \(name)") }
         }
-        if let best { return (policy.tiers[best.index], "component \(best.component) is \(policy.tiers[best.index].name)") }
+        if let label = incident.labels["tier"], let t = policy.tier(named: label),
+           let index = policy.tiers.firstIndex(where: { $0.name == t.name }), index < (best?.index ?? .max) {
+            best = (index, "its tier label says \(t.name)")
+        }
+        if let best { return (policy.tiers[best.index], best.why) }
         if let d = policy.defaultTier, let t = policy.tier(named: d) {
             return (t, components.isEmpty ? "no component named; the default tier is \(t.name)"
                                           : "no tier for \(components.joined(separator: ", ")); the default tier is \(t.name)")
