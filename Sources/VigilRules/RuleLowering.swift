@@ -14,11 +14,13 @@ public enum RuleLowering {
             condition.threshold = threshold
         } else if factor.isFinite, factor > 0, factor < 1 {
             let t = condition.threshold
-            switch condition.comparator {
-            case .greater, .greaterOrEqual: condition.threshold = tidy(t - abs(t) * (1 - factor))
-            case .less, .lessOrEqual: condition.threshold = tidy(t + abs(t) * (1 / factor - 1))
-            case .equal, .notEqual: break
+            let moved: Double = switch condition.comparator {
+            case .greater, .greaterOrEqual: tidy(t - abs(t) * (1 - factor))
+            case .less, .lessOrEqual: tidy(t + abs(t) * (1 / factor - 1))
+            case .equal, .notEqual: t
             }
+            // A tiny factor on a large threshold would overflow: the rule's own threshold stays.
+            if moved.isFinite { condition.threshold = moved }
         }
         var out = expression
         out.condition = condition

@@ -25,6 +25,8 @@ struct RuleLoweringTests {
             #expect(try lowered("cpu_usage > 90%", factor: f) == "cpu_usage > 90%")
         }
         #expect(try lowered("cpu_usage > 90%", threshold: .nan) == "cpu_usage > 72%")
+        let huge = try RuleParser.parse("latency_ms < 99999999999")
+        #expect(RuleLowering.lowered(huge, factor: 1e-300) == huge, "an overflowing move keeps the rule's own threshold")
     }
 
     @Test func theScopeIsTheGroupLabelsAndThePluginAndItPrintsAndParsesBack() throws {
@@ -39,5 +41,12 @@ struct RuleLoweringTests {
         #expect(RuleLowering.scope(of: perSeries, labels: labels) == labels)
         let byUser = Rule(id: "u", expression: try RuleParser.parse("x > 1"), groupBy: .labels(["user"]))
         #expect(RuleLowering.scope(of: byUser, labels: labels) == ["user": "bob", "source": "plugin:system-metrics"])
+    }
+
+    @Test func anyLabelValuePrintsAndParsesBack() throws {
+        for value in ["/\u{0}\"\\", "a\nb\tc", "é🙂", "", "{x=\"y\"}", String(repeating: "z", count: 300)] {
+            let scoped = RuleLowering.scoped(try RuleParser.parse("cpu_usage > 90% for 5 minutes"), to: ["host": value, "source": "plugin:\(value)"])
+            #expect(try RuleParser.parse(scoped.description) == scoped, "\(value.debugDescription): \(scoped.description)")
+        }
     }
 }

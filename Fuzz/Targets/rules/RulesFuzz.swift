@@ -4,11 +4,25 @@ import VigilCore
 import VigilRules
 
 /// Rule text two ways: as one rule expression, and as a whole rule file (YAML around the rules).
-/// A rule that parses prints in a canonical form that parses back to the same rule.
+/// A rule that parses prints in a canonical form that parses back to the same rule, and so do
+/// the lowered, narrowed forms a recovery watch keeps (`RuleLowering`).
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzRules(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     guard let text = String(validating: input(data, size), as: UTF8.self) else { return 0 }
-    if let e = try? RuleParser.parse(text) { roundTrip(e) }
+    if let e = try? RuleParser.parse(text) {
+        roundTrip(e)
+        // The recovery watch stores its lowered, narrowed rule as text and parses it at start.
+        let labels = ["host": String(text.prefix(40)), "source": "plugin:\(text.suffix(20))", "disk": "/\u{0}\"\\"]
+        for factor in [0.8, 0.5, 1e-300] {
+            let lowered = RuleLowering.lowered(e, factor: factor)
+            if let t = e.condition?.threshold, t.isFinite {
+                invariant(lowered.condition?.threshold.isFinite == true,
+                          "lowering \(e.description) by \(factor) gave a threshold that is not finite")
+            }
+            let watched = RuleLowering.scoped(lowered, to: labels)
+            roundTrip(watched)
+        }
+    }
     do {
         let set = try RuleFileLoader.load(text: text, file: "fuzz-rules.yaml")
         var ids = Set<String>()
