@@ -40,8 +40,9 @@ struct ChangeRecorder: Sendable {
             let now = clock.now()
             var records: [PluginFingerprintRecord] = []
             var changes: [ChangeRecord] = []
-            for m in manifests {
-                let fingerprint = Self.fingerprint(m)
+            // Hashing executables is file I/O: on a thread of its own, not the cooperative pool.
+            let fingerprints = await ControlCommands.offPool { manifests.map(Self.fingerprint) }
+            for (m, fingerprint) in zip(manifests, fingerprints) {
                 records.append(PluginFingerprintRecord(name: m.name, version: m.version, fingerprint: fingerprint, seenAt: now))
                 guard let before = known[m.name], before.fingerprint != fingerprint else { continue }
                 let versions = before.version == m.version ? "version \(m.version), files changed" : "\(before.version) → \(m.version)"
