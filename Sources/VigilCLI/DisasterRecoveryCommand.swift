@@ -152,7 +152,7 @@ struct DisasterRecoveryCommand: ParsableCommand {
     struct RunStep: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "run-step",
-            abstract: "Request the current step's action (it goes through the actions' approval like vigil actions run).")
+            abstract: "Run the current step's action now, as vigil actions run does (running the step is the decision).")
         @OptionGroup var location: DaemonLocation
         @Argument(help: "The incident id.") var id: String
         @Argument(help: "The step's number.") var step: Int

@@ -141,7 +141,7 @@ public enum ControlCatalogue {
         .init("dr.step", "POST", "/api/v1/incidents/{id}/dr/steps",
               "Tick the current recovery step done or skipped (`step`, `mark`: done or skip, `note`)", numbers: ["step"]),
         .init("dr.run-step", "POST", "/api/v1/incidents/{id}/dr/run-step",
-              "Request the current step's action through the actions' approval path (`step`)", numbers: ["step"]),
+              "Run the current step's action now, as `actions.run` does (`step`)", numbers: ["step"]),
         .init("dr.complete", "POST", "/api/v1/incidents/{id}/dr/complete",
               "Complete the recovery (`verification`): the report with the RTO and RPO achieved"),
         .init("silences.preview", "GET", "/api/v1/silences/preview",
