@@ -242,8 +242,10 @@ enum IncidentSettingsLoader {
             }
             if let d = clears["after"]?.duration("after") { policy.handling.clearedHold = d }
         }
-        if let pm = f["post_mortem"]?.fields("post_mortem", allowed: ["severities", "within", "cause_lookback", "cause_limit"]) {
+        if let pm = f["post_mortem"]?.fields("post_mortem", allowed: ["severities", "within", "cause_lookback", "cause_limit",
+                                                                      "self_approval"]) {
             if let d = pm["within"]?.duration("within") { policy.handling.postMortemWithin = d }
+            if let b = pm["self_approval"]?.bool("self_approval") { policy.handling.postMortemSelfApproval = b }
             // Root-cause help: how far before detection the possible causes are looked for, and how many are listed.
             if let n = pm["cause_lookback"], let d = n.duration("cause_lookback") {
                 if d >= .seconds(60) && d <= ChangeLimits.maximumAge { policy.components.lookback = d } else {

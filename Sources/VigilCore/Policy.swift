@@ -302,6 +302,9 @@ public struct IncidentHandling: Codable, Sendable, Equatable {
     public var targets: [ResponseTarget] = [.seedDetection]
     /// How resolved rule incidents are watched for a recurrence (`incidents.recovery_watch`).
     public var recoveryWatch = RecoveryWatchPolicy()
+    /// Whether the person who submitted a post-mortem may approve it too
+    /// (`incidents.post_mortem.self_approval`; by default another person reviews it).
+    public var postMortemSelfApproval = false
 
     public init(initialResponder: String = "on_call_engineer", reopenWindow: Duration = .seconds(3600),
                 postMortemSeverities: [String]? = nil, postMortemWithin: Duration = .seconds(48 * 3600),
@@ -316,7 +319,7 @@ public struct IncidentHandling: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case initialResponder, reopenWindow, postMortemSeverities, postMortemWithin, whenConditionClears, clearedHold, targets,
-             recoveryWatch
+             recoveryWatch, postMortemSelfApproval
     }
 
     public init(from decoder: any Decoder) throws {
@@ -329,6 +332,7 @@ public struct IncidentHandling: Codable, Sendable, Equatable {
                   clearedHold: try c.decodeIfPresent(Duration.self, forKey: .clearedHold) ?? .seconds(300))
         targets = try c.decodeIfPresent([ResponseTarget].self, forKey: .targets) ?? [.seedDetection]
         recoveryWatch = try c.decodeIfPresent(RecoveryWatchPolicy.self, forKey: .recoveryWatch) ?? RecoveryWatchPolicy()
+        postMortemSelfApproval = try c.decodeIfPresent(Bool.self, forKey: .postMortemSelfApproval) ?? false
     }
 }
 

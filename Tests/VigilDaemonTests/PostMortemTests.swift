@@ -57,6 +57,17 @@ import VigilTestSupport
         #expect(timeline.last?.message == "Post-mortem v1 drafted")
     }
 
+    @Test func aTeamOfOneMaySelfApproveWhenConfigured() async throws {
+        let (rig, id) = try await Self.resolvedP1()
+        var policy = await rig.service.policy
+        policy.handling.postMortemSelfApproval = true
+        await rig.service.replace(policy: policy, templates: .builtIn)
+        _ = try await rig.run("postmortem.edit", ["id": .string(id)])
+        _ = try await rig.run("postmortem.review", ["id": .string(id), "action": .string("submit")])
+        let approved = try await rig.run("postmortem.review", ["id": .string(id), "action": .string("approve")]).decode(View.self)
+        #expect(approved.state == "approved" && approved.approvedBy == "alice")
+    }
+
     @Test func editedReviewedApprovedThenTheIncidentCloses() async throws {
         let (rig, id) = try await Self.resolvedP1()
         _ = try await rig.service.transition(id, to: .postMortem, reason: "review scheduled", actor: "alice")
@@ -78,6 +89,9 @@ import VigilTestSupport
         #expect(try await rig.run("postmortem.review", ["id": .string(id), "action": .string("submit")]).decode(View.self).state == "in-review")
         let blocked = await rig.refusal("incidents.transition", ["id": .string(id), "state": .string("closed"), "reason": .string("done")])
         #expect(blocked?.description.contains("its post-mortem v4 is in-review, not approved") == true)
+        // Four eyes: alice submitted it, so alice does not approve it.
+        let own = await rig.refusal("postmortem.review", ["id": .string(id), "action": .string("approve")])
+        #expect(own?.kind == .conflict && own?.description.contains("another person approves it") == true, "\(own?.description ?? "approved")")
         let approved = try await rig.run("postmortem.review", ["id": .string(id), "action": .string("approve")],
                                          as: .http(person: "carol", role: "responder")).decode(View.self)
         #expect(approved.state == "approved" && approved.approvedBy == "carol" && approved.version == 5)

@@ -74,6 +74,7 @@ extension IncidentService {
 
     public func reviewPostMortem(_ incidentID: String, _ review: PostMortemReview, note: String?, actor: String) async throws -> PostMortem {
         let now = clock.now()
+        let selfApproval = workflow.policy.handling.postMortemSelfApproval
         return try await itemWrite { tx in
             guard let incident = try tx.incident(id: incidentID) else { throw IncidentServiceError.notFound(incidentID) }
             guard let latest = try tx.postMortem(incidentID: incidentID) else {
@@ -88,6 +89,11 @@ extension IncidentService {
                 throw ActionItemError.conflict("\(incidentID)'s post-mortem v\(latest.version) is \(latest.state.rawValue); "
                     + "it cannot be \(review == .submit ? "submitted" : review == .approve ? "approved" : "reopened") "
                     + "(draft → submit → in review → approve → approved; reopen goes back to draft)")
+            }
+            // Four eyes: whoever submitted it for review does not approve it too.
+            if target == .approved, !selfApproval, Self.person(latest.author) == Self.person(actor) {
+                throw ActionItemError.conflict("\(Self.person(actor)) submitted \(incidentID)'s post-mortem for review, so "
+                    + "another person approves it (incidents.post_mortem.self_approval: true allows the submitter to)")
             }
             var doc = latest
             doc.version += 1
@@ -121,5 +127,11 @@ extension IncidentService {
                 hint: doc == nil ? "its post-mortem is not written yet: vigil postmortem edit \(id)"
                     : "its post-mortem v\(doc?.version ?? 0) is \(doc?.state.rawValue ?? "?"), not approved: vigil postmortem approve \(id)")))
         }
+    }
+
+    /// The person behind an actor: `alice` for `alice` and for `alice via root` (a root shell
+    /// acting as alice).
+    static func person(_ actor: String) -> String {
+        actor.components(separatedBy: " via ").first ?? actor
     }
 }
