@@ -41,9 +41,18 @@ extension Store {
     }
 
     /// Every version's number, state, author and time (the document's history), oldest first.
+    /// The most versions a listing returns (the newest).
+    public static let maximumPostMortemVersionsListed = 1_000
+
+    /// The document's versions, oldest first, **without their sections** (each version may
+    /// hold 11 × 64 KiB; a listing needs who, when and what state): at most the newest
+    /// ``maximumPostMortemVersionsListed``.
     public func postMortemVersions(incidentID: String) async throws -> [PostMortem] {
         try await pool.read { db in
-            try PostMortemRow.filter(Column("incidentID") == incidentID).order(Column("version")).fetchAll(db).map { try $0.document() }
+            try PostMortemRow.fetchAll(db, sql: """
+                SELECT incidentID, version, state, '{}' AS sections, author, updatedAt, approvedBy, note
+                FROM postMortem WHERE incidentID = ? ORDER BY version DESC LIMIT ?
+                """, arguments: [incidentID, Self.maximumPostMortemVersionsListed]).reversed().map { try $0.document() }
         }
     }
 
