@@ -53,16 +53,33 @@ extension StoreTransaction {
         try ActionItemRecord.fetchOne(db, key: id)
     }
 
-    /// Every item's dependencies and state, for checking a change against them.
-    public func actionItemGraph() throws -> (edges: [Int64: [Int64]], states: [Int64: String]) {
+    /// The most items one dependency check reads (the items reachable from a change's dependencies).
+    public static let maximumDependencyClosure = 100_000
+
+    /// The dependencies and states of the items reachable from `roots` through their
+    /// dependencies (`roots` included), for checking a change against them: what a cycle through
+    /// the changed item and the states of its dependencies need, not every item ever made.
+    public func actionItemGraph(reachableFrom roots: [Int64]) throws -> (edges: [Int64: [Int64]], states: [Int64: String]) {
         var edges: [Int64: [Int64]] = [:]
         var states: [Int64: String] = [:]
-        let rows = try Row.fetchCursor(db, sql: "SELECT id, state, dependsOn FROM actionItem")
-        while let row = try rows.next() {
-            let id: Int64 = try row.decode(Int64.self, forColumn: "id")
-            states[id] = try row.decode(String.self, forColumn: "state")
-            let text: String = try row.decode(String.self, forColumn: "dependsOn")
-            if text != "[]", let list = try? JSONDecoder().decode([Int64].self, from: Data(text.utf8)) { edges[id] = list }
+        var frontier = Array(Set(roots))
+        var seen = Set(frontier)
+        while !frontier.isEmpty {
+            let batch = Array(frontier.prefix(500))
+            frontier.removeFirst(batch.count)
+            let rows = try Row.fetchCursor(db, sql: "SELECT id, state, dependsOn FROM actionItem WHERE id IN (\(batch.map { _ in "?" }.joined(separator: ",")))",
+                                           arguments: StatementArguments(batch))
+            while let row = try rows.next() {
+                let id: Int64 = try row.decode(Int64.self, forColumn: "id")
+                states[id] = try row.decode(String.self, forColumn: "state")
+                let text: String = try row.decode(String.self, forColumn: "dependsOn")
+                guard text != "[]", let list = try? JSONDecoder().decode([Int64].self, from: Data(text.utf8)) else { continue }
+                edges[id] = list
+                for d in list where seen.insert(d).inserted { frontier.append(d) }
+            }
+            guard seen.count <= Self.maximumDependencyClosure else {
+                throw ActionItemGraphTooLarge(limit: Self.maximumDependencyClosure)
+            }
         }
         return (edges, states)
     }
@@ -71,4 +88,10 @@ extension StoreTransaction {
     public func save(_ item: inout ActionItemRecord) throws {
         try item.save(db)
     }
+}
+
+/// A change whose dependencies reach more items than one check reads.
+public struct ActionItemGraphTooLarge: Error, CustomStringConvertible {
+    public var limit: Int
+    public var description: String { "depends_on: the dependencies reach more than \(limit) action items; depend on fewer" }
 }

@@ -66,7 +66,7 @@ extension IncidentService {
                                         state: ActionItemState.open.rawValue, createdAt: now)
             var f = fields
             f.state = nil
-            let graph = try tx.actionItemGraph()
+            let graph = try tx.actionItemGraph(reachableFrom: f.dependsOn ?? [])
             try Self.apply(f, to: &item, graph: graph, policy: policy, now: now, creating: true)
             item.updatedAt = now.nanoseconds
             item.updatedBy = actor
@@ -86,7 +86,7 @@ extension IncidentService {
         return try await itemWrite { tx in
             guard var item = try tx.actionItem(id: id) else { throw ActionItemError.notFound(id) }
             let before = item
-            let graph = try tx.actionItemGraph()
+            let graph = try tx.actionItemGraph(reachableFrom: (fields.dependsOn ?? []) + item.dependsOn)
             try Self.apply(fields, to: &item, graph: graph, policy: policy, now: now, creating: false)
             guard item != before || fields.note != nil else { return item }
             item.updatedAt = now.nanoseconds
@@ -284,6 +284,8 @@ extension IncidentService {
     func itemWrite<T: Sendable>(_ body: @escaping @Sendable (StoreTransaction) throws -> T) async throws -> T {
         do { return try await store.write(body) } catch let e as ActionItemError { throw e } catch let e as IncidentServiceError {
             throw e
+        } catch let e as ActionItemGraphTooLarge {
+            throw ActionItemError.invalid(e.description)
         } catch { throw IncidentServiceError.storage("\(error)") }
     }
 
