@@ -125,6 +125,14 @@ import VigilCore
         #expect(Self.updates(reopened) == ["pagerduty default reopened", "webhook audit reopened"])
     }
 
+    @Test func aDismissedIncidentIsResolvedOnItsMirrors() throws {
+        let (w, _) = workflow(try Self.policy(Self.mirrors))
+        var timeline: [TimelineEntry] = []
+        let incident = apply(try declare(w, ClassificationInput(title: "cpu", incidentType: "High CPU utilization")), to: &timeline)
+        let dismissed = try w.dismiss(incident, timeline: timeline, reason: "load test", actor: "dave")
+        #expect(Self.updates(dismissed) == ["pagerduty default resolved", "webhook audit resolved"])
+    }
+
     /// `min_severity` keeps a mirror to serious incidents; one that was told about an incident
     /// hears the rest of it even after a downgrade, so nothing is left open there.
     @Test func aMirrorTakesItsSeveritiesAndFinishesWhatItStarted() throws {

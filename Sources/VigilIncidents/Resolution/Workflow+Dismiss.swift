@@ -39,6 +39,8 @@ extension IncidentWorkflow {
                                        + "No further action is needed; it can be reopened if it was real after all.",
                                    into: &change, at: now)
         notePublicStatusChange(from: incident, to: &change, at: now, actor: actor)
+        // A mirror (PagerDuty, an audit webhook) that heard the incident open must hear it end.
+        mirror(.resolved, into: &change, history: timeline, at: now)
         return change
     }
 }
