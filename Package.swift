@@ -37,6 +37,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.24.0"),
     ],
     targets: [
         // System libraries (Debian: libseccomp-dev, libcap-dev).
@@ -120,6 +121,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "HeapModule", package: "swift-collections"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ], swiftSettings: strict),
         .target(name: "VigilCLI", dependencies: [
             "VigilCore", "VigilConfig", "VigilRules", "VigilControl", "VigilIncidents", "VigilPluginHost", "VigilMatchers",
@@ -166,7 +168,7 @@ let package = Package(
         .testTarget(name: "VigilMetricsTests", dependencies: ["VigilMetrics", "VigilCore"]),
         .testTarget(name: "VigilHTTPTests", dependencies: [
             "VigilHTTP", "VigilCore", "VigilConfig", "VigilAccess", "VigilMetrics", "VigilStore",
-            "VigilSilences", "VigilDaemon", "VigilControl",
+            "VigilSilences", "VigilDaemon", "VigilControl", "VigilTestSupport",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),

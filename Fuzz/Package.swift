@@ -3,12 +3,12 @@
 // Docs/security.md, "Fuzzing"). A package of its own so only the parsers' modules are rebuilt
 // with `-sanitize=fuzzer,address`; the library targets are symlinks to the real sources
 // (VigilControl holds only ControlProtocol.swift, the control socket's request decoding; VigilHTTP
-// only AlertBody.swift, WebhookWire.swift, CallbackWire.swift, WireText.swift and WireTime.swift, the
-// alert and webhook intakes' and the Slack and PagerDuty callbacks' decoding, and FormBody.swift, the web console's form reader).
+// only AlertBody.swift, WebhookWire.swift, CallbackWire.swift, AgentWire.swift, WireText.swift and WireTime.swift, the
+// alert and webhook intakes', the host agents' and the Slack and PagerDuty callbacks' decoding, and FormBody.swift, the web console's form reader).
 import PackageDescription
 
 let fuzzTargets = ["frame-decoder", "json-scanner", "event-batch", "message-codec", "config", "rules", "control", "matchers", "webhooks",
-                   "alerts", "callbacks", "console-forms"]
+                   "alerts", "callbacks", "console-forms", "agents"]
 
 let package = Package(
     name: "VigilFuzz",

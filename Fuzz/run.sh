@@ -14,7 +14,7 @@ set -uo pipefail
 cd "$(dirname "$0")"
 
 SECONDS_PER_TARGET=${FUZZ_SECONDS:-60}
-TARGETS=${FUZZ_TARGETS:-"frame-decoder json-scanner event-batch message-codec config rules control matchers webhooks alerts callbacks console-forms"}
+TARGETS=${FUZZ_TARGETS:-"frame-decoder json-scanner event-batch message-codec config rules control matchers webhooks alerts callbacks console-forms agents"}
 BUILD_FLAGS=(-c release -Xswiftc -sanitize=fuzzer,address)
 
 if ! swift build "${BUILD_FLAGS[@]}" > .build-fuzz.log 2>&1; then

@@ -12,6 +12,9 @@ public enum AccessOperation: String, Sendable, CaseIterable, CustomStringConvert
     case sendAlerts
     /// `POST /api/v1/heartbeats/NAME`.
     case sendHeartbeat
+    /// `POST /api/v1/agents/signals|commands|results`: a host agent forwarding what it saw,
+    /// calling in, and taking and answering the containment actions it is to run on its host.
+    case forwardAsAgent
     /// Working incidents: declare, acknowledge, assign, comment, escalate, transition, resolve,
     /// reopen, classify, runbook steps, containment actions (approve, deny, run, undo), on-call
     /// overrides (add, remove).
@@ -52,8 +55,11 @@ public enum AccessPolicy {
         case .viewer: [.open, .read]
         // A responder may beat a heartbeat by hand (a job run manually while its sender is down).
         case .responder: [.open, .read, .respond, .manageSilences, .sendHeartbeat]
-        case .admin: Set(AccessOperation.allCases)
+        case .admin: Set(AccessOperation.allCases).subtracting([.forwardAsAgent])
         case .sender: [.open, .sendAlerts, .sendHeartbeat]
+        // Only an agent forwards as one: its name is its token's person, so an admin's or a
+        // responder's token cannot speak for a host.
+        case .agent: [.open, .forwardAsAgent]
         }
     }
 
@@ -101,6 +107,8 @@ public enum AccessPolicy {
             // (A `where` after several patterns binds only the last one: the method is checked here.)
             return method == "POST" ? .sendAlerts : .administer
         case ("v1", "silences") where method == "POST" || method == "DELETE": return .manageSilences
+        case ("v1", "agents") where method == "POST" && segments.count == 4 && ["signals", "commands", "results"].contains(segments[3]):
+            return .forwardAsAgent
         case ("v1", "incidents"), ("v1", "actions"), ("v1", "runbooks"), ("v1", "action-items"): return .respond
         // Who is on call is incident work: a responder covers for a colleague without an admin.
         case ("v1", "oncall") where segments.count >= 4 && segments[3] == "overrides"
@@ -133,6 +141,7 @@ extension AccessOperation {
         case .read: "read"
         case .sendAlerts: "send alerts"
         case .sendHeartbeat: "send heartbeats"
+        case .forwardAsAgent: "forward as a host agent"
         case .respond: "work incidents or actions"
         case .manageSilences: "create or expire silences"
         case .administer: "administer the daemon (tokens, plugins, configuration)"

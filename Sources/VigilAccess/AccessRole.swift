@@ -9,6 +9,9 @@ public enum AccessRole: String, Codable, Sendable, CaseIterable, CustomStringCon
     case admin
     /// A machine that only sends: alerts and heartbeats (Prometheus' `authorization` credentials).
     case sender
+    /// A host agent (`vigild` with `agent:`): forwards its host's signals and calls in. The token's
+    /// person is the agent's name; it may do nothing else, not even read.
+    case agent
 
     public var description: String { rawValue }
 }

@@ -14,7 +14,7 @@ struct TokensCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Make a token; its secret is printed this once and never stored.")
         @OptionGroup var location: DaemonLocation
-        @Option(help: "viewer, responder, admin or sender.") var role: String
+        @Option(help: "viewer, responder, admin, sender or agent (a host agent; its person is the host's name).") var role: String
         @Option(help: "Who the token speaks for: every change made with it is attributed to this name.") var person: String
         @Option(help: "never (default), a duration (\"90 days\") or an RFC 3339 time.") var expires: String?
         @Flag(help: "Print the documented JSON form (it includes the secret).") var json = false

@@ -9,7 +9,7 @@ public struct VigilCommand: ParsableCommand {
         commandName: "vigil",
         abstract: "Work incidents and inspect a running Vigil daemon.",
         version: VigilVersion.current,
-        subcommands: [StatusCommand.self, IncidentsCommand.self, OnCallCommand.self, RunbooksCommand.self, ActionsCommand.self, SilencesCommand.self, ReportCommand.self, PostMortemCommand.self, ActionItemsCommand.self, PluginsCommand.self, RulesCommand.self, TokensCommand.self,
+        subcommands: [StatusCommand.self, IncidentsCommand.self, AgentsCommand.self, OnCallCommand.self, RunbooksCommand.self, ActionsCommand.self, SilencesCommand.self, ReportCommand.self, PostMortemCommand.self, ActionItemsCommand.self, PluginsCommand.self, RulesCommand.self, TokensCommand.self,
                       EmitCommand.self, ConfigCommand.self, DisasterRecoveryCommand.self, BackupCommand.self, RestoreCommand.self,
                       ChangesCommand.self])
 
@@ -127,6 +127,19 @@ struct StatusCommand: ParsableCommand {
             if c.awaitingApproval > 0 { parts.append("\(c.awaitingApproval) action(s) awaiting approval (vigil actions list)") }
             parts.append("log level \(c.logLevel)")
             print("containment: " + parts.joined(separator: "; "))
+        }
+        if let a = status.agentMode {
+            var line = "host agent, \(a.state)" + (a.connectedTo.map { " to \($0)" } ?? "")
+            line += "; spool \(a.spooled) waiting, \(a.forwarded) forwarded, \(a.dropped) dropped"
+            if let last = a.lastContactAt { line += "; last contact \(last)" }
+            print("agent:     " + line)
+            if let e = a.lastError { print("           last error: \(e)") }
+        }
+        if let agents = status.agents, !agents.isEmpty {
+            let missing = agents.filter { $0.state == "missing" }.count
+            print("agents:    \(agents.count) (\(missing) missing)")
+            print("")
+            print(AgentsCommand.table(agents))
         }
         if !status.lanes.isEmpty {
             var t = TextTable("LANE", "DEPTH", "CAPACITY", "PUBLISHED", "CONSUMED", "SHED", "STALLS", "PAUSED", "PRODUCERS")

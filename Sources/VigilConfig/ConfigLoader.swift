@@ -10,7 +10,7 @@ public enum ConfigLoader {
         "state_dir", "log_level", "control", "severity", "incident_types", "escalation", "roles", "roster",
         "rules", "containment", "templates", "runbooks", "plugins", "bus", "incidents", "http", "alerting",
         "maintenance_windows", "heartbeats", "notifications", "disaster_recovery",
-        "components",
+        "components", "agent", "agents",
     ]
 
     /// Loads the configuration at `path`; throws ``ConfigErrors`` listing every problem.
@@ -141,6 +141,8 @@ public enum ConfigLoader {
         if let h = top["http"] { config.http = HTTPSettingsLoader.load(h, resolve: path) }
         if let a = top["alerting"] { config.alerting = AlertingSettingsLoader.load(a, policy: config.policy) }
         if let h = top["heartbeats"] { config.heartbeats = HeartbeatSettingsLoader.load(h, policy: config.policy) }
+        if let a = top["agent"] { config.agent = AgentSettingsLoader.agent(a, resolve: path) }
+        if let a = top["agents"] { config.agents = AgentSettingsLoader.watch(a, policy: config.policy) }
         if let n = top["notifications"] { config.notifications = NotificationSettingsLoader.load(n, into: &config.policy) }
         if let d = top["disaster_recovery"] {
             let actions = Set(config.policy.containment.values.joined()).union(ContainmentCatalog.actions.map(\.name))

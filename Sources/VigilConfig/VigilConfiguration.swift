@@ -51,6 +51,10 @@ public struct VigilConfiguration: Sendable {
     /// How the outbox retries, falls back and paces each channel (`notifications:`; the contact
     /// order and mirrors are in ``policy``).
     public var notifications = NotificationSettings()
+    /// `agent:` — set when this daemon is a host agent that forwards to central daemons.
+    public var agent: AgentModeSettings?
+    /// `agents:` — how this (central) daemon watches the host agents that call in.
+    public var agents = AgentWatchSettings()
 
     public init(sourceFile: String, baseDirectory: String, stateDirectory: String = "./.vigil",
                 logLevel: String = "info", control: ControlSettings = .init(), policy: IncidentPolicy,

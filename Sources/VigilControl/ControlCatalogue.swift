@@ -118,6 +118,8 @@ public enum ControlCatalogue {
               numbers: ["number"]),
         .init("changes.record", "POST", "/api/v1/changes",
               "Record a change for root-cause help, e.g. a deploy (`kind`, `component`, `summary`, `subject`, `detail`, `at`)"),
+        .init("agents.list", "GET", "/api/v1/agents",
+              "The host agents that call in: last contact, signals received, spool, and whether one is missing"),
         .init("changes.list", "GET", "/api/v1/changes",
               "Recorded changes, newest first (query `since`, `until`, `component`, `kind`, `limit`)",
               numbers: ["limit"], lists: ["kind"]),

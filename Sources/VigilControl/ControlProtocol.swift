@@ -140,11 +140,15 @@ public struct StatusView: Codable, Sendable, Equatable {
     public var rules: Int
     /// What containment has changed in the daemon right now (absent from older daemons).
     public var containment: ContainmentStatus?
+    /// The host agents that call in to this daemon (absent when none ever did).
+    public var agents: [AgentView]?
+    /// Set when this daemon is a host agent: where it forwards and how far it got.
+    public var agentMode: AgentModeView?
 
     public init(version: String, pid: Int32, startedAt: String, uptimeSeconds: Int, configFile: String,
                 configLoadedAt: String, stateDirectory: String, database: String, severityLadder: String,
                 openIncidents: Int, incidentsByState: [String: Int], lanes: [LaneView], plugins: [String: String],
-                rules: Int, containment: ContainmentStatus?) {
+                rules: Int, containment: ContainmentStatus?, agents: [AgentView]? = nil, agentMode: AgentModeView? = nil) {
         self.version = version
         self.pid = pid
         self.startedAt = startedAt
@@ -160,6 +164,8 @@ public struct StatusView: Codable, Sendable, Equatable {
         self.plugins = plugins
         self.rules = rules
         self.containment = containment
+        self.agents = agents
+        self.agentMode = agentMode
     }
 }
 

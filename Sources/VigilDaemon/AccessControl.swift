@@ -98,6 +98,11 @@ public struct AccessControl: Sendable {
                     + AccessRole.allCases.map(\.rawValue).joined(separator: ", "))
             }
             let person = try Self.person(try r.string("person"))
+            // An agent's person is its host's name: it goes into labels and fingerprints.
+            if role == .agent, !AgentName.isValid(person) {
+                throw ControlFailure("person \"\(person)\": an agent token's person is the host's name: "
+                    + "1 to \(AgentName.maximumLength) letters, digits, '.', '_' and '-'")
+            }
             let expires = try Self.expiry(r.optionalString("expires"), now: now)
             let token = APIToken.generate()
             let record = APITokenRecord(id: token.id, hash: token.hash, role: role.rawValue, person: person,

@@ -82,6 +82,11 @@ public actor ControlCommands {
     /// What containment has changed daemon-wide, for `status`.
     private var containmentStatus: @Sendable () async -> ContainmentStatus? = { nil }
     func setContainmentStatus(_ provider: @escaping @Sendable () async -> ContainmentStatus?) { containmentStatus = provider }
+    /// The host agents that call in (a central daemon) and this daemon's own forwarding (a host agent).
+    private var agentViews: @Sendable () async -> [AgentView]? = { nil }
+    private var agentModeView: @Sendable () async -> AgentModeView? = { nil }
+    func setAgentViews(_ provider: @escaping @Sendable () async -> [AgentView]?) { agentViews = provider }
+    func setAgentModeView(_ provider: @escaping @Sendable () async -> AgentModeView?) { agentModeView = provider }
     /// Tokens and acknowledgement links (`tokens.*`, `incidents.ack_link`), set by the composition root.
     private var accessControl: AccessControl?
     public func setAccessControl(_ control: AccessControl) { accessControl = control }
@@ -146,6 +151,7 @@ public actor ControlCommands {
             case "status": return .success(try JSONValue.encoding(try await status()))
             case "emit": return .success(try await emit(request, actor: actor))
             case "rules.sources": return .success(try JSONValue.encoding(await ruleSources(config.rules)))
+            case "agents.list": return .success(try JSONValue.encoding(await agentViews() ?? []))
             case "rules.samples": return .success(try await RuleSampleQuery.handle(request, store: store, clock: clock))
             case "events.send": return .success(try await sendEvents(request, caller: caller))
             case let c where AccessControl.handles(c):
@@ -172,7 +178,7 @@ public actor ControlCommands {
                 guard let pluginControl else { throw ControlFailure("the plugin host is not running", kind: .unavailable) }
                 return .success(try await pluginControl.handle(request, actor: actor))
             default:
-                return .failure(ControlFailure("unknown command \"\(request.command)\"; known: status, emit, events.send, rules.sources, rules.samples, "
+                return .failure(ControlFailure("unknown command \"\(request.command)\"; known: status, emit, events.send, rules.sources, rules.samples, agents.list, "
                     + (IncidentControl.commands + ActionControl.commands + SilenceControl.commands + AccessControl.commands + ["plugins.list", "plugins.show", "plugins.enable", "plugins.disable",
                                                     "plugins.restart"]).joined(separator: ", "), kind: .notFound))
             }
@@ -196,7 +202,8 @@ public actor ControlCommands {
                           openIncidents: byState.filter { open.contains($0.key) }.values.reduce(0, +),
                           incidentsByState: byState,
                           lanes: laneStats(), plugins: await pluginStates(), rules: await ruleCount(),
-                          containment: await containmentStatus())
+                          containment: await containmentStatus(), agents: await agentViews().flatMap { $0.isEmpty ? nil : $0 },
+                          agentMode: await agentModeView())
     }
 
     func emit(_ request: ControlRequest, actor: String) async throws -> JSONValue {

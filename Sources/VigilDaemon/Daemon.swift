@@ -7,6 +7,7 @@ import VigilBus
 import VigilConfig
 import VigilCore
 import VigilIncidents
+import VigilMetrics
 import VigilPluginHost
 import VigilStore
 
@@ -40,6 +41,8 @@ public enum DaemonStartError: Error, CustomStringConvertible {
     case template(String)
     /// The HTTP server cannot be set up (an unreadable TLS certificate or key, a bad --http-listen).
     case http(String)
+    /// Host-agent mode cannot start (an unreadable token file, a spool that cannot be made).
+    case agent(String)
 
     public var description: String {
         switch self {
@@ -50,6 +53,7 @@ public enum DaemonStartError: Error, CustomStringConvertible {
         case .controlSocket(let m): m
         case .template(let m): "a communication template is invalid: \(m)"
         case .http(let m): "the HTTP server cannot start: \(m)"
+        case .agent(let m): "host-agent mode cannot start: \(m)"
         }
     }
 
@@ -63,6 +67,7 @@ public enum DaemonStartError: Error, CustomStringConvertible {
         case .controlSocket: 71
         case .template: 78
         case .http: 78
+        case .agent: 78
         }
     }
 }
@@ -104,6 +109,25 @@ public final class Daemon: Sendable {
         // Before any plugin starts, so a burst of breaches at start meets a warm path.
         await incidents.warmUp()
         await commands.setIncidentControl(IncidentControl(service: incidents, store: store, clock: clock))
+        // A host agent (`agent:`) forwards every signal to the central daemons through a durable
+        // spool instead of opening incidents here; a central daemon applies its agents' signals.
+        let vigilMetrics = VigilMetrics()
+        let forwarder: AgentForwarder?
+        if let settings = config.agent {
+            do {
+                let f = try AgentForwarder(store: store, settings: settings, clock: clock, logger: logger, metrics: vigilMetrics)
+                try await f.prepare()
+                forwarder = f
+            } catch {
+                throw DaemonStartError.agent("\(error)")
+            }
+        } else {
+            forwarder = nil
+        }
+        let deliverSignals: @Sendable ([RuleSignal]) async -> Void = { signals in
+            if let forwarder { await forwarder.enqueue(signals) } else { await incidents.ingest(signals) }
+        }
+        if let forwarder { await commands.setAgentModeView { await forwarder.view() } }
         let access: AccessControl
         do { access = try AccessControl(store: store, clock: clock, stateDirectory: stateDir, incidents: incidents) } catch {
             throw DaemonStartError.stateDirectory(path: stateDir, reason: "\(error)")
@@ -133,7 +157,7 @@ public final class Daemon: Sendable {
         }
         let detection = Detection(rules: config.rules, symbols: symbols, clock: clock, logger: logger,
                                   ownFiles: OwnFileChanges(ownPaths: ownPaths(config), window: config.ownChangeApproval)) { signals in
-            await incidents.ingest(signals)
+            await deliverSignals(signals)
         }
         await commands.setRuleCount { await detection.ruleCount }
         // Recovery watches: the incident service starts and ends them, the rule engine runs them.
@@ -191,7 +215,7 @@ public final class Daemon: Sendable {
             Dictionary(await pluginHost.statuses().map { ($0.name, $0.state.name) }, uniquingKeysWith: { a, _ in a })
         }
         let daemonMetrics = DaemonMetrics(store: store, lanes: { bus.statistics().map(StatusView.LaneView.init) },
-                                          plugins: { await pluginHost.statuses() })
+                                          plugins: { await pluginHost.statuses() }, metrics: vigilMetrics)
         let breakers = CircuitBreakers()
         let response = ResponseEngine(store: store, incidents: incidents, host: pluginHost, bus: bus, breakers: breakers,
                                       settings: config.containment, rules: config.policy.containment,
@@ -237,12 +261,24 @@ public final class Daemon: Sendable {
         ])
         let serving = ServingFlag()
         let alerts = AlertService(store: store, routing: config.alerting, ladder: config.policy.ladder, clock: clock,
-                                  logger: logger, muting: silences) { signals in await incidents.ingest(signals) }
+                                  logger: logger, muting: silences) { signals in await deliverSignals(signals) }
         do { try await alerts.restore() } catch { throw DaemonStartError.database(path: dbPath, reason: "\(error)") }
         await commands.setSilences(silences, activeAlerts: { await alerts.activeAlerts() })
         let shownConfiguration = ShownConfiguration(config)
         let heartbeats = HeartbeatService(store: store, heartbeats: config.heartbeats, ladder: config.policy.ladder,
-                                          clock: clock, logger: logger) { signals in await incidents.ingest(signals) }
+                                          clock: clock, logger: logger) { signals in await deliverSignals(signals) }
+        // The host agents that call in (a host agent does not take other agents' signals).
+        let agents: AgentService? = forwarder == nil
+            ? AgentService(store: store, incidents: incidents, settings: config.agents, ladder: config.policy.ladder,
+                           clock: clock, logger: logger, metrics: vigilMetrics)
+            : nil
+        if let agents {
+            do { try await agents.restore() } catch { throw DaemonStartError.database(path: dbPath, reason: "\(error)") }
+            await commands.setAgentViews { await agents.views() }
+            // An agent's incident's containment runs on its host, sent over the agent's long poll.
+            await response.setRemote { agent, command, limit in await agents.dispatch(agent: agent, command: command, limit: limit) }
+        }
+        if let forwarder { await forwarder.setExecutor { command in await response.runForCentral(command) } }
         do { try await heartbeats.restore() } catch { throw DaemonStartError.database(path: dbPath, reason: "\(error)") }
         var services: [any Service] = [
             ControlSocketService(server: server, logger: logger, serving: serving),
@@ -260,6 +296,7 @@ public final class Daemon: Sendable {
                                     silences.replace(windows: new.maintenanceWindows)
                                     await alerts.replace(routing: new.alerting, ladder: new.policy.ladder)
                                     await heartbeats.replace(new.heartbeats, ladder: new.policy.ladder)
+                                    await agents?.replace(new.agents, ladder: new.policy.ladder)
                                     await outbox.replace(policy: DeliveryPolicy(new.notifications))
                                     shownConfiguration.replace(new)
                                 }),
@@ -277,15 +314,17 @@ public final class Daemon: Sendable {
             ResponseService(engine: response, changes: changes),
         ]
         if let sampleWriter { services.append(RuleSampleWriterService(writer: sampleWriter)) }
+        if let forwarder { services.append(AgentForwarderService(forwarder: forwarder)) }
         if config.http.enabled {
             services.append(try HTTPComposition.server(settings: config.http, listenOverride: options.httpListen,
                                                        configPath: options.configPath, store: store, serving: serving,
                                                        clock: clock, stateDir: stateDir, alerts: alerts,
                                                        access: access, metrics: daemonMetrics, silences: silences,
-                                                       commands: commands, logger: logger, heartbeats: heartbeats,
+                                                       commands: commands, logger: logger, heartbeats: heartbeats, agents: agents,
                                                        shownConfiguration: shownConfiguration, linkBase: linkBase))
             services.append(AlertClockService(alerts: alerts))
             services.append(HeartbeatClockService(heartbeats: heartbeats))
+            if let agents { services.append(AgentClockService(agents: agents)) }
         }
         var groupConfig = ServiceGroupConfiguration(services: services, logger: logger)
         groupConfig.gracefulShutdownSignals = [.sigterm, .sigint]

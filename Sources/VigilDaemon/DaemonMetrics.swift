@@ -14,8 +14,7 @@ public struct DaemonMetrics: Sendable {
 
     /// Registers with the store so every committed incident change is counted.
     public init(store: Store, lanes: @escaping @Sendable () -> [StatusView.LaneView],
-         plugins: @escaping @Sendable () async -> [PluginStatus]) {
-        let metrics = VigilMetrics()
+         plugins: @escaping @Sendable () async -> [PluginStatus], metrics: VigilMetrics = VigilMetrics()) {
         store.onIncidentChangesCommitted { changes in
             for c in changes { metrics.observe(c.incident, c.timeline) }
         }

@@ -65,7 +65,7 @@ enum HTTPComposition {
     static func server(settings: HTTPSettings, listenOverride: String?, configPath: String, store: Store,
                        serving: ServingFlag, clock: any VigilClock, stateDir: String, alerts: AlertService,
                        access: AccessControl, metrics: DaemonMetrics, silences: SilenceService,
-                       commands: ControlCommands, logger: Logger, heartbeats: HeartbeatService? = nil,
+                       commands: ControlCommands, logger: Logger, heartbeats: HeartbeatService? = nil, agents: AgentService? = nil,
                        shownConfiguration: ShownConfiguration, linkBase: LinkBase? = nil) throws(DaemonStartError) -> HTTPServer {
         var listen = settings.listen
         if let text = listenOverride {
@@ -87,6 +87,7 @@ enum HTTPComposition {
         services.resolveTimeout = settings.resolveTimeout
         services.metrics = metrics.metrics
         services.heartbeats = heartbeats
+        services.agents = agents
         services.webhookLease = settings.webhookLease
         // Tokens are checked before any route; the ack-link pages and /metrics are routes of their own.
         let anonymous = AnonymousAccess(rawValue: settings.loopbackAnonymous) ?? .none

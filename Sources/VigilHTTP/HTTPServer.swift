@@ -77,7 +77,7 @@ public struct HTTPServer: Service {
     /// The controllers every server has.
     public static func builtInControllers(_ services: HTTPServices) -> [any HTTPController] {
         [HealthController(services: services), StatusController(services: services), AlertsController(services: services),
-         HeartbeatsController(services: services), WebhooksController(services: services)]
+         HeartbeatsController(services: services), WebhooksController(services: services), AgentsController(services: services)]
     }
 
     /// The controllers the daemon adds to the built-in ones: signed acknowledgement links and

@@ -36,6 +36,8 @@ public struct HTTPServices: Sendable {
     public var metrics: VigilMetrics?
     /// Where `POST /api/v1/heartbeats/NAME` records beats; nil answers the heartbeat routes with 503.
     public var heartbeats: (any HeartbeatIntake)?
+    /// Where `POST /api/v1/agents/signals` applies what host agents forward; nil answers it with 503.
+    public var agents: (any AgentIntake)?
     /// How long a firing alert received by a webhook intake stays firing without being repeated
     /// (`http.webhook_lease`): webhook senders repeat only every repeat interval (4 h by default).
     public var webhookLease: Duration = .seconds(12 * 3600)

@@ -48,6 +48,29 @@ public final class VigilMetrics: Sendable {
         if count > 0 { alertsInvalid.increment(by: Int64(count)) }
     }
 
+    /// Signals forwarded by host agents: applied, duplicates of ones already applied (a replay),
+    /// and refused as malformed (`vigil_agent_signals_total{outcome}`).
+    public func agentSignals(applied: Int, duplicates: Int, refused: Int) {
+        for (outcome, n) in [("applied", applied), ("duplicate", duplicates), ("refused", refused)] where n > 0 {
+            counter("vigil_agent_signals_total", [("outcome", outcome)], Help.agentSignals).increment(by: Int64(n))
+        }
+    }
+
+    /// A host agent's forwarding: requests that failed (`vigil_agent_forward_failures_total`) and
+    /// signals not spooled because the spool was full (`vigil_agent_spool_dropped_total`).
+    public func agentForwardFailed() {
+        counter("vigil_agent_forward_failures_total", [], Help.agentForwardFailures).increment()
+    }
+
+    public func agentSpoolDropped(_ n: Int) {
+        if n > 0 { counter("vigil_agent_spool_dropped_total", [], Help.agentSpoolDropped).increment(by: Int64(n)) }
+    }
+
+    /// Signals waiting in a host agent's spool (`vigil_agent_spool_depth`).
+    public func agentSpoolDepth(_ n: Int) {
+        gauge("vigil_agent_spool_depth", [], Help.agentSpoolDepth).set(Int64(clamping: n))
+    }
+
     /// Counts what one committed incident change recorded: escalations, SLA breaches, notification
     /// outcomes, settled containment actions, and the time to acknowledge and to resolve.
     public func observe(_ incident: Incident, _ entries: [TimelineEntry]) {
@@ -198,4 +221,8 @@ enum Help {
     static let breaches = "Plugin sandbox breaches (denied system calls, deaths by SIGSYS or limits)."
     static let failureRate = "Plugin failures per attempt over the supervisor's sliding window (0 to 1)."
     static let open = "Open incidents, by severity and state."
+    static let agentSignals = "Signals forwarded by host agents, by outcome (applied, duplicate, refused)."
+    static let agentForwardFailures = "Forwarding requests of this host agent that failed (the signals stay spooled)."
+    static let agentSpoolDropped = "Signals this host agent did not spool because its spool was full."
+    static let agentSpoolDepth = "Signals waiting in this host agent's spool."
 }

@@ -273,6 +273,7 @@ enum Schema {
         }
         ChangeSchema.register(in: &m)
         RuleSampleSchema.register(in: &m) // v13-rule-samples
+        AgentSchema.register(in: &m) // v14-agents
         return m
     }
 }

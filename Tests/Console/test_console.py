@@ -16,7 +16,9 @@ import signal
 import sys
 import tempfile
 import unittest
+import json
 import urllib.parse
+import urllib.request
 import xml.etree.ElementTree as ElementTree
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -29,10 +31,20 @@ SKIP = console_daemon.available() or webdriver.available()
 # SIGTERM (a CI timeout, `kill`) ends the run like ^C, so the browsers and vigild are stopped at
 # exit instead of being left running.
 signal.signal(signal.SIGTERM, signal.default_int_handler)
-PAGES = ["/console/incidents", "/console/oncall", "/console/plugins", "/console/bus", "/console/silences",
-         "/console/metrics"]
+PAGES = ["/console/incidents", "/console/oncall", "/console/plugins", "/console/bus", "/console/agents",
+         "/console/silences", "/console/metrics"]
 HOSTILE = """<script>alert("comment")</script> "double" 'single' & <img src=x onerror="alert('img')"> </textarea>"""
 ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+def agent_call_in(base, token, spool="console-test-spool"):
+    """A host agent calls in (POST /api/v1/agents/signals with no signals), as `vigild` with
+    `agent:` does every call_in; its name is its token's person."""
+    body = json.dumps({"version": 1, "spool": spool, "spooled": 0, "agent_version": "0.1.0", "signals": []}).encode()
+    request = urllib.request.Request(base + "/api/v1/agents/signals", data=body, method="POST",
+                                     headers={"Content-Type": "application/json", "Authorization": "Bearer " + token})
+    with urllib.request.urlopen(request, timeout=15) as answer:
+        return json.loads(answer.read())
 
 
 def session_cookie(base, token):
@@ -488,6 +500,20 @@ class ResponderTests(ConsoleCase):
         self.assertIn(("primary", "bob"), [(s["rotation"], s["person"]) for s in shifts],
                       "vigil oncall at 11:00 does not see bob's override")
 
+    def test_the_agents_page_lists_the_host_agents_live(self):
+        d = self.daemon
+        browser = self.signed_in()
+        self.assertEqual(browser.open("/console/agents"), 200)
+        self.assertPageWorks(browser, "/console/agents")
+        browser.wait_stream()  # the table is live: an agent calling in appears without a reload
+        answer = agent_call_in(self.base, self.token("agent", "db-07"))
+        self.assertEqual(answer["agent"], "db-07")
+        self.assertTrue(eventually(lambda: "db-07" in " ".join(browser.texts("table#agents tbody tr")), 20),
+                        "the agent that called in did not appear on /console/agents without a reload")
+        row = " ".join(browser.texts('table#agents tbody tr[data-agent="db-07"]'))
+        self.assertIn("ok", row)
+        self.assertIn("0.1.0", row)
+
     def test_the_bus_plugins_and_metrics_pages(self):
         d = self.daemon
         d.trigger("metrics-probe")
@@ -736,6 +762,7 @@ SCREENS = [  # (name, path or None for the incident page, "/postmortem" for its 
     ("plugins", "/console/plugins", True),
     ("plugin", "/console/plugins/console-probe", True),
     ("bus", "/console/bus", True),
+    ("agents", "/console/agents", True),
     ("silences", "/console/silences", True),
     ("metrics", "/console/metrics", True),
     ("status", "/status", False),
@@ -767,6 +794,8 @@ class ScreenshotTests(ConsoleCase):
         d.vigil("incidents", "declare", "--title", "Status emails arrive late", "--severity", "P4", "--json")
         d.vigil("silences", "add", 'case="orders-db"', "--comment", "Quiet while the orders table is restored",
                 "--duration", "2h", "--author", "alice", "--json")
+        for host in ("db-07", "web-01"):
+            agent_call_in(self.base, self.token("agent", host), spool="spool-" + host)
         return incident
 
     def test_every_page_at_desktop_and_phone_width(self):

@@ -8,8 +8,10 @@ import VigilCore
     static let expected: [AccessRole: Set<AccessOperation>] = [
         .viewer: [.open, .read],
         .responder: [.open, .read, .respond, .manageSilences, .sendHeartbeat],
-        .admin: Set(AccessOperation.allCases),
+        // An admin does everything but speak for a host: only an agent's token forwards as one.
+        .admin: Set(AccessOperation.allCases).subtracting([.forwardAsAgent]),
         .sender: [.open, .sendAlerts, .sendHeartbeat],
+        .agent: [.open, .forwardAsAgent],
     ]
 
     @Test(arguments: AccessRole.allCases)
@@ -51,6 +53,11 @@ import VigilCore
         ("DELETE", "/api/v1/oncall/overrides", .administer), ("POST", "/api/v1/oncall/overrides/12", .administer),
         ("POST", "/api/v1/oncall/schedule", .administer), ("DELETE", "/api/v1/oncall/overrides/12/x", .administer),
         ("POST", "/api/v1/silences/preview", .manageSilences),
+        // Host agents: forwarding, their long poll and its results; the list is a read.
+        ("POST", "/api/v1/agents/signals", .forwardAsAgent), ("POST", "/api/v1/agents/commands", .forwardAsAgent),
+        ("POST", "/api/v1/agents/results", .forwardAsAgent), ("GET", "/api/v1/agents", .read),
+        ("POST", "/api/v1/agents", .administer), ("POST", "/api/v1/agents/other", .administer),
+        ("DELETE", "/api/v1/agents/signals", .administer), ("POST", "/api/v1/agents/signals/x", .administer),
     ])
     func routes(method: String, path: String, operation: AccessOperation) {
         #expect(AccessPolicy.operation(method: method, path: path) == operation, "\(method) \(path)")

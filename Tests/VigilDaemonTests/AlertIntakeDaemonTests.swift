@@ -54,8 +54,8 @@ func alertingConfig(_ alerting: String = "") throws -> String {
 }
 
 /// A fresh API token of `role` from the daemon (reads over HTTP need one; loopback senders do not).
-func apiToken(_ d: DaemonProcess, role: String = "viewer") throws -> String {
-    let r = try vigil(["tokens", "create", "--role", role, "--person", "test-\(role)"], stateDirectory: d.stateDirectory)
+func apiToken(_ d: DaemonProcess, role: String = "viewer", person: String? = nil) throws -> String {
+    let r = try vigil(["tokens", "create", "--role", role, "--person", person ?? "test-\(role)"], stateDirectory: d.stateDirectory)
     guard r.status == 0 else { throw DaemonTestError("vigil tokens create: \(r.err)") }
     return r.out.trimmingCharacters(in: .whitespacesAndNewlines)
 }

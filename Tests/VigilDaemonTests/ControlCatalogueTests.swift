@@ -6,7 +6,7 @@ import VigilDaemon
 /// commands the daemon's executor knows.
 @Suite struct ControlCatalogueTests {
     @Test func everyRoutedCommandIsOneTheDaemonRuns() {
-        let known = Set(["status", "events.send", "rules.sources", "rules.samples", "plugins.list", "plugins.show", "plugins.enable", "plugins.disable"]
+        let known = Set(["status", "events.send", "rules.sources", "rules.samples", "agents.list", "plugins.list", "plugins.show", "plugins.enable", "plugins.disable"]
             + IncidentControl.commands + ActionControl.commands + AccessControl.commands + ["silences.preview"])
         for route in ControlCatalogue.routes {
             #expect(known.contains(route.command), "\(route.method) \(route.path) → unknown \(route.command)")

@@ -27,7 +27,7 @@ func change(_ id: String, title: String = "disk full", at time: Timestamp = t0) 
         #expect(try store.appliedMigrations() == ["v1-incidents", "v2-incident-response", "v3-incident-plugin-index", "v3-alerts", "v3-access-tokens", "v-silences", "v-heartbeats", "v4-notification-people",
                                                    "v5-notification-routing", "v6-incident-browsing", "v6-oncall-overrides",
                                                    "v6-response-metrics", "v7-action-items", "v8-action-item-reminders", "v9-post-mortems", "v10-recovery-watch",
-                                                   "v11-disaster-recovery", "v12-change-records", "v13-rule-samples"])
+                                                   "v11-disaster-recovery", "v12-change-records", "v13-rule-samples", "v14-agents"])
         #expect(FileManager.default.fileExists(atPath: path + "-wal"))
     }
 

@@ -247,3 +247,22 @@ public func eventually(_ seconds: Double = 30, _ condition: () throws -> Bool) r
     }
     return try condition()
 }
+
+/// A loopback port nothing listens on right now (bound and released).
+public func freePort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw DaemonTestError("socket() failed") }
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    addr.sin_port = 0
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { p -> Bool in
+            bind(fd, p, len) == 0 && getsockname(fd, p, &len) == 0
+        }
+    }
+    guard bound else { throw DaemonTestError("bind() failed") }
+    return Int(UInt16(bigEndian: addr.sin_port))
+}

@@ -84,31 +84,55 @@ extension IncidentService {
         return (anchor, firings)
     }
 
-    private func writeBatch(_ signals: [RuleSignal]) async {
+    /// Signals grouped by fingerprint, in the order each fingerprint first appears.
+    static func grouped(_ signals: [RuleSignal]) -> [(String, [RuleSignal])] {
         var order: [String] = []
         var groups: [String: [RuleSignal]] = [:]
         for s in signals {
             if groups[s.fingerprint] == nil { order.append(s.fingerprint) }
             groups[s.fingerprint, default: []].append(s)
         }
+        return order.compactMap { fp in groups[fp].map { (fp, $0) } }
+    }
+
+    /// Signals whose intake must commit with a record of their own, in one transaction: a host
+    /// agent's forwarded batch and its cursor (``AgentService``). `prepare` runs inside the
+    /// transaction, reads what it needs (the cursor), and returns the signals to apply and a
+    /// result; if anything throws, nothing of it is stored and the error reaches the caller.
+    public func ingest<T: Sendable>(recording prepare: @escaping @Sendable (StoreTransaction) throws -> ([RuleSignal], T)) async throws -> T {
         let workflow = self.workflow
-        let ordered = order.compactMap { fp in groups[fp].map { (fp, $0) } }
+        let (outcome, result) = try await store.write(priority: .urgent) { tx in
+            let (signals, result) = try prepare(tx)
+            return (try Self.apply(Self.grouped(signals), workflow: workflow, tx: tx), result)
+        }
+        applied(outcome)
+        return result
+    }
+
+    /// What follows a stored batch: the log lines of opened incidents, the status page, containment.
+    private func applied(_ outcome: BatchOutcome) {
+        for incident in outcome.opened {
+            logger.notice("incident opened", metadata: [
+                "id": "\(incident.id)", "severity": "\(incident.severity.code)", "source": "\(incident.source)",
+                "occurrences": "\(incident.occurrences)"])
+        }
+        if outcome.statusPageChanged { statusPage?.publishSoon() }
+        tellResponder(outcome.opened)
+    }
+
+    private func writeBatch(_ signals: [RuleSignal]) async {
+        let workflow = self.workflow
+        let ordered = Self.grouped(signals)
         do {
             // Urgent: a burst of breaches is stored before the plugin-state, delivery and
             // containment writes that the same burst causes (see WriteScheduler).
             let outcome = try await store.write(priority: .urgent) { tx in
                 try Self.apply(ordered, workflow: workflow, tx: tx)
             }
-            for incident in outcome.opened {
-                logger.notice("incident opened", metadata: [
-                    "id": "\(incident.id)", "severity": "\(incident.severity.code)", "source": "\(incident.source)",
-                    "occurrences": "\(incident.occurrences)"])
-            }
-            if outcome.statusPageChanged { statusPage?.publishSoon() }
-            tellResponder(outcome.opened)
+            applied(outcome)
         } catch {
             logger.error("rule signals could not be stored; they are lost", metadata: [
-                "signals": "\(signals.count)", "fingerprints": "\(order.count)", "error": "\(error)"])
+                "signals": "\(signals.count)", "fingerprints": "\(ordered.count)", "error": "\(error)"])
         }
     }
 

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import VigilBus
 import VigilCore
+import VigilHTTP
 import VigilIncidents
 import VigilPluginHost
 import VigilPluginProtocol
@@ -50,6 +51,9 @@ public actor ResponseEngine {
     var breakerTrials: [String: Timestamp] = [:]
     /// Says whether a silence or maintenance window mutes automated containment of an incident.
     var muter: (@Sendable (Incident) -> Mute?)?
+    /// Sends an action to a host agent and waits for its answer (a central daemon's agent service).
+    var remote: (@Sendable (String, AgentCommand, Duration) async -> AgentCommandResult?)?
+    func setRemote(_ remote: @escaping @Sendable (String, AgentCommand, Duration) async -> AgentCommandResult?) { self.remote = remote }
     /// (incident, mute) pairs whose skipped automated start is already in the timeline.
     var mutedStarts: Set<String> = []
 
@@ -285,14 +289,12 @@ public actor ResponseEngine {
         let evidence = (try? await store.evidence(incidentID: incident.id)) ?? []
         let context = ActionContext(incident: incident, evidence: evidence, params: params, dryRun: r.dryRun,
                                     now: clock.now(), deadline: deadline, manual: r.params["manual"] == .bool(true))
-        var parts: [(performer: String, outcome: ActionOutcome)] = []
-        let name = r.name
-        if ContainmentCatalog.info(name)?.builtIn == true {
-            let builtIns = self.builtIns
-            parts.append(("vigild", await Self.withDeadline(deadline) { await builtIns.run(name, context) }))
-        }
-        for plugin in await providers(of: r.name) {
-            parts.append(("plugin:\(plugin)", await callPlugin(plugin, action: r.name, context: context)))
+        let parts: [(performer: String, outcome: ActionOutcome)]
+        if let agent = AgentService.host(of: incident) {
+            // The incident is on a host agent's host: the action runs there, not here.
+            parts = [("agent:\(agent)", await runOnAgent(agent, action: r.name, context: context, evidence: evidence))]
+        } else {
+            parts = await runHere(r.name, context: context)
         }
         let now = clock.now()
         let available = parts.filter { !$0.outcome.unavailable }
@@ -306,17 +308,7 @@ public actor ResponseEngine {
         }
         let detail = parts.isEmpty ? "not available: no built-in and no loaded action plugin declares \(r.name)"
             : parts.map { "\($0.performer): \($0.outcome.detail)" }.joined(separator: "; ")
-        var undo: [String: JSONValue] = [:]
-        for (performer, outcome) in parts where outcome.ok && !r.dryRun {
-            guard let u = outcome.undo else { continue }
-            if performer == "vigild" { undo["builtin"] = u } else {
-                var list = undo["plugins"]?.arrayValue ?? []
-                var entry = u.objectValue ?? [:]
-                entry["plugin"] = .string(String(performer.dropFirst("plugin:".count)))
-                list.append(.object(entry))
-                undo["plugins"] = .array(list)
-            }
-        }
+        let undo = r.dryRun ? [:] : Self.undoRecord(parts)
         r.state = state.rawValue
         r.completedAt = now.nanoseconds
         r.result = .object([
@@ -350,6 +342,140 @@ public actor ResponseEngine {
             logger.warning("containment action failed", metadata: ["action": "\(r.name)", "incident": "\(incident.id)",
                                                                   "detail": "\(detail)"])
         }
+    }
+
+    /// Runs an action on this host: the built-in part, then every loaded action plugin that declares it.
+    func runHere(_ name: String, context: ActionContext) async -> [(performer: String, outcome: ActionOutcome)] {
+        var parts: [(performer: String, outcome: ActionOutcome)] = []
+        if ContainmentCatalog.info(name)?.builtIn == true {
+            let builtIns = self.builtIns
+            parts.append(("vigild", await Self.withDeadline(context.deadline) { await builtIns.run(name, context) }))
+        }
+        for plugin in await providers(of: name) {
+            parts.append(("plugin:\(plugin)", await callPlugin(plugin, action: name, context: context)))
+        }
+        return parts
+    }
+
+    /// Sends an action to the host agent whose host the incident is on and waits for its answer
+    /// (the action's deadline plus ``remotePickUp``). Undo stays on the agent's host: what
+    /// reverts it is not brought back here, so `vigil actions undo` does not apply to it.
+    private func runOnAgent(_ agent: String, action: String, context: ActionContext, evidence: [EvidenceRecord]) async -> ActionOutcome {
+        guard let remote else { return .unavailable("incident \(context.incident.id) is on host agent \(agent), and this daemon takes no agents") }
+        let milliseconds = context.deadline.components.seconds.multipliedReportingOverflow(by: 1000)
+        let command = AgentCommand(
+            id: UUID().uuidString.lowercased(), action: action, params: context.params, dryRun: context.dryRun,
+            manual: context.manual, deadlineMilliseconds: milliseconds.overflow ? .max : milliseconds.partialValue,
+            incident: context.incident,
+            evidence: evidence.suffix(50).map { .init(time: Timestamp(nanoseconds: $0.time), source: $0.source, kind: $0.kind, content: $0.content) })
+        guard let result = await remote(agent, command, context.deadline + Self.remotePickUp) else {
+            return ActionOutcome(ok: false, detail: "host agent \(agent) did not run it: it is not calling in, or it did not answer within "
+                + DurationText.format(context.deadline + Self.remotePickUp))
+        }
+        return ActionOutcome(ok: result.ok, detail: result.detail, evidence: result.evidence, undo: result.undo, unavailable: result.unavailable)
+    }
+
+    /// Asks the host agent to undo what it did for an action (its own undo record).
+    private func undoOnAgent(_ agent: String, action: String, undo: JSONValue, incidentID: String?) async -> ActionOutcome {
+        guard let remote else { return ActionOutcome(ok: false, detail: "this daemon takes no agents") }
+        guard let incidentID, let incident = try? await store.incident(id: incidentID) else {
+            return ActionOutcome(ok: false, detail: "the action's incident is not in the store")
+        }
+        let deadline = settings.deadline(of: action)
+        var command = AgentCommand(id: UUID().uuidString.lowercased(), action: action, params: [:], dryRun: false, manual: true,
+                                   deadlineMilliseconds: Int64(deadline.components.seconds) * 1000, incident: incident, evidence: [])
+        command.undo = undo
+        guard let result = await remote(agent, command, deadline + Self.remotePickUp) else {
+            return ActionOutcome(ok: false, detail: "host agent \(agent) did not answer: it is not calling in, or it did not answer within "
+                + DurationText.format(deadline + Self.remotePickUp))
+        }
+        return ActionOutcome(ok: result.ok, detail: result.detail)
+    }
+
+    /// How to undo what `parts` did: the built-in part's undo under `builtin`, each plugin's under
+    /// `plugins`, a host agent's (its own such record) under `agent`.
+    static func undoRecord(_ parts: [(performer: String, outcome: ActionOutcome)]) -> [String: JSONValue] {
+        var undo: [String: JSONValue] = [:]
+        for (performer, outcome) in parts where outcome.ok {
+            guard let u = outcome.undo else { continue }
+            if performer == "vigild" {
+                undo["builtin"] = u
+            } else if performer.hasPrefix("agent:") {
+                undo["agent"] = .object(["name": .string(String(performer.dropFirst("agent:".count))), "undo": u])
+            } else {
+                var list = undo["plugins"]?.arrayValue ?? []
+                var entry = u.objectValue ?? [:]
+                entry["plugin"] = .string(String(performer.dropFirst("plugin:".count)))
+                list.append(.object(entry))
+                undo["plugins"] = .array(list)
+            }
+        }
+        return undo
+    }
+
+    /// Undoes on this host what an action's undo record lists (built-in part and plugins).
+    func undoHere(_ name: String, _ undo: [String: JSONValue]) async -> (ok: Bool, details: [String]) {
+        var details: [String] = []
+        var ok = true
+        if let b = undo["builtin"] {
+            let o = await builtIns.undo(name, b)
+            ok = ok && o.ok
+            details.append("vigild: \(o.detail)")
+        }
+        for entry in undo["plugins"]?.arrayValue ?? [] {
+            guard let o = entry.objectValue, let plugin = o["plugin"]?.stringValue, let action = o["action"]?.stringValue else {
+                continue
+            }
+            do {
+                guard let host else { throw ResponseError("no plugin host") }
+                let result = await nftables.handle(
+                    plugin: plugin, result: try await host.act(plugin, action: action, params: o["params"]?.objectValue ?? [:],
+                                                               deadline: settings.deadline(of: name)),
+                    dryRun: false)
+                ok = ok && result.ok
+                details.append("plugin:\(plugin) \(action): \(result.detail)")
+            } catch {
+                ok = false
+                details.append("plugin:\(plugin) \(action): \(error)")
+            }
+        }
+        return (ok, details)
+    }
+
+    /// How long past an action's deadline the central daemon waits for a host agent's answer.
+    static let remotePickUp: Duration = .seconds(30)
+
+    /// On a host agent: runs an action the central daemon sent (``AgentCommand``) on this host
+    /// and says what it did. Nothing is stored here: the action is recorded on the central daemon.
+    public func runForCentral(_ command: AgentCommand) async -> AgentCommandResult {
+        let deadline = Duration.milliseconds(min(max(command.deadlineMilliseconds, 1), 3_600_000))
+        let evidence = command.evidence.map {
+            EvidenceRecord(incidentID: command.incident.id, time: $0.time, source: $0.source, kind: $0.kind, content: $0.content)
+        }
+        let context = ActionContext(incident: command.incident, evidence: evidence, params: command.params, dryRun: command.dryRun,
+                                    now: clock.now(), deadline: deadline, manual: command.manual)
+        if let undo = command.undo {
+            let (ok, details) = await undoHere(command.action, undo.objectValue ?? [:])
+            let detail = details.isEmpty ? "nothing to undo on this host" : details.joined(separator: "; ")
+            logger.notice("host agent: undid a containment action for the central daemon", metadata: [
+                "action": "\(command.action)", "incident": "\(command.incident.id)", "ok": "\(ok)", "detail": "\(detail)"])
+            return AgentCommandResult(id: command.id, ok: ok, unavailable: false, detail: detail, evidence: [:]).bounded()
+        }
+        let parts = await runHere(command.action, context: context)
+        let available = parts.filter { !$0.outcome.unavailable }
+        let detail = parts.isEmpty ? "not available on this host: no built-in and no loaded action plugin declares \(command.action)"
+            : parts.map { "\($0.performer): \($0.outcome.detail)" }.joined(separator: "; ")
+        logger.notice("host agent: ran a containment action for the central daemon", metadata: [
+            "action": "\(command.action)", "incident": "\(command.incident.id)", "dry_run": "\(command.dryRun)", "detail": "\(detail)"])
+        let performers = JSONValue.array(parts.map { p in
+            .object(["by": .string(p.performer), "ok": .bool(p.outcome.ok), "unavailable": .bool(p.outcome.unavailable),
+                     "detail": .string(p.outcome.detail), "evidence": .object(p.outcome.evidence)])
+        })
+        var result = AgentCommandResult(id: command.id, ok: !available.isEmpty && available.allSatisfy(\.outcome.ok),
+                                        unavailable: available.isEmpty, detail: detail, evidence: ["performers": performers])
+        let undo = command.dryRun ? [:] : Self.undoRecord(parts.filter { !$0.performer.hasPrefix("agent:") })
+        result.undo = undo.isEmpty ? nil : .object(undo)
+        return result.bounded()
     }
 
     var builtIns: BuiltInActions {
@@ -493,29 +619,12 @@ public actor ResponseEngine {
             throw ResponseError("action \(id) (\(r.name)) has nothing to undo"
                                 + (ContainmentCatalog.info(r.name)?.reversal == .copyOnly ? " (it only made a copy)" : ""))
         }
-        var details: [String] = []
-        var ok = true
-        if let b = undo["builtin"] {
-            let o = await builtIns.undo(r.name, b)
+        var (ok, details) = await undoHere(r.name, undo)
+        // What an action did on a host agent's host is undone there.
+        if let remoteUndo = undo["agent"]?.objectValue, let agent = remoteUndo["name"]?.stringValue, let agentUndo = remoteUndo["undo"] {
+            let o = await undoOnAgent(agent, action: r.name, undo: agentUndo, incidentID: r.incidentID)
             ok = ok && o.ok
-            details.append("vigild: \(o.detail)")
-        }
-        for entry in undo["plugins"]?.arrayValue ?? [] {
-            guard let o = entry.objectValue, let plugin = o["plugin"]?.stringValue, let action = o["action"]?.stringValue else {
-                continue
-            }
-            do {
-                guard let host else { throw ResponseError("no plugin host") }
-                let result = await nftables.handle(
-                    plugin: plugin, result: try await host.act(plugin, action: action, params: o["params"]?.objectValue ?? [:],
-                                                               deadline: settings.deadline(of: r.name)),
-                    dryRun: false)
-                ok = ok && result.ok
-                details.append("plugin:\(plugin) \(action): \(result.detail)")
-            } catch {
-                ok = false
-                details.append("plugin:\(plugin) \(action): \(error)")
-            }
+            details.append("agent:\(agent): \(o.detail)")
         }
         let detail = details.joined(separator: "; ")
         if ok { r.state = ActionState.undone.rawValue }

@@ -335,7 +335,7 @@ public struct ConsoleController: HTTPController {
 
     static let navItems: [(String, String)] = [
         ("/console/incidents", "Incidents"), ("/console/oncall", "On call"), ("/console/plugins", "Plugins"),
-        ("/console/bus", "Bus"), ("/console/silences", "Silences"), ("/console/metrics", "Metrics"), ("/status", "Status page"),
+        ("/console/bus", "Bus"), ("/console/agents", "Agents"), ("/console/silences", "Silences"), ("/console/metrics", "Metrics"), ("/status", "Status page"),
     ]
 
     func render(_ template: String, _ context: [String: Any]) -> String {

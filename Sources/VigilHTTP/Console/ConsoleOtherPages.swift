@@ -110,6 +110,24 @@ extension ConsoleController {
             case .failure(let r): return Self.plain(r.status, r.message)
             }
         }
+        router.get("/console/agents") { request, _ in
+            switch await requireSignIn(request) {
+            case .failure(let r): return r.response
+            case .success(let s):
+                switch await agentTable(signed: s) {
+                case .success(let html): return page("Host agents", signed: s, template: "agents", ["rows": html], path: "/console/agents")
+                case .failure(let r):
+                    return page("Host agents", signed: s, template: "agents", ["rows": ""], status: r.status, error: r.message, path: "/console/agents")
+                }
+            }
+        }
+        router.get("/console/agents/rows") { request, _ in
+            guard let s = await signed(request) else { return Self.plain(.unauthorized, "Sign in first.") }
+            switch await agentTable(signed: s) {
+            case .success(let html): return Self.html(html, status: .ok, cache: false)
+            case .failure(let r): return Self.plain(r.status, r.message)
+            }
+        }
         router.get("/console/silences") { request, _ in
             switch await requireSignIn(request) {
             case .failure(let r): return r.response
@@ -348,6 +366,31 @@ extension ConsoleController {
                 },
                 "at": now.rfc3339,
             ]))
+        }
+    }
+
+    /// The host agents that call in to this daemon, or — on a host agent — where it forwards.
+    func agentTable(signed s: Signed) async -> Result<String, Refusal> {
+        switch await fetch(StatusView.self, "status", as: s) {
+        case .failure(let r): return .failure(r)
+        case .success(let status):
+            let agents = status.agents ?? []
+            var context: [String: Any] = [
+                "agents": agents.map {
+                    ["name": $0.name, "state": $0.state, "missing": $0.state == "missing", "lastContact": $0.lastContactAt,
+                     "silent": "\($0.silentSeconds) s", "received": $0.received, "spooled": $0.spooled,
+                     "version": $0.version ?? "-"] as [String: Any]
+                },
+                "any": !agents.isEmpty,
+                "none": agents.isEmpty && status.agentMode == nil,
+                "at": services.clock.now().rfc3339,
+            ]
+            if let a = status.agentMode {
+                context["mode"] = ["state": a.state, "connectedTo": a.connectedTo ?? "", "central": a.central.joined(separator: ", "),
+                                   "spooled": a.spooled, "forwarded": a.forwarded, "dropped": a.dropped,
+                                   "lastContact": a.lastContactAt ?? "never", "lastError": a.lastError ?? ""] as [String: Any]
+            }
+            return .success(render("agent-rows", context))
         }
     }
 

@@ -51,7 +51,7 @@ public enum ConsoleAccess {
         "status", "incidents.list", "incidents.count", "incidents.show", "incidents.timeline", "runbooks.list",
         "runbooks.show", "oncall", "oncall.schedule", "oncall.overrides", "actions.list", "actions.show",
         "actions.catalog", "plugins.list", "plugins.show", "silences.list", "silences.preview", "report.response",
-        "postmortem.show", "actionitems.list",
+        "postmortem.show", "actionitems.list", "agents.list",
     ]
     public static let silenceChanges: Set<String> = ["silences.add", "silences.expire"]
     public static let adminChanges: Set<String> = ["plugins.enable", "plugins.disable", "incidents.ack_link"]

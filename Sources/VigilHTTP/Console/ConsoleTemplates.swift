@@ -6,7 +6,7 @@ enum ConsoleTemplates {
     static let all: [String: String] = [
         "layout": layout, "signin": signin, "incidents": incidents, "incident-rows": incidentRows,
         "incident": incident, "timeline": timeline, "oncall": oncall, "plugins": plugins, "plugin": plugin,
-        "plugin-rows": pluginRows, "bus": bus, "lanes": lanes, "silences": silences, "silence-rows": silenceRows, "preview": preview,
+        "plugin-rows": pluginRows, "bus": bus, "lanes": lanes, "agents": agents, "agent-rows": agentRows, "silences": silences, "silence-rows": silenceRows, "preview": preview,
         "metrics": metrics, "status": status, "message": message, "postmortem": postmortem,
     ]
 
@@ -377,6 +377,23 @@ enum ConsoleTemplates {
 <div class="scroll"><table id="lanes" class="responsive"><thead><tr><th scope="col">Lane</th><th scope="col">Depth</th><th scope="col">Capacity</th><th scope="col">Published</th><th scope="col">Per second</th><th scope="col">Shed</th><th scope="col">Stalls</th><th scope="col">Paused</th></tr></thead><tbody>
 {{#lanes}}<tr data-lane="{{lane}}"><td data-label="Lane">{{lane}}</td><td data-label="Depth">{{depth}}</td><td data-label="Capacity">{{capacity}}</td><td data-label="Published">{{published}}</td><td data-label="Per second">{{rate}}</td><td data-label="Shed">{{shed}}</td><td data-label="Stalls">{{stalls}}</td><td data-label="Paused">{{paused}}</td></tr>{{/lanes}}
 </tbody></table></div>
+<p class="muted">Measured {{at}}.</p>
+"""#
+
+    static let agents = #"""
+<h1>Host agents</h1>
+<p class="live"><span id="live-status" aria-live="polite">Connecting…</span></p>
+<div id="agents-box" data-fragment="/console/agents/rows" data-live="tick">
+{{{rows}}}
+</div>
+"""#
+
+    static let agentRows = #"""
+{{#mode}}<p id="agent-mode">This daemon is a host agent: <strong>{{state}}</strong>{{#connectedTo}} to {{connectedTo}}{{/connectedTo}} (central: {{central}}). Spool: {{spooled}} waiting, {{forwarded}} forwarded, {{dropped}} dropped; last contact {{lastContact}}.{{#lastError}} Last error: {{lastError}}{{/lastError}}</p>{{/mode}}
+{{#none}}<p class="muted">No host agent has called in. A host runs <code>vigild</code> with an <code>agent:</code> section and a token of role agent (Docs/agents.md).</p>{{/none}}
+{{#any}}<div class="scroll"><table id="agents" class="responsive"><thead><tr><th scope="col">Agent</th><th scope="col">State</th><th scope="col">Last contact</th><th scope="col">Silent</th><th scope="col">Signals received</th><th scope="col">Spooled</th><th scope="col">Version</th></tr></thead><tbody>
+{{#agents}}<tr data-agent="{{name}}"><td data-label="Agent">{{name}}</td><td data-label="State">{{#missing}}<strong class="sev-P1">missing</strong>{{/missing}}{{^missing}}{{state}}{{/missing}}</td><td data-label="Last contact">{{lastContact}}</td><td data-label="Silent">{{silent}}</td><td data-label="Signals received">{{received}}</td><td data-label="Spooled">{{spooled}}</td><td data-label="Version">{{version}}</td></tr>{{/agents}}
+</tbody></table></div>{{/any}}
 <p class="muted">Measured {{at}}.</p>
 """#
 

@@ -1,0 +1,1 @@
+../../../Sources/VigilControl/AgentViews.swift

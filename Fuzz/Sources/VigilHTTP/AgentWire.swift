@@ -1,0 +1,1 @@
+../../../Sources/VigilHTTP/AgentWire.swift
