@@ -4,7 +4,7 @@ import VigilCore
 /// `agent:` (this daemon is a host agent) and `agents:` (how a central daemon watches its agents).
 /// See ``AgentModeSettings`` and ``AgentWatchSettings``.
 enum AgentSettingsLoader {
-    static let agentKeys = ["central", "token_file", "call_in", "batch", "spool_limit", "timeout"]
+    static let agentKeys = ["central", "token_file", "call_in", "batch", "spool_limit", "timeout", "ca_file"]
     static let watchKeys = ["missing_after", "severity", "incident_type", "component"]
 
     static func agent(_ node: YAMLNode, resolve: (String) -> String) -> AgentModeSettings? {
@@ -46,6 +46,7 @@ enum AgentSettingsLoader {
                 settings.timeout = d
             }
         }
+        if let n = f["ca_file"], let path = n.string("ca_file") { settings.caFile = resolve(path) }
         return token == nil ? nil : settings
     }
 

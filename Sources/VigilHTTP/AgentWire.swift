@@ -126,7 +126,9 @@ public enum AgentWire: WireText {
             throw Refusal(message: "spool must be 1 to \(AgentLimits.maximumSpoolIDLength) letters, digits and '-'")
         }
         guard (envelope.spooled ?? 0) >= 0 else { throw Refusal(message: "spooled must be 0 or more") }
-        if let v = envelope.agentVersion, v.utf8.count > 64 { throw Refusal(message: "agent_version has more than 64 bytes") }
+        if let v = envelope.agentVersion, v.utf8.count > 64 || !v.utf8.allSatisfy({ $0 >= 32 && $0 < 127 }) {
+            throw Refusal(message: "agent_version must be at most 64 printable ASCII characters")
+        }
         var batch = AgentBatch(spool: spool, spooled: envelope.spooled ?? 0, agentVersion: envelope.agentVersion)
         var previous: Int64 = 0
         for (index, entry) in envelope.signals.enumerated() {
@@ -191,6 +193,60 @@ public enum AgentWire: WireText {
                 signal = .failure(Refusal(message: AgentWire.decodingReason(error, below: c.codingPath.count + 1)))
             }
         }
+    }
+
+    /// A signal made to keep the bounds ``check(_:now:)`` holds the central daemon to, on the
+    /// agent before it is spooled, so a genuine signal is never refused: label values and texts
+    /// are shortened (marked with `…`), labels past the count or with names that are not label
+    /// names are left out (their number in `agent_labels_dropped`), a long fingerprint keeps its
+    /// head and a hash of the whole (so it stays one incident), a value that is not finite becomes
+    /// the largest finite one of its sign.
+    public static func fit(_ signal: RuleSignal) -> RuleSignal {
+        var s = signal
+        var labels: [String: String] = [:]
+        var dropped = 0
+        for name in s.labels.keys.sorted() {
+            guard LabelName.isValid(name), name.utf8.count <= 128, labels.count < AgentLimits.maximumLabels - 1 else {
+                dropped += 1
+                continue
+            }
+            labels[name] = shortened(s.labels[name] ?? "", to: AgentLimits.maximumLabelValueBytes)
+        }
+        if dropped > 0 { labels["agent_labels_dropped"] = "\(dropped)" }
+        s.labels = labels
+        if s.fingerprint.isEmpty { s.fingerprint = "-" }
+        if s.fingerprint.utf8.count > AgentLimits.maximumFingerprintBytes {
+            let hash = AlertFingerprint.hex(["fingerprint": s.fingerprint])
+            s.fingerprint = shortened(s.fingerprint, to: AgentLimits.maximumFingerprintBytes - 20, mark: "") + "#" + hash
+        }
+        if s.ruleID.isEmpty { s.ruleID = "-" }
+        s.ruleID = shortened(s.ruleID, to: 256)
+        let limit = AgentLimits.maximumTextBytes
+        s.expression = shortened(s.expression, to: limit)
+        s.unit = shortened(s.unit, to: limit)
+        s.section = s.section.map { shortened($0, to: limit) }
+        s.incidentType = s.incidentType.map { shortened($0, to: limit) }
+        s.severity = s.severity.map { shortened($0, to: limit) }
+        s.containmentCategory = s.containmentCategory.map { shortened($0, to: limit) }
+        s.description = s.description.map { shortened($0, to: limit) }
+        s.runbook = s.runbook.map { shortened($0, to: limit) }
+        if !s.value.isFinite { s.value = s.value.isNaN ? 0 : (s.value < 0 ? -.greatestFiniteMagnitude : .greatestFiniteMagnitude) }
+        return s
+    }
+
+    /// `text` cut to at most `bytes` UTF-8 bytes on a character boundary, ending with `mark` when cut.
+    static func shortened(_ text: String, to bytes: Int, mark: String = "…") -> String {
+        guard text.utf8.count > bytes else { return text }
+        var out = ""
+        var used = 0
+        let room = max(0, bytes - mark.utf8.count)
+        for c in text {
+            let n = c.utf8.count
+            if used + n > room { break }
+            out.append(c)
+            used += n
+        }
+        return out + mark
     }
 
     /// The bounds a forwarded signal must keep, with its future times brought back to `now`.

@@ -17,7 +17,12 @@ public protocol AgentIntake: Sendable {
 /// A forwarded request the agent service will not take (a new agent beyond the limit).
 public struct AgentIntakeRefusal: Error, Sendable, CustomStringConvertible {
     public var message: String
-    public init(_ message: String) { self.message = message }
+    /// 403 (not allowed) or 409 (not now: a request of the same agent is still being applied).
+    public var status: Int
+    public init(_ message: String, status: Int = 403) {
+        self.message = message
+        self.status = status
+    }
     public var description: String { message }
 }
 
@@ -46,14 +51,15 @@ public struct AgentsController: HTTPController {
             case .success(let decoded): batch = decoded
             case .failure(let refusal): throw APIError(.badRequest, refusal.message)
             }
-            for r in batch.refused {
-                context.logger.warning("a forwarded signal was refused", metadata: [
-                    "agent": "\(agent)", "seq": "\(r.seq)", "reason": "\(r.reason)"])
+            // One line per request, however many were refused (the first reason stands for them).
+            if let first = batch.refused.first {
+                context.logger.warning("forwarded signals were refused", metadata: [
+                    "agent": "\(agent)", "refused": "\(batch.refused.count)", "first_seq": "\(first.seq)", "reason": "\(first.reason)"])
             }
             do {
                 return try JSONResponse.encode(try await intake.receive(agent: agent, batch: batch))
             } catch let refusal as AgentIntakeRefusal {
-                throw APIError(.forbidden, refusal.message)
+                throw APIError(refusal.status == 409 ? .conflict : .forbidden, refusal.message)
             } catch {
                 context.logger.error("forwarded signals could not be stored", metadata: [
                     "agent": "\(agent)", "signals": "\(batch.items.count)", "error": "\(error)"])

@@ -97,17 +97,37 @@ extension Store {
     }
 
     /// Appends signals (JSON bodies) in order, durable when this returns. The spool holds at most
-    /// `limit`: signals that would go past it are not stored, and their count is returned as
+    /// `limit`, and `reserve` more for those marked (resolved signals, which must not be lost while
+    /// their firing waits): signals past that are not stored, and their count is returned as
     /// `dropped` (the oldest are kept: they are what the central daemons have not seen).
-    public func appendToAgentSpool(_ bodies: [Data], queuedAt: Timestamp, limit: Int) async throws -> (appended: Int, dropped: Int) {
-        guard !bodies.isEmpty else { return (0, 0) }
+    public func appendToAgentSpool(_ items: [(body: Data, reserved: Bool)], queuedAt: Timestamp, limit: Int,
+                                   reserve: Int = 0) async throws -> (appended: Int, dropped: Int) {
+        guard !items.isEmpty else { return (0, 0) }
         return try await Self.reportingRefusal { try await pool.write { db in
-            let held = try Self.agentSpoolCount(db)
-            let room = max(0, limit - held)
-            let taken = bodies.prefix(room)
+            var held = try Self.agentSpoolCount(db)
+            var appended = 0
             let statement = try db.cachedStatement(sql: "INSERT INTO agentSpool (body, queuedAt) VALUES (?, ?)")
-            for body in taken { try statement.execute(arguments: [body, queuedAt.nanoseconds]) }
-            return (taken.count, bodies.count - taken.count)
+            for item in items where held < (item.reserved ? limit + reserve : limit) {
+                try statement.execute(arguments: [item.body, queuedAt.nanoseconds])
+                held += 1
+                appended += 1
+            }
+            return (appended, items.count - appended)
+        } }
+    }
+
+    /// Appends unreserved signals (see ``appendToAgentSpool(_:queuedAt:limit:reserve:)``).
+    public func appendToAgentSpool(_ bodies: [Data], queuedAt: Timestamp, limit: Int) async throws -> (appended: Int, dropped: Int) {
+        try await appendToAgentSpool(bodies.map { ($0, false) }, queuedAt: queuedAt, limit: limit)
+    }
+
+    /// A new spool id, for a spool whose numbers went back (its state folder restored from a backup).
+    public func renewAgentSpoolIdentity(now: Timestamp) async throws -> String {
+        try await Self.reportingRefusal { try await pool.write { db in
+            let id = UUID().uuidString.lowercased()
+            try db.execute(sql: "INSERT OR REPLACE INTO agentSpoolIdentity (id, spool, createdAt) VALUES (1, ?, ?)",
+                           arguments: [id, now.nanoseconds])
+            return id
         } }
     }
 

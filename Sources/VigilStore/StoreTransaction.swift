@@ -80,10 +80,20 @@ public struct StoreTransaction {
 
     /// The oldest open incident about this plugin (its `plugin` label, which only the daemon and
     /// operators set): the one the daemon's later signals about the same plugin correlate with.
-    public func openIncident(plugin: String) throws -> Incident? {
+    ///
+    /// `origin` keeps hosts apart: a host agent's incidents have fingerprints starting with
+    /// `agent/NAME/` and correlate only with that agent's; nil means this daemon's own (no such prefix).
+    public func openIncident(plugin: String, origin: String? = nil) throws -> Incident? {
+        if let origin {
+            let statement = try db.cachedStatement(sql: """
+                SELECT * FROM incident WHERE json_extract(labels, '$.plugin') = ? AND state IN (\(Self.openStates))
+                AND substr(fingerprint, 1, ?) = ? ORDER BY createdAt ASC LIMIT 1
+                """)
+            return try IncidentRecord.fetchOne(statement, arguments: [plugin, origin.utf8.count, origin])?.incident()
+        }
         let statement = try db.cachedStatement(sql: """
             SELECT * FROM incident WHERE json_extract(labels, '$.plugin') = ? AND state IN (\(Self.openStates))
-            ORDER BY createdAt ASC LIMIT 1
+            AND (fingerprint IS NULL OR substr(fingerprint, 1, 6) != 'agent/') ORDER BY createdAt ASC LIMIT 1
             """)
         return try IncidentRecord.fetchOne(statement, arguments: [plugin])?.incident()
     }

@@ -15,11 +15,17 @@ import VigilTestSupport
         let base: String
         let tokenFile: String
 
-        init(missingAfter: String = "5 seconds") throws {
+        init(missingAfter: String = "5 seconds", tls: (certificate: String, key: String)? = nil) throws {
             let port = try freePort()
-            daemon = try DaemonProcess(config: try alertingConfig("agents:\n  missing_after: \(missingAfter)\n"),
-                                       httpListen: "127.0.0.1:\(port)")
-            base = "http://127.0.0.1:\(port)"
+            let config = try alertingConfig("agents:\n  missing_after: \(missingAfter)\n")
+            if let tls {
+                let text = try String(contentsOfFile: config, encoding: .utf8).replacingOccurrences(
+                    of: "  # tls: { certificate: /etc/vigil/tls.crt, key: /etc/vigil/tls.key }",
+                    with: "  tls: { certificate: \(tls.certificate), key: \(tls.key) }")
+                try text.write(toFile: config, atomically: true, encoding: .utf8)
+            }
+            daemon = try DaemonProcess(config: config, httpListen: "127.0.0.1:\(port)")
+            base = (tls == nil ? "http" : "https") + "://127.0.0.1:\(port)"
             let token = try apiToken(daemon, role: "agent", person: "web-01")
             tokenFile = daemon.stateDirectory + ".agent-token"
             try token.write(toFile: tokenFile, atomically: true, encoding: .utf8)
@@ -31,7 +37,7 @@ import VigilTestSupport
     }
 
     /// A host agent forwarding to `central`, with no plugins (its containment is the built-in actions).
-    static func agent(_ central: Central) throws -> DaemonProcess {
+    static func agent(_ central: Central, extra: String = "", stateDirectory: String? = nil) throws -> DaemonProcess {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-agent-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let text = try defaultConfigText() + """
@@ -41,9 +47,9 @@ import VigilTestSupport
               token_file: \(central.tokenFile)
               call_in: 1 second
               timeout: 2 seconds
-            """
+            """ + extra
         try text.write(toFile: dir + "/vigil.yaml", atomically: true, encoding: .utf8)
-        return try DaemonProcess(config: dir + "/vigil.yaml")
+        return try DaemonProcess(config: dir + "/vigil.yaml", stateDirectory: stateDirectory)
     }
 
     static func breach(_ agent: DaemonProcess, plugin: String) throws {
@@ -74,6 +80,17 @@ import VigilTestSupport
         #expect(incident["severity"]?.stringValue == "P1")
         // Nothing is opened on the agent itself.
         #expect(try incidentList(agent).isEmpty)
+        // The central daemon's own breach of a plugin of the same name is its own incident: hosts
+        // never correlate, whatever their plugins are called.
+        let own = try vigil(["emit", "signal", "plugin_isolation_breach_detected", "--label", "plugin=evil"],
+                            stateDirectory: central.daemon.stateDirectory)
+        #expect(own.status == 0, "\(own.err)")
+        #expect(try eventually(20) {
+            try incidentList(central.daemon).contains {
+                $0["labels"]?["plugin"]?.stringValue == "evil" && $0["fingerprint"]?.stringValue?.hasPrefix("agent/") == false
+            }
+        }, "the central daemon's own breach joined the agent's incident")
+        #expect(try central.incidents().count == 1)
         // The automated containment ran on the agent's host and is recorded on the central daemon.
         let id = try #require(incident["id"]?.stringValue)
         func actions() throws -> [JSONValue] {
@@ -175,6 +192,35 @@ import VigilTestSupport
         #expect(try curl("GET", central.base + "/api/v1/incidents", token: token).code == 403)
         let listed = try curl("GET", central.base + "/api/v1/agents", token: try apiToken(central.daemon, role: "viewer"))
         #expect(listed.code == 200 && listed.body.contains(#""name":"web-01""#), "\(listed.body)")
+    }
+
+    /// An https central daemon with a certificate of a private CA: the agent trusts it through
+    /// `agent.ca_file`, and without it refuses to send anything (nothing is lost: it stays spooled).
+    @Test(.timeLimit(.minutes(2))) func overHTTPSTheAgentTrustsOnlyItsCAFile() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-agent-tls-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let made = try runProgram("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                                                       "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                                                       "-keyout", dir + "/key.pem", "-out", dir + "/cert.pem"], stderr: true)
+        #expect(made.status == 0, "\(made.out)")
+        let central = try Central(tls: (dir + "/cert.pem", dir + "/key.pem"))
+        defer { central.daemon.stop() }
+        let untrusting = try Self.agent(central)
+        defer { untrusting.stop() }
+        #expect(try eventually(20) { try Self.status(untrusting).agentMode?.lastError?.isEmpty == false })
+        #expect(try Self.status(untrusting).agentMode?.state == "unreachable")
+        try Self.breach(untrusting, plugin: "spooled")
+        #expect(try eventually(10) { try Self.status(untrusting).agentMode?.spooled == 1 })
+        untrusting.stop()
+        // The same agent (its state folder), now trusting the CA: what it spooled arrives, then what it sees.
+        let trusting = try Self.agent(central, extra: "\n  ca_file: \(dir)/cert.pem\n", stateDirectory: untrusting.stateDirectory)
+        defer { trusting.stop() }
+        #expect(try eventually(20) { try Self.status(trusting).agentMode?.state == "forwarding" })
+        try Self.breach(trusting, plugin: "over-tls")
+        #expect(try eventually(20) {
+            Set(try central.incidents().compactMap { $0["labels"]?["plugin"]?.stringValue }) == ["spooled", "over-tls"]
+        }, "\((try? incidentList(central.daemon)) ?? [])")
     }
 
     @Test(.timeLimit(.minutes(2))) func anAgentThatStopsCallingInIsAnIncidentClearedWhenItReturns() throws {

@@ -89,7 +89,32 @@ import VigilHTTP
         let tooMany = "[" + Array(repeating: #"{"seq":1,"signal":{}}"#, count: AgentLimits.maximumSignalsPerRequest + 1).joined(separator: ",") + "]"
         #expect(Self.refusal(#"{"version":1,"spool":"s","signals":\#(tooMany)}"#) == "signals has 1001 entries; at most 1000 per request")
         #expect(Self.refusal(#"{"version":1,"spool":"s","agent_version":"\#(String(repeating: "v", count: 65))","signals":[]}"#)
-                == "agent_version has more than 64 bytes")
+                == "agent_version must be at most 64 printable ASCII characters")
+        #expect(Self.refusal(#"{"version":1,"spool":"s","agent_version":"1\u001b[2J","signals":[]}"#)
+                == "agent_version must be at most 64 printable ASCII characters")
+    }
+
+    /// What an agent spools is fitted first, so the central daemon never refuses a genuine signal.
+    @Test func aFittedSignalIsNeverRefused() throws {
+        var wild = Self.signal(1)
+        for i in 0..<300 { wild.labels["l\(i)"] = String(repeating: "é", count: 5000) }
+        wild.labels["0bad"] = "x"
+        wild.fingerprint = String(repeating: "g", count: 5000)
+        wild.description = String(repeating: "d", count: 100_000)
+        wild.value = .infinity
+        let fitted = AgentWire.fit(wild)
+        #expect(fitted.labels.count == AgentLimits.maximumLabels && fitted.labels["agent_labels_dropped"] == "239")
+        #expect(fitted.labels.values.allSatisfy { $0.utf8.count <= AgentLimits.maximumLabelValueBytes })
+        #expect(fitted.fingerprint.utf8.count <= AgentLimits.maximumFingerprintBytes)
+        // Two long fingerprints with the same head stay two incidents.
+        var other = wild
+        other.fingerprint = String(repeating: "g", count: 4999) + "h"
+        #expect(AgentWire.fit(other).fingerprint != fitted.fingerprint)
+        #expect(fitted.value == .greatestFiniteMagnitude)
+        let batch = try Self.decode(try Self.body([(1, fitted)])).get()
+        #expect(batch.refused.isEmpty && batch.items.count == 1, "\(batch.refused)")
+        // A signal within the bounds is left as it is.
+        #expect(AgentWire.fit(Self.signal(2)) == Self.signal(2))
     }
 
     @Test func resultsAreBounded() {

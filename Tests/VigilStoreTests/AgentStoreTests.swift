@@ -37,6 +37,22 @@ import VigilCore
         #expect(try await store.agentSpoolCount() == 0 && emptied.isEmpty)
     }
 
+    @Test func resolvedSignalsHaveRoomPastTheLimitAndARenewedSpoolHasANewID() async throws {
+        let store = try store()
+        let id = try await store.agentSpoolIdentity(now: Timestamp(seconds: 1))
+        let full = try await store.appendToAgentSpool((1...3).map { (Data("firing \($0)".utf8), false) }, queuedAt: Timestamp(seconds: 2),
+                                                      limit: 3, reserve: 1)
+        #expect(full == (3, 0))
+        // Full for firings; a resolved signal still fits in the reserve, a second does not.
+        let more = try await store.appendToAgentSpool([(Data("firing 4".utf8), false), (Data("resolved 1".utf8), true),
+                                                       (Data("resolved 2".utf8), true)], queuedAt: Timestamp(seconds: 3), limit: 3, reserve: 1)
+        #expect(more == (1, 2))
+        #expect(try await store.agentSpool(limit: 10).last?.body == Data("resolved 1".utf8))
+        let renewed = try await store.renewAgentSpoolIdentity(now: Timestamp(seconds: 4))
+        #expect(renewed != id)
+        #expect(try await store.agentSpoolIdentity(now: Timestamp(seconds: 5)) == renewed)
+    }
+
     @Test func cursorsAreKeptPerAgentAndSpoolAndTheOldestSpoolsGo() async throws {
         let store = try store()
         try await store.write { tx in

@@ -11,6 +11,7 @@
 ///   batch: 500                             # signals per request
 ///   spool_limit: 1000000                   # signals kept while the central daemons are unreachable
 ///   timeout: 10 seconds                    # one request's deadline
+///   ca_file: /etc/vigil/central-ca.pem     # trust only these CA certificates for https (default: the system's)
 /// ```
 public struct AgentModeSettings: Sendable, Equatable {
     /// The central daemons' base URLs (`http://` or `https://`, no path beyond `/`), tried in turn.
@@ -21,6 +22,8 @@ public struct AgentModeSettings: Sendable, Equatable {
     public var batch: Int
     public var spoolLimit: Int
     public var timeout: Duration
+    /// PEM CA certificates an `https` central daemon's certificate must chain to; nil trusts the system's roots.
+    public var caFile: String?
 
     public static let defaultCallIn: Duration = .seconds(15)
     public static let defaultBatch = 500
@@ -29,13 +32,14 @@ public struct AgentModeSettings: Sendable, Equatable {
     public static let defaultTimeout: Duration = .seconds(10)
 
     public init(central: [String], tokenFile: String, callIn: Duration = Self.defaultCallIn, batch: Int = Self.defaultBatch,
-                spoolLimit: Int = Self.defaultSpoolLimit, timeout: Duration = Self.defaultTimeout) {
+                spoolLimit: Int = Self.defaultSpoolLimit, timeout: Duration = Self.defaultTimeout, caFile: String? = nil) {
         self.central = central
         self.tokenFile = tokenFile
         self.callIn = callIn
         self.batch = batch
         self.spoolLimit = spoolLimit
         self.timeout = timeout
+        self.caFile = caFile
     }
 }
 

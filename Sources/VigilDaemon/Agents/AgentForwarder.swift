@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOCore
+import NIOSSL
 import ServiceLifecycle
 import VigilControl
 import VigilCore
@@ -40,6 +41,13 @@ public actor AgentForwarder {
     var waiter: (id: Int, continuation: CheckedContinuation<Void, Never>)?
     var nextWaiter = 0
     var workPending = false
+    /// Signals encoded but not yet in the spool (it could not be written), oldest first, with
+    /// whether each is a resolved signal.
+    var pending: [(body: Data, resolved: Bool)] = []
+    var spoolFailing = false
+    /// Signals per request now: halved when the central daemon finds a request too large.
+    var batchCap: Int
+    static let maximumPending = 100_000
 
     /// One request carries at most this many bytes of signals (and ``AgentModeSettings/batch`` signals).
     static let maximumRequestBytes = 1 << 20
@@ -53,8 +61,16 @@ public actor AgentForwarder {
         self.logger = logger
         self.metrics = metrics
         token = try Self.readToken(settings.tokenFile)
-        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow,
-                                                     timeout: .init(connect: .seconds(5), read: .seconds(30)))
+        batchCap = settings.batch
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if let caFile = settings.caFile {
+            // Read once at start: a missing or unreadable file stops the start, naming it.
+            do { tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caFile)) } catch {
+                throw AgentSetupError("cannot read agent.ca_file \(caFile): \(error)")
+            }
+        }
+        var configuration = HTTPClient.Configuration(tlsConfiguration: tls, redirectConfiguration: .disallow,
+                                                     timeout: .init(connect: .seconds(5), read: Self.amount(settings.timeout + .seconds(Self.pollWait + 5))))
         configuration.connectionPool = .init(idleTimeout: .seconds(60))
         client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }
@@ -83,31 +99,56 @@ public actor AgentForwarder {
             "central": "\(settings.central.joined(separator: ", "))", "spool": "\(spool)", "spooled": "\(spooled)"])
     }
 
-    /// Spools signals, durable when this returns, and wakes the forwarding loop.
+    /// Spools signals, durable when this returns, and wakes the forwarding loop. Each is first
+    /// fitted to the bounds the central daemon holds signals to (``AgentWire/fit(_:)``), so none
+    /// is refused there. If the spool cannot be written (a full disk), the signals wait in memory
+    /// (at most ``maximumPending``), in order, and are spooled by the loop as soon as it can.
     public func enqueue(_ signals: [RuleSignal]) async {
         guard !signals.isEmpty else { return }
         let encoder = JSONEncoder()
-        var bodies: [Data] = []
         for s in signals {
-            do { bodies.append(try encoder.encode(s)) } catch {
+            do { pending.append((try encoder.encode(AgentWire.fit(s)), s.transition == .resolved)) } catch {
                 logger.error("host agent: a signal could not be encoded; it is lost", metadata: ["rule": "\(s.ruleID)", "error": "\(error)"])
             }
         }
+        if pending.count > Self.maximumPending {
+            let lost = pending.count - Self.maximumPending
+            pending.removeLast(lost)
+            count(dropped: lost, why: "the spool cannot be written and \(Self.maximumPending) signals already wait in memory")
+        }
+        await flushPending()
+        wake()
+    }
+
+    /// Writes what waits in memory to the spool; keeps it there if the spool cannot be written.
+    func flushPending() async {
+        guard !pending.isEmpty else { return }
+        let items = pending
         do {
-            let (appended, lost) = try await store.appendToAgentSpool(bodies, queuedAt: clock.now(), limit: settings.spoolLimit)
+            // A resolved signal may use a tenth more room: dropping it would leave its incident open for good.
+            let (appended, lost) = try await store.appendToAgentSpool(items.map { ($0.body, $0.resolved) }, queuedAt: clock.now(),
+                                                                      limit: settings.spoolLimit, reserve: settings.spoolLimit / 10)
+            pending.removeFirst(min(items.count, pending.count))
             spooled += appended
             metrics?.agentSpoolDepth(spooled)
-            if lost > 0 {
-                dropped += lost
-                metrics?.agentSpoolDropped(lost)
-                logger.error("host agent: the spool is full (agent.spool_limit); signals are dropped", metadata: [
-                    "dropped": "\(lost)", "spool_limit": "\(settings.spoolLimit)"])
+            if lost > 0 { count(dropped: lost, why: "the spool is full (agent.spool_limit \(settings.spoolLimit))") }
+            if spoolFailing {
+                spoolFailing = false
+                logger.notice("host agent: the spool can be written again", metadata: ["spooled": "\(items.count)"])
             }
         } catch {
-            logger.error("host agent: signals could not be spooled; they are lost", metadata: [
-                "signals": "\(bodies.count)", "error": "\(error)"])
+            if !spoolFailing {
+                spoolFailing = true
+                logger.error("host agent: signals cannot be spooled; they wait in memory", metadata: [
+                    "waiting": "\(pending.count)", "error": "\(error)"])
+            }
         }
-        wake()
+    }
+
+    private func count(dropped lost: Int, why: String) {
+        dropped += lost
+        metrics?.agentSpoolDropped(lost)
+        logger.error("host agent: signals are dropped", metadata: ["dropped": "\(lost)", "why": "\(why)"])
     }
 
     // MARK: The loop
@@ -116,6 +157,7 @@ public actor AgentForwarder {
     func run() async {
         var failures = 0
         while !Task.isCancelled {
+            await flushPending()
             let batch: [SpooledSignal]
             do { batch = try await nextBatch() } catch {
                 logger.error("host agent: cannot read the spool", metadata: ["error": "\(error)"])
@@ -125,7 +167,7 @@ public actor AgentForwarder {
             let due = lastContact.map { clock.now() - $0 >= settings.callIn } ?? true
             if batch.isEmpty && !due {
                 let since = lastContact.map { clock.now() - $0 } ?? .zero
-                await waitForWork(settings.callIn - since)
+                await waitForWork(pending.isEmpty ? settings.callIn - since : .seconds(1))
                 continue
             }
             if await send(batch) {
@@ -140,13 +182,16 @@ public actor AgentForwarder {
         }
     }
 
+    /// The oldest spooled signals, at most ``batchCap`` and ``maximumRequestBytes`` (with the
+    /// envelope's bytes per signal) — at least one.
     func nextBatch() async throws -> [SpooledSignal] {
-        let rows = try await store.agentSpool(limit: settings.batch)
-        var bytes = 0
+        let rows = try await store.agentSpool(limit: batchCap)
+        var bytes = 200
         var taken: [SpooledSignal] = []
         for r in rows {
-            if !taken.isEmpty && bytes + r.body.count > Self.maximumRequestBytes { break }
-            bytes += r.body.count
+            let size = r.body.count + 40
+            if !taken.isEmpty && bytes + size > Self.maximumRequestBytes { break }
+            bytes += size
             taken.append(r)
         }
         return taken
@@ -160,12 +205,39 @@ public actor AgentForwarder {
         let answer: Data
         switch await post(base, "/api/v1/agents/signals", body: body, timeout: settings.timeout) {
         case .success(let data): answer = data
-        case .failure(let reason): return failed(base, reason, refused: reason.hasPrefix("HTTP 4"))
+        case .failure(let reason):
+            // Too large for the central daemon (413), or refused as malformed (400): smaller batches,
+            // down to one signal; one signal still refused is dropped rather than holding the spool back.
+            if (reason.hasPrefix("HTTP 413") || reason.hasPrefix("HTTP 400")), !batch.isEmpty {
+                if batch.count > 1 {
+                    batchCap = max(1, batch.count / 2)
+                } else if let only = batch.first {
+                    do {
+                        try await store.removeFromAgentSpool(through: only.seq)
+                        spooled = try await store.agentSpoolCount()
+                    } catch {
+                        logger.error("host agent: cannot drop a refused signal from the spool", metadata: ["error": "\(error)"])
+                    }
+                    count(dropped: 1, why: "the central daemon refused signal \(only.seq) alone: \(reason)")
+                    return true
+                }
+            }
+            return failed(base, reason, refused: reason.hasPrefix("HTTP 4"))
         }
+        if batchCap < settings.batch { batchCap = min(settings.batch, batchCap * 2) }
         do {
             let ack = try JSONDecoder().decode(AgentAcknowledgement.self, from: answer)
             guard ack.spool == spool else { return failed(base, "the answer is about spool \(ack.spool), not \(spool)", refused: true) }
-            if let through = ack.acknowledged {
+            if let acknowledged = ack.acknowledged, let last = batch.last?.seq {
+                // Never forget more than was sent: an answer beyond it means this spool's numbers
+                // went back (a restored state folder) and the central daemon takes new signals for
+                // replays. A new spool id makes it take them again.
+                if acknowledged > last {
+                    logger.error("host agent: the central daemon has seen this spool further than it reaches; starting a new spool id",
+                                 metadata: ["acknowledged": "\(acknowledged)", "sent_through": "\(last)"])
+                    spool = try await store.renewAgentSpoolIdentity(now: clock.now())
+                }
+                let through = min(acknowledged, last)
                 try await store.removeFromAgentSpool(through: through)
                 forwarded += batch.count { $0.seq <= through }
                 spooled = try await store.agentSpoolCount()
@@ -217,7 +289,7 @@ public actor AgentForwarder {
         var failures = 0
         while !Task.isCancelled {
             // The central daemon knows an agent once it has called in with its spool.
-            guard state == "forwarding", let base = connectedTo, executor != nil else {
+            guard let base = connectedTo, executor != nil else {
                 try? await Task.sleep(for: .milliseconds(250))
                 continue
             }
@@ -241,8 +313,19 @@ public actor AgentForwarder {
         }
     }
 
+    /// Ids of actions being run, and the results of the last ``rememberedResults`` run: the
+    /// central daemon sends an unanswered action again with each poll.
+    var runningIDs: Set<String> = []
+    var results: [String: AgentCommandResult] = [:]
+    var resultOrder: [String] = []
+    static let rememberedResults = 1024
+
     private func start(_ command: AgentCommand, answerTo base: String) {
-        guard let executor else { return }
+        guard let executor, !runningIDs.contains(command.id) else { return }
+        if let done = results[command.id] {
+            Task { await self.report(done, to: base) }
+            return
+        }
         guard runningCommands < Self.maximumRunningCommands else {
             let refused = AgentCommandResult(id: command.id, ok: false, unavailable: false,
                                              detail: "host agent busy: \(Self.maximumRunningCommands) actions already running", evidence: [:])
@@ -250,6 +333,7 @@ public actor AgentForwarder {
             return
         }
         runningCommands += 1
+        runningIDs.insert(command.id)
         Task {
             let result = await executor(command)
             await self.finished(result, to: base)
@@ -258,6 +342,10 @@ public actor AgentForwarder {
 
     private func finished(_ result: AgentCommandResult, to base: String) async {
         runningCommands -= 1
+        runningIDs.remove(result.id)
+        results[result.id] = result
+        resultOrder.append(result.id)
+        if resultOrder.count > Self.rememberedResults { results[resultOrder.removeFirst()] = nil }
         await report(result, to: base)
     }
 

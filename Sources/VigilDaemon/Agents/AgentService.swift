@@ -43,6 +43,7 @@ public actor AgentService: AgentIntake {
     var outcomes: [String: (agent: String, continuation: CheckedContinuation<AgentCommandResult?, Never>)] = [:]
     var pollers: [String: (id: Int, continuation: CheckedContinuation<Void, Never>)] = [:]
     var nextPoller = 0
+    var sentAt: [String: Timestamp] = [:]
     static let maximumQueuedCommands = 256
 
     /// Fingerprints of forwarded signals start with `agent/NAME/`; the missing-agent incident's is `agent-missing:NAME`.
@@ -74,8 +75,18 @@ public actor AgentService: AgentIntake {
     // MARK: AgentIntake
 
     public func receive(agent name: String, batch: AgentBatch) async throws -> AgentAcknowledgement {
+        // An agent sends one request at a time: a second waiting behind the first is a retry after
+        // a timeout (or a second host with the same token), and each holds its batch in memory.
+        if busy.contains(name), !(waiting[name]?.isEmpty ?? true) {
+            throw AgentIntakeRefusal("agent \(name) already has a request being applied and one waiting; send again later", status: 409)
+        }
         await acquire(name)
         defer { release(name) }
+        // Alive from now, before the transaction: a slow write must not make it look missing.
+        if var record = known[name] {
+            record.lastContactAt = max(record.lastContactAt, clock.now().nanoseconds)
+            known[name] = record
+        }
         guard known[name] != nil || known.count < AgentLimits.maximumAgents else {
             throw AgentIntakeRefusal("this daemon already tracks \(AgentLimits.maximumAgents) agents; \(name) is refused")
         }
@@ -99,8 +110,9 @@ public actor AgentService: AgentIntake {
             record.lastSpool = spool
             var moved: (spool: String, lastSeq: Int64)?
             if let lastSeq, lastSeq > cursor { moved = (spool, lastSeq) }
-            let acknowledged = moved?.lastSeq ?? (cursor > 0 ? cursor : nil)
-            record.lastSeq = acknowledged
+            // Never above what this request carried: an agent forgets what is acknowledged.
+            let acknowledged = moved?.lastSeq ?? lastSeq.map { min($0, cursor) }
+            record.lastSeq = moved?.lastSeq ?? (cursor > 0 ? cursor : record.lastSeq)
             try tx.recordAgentContact(record, cursor: moved, at: now)
             return (fresh.map { Self.stamped($0.signal, agent: name) }, (record, fresh.count, acknowledged))
         })
@@ -131,11 +143,22 @@ public actor AgentService: AgentIntake {
         return agent
     }
 
+    /// `agent/NAME/` when `fingerprint` is a host agent's signal's, nil when it is this daemon's own.
+    public static func origin(of fingerprint: String) -> String? {
+        guard fingerprint.hasPrefix(forwardedPrefix) else { return nil }
+        let rest = fingerprint.dropFirst(forwardedPrefix.count)
+        guard let slash = rest.firstIndex(of: "/") else { return nil }
+        return forwardedPrefix + rest[..<slash] + "/"
+    }
+
     /// A forwarded signal as the central daemon applies it: under the agent's name.
     static func stamped(_ s: RuleSignal, agent: String) -> RuleSignal {
         var s = s
         s.labels["agent"] = agent
-        if s.labels["host"] == nil { s.labels["host"] = agent }
+        // The host is the agent's, whatever it says: routes and silences keyed on `host` must not
+        // be steered by it. A different host it named is kept as `agent_host`.
+        if let named = s.labels["host"], named != agent { s.labels["agent_host"] = named }
+        s.labels["host"] = agent
         s.fingerprint = forwardedPrefix + agent + "/" + s.fingerprint
         return s
     }
@@ -187,8 +210,14 @@ public actor AgentService: AgentIntake {
 
     private func expire(_ id: String) {
         guard let (agent, continuation) = outcomes.removeValue(forKey: id) else { return }
-        queued[agent]?.removeAll { $0.id == id }
+        forget(id, of: agent)
         continuation.resume(returning: nil)
+    }
+
+    private func forget(_ id: String, of agent: String) {
+        sentAt[id] = nil
+        queued[agent]?.removeAll { $0.id == id }
+        if queued[agent]?.isEmpty == true { queued[agent] = nil }
     }
 
     public func commands(agent: String, wait: Duration) async throws -> [AgentCommand] {
@@ -216,10 +245,21 @@ public actor AgentService: AgentIntake {
         return takeQueued(agent) ?? []
     }
 
+    /// The actions waiting for `agent`'s answer, oldest first, at most ``commandsPerPoll``. They
+    /// stay until answered or expired, so one lost with a poll's connection goes again with the
+    /// next poll; the agent runs each id once and answers a repeat with its first result.
     private func takeQueued(_ agent: String) -> [AgentCommand]? {
-        guard let list = queued.removeValue(forKey: agent), !list.isEmpty else { return nil }
-        return list
+        guard let list = queued[agent], !list.isEmpty else { return nil }
+        let now = clock.now()
+        // Not yet sent, or sent ``resendAfter`` ago without an answer (a poll whose answer was lost).
+        let due = list.filter { c in sentAt[c.id].map { now - $0 >= Self.resendAfter } ?? true }.prefix(Self.commandsPerPoll)
+        guard !due.isEmpty else { return nil }
+        for c in due { sentAt[c.id] = now }
+        return Array(due)
     }
+
+    static let commandsPerPoll = 32
+    static let resendAfter: Duration = .seconds(30)
 
     private func wakePoller(_ agent: String, id: Int? = nil) {
         guard let poller = pollers[agent], id == nil || poller.id == id else { return }
@@ -235,6 +275,7 @@ public actor AgentService: AgentIntake {
                 continue
             }
             outcomes[r.id] = nil
+            forget(r.id, of: agent)
             continuation.resume(returning: r)
             taken += 1
         }

@@ -72,13 +72,15 @@ extension IncidentService {
     /// One cause, one incident: firing signals about a plugin (a `plugin` label, which plugins
     /// cannot set) that would open a new incident join the open incident already about that
     /// plugin instead — a breach and the failures, failure rates and quarantine it causes are
-    /// occurrences of the breach — unless they are more severe than it.
+    /// occurrences of the breach — unless they are more severe than it. Only incidents of the same
+    /// host correlate: a host agent's with that agent's, this daemon's with its own.
     static func correlated(_ group: [RuleSignal], workflow: IncidentWorkflow,
                            tx: StoreTransaction) throws -> (Incident, [RuleSignal])? {
         let firings = group.filter { $0.transition == .firing }
         guard let first = firings.first, let plugin = first.labels["plugin"],
               firings.allSatisfy({ $0.labels["plugin"] == plugin }),
-              let anchor = try tx.openIncident(plugin: plugin), anchor.fingerprint != first.fingerprint,
+              let anchor = try tx.openIncident(plugin: plugin, origin: AgentService.origin(of: first.fingerprint)),
+              anchor.fingerprint != first.fingerprint,
               let wouldBe = workflow.severity(for: first) else { return nil }
         guard anchor.severity <= wouldBe else { return nil }
         return (anchor, firings)

@@ -18,6 +18,11 @@ struct RecoveryWatchPlanner: Sendable {
         guard policy.enabled, incident.resolution?.falsePositive == nil, incident.source.hasPrefix("rule:") else {
             return .none
         }
+        // A host agent's incident: its series are on the agent's host, which this daemon's rule
+        // engine never sees (its own same-named series must not reopen it).
+        if let agent = AgentService.host(of: incident) {
+            return .skip("the incident is on host agent \(agent), whose samples this daemon does not see")
+        }
         let id = String(incident.source.dropFirst("rule:".count))
         guard let rule = rules.rule(id: id) else {
             return .skip("rule \(id) is not loaded any more, so there is nothing to watch with")

@@ -18,6 +18,11 @@ extension ResponseEngine {
                 lastVerification[id] = nil
                 return
             }
+            // The five checks look at this host; an agent's incident is contained on its host.
+            guard AgentService.host(of: incident) == nil else {
+                verifyAgainAt[id] = nil
+                return
+            }
             let actions = try await store.actions(incidentID: id)
             guard actions.allSatisfy(\.actionState.isSettled) else {
                 verifyAgainAt[id] = nil
@@ -33,6 +38,10 @@ extension ResponseEngine {
     /// when a result changed); all passing moves a `containing` incident to `contained`.
     public func verify(_ id: String, actor: String) async throws -> [VerificationCheck] {
         guard let incident = try await store.incident(id: id) else { throw ResponseError("no incident \(id)") }
+        if let agent = AgentService.host(of: incident) {
+            throw ResponseError("incident \(id) is on host agent \(agent): its containment is not checked from this host; "
+                + "check the host and move the incident on with vigil incidents transition \(id) contained")
+        }
         lastVerification[id] = nil
         return try await verify(id, actor: actor, incident: incident, actions: try await store.actions(incidentID: id))
     }

@@ -53,6 +53,9 @@ public actor ResponseEngine {
     var muter: (@Sendable (Incident) -> Mute?)?
     /// Sends an action to a host agent and waits for its answer (a central daemon's agent service).
     var remote: (@Sendable (String, AgentCommand, Duration) async -> AgentCommandResult?)?
+    /// Self-reverting actions being reverted on a host agent's host (by a task of their own).
+    var revertingOnAgents: Set<Int64> = []
+    func revertedOnAgent(_ id: Int64) { revertingOnAgents.remove(id) }
     func setRemote(_ remote: @escaping @Sendable (String, AgentCommand, Duration) async -> AgentCommandResult?) { self.remote = remote }
     /// (incident, mute) pairs whose skipped automated start is already in the timeline.
     var mutedStarts: Set<String> = []
@@ -358,16 +361,18 @@ public actor ResponseEngine {
     }
 
     /// Sends an action to the host agent whose host the incident is on and waits for its answer
-    /// (the action's deadline plus ``remotePickUp``). Undo stays on the agent's host: what
-    /// reverts it is not brought back here, so `vigil actions undo` does not apply to it.
+    /// (the action's deadline plus ``remotePickUp``). The agent's undo record is kept with the
+    /// action here, and `vigil actions undo` sends it back (``undoOnAgent``).
     private func runOnAgent(_ agent: String, action: String, context: ActionContext, evidence: [EvidenceRecord]) async -> ActionOutcome {
         guard let remote else { return .unavailable("incident \(context.incident.id) is on host agent \(agent), and this daemon takes no agents") }
-        let milliseconds = context.deadline.components.seconds.multipliedReportingOverflow(by: 1000)
         let command = AgentCommand(
             id: UUID().uuidString.lowercased(), action: action, params: context.params, dryRun: context.dryRun,
-            manual: context.manual, deadlineMilliseconds: milliseconds.overflow ? .max : milliseconds.partialValue,
+            manual: context.manual, deadlineMilliseconds: Self.milliseconds(context.deadline),
             incident: context.incident,
-            evidence: evidence.suffix(50).map { .init(time: Timestamp(nanoseconds: $0.time), source: $0.source, kind: $0.kind, content: $0.content) })
+            evidence: evidence.suffix(50).map {
+                .init(time: Timestamp(nanoseconds: $0.time), source: $0.source, kind: $0.kind,
+                      content: $0.content.utf8.count > 4096 ? String(decoding: Array($0.content.utf8.prefix(4096)), as: UTF8.self) + "…" : $0.content)
+            })
         guard let result = await remote(agent, command, context.deadline + Self.remotePickUp) else {
             return ActionOutcome(ok: false, detail: "host agent \(agent) did not run it: it is not calling in, or it did not answer within "
                 + DurationText.format(context.deadline + Self.remotePickUp))
@@ -383,7 +388,7 @@ public actor ResponseEngine {
         }
         let deadline = settings.deadline(of: action)
         var command = AgentCommand(id: UUID().uuidString.lowercased(), action: action, params: [:], dryRun: false, manual: true,
-                                   deadlineMilliseconds: Int64(deadline.components.seconds) * 1000, incident: incident, evidence: [])
+                                   deadlineMilliseconds: Self.milliseconds(deadline), incident: incident, evidence: [])
         command.undo = undo
         guard let result = await remote(agent, command, deadline + Self.remotePickUp) else {
             return ActionOutcome(ok: false, detail: "host agent \(agent) did not answer: it is not calling in, or it did not answer within "
@@ -440,6 +445,14 @@ public actor ResponseEngine {
             }
         }
         return (ok, details)
+    }
+
+    /// A deadline in whole milliseconds, at least 1 (a 500 ms deadline is not 0).
+    static func milliseconds(_ d: Duration) -> Int64 {
+        let (seconds, atto) = d.components
+        let (ms, overflow) = seconds.multipliedReportingOverflow(by: 1000)
+        guard !overflow else { return .max }
+        return max(1, ms.addingReportingOverflow(atto / 1_000_000_000_000_000).partialValue)
     }
 
     /// How long past an action's deadline the central daemon waits for a host agent's answer.
@@ -648,9 +661,18 @@ public actor ResponseEngine {
         do {
             // Only those still in effect: a reverted one is `undone`, so this stays a handful of rows.
             for r in try await store.actions(states: [.succeeded], names: ContainmentCatalog.selfReverting) {
-                guard let at = r.undo?["builtin"]?["revert_at"]?.stringValue.flatMap(RFC3339.parse), at <= now,
-                      let id = r.id else { continue }
-                _ = try? await undo(id, actor: Self.actor)
+                guard let id = r.id else { continue }
+                if let at = r.undo?["builtin"]?["revert_at"]?.stringValue.flatMap(RFC3339.parse), at <= now {
+                    _ = try? await undo(id, actor: Self.actor)
+                } else if let at = r.undo?["agent"]?["undo"]?["builtin"]?["revert_at"]?.stringValue.flatMap(RFC3339.parse), at <= now,
+                          !revertingOnAgents.contains(id) {
+                    // Reverted on the agent's host, which may take up to the action's deadline: not in this tick.
+                    revertingOnAgents.insert(id)
+                    Task { [weak self] in
+                        _ = try? await self?.undo(id, actor: Self.actor)
+                        await self?.revertedOnAgent(id)
+                    }
+                }
             }
         } catch {
             logger.error("response engine tick", metadata: ["error": "\(error)"])
