@@ -389,6 +389,8 @@ def main():
         "/console/plugins",
         "/console/plugins/email",
         "/console/bus",
+        "/console/agents",
+        "/console/agents/rows",
         "/console/silences",
         "/console/metrics",
         "/status",

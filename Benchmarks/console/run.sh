@@ -12,7 +12,7 @@
 # it signs in to the console and requests each page 1 + 20 times on a kept-alive connection
 # (the incident list first page, page 150, all states, a text filter, a severity filter,
 # resolved; the list's row fragment; an incident's page and its timeline fragment; on call;
-# plugins and one plugin; bus; silences; metrics; the public status page and its Atom feed).
+# plugins and one plugin; bus; host agents and their rows fragment; silences; metrics; the public status page and its Atom feed).
 # Prints a table (page, status, p50, p95, max ms, bytes, and the warm-up's ms: the status page and
 # its feed are rendered at most every 5 seconds, so only the warm-up shows their render), checks
 # that the list pages (page 1: at most 50 `data-incident-id` rows and a rel="next" link) and ends
@@ -39,9 +39,9 @@ scratch_vigild_start bench-console "$PORT"
 
 echo "bench-console: $(nproc) cores, $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg); $INCIDENTS incidents," \
     "vigild release on http://$address"
-# The driver's own deadlines (filling, draining the pages twice, a budget per page for 18 pages)
+# The driver's own deadlines (filling, draining the pages twice, a budget per page for 20 pages)
 # plus the responses and a margin: past this it is stuck.
-limit=$(( FILL_TIMEOUT + 600 + 2 * DRAIN_TIMEOUT + 18 * (PAGE_BUDGET + 60) + 120 ))
+limit=$(( FILL_TIMEOUT + 600 + 2 * DRAIN_TIMEOUT + 20 * (PAGE_BUDGET + 60) + 120 ))
 set +e
 timeout -k 10 "$limit" "$py" Benchmarks/console/bench.py --url "http://$address" --db "$work/state/vigil.db" \
     --sender-token-file "$work/sender.token" --responder-token-file "$work/responder.token" --vigild-pid "$vigild_pid" \
