@@ -44,6 +44,7 @@ public actor AgentService: AgentIntake {
     var pollers: [String: (id: Int, continuation: CheckedContinuation<Void, Never>)] = [:]
     var nextPoller = 0
     var sentAt: [String: Timestamp] = [:]
+    var lastDelivery: Task<Void, Never>?
     static let maximumQueuedCommands = 256
 
     /// Fingerprints of forwarded signals start with `agent/NAME/`; the missing-agent incident's is `agent-missing:NAME`.
@@ -125,7 +126,7 @@ public actor AgentService: AgentIntake {
         known[name] = current
         if wasMissed {
             logger.notice("a missing host agent called in again", metadata: ["agent": "\(name)"])
-            await incidents.ingest([signal(current, transition: .resolved, at: now)])
+            await deliverInOrder([signal(current, transition: .resolved, at: now)])
             do { try await store.setAgentsMissed([name], missed: false) } catch {
                 logger.error("agents: cannot store that an agent is back", metadata: ["agent": "\(name)", "error": "\(error)"])
             }
@@ -294,7 +295,7 @@ public actor AgentService: AgentIntake {
         known[agent] = record
         if wasMissed {
             logger.notice("a missing host agent called in again", metadata: ["agent": "\(agent)"])
-            await incidents.ingest([signal(record, transition: .resolved, at: now)])
+            await deliverInOrder([signal(record, transition: .resolved, at: now)])
             do { try await store.setAgentsMissed([agent], missed: false) } catch {
                 logger.error("agents: cannot store that an agent is back", metadata: ["agent": "\(agent)", "error": "\(error)"])
             }
@@ -321,10 +322,24 @@ public actor AgentService: AgentIntake {
                 "agent": "\(r.name)", "last_contact": "\(RFC3339.format(Timestamp(nanoseconds: r.lastContactAt)))"])
         }
         // Told first, stored after: a crash in between repeats the occurrence rather than losing it.
-        await incidents.ingest(overdue.map { signal($0, transition: .firing, at: now) })
+        await deliverInOrder(overdue.map { signal($0, transition: .firing, at: now) })
         do { try await store.setAgentsMissed(overdue.map(\.name), missed: true) } catch {
             logger.error("agents: cannot store which agents are missing", metadata: ["error": "\(error)"])
         }
+    }
+
+    /// Hands missing-agent signals to the incident service in the order they were decided: a
+    /// "back" decided after a "missing" must not overtake it (it would leave the incident open
+    /// while the agent calls in). Each delivery waits for the one before it.
+    private func deliverInOrder(_ signals: [RuleSignal]) async {
+        let previous = lastDelivery
+        let incidents = self.incidents
+        let delivery = Task {
+            await previous?.value
+            await incidents.ingest(signals)
+        }
+        lastDelivery = delivery
+        await delivery.value
     }
 
     func signal(_ r: AgentRecord, transition: RuleSignal.Transition, at now: Timestamp) -> RuleSignal {
