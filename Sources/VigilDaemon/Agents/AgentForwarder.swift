@@ -27,7 +27,11 @@ public actor AgentForwarder {
     let logger: Logger
     let metrics: VigilMetrics?
     let token: String
-    let client: HTTPClient
+    /// The client's configuration, checked at start (its CA file read); the client itself is
+    /// made at the first request and shut down with the service, so a daemon that stops before
+    /// forwarding leaves nothing to shut down.
+    let clientConfiguration: HTTPClient.Configuration
+    var client: HTTPClient?
     var spool = ""
     var state = "starting"
     var connectedTo: String?
@@ -72,7 +76,7 @@ public actor AgentForwarder {
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls, redirectConfiguration: .disallow,
                                                      timeout: .init(connect: .seconds(5), read: Self.amount(settings.timeout + .seconds(Self.pollWait + 5))))
         configuration.connectionPool = .init(idleTimeout: .seconds(60))
-        client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+        clientConfiguration = configuration
     }
 
     static func readToken(_ path: String) throws -> String {
@@ -370,13 +374,20 @@ public actor AgentForwarder {
         request.headers.add(name: "Content-Type", value: "application/json")
         request.body = .bytes(ByteBuffer(bytes: body))
         do {
-            let response = try await client.execute(request, timeout: Self.amount(timeout))
+            let response = try await httpClient().execute(request, timeout: Self.amount(timeout))
             let answer = try await response.body.collect(upTo: 8 << 20)
             guard response.status == .ok else { return .failure("HTTP \(response.status.code): \(String(buffer: answer).prefix(300))") }
             return .success(Data(answer.readableBytesView))
         } catch {
             return .failure("\(error)")
         }
+    }
+
+    private func httpClient() -> HTTPClient {
+        if let client { return client }
+        let made = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: clientConfiguration)
+        client = made
+        return made
     }
 
     static func amount(_ d: Duration) -> TimeAmount {
@@ -418,7 +429,9 @@ public actor AgentForwarder {
     }
 
     func shutdown() async {
-        try? await client.shutdown()
+        let current = client
+        client = nil
+        try? await current?.shutdown()
     }
 
     // MARK: View
