@@ -253,7 +253,7 @@ public actor ResponseEngine {
     }
 
     /// A new request row (not yet stored) with its mode, loop-breaker verdict, dry run and deadline.
-    private func newRequest(_ name: String, incident: Incident, by actor: String, extra: [String: JSONValue],
+    func newRequest(_ name: String, incident: Incident, by actor: String, extra: [String: JSONValue],
                             dryRun: Bool? = nil, params: [String: JSONValue] = [:], manual: Bool = false) async throws
         -> ActionRecord {
         let now = clock.now()
@@ -360,43 +360,6 @@ public actor ResponseEngine {
         return parts
     }
 
-    /// Sends an action to the host agent whose host the incident is on and waits for its answer
-    /// (the action's deadline plus ``remotePickUp``). The agent's undo record is kept with the
-    /// action here, and `vigil actions undo` sends it back (``undoOnAgent``).
-    private func runOnAgent(_ agent: String, action: String, context: ActionContext, evidence: [EvidenceRecord]) async -> ActionOutcome {
-        guard let remote else { return .unavailable("incident \(context.incident.id) is on host agent \(agent), and this daemon takes no agents") }
-        let command = AgentCommand(
-            id: UUID().uuidString.lowercased(), action: action, params: context.params, dryRun: context.dryRun,
-            manual: context.manual, deadlineMilliseconds: Self.milliseconds(context.deadline),
-            incident: context.incident,
-            evidence: evidence.suffix(50).map {
-                .init(time: Timestamp(nanoseconds: $0.time), source: $0.source, kind: $0.kind,
-                      content: $0.content.utf8.count > 4096 ? String(decoding: Array($0.content.utf8.prefix(4096)), as: UTF8.self) + "…" : $0.content)
-            })
-        guard let result = await remote(agent, command, context.deadline + Self.remotePickUp) else {
-            return ActionOutcome(ok: false, detail: "host agent \(agent) did not run it: it is not calling in, or it did not answer within "
-                + DurationText.format(context.deadline + Self.remotePickUp))
-        }
-        return ActionOutcome(ok: result.ok, detail: result.detail, evidence: result.evidence, undo: result.undo, unavailable: result.unavailable)
-    }
-
-    /// Asks the host agent to undo what it did for an action (its own undo record).
-    private func undoOnAgent(_ agent: String, action: String, undo: JSONValue, incidentID: String?) async -> ActionOutcome {
-        guard let remote else { return ActionOutcome(ok: false, detail: "this daemon takes no agents") }
-        guard let incidentID, let incident = try? await store.incident(id: incidentID) else {
-            return ActionOutcome(ok: false, detail: "the action's incident is not in the store")
-        }
-        let deadline = settings.deadline(of: action)
-        var command = AgentCommand(id: UUID().uuidString.lowercased(), action: action, params: [:], dryRun: false, manual: true,
-                                   deadlineMilliseconds: Self.milliseconds(deadline), incident: incident, evidence: [])
-        command.undo = undo
-        guard let result = await remote(agent, command, deadline + Self.remotePickUp) else {
-            return ActionOutcome(ok: false, detail: "host agent \(agent) did not answer: it is not calling in, or it did not answer within "
-                + DurationText.format(deadline + Self.remotePickUp))
-        }
-        return ActionOutcome(ok: result.ok, detail: result.detail)
-    }
-
     /// How to undo what `parts` did: the built-in part's undo under `builtin`, each plugin's under
     /// `plugins`, a host agent's (its own such record) under `agent`.
     static func undoRecord(_ parts: [(performer: String, outcome: ActionOutcome)]) -> [String: JSONValue] {
@@ -445,50 +408,6 @@ public actor ResponseEngine {
             }
         }
         return (ok, details)
-    }
-
-    /// A deadline in whole milliseconds, at least 1 (a 500 ms deadline is not 0).
-    static func milliseconds(_ d: Duration) -> Int64 {
-        let (seconds, atto) = d.components
-        let (ms, overflow) = seconds.multipliedReportingOverflow(by: 1000)
-        guard !overflow else { return .max }
-        return max(1, ms.addingReportingOverflow(atto / 1_000_000_000_000_000).partialValue)
-    }
-
-    /// How long past an action's deadline the central daemon waits for a host agent's answer.
-    static let remotePickUp: Duration = .seconds(30)
-
-    /// On a host agent: runs an action the central daemon sent (``AgentCommand``) on this host
-    /// and says what it did. Nothing is stored here: the action is recorded on the central daemon.
-    public func runForCentral(_ command: AgentCommand) async -> AgentCommandResult {
-        let deadline = Duration.milliseconds(min(max(command.deadlineMilliseconds, 1), 3_600_000))
-        let evidence = command.evidence.map {
-            EvidenceRecord(incidentID: command.incident.id, time: $0.time, source: $0.source, kind: $0.kind, content: $0.content)
-        }
-        let context = ActionContext(incident: command.incident, evidence: evidence, params: command.params, dryRun: command.dryRun,
-                                    now: clock.now(), deadline: deadline, manual: command.manual)
-        if let undo = command.undo {
-            let (ok, details) = await undoHere(command.action, undo.objectValue ?? [:])
-            let detail = details.isEmpty ? "nothing to undo on this host" : details.joined(separator: "; ")
-            logger.notice("host agent: undid a containment action for the central daemon", metadata: [
-                "action": "\(command.action)", "incident": "\(command.incident.id)", "ok": "\(ok)", "detail": "\(detail)"])
-            return AgentCommandResult(id: command.id, ok: ok, unavailable: false, detail: detail, evidence: [:]).bounded()
-        }
-        let parts = await runHere(command.action, context: context)
-        let available = parts.filter { !$0.outcome.unavailable }
-        let detail = parts.isEmpty ? "not available on this host: no built-in and no loaded action plugin declares \(command.action)"
-            : parts.map { "\($0.performer): \($0.outcome.detail)" }.joined(separator: "; ")
-        logger.notice("host agent: ran a containment action for the central daemon", metadata: [
-            "action": "\(command.action)", "incident": "\(command.incident.id)", "dry_run": "\(command.dryRun)", "detail": "\(detail)"])
-        let performers = JSONValue.array(parts.map { p in
-            .object(["by": .string(p.performer), "ok": .bool(p.outcome.ok), "unavailable": .bool(p.outcome.unavailable),
-                     "detail": .string(p.outcome.detail), "evidence": .object(p.outcome.evidence)])
-        })
-        var result = AgentCommandResult(id: command.id, ok: !available.isEmpty && available.allSatisfy(\.outcome.ok),
-                                        unavailable: available.isEmpty, detail: detail, evidence: ["performers": performers])
-        let undo = command.dryRun ? [:] : Self.undoRecord(parts.filter { !$0.performer.hasPrefix("agent:") })
-        result.undo = undo.isEmpty ? nil : .object(undo)
-        return result.bounded()
     }
 
     var builtIns: BuiltInActions {
@@ -565,91 +484,6 @@ public actor ResponseEngine {
         } catch {
             logger.error("cannot list containment still in effect", metadata: ["id": "\(id)", "error": "\(error)"])
         }
-    }
-
-    // MARK: people's requests
-
-    /// Approves an action awaiting approval and runs it now.
-    public func approve(_ id: Int64, actor: String, note: String?) async throws -> ActionRecord {
-        var r = try await pending(id, "approve")
-        if let incidentID = r.incidentID, let incident = try await store.incident(id: incidentID), incident.state == .closed {
-            throw ResponseError("action \(id) (\(r.name)): \(incidentID) is closed; nothing is run for it (reopen it first)")
-        }
-        r.state = ActionState.queued.rawValue
-        r = try await save(r, entry: (.action, "\(r.name) approved by \(actor)" + (note.map { ": \($0)" } ?? ""),
-                                      entryData(r).merging(["by": actor], uniquingKeysWith: { $1 })))
-        if let incidentID = r.incidentID, let incident = try await store.incident(id: incidentID) {
-            await perform(r, incident: incident)
-            await verifyIfSettled(incidentID)
-        }
-        return try await store.action(id: id) ?? r
-    }
-
-    /// Denies an action awaiting approval; the sequence goes on without it.
-    public func deny(_ id: Int64, actor: String, reason: String) async throws -> ActionRecord {
-        var r = try await pending(id, "deny")
-        r.state = ActionState.denied.rawValue
-        r.completedAt = clock.now().nanoseconds
-        r.result = .object(["detail": .string("denied by \(actor): \(reason)")])
-        r = try await save(r, entry: (.action, "\(r.name) denied by \(actor): \(reason)",
-                                      entryData(r).merging(["by": actor], uniquingKeysWith: { $1 })))
-        if let incidentID = r.incidentID { await verifyIfSettled(incidentID) }
-        return r
-    }
-
-    private func pending(_ id: Int64, _ verb: String) async throws -> ActionRecord {
-        guard let r = try await store.action(id: id) else { throw ResponseError("no action \(id)") }
-        guard r.actionState == .awaitingApproval else {
-            throw ResponseError("action \(id) (\(r.name)) is \(r.state), not awaiting approval; nothing to \(verb)")
-        }
-        return r
-    }
-
-    /// Runs an action now for an incident, as a person asked (`vigil actions run`): no approval
-    /// step and no loop breaker, since a person chose it.
-    public func run(_ name: String, incidentID: String, dryRun: Bool?, params: [String: JSONValue], actor: String)
-        async throws -> ActionRecord {
-        guard let incident = try await store.incident(id: incidentID) else { throw ResponseError("no incident \(incidentID)") }
-        let known = Set(rules.values.joined()).union(ContainmentCatalog.actions.map(\.name))
-        let provided = await providers(of: name)
-        guard known.contains(name) || !provided.isEmpty else {
-            throw ResponseError("unknown action \"\(name)\"; known: \(known.sorted().joined(separator: ", "))")
-        }
-        var r = try await newRequest(name, incident: incident, by: actor, extra: ["manual": .bool(true)], dryRun: dryRun,
-                                     params: params, manual: true)
-        r = try await save(r, entry: (.action, "\(actor) ran \(name)\(r.dryRun ? " (dry run)" : "")", entryData(r)))
-        await perform(r, incident: incident)
-        return try await store.action(id: r.id ?? 0) ?? r
-    }
-
-    /// Undoes a succeeded, reversible action.
-    public func undo(_ id: Int64, actor: String) async throws -> ActionRecord {
-        guard var r = try await store.action(id: id) else { throw ResponseError("no action \(id)") }
-        guard r.actionState == .succeeded else {
-            throw ResponseError("action \(id) (\(r.name)) is \(r.state); only a succeeded action can be undone")
-        }
-        guard let undo = r.undo?.objectValue, !undo.isEmpty else {
-            throw ResponseError("action \(id) (\(r.name)) has nothing to undo"
-                                + (ContainmentCatalog.info(r.name)?.reversal == .copyOnly ? " (it only made a copy)" : ""))
-        }
-        var (ok, details) = await undoHere(r.name, undo)
-        // What an action did on a host agent's host is undone there.
-        if let remoteUndo = undo["agent"]?.objectValue, let agent = remoteUndo["name"]?.stringValue, let agentUndo = remoteUndo["undo"] {
-            let o = await undoOnAgent(agent, action: r.name, undo: agentUndo, incidentID: r.incidentID)
-            ok = ok && o.ok
-            details.append("agent:\(agent): \(o.detail)")
-        }
-        let detail = details.joined(separator: "; ")
-        if ok { r.state = ActionState.undone.rawValue }
-        var result = r.result?.objectValue ?? [:]
-        result["undo"] = .object(["by": .string(actor), "ok": .bool(ok), "detail": .string(detail),
-                                  "at": .string(clock.now().rfc3339)])
-        r.result = .object(result)
-        r = try await save(r, entry: (.action, ok ? "\(r.name) undone by \(actor): \(detail)"
-                                          : "undo of \(r.name) by \(actor) failed: \(detail)",
-                                      entryData(r).merging(["by": actor], uniquingKeysWith: { $1 })))
-        if !ok { throw ResponseError("undo failed: \(detail)") }
-        return r
     }
 
     // MARK: clocks
